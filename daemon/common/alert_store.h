@@ -1,0 +1,68 @@
+#pragma once
+
+// The durable seams between rules/alerting and the store. SqliteStore
+// implements both; tests may use their own fakes.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "daemon/common/status.h"
+#include "daemon/common/types.h"
+
+namespace aw {
+
+// An alert's persisted state, so a restart neither re-announces a firing
+// alert nor restarts a pending `for` timer.
+struct StoredAlert {
+  std::string fingerprint;  // stable hash of name + labels
+  std::string rule;         // rule (or generated SLO alert) name
+  Labels labels;
+  Labels annotations;
+  AlertState state = AlertState::kInactive;
+  double value = 0;
+  TimeMs active_since_ms = 0;
+  TimeMs fired_at_ms = 0;
+  TimeMs last_notified_ms = 0;
+  TimeMs keep_firing_since_ms = 0;  // 0 = condition currently true
+};
+
+// One notification waiting for (or in) delivery.
+struct OutboxItem {
+  int64_t id = 0;  // assigned by the store
+  std::string receiver;
+  std::string fingerprint;
+  std::string payload;  // the AlertEvent as JSON (alerting/alert_json.h)
+  TimeMs created_ms = 0;
+  TimeMs next_attempt_ms = 0;
+  int attempts = 0;
+  std::string last_error;
+};
+
+// Thread-safe.
+class AlertStore {
+ public:
+  virtual ~AlertStore() = default;
+  // One transaction: the state change and the notifications it causes.
+  virtual Status SaveAlertChanges(const std::vector<StoredAlert>& upserts,
+                                  const std::vector<std::string>& deleted,
+                                  std::vector<OutboxItem> notifications) = 0;
+  virtual Result<std::vector<StoredAlert>> LoadAlerts() = 0;
+};
+
+// Thread-safe.
+class OutboxStore {
+ public:
+  virtual ~OutboxStore() = default;
+  // Pending items with next_attempt_ms <= now, oldest first.
+  virtual Result<std::vector<OutboxItem>> DueOutbox(TimeMs now, int limit) = 0;
+  // Earliest next_attempt_ms of any pending item, or -1 when empty.
+  virtual int64_t NextOutboxAttempt() = 0;
+  virtual Status MarkDelivered(int64_t id) = 0;
+  virtual Status Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
+                            const std::string& last_error) = 0;
+  virtual Status MarkFailed(int64_t id, const std::string& error) = 0;
+  virtual int64_t OutboxDepth() = 0;  // pending items
+};
+
+}  // namespace aw

@@ -1,0 +1,92 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/common/status.h"
+#include "daemon/common/types.h"
+
+namespace aw {
+
+struct PagerDutyReceiver {
+  std::string routing_key;
+  std::string url = "https://events.pagerduty.com/v2/enqueue";
+};
+struct SlackReceiver {
+  std::string webhook_url;
+};
+struct WebhookReceiver {
+  std::string url;
+  std::string secret;  // empty: unsigned
+};
+struct AlertmanagerReceiver {
+  std::string url;  // base URL; we POST {url}/api/v2/alerts
+};
+
+struct ReceiverConfig {
+  enum class Kind { kPagerDuty, kSlack, kWebhook, kAlertmanager };
+  std::string name;
+  Kind kind = Kind::kWebhook;
+  PagerDutyReceiver pagerduty;
+  SlackReceiver slack;
+  WebhookReceiver webhook;
+  AlertmanagerReceiver alertmanager;
+  Millis timeout{10'000};
+};
+
+struct Config {
+  std::string file;  // the config file, as given
+  std::string dir;   // its folder: relative paths resolve against it
+
+  std::string listen = "127.0.0.1:9464";
+  struct Storage {
+    std::string path = "./data/agentwatch.db";  // resolved
+    Millis retention{30LL * 24 * 3600 * 1000};
+    bool sync_full = false;
+  } storage;
+  Millis evaluation_interval{15'000};
+  Millis max_event_age{7LL * 24 * 3600 * 1000};
+  Millis max_clock_skew{5 * 60 * 1000};
+  std::vector<WindowSpec> sli_windows;  // default 1h, 24h, 7d
+  struct Limits {
+    int64_t max_body_bytes = 4 << 20;
+    int64_t max_records_per_request = 10'000;
+    int64_t max_agents = 1'000;      // label cardinality guard
+    int64_t max_label_sets = 10'000;
+    int64_t max_connections = 512;
+    Millis read_timeout{10'000};
+  } limits;
+  struct Auth {
+    bool enabled = false;
+    std::vector<std::string> ingest_tokens;
+    std::vector<std::string> admin_tokens;
+    std::string webhook_secret;
+    std::string pagerduty_webhook_secret;
+    std::string slack_signing_secret;
+    bool protect_reads = false;  // GET endpoints need a token too
+  } auth;
+  struct Tls {
+    std::string cert_file;
+    std::string key_file;
+  } tls;
+  Pricing pricing;
+  std::vector<ReceiverConfig> receivers;
+  std::vector<std::string> default_receivers;
+  Millis repeat_interval{4LL * 3600 * 1000};
+  Millis delivery_max_age{24LL * 3600 * 1000};
+  std::vector<std::string> rule_files;  // globs, resolved against dir
+  std::string log_level = "info";
+};
+
+// Loads and validates a config file. Errors read "FILE:LINE: message".
+// ${ENV} is expanded in scalars; `*_file` keys read secrets from files.
+Result<Config> LoadConfig(const std::string& path);
+
+// Applies a command-line override such as "listen", "storage.path",
+// "log.level". Returns an error for an unknown key or bad value.
+Status ApplyOverride(Config& config, const std::string& key,
+                     const std::string& value);
+
+}  // namespace aw

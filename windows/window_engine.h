@@ -1,0 +1,96 @@
+#pragma once
+
+// The windows engine: per-investigation state joined from spans, verdicts
+// and resolutions, and every SLI of the contract computed over time and
+// count windows, per `by` group. Pure: time is passed in, nothing sleeps.
+//
+// Semantics (CONTRACT.md "SLIs"):
+// - Everything is placed by its investigation's time (the span's ts). A
+//   verdict or resolution arriving later updates that investigation.
+// - Verdicts: the latest by ts wins; on a tie the one with the larger `seq`
+//   (arrival order). A verdict before its span is kept and joined when the
+//   span arrives; if it names its agent it counts at once, placed at the
+//   verdict's ts, and moves to the span's ts/agent once the span arrives.
+// - Resolutions: by incident_id (every investigation of that incident, also
+//   ones whose span arrives later) or by investigation_id (wins over the
+//   incident's). Latest by resolved_at, tie by seq. Time to resolve =
+//   time_to_resolve_s, else resolved_at - opened_at, else
+//   resolved_at - (span.ts - duration_ms).
+// - Time window W at `now` (minus `offset`): records with end-offset-W < ts
+//   <= end-offset, where end = now. Count window N: the latest N records
+//   (by ts, then seq) with ts <= now - offset, per group, after `where`.
+// - p-quantiles are nearest rank: the smallest v with at least q% of samples
+//   <= v (rank = ceil(q*n/100) computed in integers).
+//
+// Not thread-safe: the owner serialises writers and readers.
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/common/types.h"
+
+namespace aw::windows {
+
+// One row of a snapshot: what /api/v1/slis and /metrics show.
+struct SliRow {
+  std::string agent;
+  Labels labels;  // by-labels other than agent
+  Sli sli;
+  std::string window;  // as configured
+  Stat stat;
+  std::optional<double> value;
+  int64_t samples = 0;
+};
+
+struct MemoryStats {
+  int64_t investigations = 0;  // records held
+  int64_t agents = 0;
+  int64_t bytes = 0;  // estimated heap bytes held by the engine
+};
+
+class WindowEngine {
+ public:
+  explicit WindowEngine(Pricing pricing);
+  ~WindowEngine();
+  WindowEngine(const WindowEngine&) = delete;
+  WindowEngine& operator=(const WindowEngine&) = delete;
+
+  // Each Apply adds the agents whose windows changed to *touched (if given).
+  // ApplySpan returns false (and changes nothing) for an investigation_id
+  // it already holds a span for: the first span stands.
+  bool ApplySpan(const Span& span, int64_t seq,
+                 std::set<std::string>* touched = nullptr);
+  void ApplyFeedback(const Feedback& feedback, int64_t seq,
+                     std::set<std::string>* touched = nullptr);
+  void ApplyResolution(const Resolution& resolution, int64_t seq,
+                       std::set<std::string>* touched = nullptr);
+
+  // Figures for one query, one entry per group that has at least one record
+  // in the window (and, for time windows, any group seen at all: counts and
+  // sums are 0 then, ratios null).
+  std::vector<SliValue> Compute(const SliQuery& query, TimeMs now) const;
+
+  // Every SLI (distributions with every stat) for each window, per agent,
+  // for every agent known (or just `only_agent`). finish_reason_rate is left
+  // out: it needs a `match`.
+  std::vector<SliRow> Snapshot(const std::vector<WindowSpec>& windows,
+                               TimeMs now,
+                               const std::string& only_agent = "") const;
+
+  // Drops investigations with ts < cutoff (retention).
+  void PruneBefore(TimeMs cutoff);
+
+  bool HasSpan(const std::string& investigation_id) const;
+  std::vector<std::string> Agents() const;
+  MemoryStats Memory() const;
+  void SetPricing(Pricing pricing);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace aw::windows
