@@ -1,0 +1,460 @@
+#include "daemon/ingest/parser.h"
+
+#include <cmath>
+#include <initializer_list>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/common/time_util.h"
+
+namespace aw::ingest {
+
+using json = nlohmann::json;
+
+const char* RejectReasonName(RejectReason r) {
+  switch (r) {
+    case RejectReason::kMalformed: return "malformed";
+    case RejectReason::kInvalid: return "invalid";
+    case RejectReason::kTooOld: return "too_old";
+    case RejectReason::kFuture: return "future";
+    case RejectReason::kTooMany: return "too_many";
+  }
+  return "invalid";
+}
+
+namespace {
+
+// A field error; thrown only inside this file, caught per record.
+struct FieldError {
+  std::string message;
+  RejectReason reason = RejectReason::kInvalid;
+};
+
+[[noreturn]] void Fail(const std::string& field, const std::string& why,
+                       RejectReason reason = RejectReason::kInvalid) {
+  throw FieldError{field + ": " + why, reason};
+}
+
+// Finds the first present key among a field's name and its aliases.
+// Returns nullptr (and sets *name to the canonical one) when absent.
+const json* Find(const json& obj, std::initializer_list<const char*> names,
+                 std::string* found_name) {
+  for (const char* n : names) {
+    auto it = obj.find(n);
+    if (it != obj.end() && !it->is_null()) {
+      *found_name = n;
+      return &*it;
+    }
+  }
+  *found_name = *names.begin();
+  return nullptr;
+}
+
+std::string GetString(const json& obj, std::initializer_list<const char*> names,
+                      const ParseOptions& opt, size_t max_len = 0) {
+  std::string name;
+  const json* v = Find(obj, names, &name);
+  if (!v) return "";
+  // OTel's finish_reasons is a string array: take the first.
+  if (v->is_array() && !v->empty() && (*v)[0].is_string()) v = &(*v)[0];
+  if (!v->is_string()) Fail(name, "must be a string");
+  const std::string& s = v->get_ref<const std::string&>();
+  const size_t limit = max_len ? max_len : opt.max_string_bytes;
+  if (s.size() > limit) Fail(name, "must be at most " + std::to_string(limit) + " bytes");
+  return s;
+}
+
+std::optional<int64_t> GetCount(const json& obj,
+                                std::initializer_list<const char*> names) {
+  std::string name;
+  const json* v = Find(obj, names, &name);
+  if (!v) return std::nullopt;
+  if (v->is_number_unsigned()) {
+    const uint64_t u = v->get<uint64_t>();
+    if (u > static_cast<uint64_t>(INT64_MAX / 2)) Fail(name, "is too large");
+    return static_cast<int64_t>(u);
+  }
+  if (v->is_number_integer()) {
+    const int64_t i = v->get<int64_t>();
+    if (i < 0) Fail(name, "must be a non-negative integer");
+    return i;
+  }
+  Fail(name, "must be a non-negative integer");
+}
+
+std::optional<double> GetNumber(const json& obj,
+                                std::initializer_list<const char*> names,
+                                double min, double max, const char* range) {
+  std::string name;
+  const json* v = Find(obj, names, &name);
+  if (!v) return std::nullopt;
+  if (!v->is_number()) Fail(name, std::string("must be a number ") + range);
+  const double d = v->get<double>();
+  if (!std::isfinite(d) || d < min || d > max) {
+    Fail(name, std::string("must be a number ") + range);
+  }
+  return d;
+}
+
+// Timestamps are RFC 3339 strings or Unix seconds. Absent: nullopt.
+std::optional<TimeMs> GetTime(const json& obj, const char* name) {
+  auto it = obj.find(name);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (it->is_string()) {
+    auto t = ParseRfc3339(it->get_ref<const std::string&>());
+    if (!t) Fail(name, "must be an RFC 3339 time such as 2026-11-25T16:00:00Z or Unix seconds");
+    return t;
+  }
+  if (it->is_number()) {
+    const double secs = it->get<double>();
+    if (!std::isfinite(secs) || secs < 0 || secs > 1e11) {
+      Fail(name, "must be Unix seconds (a non-negative number)");
+    }
+    return static_cast<TimeMs>(std::llround(secs * 1000.0));
+  }
+  Fail(name, "must be an RFC 3339 string or Unix seconds");
+}
+
+void CheckAge(TimeMs t, const char* name, const ParseOptions& opt) {
+  if (opt.now_ms - t > opt.max_event_age.count()) {
+    Fail(name, "is older than max_event_age (" + FormatDuration(opt.max_event_age) + ")",
+         RejectReason::kTooOld);
+  }
+  if (t - opt.now_ms > opt.max_clock_skew.count()) {
+    Fail(name, "is more than max_clock_skew (" + FormatDuration(opt.max_clock_skew) +
+                   ") in the future",
+         RejectReason::kFuture);
+  }
+}
+
+bool IsAgentChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '.' || c == ':' || c == '-';
+}
+
+std::string GetAgent(const json& obj, bool required) {
+  std::string name;
+  const json* v = Find(obj, {"agent", "agent.type", "gen_ai.agent.name"}, &name);
+  if (!v) {
+    if (required) Fail("agent", "is required");
+    return "";
+  }
+  if (!v->is_string()) Fail(name, "must be a string");
+  const std::string& s = v->get_ref<const std::string&>();
+  if (s.empty() || s.size() > 64) Fail(name, "must be 1..64 characters");
+  for (char c : s) {
+    if (!IsAgentChar(c)) Fail(name, "may contain only [a-zA-Z0-9_.:-]");
+  }
+  return s;
+}
+
+std::string GetId(const json& obj, std::initializer_list<const char*> names,
+                  bool required) {
+  std::string name;
+  const json* v = Find(obj, names, &name);
+  if (!v) {
+    if (required) Fail(name, "is required");
+    return "";
+  }
+  if (!v->is_string()) Fail(name, "must be a string");
+  const std::string& s = v->get_ref<const std::string&>();
+  if (s.empty() || s.size() > 128) Fail(name, "must be 1..128 characters");
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) Fail(name, "must not contain control characters");
+  }
+  return s;
+}
+
+bool IsLabelName(const std::string& k) {
+  if (k.empty() || k.size() > 64) return false;
+  for (size_t i = 0; i < k.size(); ++i) {
+    const char c = k[i];
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return k.rfind("__", 0) != 0;
+}
+
+Labels GetLabels(const json& obj, const ParseOptions& opt) {
+  Labels labels;
+  auto it = obj.find("labels");
+  if (it == obj.end() || it->is_null()) return labels;
+  if (!it->is_object()) Fail("labels", "must be an object of string values");
+  if (it->size() > opt.max_labels) {
+    Fail("labels", "at most " + std::to_string(opt.max_labels) + " pairs");
+  }
+  for (const auto& [k, v] : it->items()) {
+    if (!IsLabelName(k)) Fail("labels." + k, "name must match [a-zA-Z_][a-zA-Z0-9_]*");
+    if (k == "agent" || k == "alertname") Fail("labels." + k, "is a reserved label name");
+    if (!v.is_string()) Fail("labels." + k, "must be a string");
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s.size() > 256) Fail("labels." + k, "must be at most 256 bytes");
+    labels.emplace(k, s);
+  }
+  return labels;
+}
+
+Span ReadSpan(const json& j, const ParseOptions& opt) {
+  Span s;
+  s.investigation_id = GetId(j, {"investigation_id", "gen_ai.conversation.id"}, true);
+  s.agent = GetAgent(j, true);
+  s.ts_ms = GetTime(j, "ts").value_or(opt.now_ms);
+  s.model = GetString(j, {"model", "gen_ai.request.model"}, opt, 256);
+  s.response_model = GetString(j, {"response_model", "gen_ai.response.model"}, opt, 256);
+  s.provider = GetString(j, {"provider", "gen_ai.provider.name", "gen_ai.system"}, opt, 256);
+  s.input_tokens = GetCount(j, {"input_tokens", "agent.total_input_tokens",
+                                "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"});
+  s.output_tokens = GetCount(j, {"output_tokens", "agent.total_output_tokens",
+                                 "gen_ai.usage.output_tokens",
+                                 "gen_ai.usage.completion_tokens"});
+  s.cache_read_tokens =
+      GetCount(j, {"cache_read_tokens", "gen_ai.usage.cache_read.input_tokens",
+                   "gen_ai.usage.cache_read_input_tokens"});
+  s.cache_creation_tokens =
+      GetCount(j, {"cache_creation_tokens", "gen_ai.usage.cache_creation.input_tokens",
+                   "gen_ai.usage.cache_write.input_tokens",
+                   "gen_ai.usage.cache_creation_input_tokens"});
+  s.llm_calls = GetCount(j, {"llm_calls", "agent.llm_calls"});
+  s.tool_calls = GetCount(j, {"tool_calls", "agent.tool_calls_made"});
+  s.cost_usd = GetNumber(j, {"estimated_cost_usd", "agent.estimated_cost_usd",
+                             "gen_ai.usage.cost"},
+                         0, 1e9, "(non-negative USD)");
+  if (auto d = GetNumber(j, {"duration_ms"}, 0, 1e12, "(non-negative milliseconds)")) {
+    s.duration_ms = static_cast<int64_t>(std::llround(*d));
+  }
+  s.finish_reason =
+      GetString(j, {"finish_reason", "gen_ai.response.finish_reasons"}, opt, 64);
+  s.confidence = GetNumber(j, {"confidence"}, 0, 1, "between 0 and 1");
+  s.incident_id = GetId(j, {"incident_id", "incident.id"}, false);
+  s.labels = GetLabels(j, opt);
+  CheckAge(s.ts_ms, "ts", opt);
+  return s;
+}
+
+Feedback ReadFeedback(const json& j, const ParseOptions& opt) {
+  Feedback f;
+  f.investigation_id = GetId(j, {"investigation_id"}, true);
+  auto v = j.find("verdict");
+  if (v == j.end() || v->is_null()) Fail("verdict", "is required");
+  if (!v->is_string()) Fail("verdict", "must be \"confirm\" or \"override\"");
+  const std::string& verdict = v->get_ref<const std::string&>();
+  if (verdict == "confirm") {
+    f.verdict = Verdict::kConfirm;
+  } else if (verdict == "override") {
+    f.verdict = Verdict::kOverride;
+  } else {
+    Fail("verdict", "must be \"confirm\" or \"override\"");
+  }
+  f.ts_ms = GetTime(j, "ts").value_or(opt.now_ms);
+  f.actor = GetString(j, {"actor"}, opt, 256);
+  f.reason = GetString(j, {"reason"}, opt);
+  f.agent = GetAgent(j, false);
+  CheckAge(f.ts_ms, "ts", opt);
+  return f;
+}
+
+Resolution ReadResolution(const json& j, const ParseOptions& opt) {
+  Resolution r;
+  r.incident_id = GetId(j, {"incident_id"}, false);
+  r.investigation_id = GetId(j, {"investigation_id"}, false);
+  if (r.incident_id.empty() && r.investigation_id.empty()) {
+    Fail("incident_id", "incident_id or investigation_id is required");
+  }
+  if (!r.incident_id.empty() && !r.investigation_id.empty()) {
+    Fail("incident_id", "give incident_id or investigation_id, not both");
+  }
+  r.resolved_at_ms = GetTime(j, "resolved_at").value_or(opt.now_ms);
+  r.opened_at_ms = GetTime(j, "opened_at");
+  r.time_to_resolve_s = GetNumber(j, {"time_to_resolve_s"}, 0, 1e10, "(non-negative seconds)");
+  if (r.opened_at_ms && *r.opened_at_ms > r.resolved_at_ms) {
+    Fail("opened_at", "must not be after resolved_at");
+  }
+  CheckAge(r.resolved_at_ms, "resolved_at", opt);
+  return r;
+}
+
+template <typename T, typename Reader>
+Result<T> FromJson(const json& j, const ParseOptions& opt, Reader read) {
+  if (!j.is_object()) return Status::InvalidArgument("record: must be a JSON object");
+  try {
+    return read(j, opt);
+  } catch (const FieldError& e) {
+    return Status::InvalidArgument(e.message);
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(std::string("record: ") + e.what());
+  }
+}
+
+template <typename T, typename Reader>
+void AddRecord(Parsed<T>& out, int index, const json& j, const ParseOptions& opt,
+               Reader read) {
+  if (!j.is_object()) {
+    out.errors.push_back({index, "record: must be a JSON object", RejectReason::kInvalid});
+    return;
+  }
+  try {
+    out.records.emplace_back(index, read(j, opt));
+  } catch (const FieldError& e) {
+    out.errors.push_back({index, e.message, e.reason});
+  } catch (const json::exception& e) {
+    out.errors.push_back({index, std::string("record: ") + e.what(), RejectReason::kInvalid});
+  }
+}
+
+bool IsBlank(std::string_view line) {
+  for (char c : line) {
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  }
+  return true;
+}
+
+template <typename T, typename Reader>
+Parsed<T> ParseBody(std::string_view body, BodyFormat format,
+                    const ParseOptions& opt, Reader read) {
+  Parsed<T> out;
+  const auto too_many = [&](int n) {
+    out.records.clear();
+    out.errors.clear();
+    out.errors.push_back({0,
+                          "body: " + std::to_string(n) +
+                              " records exceed max_records_per_request (" +
+                              std::to_string(opt.max_records) + ")",
+                          RejectReason::kTooMany});
+    out.total = n;
+  };
+  if (format == BodyFormat::kNdjson) {
+    std::vector<std::string_view> lines;
+    size_t start = 0;
+    while (start <= body.size()) {
+      size_t end = body.find('\n', start);
+      if (end == std::string_view::npos) end = body.size();
+      std::string_view line = body.substr(start, end - start);
+      if (!IsBlank(line)) lines.push_back(line);
+      start = end + 1;
+    }
+    out.total = static_cast<int>(lines.size());
+    if (out.total > opt.max_records) {
+      too_many(out.total);
+      return out;
+    }
+    for (int i = 0; i < out.total; ++i) {
+      json j = json::parse(lines[i], nullptr, false);
+      if (j.is_discarded()) {
+        out.errors.push_back({i, "record: malformed JSON", RejectReason::kMalformed});
+        continue;
+      }
+      AddRecord(out, i, j, opt, read);
+    }
+    if (out.total == 0) {
+      out.malformed = true;
+      out.errors.push_back({0, "body: no records", RejectReason::kMalformed});
+    }
+    return out;
+  }
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded()) {
+    out.malformed = true;
+    out.errors.push_back({0, "body: malformed JSON", RejectReason::kMalformed});
+    return out;
+  }
+  if (doc.is_array()) {
+    out.total = static_cast<int>(doc.size());
+    if (out.total > opt.max_records) {
+      too_many(out.total);
+      return out;
+    }
+    if (out.total == 0) {
+      out.malformed = true;
+      out.errors.push_back({0, "body: empty array", RejectReason::kMalformed});
+      return out;
+    }
+    for (int i = 0; i < out.total; ++i) AddRecord(out, i, doc[i], opt, read);
+    return out;
+  }
+  if (doc.is_object()) {
+    out.total = 1;
+    AddRecord(out, 0, doc, opt, read);
+    return out;
+  }
+  out.malformed = true;
+  out.errors.push_back({0, "body: must be a JSON object, an array of objects or NDJSON",
+                        RejectReason::kMalformed});
+  return out;
+}
+
+
+void PutIf(json& j, const char* key, const std::string& v) {
+  if (!v.empty()) j[key] = v;
+}
+template <typename T>
+void PutIf(json& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+
+}  // namespace
+
+Parsed<Span> ParseSpans(std::string_view body, BodyFormat format,
+                        const ParseOptions& options) {
+  return ParseBody<Span>(body, format, options, ReadSpan);
+}
+Parsed<Feedback> ParseFeedback(std::string_view body, BodyFormat format,
+                               const ParseOptions& options) {
+  return ParseBody<Feedback>(body, format, options, ReadFeedback);
+}
+Parsed<Resolution> ParseResolutions(std::string_view body, BodyFormat format,
+                                    const ParseOptions& options) {
+  return ParseBody<Resolution>(body, format, options, ReadResolution);
+}
+
+Result<Span> SpanFromJson(const json& j, const ParseOptions& options) {
+  return FromJson<Span>(j, options, ReadSpan);
+}
+Result<Feedback> FeedbackFromJson(const json& j, const ParseOptions& options) {
+  return FromJson<Feedback>(j, options, ReadFeedback);
+}
+Result<Resolution> ResolutionFromJson(const json& j, const ParseOptions& options) {
+  return FromJson<Resolution>(j, options, ReadResolution);
+}
+
+json ToJson(const Span& s) {
+  json j = {{"investigation_id", s.investigation_id},
+            {"agent", s.agent},
+            {"ts", FormatRfc3339(s.ts_ms)}};
+  PutIf(j, "model", s.model);
+  PutIf(j, "response_model", s.response_model);
+  PutIf(j, "provider", s.provider);
+  PutIf(j, "input_tokens", s.input_tokens);
+  PutIf(j, "output_tokens", s.output_tokens);
+  PutIf(j, "cache_read_tokens", s.cache_read_tokens);
+  PutIf(j, "cache_creation_tokens", s.cache_creation_tokens);
+  PutIf(j, "llm_calls", s.llm_calls);
+  PutIf(j, "tool_calls", s.tool_calls);
+  PutIf(j, "estimated_cost_usd", s.cost_usd);
+  PutIf(j, "duration_ms", s.duration_ms);
+  PutIf(j, "finish_reason", s.finish_reason);
+  PutIf(j, "confidence", s.confidence);
+  PutIf(j, "incident_id", s.incident_id);
+  if (!s.labels.empty()) j["labels"] = s.labels;
+  return j;
+}
+
+json ToJson(const Feedback& f) {
+  json j = {{"investigation_id", f.investigation_id},
+            {"verdict", VerdictName(f.verdict)},
+            {"ts", FormatRfc3339(f.ts_ms)}};
+  PutIf(j, "actor", f.actor);
+  PutIf(j, "reason", f.reason);
+  PutIf(j, "agent", f.agent);
+  return j;
+}
+
+json ToJson(const Resolution& r) {
+  json j = {{"resolved_at", FormatRfc3339(r.resolved_at_ms)}};
+  PutIf(j, "incident_id", r.incident_id);
+  PutIf(j, "investigation_id", r.investigation_id);
+  if (r.opened_at_ms) j["opened_at"] = FormatRfc3339(*r.opened_at_ms);
+  PutIf(j, "time_to_resolve_s", r.time_to_resolve_s);
+  return j;
+}
+
+}  // namespace aw::ingest
