@@ -1,0 +1,555 @@
+#include "daemon/store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
+
+namespace aw {
+
+namespace {
+
+using json = nlohmann::json;
+
+// A prepared statement that finalises itself. Not thread-safe.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  sqlite3_stmt* get() const { return stmt_; }
+  explicit operator bool() const { return stmt_ != nullptr; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+void BindText(sqlite3_stmt* s, int i, const std::string& v) {
+  if (v.empty()) {
+    sqlite3_bind_null(s, i);
+  } else {
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+}
+void BindInt(sqlite3_stmt* s, int i, const std::optional<int64_t>& v) {
+  if (v) sqlite3_bind_int64(s, i, *v); else sqlite3_bind_null(s, i);
+}
+void BindReal(sqlite3_stmt* s, int i, const std::optional<double>& v) {
+  if (v) sqlite3_bind_double(s, i, *v); else sqlite3_bind_null(s, i);
+}
+
+std::string ColText(sqlite3_stmt* s, int i) {
+  const unsigned char* t = sqlite3_column_text(s, i);
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<size_t>(sqlite3_column_bytes(s, i)))
+           : std::string();
+}
+std::optional<int64_t> ColInt(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(s, i);
+}
+std::optional<double> ColReal(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_double(s, i);
+}
+
+std::string LabelsToText(const Labels& labels) {
+  return labels.empty() ? std::string() : json(labels).dump();
+}
+Labels LabelsFromText(const std::string& text) {
+  Labels labels;
+  if (text.empty()) return labels;
+  json j = json::parse(text, nullptr, false);
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (v.is_string()) labels[k] = v.get<std::string>();
+    }
+  }
+  return labels;
+}
+
+Status Error(sqlite3* db, const std::string& what) {
+  return Status::Unavailable(what + ": " + sqlite3_errmsg(db));
+}
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Events: no secondary index on purpose (dedup lives in memory; pruning is a
+-- rare full scan), so batched inserts stay near SQLite's raw speed.
+CREATE TABLE IF NOT EXISTS spans(
+  seq INTEGER PRIMARY KEY, investigation_id TEXT NOT NULL, agent TEXT NOT NULL,
+  ts INTEGER NOT NULL, model TEXT, response_model TEXT, provider TEXT,
+  input_tokens INTEGER, output_tokens INTEGER, cache_read_tokens INTEGER,
+  cache_creation_tokens INTEGER, llm_calls INTEGER, tool_calls INTEGER,
+  cost_usd REAL, duration_ms INTEGER, finish_reason TEXT, confidence REAL,
+  incident_id TEXT, labels TEXT);
+CREATE TABLE IF NOT EXISTS feedback(
+  seq INTEGER PRIMARY KEY, investigation_id TEXT NOT NULL, verdict INTEGER NOT NULL,
+  ts INTEGER NOT NULL, actor TEXT, reason TEXT, agent TEXT);
+CREATE TABLE IF NOT EXISTS resolutions(
+  seq INTEGER PRIMARY KEY, incident_id TEXT, investigation_id TEXT,
+  resolved_at INTEGER NOT NULL, opened_at INTEGER, time_to_resolve_s REAL);
+CREATE TABLE IF NOT EXISTS alerts(
+  fingerprint TEXT PRIMARY KEY, rule TEXT NOT NULL, labels TEXT, annotations TEXT,
+  state INTEGER NOT NULL, value REAL NOT NULL, active_since INTEGER NOT NULL,
+  fired_at INTEGER NOT NULL, last_notified INTEGER NOT NULL,
+  keep_firing_since INTEGER NOT NULL);
+-- status: 0 pending, 1 delivered, 2 failed.
+CREATE TABLE IF NOT EXISTS outbox(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, receiver TEXT NOT NULL, fingerprint TEXT,
+  payload TEXT NOT NULL, created INTEGER NOT NULL, next_attempt INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, status INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
+)sql";
+
+}  // namespace
+
+SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
+
+SqliteStore::~SqliteStore() {
+  sqlite3_finalize(insert_span_);
+  sqlite3_finalize(insert_feedback_);
+  sqlite3_finalize(insert_resolution_);
+  sqlite3_close(db_);
+}
+
+Status SqliteStore::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Status::Unavailable(std::string("sqlite: ") + msg);
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                       Options options) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                     SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::Unavailable("cannot open " + path + ": " + msg);
+  }
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  sqlite3_busy_timeout(db, 5000);
+  // WAL: readers don't block the writer and a commit is one sequential
+  // append. NORMAL survives a process crash (kill -9); FULL also a power cut.
+  Status s = store->Exec("PRAGMA journal_mode=WAL");
+  if (!s.ok()) return s;
+  s = store->Exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  if (!s.ok()) return s;
+  s = store->Exec("PRAGMA cache_size=-65536");  // 64 MiB
+  if (!s.ok()) return s;
+  s = store->Migrate();
+  if (!s.ok()) return s;
+  s = store->Prepare();
+  if (!s.ok()) return s;
+  return store;
+}
+
+Status SqliteStore::Migrate() {
+  Status s = Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) return s;
+  int version = 0;
+  {
+    Stmt q(db_, "SELECT value FROM meta WHERE key='schema_version'");
+    if (q && sqlite3_step(q.get()) == SQLITE_ROW) {
+      version = static_cast<int>(sqlite3_column_int64(q.get(), 0));
+    }
+  }
+  if (version > kSchemaVersion) {
+    (void)Exec("ROLLBACK");
+    return Status::InvalidArgument("store schema version " + std::to_string(version) +
+                                   " is newer than this agentwatch (" +
+                                   std::to_string(kSchemaVersion) + "): upgrade agentwatch");
+  }
+  // Migrations from older versions go here, one step per version.
+  s = Exec(kSchema);
+  if (s.ok()) {
+    s = Exec(("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '" +
+              std::to_string(kSchemaVersion) + "')")
+                 .c_str());
+  }
+  if (!s.ok()) {
+    (void)Exec("ROLLBACK");
+    return s;
+  }
+  s = Exec("COMMIT");
+  if (!s.ok()) return s;
+  Stmt q(db_,
+         "SELECT max(m) FROM (SELECT max(seq) m FROM spans UNION ALL "
+         "SELECT max(seq) FROM feedback UNION ALL SELECT max(seq) FROM resolutions)");
+  if (q && sqlite3_step(q.get()) == SQLITE_ROW) last_seq_ = sqlite3_column_int64(q.get(), 0);
+  return Status::Ok();
+}
+
+Status SqliteStore::Prepare() {
+  const auto prep = [&](const char* sql, sqlite3_stmt** out) {
+    return sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) ==
+           SQLITE_OK;
+  };
+  if (!prep("INSERT INTO spans VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &insert_span_) ||
+      !prep("INSERT INTO feedback VALUES(?,?,?,?,?,?,?)", &insert_feedback_) ||
+      !prep("INSERT INTO resolutions VALUES(?,?,?,?,?,?)", &insert_resolution_)) {
+    return Error(db_, "prepare");
+  }
+  return Status::Ok();
+}
+
+int64_t SqliteStore::last_seq() const {
+  std::lock_guard lock(mu_);
+  return last_seq_;
+}
+
+Result<int64_t> SqliteStore::Append(const EventBatch& batch) {
+  std::lock_guard lock(mu_);
+  const int64_t first = last_seq_ + 1;
+  if (batch.empty()) return first;
+  Status s = Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) return s;
+  int64_t seq = last_seq_;
+  const auto step = [&](sqlite3_stmt* st) {
+    const int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE;
+  };
+  bool ok = true;
+  for (const Span& sp : batch.spans) {
+    sqlite3_stmt* st = insert_span_;
+    sqlite3_bind_int64(st, 1, ++seq);
+    BindText(st, 2, sp.investigation_id);
+    BindText(st, 3, sp.agent);
+    sqlite3_bind_int64(st, 4, sp.ts_ms);
+    BindText(st, 5, sp.model);
+    BindText(st, 6, sp.response_model);
+    BindText(st, 7, sp.provider);
+    BindInt(st, 8, sp.input_tokens);
+    BindInt(st, 9, sp.output_tokens);
+    BindInt(st, 10, sp.cache_read_tokens);
+    BindInt(st, 11, sp.cache_creation_tokens);
+    BindInt(st, 12, sp.llm_calls);
+    BindInt(st, 13, sp.tool_calls);
+    BindReal(st, 14, sp.cost_usd);
+    BindInt(st, 15, sp.duration_ms);
+    BindText(st, 16, sp.finish_reason);
+    BindReal(st, 17, sp.confidence);
+    BindText(st, 18, sp.incident_id);
+    BindText(st, 19, LabelsToText(sp.labels));
+    if (!(ok = step(st))) break;
+  }
+  for (size_t i = 0; ok && i < batch.feedback.size(); ++i) {
+    const Feedback& f = batch.feedback[i];
+    sqlite3_stmt* st = insert_feedback_;
+    sqlite3_bind_int64(st, 1, ++seq);
+    BindText(st, 2, f.investigation_id);
+    sqlite3_bind_int(st, 3, static_cast<int>(f.verdict));
+    sqlite3_bind_int64(st, 4, f.ts_ms);
+    BindText(st, 5, f.actor);
+    BindText(st, 6, f.reason);
+    BindText(st, 7, f.agent);
+    ok = step(st);
+  }
+  for (size_t i = 0; ok && i < batch.resolutions.size(); ++i) {
+    const Resolution& r = batch.resolutions[i];
+    sqlite3_stmt* st = insert_resolution_;
+    sqlite3_bind_int64(st, 1, ++seq);
+    BindText(st, 2, r.incident_id);
+    BindText(st, 3, r.investigation_id);
+    sqlite3_bind_int64(st, 4, r.resolved_at_ms);
+    BindInt(st, 5, r.opened_at_ms);
+    BindReal(st, 6, r.time_to_resolve_s);
+    ok = step(st);
+  }
+  if (!ok) {
+    Status err = Error(db_, "insert");
+    (void)Exec("ROLLBACK");
+    return err;
+  }
+  s = Exec("COMMIT");
+  if (!s.ok()) {
+    (void)Exec("ROLLBACK");
+    return s;
+  }
+  last_seq_ = seq;
+  return first;
+}
+
+Status SqliteStore::Scan(const EventVisitor& visitor) {
+  std::lock_guard lock(mu_);
+  Stmt spans(db_,
+             "SELECT seq, investigation_id, agent, ts, model, response_model, provider, "
+             "input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, "
+             "llm_calls, tool_calls, cost_usd, duration_ms, finish_reason, confidence, "
+             "incident_id, labels FROM spans ORDER BY seq");
+  Stmt feedback(db_,
+                "SELECT seq, investigation_id, verdict, ts, actor, reason, agent FROM feedback "
+                "ORDER BY seq");
+  Stmt resolutions(db_,
+                   "SELECT seq, incident_id, investigation_id, resolved_at, opened_at, "
+                   "time_to_resolve_s FROM resolutions ORDER BY seq");
+  if (!spans || !feedback || !resolutions) return Error(db_, "scan");
+  // Merge the three seq-ordered streams into one.
+  bool has_s = sqlite3_step(spans.get()) == SQLITE_ROW;
+  bool has_f = sqlite3_step(feedback.get()) == SQLITE_ROW;
+  bool has_r = sqlite3_step(resolutions.get()) == SQLITE_ROW;
+  while (has_s || has_f || has_r) {
+    const int64_t ss = has_s ? sqlite3_column_int64(spans.get(), 0) : INT64_MAX;
+    const int64_t fs = has_f ? sqlite3_column_int64(feedback.get(), 0) : INT64_MAX;
+    const int64_t rs = has_r ? sqlite3_column_int64(resolutions.get(), 0) : INT64_MAX;
+    if (ss < fs && ss < rs) {
+      sqlite3_stmt* st = spans.get();
+      Span sp;
+      sp.investigation_id = ColText(st, 1);
+      sp.agent = ColText(st, 2);
+      sp.ts_ms = sqlite3_column_int64(st, 3);
+      sp.model = ColText(st, 4);
+      sp.response_model = ColText(st, 5);
+      sp.provider = ColText(st, 6);
+      sp.input_tokens = ColInt(st, 7);
+      sp.output_tokens = ColInt(st, 8);
+      sp.cache_read_tokens = ColInt(st, 9);
+      sp.cache_creation_tokens = ColInt(st, 10);
+      sp.llm_calls = ColInt(st, 11);
+      sp.tool_calls = ColInt(st, 12);
+      sp.cost_usd = ColReal(st, 13);
+      sp.duration_ms = ColInt(st, 14);
+      sp.finish_reason = ColText(st, 15);
+      sp.confidence = ColReal(st, 16);
+      sp.incident_id = ColText(st, 17);
+      sp.labels = LabelsFromText(ColText(st, 18));
+      if (visitor.span) visitor.span(sp, ss);
+      has_s = sqlite3_step(st) == SQLITE_ROW;
+    } else if (fs < rs) {
+      sqlite3_stmt* st = feedback.get();
+      Feedback f;
+      f.investigation_id = ColText(st, 1);
+      f.verdict = static_cast<Verdict>(sqlite3_column_int(st, 2));
+      f.ts_ms = sqlite3_column_int64(st, 3);
+      f.actor = ColText(st, 4);
+      f.reason = ColText(st, 5);
+      f.agent = ColText(st, 6);
+      if (visitor.feedback) visitor.feedback(f, fs);
+      has_f = sqlite3_step(st) == SQLITE_ROW;
+    } else {
+      sqlite3_stmt* st = resolutions.get();
+      Resolution r;
+      r.incident_id = ColText(st, 1);
+      r.investigation_id = ColText(st, 2);
+      r.resolved_at_ms = sqlite3_column_int64(st, 3);
+      r.opened_at_ms = ColInt(st, 4);
+      r.time_to_resolve_s = ColReal(st, 5);
+      if (visitor.resolution) visitor.resolution(r, rs);
+      has_r = sqlite3_step(st) == SQLITE_ROW;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> SqliteStore::Prune(TimeMs cutoff_ms) {
+  std::lock_guard lock(mu_);
+  int64_t removed = 0;
+  const char* kDeletes[] = {
+      "DELETE FROM spans WHERE ts < ?1",
+      "DELETE FROM feedback WHERE ts < ?1",
+      "DELETE FROM resolutions WHERE resolved_at < ?1",
+      "DELETE FROM outbox WHERE status != 0 AND created < ?1",
+  };
+  for (const char* sql : kDeletes) {
+    Stmt st(db_, sql);
+    if (!st) return Error(db_, "prune");
+    sqlite3_bind_int64(st.get(), 1, cutoff_ms);
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error(db_, "prune");
+    removed += sqlite3_changes(db_);
+  }
+  return removed;
+}
+
+Status SqliteStore::Backup(const std::string& dest_path) {
+  sqlite3* dest = nullptr;
+  if (sqlite3_open(dest_path.c_str(), &dest) != SQLITE_OK) {
+    std::string msg = dest ? sqlite3_errmsg(dest) : "out of memory";
+    sqlite3_close(dest);
+    return Status::Unavailable("backup: cannot open " + dest_path + ": " + msg);
+  }
+  std::lock_guard lock(mu_);
+  sqlite3_backup* b = sqlite3_backup_init(dest, "main", db_, "main");
+  if (!b) {
+    Status err = Error(dest, "backup");
+    sqlite3_close(dest);
+    return err;
+  }
+  sqlite3_backup_step(b, -1);
+  const int rc = sqlite3_backup_finish(b);
+  Status result = rc == SQLITE_OK ? Status::Ok() : Error(dest, "backup");
+  sqlite3_close(dest);
+  return result;
+}
+
+Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
+                                     const std::vector<std::string>& deleted,
+                                     std::vector<OutboxItem> notifications) {
+  std::lock_guard lock(mu_);
+  Status s = Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) return s;
+  bool ok = true;
+  {
+    Stmt up(db_,
+            "INSERT OR REPLACE INTO alerts(fingerprint, rule, labels, annotations, state, value, "
+            "active_since, fired_at, last_notified, keep_firing_since) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?)");
+    Stmt del(db_, "DELETE FROM alerts WHERE fingerprint = ?");
+    Stmt out(db_,
+             "INSERT INTO outbox(receiver, fingerprint, payload, created, next_attempt) "
+             "VALUES(?,?,?,?,?)");
+    ok = up && del && out;
+    for (size_t i = 0; ok && i < upserts.size(); ++i) {
+      const StoredAlert& a = upserts[i];
+      sqlite3_stmt* st = up.get();
+      sqlite3_reset(st);
+      BindText(st, 1, a.fingerprint);
+      BindText(st, 2, a.rule);
+      BindText(st, 3, LabelsToText(a.labels));
+      BindText(st, 4, LabelsToText(a.annotations));
+      sqlite3_bind_int(st, 5, static_cast<int>(a.state));
+      sqlite3_bind_double(st, 6, a.value);
+      sqlite3_bind_int64(st, 7, a.active_since_ms);
+      sqlite3_bind_int64(st, 8, a.fired_at_ms);
+      sqlite3_bind_int64(st, 9, a.last_notified_ms);
+      sqlite3_bind_int64(st, 10, a.keep_firing_since_ms);
+      ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    for (size_t i = 0; ok && i < deleted.size(); ++i) {
+      sqlite3_stmt* st = del.get();
+      sqlite3_reset(st);
+      BindText(st, 1, deleted[i]);
+      ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    for (size_t i = 0; ok && i < notifications.size(); ++i) {
+      const OutboxItem& n = notifications[i];
+      sqlite3_stmt* st = out.get();
+      sqlite3_reset(st);
+      BindText(st, 1, n.receiver);
+      BindText(st, 2, n.fingerprint);
+      sqlite3_bind_text(st, 3, n.payload.data(), static_cast<int>(n.payload.size()),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 4, n.created_ms);
+      sqlite3_bind_int64(st, 5, n.next_attempt_ms);
+      ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+  }
+  if (!ok) {
+    Status err = Error(db_, "save alerts");
+    (void)Exec("ROLLBACK");
+    return err;
+  }
+  s = Exec("COMMIT");
+  if (!s.ok()) (void)Exec("ROLLBACK");
+  return s;
+}
+
+Result<std::vector<StoredAlert>> SqliteStore::LoadAlerts() {
+  std::lock_guard lock(mu_);
+  Stmt q(db_,
+         "SELECT fingerprint, rule, labels, annotations, state, value, active_since, fired_at, "
+         "last_notified, keep_firing_since FROM alerts ORDER BY fingerprint");
+  if (!q) return Error(db_, "load alerts");
+  std::vector<StoredAlert> alerts;
+  while (sqlite3_step(q.get()) == SQLITE_ROW) {
+    sqlite3_stmt* st = q.get();
+    StoredAlert a;
+    a.fingerprint = ColText(st, 0);
+    a.rule = ColText(st, 1);
+    a.labels = LabelsFromText(ColText(st, 2));
+    a.annotations = LabelsFromText(ColText(st, 3));
+    a.state = static_cast<AlertState>(sqlite3_column_int(st, 4));
+    a.value = sqlite3_column_double(st, 5);
+    a.active_since_ms = sqlite3_column_int64(st, 6);
+    a.fired_at_ms = sqlite3_column_int64(st, 7);
+    a.last_notified_ms = sqlite3_column_int64(st, 8);
+    a.keep_firing_since_ms = sqlite3_column_int64(st, 9);
+    alerts.push_back(std::move(a));
+  }
+  return alerts;
+}
+
+Result<std::vector<OutboxItem>> SqliteStore::DueOutbox(TimeMs now, int limit) {
+  std::lock_guard lock(mu_);
+  Stmt q(db_,
+         "SELECT id, receiver, fingerprint, payload, created, next_attempt, attempts, "
+         "last_error FROM outbox WHERE status = 0 AND next_attempt <= ? ORDER BY id LIMIT ?");
+  if (!q) return Error(db_, "outbox");
+  sqlite3_bind_int64(q.get(), 1, now);
+  sqlite3_bind_int(q.get(), 2, limit);
+  std::vector<OutboxItem> items;
+  while (sqlite3_step(q.get()) == SQLITE_ROW) {
+    sqlite3_stmt* st = q.get();
+    OutboxItem it;
+    it.id = sqlite3_column_int64(st, 0);
+    it.receiver = ColText(st, 1);
+    it.fingerprint = ColText(st, 2);
+    it.payload = ColText(st, 3);
+    it.created_ms = sqlite3_column_int64(st, 4);
+    it.next_attempt_ms = sqlite3_column_int64(st, 5);
+    it.attempts = sqlite3_column_int(st, 6);
+    it.last_error = ColText(st, 7);
+    items.push_back(std::move(it));
+  }
+  return items;
+}
+
+int64_t SqliteStore::NextOutboxAttempt() {
+  std::lock_guard lock(mu_);
+  Stmt q(db_, "SELECT min(next_attempt) FROM outbox WHERE status = 0");
+  if (q && sqlite3_step(q.get()) == SQLITE_ROW &&
+      sqlite3_column_type(q.get(), 0) != SQLITE_NULL) {
+    return sqlite3_column_int64(q.get(), 0);
+  }
+  return -1;
+}
+
+Status SqliteStore::SetOutboxStatus(int64_t id, int status, const std::string& error) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?");
+  if (!st) return Error(db_, "outbox");
+  sqlite3_bind_int(st.get(), 1, status);
+  BindText(st.get(), 2, error);
+  sqlite3_bind_int64(st.get(), 3, id);
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error(db_, "outbox");
+  return Status::Ok();
+}
+
+Status SqliteStore::MarkDelivered(int64_t id) { return SetOutboxStatus(id, 1, ""); }
+
+Status SqliteStore::MarkFailed(int64_t id, const std::string& error) {
+  return SetOutboxStatus(id, 2, error);
+}
+
+Status SqliteStore::Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
+                               const std::string& last_error) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "UPDATE outbox SET next_attempt = ?, attempts = ?, last_error = ? WHERE id = ?");
+  if (!st) return Error(db_, "outbox");
+  sqlite3_bind_int64(st.get(), 1, next_attempt_ms);
+  sqlite3_bind_int(st.get(), 2, attempts);
+  BindText(st.get(), 3, last_error);
+  sqlite3_bind_int64(st.get(), 4, id);
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error(db_, "outbox");
+  return Status::Ok();
+}
+
+int64_t SqliteStore::OutboxDepth() {
+  std::lock_guard lock(mu_);
+  Stmt q(db_, "SELECT count(*) FROM outbox WHERE status = 0");
+  if (q && sqlite3_step(q.get()) == SQLITE_ROW) return sqlite3_column_int64(q.get(), 0);
+  return 0;
+}
+
+}  // namespace aw

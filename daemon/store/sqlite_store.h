@@ -1,0 +1,108 @@
+#pragma once
+
+// The durable store: one SQLite file in WAL mode holding the raw events
+// (spans, verdicts, resolutions), the alert states and the notification
+// outbox. Schema versioned from the first release (table `meta`).
+//
+// Dedup is decided by the caller (the writer keeps the ids in memory, which
+// avoids a random-key unique index that would cut insert speed ~20x);
+// the store assigns each event a global, increasing `seq` that fixes the
+// arrival order used to rebuild state after a restart.
+//
+// Thread-safe: one connection behind a mutex. Ingest batches go through
+// one writer thread (group commit), so the mutex is rarely contended.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "daemon/common/alert_store.h"
+#include "daemon/common/status.h"
+#include "daemon/common/types.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace aw {
+
+// Events to commit in one transaction. Seqs are assigned in this order:
+// spans, then feedback, then resolutions.
+struct EventBatch {
+  std::vector<Span> spans;
+  std::vector<Feedback> feedback;
+  std::vector<Resolution> resolutions;
+  bool empty() const {
+    return spans.empty() && feedback.empty() && resolutions.empty();
+  }
+};
+
+// Visits stored events in seq order (for the rebuild after a restart).
+struct EventVisitor {
+  std::function<void(const Span&, int64_t seq)> span;
+  std::function<void(const Feedback&, int64_t seq)> feedback;
+  std::function<void(const Resolution&, int64_t seq)> resolution;
+};
+
+class SqliteStore final : public AlertStore, public OutboxStore {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  struct Options {
+    bool sync_full = false;  // synchronous=FULL: fsync on every commit
+  };
+
+  // Opens (creating if needed) the database at `path` and migrates it.
+  // Fails for a file written by a newer agentwatch.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                   Options options);
+  ~SqliteStore() override;
+
+  // Commits the batch in one transaction. On success returns the first seq
+  // assigned; the i-th event (in the batch order above) has first + i.
+  Result<int64_t> Append(const EventBatch& batch);
+
+  // Replays every stored event in seq order.
+  Status Scan(const EventVisitor& visitor);
+
+  // Deletes events older than `cutoff_ms` and finished outbox items.
+  Result<int64_t> Prune(TimeMs cutoff_ms);
+
+  // Online backup to `dest_path` (sqlite3 backup API).
+  Status Backup(const std::string& dest_path);
+
+  int64_t last_seq() const;
+
+  // AlertStore
+  Status SaveAlertChanges(const std::vector<StoredAlert>& upserts,
+                          const std::vector<std::string>& deleted,
+                          std::vector<OutboxItem> notifications) override;
+  Result<std::vector<StoredAlert>> LoadAlerts() override;
+
+  // OutboxStore
+  Result<std::vector<OutboxItem>> DueOutbox(TimeMs now, int limit) override;
+  int64_t NextOutboxAttempt() override;
+  Status MarkDelivered(int64_t id) override;
+  Status Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
+                    const std::string& last_error) override;
+  Status MarkFailed(int64_t id, const std::string& error) override;
+  int64_t OutboxDepth() override;
+
+ private:
+  explicit SqliteStore(sqlite3* db);
+  Status Exec(const char* sql);
+  Status Migrate();
+  Status Prepare();
+  Status SetOutboxStatus(int64_t id, int status, const std::string& error);
+
+  sqlite3* const db_;
+  mutable std::mutex mu_;
+  int64_t last_seq_ = 0;  // guarded by mu_
+  sqlite3_stmt* insert_span_ = nullptr;
+  sqlite3_stmt* insert_feedback_ = nullptr;
+  sqlite3_stmt* insert_resolution_ = nullptr;
+};
+
+}  // namespace aw

@@ -1,0 +1,165 @@
+#include "daemon/store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "tests/testing/temp_dir.h"
+
+namespace aw {
+namespace {
+
+Span MakeSpan(const std::string& id, TimeMs ts) {
+  Span s;
+  s.investigation_id = id;
+  s.agent = "ir";
+  s.ts_ms = ts;
+  s.model = "m";
+  s.tool_calls = 7;
+  s.confidence = 0.25;
+  s.labels = {{"env", "prod"}};
+  return s;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<SqliteStore> Open() {
+    auto s = SqliteStore::Open(dir_.File("events.db"), {});
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(SqliteStoreTest, AppendsAndScansInSeqOrderAcrossReopen) {
+  {
+    auto store = Open();
+    EventBatch b1;
+    b1.spans = {MakeSpan("a", 1000), MakeSpan("b", 500)};
+    Feedback f;
+    f.investigation_id = "a";
+    f.verdict = Verdict::kOverride;
+    f.ts_ms = 2000;
+    f.agent = "ir";
+    b1.feedback = {f};
+    auto first = store->Append(b1);
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(*first, 1);
+    EventBatch b2;
+    Resolution r;
+    r.incident_id = "INC-1";
+    r.resolved_at_ms = 3000;
+    r.opened_at_ms = 100;
+    b2.resolutions = {r};
+    b2.spans = {MakeSpan("c", 1500)};
+    auto second = store->Append(b2);
+    ASSERT_TRUE(second.ok());
+    EXPECT_EQ(*second, 4);
+  }
+  auto store = Open();
+  EXPECT_EQ(store->last_seq(), 5);
+  std::vector<std::string> order;
+  EventVisitor v;
+  v.span = [&](const Span& s, int64_t seq) {
+    order.push_back(std::to_string(seq) + ":span:" + s.investigation_id);
+    if (s.investigation_id == "a") {
+      EXPECT_EQ(s.tool_calls, 7);
+      EXPECT_EQ(s.confidence, 0.25);
+      EXPECT_FALSE(s.input_tokens.has_value());
+      EXPECT_EQ(s.labels.at("env"), "prod");
+    }
+  };
+  v.feedback = [&](const Feedback& f, int64_t seq) {
+    order.push_back(std::to_string(seq) + ":feedback:" + f.investigation_id);
+    EXPECT_EQ(f.verdict, Verdict::kOverride);
+  };
+  v.resolution = [&](const Resolution& r, int64_t seq) {
+    order.push_back(std::to_string(seq) + ":resolution:" + r.incident_id);
+    EXPECT_EQ(r.opened_at_ms, 100);
+    EXPECT_FALSE(r.time_to_resolve_s.has_value());
+  };
+  ASSERT_TRUE(store->Scan(v).ok());
+  EXPECT_EQ(order, (std::vector<std::string>{"1:span:a", "2:span:b", "3:feedback:a",
+                                             "4:span:c", "5:resolution:INC-1"}));
+}
+
+TEST_F(SqliteStoreTest, PruneDropsOldEvents) {
+  auto store = Open();
+  EventBatch b;
+  b.spans = {MakeSpan("old", 100), MakeSpan("new", 5000)};
+  ASSERT_TRUE(store->Append(b).ok());
+  auto removed = store->Prune(1000);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1);
+  int spans = 0;
+  EventVisitor v;
+  v.span = [&](const Span& s, int64_t) {
+    ++spans;
+    EXPECT_EQ(s.investigation_id, "new");
+  };
+  ASSERT_TRUE(store->Scan(v).ok());
+  EXPECT_EQ(spans, 1);
+}
+
+TEST_F(SqliteStoreTest, AlertChangesAndOutboxCommitTogether) {
+  auto store = Open();
+  StoredAlert a;
+  a.fingerprint = "f1";
+  a.rule = "R";
+  a.labels = {{"agent", "ir"}};
+  a.state = AlertState::kFiring;
+  a.value = 0.5;
+  a.active_since_ms = 10;
+  OutboxItem n;
+  n.receiver = "slack";
+  n.fingerprint = "f1";
+  n.payload = "{}";
+  n.created_ms = 10;
+  n.next_attempt_ms = 10;
+  ASSERT_TRUE(store->SaveAlertChanges({a}, {}, {n}).ok());
+  auto alerts = store->LoadAlerts();
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_EQ(alerts->size(), 1u);
+  EXPECT_EQ((*alerts)[0].state, AlertState::kFiring);
+  EXPECT_EQ((*alerts)[0].labels.at("agent"), "ir");
+  EXPECT_EQ(store->OutboxDepth(), 1);
+  EXPECT_EQ(store->NextOutboxAttempt(), 10);
+  EXPECT_TRUE(store->DueOutbox(9, 10)->empty());
+  auto due = store->DueOutbox(10, 10);
+  ASSERT_EQ(due->size(), 1u);
+  const int64_t id = (*due)[0].id;
+  ASSERT_TRUE(store->Reschedule(id, 50, 1, "503").ok());
+  EXPECT_TRUE(store->DueOutbox(49, 10)->empty());
+  EXPECT_EQ((*store->DueOutbox(50, 10))[0].attempts, 1);
+  ASSERT_TRUE(store->MarkDelivered(id).ok());
+  EXPECT_EQ(store->OutboxDepth(), 0);
+  EXPECT_EQ(store->NextOutboxAttempt(), -1);
+  ASSERT_TRUE(store->SaveAlertChanges({}, {"f1"}, {}).ok());
+  EXPECT_TRUE(store->LoadAlerts()->empty());
+}
+
+TEST_F(SqliteStoreTest, RefusesAFileFromANewerVersion) {
+  { auto store = Open(); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("events.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value='99' WHERE key='schema_version'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = SqliteStore::Open(dir_.File("events.db"), {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("newer"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, BackupIsAReadableCopy) {
+  auto store = Open();
+  EventBatch b;
+  b.spans = {MakeSpan("x", 1)};
+  ASSERT_TRUE(store->Append(b).ok());
+  ASSERT_TRUE(store->Backup(dir_.File("copy.db")).ok());
+  auto copy = SqliteStore::Open(dir_.File("copy.db"), {});
+  ASSERT_TRUE(copy.ok());
+  EXPECT_EQ((*copy)->last_seq(), 1);
+}
+
+}  // namespace
+}  // namespace aw
