@@ -1,0 +1,114 @@
+#include "daemon/config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "tests/testing/temp_dir.h"
+
+namespace aw {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  Result<Config> Load(const std::string& yaml) {
+    return LoadConfig(dir_.Write("agentwatch.yaml", yaml));
+  }
+  std::string ErrorOf(const std::string& yaml) {
+    auto c = Load(yaml);
+    EXPECT_FALSE(c.ok()) << "expected an error for:\n" << yaml;
+    return c.ok() ? "" : c.status().message();
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(ConfigTest, LoadsTheContractExample) {
+  setenv("AW_TEST_PD_KEY", "pd-key-123", 1);
+  dir_.Write("slack_url", "https://hooks.slack.com/services/T/B/X\n");
+  auto c = Load(R"(
+listen: 127.0.0.1:9464
+storage: {path: ./data/agentwatch.db, retention: 30d, sync: full}
+evaluation_interval: 15s
+max_event_age: 7d
+max_clock_skew: 5m
+sli_windows: [1h, 24h, 7d, 100 investigations]
+limits: {max_body_bytes: 4MiB, max_records_per_request: 10000}
+pricing:
+  claude-sonnet-4-6: {input: 3.00, output: 15.00, cache_read: 0.30, cache_write: 3.75}
+receivers:
+  - name: pagerduty-sre
+    pagerduty: {routing_key: "${AW_TEST_PD_KEY}", url: https://events.pagerduty.com/v2/enqueue}
+  - name: slack-sre
+    slack: {webhook_url_file: slack_url}
+  - name: audit
+    webhook: {url: "http://127.0.0.1:9000/hook", secret: "s3cret"}
+  - name: am
+    alertmanager: {url: "http://127.0.0.1:9093"}
+default_receivers: [slack-sre]
+repeat_interval: 4h
+rule_files: [rules/*.yaml]
+)");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->storage.path, dir_.path() + "/data/agentwatch.db");
+  EXPECT_TRUE(c->storage.sync_full);
+  EXPECT_EQ(c->limits.max_body_bytes, 4 << 20);
+  EXPECT_EQ(c->sli_windows.size(), 4u);
+  EXPECT_EQ(c->sli_windows[3].count, 100);
+  ASSERT_EQ(c->receivers.size(), 4u);
+  EXPECT_EQ(c->receivers[0].pagerduty.routing_key, "pd-key-123");
+  EXPECT_EQ(c->receivers[1].slack.webhook_url, "https://hooks.slack.com/services/T/B/X");
+  EXPECT_EQ(c->receivers[2].webhook.secret, "s3cret");
+  EXPECT_EQ(c->receivers[3].kind, ReceiverConfig::Kind::kAlertmanager);
+  EXPECT_EQ(c->pricing.at("claude-sonnet-4-6").cache_write, 3.75);
+  EXPECT_EQ(c->rule_files[0], dir_.path() + "/rules/*.yaml");
+  EXPECT_EQ(c->repeat_interval, Millis(4 * 3'600'000));
+}
+
+TEST_F(ConfigTest, EmptyFileGivesDefaults) {
+  auto c = Load("");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->listen, "127.0.0.1:9464");
+  EXPECT_EQ(c->sli_windows.size(), 3u);
+  EXPECT_FALSE(c->auth.enabled);
+}
+
+TEST_F(ConfigTest, ErrorsNameFileLineAndField) {
+  EXPECT_NE(ErrorOf("listen: x\nbogus: 1\n").find("agentwatch.yaml:2: unknown key \"bogus\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("storage:\n  sync: sometimes\n").find(":2: storage.sync: must be normal or full"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("evaluation_interval: soon\n").find(":1: evaluation_interval: must be a duration"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("sli_windows: [1h, 3 spans]\n").find(":1: sli_windows: window"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("limits: {max_body_bytes: lots}\n").find("limits.max_body_bytes"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("receivers:\n  - name: x\n").find("needs exactly one of"), std::string::npos);
+  EXPECT_NE(ErrorOf("receivers:\n  - name: x\n    slack: {webhook_url: ftp://x}\n")
+                .find(":3: receivers.x.slack.webhook_url: must be an http"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("default_receivers: [nope]\n").find("unknown receiver \"nope\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("listen: \"${AW_SURELY_UNSET_VAR}\"\n").find("AW_SURELY_UNSET_VAR is not set"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("receivers:\n  - name: p\n    pagerduty: {routing_key_file: missing.txt}\n")
+                .find("cannot read"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("listen: [unclosed\n").find("agentwatch.yaml:"), std::string::npos);
+  EXPECT_NE(ErrorOf("auth: {ingest_tokens: [short]}\n").find("at least 16 characters"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("storage: {retention: 1d}\n").find("storage.retention: must be at least"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, OverridesFromTheCommandLine) {
+  auto c = Load("");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(ApplyOverride(*c, "listen", "127.0.0.1:0").ok());
+  EXPECT_EQ(c->listen, "127.0.0.1:0");
+  EXPECT_FALSE(ApplyOverride(*c, "log.level", "loud").ok());
+  EXPECT_FALSE(ApplyOverride(*c, "nope", "x").ok());
+}
+
+}  // namespace
+}  // namespace aw
