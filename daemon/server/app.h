@@ -1,0 +1,101 @@
+#pragma once
+
+// The daemon: wires config, store, windows, rules, alerting and exporters
+// behind one HTTP listener. The only place that holds a Clock besides main.
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "daemon/common/clock.h"
+#include "daemon/config/config.h"
+#include "daemon/server/ingest_writer.h"
+#include "daemon/store/sqlite_store.h"
+#include "exporters/daemon_metrics.h"
+#include "exporters/sli_collector.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace aw::server {
+
+struct AppOptions {
+  std::string port_file;  // written with the bound port once listening
+  bool insecure = false;  // allow a non-loopback listener without auth
+};
+
+class RuleRuntime;  // rules + alert delivery (app_rules.cc)
+
+// Thread-safe: HTTP handlers, the writer, the evaluator and signal handling
+// run concurrently.
+class App {
+ public:
+  App(Config config, const Clock& clock, AppOptions options);
+  ~App();
+
+  // Opens the store, rebuilds state, loads rules, binds the listener and
+  // starts every thread. Returns an error (with the reason) on failure.
+  Status Start();
+  // Blocks until Stop() has finished.
+  void Wait();
+  // Graceful: refuse new ingest (503), finish in-flight requests, commit
+  // what is queued, stop the threads, close the store.
+  void Stop();
+  // Reloads config and rule files; on error keeps the old ones.
+  Status Reload();
+
+  int port() const { return port_; }
+
+ private:
+  enum class Endpoint { kSpans, kFeedback, kResolutions };
+  void Routes();
+  void HandleIngest(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
+  void HandleSlis(const httplib::Request& req, httplib::Response& res);
+  void HandleStatusPage(const httplib::Request& req, httplib::Response& res);
+  // Returns true when the request may proceed; otherwise fills `res`.
+  bool Authorize(const httplib::Request& req, httplib::Response& res, bool admin,
+                 bool allow_signature);
+  void OnCommit(const CommittedBatch& batch);
+  void EvaluatorLoop();
+  exporters::ExportSnapshot Snapshot();
+  std::string MetricsText();
+
+  Config config_;  // guarded by config_mu_ after Start
+  mutable std::mutex config_mu_;
+  const Clock& clock_;
+  const AppOptions options_;
+
+  exporters::DaemonMetrics metrics_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<EngineState> state_;
+  std::unique_ptr<IngestWriter> writer_;
+  std::unique_ptr<RuleRuntime> rules_;
+  std::shared_ptr<exporters::SliCollector> collector_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread listen_thread_;
+  int port_ = 0;
+
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> stopping_{false};
+
+  // Evaluator wake-ups: agents touched by ingest since the last evaluation.
+  std::mutex eval_mu_;
+  std::condition_variable eval_cv_;
+  std::set<std::string> touched_;  // guarded by eval_mu_
+  bool eval_stop_ = false;         // guarded by eval_mu_
+  std::thread evaluator_;
+
+  std::mutex reload_mu_;  // one reload at a time (SIGHUP and POST)
+  std::mutex stop_mu_;
+  std::condition_variable stopped_cv_;
+  bool stopped_ = false;  // guarded by stop_mu_
+};
+
+}  // namespace aw::server

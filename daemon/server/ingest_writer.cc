@@ -1,0 +1,254 @@
+#include "daemon/server/ingest_writer.h"
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/common/log.h"
+
+namespace aw::server {
+
+namespace {
+constexpr const char* kOtherAgent = "other";
+
+int64_t RecordCount(const EventBatch& b) {
+  return static_cast<int64_t>(b.spans.size() + b.feedback.size() + b.resolutions.size());
+}
+
+std::string LabelSetKey(const Labels& labels) {
+  std::string key;
+  for (const auto& [k, v] : labels) {
+    key += k;
+    key += '\x1f';
+    key += v;
+    key += '\x1e';
+  }
+  return key;
+}
+}  // namespace
+
+IngestWriter::IngestWriter(SqliteStore& store, EngineState& state, Options options,
+                           OnCommit on_commit)
+    : store_(store), state_(state), options_(options), on_commit_(std::move(on_commit)) {}
+
+IngestWriter::~IngestWriter() { Stop(); }
+
+std::string IngestWriter::FeedbackKey(const Feedback& f) {
+  return f.investigation_id + '\x1f' + VerdictName(f.verdict) + '\x1f' + std::to_string(f.ts_ms);
+}
+
+std::string IngestWriter::ResolutionKey(const Resolution& r) {
+  std::string key = r.incident_id + '\x1f' + r.investigation_id + '\x1f' +
+                    std::to_string(r.resolved_at_ms) + '\x1f';
+  if (r.opened_at_ms) key += std::to_string(*r.opened_at_ms);
+  key += '\x1f';
+  if (r.time_to_resolve_s) key += std::to_string(*r.time_to_resolve_s);
+  return key;
+}
+
+Status IngestWriter::Rebuild() {
+  std::unique_lock lock(state_.mu);
+  EventVisitor v;
+  v.span = [&](const Span& s, int64_t seq) {
+    agents_.insert(s.agent);
+    if (!s.labels.empty()) label_sets_.insert(LabelSetKey(s.labels));
+    state_.engine.ApplySpan(s, seq);
+  };
+  v.feedback = [&](const Feedback& f, int64_t seq) {
+    feedback_seen_.emplace(FeedbackKey(f), f.ts_ms);
+    if (!f.agent.empty()) agents_.insert(f.agent);
+    state_.engine.ApplyFeedback(f, seq);
+  };
+  v.resolution = [&](const Resolution& r, int64_t seq) {
+    resolutions_seen_.emplace(ResolutionKey(r), r.resolved_at_ms);
+    state_.engine.ApplyResolution(r, seq);
+  };
+  return store_.Scan(v);
+}
+
+void IngestWriter::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void IngestWriter::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+int64_t IngestWriter::queued_records() const {
+  std::lock_guard lock(mu_);
+  return queued_records_;
+}
+
+std::future<IngestOutcome> IngestWriter::Submit(EventBatch batch) {
+  auto job = std::make_unique<Job>();
+  auto future = job->done.get_future();
+  const int64_t n = RecordCount(batch);
+  job->batch = std::move(batch);
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      job->done.set_value({Status::Unavailable("shutting down"), 0, 0, {}});
+      return future;
+    }
+    if (queued_records_ + n > options_.max_queued_records && queued_records_ > 0) {
+      job->done.set_value({Status::ResourceExhausted("ingest queue full"), 0, 0, {}});
+      return future;
+    }
+    queued_records_ += n;
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+  return future;
+}
+
+void IngestWriter::Prune(TimeMs cutoff) {
+  auto job = std::make_unique<Job>();
+  job->prune = true;
+  job->prune_cutoff = cutoff;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void IngestWriter::Run() {
+  std::vector<std::unique_ptr<Job>> jobs;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      // Take everything waiting: this is the group in "group commit".
+      while (!queue_.empty()) {
+        queued_records_ -= RecordCount(queue_.front()->batch);
+        jobs.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    Process(jobs);
+    jobs.clear();
+  }
+}
+
+std::string IngestWriter::CapAgent(const std::string& agent, int64_t* capped) {
+  if (agent.empty() || agents_.count(agent)) return agent;
+  if (static_cast<int64_t>(agents_.size()) >= options_.max_agents) {
+    ++*capped;
+    return kOtherAgent;
+  }
+  agents_.insert(agent);
+  return agent;
+}
+
+void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
+  for (auto& job : jobs) {
+    if (!job->prune) continue;
+    auto removed = store_.Prune(job->prune_cutoff);
+    {
+      std::unique_lock lock(state_.mu);
+      state_.engine.PruneBefore(job->prune_cutoff);
+    }
+    std::erase_if(feedback_seen_, [&](const auto& kv) { return kv.second < job->prune_cutoff; });
+    std::erase_if(resolutions_seen_,
+                  [&](const auto& kv) { return kv.second < job->prune_cutoff; });
+    if (removed.ok() && *removed > 0) {
+      LogInfo("pruned " + std::to_string(*removed) + " events older than retention");
+    }
+  }
+  std::erase_if(jobs, [](const auto& j) { return j->prune; });
+  if (jobs.empty()) return;
+
+  // Decide duplicates against what is stored and what is earlier in this group.
+  CommittedBatch committed;
+  std::vector<IngestOutcome> outcomes(jobs.size());
+  std::unordered_set<std::string> batch_spans, batch_feedback, batch_resolutions;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    EventBatch& in = jobs[j]->batch;
+    IngestOutcome& out = outcomes[j];
+    int position = 0;
+    for (Span& s : in.spans) {
+      const bool dup = state_.engine.HasSpan(s.investigation_id) ||
+                       !batch_spans.insert(s.investigation_id).second;
+      if (dup) {
+        out.duplicate_positions.push_back(position++);
+        ++out.duplicates;
+        continue;
+      }
+      ++position;
+      s.agent = CapAgent(s.agent, &committed.over_agent_cap);
+      if (!s.labels.empty()) {
+        const std::string key = LabelSetKey(s.labels);
+        if (!label_sets_.count(key)) {
+          if (static_cast<int64_t>(label_sets_.size()) >= options_.max_label_sets) {
+            s.labels.clear();
+            ++committed.over_agent_cap;
+          } else {
+            label_sets_.insert(key);
+          }
+        }
+      }
+      ++out.accepted;
+      committed.accepted.spans.push_back(std::move(s));
+    }
+    for (Feedback& f : in.feedback) {
+      const std::string key = FeedbackKey(f);
+      if (feedback_seen_.count(key) || !batch_feedback.insert(key).second) {
+        out.duplicate_positions.push_back(position++);
+        ++out.duplicates;
+        continue;
+      }
+      ++position;
+      f.agent = CapAgent(f.agent, &committed.over_agent_cap);
+      ++out.accepted;
+      committed.accepted.feedback.push_back(std::move(f));
+    }
+    for (Resolution& r : in.resolutions) {
+      const std::string key = ResolutionKey(r);
+      if (resolutions_seen_.count(key) || !batch_resolutions.insert(key).second) {
+        out.duplicate_positions.push_back(position++);
+        ++out.duplicates;
+        continue;
+      }
+      ++position;
+      ++out.accepted;
+      committed.accepted.resolutions.push_back(std::move(r));
+    }
+  }
+
+  auto first_seq = store_.Append(committed.accepted);
+  if (!first_seq.ok()) {
+    LogError("store commit failed: " + first_seq.status().message());
+    // Nothing was stored: undo the in-memory dedup state we just added.
+    agents_.clear();
+    for (const std::string& a : state_.engine.Agents()) agents_.insert(a);
+    for (auto& job : jobs) {
+      job->done.set_value({Status::Unavailable("store unavailable: " + first_seq.status().message()),
+                           0, 0, {}});
+    }
+    return;
+  }
+  int64_t seq = *first_seq;
+  {
+    std::unique_lock lock(state_.mu);
+    for (const Span& s : committed.accepted.spans) {
+      state_.engine.ApplySpan(s, seq++, &committed.touched_agents);
+    }
+    for (const Feedback& f : committed.accepted.feedback) {
+      state_.engine.ApplyFeedback(f, seq++, &committed.touched_agents);
+    }
+    for (const Resolution& r : committed.accepted.resolutions) {
+      state_.engine.ApplyResolution(r, seq++, &committed.touched_agents);
+    }
+  }
+  for (const Feedback& f : committed.accepted.feedback) feedback_seen_.emplace(FeedbackKey(f), f.ts_ms);
+  for (const Resolution& r : committed.accepted.resolutions) {
+    resolutions_seen_.emplace(ResolutionKey(r), r.resolved_at_ms);
+  }
+  if (on_commit_) on_commit_(committed);
+  for (size_t j = 0; j < jobs.size(); ++j) jobs[j]->done.set_value(std::move(outcomes[j]));
+}
+
+}  // namespace aw::server

@@ -1,0 +1,110 @@
+#pragma once
+
+// Group commit: request handlers submit validated records and wait; one
+// writer thread takes everything queued, decides duplicates, commits it in
+// one SQLite transaction, applies it to the windows, and only then answers.
+// So a 2xx always means "durably stored", and concurrent requests share a
+// commit instead of paying one fsync each.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "daemon/common/status.h"
+#include "daemon/store/sqlite_store.h"
+#include "windows/window_engine.h"
+
+namespace aw::server {
+
+// The windows and the lock that guards them. Writers hold `mu` exclusively
+// (only the IngestWriter writes); readers (API, /metrics, rules) shared.
+struct EngineState {
+  explicit EngineState(Pricing pricing) : engine(std::move(pricing)) {}
+  mutable std::shared_mutex mu;
+  windows::WindowEngine engine;
+};
+
+struct IngestOutcome {
+  Status status;  // not OK: nothing of this request was stored
+  int accepted = 0;
+  int duplicates = 0;
+  std::vector<int> duplicate_positions;  // positions within the submitted batch
+};
+
+// What was committed, for metrics and rule evaluation.
+struct CommittedBatch {
+  EventBatch accepted;
+  std::set<std::string> touched_agents;
+  int64_t over_agent_cap = 0;  // records re-labelled to agent "other"
+};
+
+// Thread-safe.
+class IngestWriter {
+ public:
+  struct Options {
+    int64_t max_agents = 1000;          // more distinct agents go to "other"
+    int64_t max_label_sets = 10'000;    // more distinct label sets: labels dropped
+    int64_t max_queued_records = 200'000;  // more waiting: 503
+  };
+  using OnCommit = std::function<void(const CommittedBatch&)>;
+
+  IngestWriter(SqliteStore& store, EngineState& state, Options options, OnCommit on_commit);
+  ~IngestWriter();
+
+  // Rebuilds the windows and the dedup sets from the store. Call once,
+  // before Start().
+  Status Rebuild();
+  void Start();
+  // Answers everything queued, then stops the thread.
+  void Stop();
+
+  // Queues a batch; the future resolves after the commit. Resolves at once
+  // with Unavailable when stopping or over the queue limit.
+  std::future<IngestOutcome> Submit(EventBatch batch);
+
+  void Prune(TimeMs cutoff);  // queued like a batch, run by the writer
+  int64_t queued_records() const;
+
+ private:
+  struct Job {
+    EventBatch batch;
+    std::promise<IngestOutcome> done;
+    bool prune = false;
+    TimeMs prune_cutoff = 0;
+  };
+  void Run();
+  void Process(std::vector<std::unique_ptr<Job>>& jobs);
+  std::string CapAgent(const std::string& agent, int64_t* capped);
+  static std::string FeedbackKey(const Feedback& f);
+  static std::string ResolutionKey(const Resolution& r);
+
+  SqliteStore& store_;
+  EngineState& state_;
+  const Options options_;
+  const OnCommit on_commit_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Job>> queue_;  // guarded by mu_
+  int64_t queued_records_ = 0;              // guarded by mu_
+  bool stopping_ = false;                   // guarded by mu_
+  std::thread thread_;
+
+  // Owned by the writer thread (and Rebuild, before it starts).
+  std::unordered_map<std::string, TimeMs> feedback_seen_;
+  std::unordered_map<std::string, TimeMs> resolutions_seen_;
+  std::unordered_set<std::string> agents_;
+  std::unordered_set<std::string> label_sets_;
+};
+
+}  // namespace aw::server

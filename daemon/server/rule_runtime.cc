@@ -1,0 +1,188 @@
+#include "daemon/server/rule_runtime.h"
+
+#include <chrono>
+
+#include "alerting/alert_json.h"
+#include "daemon/common/log.h"
+#include "daemon/common/time_util.h"
+#include "rules/rule_loader.h"
+
+namespace aw::server {
+
+using json = nlohmann::json;
+
+Result<rules::RuleSet> LoadRulesFor(const Config& config) {
+  auto files = rules::ExpandRuleGlobs(config.rule_files, config.dir);
+  if (!files.ok()) return files.status();
+  rules::LoadOptions options;
+  for (const ReceiverConfig& r : config.receivers) options.receivers.insert(r.name);
+  return rules::LoadRuleFiles(*files, options);
+}
+
+rules::Settings RuleSettingsFor(const Config& config) {
+  rules::Settings s;
+  s.default_receivers = config.default_receivers;
+  s.repeat_interval = config.repeat_interval;
+  s.evaluation_interval = config.evaluation_interval;
+  return s;
+}
+
+RuleRuntime::RuleRuntime(SqliteStore& store, const Clock& clock,
+                         exporters::DaemonMetrics& metrics)
+    : store_(store), clock_(clock), metrics_(metrics) {}
+
+RuleRuntime::~RuleRuntime() { Stop(); }
+
+void RuleRuntime::StartSender(const Config& config) {
+  alerting::OutboxSender::Options opts;
+  opts.max_age = config.delivery_max_age;
+  sender_ = std::make_unique<alerting::OutboxSender>(store_, clock_, config.receivers, notifier_,
+                                                     opts);
+  sender_->SetActiveAlertsSource([this] { return FiringEvents(); });
+  sender_->Start();
+}
+
+Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
+  auto stored = store_.LoadAlerts();
+  if (!stored.ok()) return stored.status();
+  std::lock_guard lock(mu_);
+  engine_ = std::make_unique<rules::RuleEngine>(std::move(rules), RuleSettingsFor(config));
+  engine_->Restore(*stored);
+  reload_at_ = clock_.NowMs();
+  StartSender(config);
+  return Status::Ok();
+}
+
+void RuleRuntime::Stop() {
+  std::unique_ptr<alerting::OutboxSender> sender;
+  {
+    std::lock_guard lock(mu_);
+    sender = std::move(sender_);
+  }
+  if (sender) sender->Stop();
+}
+
+void RuleRuntime::Reconfigure(const Config& config, rules::RuleSet rules) {
+  std::unique_ptr<alerting::OutboxSender> old;
+  {
+    std::lock_guard lock(mu_);
+    engine_->Replace(std::move(rules));
+    engine_->SetSettings(RuleSettingsFor(config));
+    old = std::move(sender_);
+  }
+  if (old) {
+    old->Stop();
+    for (const auto& [name, c] : old->Counts()) {
+      auto& r = retired_counts_[name];
+      r.sent += c.sent;
+      r.retry += c.retry;
+      r.failed += c.failed;
+    }
+  }
+  std::lock_guard lock(mu_);
+  StartSender(config);
+}
+
+void RuleRuntime::RecordReload(bool success, TimeMs at, const std::string& error) {
+  std::lock_guard lock(mu_);
+  reload_ok_ = success;
+  reload_at_ = at;
+  reload_error_ = error;
+}
+
+void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
+                           const std::set<std::string>* touched) {
+  const auto start = std::chrono::steady_clock::now();
+  rules::StepResult result;
+  {
+    std::shared_lock engine_lock(state.mu);
+    std::lock_guard lock(mu_);
+    if (!engine_) return;
+    result = engine_->Evaluate(state.engine, now, touched);
+  }
+  metrics_.ObserveEvaluation(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (result.empty()) return;
+  for (const auto& change : result.transitions) {
+    LogInfo(std::string("alert ") + rules::TransitionName(change.kind) + " " + change.event.name +
+            " value=" + std::to_string(change.event.value) + " fingerprint=" +
+            change.event.fingerprint);
+  }
+  Status s = store_.SaveAlertChanges(result.upserts, result.deleted, rules::OutboxItems(result, now));
+  if (!s.ok()) {
+    LogError("cannot persist alert changes: " + s.message());
+    return;
+  }
+  std::lock_guard lock(mu_);
+  if (sender_) sender_->Wake();
+}
+
+std::vector<AlertEvent> RuleRuntime::FiringEvents() const {
+  std::vector<AlertEvent> events;
+  std::lock_guard lock(mu_);
+  if (!engine_) return events;
+  for (const StoredAlert& a : engine_->Alerts()) {
+    if (a.state != AlertState::kFiring) continue;
+    AlertEvent e;
+    e.name = a.rule;
+    e.labels = a.labels;
+    e.annotations = a.annotations;
+    e.value = a.value;
+    e.active_since_ms = a.active_since_ms;
+    e.fired_at_ms = a.fired_at_ms;
+    e.fingerprint = a.fingerprint;
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+json RuleRuntime::RulesJson() const {
+  std::lock_guard lock(mu_);
+  json out = engine_ ? engine_->RulesJson() : json{{"groups", json::array()}};
+  out["last_reload"] = {{"success", reload_ok_},
+                        {"at", FormatRfc3339(reload_at_)},
+                        {"error", reload_error_}};
+  return out;
+}
+
+json RuleRuntime::AlertsJson() const {
+  std::lock_guard lock(mu_);
+  return engine_ ? engine_->AlertsJson() : json{{"alerts", json::array()}};
+}
+
+std::vector<SliQuery> RuleRuntime::Queries() const {
+  std::lock_guard lock(mu_);
+  return engine_ ? engine_->Queries() : std::vector<SliQuery>{};
+}
+
+void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
+                               exporters::ExportSnapshot& snapshot) const {
+  std::lock_guard lock(mu_);
+  if (!engine_) return;
+  for (const auto& [key, count] : engine_->AlertCounts()) {
+    snapshot.alerts.push_back({key.first, key.second, static_cast<int>(count)});
+  }
+  for (const rules::SloStatus& s : engine_->SloStatuses(engine, now)) {
+    if (!s.group.empty()) continue;  // per-group SLOs stay on the API
+    exporters::SloGauge g;
+    g.slo = s.name;
+    g.error_budget_remaining = s.error_budget_remaining;
+    for (const auto& [window, rate] : s.burn_rates) g.burn_rates.emplace_back(window, rate);
+    snapshot.slos.push_back(std::move(g));
+  }
+  auto counts = sender_ ? sender_->Counts()
+                        : std::map<std::string, alerting::OutboxSender::ReceiverCounts>{};
+  for (const auto& [name, c] : retired_counts_) {
+    auto& r = counts[name];
+    r.sent += c.sent;
+    r.retry += c.retry;
+    r.failed += c.failed;
+  }
+  for (const auto& [name, c] : counts) {
+    snapshot.notifications.push_back({name, "sent", static_cast<double>(c.sent)});
+    snapshot.notifications.push_back({name, "retry", static_cast<double>(c.retry)});
+    snapshot.notifications.push_back({name, "failed", static_cast<double>(c.failed)});
+  }
+}
+
+}  // namespace aw::server

@@ -1,0 +1,75 @@
+#pragma once
+
+// Rules and delivery at run time: the RuleEngine (evaluated on ingest and on
+// every tick), the persistence of its state changes together with their
+// notifications, and the outbox sender that delivers them.
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "alerting/http_notifier.h"
+#include "alerting/outbox_sender.h"
+#include "daemon/config/config.h"
+#include "daemon/server/ingest_writer.h"
+#include "daemon/store/sqlite_store.h"
+#include "exporters/daemon_metrics.h"
+#include "exporters/sli_collector.h"
+#include "rules/rule_engine.h"
+
+namespace aw::server {
+
+// Loads the rule files a config names (globs resolved against its folder),
+// checking receiver names against the config. Errors read FILE:LINE: ...
+Result<rules::RuleSet> LoadRulesFor(const Config& config);
+rules::Settings RuleSettingsFor(const Config& config);
+
+// Thread-safe.
+class RuleRuntime {
+ public:
+  RuleRuntime(SqliteStore& store, const Clock& clock, exporters::DaemonMetrics& metrics);
+  ~RuleRuntime();
+
+  // Restores alert state from the store and starts delivery.
+  Status Start(const Config& config, rules::RuleSet rules);
+  void Stop();
+  // Hot reload: rules that stay keep their alerts; the sender restarts
+  // with the new receivers.
+  void Reconfigure(const Config& config, rules::RuleSet rules);
+  void RecordReload(bool success, TimeMs at, const std::string& error);
+
+  // Evaluates (all agents, or only `touched`), persists state changes and
+  // notifications in one transaction, and wakes the sender.
+  void Evaluate(const EngineState& state, TimeMs now, const std::set<std::string>* touched);
+
+  nlohmann::json RulesJson() const;  // with "last_reload"
+  nlohmann::json AlertsJson() const;
+  std::vector<SliQuery> Queries() const;
+  void FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
+                    exporters::ExportSnapshot& snapshot) const;
+
+ private:
+  std::vector<AlertEvent> FiringEvents() const;
+  void StartSender(const Config& config);
+
+  SqliteStore& store_;
+  const Clock& clock_;
+  exporters::DaemonMetrics& metrics_;
+  alerting::HttpNotifier notifier_;
+
+  mutable std::mutex mu_;
+  std::unique_ptr<rules::RuleEngine> engine_;       // guarded by mu_
+  std::unique_ptr<alerting::OutboxSender> sender_;  // guarded by mu_
+  // Counts of senders replaced by a reload, so counters never go down.
+  std::map<std::string, alerting::OutboxSender::ReceiverCounts> retired_counts_;
+  bool reload_ok_ = true;  // guarded by mu_
+  TimeMs reload_at_ = 0;
+  std::string reload_error_;
+  Millis delivery_max_age_{0};
+};
+
+}  // namespace aw::server

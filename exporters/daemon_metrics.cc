@@ -1,0 +1,157 @@
+#include "exporters/daemon_metrics.h"
+
+namespace aw::exporters {
+
+namespace {
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Histogram;
+
+Histogram::BucketBoundaries LatencyBuckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+}
+}  // namespace
+
+DaemonMetrics::DaemonMetrics(const std::string& version)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      investigations_(BuildCounter()
+                          .Name("agentwatch_investigations_total")
+                          .Help("Span summaries accepted, by agent.")
+                          .Register(*registry_)),
+      feedback_(BuildCounter()
+                    .Name("agentwatch_feedback_total")
+                    .Help("Human verdicts accepted, by agent and verdict.")
+                    .Register(*registry_)),
+      tokens_(BuildCounter()
+                  .Name("agentwatch_tokens_total")
+                  .Help("Tokens reported by accepted spans, by agent, model and type.")
+                  .Register(*registry_)),
+      cost_(BuildCounter()
+                .Name("agentwatch_cost_usd_total")
+                .Help("Cost in USD of accepted spans (reported, else priced), by agent and model.")
+                .Register(*registry_)),
+      tool_calls_(BuildCounter()
+                      .Name("agentwatch_tool_calls_total")
+                      .Help("Tool calls reported by accepted spans, by agent.")
+                      .Register(*registry_)),
+      unpriced_(BuildCounter()
+                    .Name("agentwatch_unpriced_investigations_total")
+                    .Help("Spans without a cost whose model has no price (counted as 0 USD).")
+                    .Register(*registry_)),
+      rejected_(BuildCounter()
+                    .Name("agentwatch_ingest_rejected_total")
+                    .Help("Records or requests rejected, by endpoint and reason.")
+                    .Register(*registry_)),
+      requests_(BuildCounter()
+                    .Name("agentwatch_http_requests_total")
+                    .Help("HTTP requests served, by endpoint and status code.")
+                    .Register(*registry_)),
+      request_seconds_(BuildHistogram()
+                           .Name("agentwatch_http_request_duration_seconds")
+                           .Help("HTTP request latency, by endpoint.")
+                           .Register(*registry_)),
+      commit_seconds_(BuildHistogram()
+                          .Name("agentwatch_store_commit_duration_seconds")
+                          .Help("Time of one group commit (insert, commit, apply to windows).")
+                          .Register(*registry_)
+                          .Add({}, LatencyBuckets())),
+      commit_records_(BuildHistogram()
+                          .Name("agentwatch_store_commit_records")
+                          .Help("Records per group commit.")
+                          .Register(*registry_)
+                          .Add({}, Histogram::BucketBoundaries{1, 2, 5, 10, 50, 100, 500, 1000,
+                                                               5000, 10000, 50000})),
+      over_cardinality_(BuildCounter()
+                            .Name("agentwatch_cardinality_limited_total")
+                            .Help("Records counted under agent \"other\" or without labels "
+                                  "because limits.max_agents / max_label_sets was reached.")
+                            .Register(*registry_)
+                            .Add({})),
+      evaluation_seconds_(BuildHistogram()
+                              .Name("agentwatch_rule_evaluation_duration_seconds")
+                              .Help("Time of one evaluation of the rules.")
+                              .Register(*registry_)
+                              .Add({}, LatencyBuckets())),
+      reload_success_(BuildGauge()
+                          .Name("agentwatch_config_last_reload_successful")
+                          .Help("1 if the last config/rules reload succeeded.")
+                          .Register(*registry_)
+                          .Add({})),
+      reload_timestamp_(BuildGauge()
+                            .Name("agentwatch_config_last_reload_success_timestamp_seconds")
+                            .Help("Unix time of the last successful reload.")
+                            .Register(*registry_)
+                            .Add({})),
+      outbox_depth_(BuildGauge()
+                        .Name("agentwatch_outbox_pending")
+                        .Help("Notifications waiting for delivery.")
+                        .Register(*registry_)
+                        .Add({})),
+      ready_(BuildGauge()
+                 .Name("agentwatch_ready")
+                 .Help("1 once state is rebuilt from the store and ingest is open.")
+                 .Register(*registry_)
+                 .Add({})) {
+  BuildGauge()
+      .Name("agentwatch_build_info")
+      .Help("Build information; always 1.")
+      .Register(*registry_)
+      .Add({{"version", version}})
+      .Set(1);
+}
+
+void DaemonMetrics::CountSpan(const Span& span, const std::optional<double>& cost) {
+  investigations_.Add({{"agent", span.agent}}).Increment();
+  const std::string& model = span.model.empty() ? span.response_model : span.model;
+  const auto tokens = [&](const char* type, const std::optional<int64_t>& v) {
+    if (v && *v > 0) {
+      tokens_.Add({{"agent", span.agent}, {"model", model}, {"type", type}})
+          .Increment(static_cast<double>(*v));
+    }
+  };
+  tokens("input", span.input_tokens);
+  tokens("output", span.output_tokens);
+  tokens("cache_read", span.cache_read_tokens);
+  tokens("cache_write", span.cache_creation_tokens);
+  auto& cost_counter = cost_.Add({{"agent", span.agent}, {"model", model}});
+  if (cost) {
+    cost_counter.Increment(*cost);
+  } else {
+    unpriced_.Add({{"agent", span.agent}, {"model", model}}).Increment();
+  }
+  auto& tools = tool_calls_.Add({{"agent", span.agent}});
+  if (span.tool_calls) tools.Increment(static_cast<double>(*span.tool_calls));
+}
+
+void DaemonMetrics::CountFeedback(const std::string& agent, Verdict verdict) {
+  feedback_.Add({{"agent", agent}, {"verdict", VerdictName(verdict)}}).Increment();
+}
+
+void DaemonMetrics::CountRejected(const std::string& endpoint, const std::string& reason,
+                                  double n) {
+  rejected_.Add({{"endpoint", endpoint}, {"reason", reason}}).Increment(n);
+}
+
+void DaemonMetrics::CountRequest(const std::string& endpoint, int code, double seconds) {
+  requests_.Add({{"endpoint", endpoint}, {"code", std::to_string(code)}}).Increment();
+  request_seconds_.Add({{"endpoint", endpoint}}, LatencyBuckets()).Observe(seconds);
+}
+
+void DaemonMetrics::ObserveCommit(double seconds, double records) {
+  commit_seconds_.Observe(seconds);
+  commit_records_.Observe(records);
+}
+
+void DaemonMetrics::CountOverCardinality(double n) { over_cardinality_.Increment(n); }
+void DaemonMetrics::ObserveEvaluation(double seconds) { evaluation_seconds_.Observe(seconds); }
+
+void DaemonMetrics::SetReload(bool success, TimeMs at_ms) {
+  reload_success_.Set(success ? 1 : 0);
+  if (success) reload_timestamp_.Set(static_cast<double>(at_ms) / 1000.0);
+}
+
+void DaemonMetrics::SetOutboxDepth(double depth) { outbox_depth_.Set(depth); }
+void DaemonMetrics::SetReady(bool ready) { ready_.Set(ready ? 1 : 0); }
+
+}  // namespace aw::exporters

@@ -1,0 +1,60 @@
+#pragma once
+
+// The daemon's own metric families (prometheus-cpp core) and the per-agent
+// counters of the contract. Created once per process; thread-safe (the
+// prometheus-cpp families are).
+
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "daemon/common/types.h"
+
+namespace aw::exporters {
+
+class DaemonMetrics {
+ public:
+  explicit DaemonMetrics(const std::string& version);
+
+  prometheus::Registry& registry() { return *registry_; }
+  std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
+
+  // Counts one accepted span under its agent (and model for tokens/cost).
+  void CountSpan(const Span& span, const std::optional<double>& cost);
+  void CountFeedback(const std::string& agent, Verdict verdict);
+  void CountRejected(const std::string& endpoint, const std::string& reason, double n = 1);
+  void CountRequest(const std::string& endpoint, int code, double seconds);
+  void ObserveCommit(double seconds, double records);
+  void CountOverCardinality(double n);
+  void ObserveEvaluation(double seconds);
+  void SetReload(bool success, TimeMs at_ms);
+  void SetOutboxDepth(double depth);
+  void SetReady(bool ready);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& investigations_;
+  prometheus::Family<prometheus::Counter>& feedback_;
+  prometheus::Family<prometheus::Counter>& tokens_;
+  prometheus::Family<prometheus::Counter>& cost_;
+  prometheus::Family<prometheus::Counter>& tool_calls_;
+  prometheus::Family<prometheus::Counter>& unpriced_;
+  prometheus::Family<prometheus::Counter>& rejected_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& request_seconds_;
+  prometheus::Histogram& commit_seconds_;
+  prometheus::Histogram& commit_records_;
+  prometheus::Counter& over_cardinality_;
+  prometheus::Histogram& evaluation_seconds_;
+  prometheus::Gauge& reload_success_;
+  prometheus::Gauge& reload_timestamp_;
+  prometheus::Gauge& outbox_depth_;
+  prometheus::Gauge& ready_;
+};
+
+}  // namespace aw::exporters

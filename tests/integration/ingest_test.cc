@@ -1,0 +1,284 @@
+// The real binary on an ephemeral loopback port with a real SQLite file:
+// every reply code of the ingest API, durability across kill -9, and
+// dedup of client retries across a restart.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/common/hmac.h"
+#include "tests/testing/daemon_process.h"
+#include "tests/testing/temp_dir.h"
+
+namespace aw {
+namespace {
+
+using json = nlohmann::json;
+using testing::DaemonProcess;
+
+constexpr const char* kIngestToken = "ingest-token-0123456789";
+constexpr const char* kAdminToken = "admin-token-0123456789ab";
+
+class IngestTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<DaemonProcess> StartDaemon(const std::string& extra_yaml = "") {
+    const std::string config = dir_.Write(
+        "agentwatch.yaml",
+        "listen: 127.0.0.1:0\n"
+        "storage: {path: events.db}\n"
+        "sli_windows: [1h, 7d]\n"
+        "limits: {max_body_bytes: 64KiB, max_records_per_request: 500}\n" +
+            extra_yaml);
+    auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.path());
+    EXPECT_TRUE(d->Start()) << d->Log();
+    return d;
+  }
+
+  static json Post(DaemonProcess& d, const std::string& path, const std::string& body,
+                   int* status, const std::string& ctype = "application/json",
+                   const httplib::Headers& headers = {}) {
+    auto res = d.Client()->Post(path.c_str(), headers, body, ctype.c_str());
+    if (!res) {
+      *status = -1;
+      return json();
+    }
+    *status = res->status;
+    return json::parse(res->body, nullptr, false);
+  }
+
+  static double Sli(DaemonProcess& d, const std::string& agent, const std::string& sli,
+                    const std::string& window, const std::string& stat = "") {
+    auto res = d.Client()->Get(("/api/v1/slis?agent=" + agent).c_str());
+    if (!res || res->status != 200) return -1;
+    for (const json& row : json::parse(res->body)["slis"]) {
+      if (row["sli"] == sli && row["window"] == window && row["stat"] == stat) {
+        return row["value"].is_null() ? -2 : row["value"].get<double>();
+      }
+    }
+    return -3;
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(IngestTest, AcceptsOneObjectArrayAndNdjson) {
+  auto d = StartDaemon();
+  int status = 0;
+  json r = Post(*d, "/v1/spans", R"({"investigation_id":"a","agent":"ir","tool_calls":3})", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(r["accepted"], 1);
+  r = Post(*d, "/v1/spans",
+           R"([{"investigation_id":"b","agent":"ir"},{"investigation_id":"c","agent":"ir"}])",
+           &status);
+  EXPECT_EQ(r["accepted"], 2);
+  r = Post(*d, "/v1/spans",
+           "{\"investigation_id\":\"d\",\"agent\":\"ir\"}\n\n{\"investigation_id\":\"e\",\"agent\":\"ir\"}\n",
+           &status, "application/x-ndjson");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(r["accepted"], 2);
+  r = Post(*d, "/v1/spans", R"({"investigation_id":"f","agent":"ir"})", &status, "");
+  EXPECT_EQ(status, 200) << "a missing Content-Type is read as JSON";
+  EXPECT_EQ(Sli(*d, "ir", "investigations", "1h"), 6);
+  EXPECT_EQ(d->Stop(), 0) << d->Log();
+}
+
+TEST_F(IngestTest, PartialBatchKeepsValidRecordsAndNamesTheField) {
+  auto d = StartDaemon();
+  int status = 0;
+  json r = Post(*d, "/v1/spans",
+                R"([{"investigation_id":"a","agent":"ir"},
+                    {"investigation_id":"b","agent":"ir","tool_calls":-1},
+                    {"investigation_id":"c","agent":"ir"}])",
+                &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(r["accepted"], 2);
+  EXPECT_EQ(r["rejected"], 1);
+  ASSERT_EQ(r["errors"].size(), 1u);
+  EXPECT_EQ(r["errors"][0]["index"], 1);
+  EXPECT_EQ(r["errors"][0]["error"], "tool_calls: must be a non-negative integer");
+}
+
+TEST_F(IngestTest, ReplyCodesForBadRequests) {
+  auto d = StartDaemon();
+  int status = 0;
+  json r = Post(*d, "/v1/spans", "{not json", &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(r["accepted"], 0);
+  EXPECT_TRUE(r["errors"][0]["error"].get<std::string>().find("malformed") != std::string::npos);
+  r = Post(*d, "/v1/spans", R"({"agent":"ir"})", &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(r["rejected"], 1);
+  EXPECT_EQ(r["errors"][0]["error"], "investigation_id: is required");
+  Post(*d, "/v1/spans", R"({"investigation_id":"a","agent":"ir"})", &status, "text/plain");
+  EXPECT_EQ(status, 415);
+  Post(*d, "/v1/spans", std::string(70 * 1024, ' '), &status);
+  EXPECT_EQ(status, 413);
+  std::string many;
+  for (int i = 0; i < 501; ++i) many += R"({"investigation_id":"x","agent":"ir"})" "\n";
+  Post(*d, "/v1/spans", many, &status, "application/x-ndjson");
+  EXPECT_EQ(status, 413);
+  Post(*d, "/v1/feedback", R"({"investigation_id":"a","verdict":"maybe"})", &status);
+  EXPECT_EQ(status, 400);
+  auto get = d->Client()->Get("/v1/nothing");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 404);
+  auto metrics = d->Client()->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("agentwatch_ingest_rejected_total{endpoint=\"/v1/spans\",reason=\"too_large\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics->body.find("agentwatch_ingest_rejected_total{endpoint=\"/v1/spans\",reason=\"malformed\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(IngestTest, RetriesAreDuplicatesAndTheFirstRecordStands) {
+  auto d = StartDaemon();
+  int status = 0;
+  Post(*d, "/v1/spans", R"({"investigation_id":"a","agent":"ir","tool_calls":3})", &status);
+  json r = Post(*d, "/v1/spans",
+                R"([{"investigation_id":"a","agent":"ir","tool_calls":99},
+                    {"investigation_id":"b","agent":"ir","tool_calls":5},
+                    {"investigation_id":"b","agent":"ir","tool_calls":5}])",
+                &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(r["accepted"], 1);
+  EXPECT_EQ(r["duplicates"], 2);
+  EXPECT_EQ(Sli(*d, "ir", "tool_calls", "1h", "max"), 5);
+  Post(*d, "/v1/feedback", R"({"investigation_id":"a","verdict":"override","ts":1795622400})", &status);
+  r = Post(*d, "/v1/feedback", R"({"investigation_id":"a","verdict":"override","ts":1795622400})",
+           &status);
+  // The same verdict with the same ts: a duplicate (unless ts is too old).
+  if (status == 200) EXPECT_EQ(r["duplicates"], 1);
+}
+
+TEST_F(IngestTest, VerdictBeforeSpanCountsOnceTheSpanArrives) {
+  auto d = StartDaemon();
+  int status = 0;
+  Post(*d, "/v1/feedback", R"({"investigation_id":"late","verdict":"override"})", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(Sli(*d, "ir", "override_rate", "1h"), -3) << "no agent known yet";
+  Post(*d, "/v1/spans", R"({"investigation_id":"late","agent":"ir"})", &status);
+  Post(*d, "/v1/spans", R"({"investigation_id":"ok","agent":"ir"})", &status);
+  Post(*d, "/v1/feedback", R"({"investigation_id":"ok","verdict":"confirm"})", &status);
+  EXPECT_EQ(Sli(*d, "ir", "override_rate", "1h"), 0.5);
+  EXPECT_EQ(Sli(*d, "ir", "review_coverage", "1h"), 1.0);
+}
+
+TEST_F(IngestTest, AuthTokensAndSignedWebhooks) {
+  auto d = StartDaemon(std::string("auth:\n  ingest_tokens: [") + kIngestToken +
+                       "]\n  admin_tokens: [" + kAdminToken +
+                       "]\n  webhook_secret: hook-secret\n");
+  int status = 0;
+  const std::string span = R"({"investigation_id":"a","agent":"ir"})";
+  Post(*d, "/v1/spans", span, &status);
+  EXPECT_EQ(status, 401);
+  Post(*d, "/v1/spans", span, &status, "application/json",
+       {{"Authorization", "Bearer wrong-token-0000000000"}});
+  EXPECT_EQ(status, 401);
+  Post(*d, "/v1/spans", span, &status, "application/json",
+       {{"Authorization", std::string("Bearer ") + kIngestToken}});
+  EXPECT_EQ(status, 200);
+  auto reload = d->Client()->Post("/-/reload", {{"Authorization", std::string("Bearer ") + kIngestToken}},
+                                  "", "application/json");
+  ASSERT_TRUE(reload);
+  EXPECT_EQ(reload->status, 403);
+  reload = d->Client()->Post("/-/reload", {{"Authorization", std::string("Bearer ") + kAdminToken}},
+                             "", "application/json");
+  EXPECT_EQ(reload->status, 200);
+
+  const std::string body = R"({"investigation_id":"a","verdict":"confirm"})";
+  const std::string now = std::to_string(time(nullptr));
+  const auto sign = [&](const std::string& ts, const std::string& b) {
+    return "sha256=" + HmacSha256Hex("hook-secret", ts + "." + b);
+  };
+  Post(*d, "/v1/feedback", body, &status, "application/json",
+       {{"X-Agentwatch-Timestamp", now}, {"X-Agentwatch-Signature", sign(now, body)}});
+  EXPECT_EQ(status, 200);
+  Post(*d, "/v1/feedback", body, &status, "application/json",
+       {{"X-Agentwatch-Timestamp", now}, {"X-Agentwatch-Signature", sign(now, body + " ")}});
+  EXPECT_EQ(status, 401) << "signature over another body";
+  const std::string old = std::to_string(time(nullptr) - 600);
+  Post(*d, "/v1/feedback", body, &status, "application/json",
+       {{"X-Agentwatch-Timestamp", old}, {"X-Agentwatch-Signature", sign(old, body)}});
+  EXPECT_EQ(status, 401) << "older than 5 minutes";
+  Post(*d, "/v1/spans", span, &status, "application/json",
+       {{"X-Agentwatch-Timestamp", now}, {"X-Agentwatch-Signature", sign(now, span)}});
+  EXPECT_EQ(status, 401) << "spans need a token";
+}
+
+TEST_F(IngestTest, RefusesNonLoopbackWithoutAuth) {
+  const std::string config = dir_.Write("open.yaml", "listen: 0.0.0.0:0\nstorage: {path: x.db}\n");
+  std::string out, err;
+  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"serve", "--config", config}, &out, &err), 1);
+  EXPECT_NE(err.find("without auth"), std::string::npos) << err;
+}
+
+TEST_F(IngestTest, AcknowledgedRecordsSurviveKill9AndRetriesStayDuplicates) {
+  auto d = StartDaemon();
+  std::mutex mu;
+  std::vector<std::string> acked_bodies;
+  int64_t acked = 0;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      auto client = d->Client();
+      for (int batch = 0; !stop; ++batch) {
+        std::string body;
+        for (int i = 0; i < 20; ++i) {
+          body += R"({"investigation_id":"c)" + std::to_string(c) + "-" + std::to_string(batch) +
+                  "-" + std::to_string(i) + R"(","agent":"load","tool_calls":)" +
+                  std::to_string(i) + "}\n";
+        }
+        auto res = client->Post("/v1/spans", body, "application/x-ndjson");
+        if (!res || res->status != 200) return;  // the daemon is gone
+        const json r = json::parse(res->body);
+        std::lock_guard lock(mu);
+        acked += r["accepted"].get<int64_t>();
+        acked_bodies.push_back(body);
+      }
+    });
+  }
+  ASSERT_TRUE(testing::WaitFor([&] {
+    std::lock_guard lock(mu);
+    return acked >= 2000;
+  }));
+  d->Kill9();
+  stop = true;
+  for (auto& t : clients) t.join();
+
+  auto again = std::make_unique<DaemonProcess>(AW_BINARY, dir_.File("agentwatch.yaml"), dir_.path());
+  ASSERT_TRUE(again->Start()) << again->Log();
+  const double stored = Sli(*again, "load", "investigations", "1h");
+  EXPECT_GE(stored, static_cast<double>(acked)) << "an acknowledged record was lost";
+  EXPECT_LE(stored, static_cast<double>(acked + 4 * 20)) << "more than the in-flight batches";
+  int64_t duplicates = 0, accepted = 0;
+  for (const std::string& body : acked_bodies) {
+    int status = 0;
+    json r = Post(*again, "/v1/spans", body, &status, "application/x-ndjson");
+    ASSERT_EQ(status, 200);
+    duplicates += r["duplicates"].get<int64_t>();
+    accepted += r["accepted"].get<int64_t>();
+  }
+  EXPECT_EQ(accepted, 0);
+  EXPECT_EQ(duplicates, acked);
+  EXPECT_EQ(Sli(*again, "load", "investigations", "1h"), stored);
+  EXPECT_EQ(again->Stop(), 0);
+}
+
+TEST_F(IngestTest, HealthAndReadiness) {
+  auto d = StartDaemon();
+  auto c = d->Client();
+  EXPECT_EQ(c->Get("/-/healthy")->status, 200);
+  EXPECT_EQ(c->Get("/-/ready")->status, 200);
+  auto metrics = c->Get("/metrics");
+  EXPECT_NE(metrics->body.find("agentwatch_build_info{version="), std::string::npos);
+  EXPECT_EQ(d->Stop(), 0);
+}
+
+}  // namespace
+}  // namespace aw
