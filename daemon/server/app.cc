@@ -459,6 +459,31 @@ void App::HandleIngest(const httplib::Request& req, httplib::Response& res, Endp
   finish();
 }
 
+void App::SubmitWebhookRecords(EventBatch batch, const std::string& endpoint,
+                               httplib::Response& res) {
+  const auto start = std::chrono::steady_clock::now();
+  if (!ready_ || stopping_) {
+    res.set_header("Retry-After", "1");
+    ReplyJson(res, 503, ErrorBody("not ready"));
+  } else if (batch.empty()) {
+    // An event we do not map (e.g. incident.acknowledged): acknowledged so
+    // the sender does not retry it, and counted.
+    metrics_.CountRejected(endpoint, "ignored_event");
+    ReplyJson(res, 200, json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0},
+                             {"errors", json::array()}});
+  } else {
+    IngestOutcome outcome = writer_->Submit(std::move(batch)).get();
+    if (!outcome.status.ok()) {
+      res.set_header("Retry-After", "1");
+      ReplyJson(res, 503, ErrorBody(outcome.status.message()));
+    } else {
+      ReplyJson(res, 200, json{{"accepted", outcome.accepted}, {"duplicates", outcome.duplicates},
+                               {"rejected", 0}, {"errors", json::array()}});
+    }
+  }
+  metrics_.CountRequest(endpoint, res.status, SecondsSince(start));
+}
+
 void App::HandleSlis(const httplib::Request& req, httplib::Response& res) {
   const std::string agent = req.get_param_value("agent");
   std::vector<WindowSpec> windows;
@@ -542,6 +567,7 @@ void App::Routes() {
   http_->Post("/v1/resolutions", [this](const httplib::Request& q, httplib::Response& r) {
     HandleIngest(q, r, Endpoint::kResolutions);
   });
+  WebhookRoutes();
   http_->Get("/-/healthy", [](const httplib::Request&, httplib::Response& r) {
     r.set_content("agentwatch is healthy.\n", "text/plain");
   });

@@ -55,7 +55,13 @@ class App {
 
  private:
   enum class Endpoint { kSpans, kFeedback, kResolutions };
+  // Commits records that a webhook produced; fills `res` like an ingest call.
+  void SubmitWebhookRecords(EventBatch batch, const std::string& endpoint,
+                            httplib::Response& res);
   void Routes();
+  // webhooks.cc: the on-call tools' native signed webhooks (PagerDuty v3,
+  // Slack interactions), mapped to resolutions and verdicts.
+  void WebhookRoutes();
   void HandleIngest(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
   void HandleSlis(const httplib::Request& req, httplib::Response& res);
   void HandleStatusPage(const httplib::Request& req, httplib::Response& res);
