@@ -16,6 +16,7 @@
 #include "daemon/common/time_util.h"
 #include "daemon/ingest/parser.h"
 #include "daemon/server/rule_runtime.h"
+#include "daemon/server/status_page.h"
 
 namespace aw::server {
 
@@ -552,8 +553,9 @@ std::string App::MetricsText() {
 }
 
 void App::HandleStatusPage(const httplib::Request&, httplib::Response& res) {
-  res.set_content("<!doctype html><title>agentwatch</title><h1>agentwatch</h1>"
-                  "<p><a href=\"/api/v1/slis\">SLIs</a> · <a href=\"/metrics\">metrics</a></p>",
+  const json alerts = rules_ ? rules_->AlertsJson() : json::object();
+  std::shared_lock lock(state_->mu);
+  res.set_content(RenderStatusPage(state_->engine, clock_.NowMs(), alerts),
                   "text/html; charset=utf-8");
 }
 
