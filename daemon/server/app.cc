@@ -277,6 +277,9 @@ void App::OnCommit(const CommittedBatch& batch) {
   for (const Feedback& f : batch.accepted.feedback) {
     metrics_.CountFeedback(f.agent.empty() ? "unknown" : f.agent, f.verdict);
   }
+  metrics_.ObserveCommit(batch.commit_seconds,
+                         static_cast<double>(batch.accepted.spans.size() + batch.accepted.feedback.size() +
+                                             batch.accepted.resolutions.size()));
   if (batch.over_agent_cap > 0) metrics_.CountOverCardinality(static_cast<double>(batch.over_agent_cap));
   if (!batch.touched_agents.empty()) {
     {

@@ -1,6 +1,6 @@
 #include "daemon/server/ingest_writer.h"
 
-#include <nlohmann/json.hpp>
+#include <chrono>
 
 #include "daemon/common/log.h"
 
@@ -218,6 +218,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
     }
   }
 
+  const auto commit_start = std::chrono::steady_clock::now();
   auto first_seq = store_.Append(committed.accepted);
   if (!first_seq.ok()) {
     LogError("store commit failed: " + first_seq.status().message());
@@ -247,6 +248,8 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   for (const Resolution& r : committed.accepted.resolutions) {
     resolutions_seen_.emplace(ResolutionKey(r), r.resolved_at_ms);
   }
+  committed.commit_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count();
   if (on_commit_) on_commit_(committed);
   for (size_t j = 0; j < jobs.size(); ++j) jobs[j]->done.set_value(std::move(outcomes[j]));
 }

@@ -46,6 +46,7 @@ struct CommittedBatch {
   EventBatch accepted;
   std::set<std::string> touched_agents;
   int64_t over_agent_cap = 0;  // records re-labelled to agent "other"
+  double commit_seconds = 0;   // insert + commit + apply to the windows
 };
 
 // Thread-safe.
