@@ -22,7 +22,25 @@
 // - p-quantiles are nearest rank: the smallest v with at least q% of samples
 //   <= v (rank = ceil(q*n/100) computed in integers).
 //
-// Not thread-safe: the owner serialises writers and readers.
+// Details the summary above leaves open (decided in issue 3):
+// - A verdict-only record (verdict named its agent, no span yet) sits at the
+//   standing verdict's (ts, seq), under the agent named by the latest-
+//   arriving verdict that names one, with no labels. It counts for
+//   override_rate only (not investigations, review_coverage, cost or
+//   distributions). A verdict naming no agent waits, counted nowhere.
+// - Groups: a missing label groups (and filters, for `where`) as "".
+//   Time windows list every group with any record at all; count windows
+//   only groups with at least one record at ts <= end.
+// - Snapshot has a row set for every known agent and every window, count
+//   windows included (an empty one gives 0 / null).
+// - PruneBefore also drops held verdicts/resolutions older than the cutoff
+//   and incident resolutions with resolved_at < cutoff.
+// - Memory: one 128-byte record per investigation plus the id index
+//   (~240 bytes per investigation in all, measured with 1M of them).
+//
+// Not thread-safe: the owner serialises writers and readers. Compute and
+// Snapshot are const but sort lazily (mutable state): do not call them
+// concurrently with each other either.
 
 #include <cstdint>
 #include <memory>
