@@ -1,0 +1,28 @@
+#pragma once
+
+// The outbox payload format: an AlertEvent as JSON. Field names are the
+// AlertEvent member names; times are Unix milliseconds.
+//
+//   {"name":"low_accuracy","labels":{"agent":"ir"},"annotations":{},
+//    "resolved":false,"value":0.31,"threshold":0.2,"op":">",
+//    "sli":"override_rate","stat":"","window":"1h",
+//    "active_since_ms":..., "fired_at_ms":..., "resolved_at_ms":0,
+//    "fingerprint":"9f2c..."}
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "daemon/common/status.h"
+#include "daemon/common/types.h"
+
+namespace aw::alerting {
+
+// A non-finite `value` or `threshold` is written as null.
+nlohmann::json AlertEventToJson(const AlertEvent& event);
+
+// Parses what AlertEventToJson wrote. Missing fields keep their defaults
+// (null numbers read as NaN); `name` is required. Returns InvalidArgument
+// naming the field on malformed input. Never throws.
+Result<AlertEvent> AlertEventFromJson(const std::string& text);
+
+}  // namespace aw::alerting

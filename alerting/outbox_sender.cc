@@ -1,0 +1,272 @@
+#include "alerting/outbox_sender.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "alerting/alert_json.h"
+
+namespace aw::alerting {
+
+OutboxSender::OutboxSender(OutboxStore& store, const Clock& clock,
+                           std::vector<ReceiverConfig> receivers,
+                           Notifier& notifier)
+    : OutboxSender(store, clock, std::move(receivers), notifier, Options{}) {}
+
+OutboxSender::OutboxSender(OutboxStore& store, const Clock& clock,
+                           std::vector<ReceiverConfig> receivers,
+                           Notifier& notifier, Options options)
+    : store_(store),
+      clock_(clock),
+      receivers_(std::move(receivers)),
+      notifier_(notifier),
+      options_(options),
+      rng_(options.seed != 0 ? options.seed : std::random_device{}()) {
+  for (const auto& r : receivers_) counts_[r.name];
+}
+
+OutboxSender::~OutboxSender() { Stop(); }
+
+const ReceiverConfig* OutboxSender::Find(const std::string& name) const {
+  for (const auto& r : receivers_) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+Millis OutboxSender::Backoff(int attempts) {
+  int64_t delay = std::max<int64_t>(options_.initial_backoff.count(), 1);
+  const int64_t cap = std::max(options_.max_backoff.count(), delay);
+  for (int i = 1; i < attempts && delay < cap; ++i) delay *= 2;
+  delay = std::min(delay, cap);
+  // Jitter only shortens the delay, so the first retry stays within
+  // initial_backoff and no delay exceeds max_backoff.
+  double fraction = std::clamp(options_.jitter, 0.0, 1.0);
+  double u;
+  {
+    std::lock_guard lock(mu_);
+    u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  }
+  auto cut = static_cast<int64_t>(static_cast<double>(delay) * fraction * u);
+  return Millis(std::max<int64_t>(delay - cut, 1));
+}
+
+void OutboxSender::Count(const std::string& receiver, Outcome outcome) {
+  std::lock_guard lock(mu_);
+  auto& c = counts_[receiver];
+  switch (outcome) {
+    case Outcome::kSent:
+      ++c.sent;
+      break;
+    case Outcome::kRetry:
+      ++c.retry;
+      break;
+    case Outcome::kFailed:
+      ++c.failed;
+      break;
+  }
+}
+
+void OutboxSender::CountResend(const std::string& receiver, bool ok) {
+  std::lock_guard lock(mu_);
+  auto& c = counts_[receiver];
+  ++(ok ? c.resent : c.resend_failed);
+}
+
+std::map<std::string, OutboxSender::ReceiverCounts> OutboxSender::Counts()
+    const {
+  std::lock_guard lock(mu_);
+  return counts_;
+}
+
+OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item,
+                                            const ReceiverConfig* receiver,
+                                            TimeMs now) {
+  // Store errors below are not fatal: the item stays pending and comes due
+  // again (at-least-once), so they are deliberately ignored.
+  auto fail = [&](const std::string& error) {
+    (void)store_.MarkFailed(item.id, error);
+    Count(item.receiver, Outcome::kFailed);
+    return Outcome::kFailed;
+  };
+  if (receiver == nullptr) {
+    return fail("unknown receiver \"" + item.receiver + "\"");
+  }
+  const TimeMs deadline = item.created_ms + options_.max_age.count();
+  if (now > deadline) {
+    return fail("expired after " + std::to_string(item.attempts) + " attempts" +
+                (item.last_error.empty() ? "" : "; last: " + item.last_error));
+  }
+  auto event = AlertEventFromJson(item.payload);
+  if (!event.ok()) return fail(event.status().message());
+
+  DeliveryResult result = notifier_.Send(*receiver, *event, now);
+  switch (result.status) {
+    case DeliveryStatus::kDelivered:
+      (void)store_.MarkDelivered(item.id);
+      Count(item.receiver, Outcome::kSent);
+      return Outcome::kSent;
+    case DeliveryStatus::kPermanent:
+      return fail(result.error);
+    case DeliveryStatus::kRetryable:
+      break;
+  }
+  const int attempts = item.attempts + 1;
+  if (now >= deadline) {
+    return fail("gave up after " + std::to_string(attempts) +
+                " attempts: " + result.error);
+  }
+  TimeMs next = now + std::max(Backoff(attempts), result.retry_after).count();
+  next = std::min(next, deadline);  // one last try at the deadline
+  (void)store_.Reschedule(item.id, next, attempts, result.error);
+  Count(item.receiver, Outcome::kRetry);
+  return Outcome::kRetry;
+}
+
+int OutboxSender::DeliverDue(TimeMs now) {
+  const int limit = std::max(options_.batch_limit, 1);
+  std::set<int64_t> done;
+  int handled = 0;
+  for (;;) {
+    auto due = store_.DueOutbox(now, limit);
+    if (!due.ok()) return handled;
+    int fresh = 0;
+    for (const auto& item : *due) {
+      if (!done.insert(item.id).second) continue;
+      ++fresh;
+      Process(item, Find(item.receiver), now);
+      ++handled;
+    }
+    if (static_cast<int>(due->size()) < limit || fresh == 0) return handled;
+  }
+}
+
+void OutboxSender::Wake() {
+  {
+    std::lock_guard lock(mu_);
+    ++generation_;
+  }
+  cv_.notify_all();
+}
+
+void OutboxSender::SetActiveAlertsSource(
+    std::function<std::vector<AlertEvent>()> source) {
+  std::lock_guard lock(mu_);
+  active_source_ = std::move(source);
+}
+
+void OutboxSender::Start() {
+  std::lock_guard start_lock(threads_mu_);
+  if (!threads_.empty()) return;
+  // Taken before the threads run, so a Wake() right after Start() is seen.
+  const TimeMs start_ms = clock_.NowMs();
+  uint64_t generation;
+  {
+    std::lock_guard lock(mu_);
+    generation = generation_;
+  }
+  for (size_t i = 0; i < receivers_.size(); ++i) {
+    threads_.emplace_back(
+        [this, i, start_ms, generation](std::stop_token stop) {
+          Worker(std::move(stop), i, start_ms, generation);
+        });
+  }
+  threads_.emplace_back([this, generation](std::stop_token stop) {
+    Janitor(std::move(stop), generation);
+  });
+}
+
+void OutboxSender::Stop() {
+  std::vector<std::jthread> threads;
+  {
+    std::lock_guard start_lock(threads_mu_);
+    threads.swap(threads_);
+  }
+  // request_stop wakes waits on cv_ (condition_variable_any + stop_token).
+  for (auto& t : threads) t.request_stop();
+  threads.clear();  // joins
+}
+
+void OutboxSender::WaitForWork(std::stop_token& stop, uint64_t* seen,
+                               Millis max_wait) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, stop, max_wait, [&] { return generation_ != *seen; });
+  *seen = generation_;
+}
+
+Millis OutboxSender::WaitBeforeNextAttempt(TimeMs now) {
+  int64_t next = store_.NextOutboxAttempt();
+  // Nothing pending, or something due that is another worker's: poll.
+  if (next < 0 || next <= now) return options_.idle_poll;
+  return std::min(Millis(next - now), options_.idle_poll);
+}
+
+void OutboxSender::Worker(std::stop_token stop, size_t index, TimeMs start_ms,
+                          uint64_t generation) {
+  const ReceiverConfig& receiver = receivers_[index];
+  const bool resends = receiver.kind == ReceiverConfig::Kind::kAlertmanager;
+  const Millis resend_every =
+      std::max(options_.alertmanager_resend_interval, Millis(1));
+  const int limit = std::max(options_.batch_limit, 1);
+  uint64_t seen = generation;
+  TimeMs next_resend = start_ms + resend_every.count();
+  while (!stop.stop_requested()) {
+    TimeMs now = clock_.NowMs();
+    bool more = false;
+    if (auto due = store_.DueOutbox(now, limit); due.ok()) {
+      int mine = 0;
+      for (const auto& item : *due) {
+        if (stop.stop_requested()) return;
+        if (item.receiver != receiver.name) continue;
+        // A fresh `now` per item: earlier POSTs may have taken a while.
+        Process(item, &receiver, clock_.NowMs());
+        ++mine;
+      }
+      // A full batch may hide more of ours behind it. (A batch full of other
+      // receivers' items is not looped on; see the header's note on limits.)
+      more = mine > 0 && static_cast<int>(due->size()) == limit;
+    }
+    Millis wait = more ? Millis(0) : WaitBeforeNextAttempt(now);
+    if (resends) {
+      now = clock_.NowMs();
+      if (now >= next_resend) {
+        Resend(receiver, now);
+        next_resend = now + resend_every.count();
+      }
+      wait = std::min(wait, Millis(std::max<int64_t>(next_resend - now, 0)));
+    }
+    if (wait > Millis(0)) WaitForWork(stop, &seen, wait);
+  }
+}
+
+void OutboxSender::Resend(const ReceiverConfig& receiver, TimeMs now) {
+  std::function<std::vector<AlertEvent>()> source;
+  {
+    std::lock_guard lock(mu_);
+    source = active_source_;
+  }
+  if (!source) return;
+  for (const auto& event : source()) {
+    if (event.resolved) continue;
+    DeliveryResult r = notifier_.Send(receiver, event, now);
+    CountResend(receiver.name, r.status == DeliveryStatus::kDelivered);
+    // Alertmanager is down: don't wait out one timeout per alert.
+    if (r.status == DeliveryStatus::kRetryable) return;
+  }
+}
+
+void OutboxSender::Janitor(std::stop_token stop, uint64_t generation) {
+  const int limit = std::max(options_.batch_limit, 1);
+  uint64_t seen = generation;
+  while (!stop.stop_requested()) {
+    TimeMs now = clock_.NowMs();
+    if (auto due = store_.DueOutbox(now, limit); due.ok()) {
+      for (const auto& item : *due) {
+        if (Find(item.receiver) == nullptr) Process(item, nullptr, now);
+      }
+    }
+    WaitForWork(stop, &seen, options_.idle_poll);
+  }
+}
+
+}  // namespace aw::alerting

@@ -1,0 +1,150 @@
+#pragma once
+
+// The durable delivery loop over the outbox (alert_store.h OutboxStore).
+//
+// Each pending item is one AlertEvent (alert_json.h) for one receiver. An
+// attempt that the Notifier calls retryable is rescheduled with exponential
+// backoff (initial_backoff doubling to max_backoff, minus up to `jitter` of
+// it, so the first retry comes within initial_backoff), or after the
+// receiver's Retry-After if that is later, clamped to the item's deadline
+// created_ms + max_age. A permanent failure, a payload that does not parse,
+// an unknown receiver, or a retryable failure at or past the deadline marks
+// the item failed. An item already older than max_age when it comes due is
+// failed without being sent. Delivery is at least once: a crash between the
+// POST and MarkDelivered sends the item again after a restart.
+//
+// Two ways to drive it:
+//  - DeliverDue(now): a pure step for tests and tools. Sends every due item
+//    once, in order, from the calling thread.
+//  - Start()/Stop(): one std::jthread per receiver, each sending only its
+//    own receiver's items, so a slow or hanging receiver holds up nobody
+//    else; plus one janitor thread that fails items of unknown receivers.
+//    Workers sleep until the earliest NextOutboxAttempt (at most
+//    Options::idle_poll) or until Wake(). What is due is decided with the
+//    Clock; the waiting itself is in real time.
+//
+// Alertmanager re-posts: with SetActiveAlertsSource, each alertmanager
+// receiver's worker re-posts the currently firing alerts every
+// Options::alertmanager_resend_interval (Prometheus' resend-delay), so
+// Alertmanager keeps them active (their endsAt is now + 4 x that interval).
+// Best effort: not through the outbox, not retried, counted in Counts() as
+// `resent` / `resend_failed` (not in sent/retry/failed). The first firing
+// notification and the resolve still go through the outbox.
+//
+// Limits: OutboxStore has no per-receiver query, so each worker reads the
+// oldest `batch_limit` due items and keeps its own. If more than batch_limit
+// items of a hanging receiver are due at once, other receivers' items behind
+// them wait until it recovers or they expire; the default 1000 makes this
+// unlikely. A per-receiver DueOutbox would remove the limit.
+//
+// Thread-safe: Wake(), Counts() and SetActiveAlertsSource() may be called
+// from any thread. DeliverDue must not run while started.
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "alerting/notifier.h"
+#include "daemon/common/alert_store.h"
+#include "daemon/common/clock.h"
+#include "daemon/config/config.h"
+
+namespace aw::alerting {
+
+class OutboxSender {
+ public:
+  struct Options {
+    Millis max_age{24LL * 3600 * 1000};
+    Millis initial_backoff{1000};
+    Millis max_backoff{5LL * 60 * 1000};
+    double jitter = 0.2;     // fraction of the backoff removed at random, [0,1]
+    uint64_t seed = 0;       // 0: seeded from std::random_device
+    int batch_limit = 1000;  // items fetched per DueOutbox call
+    Millis idle_poll{1000};  // threaded mode: longest sleep without a Wake
+    Millis alertmanager_resend_interval{60'000};
+  };
+
+  struct ReceiverCounts {
+    int64_t sent = 0;    // delivered
+    int64_t retry = 0;   // retryable failure, rescheduled
+    int64_t failed = 0;  // given up (permanent, expired, unknown, bad item)
+    int64_t resent = 0;  // alertmanager re-posts delivered
+    int64_t resend_failed = 0;  // alertmanager re-posts not delivered
+  };
+
+  // All references must outlive the sender.
+  OutboxSender(OutboxStore& store, const Clock& clock,
+               std::vector<ReceiverConfig> receivers, Notifier& notifier,
+               Options options);
+  OutboxSender(OutboxStore& store, const Clock& clock,
+               std::vector<ReceiverConfig> receivers, Notifier& notifier);
+  ~OutboxSender();  // Stop()s
+  OutboxSender(const OutboxSender&) = delete;
+  OutboxSender& operator=(const OutboxSender&) = delete;
+
+  // Sends every item due at `now` once and records the outcome in the store.
+  // Returns the number of items handled. REQUIRES: not started.
+  int DeliverDue(TimeMs now);
+
+  // Threaded mode. Start is a no-op when started; Stop joins the workers
+  // (an in-flight POST finishes first: at most ReceiverConfig::timeout).
+  void Start();
+  void Stop();
+
+  // New items were committed: workers look at the outbox now.
+  void Wake();
+
+  // The firing alerts to re-post to alertmanager receivers (threaded mode).
+  // Called from the workers; must be thread-safe and quick.
+  void SetActiveAlertsSource(std::function<std::vector<AlertEvent>()> source);
+
+  // Per receiver name. Every configured receiver is present from the start;
+  // items of an unknown receiver appear under that receiver's name.
+  std::map<std::string, ReceiverCounts> Counts() const;
+
+  // The delay before attempt `attempts + 1` after `attempts` failures
+  // (attempts >= 1), jitter included. Exposed for tests.
+  Millis Backoff(int attempts);
+
+ private:
+  enum class Outcome { kSent, kRetry, kFailed };
+  Outcome Process(const OutboxItem& item, const ReceiverConfig* receiver,
+                  TimeMs now);
+  const ReceiverConfig* Find(const std::string& name) const;
+  void Worker(std::stop_token stop, size_t receiver_index, TimeMs start_ms,
+              uint64_t generation);
+  void Janitor(std::stop_token stop, uint64_t generation);
+  void Resend(const ReceiverConfig& receiver, TimeMs now);
+  // Waits until woken, stopped or `max_wait` passed.
+  void WaitForWork(std::stop_token& stop, uint64_t* seen_generation,
+                   Millis max_wait);
+  Millis WaitBeforeNextAttempt(TimeMs now);
+  void Count(const std::string& receiver, Outcome outcome);
+  void CountResend(const std::string& receiver, bool ok);
+
+  // Constant after construction.
+  OutboxStore& store_;
+  const Clock& clock_;
+  const std::vector<ReceiverConfig> receivers_;
+  Notifier& notifier_;
+  const Options options_;
+
+  mutable std::mutex mu_;
+  // State below is protected by mu_.
+  std::condition_variable_any cv_;
+  uint64_t generation_ = 0;  // bumped by Wake()
+  std::mt19937_64 rng_;
+  std::map<std::string, ReceiverCounts> counts_;
+  std::function<std::vector<AlertEvent>()> active_source_;
+
+  std::mutex threads_mu_;  // serialises Start/Stop; never held with mu_
+  std::vector<std::jthread> threads_;  // guarded by threads_mu_
+};
+
+}  // namespace aw::alerting

@@ -1,0 +1,293 @@
+#include "alerting/payloads.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "daemon/common/time_util.h"
+
+namespace aw::alerting {
+namespace {
+
+using nlohmann::json;
+
+// Alertmanager writes the zero Go time for a firing alert's endsAt.
+constexpr char kZeroTime[] = "0001-01-01T00:00:00Z";
+
+std::string FormatNumber(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", v);
+  return buf;
+}
+
+json LabelsJson(const Labels& labels) {
+  json out = json::object();
+  for (const auto& [k, v] : labels) out[k] = v;
+  return out;
+}
+
+json Number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+std::string Agent(const AlertEvent& e) {
+  auto it = e.labels.find("agent");
+  return it == e.labels.end() ? "" : it->second;
+}
+
+std::string Annotation(const AlertEvent& e, const char* key) {
+  auto it = e.annotations.find(key);
+  return it == e.annotations.end() ? "" : it->second;
+}
+
+TimeMs StartsAt(const AlertEvent& e) {
+  return e.fired_at_ms != 0 ? e.fired_at_ms : e.active_since_ms;
+}
+
+// "override_rate p95" or "override_rate".
+std::string SliText(const AlertEvent& e) {
+  if (e.sli.empty()) return "value";
+  return e.stat.empty() ? e.sli : e.sli + " " + e.stat;
+}
+
+// Slack mrkdwn treats these three as control characters.
+std::string SlackEscape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// Go's %q-style quoting, enough for label values in a groupKey.
+std::string Quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string GeneratorUrl(const AlertEvent& e, const PayloadOptions& o) {
+  if (o.external_url.empty()) return "";
+  std::string base = o.external_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/api/v1/alerts?fingerprint=" + e.fingerprint;
+}
+
+}  // namespace
+
+std::string PagerDutySeverity(const Labels& labels) {
+  auto it = labels.find("severity");
+  if (it == labels.end()) return "error";
+  const std::string& s = it->second;
+  if (s == "critical" || s == "error" || s == "warning" || s == "info") {
+    return s;
+  }
+  if (s == "page") return "critical";
+  if (s == "ticket") return "warning";
+  return "error";
+}
+
+std::string TruncateRunes(const std::string& text, size_t max_runes) {
+  // Count code points by their lead bytes (anything but 10xxxxxx).
+  size_t runes = 0;
+  for (unsigned char c : text) runes += (c & 0xC0) != 0x80;
+  if (runes <= max_runes) return text;
+  if (max_runes == 0) return "";
+  size_t keep = max_runes - 1;  // room for the ellipsis
+  size_t seen = 0, i = 0;
+  for (; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c & 0xC0) != 0x80) {
+      if (seen == keep) break;
+      ++seen;
+    }
+  }
+  return text.substr(0, i) + "\xE2\x80\xA6";  // U+2026 …
+}
+
+std::string AlertHeadline(const AlertEvent& e) {
+  std::string agent = Agent(e);
+  std::string out = e.name;
+  if (!agent.empty()) out += " on " + agent;
+  if (e.resolved) {
+    out += " resolved: " + SliText(e) + " " + FormatNumber(e.value) +
+           " (threshold " + e.op + " " + FormatNumber(e.threshold);
+    if (!e.window.empty()) out += ", " + e.window;
+    return out + ")";
+  }
+  out += ": " + SliText(e) + " " + FormatNumber(e.value) + " " + e.op + " " +
+         FormatNumber(e.threshold);
+  if (!e.window.empty()) out += " (" + e.window + ")";
+  return out;
+}
+
+Labels AlertLabels(const AlertEvent& e) {
+  Labels labels = e.labels;
+  labels["alertname"] = e.name;
+  return labels;
+}
+
+nlohmann::json BuildPagerDutyEvent(const std::string& routing_key,
+                                   const AlertEvent& e, const PayloadOptions& o,
+                                   TimeMs now) {
+  json out = {{"routing_key", routing_key},
+              {"event_action", e.resolved ? "resolve" : "trigger"},
+              {"dedup_key", e.fingerprint}};
+  if (e.resolved) return out;  // resolve needs only the three above
+
+  std::string summary = Annotation(e, "summary");
+  if (summary.empty()) summary = AlertHeadline(e);
+  std::string agent = Agent(e);
+  TimeMs ts = e.fired_at_ms != 0 ? e.fired_at_ms : now;
+  json details = {{"value", Number(e.value)},
+                  {"threshold", Number(e.threshold)},
+                  {"op", e.op},
+                  {"window", e.window},
+                  {"stat", e.stat},
+                  {"labels", LabelsJson(AlertLabels(e))},
+                  {"annotations", LabelsJson(e.annotations)}};
+  if (e.active_since_ms != 0) {
+    details["active_since"] = FormatRfc3339(e.active_since_ms);
+  }
+  json payload = {
+      {"summary", TruncateRunes(summary, kPagerDutySummaryMaxRunes)},
+      {"source", agent.empty() ? "agentwatch" : agent},
+      {"severity", PagerDutySeverity(e.labels)},
+      {"timestamp", FormatRfc3339(ts)},
+      {"group", e.name},
+      {"class", e.sli},
+      {"custom_details", std::move(details)}};
+  if (!agent.empty()) payload["component"] = agent;
+  out["payload"] = std::move(payload);
+  out["client"] = "agentwatch";
+  if (!o.external_url.empty()) out["client_url"] = o.external_url;
+  return out;
+}
+
+nlohmann::json BuildSlackMessage(const AlertEvent& e, const PayloadOptions& o) {
+  std::string agent = Agent(e);
+  std::string text = e.resolved ? ":white_check_mark: *[RESOLVED] "
+                                : ":rotating_light: *[FIRING] ";
+  text += SlackEscape(e.name) + "*";
+  if (!agent.empty()) text += " on agent `" + SlackEscape(agent) + "`";
+  text += "\n";
+  std::string window = e.window.empty() ? "" : " over " + e.window;
+  if (e.resolved) {
+    text += SlackEscape(SliText(e) + " is now " + FormatNumber(e.value) +
+                        " (threshold " + e.op + " " +
+                        FormatNumber(e.threshold) + window + ")");
+  } else {
+    text += SlackEscape(SliText(e) + " = " + FormatNumber(e.value) + " " +
+                        e.op + " " + FormatNumber(e.threshold) + window);
+  }
+  for (const char* key : {"summary", "description"}) {
+    std::string a = Annotation(e, key);
+    if (a.empty()) continue;
+    // Appending piecewise: g++ 12 warns (-Wrestrict, a false positive, GCC
+    // bug 105329) on `"\n" + std::string` here.
+    text += '\n';
+    text += SlackEscape(a);
+  }
+  std::string others;
+  for (const auto& [k, v] : e.labels) {
+    if (k == "agent") continue;
+    others += (others.empty() ? "" : ", ") + k + "=" + v;
+  }
+  if (!others.empty()) text += "\nLabels: " + SlackEscape(others);
+  if (StartsAt(e) != 0) {
+    text += "\nFiring since " + FormatRfc3339(StartsAt(e));
+    if (e.resolved && e.resolved_at_ms != 0) {
+      text += ", resolved at " + FormatRfc3339(e.resolved_at_ms);
+    }
+  }
+  std::string runbook = Annotation(e, "runbook_url");
+  if (!runbook.empty()) text += "\n<" + runbook + "|Runbook>";
+  if (!o.external_url.empty()) text += "\n<" + o.external_url + "|agentwatch>";
+  return json{{"text", TruncateRunes(text, kSlackTextMaxRunes)}};
+}
+
+nlohmann::json BuildWebhookV4(const std::string& receiver_name,
+                              const AlertEvent& e, const PayloadOptions& o) {
+  Labels labels = AlertLabels(e);
+  std::string group_key = "{}:{";
+  bool first = true;
+  for (const auto& [k, v] : labels) {
+    group_key += (first ? "" : ", ") + k + "=" + Quote(v);
+    first = false;
+  }
+  group_key += "}";
+  const char* status = e.resolved ? "resolved" : "firing";
+  json alert = {
+      {"status", status},
+      {"labels", LabelsJson(labels)},
+      {"annotations", LabelsJson(e.annotations)},
+      {"startsAt", FormatRfc3339(StartsAt(e))},
+      {"endsAt", e.resolved ? FormatRfc3339(e.resolved_at_ms) : kZeroTime},
+      {"generatorURL", GeneratorUrl(e, o)},
+      {"fingerprint", e.fingerprint}};
+  return json{{"version", "4"},
+              {"groupKey", group_key},
+              {"truncatedAlerts", 0},
+              {"status", status},
+              {"receiver", receiver_name},
+              {"groupLabels", LabelsJson(labels)},
+              {"commonLabels", LabelsJson(labels)},
+              {"commonAnnotations", LabelsJson(e.annotations)},
+              {"externalURL", o.external_url},
+              {"alerts", json::array({std::move(alert)})}};
+}
+
+nlohmann::json BuildAlertmanagerAlerts(const AlertEvent& e,
+                                       const PayloadOptions& o, TimeMs now) {
+  TimeMs ends = e.resolved ? (e.resolved_at_ms != 0 ? e.resolved_at_ms : now)
+                           : now + 4 * o.alertmanager_resend_interval.count();
+  json alert = {
+      {"labels", LabelsJson(AlertLabels(e))},
+      {"annotations", LabelsJson(e.annotations)},
+      {"startsAt", FormatRfc3339(StartsAt(e) != 0 ? StartsAt(e) : now)},
+      {"endsAt", FormatRfc3339(ends)}};
+  std::string gen = GeneratorUrl(e, o);
+  if (!gen.empty()) alert["generatorURL"] = gen;
+  return json::array({std::move(alert)});
+}
+
+std::string HmacSha256Hex(const std::string& secret, const std::string& body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac,
+       &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 0xF];
+  }
+  return out;
+}
+
+std::string WebhookSignature(const std::string& secret,
+                             const std::string& body) {
+  return "sha256=" + HmacSha256Hex(secret, body);
+}
+
+}  // namespace aw::alerting

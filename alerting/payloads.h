@@ -1,0 +1,75 @@
+#pragma once
+
+// Pure builders for what each receiver kind is sent. No I/O, no clock: the
+// caller passes `now`. See /work/shared/reference/protocols.md sections 1
+// (PagerDuty Events v2), 3a (Slack incoming webhooks) and 5 (Alertmanager).
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "daemon/common/clock.h"
+#include "daemon/common/types.h"
+
+namespace aw::alerting {
+
+// Knobs shared by the builders. Immutable after construction.
+struct PayloadOptions {
+  // Our own base URL (e.g. "http://agentwatch.example:9464"), used for the
+  // webhook's externalURL, generatorURL and PagerDuty's client_url. Empty
+  // leaves the URL fields empty (or out, where the format allows).
+  std::string external_url;
+  // How often firing alerts are re-posted to Alertmanager; endsAt of a
+  // firing alert is now + 4 x this (Prometheus' convention).
+  Millis alertmanager_resend_interval{60'000};
+};
+
+// PagerDuty severity from the `severity` label: critical, error, warning,
+// info pass through; page -> critical, ticket -> warning; else error.
+std::string PagerDutySeverity(const Labels& labels);
+
+// Cuts `text` to at most `max_runes` UTF-8 code points, ending in "…" when
+// cut (Alertmanager's TruncateInRunes). Never splits a code point.
+std::string TruncateRunes(const std::string& text, size_t max_runes);
+
+// The one-line description used by PagerDuty (when there is no `summary`
+// annotation) and Slack: "low_accuracy on ir: override_rate 0.31 > 0.2 (1h)".
+std::string AlertHeadline(const AlertEvent& event);
+
+// The labels a receiver sees: the event's labels plus alertname = name.
+Labels AlertLabels(const AlertEvent& event);
+
+// PagerDuty Events API v2: trigger (or resolve when event.resolved),
+// dedup_key = fingerprint, summary <= 1024 code points.
+nlohmann::json BuildPagerDutyEvent(const std::string& routing_key,
+                                   const AlertEvent& event,
+                                   const PayloadOptions& options, TimeMs now);
+
+// Slack incoming webhook: {"text": mrkdwn} with &, <, > escaped.
+nlohmann::json BuildSlackMessage(const AlertEvent& event,
+                                 const PayloadOptions& options);
+
+// Alertmanager webhook payload, version 4, with one alert; the group is
+// the alert's full label set.
+nlohmann::json BuildWebhookV4(const std::string& receiver_name,
+                              const AlertEvent& event,
+                              const PayloadOptions& options);
+
+// Alertmanager API v2 POST /api/v2/alerts body: a one-element array.
+// endsAt = now + 4 x resend interval while firing, resolved_at when
+// resolved.
+nlohmann::json BuildAlertmanagerAlerts(const AlertEvent& event,
+                                       const PayloadOptions& options,
+                                       TimeMs now);
+
+// Lower-case hex HMAC-SHA256(secret, body).
+std::string HmacSha256Hex(const std::string& secret, const std::string& body);
+
+// The X-Agentwatch-Signature header value: "sha256=<hex>".
+std::string WebhookSignature(const std::string& secret,
+                             const std::string& body);
+
+inline constexpr char kSignatureHeader[] = "X-Agentwatch-Signature";
+inline constexpr size_t kPagerDutySummaryMaxRunes = 1024;
+inline constexpr size_t kSlackTextMaxRunes = 3000;
+
+}  // namespace aw::alerting

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <string>
+
+#include "alerting/alert_json.h"
+#include "daemon/common/types.h"
+#include "daemon/config/config.h"
+
+namespace aw::alerting::test {
+
+// 2025-11-24T16:00:00Z, FakeClock's default start.
+inline constexpr TimeMs kStart = 1'764'000'000'000;
+
+inline AlertEvent FiringEvent(const std::string& name = "low_accuracy") {
+  AlertEvent e;
+  e.name = name;
+  e.labels = {
+      {"agent", "incident-response"}, {"severity", "page"}, {"team", "sre"}};
+  e.annotations = {{"summary", "Override rate is high"}};
+  e.value = 0.31;
+  e.threshold = 0.2;
+  e.op = ">";
+  e.sli = "override_rate";
+  e.window = "1h";
+  e.active_since_ms = kStart - 300'000;
+  e.fired_at_ms = kStart;
+  e.fingerprint = "b1946ac92492d234";
+  return e;
+}
+
+inline std::string Payload(const AlertEvent& e) {
+  return AlertEventToJson(e).dump();
+}
+
+inline ReceiverConfig Webhook(const std::string& name, const std::string& url,
+                              const std::string& secret = "") {
+  ReceiverConfig r;
+  r.name = name;
+  r.kind = ReceiverConfig::Kind::kWebhook;
+  r.webhook.url = url;
+  r.webhook.secret = secret;
+  r.timeout = Millis(5000);
+  return r;
+}
+
+inline ReceiverConfig PagerDuty(const std::string& name,
+                                const std::string& url) {
+  ReceiverConfig r;
+  r.name = name;
+  r.kind = ReceiverConfig::Kind::kPagerDuty;
+  r.pagerduty.url = url;
+  r.pagerduty.routing_key = std::string(32, 'k');
+  r.timeout = Millis(5000);
+  return r;
+}
+
+inline ReceiverConfig Slack(const std::string& name, const std::string& url) {
+  ReceiverConfig r;
+  r.name = name;
+  r.kind = ReceiverConfig::Kind::kSlack;
+  r.slack.webhook_url = url;
+  r.timeout = Millis(5000);
+  return r;
+}
+
+inline ReceiverConfig Alertmanager(const std::string& name,
+                                   const std::string& url) {
+  ReceiverConfig r;
+  r.name = name;
+  r.kind = ReceiverConfig::Kind::kAlertmanager;
+  r.alertmanager.url = url;
+  r.timeout = Millis(5000);
+  return r;
+}
+
+}  // namespace aw::alerting::test
