@@ -1,0 +1,169 @@
+#pragma once
+
+// Evaluates alerting rules and SLOs against the windows engine and runs the
+// Prometheus alert state machine (inactive -> pending -> firing ->
+// resolved; CONTRACT.md "Rule files", protocols.md section 4).
+//
+// Evaluate() does no I/O: it returns the state changes and the
+// notifications they cause, which the caller persists in ONE store
+// transaction (AlertStore::SaveAlertChanges; each notification becomes an
+// OutboxItem whose payload is aw::alerting::AlertEventToJson(event)).
+//
+// Semantics:
+// - An alert's identity is Fingerprint(name, labels): its labels are the
+//   query's group labels plus the rendered rule labels (rule labels win),
+//   plus `alertname`.
+// - A group with no value, or with fewer than min_samples samples, is not
+//   active (fires nothing). A new active alert is pending from now and fires
+//   once now - active_since >= for (for: 0 fires on the first evaluation).
+// - Firing: one notification per receiver, again every repeat_interval
+//   (measured from last_notified_ms), and once on resolve. Pending alerts
+//   are never sent; a pending alert that clears is deleted silently.
+// - keep_firing_for: a firing alert whose condition clears stays firing
+//   until it has been clear for keep_firing_for (reset when it reappears).
+// - Resolved alerts are deleted from the state right after the resolve
+//   notification (the outbox makes its delivery durable, so no
+//   Prometheus-style 15m resolved retention is needed).
+// - Alerts of rules that no longer exist (after Replace() or Restore())
+//   resolve at the next Evaluate(); firing ones send their resolve.
+// - A reload that raises `for` leaves an already firing alert firing
+//   (Prometheus would send it back to pending).
+// - Only state changes are returned as upserts: a value-only change is not
+//   persisted (it is refreshed at the first evaluation after a restart).
+// - compare: value = current / earlier (same window ending `offset`
+//   earlier); no value when either side has no value, fewer than
+//   min_samples samples, or the earlier value is 0.
+// - SLOs (multiwindow): E(w) = error ratio over w (override_rate, or
+//   1 - review_coverage), BR(w) = E(w) / (1 - objective). Tier (page 2%
+//   1h/5m, page 5% 6h/30m, ticket 10% 3d/6h) fires when BR(long) > factor
+//   AND BR(short) > factor, both with >= min_samples samples, where
+//   factor = budget_fraction * period / long_window. The alert is named
+//   after the SLO with labels slo, severity, long_window; $value = BR(long).
+//
+// Not thread-safe: the owner serialises all calls.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/common/alert_store.h"
+#include "daemon/common/types.h"
+#include "rules/rule.h"
+
+namespace aw::windows {
+class WindowEngine;
+}
+
+namespace aw::rules {
+
+struct Settings {
+  std::vector<std::string> default_receivers;
+  Millis repeat_interval{4LL * 3600 * 1000};  // 0: never re-send
+  Millis evaluation_interval{15'000};
+  Millis resend_delay{60'000};  // for the alertmanager receiver; unused here
+};
+
+// Figures for one query at `now`: the seam to the windows engine (tests
+// pass a fake). WindowEngine::Compute fits it.
+using ComputeFn =
+    std::function<std::vector<SliValue>(const SliQuery& query, TimeMs now)>;
+
+enum class Transition : uint8_t {
+  kPending,   // inactive -> pending
+  kFiring,    // -> firing
+  kResolved,  // firing -> resolved (deleted)
+  kCleared,   // pending -> inactive (deleted, never announced)
+};
+const char* TransitionName(Transition t);  // pending|firing|resolved|cleared
+
+struct StepResult {
+  std::vector<StoredAlert> upserts;
+  std::vector<std::string> deleted;  // fingerprints
+  struct Notification {
+    std::string receiver;
+    AlertEvent event;
+  };
+  std::vector<Notification> notifications;
+  struct Change {
+    TimeMs at = 0;
+    Transition kind = Transition::kPending;
+    AlertEvent event;  // labels include alertname
+  };
+  std::vector<Change> transitions;  // in evaluation order (replay, logs)
+
+  bool empty() const {
+    return upserts.empty() && deleted.empty() && notifications.empty();
+  }
+};
+
+struct SloStatus {
+  std::string name;
+  Labels group;                       // the SLO's `by` labels ({} by default)
+  std::optional<double> error_ratio;  // E(period); nullopt: no samples
+  int64_t samples = 0;                // over the period
+  double error_budget_remaining = 1;  // 1 - E(period)/(1 - objective)
+  // BR(w) for 5m, 30m, 1h, 6h, 3d and the period ("28d"); 0 without samples.
+  std::map<std::string, double> burn_rates;
+};
+
+// Stable identity: FNV-1a 64 over the name and the sorted labels (without
+// alertname), as 16 hex digits.
+std::string Fingerprint(const std::string& name, const Labels& labels);
+
+class RuleEngine {
+ public:
+  RuleEngine(RuleSet rules, Settings settings);
+  ~RuleEngine();
+  RuleEngine(const RuleEngine&) = delete;
+  RuleEngine& operator=(const RuleEngine&) = delete;
+
+  // State from the store after a restart: pending alerts keep their
+  // active_since (the `for` timer), firing ones are not announced again
+  // (repeat_interval continues from last_notified_ms). Replaces any state.
+  void Restore(const std::vector<StoredAlert>& alerts);
+
+  // Evaluates every rule and SLO at `now`. With only_agents, rules whose
+  // `by` includes agent evaluate just those agents' groups (alerts of other
+  // agents are left as they are); other rules evaluate fully.
+  StepResult Evaluate(const windows::WindowEngine& engine, TimeMs now,
+                      const std::set<std::string>* only_agents = nullptr);
+  StepResult Evaluate(const ComputeFn& compute, TimeMs now,
+                      const std::set<std::string>* only_agents = nullptr);
+
+  std::vector<SloStatus> SloStatuses(const windows::WindowEngine& engine,
+                                     TimeMs now) const;
+  std::vector<SloStatus> SloStatuses(const ComputeFn& compute,
+                                     TimeMs now) const;
+
+  // Hot reload: alerts of rules whose name stays keep their state (and
+  // pick up the new for/labels/receivers); alerts of removed rules resolve
+  // at the next Evaluate().
+  void Replace(RuleSet rules);
+  void SetSettings(Settings settings);
+  const RuleSet& rules() const;
+
+  // GET /api/v1/rules {"groups": [...]} (the caller adds "last_reload").
+  nlohmann::json RulesJson() const;
+  // GET /api/v1/alerts {"alerts": [...]}: pending and firing alerts.
+  nlohmann::json AlertsJson() const;
+  // Each rule's query (and each SLO's period query), de-duplicated, so
+  // /api/v1/slis and /metrics can show them.
+  std::vector<SliQuery> Queries() const;
+  // agentwatch_alerts{alertname,state}: (alertname, "pending"|"firing") ->
+  // count, with 0 entries for every rule and SLO.
+  std::map<std::pair<std::string, std::string>, int64_t> AlertCounts() const;
+  // The active (pending or firing) alerts, sorted by name then labels.
+  std::vector<StoredAlert> Alerts() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace aw::rules

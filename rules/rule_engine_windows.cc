@@ -1,0 +1,27 @@
+// The WindowEngine overloads of RuleEngine, in their own object file so the
+// rest of the rules library links without the windows engine.
+
+#include "rules/rule_engine.h"
+#include "windows/window_engine.h"
+
+namespace aw::rules {
+
+namespace {
+ComputeFn ComputeOf(const windows::WindowEngine& engine) {
+  return [&engine](const SliQuery& q, TimeMs now) {
+    return engine.Compute(q, now);
+  };
+}
+}  // namespace
+
+StepResult RuleEngine::Evaluate(const windows::WindowEngine& engine, TimeMs now,
+                                const std::set<std::string>* only_agents) {
+  return Evaluate(ComputeOf(engine), now, only_agents);
+}
+
+std::vector<SloStatus> RuleEngine::SloStatuses(
+    const windows::WindowEngine& engine, TimeMs now) const {
+  return SloStatuses(ComputeOf(engine), now);
+}
+
+}  // namespace aw::rules

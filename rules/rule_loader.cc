@@ -1,0 +1,557 @@
+#include "rules/rule_loader.h"
+
+#include <glob.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "daemon/common/time_util.h"
+
+namespace aw::rules {
+
+namespace {
+
+// Thrown inside this file only; LoadRuleText turns it into a Status.
+struct LoadError {
+  std::string message;
+};
+
+bool IsLabelName(const std::string& s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const bool ok = std::isalpha(c) || c == '_' || (i > 0 && std::isdigit(c));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+class FileLoader {
+ public:
+  FileLoader(std::string file, const LoadOptions& options)
+      : file_(std::move(file)), options_(options) {}
+
+  RuleSet Load(const YAML::Node& root) {
+    RuleSet set;
+    set.files.push_back(file_);
+    if (!root || root.IsNull()) return set;  // an empty file has no rules
+    if (!root.IsMap())
+      Fail(root, "",
+           "a rule file is a mapping with \"groups\" and/or \"slos\"");
+    CheckKeys(root, {"groups", "slos"}, "");
+    if (const YAML::Node groups = root["groups"]) {
+      if (!groups.IsSequence() && !groups.IsNull())
+        Fail(groups, "", "groups: must be a list");
+      std::set<std::string> names;
+      for (size_t i = 0; groups.IsSequence() && i < groups.size(); ++i) {
+        RuleGroup g = LoadGroup(groups[i], i);
+        if (!names.insert(g.name).second) {
+          Fail(groups[i]["name"], "",
+               "groups[" + std::to_string(i) +
+                   "].name: duplicate group name \"" + g.name + "\"");
+        }
+        set.groups.push_back(std::move(g));
+      }
+    }
+    if (const YAML::Node slos = root["slos"]) {
+      if (!slos.IsSequence() && !slos.IsNull())
+        Fail(slos, "", "slos: must be a list");
+      RuleGroup g;
+      g.name = "slos";
+      g.file = file_;
+      g.line = Line(slos);
+      std::set<std::string> names;
+      for (size_t i = 0; slos.IsSequence() && i < slos.size(); ++i) {
+        Slo slo = LoadSlo(slos[i], i);
+        if (!names.insert(slo.name).second) {
+          Fail(slos[i]["name"],
+               "slo \"" + slo.name + "\": ", "name: duplicate SLO name");
+        }
+        g.slos.push_back(std::move(slo));
+      }
+      if (!g.slos.empty()) set.groups.push_back(std::move(g));
+    }
+    return set;
+  }
+
+ private:
+  int Line(const YAML::Node& n) const {
+    if (n && n.Mark().line >= 0) return n.Mark().line + 1;
+    return last_line_;
+  }
+
+  [[noreturn]] void Fail(const YAML::Node& at, const std::string& ctx,
+                         const std::string& msg) {
+    throw LoadError{file_ + ":" + std::to_string(Line(at)) + ": " + ctx + msg};
+  }
+
+  void CheckKeys(const YAML::Node& map,
+                 std::initializer_list<const char*> allowed,
+                 const std::string& ctx) {
+    std::set<std::string> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      bool ok = false;
+      for (const char* a : allowed) ok = ok || key == a;
+      if (!ok) Fail(it->first, ctx, "unknown field \"" + key + "\"");
+      if (!seen.insert(key).second)
+        Fail(it->first, ctx, "duplicate field \"" + key + "\"");
+    }
+  }
+
+  std::string Scalar(const YAML::Node& n, const std::string& ctx,
+                     const std::string& field) {
+    if (!n.IsScalar()) Fail(n, ctx, field + ": must be a string");
+    return n.Scalar();
+  }
+
+  double Number(const YAML::Node& n, const std::string& ctx,
+                const std::string& field) {
+    if (!n.IsScalar()) Fail(n, ctx, field + ": must be a number");
+    const std::string s = n.Scalar();
+    char* end = nullptr;
+    errno = 0;
+    const double d = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(d)) {
+      Fail(n, ctx, field + ": must be a number, got \"" + s + "\"");
+    }
+    return d;
+  }
+
+  int64_t Integer(const YAML::Node& n, const std::string& ctx,
+                  const std::string& field, int64_t min) {
+    if (!n.IsScalar()) Fail(n, ctx, field + ": must be an integer");
+    const std::string s = n.Scalar();
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0' || errno == ERANGE) {
+      Fail(n, ctx, field + ": must be an integer, got \"" + s + "\"");
+    }
+    if (v < min) Fail(n, ctx, field + ": must be >= " + std::to_string(min));
+    return v;
+  }
+
+  Millis Duration(const YAML::Node& n, const std::string& ctx,
+                  const std::string& field) {
+    if (!n.IsScalar()) Fail(n, ctx, field + ": must be a duration");
+    auto d = ParseDuration(n.Scalar());
+    if (!d) {
+      Fail(n, ctx,
+           field + ": bad duration \"" + n.Scalar() +
+               "\" (expected e.g. 30s, 10m, 1h, 7d)");
+    }
+    return *d;
+  }
+
+  std::vector<std::string> StringList(const YAML::Node& n,
+                                      const std::string& ctx,
+                                      const std::string& field) {
+    if (!n.IsSequence()) Fail(n, ctx, field + ": must be a list");
+    std::vector<std::string> out;
+    for (size_t i = 0; i < n.size(); ++i) {
+      out.push_back(Scalar(n[i], ctx, field + "[" + std::to_string(i) + "]"));
+    }
+    return out;
+  }
+
+  Labels StringMap(const YAML::Node& n, const std::string& ctx,
+                   const std::string& field, bool label_names) {
+    if (!n.IsMap()) Fail(n, ctx, field + ": must be a mapping");
+    Labels out;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      if (label_names && !IsLabelName(key)) {
+        Fail(it->first, ctx, field + ": invalid label name \"" + key + "\"");
+      }
+      if (out.count(key))
+        Fail(it->first, ctx, field + ": duplicate key \"" + key + "\"");
+      out[key] = Scalar(it->second, ctx, field + "." + key);
+    }
+    return out;
+  }
+
+  TemplatedLabels Templates(const YAML::Node& n, const std::string& ctx,
+                            const std::string& field, bool label_names) {
+    Labels raw = StringMap(n, ctx, field, label_names);
+    TemplatedLabels out;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      if (label_names && key == "alertname") {
+        Fail(it->first, ctx, field + ": \"alertname\" is reserved");
+      }
+      auto t = Template::Parse(raw[key]);
+      if (!t.ok())
+        Fail(it->second, ctx, field + "." + key + ": " + t.status().message());
+      out.emplace_back(key, TemplatedString{raw[key], *t});
+    }
+    return out;
+  }
+
+  std::vector<std::string> Receivers(const YAML::Node& n,
+                                     const std::string& ctx) {
+    std::vector<std::string> out = StringList(n, ctx, "receivers");
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (options_.check_receivers && !options_.receivers.count(out[i])) {
+        Fail(n[i], ctx, "receivers: unknown receiver \"" + out[i] + "\"");
+      }
+    }
+    return out;
+  }
+
+  std::vector<std::string> By(const YAML::Node& n, const std::string& ctx) {
+    std::vector<std::string> by = StringList(n, ctx, "by");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < by.size(); ++i) {
+      if (!IsLabelName(by[i]))
+        Fail(n[i], ctx, "by: invalid label name \"" + by[i] + "\"");
+      if (!seen.insert(by[i]).second)
+        Fail(n[i], ctx, "by: duplicate label \"" + by[i] + "\"");
+    }
+    return by;
+  }
+
+  RuleGroup LoadGroup(const YAML::Node& n, size_t index) {
+    const std::string where = "groups[" + std::to_string(index) + "]: ";
+    if (!n.IsMap())
+      Fail(n, where, "a group is a mapping with \"name\" and \"rules\"");
+    last_line_ = Line(n);
+    RuleGroup g;
+    g.file = file_;
+    g.line = Line(n);
+    if (!n["name"]) Fail(n, where, "name: required");
+    g.name = Scalar(n["name"], where, "name");
+    if (g.name.empty()) Fail(n["name"], where, "name: must not be empty");
+    const std::string ctx = "group \"" + g.name + "\": ";
+    CheckKeys(n, {"name", "rules"}, ctx);
+    const YAML::Node rules = n["rules"];
+    if (!rules) Fail(n, ctx, "rules: required");
+    if (!rules.IsSequence() && !rules.IsNull())
+      Fail(rules, ctx, "rules: must be a list");
+    std::set<std::string> names;
+    for (size_t i = 0; rules.IsSequence() && i < rules.size(); ++i) {
+      AlertRule r =
+          LoadRule(rules[i], ctx + "rules[" + std::to_string(i) + "]: ");
+      if (!names.insert(r.name).second) {
+        Fail(rules[i]["alert"], ctx,
+             "rule \"" + r.name +
+                 "\": alert: duplicate alert name in the group");
+      }
+      g.rules.push_back(std::move(r));
+    }
+    return g;
+  }
+
+  AlertRule LoadRule(const YAML::Node& n, const std::string& where) {
+    if (!n.IsMap()) Fail(n, where, "a rule is a mapping");
+    last_line_ = Line(n);
+    AlertRule r;
+    r.file = file_;
+    r.line = Line(n);
+    if (n["record"])
+      Fail(n["record"], where, "record: recording rules are not supported");
+    if (!n["alert"]) Fail(n, where, "alert: required");
+    r.name = Scalar(n["alert"], where, "alert");
+    if (r.name.empty()) Fail(n["alert"], where, "alert: must not be empty");
+    const std::string ctx = "rule \"" + r.name + "\": ";
+    CheckKeys(n,
+              {"alert", "sli", "stat", "window", "by", "where", "match", "op",
+               "threshold", "min_samples", "for", "keep_firing_for", "labels",
+               "annotations", "receivers", "compare"},
+              ctx);
+
+    if (!n["sli"]) Fail(n, ctx, "sli: required");
+    const std::string sli = Scalar(n["sli"], ctx, "sli");
+    auto parsed_sli = ParseSli(sli);
+    if (!parsed_sli) Fail(n["sli"], ctx, "sli: unknown SLI \"" + sli + "\"");
+    r.query.sli = *parsed_sli;
+
+    if (IsDistribution(r.query.sli)) {
+      if (!n["stat"]) {
+        Fail(n, ctx,
+             "stat: required for the distribution SLI \"" + sli +
+                 "\" (mean, p50, p90, p95, p99, max)");
+      }
+      const std::string stat = Scalar(n["stat"], ctx, "stat");
+      auto s = ParseStat(stat);
+      if (!s || *s == Stat::kNone) {
+        Fail(n["stat"], ctx,
+             "stat: unknown stat \"" + stat +
+                 "\" (mean, p50, p90, p95, p99, max)");
+      }
+      r.query.stat = *s;
+    } else if (n["stat"]) {
+      Fail(n["stat"], ctx,
+           "stat: not allowed for \"" + sli + "\" (not a distribution)");
+    }
+
+    if (!n["window"]) Fail(n, ctx, "window: required");
+    const std::string window = Scalar(n["window"], ctx, "window");
+    std::string error;
+    auto w = ParseWindow(window, &error);
+    if (!w) Fail(n["window"], ctx, "window: " + error);
+    r.query.window = *w;
+
+    if (n["by"]) r.query.by = By(n["by"], ctx);
+    if (n["where"]) r.query.where = StringMap(n["where"], ctx, "where", true);
+
+    if (r.query.sli == Sli::kFinishReasonRate) {
+      if (!n["match"])
+        Fail(n, ctx,
+             "match: required for finish_reason_rate (the finish_reason to "
+             "count)");
+      r.query.match = Scalar(n["match"], ctx, "match");
+      if (r.query.match.empty())
+        Fail(n["match"], ctx, "match: must not be empty");
+    } else if (n["match"]) {
+      Fail(n["match"], ctx, "match: only for finish_reason_rate");
+    }
+
+    if (const YAML::Node c = n["compare"]) {
+      const std::string cctx = ctx + "compare: ";
+      if (!c.IsMap())
+        Fail(c, ctx,
+             "compare: must be a mapping {offset, ratio_above | ratio_below}");
+      CheckKeys(c, {"offset", "ratio_above", "ratio_below"}, cctx);
+      Compare cmp;
+      if (!c["offset"]) Fail(c, ctx, "compare.offset: required");
+      cmp.offset = Duration(c["offset"], ctx, "compare.offset");
+      if (cmp.offset.count() <= 0)
+        Fail(c["offset"], ctx, "compare.offset: must be > 0");
+      if (c["ratio_above"])
+        cmp.ratio_above = Number(c["ratio_above"], ctx, "compare.ratio_above");
+      if (c["ratio_below"])
+        cmp.ratio_below = Number(c["ratio_below"], ctx, "compare.ratio_below");
+      if (cmp.ratio_above.has_value() == cmp.ratio_below.has_value()) {
+        Fail(c, ctx,
+             "compare: needs exactly one of ratio_above or ratio_below");
+      }
+      if (cmp.ratio_above.value_or(1) <= 0 ||
+          cmp.ratio_below.value_or(1) <= 0) {
+        Fail(c, ctx, "compare: the ratio must be > 0");
+      }
+      if (n["threshold"])
+        Fail(n["threshold"], ctx,
+             "threshold: not used with compare (use "
+             "compare.ratio_above/ratio_below)");
+      if (n["op"])
+        Fail(n["op"], ctx,
+             "op: not used with compare (use compare.ratio_above/ratio_below)");
+      r.compare = cmp;
+      r.op = cmp.ratio_above ? Op::kGt : Op::kLt;
+      r.threshold = cmp.ratio_above ? *cmp.ratio_above : *cmp.ratio_below;
+    } else {
+      if (n["op"]) {
+        const std::string op = Scalar(n["op"], ctx, "op");
+        auto o = ParseOp(op);
+        if (!o)
+          Fail(n["op"], ctx, "op: unknown operator \"" + op + "\" (> >= < <=)");
+        r.op = *o;
+      }
+      if (!n["threshold"]) Fail(n, ctx, "threshold: required (or use compare)");
+      r.threshold = Number(n["threshold"], ctx, "threshold");
+    }
+
+    if (n["min_samples"])
+      r.min_samples = Integer(n["min_samples"], ctx, "min_samples", 1);
+    if (n["for"]) r.for_duration = Duration(n["for"], ctx, "for");
+    if (n["keep_firing_for"])
+      r.keep_firing_for =
+          Duration(n["keep_firing_for"], ctx, "keep_firing_for");
+    if (n["labels"]) r.labels = Templates(n["labels"], ctx, "labels", true);
+    if (n["annotations"])
+      r.annotations = Templates(n["annotations"], ctx, "annotations", false);
+    if (n["receivers"]) r.receivers = Receivers(n["receivers"], ctx);
+    return r;
+  }
+
+  Slo LoadSlo(const YAML::Node& n, size_t index) {
+    const std::string where = "slos[" + std::to_string(index) + "]: ";
+    if (!n.IsMap()) Fail(n, where, "an SLO is a mapping");
+    last_line_ = Line(n);
+    Slo s;
+    s.file = file_;
+    s.line = Line(n);
+    if (!n["name"]) Fail(n, where, "name: required");
+    s.name = Scalar(n["name"], where, "name");
+    if (s.name.empty()) Fail(n["name"], where, "name: must not be empty");
+    const std::string ctx = "slo \"" + s.name + "\": ";
+    CheckKeys(
+        n,
+        {"name", "description", "sli", "objective", "period", "alerting",
+         "where", "by", "min_samples", "labels", "annotations", "receivers"},
+        ctx);
+    if (n["description"]) Scalar(n["description"], ctx, "description");
+    if (!n["sli"]) Fail(n, ctx, "sli: required");
+    const std::string sli = Scalar(n["sli"], ctx, "sli");
+    if (sli == "override_rate") {
+      s.sli = Sli::kOverrideRate;
+    } else if (sli == "review_coverage") {
+      s.sli = Sli::kReviewCoverage;
+    } else {
+      Fail(n["sli"], ctx,
+           "sli: \"" + sli +
+               "\" is not supported for SLOs (override_rate, review_coverage)");
+    }
+    if (!n["objective"]) Fail(n, ctx, "objective: required");
+    s.objective = Number(n["objective"], ctx, "objective");
+    if (!(s.objective > 0 && s.objective < 1)) {
+      Fail(n["objective"], ctx,
+           "objective: must be between 0 and 1 (exclusive), e.g. 0.95");
+    }
+    if (n["period"]) {
+      s.period = Duration(n["period"], ctx, "period");
+      s.period_name = n["period"].Scalar();
+      if (s.period < BurnRateTiers().back().long_window) {
+        Fail(n["period"], ctx,
+             "period: must be at least 3d (the longest burn-rate window)");
+      }
+    }
+    if (n["alerting"]) {
+      const std::string a = Scalar(n["alerting"], ctx, "alerting");
+      if (a == "multiwindow")
+        s.multiwindow = true;
+      else if (a == "none")
+        s.multiwindow = false;
+      else
+        Fail(n["alerting"], ctx,
+             "alerting: unknown mode \"" + a + "\" (multiwindow, none)");
+    }
+    if (n["where"]) s.where = StringMap(n["where"], ctx, "where", true);
+    if (n["by"]) s.by = By(n["by"], ctx);
+    if (n["min_samples"])
+      s.min_samples = Integer(n["min_samples"], ctx, "min_samples", 1);
+    if (n["labels"]) {
+      s.labels = Templates(n["labels"], ctx, "labels", true);
+      for (const auto& [k, v] : s.labels) {
+        if (k == "slo" || k == "severity" || k == "long_window") {
+          Fail(n["labels"], ctx,
+               "labels: \"" + k + "\" is set by the SLO alerts");
+        }
+      }
+    }
+    if (n["annotations"])
+      s.annotations = Templates(n["annotations"], ctx, "annotations", false);
+    if (n["receivers"]) s.receivers = Receivers(n["receivers"], ctx);
+    return s;
+  }
+
+  std::string file_;
+  const LoadOptions& options_;
+  int last_line_ = 1;
+};
+
+// Names used by more than one thing that produce alerts of the same name.
+Status CheckCrossFile(const RuleSet& set) {
+  std::map<std::string, std::string> slo_where;
+  std::map<std::string, std::string> group_where;
+  for (const RuleGroup& g : set.groups) {
+    for (const Slo& s : g.slos) {
+      const std::string here = s.file + ":" + std::to_string(s.line);
+      auto [it, inserted] = slo_where.emplace(s.name, here);
+      if (!inserted) {
+        return Status::InvalidArgument(here + ": slo \"" + s.name +
+                                       "\": name: already defined at " +
+                                       it->second);
+      }
+    }
+  }
+  for (const RuleGroup& g : set.groups) {
+    for (const AlertRule& r : g.rules) {
+      auto it = slo_where.find(r.name);
+      if (it != slo_where.end()) {
+        return Status::InvalidArgument(
+            r.file + ":" + std::to_string(r.line) + ": rule \"" + r.name +
+            "\": alert: name already used by the SLO at " + it->second);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<RuleSet> LoadRuleText(const std::string& text, const std::string& file,
+                             const LoadOptions& options) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(file + ":" +
+                                   std::to_string(e.mark.line + 1) +
+                                   ": invalid YAML: " + e.msg);
+  }
+  try {
+    FileLoader loader(file, options);
+    RuleSet set = loader.Load(root);
+    Status st = CheckCrossFile(set);
+    if (!st.ok()) return st;
+    return set;
+  } catch (const LoadError& e) {
+    return Status::InvalidArgument(e.message);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(
+        file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+Result<RuleSet> LoadRuleFiles(const std::vector<std::string>& paths,
+                              const LoadOptions& options) {
+  RuleSet all;
+  for (const std::string& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return Status::InvalidArgument(
+          path + ": cannot read rule file: " + std::strerror(errno));
+    }
+    std::stringstream buf;
+    buf << in.rdbuf();
+    auto one = LoadRuleText(buf.str(), path, options);
+    if (!one.ok()) return one.status();
+    for (RuleGroup& g : one->groups) all.groups.push_back(std::move(g));
+    all.files.push_back(path);
+  }
+  Status st = CheckCrossFile(all);
+  if (!st.ok()) return st;
+  return all;
+}
+
+Result<std::vector<std::string>> ExpandRuleGlobs(
+    const std::vector<std::string>& globs, const std::string& base_dir) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (const std::string& pattern : globs) {
+    std::string full = pattern;
+    if (!full.empty() && full[0] != '/' && !base_dir.empty()) {
+      full = base_dir + "/" + full;
+    }
+    glob_t g{};
+    const int rc = ::glob(full.c_str(), 0, nullptr, &g);
+    if (rc == GLOB_NOMATCH) {
+      globfree(&g);
+      if (full.find_first_of("*?[") == std::string::npos) {
+        return Status::InvalidArgument(pattern + ": no such rule file");
+      }
+      continue;
+    }
+    if (rc != 0) {
+      globfree(&g);
+      return Status::InvalidArgument(pattern +
+                                     ": cannot expand rule file pattern");
+    }
+    for (size_t i = 0; i < g.gl_pathc; ++i) {
+      std::string p = g.gl_pathv[i];
+      if (seen.insert(p).second) out.push_back(p);
+    }
+    globfree(&g);
+  }
+  return out;
+}
+
+}  // namespace aw::rules

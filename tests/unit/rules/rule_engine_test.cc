@@ -1,0 +1,640 @@
+#include "rules/rule_engine.h"
+
+#include <gtest/gtest.h>
+
+#include "daemon/common/time_util.h"
+#include "rules/rule_loader.h"
+
+namespace aw::rules {
+namespace {
+
+constexpr TimeMs kT0 = 1'764'000'000'000;
+constexpr int64_t kMin = 60'000;
+constexpr int64_t kHour = 60 * kMin;
+
+SliValue V(const std::string& agent, std::optional<double> value,
+           int64_t samples) {
+  SliValue v;
+  if (!agent.empty()) v.group["agent"] = agent;
+  v.value = value;
+  v.samples = samples;
+  return v;
+}
+
+// Stands in for the windows engine: canned figures per (sli, window, offset).
+class FakeWindows {
+ public:
+  void Set(Sli sli, const std::string& window, std::vector<SliValue> values,
+           Millis offset = Millis(0)) {
+    data_[Key(sli, window, offset)] = std::move(values);
+  }
+  void Clear() { data_.clear(); }
+  ComputeFn Fn() {
+    return [this](const SliQuery& q, TimeMs) {
+      calls.push_back(q);
+      std::vector<SliValue> out;
+      auto it = data_.find(Key(q.sli, q.window.name, q.offset));
+      if (it == data_.end()) return out;
+      for (const SliValue& v : it->second) {
+        auto agent = v.group.find("agent");
+        if (!q.only_agent.empty() &&
+            (agent == v.group.end() || agent->second != q.only_agent)) {
+          continue;
+        }
+        out.push_back(v);
+      }
+      return out;
+    };
+  }
+  std::vector<SliQuery> calls;
+
+ private:
+  static std::string Key(Sli sli, const std::string& window, Millis offset) {
+    return std::string(SliName(sli)) + "|" + window + "|" +
+           std::to_string(offset.count());
+  }
+  std::map<std::string, std::vector<SliValue>> data_;
+};
+
+RuleSet Load(const std::string& yaml) {
+  LoadOptions o;
+  o.check_receivers = false;
+  auto set = LoadRuleText(yaml, "rules.yaml", o);
+  EXPECT_TRUE(set.ok()) << set.status().message();
+  return set.ok() ? *set : RuleSet{};
+}
+
+Settings DefaultSettings() {
+  Settings s;
+  s.default_receivers = {"slack"};
+  s.repeat_interval = Millis(4 * kHour);
+  return s;
+}
+
+std::string ToolCallsRule(const std::string& extra) {
+  return std::string(R"(groups:
+- name: g
+  rules:
+  - alert: AgentToolCallExplosion
+    sli: tool_calls
+    stat: p95
+    window: 24h
+    threshold: 25
+    min_samples: 3
+    labels: {severity: page}
+    annotations: {summary: "{{ $labels.agent }} p95 tool calls {{ $value }}"}
+)") + extra;
+}
+
+class RuleEngineTest : public ::testing::Test {
+ protected:
+  void Make(const std::string& yaml, Settings settings = DefaultSettings()) {
+    engine_ = std::make_unique<RuleEngine>(Load(yaml), std::move(settings));
+  }
+  StepResult Eval(TimeMs now, const std::set<std::string>* only = nullptr) {
+    return engine_->Evaluate(windows_.Fn(), now, only);
+  }
+  std::vector<std::string> Kinds(const StepResult& r) {
+    std::vector<std::string> out;
+    for (const auto& t : r.transitions) out.push_back(TransitionName(t.kind));
+    return out;
+  }
+  FakeWindows windows_;
+  std::unique_ptr<RuleEngine> engine_;
+};
+
+TEST_F(RuleEngineTest, PendingThenFiringAfterFor) {
+  Make(ToolCallsRule("    for: 5m\n"));
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10), V("cost", 10, 10)});
+
+  StepResult r = Eval(kT0);
+  EXPECT_EQ(Kinds(r), std::vector<std::string>{"pending"});
+  EXPECT_TRUE(r.notifications.empty());
+  ASSERT_EQ(r.upserts.size(), 1u);
+  EXPECT_EQ(r.upserts[0].state, AlertState::kPending);
+  EXPECT_EQ(r.upserts[0].active_since_ms, kT0);
+  EXPECT_EQ(r.upserts[0].rule, "AgentToolCallExplosion");
+
+  r = Eval(kT0 + 5 * kMin - 1);
+  EXPECT_TRUE(r.transitions.empty());
+  EXPECT_TRUE(r.empty());  // nothing but the value changed
+
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 33, 11)});
+  r = Eval(kT0 + 5 * kMin);
+  EXPECT_EQ(Kinds(r), std::vector<std::string>{"firing"});
+  ASSERT_EQ(r.notifications.size(), 1u);
+  const auto& n = r.notifications[0];
+  EXPECT_EQ(n.receiver, "slack");
+  const AlertEvent& e = n.event;
+  EXPECT_EQ(e.name, "AgentToolCallExplosion");
+  EXPECT_EQ(e.labels, (Labels{{"agent", "ir"},
+                              {"alertname", "AgentToolCallExplosion"},
+                              {"severity", "page"}}));
+  EXPECT_EQ(e.annotations, (Labels{{"summary", "ir p95 tool calls 33"}}));
+  EXPECT_FALSE(e.resolved);
+  EXPECT_EQ(e.value, 33);
+  EXPECT_EQ(e.threshold, 25);
+  EXPECT_EQ(e.op, ">");
+  EXPECT_EQ(e.sli, "tool_calls");
+  EXPECT_EQ(e.stat, "p95");
+  EXPECT_EQ(e.window, "24h");
+  EXPECT_EQ(e.active_since_ms, kT0);
+  EXPECT_EQ(e.fired_at_ms, kT0 + 5 * kMin);
+  EXPECT_EQ(e.fingerprint,
+            Fingerprint("AgentToolCallExplosion",
+                        {{"agent", "ir"}, {"severity", "page"}}));
+  ASSERT_EQ(r.upserts.size(), 1u);
+  EXPECT_EQ(r.upserts[0].state, AlertState::kFiring);
+  EXPECT_EQ(r.upserts[0].last_notified_ms, kT0 + 5 * kMin);
+  EXPECT_EQ(r.upserts[0].fired_at_ms, kT0 + 5 * kMin);
+}
+
+TEST_F(RuleEngineTest, ForZeroFiresOnFirstEvaluation) {
+  Make(ToolCallsRule(""));
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
+  StepResult r = Eval(kT0);
+  EXPECT_EQ(Kinds(r), (std::vector<std::string>{"pending", "firing"}));
+  EXPECT_EQ(r.notifications.size(), 1u);
+  ASSERT_EQ(r.upserts.size(), 1u);
+  EXPECT_EQ(r.upserts[0].state, AlertState::kFiring);
+}
+
+TEST_F(RuleEngineTest, OperatorsCompareAgainstThreshold) {
+  for (const auto& [op, value, fires] :
+       std::vector<std::tuple<std::string, double, bool>>{
+           {">", 25, false},
+           {">=", 25, true},
+           {"<", 24.9, true},
+           {"<=", 25.1, false}}) {
+    Make(ToolCallsRule("    op: \"" + op + "\"\n"));
+    windows_.Set(Sli::kToolCalls, "24h", {V("ir", value, 10)});
+    EXPECT_EQ(Eval(kT0).notifications.size(), fires ? 1u : 0u)
+        << op << " " << value;
+  }
+}
+
+TEST_F(RuleEngineTest, PendingThatClearsIsDeletedSilently) {
+  Make(ToolCallsRule("    for: 10m\n"));
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
+  StepResult r = Eval(kT0);
+  const std::string fp = r.upserts.at(0).fingerprint;
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 20, 10)});
+  r = Eval(kT0 + kMin);
+  EXPECT_EQ(Kinds(r), std::vector<std::string>{"cleared"});
+  EXPECT_TRUE(r.notifications.empty());
+  EXPECT_EQ(r.deleted, std::vector<std::string>{fp});
+  // Coming back restarts the `for` timer.
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
+  r = Eval(kT0 + 2 * kMin);
+  EXPECT_EQ(r.upserts.at(0).active_since_ms, kT0 + 2 * kMin);
+  EXPECT_TRUE(Eval(kT0 + 11 * kMin).notifications.empty());
+  EXPECT_EQ(Eval(kT0 + 12 * kMin).notifications.size(), 1u);
+}
+
+TEST_F(RuleEngineTest, MinSamplesAndNullValuesFireNothing) {
+  Make(ToolCallsRule(""));
+  windows_.Set(Sli::kToolCalls, "24h",
+               {V("ir", 40, 2), V("cost", std::nullopt, 0)});
+  StepResult r = Eval(kT0);
+  EXPECT_TRUE(r.transitions.empty());
+  EXPECT_TRUE(r.empty());
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 40, 3)});
+  EXPECT_EQ(Eval(kT0 + kMin).notifications.size(), 1u);
+  // Dropping below min_samples is "no value": the alert resolves.
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 40, 2)});
+  r = Eval(kT0 + 2 * kMin);
+  EXPECT_EQ(Kinds(r), std::vector<std::string>{"resolved"});
+}
+
+TEST_F(RuleEngineTest, RepeatsEveryRepeatIntervalAndResolvesOnce) {
+  Make(ToolCallsRule("    receivers: [pd, slack]\n"));
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
+  EXPECT_EQ(Eval(kT0).notifications.size(), 2u);
+  EXPECT_TRUE(Eval(kT0 + 4 * kHour - 1).notifications.empty());
+  StepResult r = Eval(kT0 + 4 * kHour);
+  ASSERT_EQ(r.notifications.size(), 2u);
+  EXPECT_EQ(r.notifications[0].receiver, "pd");
+  EXPECT_EQ(r.notifications[1].receiver, "slack");
+  EXPECT_FALSE(r.notifications[0].event.resolved);
+  EXPECT_TRUE(r.transitions.empty());  // a re-send is not a transition
+  ASSERT_EQ(r.upserts.size(), 1u);
+  EXPECT_EQ(r.upserts[0].last_notified_ms, kT0 + 4 * kHour);
+  EXPECT_TRUE(Eval(kT0 + 8 * kHour - 1).notifications.empty());
+  EXPECT_EQ(Eval(kT0 + 8 * kHour).notifications.size(), 2u);
+
+  windows_.Clear();
+  r = Eval(kT0 + 9 * kHour);
+  EXPECT_EQ(Kinds(r), std::vector<std::string>{"resolved"});
+  ASSERT_EQ(r.notifications.size(), 2u);
+  EXPECT_TRUE(r.notifications[0].event.resolved);
+  EXPECT_EQ(r.notifications[0].event.resolved_at_ms, kT0 + 9 * kHour);
+  EXPECT_EQ(r.notifications[0].event.fired_at_ms, kT0);
+  EXPECT_EQ(r.deleted.size(), 1u);
+  EXPECT_TRUE(Eval(kT0 + 10 * kHour).empty());
+  EXPECT_TRUE(engine_->Alerts().empty());
+}
+
+TEST_F(RuleEngineTest, RepeatIntervalZeroNeverResends) {
+  Settings s = DefaultSettings();
+  s.repeat_interval = Millis(0);
+  Make(ToolCallsRule(""), s);
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
+  EXPECT_EQ(Eval(kT0).notifications.size(), 1u);
+  EXPECT_TRUE(Eval(kT0 + 100 * kHour).notifications.empty());
+}
+
+TEST_F(RuleEngineTest, KeepFiringFor) {
+  Make(ToolCallsRule("    keep_firing_for: 10m\n"));
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
+  EXPECT_EQ(Eval(kT0).notifications.size(), 1u);
+  windows_.Clear();
+  StepResult r = Eval(kT0 + kMin);
+  EXPECT_TRUE(r.transitions.empty());
+  EXPECT_TRUE(r.notifications.empty());
+  ASSERT_EQ(r.upserts.size(), 1u);
+  EXPECT_EQ(r.upserts[0].keep_firing_since_ms, kT0 + kMin);
+  EXPECT_EQ(r.upserts[0].state, AlertState::kFiring);
+  EXPECT_TRUE(Eval(kT0 + 10 * kMin).transitions.empty());
+  // It reappears: the keep_firing_for clock resets.
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
+  r = Eval(kT0 + 10 * kMin + 1);
+  ASSERT_EQ(r.upserts.size(), 1u);
+  EXPECT_EQ(r.upserts[0].keep_firing_since_ms, 0);
+  windows_.Clear();
+  EXPECT_TRUE(Eval(kT0 + 12 * kMin).transitions.empty());
+  EXPECT_TRUE(Eval(kT0 + 22 * kMin - 1).transitions.empty());
+  r = Eval(kT0 + 22 * kMin);
+  EXPECT_EQ(Kinds(r), std::vector<std::string>{"resolved"});
+  ASSERT_EQ(r.notifications.size(), 1u);
+  EXPECT_TRUE(r.notifications[0].event.resolved);
+}
+
+TEST_F(RuleEngineTest, RestoreKeepsPendingStartAndDoesNotReannounceFiring) {
+  Make(ToolCallsRule("    for: 10m\n"));
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
+  std::vector<StoredAlert> stored = Eval(kT0).upserts;  // ir pending since kT0
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10), V("cost", 40, 10)});
+  for (const StoredAlert& a :
+       Eval(kT0 + 10 * kMin).upserts) {  // ir fires, cost pending
+    std::erase_if(stored, [&](const StoredAlert& s) {
+      return s.fingerprint == a.fingerprint;
+    });
+    stored.push_back(a);
+  }
+  ASSERT_EQ(stored.size(), 2u);
+
+  // "Restart": a new engine from the stored state.
+  Make(ToolCallsRule("    for: 10m\n"));
+  engine_->Restore(stored);
+  ASSERT_EQ(engine_->Alerts().size(), 2u);
+  StepResult r = Eval(kT0 + 15 * kMin);
+  EXPECT_TRUE(r.notifications.empty()) << "firing ir re-announced";
+  EXPECT_TRUE(r.transitions.empty());
+  r = Eval(kT0 + 20 * kMin);  // cost: pending since kT0+10m, so fires now
+  ASSERT_EQ(r.notifications.size(), 1u);
+  EXPECT_EQ(r.notifications[0].event.labels.at("agent"), "cost");
+  EXPECT_EQ(r.notifications[0].event.active_since_ms, kT0 + 10 * kMin);
+  r = Eval(kT0 + 10 * kMin + 4 * kHour);  // ir's repeat continues from before
+  ASSERT_EQ(r.notifications.size(), 1u);
+  EXPECT_EQ(r.notifications[0].event.labels.at("agent"), "ir");
+  EXPECT_EQ(r.notifications[0].event.threshold, 25);  // meta from the rule
+
+  // A restored firing alert whose condition is gone resolves, with a notice.
+  windows_.Clear();
+  r = Eval(kT0 + 5 * kHour);
+  EXPECT_EQ(r.notifications.size(), 2u);
+  EXPECT_EQ(r.deleted.size(), 2u);
+}
+
+TEST_F(RuleEngineTest, RestoredAlertOfUnknownRuleResolves) {
+  Make(ToolCallsRule(""));
+  StoredAlert a;
+  a.fingerprint = Fingerprint("Gone", {{"agent", "ir"}});
+  a.rule = "Gone";
+  a.labels = {{"agent", "ir"}, {"alertname", "Gone"}};
+  a.state = AlertState::kFiring;
+  a.active_since_ms = a.fired_at_ms = a.last_notified_ms = kT0;
+  engine_->Restore({a});
+  StepResult r = Eval(kT0 + kMin);
+  EXPECT_EQ(Kinds(r), std::vector<std::string>{"resolved"});
+  ASSERT_EQ(r.notifications.size(), 1u);  // to the default receivers
+  EXPECT_EQ(r.notifications[0].receiver, "slack");
+  EXPECT_EQ(r.deleted, std::vector<std::string>{a.fingerprint});
+}
+
+TEST_F(RuleEngineTest, ReplaceKeepsStateAndResolvesRemovedRules) {
+  const std::string two =
+      ToolCallsRule("    for: 10m\n") + R"(  - alert: AgentCostSpike
+    sli: cost_usd
+    window: 1d
+    threshold: 50
+    receivers: [pd]
+)";
+  Make(two);
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
+  windows_.Set(Sli::kCostUsd, "1d", {V("ir", 80, 10)});
+  StepResult r = Eval(kT0);
+  ASSERT_EQ(r.notifications.size(), 1u);  // cost fires, tool calls pending
+
+  // Reload: tool calls stays (with a new label), cost is removed.
+  engine_->Replace(Load(ToolCallsRule("    for: 10m\n    receivers: [pd2]\n")));
+  r = Eval(kT0 + 10 * kMin);
+  ASSERT_EQ(r.notifications.size(), 2u);
+  std::map<std::string, AlertEvent> by_receiver;
+  for (const auto& n : r.notifications) by_receiver[n.receiver] = n.event;
+  ASSERT_TRUE(by_receiver.count("pd"));
+  EXPECT_EQ(by_receiver["pd"].name, "AgentCostSpike");
+  EXPECT_TRUE(by_receiver["pd"].resolved);
+  ASSERT_TRUE(by_receiver.count("pd2"));  // pending timer survived the reload
+  EXPECT_EQ(by_receiver["pd2"].name, "AgentToolCallExplosion");
+  EXPECT_EQ(by_receiver["pd2"].active_since_ms, kT0);
+}
+
+TEST_F(RuleEngineTest, CompareFiresOnRatio) {
+  Make(R"(groups:
+- name: g
+  rules:
+  - alert: Drift
+    sli: tool_calls
+    stat: p95
+    window: 24h
+    min_samples: 2
+    compare: {offset: 7d, ratio_above: 1.5}
+  - alert: Drop
+    sli: investigations
+    window: 1h
+    compare: {offset: 1d, ratio_below: 0.5}
+)");
+  const Millis week(7 * 24 * kHour), day(24 * kHour);
+  windows_.Set(Sli::kToolCalls, "24h",
+               {V("a", 30, 5), V("b", 30, 5), V("c", 30, 5), V("d", 30, 5),
+                V("e", 30, 1)});
+  windows_.Set(Sli::kToolCalls, "24h",
+               {V("a", 15, 5), V("b", 25, 5), V("c", 0, 5),
+                V("d", std::nullopt, 0), V("e", 10, 5)},
+               week);
+  windows_.Set(Sli::kInvestigations, "1h", {V("a", 4, 4), V("b", 6, 6)});
+  windows_.Set(Sli::kInvestigations, "1h", {V("a", 10, 10), V("b", 10, 10)},
+               day);
+  StepResult r = Eval(kT0);
+  ASSERT_EQ(r.notifications.size(), 2u);
+  std::map<std::string, AlertEvent> fired;
+  for (const auto& n : r.notifications) fired[n.event.name] = n.event;
+  EXPECT_EQ(fired["Drift"].labels.at("agent"), "a");  // 30/15 = 2 > 1.5
+  EXPECT_EQ(fired["Drift"].value, 2);
+  EXPECT_EQ(fired["Drift"].threshold, 1.5);
+  EXPECT_EQ(fired["Drop"].labels.at("agent"), "a");  // 4/10 < 0.5; b: 0.6
+  EXPECT_EQ(fired["Drop"].value, 0.4);
+  EXPECT_EQ(fired["Drop"].op, "<");
+  // The earlier window was asked with the offset.
+  bool offset_seen = false;
+  for (const SliQuery& q : windows_.calls) offset_seen |= q.offset == week;
+  EXPECT_TRUE(offset_seen);
+}
+
+TEST_F(RuleEngineTest, SloMultiwindowBurnRates) {
+  Make(R"(slos:
+- name: diagnosis-accuracy
+  sli: override_rate
+  objective: 0.95
+  min_samples: 10
+)");  // period 30d: factors 14.4, 6, 1
+  auto set = [&](const char* w, double e, int64_t n = 50) {
+    windows_.Set(Sli::kOverrideRate, w, {V("", e, n)});
+  };
+  set("5m", 0.9);    // BR 18
+  set("1h", 0.8);    // BR 16 > 14.4  -> page 1h fires
+  set("30m", 0.5);   // BR 10
+  set("6h", 0.2);    // BR 4 < 6 -> page 6h does not
+  set("3d", 0.06);   // BR 1.2 > 1 and 6h BR 4 > 1 -> ticket fires
+  set("30d", 0.01);  // budget remaining 1 - 0.01/0.05 = 0.8
+  StepResult r = Eval(kT0);
+  ASSERT_EQ(r.notifications.size(), 2u);
+  std::map<std::string, AlertEvent> by_window;
+  for (const auto& n : r.notifications)
+    by_window[n.event.labels.at("long_window")] = n.event;
+  ASSERT_TRUE(by_window.count("1h"));
+  ASSERT_TRUE(by_window.count("3d"));
+  const AlertEvent& page = by_window["1h"];
+  EXPECT_EQ(page.name, "diagnosis-accuracy");
+  EXPECT_EQ(page.labels, (Labels{{"alertname", "diagnosis-accuracy"},
+                                 {"long_window", "1h"},
+                                 {"severity", "page"},
+                                 {"slo", "diagnosis-accuracy"}}));
+  EXPECT_NEAR(page.value, 16, 1e-9);
+  EXPECT_NEAR(page.threshold, 14.4, 1e-9);
+  EXPECT_NE(page.annotations.at("summary").find("16x over 1h"),
+            std::string::npos)
+      << page.annotations.at("summary");
+  EXPECT_EQ(by_window["3d"].labels.at("severity"), "ticket");
+  EXPECT_NEAR(by_window["3d"].value, 1.2, 1e-9);
+
+  auto statuses = engine_->SloStatuses(windows_.Fn(), kT0);
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].name, "diagnosis-accuracy");
+  EXPECT_TRUE(statuses[0].group.empty());
+  EXPECT_NEAR(statuses[0].error_budget_remaining, 0.8, 1e-9);
+  EXPECT_NEAR(*statuses[0].error_ratio, 0.01, 1e-12);
+  EXPECT_NEAR(statuses[0].burn_rates.at("1h"), 16, 1e-9);
+  EXPECT_NEAR(statuses[0].burn_rates.at("5m"), 18, 1e-9);
+  EXPECT_NEAR(statuses[0].burn_rates.at("30d"), 0.2, 1e-9);
+  EXPECT_EQ(statuses[0].burn_rates.size(), 6u);
+
+  // The short window cooling down resets the page quickly.
+  set("5m", 0.5);  // BR 10 < 14.4
+  r = Eval(kT0 + kMin);
+  ASSERT_EQ(r.notifications.size(), 1u);
+  EXPECT_TRUE(r.notifications[0].event.resolved);
+  EXPECT_EQ(r.notifications[0].event.labels.at("long_window"), "1h");
+
+  // Too few samples in either window: no value.
+  set("5m", 0.9, 9);
+  EXPECT_TRUE(Eval(kT0 + 2 * kMin).notifications.empty());
+}
+
+TEST_F(RuleEngineTest, SloFactorsScaleWithPeriodAndStatusWithoutSamples) {
+  const std::string slo = R"(slos:
+- name: s
+  sli: override_rate
+  objective: 0.95
+  period: PERIOD
+)";
+  auto with_period = [&](const std::string& p) {
+    std::string y = slo;
+    y.replace(y.find("PERIOD"), 6, p);
+    return y;
+  };
+  windows_.Set(Sli::kOverrideRate, "5m", {V("", 0.7, 5)});
+  windows_.Set(Sli::kOverrideRate, "1h", {V("", 0.68, 5)});  // BR 13.6
+  Make(with_period("30d"));                                  // factor 14.4: no
+  EXPECT_TRUE(Eval(kT0).notifications.empty());
+  Make(with_period("28d"));  // factor 13.44: yes
+  StepResult r = Eval(kT0);
+  ASSERT_EQ(r.notifications.size(), 1u);
+  EXPECT_NEAR(r.notifications[0].event.threshold, 13.44, 1e-9);
+
+  windows_.Clear();
+  auto statuses = engine_->SloStatuses(windows_.Fn(), kT0);
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].error_budget_remaining, 1);
+  EXPECT_FALSE(statuses[0].error_ratio);
+  EXPECT_EQ(statuses[0].burn_rates.at("28d"), 0);
+}
+
+TEST_F(RuleEngineTest, ReviewCoverageSloUsesUncoveredShare) {
+  Make(
+      "slos:\n- name: cov\n  sli: review_coverage\n  objective: 0.9\n  by: "
+      "[agent]\n");
+  windows_.Set(Sli::kReviewCoverage, "30d",
+               {V("ir", 0.85, 100), V("cb", 0.95, 100)});
+  auto statuses = engine_->SloStatuses(windows_.Fn(), kT0);
+  ASSERT_EQ(statuses.size(), 2u);
+  std::map<std::string, double> remaining;
+  for (const auto& s : statuses)
+    remaining[s.group.at("agent")] = s.error_budget_remaining;
+  EXPECT_NEAR(remaining["ir"], -0.5, 1e-9);  // 1 - 0.15/0.1
+  EXPECT_NEAR(remaining["cb"], 0.5, 1e-9);   // 1 - 0.05/0.1
+}
+
+TEST_F(RuleEngineTest, OnlyAgentsLeavesOtherAgentsAlone) {
+  Make(ToolCallsRule("") + R"(  - alert: FleetCost
+    sli: cost_usd
+    window: 1d
+    by: []
+    threshold: 50
+)");
+  windows_.Set(Sli::kToolCalls, "24h", {V("a", 31, 10), V("b", 31, 10)});
+  windows_.Set(Sli::kCostUsd, "1d", {V("", 80, 10)});
+  EXPECT_EQ(Eval(kT0).notifications.size(), 3u);
+
+  windows_.Clear();  // everything cleared, but only agent a was touched
+  windows_.calls.clear();
+  const std::set<std::string> only = {"a"};
+  StepResult r = Eval(kT0 + kMin, &only);
+  std::set<std::string> resolved;
+  for (const auto& n : r.notifications) {
+    EXPECT_TRUE(n.event.resolved);
+    auto agent = n.event.labels.find("agent");
+    resolved.insert(n.event.name + "/" +
+                    (agent == n.event.labels.end() ? "" : agent->second));
+  }
+  EXPECT_EQ(resolved,
+            (std::set<std::string>{"AgentToolCallExplosion/a", "FleetCost/"}));
+  for (const SliQuery& q : windows_.calls) {
+    if (q.sli == Sli::kToolCalls) {
+      EXPECT_EQ(q.only_agent, "a");
+    }
+    if (q.sli == Sli::kCostUsd) {
+      EXPECT_EQ(q.only_agent, "");
+    }
+  }
+  EXPECT_EQ(engine_->Alerts().size(), 1u);  // b still firing
+  r = Eval(kT0 + 2 * kMin);                 // a full evaluation resolves b
+  ASSERT_EQ(r.notifications.size(), 1u);
+  EXPECT_EQ(r.notifications[0].event.labels.at("agent"), "b");
+}
+
+TEST_F(RuleEngineTest, TemplatedLabelsAreIdentityAndDuplicatesAreErrors) {
+  Make(R"(groups:
+- name: g1
+  rules:
+  - alert: Cost
+    sli: cost_usd
+    window: 1d
+    threshold: 50
+    labels: {who: "{{ $labels.agent | toUpper }}"}
+- name: g2
+  rules:
+  - alert: Cost
+    sli: cost_usd
+    window: 1d
+    threshold: 60
+    labels: {who: "{{ $labels.agent | toUpper }}"}
+)");
+  windows_.Set(Sli::kCostUsd, "1d", {V("ir", 80, 10)});
+  StepResult r = Eval(kT0);
+  ASSERT_EQ(r.notifications.size(), 1u);
+  EXPECT_EQ(r.notifications[0].event.labels.at("who"), "IR");
+  auto rules = engine_->RulesJson();
+  EXPECT_EQ(rules["groups"][0]["rules"][0]["health"], "ok");
+  EXPECT_EQ(rules["groups"][1]["rules"][0]["health"], "error");
+  EXPECT_NE(
+      rules["groups"][1]["rules"][0]["last_error"].get<std::string>().find(
+          "duplicate alert label set"),
+      std::string::npos);
+}
+
+TEST_F(RuleEngineTest, IntrospectionShapes) {
+  Make(ToolCallsRule("    for: 5m\n") + R"(slos:
+- name: acc
+  sli: override_rate
+  objective: 0.95
+  period: 28d
+)");
+  auto rules = engine_->RulesJson();
+  EXPECT_EQ(rules["groups"][0]["rules"][0]["last_evaluation"], "");
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
+  (void)Eval(kT0);
+  rules = engine_->RulesJson();
+  ASSERT_EQ(rules["groups"].size(), 2u);
+  EXPECT_EQ(rules["groups"][0]["name"], "g");
+  EXPECT_EQ(rules["groups"][0]["file"], "rules.yaml");
+  const auto& r0 = rules["groups"][0]["rules"][0];
+  EXPECT_EQ(r0["name"], "AgentToolCallExplosion");
+  EXPECT_EQ(r0["type"], "alert");
+  EXPECT_EQ(r0["health"], "ok");
+  EXPECT_EQ(r0["last_error"], "");
+  EXPECT_EQ(r0["last_evaluation"], FormatRfc3339(kT0));
+  EXPECT_EQ(rules["groups"][1]["rules"][0]["type"], "slo");
+
+  auto alerts = engine_->AlertsJson();
+  ASSERT_EQ(alerts["alerts"].size(), 1u);
+  const auto& a = alerts["alerts"][0];
+  EXPECT_EQ(a["name"], "AgentToolCallExplosion");
+  EXPECT_EQ(a["state"], "pending");
+  EXPECT_EQ(a["value"], 31);
+  EXPECT_EQ(a["active_since"], FormatRfc3339(kT0));
+  EXPECT_EQ(a["labels"]["agent"], "ir");
+  EXPECT_EQ(a["labels"]["alertname"], "AgentToolCallExplosion");
+  EXPECT_EQ(a["annotations"]["summary"], "ir p95 tool calls 31");
+  EXPECT_EQ(a["fingerprint"].get<std::string>().size(), 16u);
+
+  auto counts = engine_->AlertCounts();
+  EXPECT_EQ((counts[{"AgentToolCallExplosion", "pending"}]), 1);
+  EXPECT_EQ((counts[{"AgentToolCallExplosion", "firing"}]), 0);
+  EXPECT_TRUE(counts.count({"acc", "firing"}));
+
+  auto queries = engine_->Queries();
+  ASSERT_EQ(queries.size(), 2u);
+  EXPECT_EQ(queries[0].sli, Sli::kToolCalls);
+  EXPECT_EQ(queries[0].stat, Stat::kP95);
+  EXPECT_EQ(queries[0].window.name, "24h");
+  EXPECT_EQ(queries[1].sli, Sli::kOverrideRate);
+  EXPECT_EQ(queries[1].window.name, "28d");
+  EXPECT_TRUE(queries[1].by.empty());
+}
+
+TEST(FingerprintTest, StableAndLabelSensitive) {
+  const std::string fp =
+      Fingerprint("A", {{"agent", "ir"}, {"severity", "page"}});
+  EXPECT_EQ(fp.size(), 16u);
+  EXPECT_EQ(fp.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(fp, Fingerprint("A", {{"severity", "page"},
+                                  {"agent", "ir"},
+                                  {"alertname", "A"}}));
+  EXPECT_NE(fp, Fingerprint("B", {{"agent", "ir"}, {"severity", "page"}}));
+  EXPECT_NE(fp, Fingerprint("A", {{"agent", "ir"}, {"severity", "ticket"}}));
+  EXPECT_NE(Fingerprint("A", {{"ab", "c"}}), Fingerprint("A", {{"a", "bc"}}));
+  // FNV-1a 64 of "A\xff" with no labels, computed by hand.
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : std::string("A\xff")) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  EXPECT_EQ(Fingerprint("A", {}), buf);
+}
+
+}  // namespace
+}  // namespace aw::rules
