@@ -99,6 +99,14 @@ DaemonMetrics::DaemonMetrics(const std::string& version)
       .Register(*registry_)
       .Add({{"version", version}})
       .Set(1);
+  // Series that exist from the start, so rate() and alerts on them work
+  // before the first rejection.
+  for (const char* endpoint : {"/v1/spans", "/v1/feedback", "/v1/resolutions"}) {
+    for (const char* reason : {"invalid", "malformed", "too_old", "future", "too_large",
+                               "too_many", "unsupported_media_type", "unauthorized", "unavailable"}) {
+      rejected_.Add({{"endpoint", endpoint}, {"reason", reason}});
+    }
+  }
 }
 
 void DaemonMetrics::CountSpan(const Span& span, const std::optional<double>& cost) {

@@ -141,7 +141,7 @@ const char* AlertStateName(AlertState s);  // inactive|pending|firing
 // What a receiver is told: one alert firing (or re-sent) or resolved.
 struct AlertEvent {
   std::string name;
-  Labels labels;       // includes alertname? no: `name` carries it
+  Labels labels;       // group labels + rule labels + alertname
   Labels annotations;
   bool resolved = false;
   double value = 0;

@@ -112,6 +112,7 @@ class Loader {
     else if (unit == "KB" || unit == "kB") mul = 1000;
     else if (unit == "MB") mul = 1000 * 1000;
     if (i == 0 || mul == 0 || n <= 0) Fail(node, field + ": must be a size such as 4MiB or 1048576");
+    if (n > (int64_t{1} << 40) / mul) Fail(node, field + ": too large");  // n * mul overflowed
     return n * mul;
   }
 

@@ -72,6 +72,18 @@ const char* EndpointPath(int e) {
   return kPaths[e];
 }
 
+// A metric label for a request path: known endpoints by name, anything else
+// as "other", so a scanner cannot blow up the series count.
+std::string EndpointLabel(const std::string& path) {
+  static const char* kKnown[] = {"/v1/spans", "/v1/feedback", "/v1/resolutions",
+                                 "/v1/webhooks/pagerduty", "/v1/webhooks/slack", "/-/reload",
+                                 "/metrics", "/api/v1/slis", "/api/v1/alerts", "/api/v1/rules"};
+  for (const char* k : kKnown) {
+    if (path == k) return path;
+  }
+  return "other";
+}
+
 void ReplyJson(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(), "application/json");
@@ -621,18 +633,34 @@ void App::Routes() {
       ReplyJson(r, 400, json{{"status", "error"}, {"error", s.message()}});
     }
   });
+  // Called for every reply >= 400; one with a body came from a handler,
+  // which has already counted it. An empty one is httplib's own rejection.
   http_->set_error_handler([this](const httplib::Request& q, httplib::Response& r) {
+    if (!r.body.empty()) return;
+    // The label is bounded: an unknown path would add a series per request.
+    static const std::set<std::string> kEndpoints = {
+        "/v1/spans", "/v1/feedback", "/v1/resolutions", "/v1/webhooks/pagerduty",
+        "/v1/webhooks/slack"};
+    const std::string endpoint = kEndpoints.count(q.path) ? q.path : "other";
     if (r.status == 413) {
       int64_t limit;
       {
         std::lock_guard lock(config_mu_);
         limit = config_.limits.max_body_bytes;
       }
-      metrics_.CountRejected(q.path, "too_large");
+      metrics_.CountRejected(endpoint, "too_large");
       ReplyJson(r, 413, ErrorBody("body: exceeds limits.max_body_bytes (" + std::to_string(limit) +
                                   " bytes)"));
-    } else if (r.status == 404 && r.body.empty()) {
+    } else if (r.status == 404) {
       ReplyJson(r, 404, json{{"error", "no such endpoint: " + q.method + " " + q.path}});
+    } else {
+      // A malformed request line, a header line over 8192 bytes (httplib's
+      // cap), a URI over 8192 bytes (414), or a body that stalled past
+      // limits.read_timeout.
+      metrics_.CountRejected(endpoint, "bad_request");
+      ReplyJson(r, r.status,
+                ErrorBody("request: malformed, too long (request line and header lines are limited "
+                          "to 8192 bytes each) or not received within limits.read_timeout"));
     }
   });
   http_->set_exception_handler(
@@ -645,7 +673,7 @@ void App::Routes() {
         } catch (...) {
         }
         LogError("handler exception on " + q.path + ": " + what);
-        metrics_.CountRejected(q.path, "internal_error");
+        metrics_.CountRejected(EndpointLabel(q.path), "internal_error");
         ReplyJson(r, 500, json{{"error", "internal error"}});
       });
 }

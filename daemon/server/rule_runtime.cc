@@ -36,7 +36,7 @@ RuleRuntime::~RuleRuntime() { Stop(); }
 void RuleRuntime::StartSender(const Config& config) {
   alerting::OutboxSender::Options opts;
   opts.max_age = config.delivery_max_age;
-  sender_ = std::make_unique<alerting::OutboxSender>(store_, clock_, config.receivers, notifier_,
+  sender_ = std::make_unique<alerting::OutboxSender>(store_, clock_, config.receivers, *notifier_,
                                                      opts);
   sender_->SetActiveAlertsSource([this] { return FiringEvents(); });
   sender_->Start();
@@ -45,6 +45,11 @@ void RuleRuntime::StartSender(const Config& config) {
 Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
   auto stored = store_.LoadAlerts();
   if (!stored.ok()) return stored.status();
+  alerting::HttpNotifier::Options notifier_options;
+  // Links in notifications point back at this daemon.
+  notifier_options.payload.external_url =
+      (config.tls.cert_file.empty() ? "http://" : "https://") + config.listen;
+  notifier_ = std::make_unique<alerting::HttpNotifier>(notifier_options);
   std::lock_guard lock(mu_);
   engine_ = std::make_unique<rules::RuleEngine>(std::move(rules), RuleSettingsFor(config));
   engine_->Restore(*stored);
@@ -108,7 +113,17 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
             " value=" + std::to_string(change.event.value) + " fingerprint=" +
             change.event.fingerprint);
   }
-  Status s = store_.SaveAlertChanges(result.upserts, result.deleted, rules::OutboxItems(result, now));
+  std::vector<OutboxItem> outbox;
+  for (const auto& n : result.notifications) {
+    OutboxItem item;
+    item.receiver = n.receiver;
+    item.fingerprint = n.event.fingerprint;
+    item.payload = alerting::AlertEventToJson(n.event).dump();
+    item.created_ms = now;
+    item.next_attempt_ms = now;
+    outbox.push_back(std::move(item));
+  }
+  Status s = store_.SaveAlertChanges(result.upserts, result.deleted, std::move(outbox));
   if (!s.ok()) {
     LogError("cannot persist alert changes: " + s.message());
     return;

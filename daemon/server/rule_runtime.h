@@ -59,7 +59,7 @@ class RuleRuntime {
   SqliteStore& store_;
   const Clock& clock_;
   exporters::DaemonMetrics& metrics_;
-  alerting::HttpNotifier notifier_;
+  std::unique_ptr<alerting::HttpNotifier> notifier_;  // set in Start
 
   mutable std::mutex mu_;
   std::unique_ptr<rules::RuleEngine> engine_;       // guarded by mu_

@@ -2,7 +2,10 @@
 // real scrape, and a real Prometheus scraping the daemon every second sees
 // the same override rate as the daemon's own API.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,11 +23,17 @@ namespace {
 using json = nlohmann::json;
 using testing::DaemonProcess;
 
+// A port the kernel just handed out and we released again.
 int FreePort() {
-  httplib::Server probe;
-  const int port = probe.bind_to_any_port("127.0.0.1");
-  probe.stop();
-  return port;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
 }
 
 class PrometheusTest : public ::testing::Test {
@@ -59,7 +68,8 @@ class PrometheusTest : public ::testing::Test {
 
   double ApiOverrideRate(const std::string& agent) {
     auto res = daemon_->Client()->Get(("/api/v1/slis?agent=" + agent).c_str());
-    for (const json& row : json::parse(res->body)["slis"]) {
+    const json body = json::parse(res->body);
+    for (const json& row : body["slis"]) {
       if (row["sli"] == "override_rate" && row["window"] == "1h") return row["value"].get<double>();
     }
     return -1;
@@ -79,7 +89,7 @@ TEST_F(PrometheusTest, PromtoolAcceptsARealScrape) {
        {"agentwatch_investigations_total{agent=\"triage\"} 20", "agentwatch_feedback_total{",
         "agentwatch_tokens_total{", "agentwatch_cost_usd_total{", "agentwatch_tool_calls_total{",
         "agentwatch_sli{", "agentwatch_ingest_rejected_total", "agentwatch_build_info{version="}) {
-    EXPECT_NE(res->body.find(name), std::string::npos) << name;
+    EXPECT_NE(res->body.find(name), std::string::npos) << name << "\n" << res->body;
   }
   const std::string scrape = dir_.Write("scrape.txt", res->body);
   std::string out, err;
@@ -108,6 +118,7 @@ TEST_F(PrometheusTest, RealPrometheusSeesTheSameOverrideRate) {
   }
   httplib::Client prom("127.0.0.1", prom_port);
   prom.set_read_timeout(5);
+  prom.set_connection_timeout(1);
   const double expected = ApiOverrideRate("incident-response");
   ASSERT_GT(expected, 0);
   double seen = -1;
