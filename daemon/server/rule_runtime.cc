@@ -12,7 +12,8 @@ namespace aw::server {
 using json = nlohmann::json;
 
 Result<rules::RuleSet> LoadRulesFor(const Config& config) {
-  auto files = rules::ExpandRuleGlobs(config.rule_files, config.dir);
+  // rule_files are already resolved against the config folder.
+  auto files = rules::ExpandRuleGlobs(config.rule_files, ".");
   if (!files.ok()) return files.status();
   rules::LoadOptions options;
   for (const ReceiverConfig& r : config.receivers) options.receivers.insert(r.name);

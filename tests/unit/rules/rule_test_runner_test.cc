@@ -13,7 +13,7 @@ const std::string kExamples = std::string(AW_SOURCE_DIR) + "/examples/rules";
 
 TEST(RuleTestRunnerTest, ExampleTestsPass) {
   std::ostringstream out;
-  EXPECT_EQ(RunRuleTests({kExamples + "/agents_test.yaml"}, out), 0)
+  EXPECT_EQ(RunRuleTests({std::string(AW_SOURCE_DIR) + "/examples/tests/agents_test.yaml"}, out), 0)
       << out.str();
   EXPECT_NE(out.str().find("agents_test.yaml: PASS (4 tests"),
             std::string::npos)
