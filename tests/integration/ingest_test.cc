@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "daemon/common/hmac.h"
 #include "tests/testing/daemon_process.h"
@@ -50,13 +51,15 @@ std::string RawRequest(int port, const std::string& request) {
 
 class IngestTest : public ::testing::Test {
  protected:
-  std::unique_ptr<DaemonProcess> StartDaemon(const std::string& extra_yaml = "") {
+  std::unique_ptr<DaemonProcess> StartDaemon(
+      const std::string& extra_yaml = "",
+      const std::string& limits = "{max_body_bytes: 64KiB, max_records_per_request: 500}") {
     const std::string config = dir_.Write(
         "agentwatch.yaml",
         "listen: 127.0.0.1:0\n"
         "storage: {path: events.db}\n"
         "sli_windows: [1h, 7d]\n"
-        "limits: {max_body_bytes: 64KiB, max_records_per_request: 500}\n" +
+        "limits: " + limits + "\n" +
             extra_yaml);
     auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.path());
     EXPECT_TRUE(d->Start()) << d->Log();
@@ -299,6 +302,43 @@ TEST_F(IngestTest, AcknowledgedRecordsSurviveKill9AndRetriesStayDuplicates) {
   EXPECT_EQ(duplicates, acked);
   EXPECT_EQ(Sli(*again, "load", "investigations", "1h"), stored);
   EXPECT_EQ(again->Stop(), 0);
+}
+
+TEST_F(IngestTest, AgentsBeyondTheCardinalityCapCountAsOther) {
+  auto d = StartDaemon("", "{max_agents: 2}");
+  int status = 0;
+  Post(*d, "/v1/spans",
+       R"([{"investigation_id":"a","agent":"one"},{"investigation_id":"b","agent":"two"},
+           {"investigation_id":"c","agent":"three"},{"investigation_id":"d","agent":"four"}])",
+       &status);
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(Sli(*d, "one", "investigations", "1h"), 1);
+  EXPECT_EQ(Sli(*d, "other", "investigations", "1h"), 2);
+  EXPECT_EQ(Sli(*d, "three", "investigations", "1h"), -3);
+  const std::string metrics = d->Client()->Get("/metrics")->body;
+  EXPECT_NE(metrics.find("agentwatch_cardinality_limited_total 2"), std::string::npos);
+  EXPECT_NE(metrics.find("agentwatch_investigations_total{agent=\"other\"} 2"), std::string::npos);
+  EXPECT_EQ(metrics.find("agent=\"three\""), std::string::npos);
+}
+
+TEST_F(IngestTest, StoreUnavailableIs503AndARetryLaterIsAccepted) {
+  auto d = StartDaemon();
+  // Another process holds SQLite's write lock longer than the daemon's busy
+  // timeout: the commit fails, so the request must not get a 2xx.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("events.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  int status = 0;
+  const std::string span = R"({"investigation_id":"locked","agent":"ir"})";
+  auto res = d->Client()->Post("/v1/spans", span, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  json r = Post(*d, "/v1/spans", span, &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(r["accepted"], 1) << "the failed attempt must not have been counted";
 }
 
 TEST_F(IngestTest, HealthAndReadiness) {
