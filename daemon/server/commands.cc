@@ -7,24 +7,33 @@
 
 namespace aw::server {
 
-int RunCheck(const std::string& config_path, std::ostream& out, std::ostream& err) {
+namespace {
+
+// The config and its rule files, or the first error (FILE:LINE: ...).
+Result<std::pair<Config, rules::RuleSet>> LoadConfigAndRules(const std::string& config_path) {
   auto config = LoadConfig(config_path);
-  if (!config.ok()) {
-    err << config.status().message() << "\n";
-    return 1;
-  }
+  if (!config.ok()) return config.status();
   auto rules = LoadRulesFor(*config);
-  if (!rules.ok()) {
-    err << rules.status().message() << "\n";
+  if (!rules.ok()) return rules.status();
+  return std::make_pair(std::move(config).value(), std::move(rules).value());
+}
+
+}  // namespace
+
+int RunCheck(const std::string& config_path, std::ostream& out, std::ostream& err) {
+  auto loaded = LoadConfigAndRules(config_path);
+  if (!loaded.ok()) {
+    err << loaded.status().message() << "\n";
     return 1;
   }
+  const auto& [config, rules] = *loaded;
   size_t alerts = 0, slos = 0;
-  for (const rules::RuleGroup& g : rules->groups) {
+  for (const rules::RuleGroup& g : rules.groups) {
     alerts += g.rules.size();
     slos += g.slos.size();
   }
-  out << config_path << ": OK (" << config->receivers.size() << " receivers, "
-      << rules->files.size() << " rule files, " << alerts << " alerts, " << slos << " SLOs)\n";
+  out << config_path << ": OK (" << config.receivers.size() << " receivers, "
+      << rules.files.size() << " rule files, " << alerts << " alerts, " << slos << " SLOs)\n";
   return 0;
 }
 
@@ -34,18 +43,14 @@ int RunRuleTests(const std::vector<std::string>& files, std::ostream& out) {
 
 int RunReplay(const std::string& config_path, const std::string& events_path, bool json,
               std::ostream& out, std::ostream& err) {
-  auto config = LoadConfig(config_path);
-  if (!config.ok()) {
-    err << config.status().message() << "\n";
+  auto loaded = LoadConfigAndRules(config_path);
+  if (!loaded.ok()) {
+    err << loaded.status().message() << "\n";
     return 1;
   }
-  auto rules = LoadRulesFor(*config);
-  if (!rules.ok()) {
-    err << rules.status().message() << "\n";
-    return 1;
-  }
-  return rules::Replay(*rules, config->pricing, events_path, json, config->evaluation_interval,
-                       out, err);
+  const auto& [config, rules] = *loaded;
+  return rules::Replay(rules, config.pricing, events_path, json, config.evaluation_interval, out,
+                       err);
 }
 
 }  // namespace aw::server
