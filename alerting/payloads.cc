@@ -1,7 +1,5 @@
 #include "alerting/payloads.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cmath>
 #include <cstdio>
@@ -267,22 +265,6 @@ nlohmann::json BuildAlertmanagerAlerts(const AlertEvent& e,
   std::string gen = GeneratorUrl(e, o);
   if (!gen.empty()) alert["generatorURL"] = gen;
   return json::array({std::move(alert)});
-}
-
-std::string HmacSha256Hex(const std::string& secret, const std::string& body) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac,
-       &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 0xF];
-  }
-  return out;
 }
 
 std::string WebhookSignature(const std::string& secret,

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "daemon/common/clock.h"
+#include "daemon/common/hmac.h"
 #include "daemon/common/types.h"
 
 namespace aw::alerting {
@@ -60,9 +61,6 @@ nlohmann::json BuildWebhookV4(const std::string& receiver_name,
 nlohmann::json BuildAlertmanagerAlerts(const AlertEvent& event,
                                        const PayloadOptions& options,
                                        TimeMs now);
-
-// Lower-case hex HMAC-SHA256(secret, body).
-std::string HmacSha256Hex(const std::string& secret, const std::string& body);
 
 // The X-Agentwatch-Signature header value: "sha256=<hex>".
 std::string WebhookSignature(const std::string& secret,
