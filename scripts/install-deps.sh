@@ -3,7 +3,7 @@
 # Idempotent: runs apt-get only when something is missing.
 set -euo pipefail
 PACKAGES=(
-  build-essential cmake pkg-config git ca-certificates openssl curl
+  build-essential cmake pkg-config git ca-certificates openssl curl python3
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev libboost-dev
   libsqlite3-dev sqlite3 libsimdjson-dev
