@@ -1,5 +1,7 @@
 #include "exporters/daemon_metrics.h"
 
+#include <map>
+
 namespace aw::exporters {
 
 namespace {
@@ -109,27 +111,49 @@ DaemonMetrics::DaemonMetrics(const std::string& version)
   }
 }
 
-void DaemonMetrics::CountSpan(const Span& span, const std::optional<double>& cost) {
-  investigations_.Add({{"agent", span.agent}}).Increment();
-  const std::string& model = span.model.empty() ? span.response_model : span.model;
-  const auto tokens = [&](const char* type, const std::optional<int64_t>& v) {
-    if (v && *v > 0) {
-      tokens_.Add({{"agent", span.agent}, {"model", model}, {"type", type}})
-          .Increment(static_cast<double>(*v));
-    }
+void DaemonMetrics::CountSpans(const std::vector<Span>& spans, const Pricing& pricing) {
+  struct Totals {
+    double investigations = 0, tool_calls = 0, cost = 0, unpriced = 0;
+    double tokens[4] = {0, 0, 0, 0};  // input, output, cache_read, cache_write
   };
-  tokens("input", span.input_tokens);
-  tokens("output", span.output_tokens);
-  tokens("cache_read", span.cache_read_tokens);
-  tokens("cache_write", span.cache_creation_tokens);
-  auto& cost_counter = cost_.Add({{"agent", span.agent}, {"model", model}});
-  if (cost) {
-    cost_counter.Increment(*cost);
-  } else {
-    unpriced_.Add({{"agent", span.agent}, {"model", model}}).Increment();
+  std::map<std::pair<std::string, std::string>, Totals> by_agent_model;
+  for (const Span& span : spans) {
+    const std::string& model = span.model.empty() ? span.response_model : span.model;
+    Totals& t = by_agent_model[{span.agent, model}];
+    t.investigations += 1;
+    if (span.tool_calls) t.tool_calls += static_cast<double>(*span.tool_calls);
+    const std::optional<int64_t>* tokens[4] = {&span.input_tokens, &span.output_tokens,
+                                               &span.cache_read_tokens,
+                                               &span.cache_creation_tokens};
+    for (int i = 0; i < 4; ++i) {
+      if (*tokens[i]) t.tokens[i] += static_cast<double>(**tokens[i]);
+    }
+    if (auto cost = PriceSpan(span, pricing)) {
+      t.cost += *cost;
+    } else {
+      t.unpriced += 1;
+    }
   }
-  auto& tools = tool_calls_.Add({{"agent", span.agent}});
-  if (span.tool_calls) tools.Increment(static_cast<double>(*span.tool_calls));
+  static const char* kTokenTypes[4] = {"input", "output", "cache_read", "cache_write"};
+  std::map<std::string, std::pair<double, double>> by_agent;  // investigations, tool calls
+  for (const auto& [key, t] : by_agent_model) {
+    const auto& [agent, model] = key;
+    auto& a = by_agent[agent];
+    a.first += t.investigations;
+    a.second += t.tool_calls;
+    for (int i = 0; i < 4; ++i) {
+      if (t.tokens[i] > 0) {
+        tokens_.Add({{"agent", agent}, {"model", model}, {"type", kTokenTypes[i]}})
+            .Increment(t.tokens[i]);
+      }
+    }
+    cost_.Add({{"agent", agent}, {"model", model}}).Increment(t.cost);
+    if (t.unpriced > 0) unpriced_.Add({{"agent", agent}, {"model", model}}).Increment(t.unpriced);
+  }
+  for (const auto& [agent, a] : by_agent) {
+    investigations_.Add({{"agent", agent}}).Increment(a.first);
+    tool_calls_.Add({{"agent", agent}}).Increment(a.second);
+  }
 }
 
 void DaemonMetrics::CountFeedback(const std::string& agent, Verdict verdict) {

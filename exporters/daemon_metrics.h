@@ -24,8 +24,10 @@ class DaemonMetrics {
   prometheus::Registry& registry() { return *registry_; }
   std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
 
-  // Counts one accepted span under its agent (and model for tokens/cost).
-  void CountSpan(const Span& span, const std::optional<double>& cost);
+  // Counts accepted spans under their agent (and model for tokens/cost).
+  // Sums per (agent, model) first: a label lookup per span and counter
+  // would cost more than storing the span.
+  void CountSpans(const std::vector<Span>& spans, const Pricing& pricing);
   void CountFeedback(const std::string& agent, Verdict verdict);
   void CountRejected(const std::string& endpoint, const std::string& reason, double n = 1);
   void CountRequest(const std::string& endpoint, int code, double seconds);

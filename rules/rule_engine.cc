@@ -444,8 +444,16 @@ struct RuleEngine::Impl {
     std::map<std::string, Meta> active_meta;  // fingerprint -> meta
     std::vector<Active> all;
     std::set<std::string> seen;
+    // On ingest (only_agents), rules that do not group by agent scan every
+    // agent's records; they are left to the periodic evaluation, and their
+    // alerts stay as they are.
+    std::set<std::string> skipped;
     for (const RuleGroup& g : rules.groups) {
       for (const AlertRule& r : g.rules) {
+        if (only_agents && !ByHasAgent(r.query.by)) {
+          skipped.insert(r.name);
+          continue;
+        }
         Health& h = health[RuleKey(g, r.name, false)];
         h.last_error.clear();
         std::vector<Active> actives;
@@ -461,6 +469,10 @@ struct RuleEngine::Impl {
         }
       }
       for (const Slo& s : g.slos) {
+        if (only_agents && !ByHasAgent(s.by)) {
+          skipped.insert(s.name);
+          continue;
+        }
         Health& h = health[RuleKey(g, s.name, true)];
         h.last_error.clear();
         std::vector<Active> actives;
@@ -487,6 +499,7 @@ struct RuleEngine::Impl {
     std::vector<std::string> gone;
     for (const auto& [fp, inst] : alerts) {
       if (active_fps.count(fp)) continue;
+      if (skipped.count(inst.stored.rule) && !evaluated.count(inst.stored.rule)) continue;
       auto it = evaluated.find(inst.stored.rule);
       if (it == evaluated.end()) {
         gone.push_back(fp);  // its rule was removed

@@ -128,9 +128,11 @@ class RuleEngine {
   // (repeat_interval continues from last_notified_ms). Replaces any state.
   void Restore(const std::vector<StoredAlert>& alerts);
 
-  // Evaluates every rule and SLO at `now`. With only_agents, rules whose
-  // `by` includes agent evaluate just those agents' groups (alerts of other
-  // agents are left as they are); other rules evaluate fully.
+  // Evaluates every rule and SLO at `now`. With only_agents (evaluation on
+  // ingest), rules whose `by` includes agent evaluate just those agents'
+  // groups (alerts of other agents are left as they are); rules and SLOs
+  // that do not group by agent are skipped (they scan every agent's records,
+  // so the periodic evaluation, without only_agents, covers them).
   StepResult Evaluate(const windows::WindowEngine& engine, TimeMs now,
                       const std::set<std::string>* only_agents = nullptr);
   StepResult Evaluate(const ComputeFn& compute, TimeMs now,

@@ -985,6 +985,11 @@ MemoryStats WindowEngine::Memory() const {
   return s;
 }
 
+void WindowEngine::Reserve(size_t investigations) {
+  impl_->index.reserve(investigations);
+  impl_->recs.reserve(investigations);
+}
+
 void WindowEngine::SetPricing(Pricing pricing) {
   impl_->pricing = std::move(pricing);
   for (Rec& r : impl_->recs) {

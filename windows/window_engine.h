@@ -105,6 +105,9 @@ class WindowEngine {
   std::vector<std::string> Agents() const;
   MemoryStats Memory() const;
   void SetPricing(Pricing pricing);
+  // Pre-sizes the id index and records for `investigations` (a rebuild
+  // knows the count), so replaying a store does not rehash as it grows.
+  void Reserve(size_t investigations);
 
  private:
   struct Impl;

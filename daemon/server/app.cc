@@ -285,7 +285,7 @@ void App::OnCommit(const CommittedBatch& batch) {
     std::lock_guard lock(config_mu_);
     pricing = config_.pricing;
   }
-  for (const Span& s : batch.accepted.spans) metrics_.CountSpan(s, PriceSpan(s, pricing));
+  metrics_.CountSpans(batch.accepted.spans, pricing);
   for (const Feedback& f : batch.accepted.feedback) {
     metrics_.CountFeedback(f.agent.empty() ? "unknown" : f.agent, f.verdict);
   }

@@ -46,6 +46,10 @@ std::string IngestWriter::ResolutionKey(const Resolution& r) {
 
 Status IngestWriter::Rebuild() {
   std::unique_lock lock(state_.mu);
+  const SqliteStore::EventCounts counts = store_.CountEvents();
+  state_.engine.Reserve(static_cast<size_t>(counts.spans + counts.feedback));
+  feedback_seen_.reserve(static_cast<size_t>(counts.feedback));
+  resolutions_seen_.reserve(static_cast<size_t>(counts.resolutions));
   EventVisitor v;
   v.span = [&](const Span& s, int64_t seq) {
     agents_.insert(s.agent);

@@ -75,6 +75,11 @@ class SqliteStore final : public AlertStore, public OutboxStore {
 
   int64_t last_seq() const;
 
+  struct EventCounts {
+    int64_t spans = 0, feedback = 0, resolutions = 0;
+  };
+  EventCounts CountEvents();
+
   // AlertStore
   Status SaveAlertChanges(const std::vector<StoredAlert>& upserts,
                           const std::vector<std::string>& deleted,

@@ -496,7 +496,7 @@ TEST_F(RuleEngineTest, ReviewCoverageSloUsesUncoveredShare) {
   EXPECT_NEAR(remaining["cb"], 0.5, 1e-9);   // 1 - 0.05/0.1
 }
 
-TEST_F(RuleEngineTest, OnlyAgentsLeavesOtherAgentsAlone) {
+TEST_F(RuleEngineTest, OnlyAgentsLeavesOtherAgentsAndFleetRulesAlone) {
   Make(ToolCallsRule("") + R"(  - alert: FleetCost
     sli: cost_usd
     window: 1d
@@ -511,6 +511,16 @@ TEST_F(RuleEngineTest, OnlyAgentsLeavesOtherAgentsAlone) {
   windows_.calls.clear();
   const std::set<std::string> only = {"a"};
   StepResult r = Eval(kT0 + kMin, &only);
+  ASSERT_EQ(r.notifications.size(), 1u);
+  EXPECT_TRUE(r.notifications[0].event.resolved);
+  EXPECT_EQ(r.notifications[0].event.name, "AgentToolCallExplosion");
+  EXPECT_EQ(r.notifications[0].event.labels.at("agent"), "a");
+  for (const SliQuery& q : windows_.calls) {
+    EXPECT_EQ(q.sli, Sli::kToolCalls) << "a fleet-wide rule was evaluated on ingest";
+    EXPECT_EQ(q.only_agent, "a");
+  }
+  EXPECT_EQ(engine_->Alerts().size(), 2u);  // b and the fleet alert still firing
+  r = Eval(kT0 + 2 * kMin);                 // a full evaluation resolves them
   std::set<std::string> resolved;
   for (const auto& n : r.notifications) {
     EXPECT_TRUE(n.event.resolved);
@@ -519,19 +529,7 @@ TEST_F(RuleEngineTest, OnlyAgentsLeavesOtherAgentsAlone) {
                     (agent == n.event.labels.end() ? "" : agent->second));
   }
   EXPECT_EQ(resolved,
-            (std::set<std::string>{"AgentToolCallExplosion/a", "FleetCost/"}));
-  for (const SliQuery& q : windows_.calls) {
-    if (q.sli == Sli::kToolCalls) {
-      EXPECT_EQ(q.only_agent, "a");
-    }
-    if (q.sli == Sli::kCostUsd) {
-      EXPECT_EQ(q.only_agent, "");
-    }
-  }
-  EXPECT_EQ(engine_->Alerts().size(), 1u);  // b still firing
-  r = Eval(kT0 + 2 * kMin);                 // a full evaluation resolves b
-  ASSERT_EQ(r.notifications.size(), 1u);
-  EXPECT_EQ(r.notifications[0].event.labels.at("agent"), "b");
+            (std::set<std::string>{"AgentToolCallExplosion/b", "FleetCost/"}));
 }
 
 TEST_F(RuleEngineTest, TemplatedLabelsAreIdentityAndDuplicatesAreErrors) {
