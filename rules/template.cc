@@ -70,17 +70,33 @@ std::optional<int> CountPrintfVerbs(const std::string& format,
     if (format[i] != '%') continue;
     ++i;
     if (i < format.size() && format[i] == '%') continue;
-    while (i < format.size() && std::strchr("+- #0", format[i])) ++i;
-    while (i < format.size() &&
-           std::isdigit(static_cast<unsigned char>(format[i])))
+    // strchr also matches the terminator, so a NUL must be refused here.
+    while (i < format.size() && format[i] != '\0' &&
+           std::strchr("+- #0", format[i]))
       ++i;
+    // Width and precision of at most two digits: "%.349144356f" would make
+    // snprintf allocate hundreds of megabytes.
+    const auto digits = [&] {
+      size_t count = 0;
+      while (i < format.size() &&
+             std::isdigit(static_cast<unsigned char>(format[i]))) {
+        ++i;
+        ++count;
+      }
+      return count;
+    };
+    bool too_wide = digits() > 2;
     if (i < format.size() && format[i] == '.') {
       ++i;
-      while (i < format.size() &&
-             std::isdigit(static_cast<unsigned char>(format[i])))
-        ++i;
+      too_wide |= digits() > 2;
     }
-    if (i >= format.size() || !std::strchr("feEgGvs", format[i])) {
+    if (too_wide) {
+      *error = "printf: width and precision must be below 100 in \"" +
+               format + "\"";
+      return std::nullopt;
+    }
+    if (i >= format.size() || format[i] == '\0' ||
+        !std::strchr("feEgGvs", format[i])) {
       *error = "printf: unsupported format \"" + format +
                "\" (use %f %e %g %v %s or %%)";
       return std::nullopt;
@@ -515,6 +531,8 @@ std::string HumanizeDuration(double v) {
       sign = "-";
       v = -v;
     }
+    // Beyond int64 seconds (about 292 billion years) the cast is undefined.
+    if (v >= 9.2e18) return sign + FormatG4(v) + "s";
     const int64_t duration = static_cast<int64_t>(v);
     const int64_t seconds = duration % 60;
     const int64_t minutes = (duration / 60) % 60;
