@@ -5,9 +5,14 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
 
 #include "tests/testing/http_sink.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/unit/alerting/test_util.h"
 
 namespace aw::alerting {
@@ -231,6 +236,57 @@ TEST_F(HttpNotifierTest, SendsThroughTheHttpProxy) {
   auto req = sink_.Requests()[0];
   EXPECT_THAT(req.path + " " + req.Header("Host"),
               HasSubstr("receiver.invalid"));
+}
+
+}  // namespace
+}  // namespace aw::alerting
+
+namespace aw::alerting {
+namespace {
+
+// HTTPS to a real TLS server on loopback with a certificate made here:
+// delivered when the notifier trusts it, a retryable error when not.
+TEST(HttpNotifierTlsTest, DeliversOverHttpsAndVerifiesTheCertificate) {
+  aw::testing::TempDir dir;
+  const std::string cert = dir.File("cert.pem");
+  const std::string key = dir.File("key.pem");
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key +
+                          " -out " + cert +
+                          " -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
+                          " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  httplib::SSLServer server(cert.c_str(), key.c_str());
+  ASSERT_TRUE(server.is_valid());
+  std::atomic<int> received{0};
+  std::string body;
+  std::mutex mu;
+  server.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    body = req.body;
+    ++received;
+    res.set_content("ok", "text/plain");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread listener([&] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::yield();
+
+  const std::string url = "https://127.0.0.1:" + std::to_string(port) + "/hook";
+  HttpNotifier::Options trusted = NoProxy();
+  trusted.ca_cert_path = cert;
+  DeliveryResult ok = HttpNotifier(trusted).Send(test::Webhook("audit", url), FiringEvent(), kStart);
+  EXPECT_EQ(ok.status, DeliveryStatus::kDelivered) << ok.error;
+  EXPECT_EQ(received.load(), 1);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(nlohmann::json::parse(body)["version"], "4");
+  }
+
+  // The system store does not know this certificate: not delivered.
+  DeliveryResult refused = HttpNotifier(NoProxy()).Send(test::Webhook("audit", url), FiringEvent(), kStart);
+  EXPECT_NE(refused.status, DeliveryStatus::kDelivered);
+  EXPECT_EQ(received.load(), 1);
+  server.stop();
+  listener.join();
 }
 
 }  // namespace
