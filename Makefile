@@ -25,7 +25,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
 
 sanitize: deps
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAW_SANITIZE=ON -DAW_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DAW_SANITIZE=ON $(CMAKE_ARGS)
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -j$(JOBS) --timeout 600
 
