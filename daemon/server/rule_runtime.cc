@@ -28,6 +28,23 @@ rules::Settings RuleSettingsFor(const Config& config) {
   return s;
 }
 
+namespace {
+
+using ReceiverCounts = alerting::OutboxSender::ReceiverCounts;
+
+// Adds the delivery counters of `from` into `into`, per receiver.
+void AddCounts(const std::map<std::string, ReceiverCounts>& from,
+               std::map<std::string, ReceiverCounts>& into) {
+  for (const auto& [name, c] : from) {
+    ReceiverCounts& r = into[name];
+    r.sent += c.sent;
+    r.retry += c.retry;
+    r.failed += c.failed;
+  }
+}
+
+}  // namespace
+
 RuleRuntime::RuleRuntime(SqliteStore& store, const Clock& clock,
                          exporters::DaemonMetrics& metrics)
     : store_(store), clock_(clock), metrics_(metrics) {}
@@ -78,12 +95,7 @@ void RuleRuntime::Reconfigure(const Config& config, rules::RuleSet rules) {
   }
   if (old) {
     old->Stop();
-    for (const auto& [name, c] : old->Counts()) {
-      auto& r = retired_counts_[name];
-      r.sent += c.sent;
-      r.retry += c.retry;
-      r.failed += c.failed;
-    }
+    AddCounts(old->Counts(), retired_counts_);
   }
   std::lock_guard lock(mu_);
   StartSender(config);
@@ -186,14 +198,8 @@ void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
     for (const auto& [window, rate] : s.burn_rates) g.burn_rates.emplace_back(window, rate);
     snapshot.slos.push_back(std::move(g));
   }
-  auto counts = sender_ ? sender_->Counts()
-                        : std::map<std::string, alerting::OutboxSender::ReceiverCounts>{};
-  for (const auto& [name, c] : retired_counts_) {
-    auto& r = counts[name];
-    r.sent += c.sent;
-    r.retry += c.retry;
-    r.failed += c.failed;
-  }
+  auto counts = sender_ ? sender_->Counts() : std::map<std::string, ReceiverCounts>{};
+  AddCounts(retired_counts_, counts);
   for (const auto& [name, c] : counts) {
     snapshot.notifications.push_back({name, "sent", static_cast<double>(c.sent)});
     snapshot.notifications.push_back({name, "retry", static_cast<double>(c.retry)});
