@@ -137,13 +137,15 @@ void IngestWriter::Run() {
   }
 }
 
-std::string IngestWriter::CapAgent(const std::string& agent, int64_t* capped) {
+std::string IngestWriter::CapAgent(const std::string& agent, int64_t* capped,
+                                   std::vector<std::string>* admitted) {
   if (agent.empty() || agents_.count(agent)) return agent;
   if (static_cast<int64_t>(agents_.size()) >= options_.max_agents) {
     ++*capped;
     return kOtherAgent;
   }
   agents_.insert(agent);
+  admitted->push_back(agent);
   return agent;
 }
 
@@ -169,6 +171,9 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   CommittedBatch committed;
   std::vector<IngestOutcome> outcomes(jobs.size());
   std::unordered_set<std::string> batch_spans, batch_feedback, batch_resolutions;
+  // Agents and label sets first admitted by this group: forgotten again if
+  // the commit fails, so the cardinality caps count only stored records.
+  std::vector<std::string> admitted_agents, admitted_label_sets;
   for (size_t j = 0; j < jobs.size(); ++j) {
     EventBatch& in = jobs[j]->batch;
     IngestOutcome& out = outcomes[j];
@@ -182,7 +187,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
         continue;
       }
       ++position;
-      s.agent = CapAgent(s.agent, &committed.over_agent_cap);
+      s.agent = CapAgent(s.agent, &committed.over_agent_cap, &admitted_agents);
       if (!s.labels.empty()) {
         const std::string key = LabelSetKey(s.labels);
         if (!label_sets_.count(key)) {
@@ -191,6 +196,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
             ++committed.over_agent_cap;
           } else {
             label_sets_.insert(key);
+            admitted_label_sets.push_back(key);
           }
         }
       }
@@ -205,7 +211,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
         continue;
       }
       ++position;
-      f.agent = CapAgent(f.agent, &committed.over_agent_cap);
+      f.agent = CapAgent(f.agent, &committed.over_agent_cap, &admitted_agents);
       ++out.accepted;
       committed.accepted.feedback.push_back(std::move(f));
     }
@@ -226,9 +232,9 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   auto first_seq = store_.Append(committed.accepted);
   if (!first_seq.ok()) {
     LogError("store commit failed: " + first_seq.status().message());
-    // Nothing was stored: undo the in-memory dedup state we just added.
-    agents_.clear();
-    for (const std::string& a : state_.engine.Agents()) agents_.insert(a);
+    // Nothing was stored: undo what this group added to the caps.
+    for (const std::string& a : admitted_agents) agents_.erase(a);
+    for (const std::string& k : admitted_label_sets) label_sets_.erase(k);
     for (auto& job : jobs) {
       job->done.set_value({Status::Unavailable("store unavailable: " + first_seq.status().message()),
                            0, 0, {}});

@@ -85,7 +85,10 @@ class IngestWriter {
   };
   void Run();
   void Process(std::vector<std::unique_ptr<Job>>& jobs);
-  std::string CapAgent(const std::string& agent, int64_t* capped);
+  // The agent to store under: itself, or "other" once max_agents distinct
+  // agents are known. A newly admitted agent is appended to *admitted.
+  std::string CapAgent(const std::string& agent, int64_t* capped,
+                       std::vector<std::string>* admitted);
   static std::string FeedbackKey(const Feedback& f);
   static std::string ResolutionKey(const Resolution& r);
 
