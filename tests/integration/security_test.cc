@@ -1,4 +1,4 @@
-// The real binary against hostile or broken clients (issue 8): the native
+// The real binary against hostile or broken clients: the native
 // on-call webhooks (PagerDuty v3, Slack) accept only what their secret
 // signed; TLS; every limit answers a 4xx with a reason, is counted, and
 // leaves the daemon serving everyone else.

@@ -1,5 +1,5 @@
-// One test per input a fuzz target (fuzz/) found to crash, or that a fuzz
-// session's directed seeds showed to be undefined behaviour; each input is
+// One test per input a fuzz target (fuzz/) found to crash, or that directed
+// seeds showed to be undefined behaviour; each input is
 // also in the target's seed corpus (fuzz/corpus/<target>/). Run under
 // `make sanitize` these fail loudly if the bug comes back; in a plain
 // build they check the reply.
