@@ -313,8 +313,13 @@ class FileLoader {
     auto w = ParseWindow(window, &error);
     if (!w) {
       const std::string hint = SuggestDuration(window);
+      // A word unit ("10 minutes") trips the count-window branch of the
+      // parser; its message would mislead, so say what was meant instead.
       Fail(n["window"], ctx,
-           "window: " + error + (hint.empty() ? "" : " (did you mean " + hint + "?)"));
+           hint.empty() ? "window: " + error
+                        : "window: \"" + window + "\" is not a window (did you mean " + hint +
+                              "? a window is a duration such as 5m, 1h, 7d, or \"N "
+                              "investigations\")");
     }
     r.query.window = *w;
 

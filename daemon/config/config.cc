@@ -304,7 +304,9 @@ class Loader {
         auto spec = ParseWindow(Expand(item, "sli_windows[]"), &err);
         if (!spec) {
           const std::string hint = SuggestDuration(item.Scalar());
-          Fail(item, "sli_windows: " + err + (hint.empty() ? "" : " (did you mean " + hint + "?)"));
+          Fail(item, hint.empty() ? "sli_windows: " + err
+                                  : "sli_windows: \"" + item.Scalar() +
+                                        "\" is not a window (did you mean " + hint + "?)");
         }
         c.sli_windows.push_back(*spec);
       }

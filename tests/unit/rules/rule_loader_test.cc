@@ -443,7 +443,7 @@ TEST(RuleLoaderHintTest, UnknownNamesSuggestTheClosestAndListValid) {
 TEST(RuleLoaderHintTest, WordWindowSuggestsTheShortForm) {
   std::string e = ErrorOfRule("    sli: cost_usd\n    window: 10 minutes\n    threshold: 1\n");
   EXPECT_NE(e.find("f.yaml:6: rule \"A\": window: "), std::string::npos) << e;
-  EXPECT_NE(e.find("(did you mean 10m?)"), std::string::npos) << e;
+  EXPECT_NE(e.find("window: \"10 minutes\" is not a window (did you mean 10m?"), std::string::npos) << e;
   e = ErrorOfRule("    sli: cost_usd\n    window: 1d\n    threshold: 1\n    for: 5 minutes\n");
   EXPECT_NE(e.find("did you mean 5m?"), std::string::npos) << e;
 }
