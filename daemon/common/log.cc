@@ -123,4 +123,18 @@ void Log(LogLevel level, const std::string& message, const LogFields& fields) {
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+bool LogRateLimiter::Allow(const std::string& key, int64_t now_ms, int64_t* suppressed) {
+  std::lock_guard lock(mu_);
+  Entry& e = entries_[key];
+  if (e.seen && now_ms - e.last_ms < interval_ms_) {
+    ++e.held;
+    return false;
+  }
+  if (suppressed) *suppressed = e.held;
+  e.seen = true;
+  e.last_ms = now_ms;
+  e.held = 0;
+  return true;
+}
+
 }  // namespace aw

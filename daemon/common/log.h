@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,5 +36,27 @@ inline void LogDebug(const std::string& m, const LogFields& f = {}) { Log(LogLev
 // shadow the line's own. Pure; exposed for tests.
 std::string FormatLogLine(LogFormat format, int64_t unix_ms, LogLevel level,
                           const std::string& message, const LogFields& fields);
+
+// Lets through at most one line per key (a receiver's name, say) every
+// `interval_ms` and counts the ones it held back, so a receiver that is down
+// for hours logs once a minute rather than once per retry. The time is
+// passed in, so tests need no clock. Thread-safe.
+class LogRateLimiter {
+ public:
+  explicit LogRateLimiter(int64_t interval_ms) : interval_ms_(interval_ms) {}
+  // True when a line for `key` may be written at `now_ms`; then
+  // `*suppressed` (when given) is how many were held back since the last.
+  bool Allow(const std::string& key, int64_t now_ms, int64_t* suppressed = nullptr);
+
+ private:
+  struct Entry {
+    int64_t last_ms = 0;
+    int64_t held = 0;
+    bool seen = false;
+  };
+  const int64_t interval_ms_;
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;  // guarded by mu_
+};
 
 }  // namespace aw

@@ -137,3 +137,22 @@ TEST(LogTest, SetLogFormatRejectsUnknownNames) {
 
 }  // namespace
 }  // namespace aw
+
+namespace aw {
+namespace {
+
+TEST(LogRateLimiterTest, OneLinePerKeyPerIntervalCountingTheRest) {
+  LogRateLimiter limiter(60'000);
+  int64_t held = -1;
+  EXPECT_TRUE(limiter.Allow("pd", 1'000, &held));
+  EXPECT_EQ(held, 0);
+  EXPECT_FALSE(limiter.Allow("pd", 2'000));
+  EXPECT_FALSE(limiter.Allow("pd", 60'999));
+  EXPECT_TRUE(limiter.Allow("slack", 2'000));  // keys are independent
+  EXPECT_TRUE(limiter.Allow("pd", 61'000, &held));
+  EXPECT_EQ(held, 2);
+  EXPECT_FALSE(limiter.Allow("pd", 61'001));
+}
+
+}  // namespace
+}  // namespace aw
