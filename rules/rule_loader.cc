@@ -421,8 +421,8 @@ class FileLoader {
       s.sli = Sli::kReviewCoverage;
     } else {
       Fail(n["sli"], ctx,
-           "sli: \"" + sli +
-               "\" is not supported for SLOs (override_rate, review_coverage)");
+           "sli: \"" + sli + "\" is not supported for SLOs" +
+               DidYouMean(sli, {"override_rate", "review_coverage"}));
     }
     if (!n["objective"]) Fail(n, ctx, "objective: required");
     s.objective = Number(n["objective"], ctx, "objective");

@@ -462,3 +462,20 @@ TEST(RuleLoaderHintTest, UnmatchedGlobsAreReported) {
 
 }  // namespace
 }  // namespace aw::rules
+
+namespace aw::rules {
+namespace {
+
+TEST(RuleLoaderHintTest, SloSliSuggestsASupportedOne) {
+  auto set = LoadRuleText("slos:\n- name: s\n  sli: overide_rate\n  objective: 0.9\n", "f.yaml",
+                          Opts());
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(set.status().message().find(
+                "f.yaml:3: slo \"s\": sli: \"overide_rate\" is not supported for SLOs (did you "
+                "mean \"override_rate\"? valid: override_rate, review_coverage)"),
+            std::string::npos)
+      << set.status().message();
+}
+
+}  // namespace
+}  // namespace aw::rules
