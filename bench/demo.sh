@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # `make demo`: agentwatch end to end on loopback, in about half a minute.
 #
-#  1. starts a webhook sink on 127.0.0.1:9465 (bench/webhook_sink.py), which
-#     the `local-webhook` receiver of examples/agentwatch.yaml points at;
-#  2. starts agentwatch on examples/agentwatch.yaml with its store in a temp dir;
+# By default the demo runs its OWN daemon on a temporary store and port: a
+# daemon you started with `make run` is left alone and sees none of the demo's
+# traffic. To drive a daemon that is already running instead, give its URL:
+#     bash bench/demo.sh --url http://127.0.0.1:9464     (or: make demo AW_URL=...)
+# Its notifications then go to that daemon's own receivers.
+#
+#  1. starts a webhook sink on 127.0.0.1:9465 (bench/webhook_sink.py);
+#  2. starts agentwatch with the example rules, a `local-webhook` receiver
+#     pointing at the sink, and its store in a temp dir (skipped with --url);
 #  3. drives it with agentwatch-loadgen: the `loop` scenario (incident-response
 #     starts looping on tools) and `override-spike` (on-call overrides jump);
 #  4. shows GET /api/v1/alerts and what the sink received;
@@ -11,7 +17,8 @@
 #     the rule's `for: 10m` passes in event time;
 #  6. stops everything it started (trap), exit 0.
 #
-# Environment: AW_BUILD (build dir, default "build"), SINK_PORT (default 9465).
+# Environment: AW_BUILD (build dir, default "build"), SINK_PORT (default 9465),
+# AW_URL (same as --url).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +28,16 @@ AGENTWATCH="$BUILD/agentwatch"
 LOADGEN="$BUILD/bench/loadgen/agentwatch-loadgen"
 PYTHON="${PYTHON:-python3}"
 SINK_PORT="${SINK_PORT:-9465}"
-CONFIG="$ROOT/examples/agentwatch.yaml"
+EXAMPLE="$ROOT/examples/agentwatch.yaml"
+URL="${AW_URL:-}"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --url) URL="${2:?--url needs a value}"; shift 2 ;;
+    --url=*) URL="${1#--url=}"; shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
 
 for bin in "$AGENTWATCH" "$LOADGEN"; do
   [[ -x "$bin" ]] || { echo "demo: $bin not built; run make build (or set AW_BUILD)" >&2; exit 1; }
@@ -40,42 +56,45 @@ trap 'exit 130' INT TERM
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-# The example config as shipped; if its rule glob does not load the example
-# rules (e.g. it also matches a rule *test* file), run a copy holding only
-# the rule files, and say so.
-if ! "$AGENTWATCH" check --config "$CONFIG" >"$WORK/check.txt" 2>&1 ||
-   grep -q " 0 rule files" "$WORK/check.txt"; then
-  echo "demo: note: \`agentwatch check --config examples/agentwatch.yaml\` says: $(head -1 "$WORK/check.txt")" >&2
-  echo "demo: running a copy of examples/agentwatch.yaml with examples/rules/*.yaml minus *_test.yaml" >&2
-  mkdir -p "$WORK/config/rules"
-  cp "$CONFIG" "$WORK/config/agentwatch.yaml"
-  for f in "$ROOT"/examples/rules/*.yaml; do
-    [[ "$f" == *_test.yaml ]] || cp "$f" "$WORK/config/rules/"
+# The demo's own config: the example, with a receiver for the sink (the
+# shipped example has none, so `make run` sends nothing anywhere).
+CONFIG="$WORK/agentwatch.yaml"
+sed -e "s|^receivers: \[\].*|receivers:\n  - name: local-webhook\n    webhook: {url: \"http://127.0.0.1:$SINK_PORT/hook\"}|" \
+    -e "s|^default_receivers: \[\].*|default_receivers: [local-webhook]|" \
+    -e "s|^rule_files: .*|rule_files: [\"$ROOT/examples/rules/*.yaml\"]|" \
+    "$EXAMPLE" >"$CONFIG"
+"$AGENTWATCH" check --config "$CONFIG" >"$WORK/check.txt" 2>&1 &&
+  grep -q "(1 receivers" "$WORK/check.txt" ||
+  { echo "demo: could not derive a config from examples/agentwatch.yaml:" >&2; cat "$WORK/check.txt" >&2; exit 1; }
+
+if [[ -n "$URL" ]]; then
+  say "driving the running daemon at $URL (nothing is started; its own receivers get the alerts)"
+  curl -fs -o /dev/null "$URL/-/ready" || { echo "demo: $URL/-/ready does not answer 200" >&2; exit 1; }
+else
+  say "this demo starts its OWN agentwatch on a temporary store ($WORK); a daemon from \`make run\` is not touched"
+
+  say "webhook sink on 127.0.0.1:$SINK_PORT"
+  "$PYTHON" "$ROOT/bench/webhook_sink.py" --port "$SINK_PORT" >"$WORK/sink.out" 2>"$WORK/sink.err" &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    grep -q listening "$WORK/sink.err" 2>/dev/null && break
+    kill -0 "${PIDS[0]}" 2>/dev/null || { echo "demo: sink failed: $(cat "$WORK/sink.err")" >&2; exit 1; }
+    sleep 0.05
   done
-  CONFIG="$WORK/config/agentwatch.yaml"
+
+  say "agentwatch serve --config $CONFIG --storage.path $WORK/agentwatch.db --listen 127.0.0.1:0"
+  "$AGENTWATCH" serve --config "$CONFIG" --storage.path "$WORK/agentwatch.db" \
+    --listen 127.0.0.1:0 --port-file "$WORK/port" >"$WORK/agentwatch.log" 2>&1 &
+  AW_PID=$!
+  PIDS+=("$AW_PID")
+  for _ in $(seq 1000); do
+    if [[ -s "$WORK/port" ]] && curl -fs -o /dev/null "http://127.0.0.1:$(cat "$WORK/port")/-/ready"; then break; fi
+    kill -0 "$AW_PID" 2>/dev/null || { echo "demo: agentwatch exited:" >&2; cat "$WORK/agentwatch.log" >&2; exit 1; }
+    sleep 0.02
+  done
+  URL="http://127.0.0.1:$(cat "$WORK/port")"
+  echo "listening on $URL"
 fi
-
-say "webhook sink on 127.0.0.1:$SINK_PORT"
-"$PYTHON" "$ROOT/bench/webhook_sink.py" --port "$SINK_PORT" >"$WORK/sink.out" 2>"$WORK/sink.err" &
-PIDS+=($!)
-for _ in $(seq 100); do
-  grep -q listening "$WORK/sink.err" 2>/dev/null && break
-  kill -0 "${PIDS[0]}" 2>/dev/null || { echo "demo: sink failed: $(cat "$WORK/sink.err")" >&2; exit 1; }
-  sleep 0.05
-done
-
-say "agentwatch serve --config ${CONFIG#"$ROOT"/} --storage.path $WORK/agentwatch.db"
-"$AGENTWATCH" serve --config "$CONFIG" --storage.path "$WORK/agentwatch.db" \
-  --listen 127.0.0.1:0 --port-file "$WORK/port" >"$WORK/agentwatch.log" 2>&1 &
-AW_PID=$!
-PIDS+=("$AW_PID")
-for _ in $(seq 1000); do
-  if [[ -s "$WORK/port" ]] && curl -fs -o /dev/null "http://127.0.0.1:$(cat "$WORK/port")/-/ready"; then break; fi
-  kill -0 "$AW_PID" 2>/dev/null || { echo "demo: agentwatch exited:" >&2; cat "$WORK/agentwatch.log" >&2; exit 1; }
-  sleep 0.02
-done
-URL="http://127.0.0.1:$(cat "$WORK/port")"
-echo "listening on $URL"
 
 say "loadgen --scenario loop: incident-response starts looping on its tools"
 "$LOADGEN" --url "$URL" --scenario loop --agents 4 --count 1200 --batch 20 --connections 2 \
@@ -85,12 +104,14 @@ say "loadgen --scenario override-spike: on-call overrides of incident-response j
 "$LOADGEN" --url "$URL" --scenario override-spike --agents 4 --count 800 --batch 20 \
   --connections 2 --history 1h --lag 5m --seed 12
 
-# Delivery is asynchronous (durable outbox): wait for the sink.
-for _ in $(seq 100); do
-  grep -q AgentToolCallExplosion "$WORK/sink.out" 2>/dev/null && break
-  sleep 0.1
-done
-sleep 0.5
+if [[ -n "${AW_PID:-}" ]]; then
+  # Delivery is asynchronous (durable outbox): wait for the sink.
+  for _ in $(seq 100); do
+    grep -q AgentToolCallExplosion "$WORK/sink.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  sleep 0.5
+fi
 
 say "GET /api/v1/alerts"
 curl -fs "$URL/api/v1/alerts" >"$WORK/alerts.json"
@@ -105,15 +126,21 @@ if not alerts:
 PY
 echo "(AgentHighOverrideRate has for: 10m, so live it stays pending during a 30 s demo; see the replay below)"
 
-say "what the webhook sink received"
-cat "$WORK/sink.out"
+if [[ -n "${AW_PID:-}" ]]; then
+  say "what the webhook sink received"
+  cat "$WORK/sink.out"
+fi
 
 say "agentwatch replay: an override-spike recording, evaluated in event time"
 "$LOADGEN" --emit-ndjson "$WORK/events.ndjson" --scenario override-spike --agents 4 --count 1500 \
   --history 6h --seed 13
 "$AGENTWATCH" replay --config "$CONFIG" "$WORK/events.ndjson" | grep -E "AgentHighOverrideRate|diagnosis-accuracy" | head -8 || true
 
-say "stopping"
+if [[ -z "${AW_PID:-}" ]]; then
+  echo "demo done: the daemon at $URL keeps running with the demo's events in its store"
+  exit 0
+fi
+say "stopping the demo's own daemon (its temporary store is removed)"
 kill -TERM "$AW_PID"
 wait "$AW_PID" && echo "agentwatch exited 0"
 grep -q AgentToolCallExplosion "$WORK/sink.out" || { echo "demo: no AgentToolCallExplosion reached the sink" >&2; exit 1; }

@@ -4,7 +4,10 @@
 #include <signal.h>
 
 #include <cstring>
+#include <filesystem>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -12,22 +15,107 @@
 #include "daemon/common/clock.h"
 #include "daemon/common/log.h"
 #include "daemon/config/config.h"
+#include "daemon/config/did_you_mean.h"
 #include "daemon/server/app.h"
 #include "daemon/server/commands.h"
+#include "daemon/store/instance_lock.h"
 
 namespace {
 
-constexpr const char* kUsage = R"(usage:
-  agentwatch serve  --config FILE [--listen ADDR] [--storage.path FILE] [--log.level LEVEL]
-                    [--port-file FILE] [--insecure]
-  agentwatch check  --config FILE
-  agentwatch test   FILE...
-  agentwatch replay --config FILE [--json] EVENTS.ndjson
-  agentwatch version
+constexpr const char* kUsage = R"(usage: agentwatch COMMAND [FLAGS]
+
+commands:
+  serve    run the daemon
+  check    validate a config file and its rule files
+  test     run rule unit tests
+  replay   evaluate the rules over recorded events
+  version  print the version
+
+`agentwatch COMMAND --help` describes each command's flags.
+Exit codes: 0 ok, 1 invalid input or config, 2 usage error.
 )";
 
-int Usage(const std::string& error) {
-  std::cerr << "agentwatch: " << error << "\n" << kUsage;
+struct FlagSpec {
+  const char* name;
+  bool takes_value;
+  const char* help;
+};
+
+struct CommandSpec {
+  const char* name;
+  const char* synopsis;
+  const char* about;
+  std::vector<FlagSpec> flags;
+};
+
+const std::vector<CommandSpec>& Commands() {
+  static const std::vector<CommandSpec> kCommands = {
+      {"serve", "agentwatch serve --config FILE [FLAGS]",
+       "Runs the daemon: ingest API, rule evaluation, alert delivery, /metrics and the\n"
+       "status page on one port. The config and every rule file are checked before\n"
+       "anything is opened or bound; an error exits 1 with FILE:LINE. One process per\n"
+       "store: a second serve on the same storage.path exits 1 (lock file <db>.lock).\n"
+       "SIGHUP (or POST /-/reload) reloads config and rules; SIGTERM stops gracefully.",
+       {{"config", true, "FILE  the YAML config (required)"},
+        {"listen", true, "ADDR  override `listen`, e.g. 127.0.0.1:9464 (port 0 picks a free one)"},
+        {"storage.path", true, "FILE  override `storage.path`, the SQLite database"},
+        {"log.level", true, "LEVEL  override `log.level`: debug, info, warn or error"},
+        {"log.format", true, "FORMAT  override `log.format`: logfmt (default) or json"},
+        {"evaluation_interval", true, "DURATION  override `evaluation_interval`, e.g. 15s"},
+        {"port-file", true, "FILE  write the bound port here once listening"},
+        {"insecure", false, "allow a non-loopback listener without auth"},
+        {"help", false, "print this help"}}},
+      {"check", "agentwatch check --config FILE",
+       "Validates the config and its rule files without starting anything. Prints a\n"
+       "summary and exits 0, or prints FILE:LINE: error and exits 1. A rule_files\n"
+       "pattern that matches no file is an error here.",
+       {{"config", true, "FILE  the YAML config (required)"}, {"help", false, "print this help"}}},
+      {"test", "agentwatch test FILE...",
+       "Runs rule unit tests (YAML test files, see README \"Rule tests\"). Exits 0 when\n"
+       "every expectation holds, 1 otherwise.",
+       {{"help", false, "print this help"}}},
+      {"replay", "agentwatch replay --config FILE [--json] EVENTS.ndjson",
+       "Evaluates the config's rules over recorded events in event time and prints\n"
+       "what would have fired. Touches no store and sends no notification.",
+       {{"config", true, "FILE  the YAML config whose rules to replay (required)"},
+        {"json", false, "print one JSON object per alert transition"},
+        {"help", false, "print this help"}}},
+      {"version", "agentwatch version", "Prints the version.",
+       {{"help", false, "print this help"}}},
+  };
+  return kCommands;
+}
+
+const CommandSpec* FindCommand(const std::string& name) {
+  for (const CommandSpec& c : Commands()) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+std::string CommandHelp(const CommandSpec& c) {
+  std::ostringstream out;
+  out << "usage: " << c.synopsis << "\n\n" << c.about << "\n\nflags:\n";
+  for (const FlagSpec& f : c.flags) {
+    std::string help = f.help;
+    std::ostringstream lhs;
+    lhs << "  --" << f.name;
+    if (f.takes_value) {
+      // The help text starts with the value's placeholder.
+      const size_t sp = help.find("  ");
+      lhs << ' ' << help.substr(0, sp);
+      help = help.substr(sp + 2);
+    }
+    out << std::left << std::setw(34) << lhs.str();
+    if (lhs.str().size() >= 34) out << "\n" << std::string(34, ' ');
+    out << help << "\n";
+  }
+  return out.str();
+}
+
+int Usage(const std::string& error, const CommandSpec* command = nullptr) {
+  std::cerr << "agentwatch: " << error << "\n\n"
+            << (command ? CommandHelp(*command) : std::string(kUsage));
   return 2;
 }
 
@@ -36,15 +124,16 @@ struct Flags {
   std::vector<std::string> positional;
   bool json = false;
   bool insecure = false;
+  bool help = false;
 };
 
-// Accepts --flag VALUE and --flag=VALUE. Returns an error message or "".
-std::string ParseFlags(int argc, char** argv, Flags& flags) {
-  static const char* kWithValue[] = {"config", "listen", "storage.path", "log.level",
-                                     "port-file", "evaluation_interval"};
+// Accepts --flag VALUE and --flag=VALUE, only the command's own flags.
+// Returns an error message or "".
+std::string ParseFlags(const CommandSpec& command, int argc, char** argv, Flags& flags) {
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0) {
+    if (arg == "-h") arg = "--help";
+    if (arg.rfind("--", 0) != 0 || arg == "--") {
       flags.positional.push_back(arg);
       continue;
     }
@@ -55,13 +144,20 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     }
-    if (name == "json" || name == "insecure") {
-      (name == "json" ? flags.json : flags.insecure) = true;
+    const FlagSpec* spec = nullptr;
+    std::vector<std::string> names;
+    for (const FlagSpec& f : command.flags) {
+      if (name == f.name) spec = &f;
+      names.push_back(std::string("--") + f.name);
+    }
+    if (!spec) return "unknown flag --" + name + " for " + command.name + aw::DidYouMean("--" + name, names);
+    if (!spec->takes_value) {
+      if (inline_value) return "--" + name + " takes no value";
+      if (name == "json") flags.json = true;
+      if (name == "insecure") flags.insecure = true;
+      if (name == "help") flags.help = true;
       continue;
     }
-    bool known = false;
-    for (const char* k : kWithValue) known |= name == k;
-    if (!known) return "unknown flag --" + name;
     if (!inline_value) {
       if (i + 1 >= argc) return "--" + name + " needs a value";
       value = argv[++i];
@@ -71,23 +167,49 @@ std::string ParseFlags(int argc, char** argv, Flags& flags) {
   return "";
 }
 
-int Serve(const Flags& flags) {
-  if (!flags.values.count("config")) return Usage("serve needs --config FILE");
+int Serve(const Flags& flags, const CommandSpec& command) {
+  if (!flags.values.count("config")) return Usage("serve needs --config FILE", &command);
+  if (!flags.positional.empty()) {
+    return Usage("serve takes no arguments, got \"" + flags.positional[0] + "\"", &command);
+  }
   auto config = aw::LoadConfig(flags.values.at("config"));
   if (!config.ok()) {
     std::cerr << "agentwatch: " << config.status().message() << "\n";
     return 1;
   }
-  for (const char* key : {"listen", "storage.path", "log.level", "evaluation_interval"}) {
+  for (const char* key :
+       {"listen", "storage.path", "log.level", "log.format", "evaluation_interval"}) {
     if (!flags.values.count(key)) continue;
     aw::Status s = aw::ApplyOverride(*config, key, flags.values.at(key));
-    if (!s.ok()) {
-      std::cerr << "agentwatch: " << s.message() << "\n";
-      return 2;
-    }
+    if (!s.ok()) return Usage(s.message(), &command);
   }
+  aw::SetLogLevel(config->log_level);
+  aw::SetLogFormat(config->log_format);
+
+  // Every rule file must load before anything is opened or bound, as
+  // Prometheus does: a daemon that listens without its rules would look
+  // healthy while alerting on nothing. Only a reload keeps old rules.
+  aw::server::WarnUnmatchedRuleGlobs(*config);
+  if (aw::Status s = aw::server::CheckRulesBeforeServe(*config); !s.ok()) {
+    std::cerr << "agentwatch: " << s.message() << "\n";
+    return 1;
+  }
+
+  // One process per store, decided before the store is opened: two writers
+  // on one SQLite file would each rebuild and alert from half the events.
+  const std::filesystem::path db_dir = std::filesystem::path(config->storage.path).parent_path();
+  std::error_code ec;
+  if (!db_dir.empty()) std::filesystem::create_directories(db_dir, ec);
+  auto lock = aw::InstanceLock::Acquire(config->storage.path);
+  if (!lock.ok()) {
+    std::cerr << "agentwatch: " << lock.status().message() << "\n";
+    return 1;
+  }
+  const std::string db_path = config->storage.path;
+
   // Signals are taken by one thread with sigwait, so no handler runs on a
-  // random thread; block them before any thread starts.
+  // random thread; block them before any thread starts. A SIGTERM that
+  // arrives during start-up waits here and is taken as soon as Start returns.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -122,6 +244,16 @@ int Serve(const Flags& flags) {
     break;
   }
   app.Stop();
+  // The store is closed now, and the lock still held: nobody else writes.
+  const int64_t pending = aw::server::PendingNotifications(db_path);
+  if (pending > 0) {
+    aw::LogInfo(std::to_string(pending) + " notification" + (pending == 1 ? "" : "s") +
+                    " still pending in the outbox; delivery resumes when agentwatch starts "
+                    "again on this store",
+                {{"pending_notifications", std::to_string(pending)}, {"store", db_path}});
+  } else if (pending == 0) {
+    aw::LogInfo("no notifications pending", {{"pending_notifications", "0"}});
+  }
   return 0;
 }
 
@@ -129,33 +261,49 @@ int Serve(const Flags& flags) {
 
 int main(int argc, char** argv) {
   if (argc < 2) return Usage("missing command");
-  const std::string command = argv[1];
-  if (command == "version" || command == "--version") {
+  const std::string name = argv[1];
+  if (name == "--version") {
     std::cout << "agentwatch " << AW_VERSION << "\n";
     return 0;
   }
-  if (command == "-h" || command == "--help" || command == "help") {
-    std::cout << kUsage;
+  if (name == "-h" || name == "--help" || name == "help") {
+    if (argc >= 3 && FindCommand(argv[2])) {
+      std::cout << CommandHelp(*FindCommand(argv[2]));
+    } else {
+      std::cout << kUsage;
+    }
     return 0;
   }
+  const CommandSpec* command = FindCommand(name);
+  if (!command) {
+    std::vector<std::string> names;
+    for (const CommandSpec& c : Commands()) names.push_back(c.name);
+    return Usage("unknown command \"" + name + "\"" + aw::DidYouMean(name, names));
+  }
   Flags flags;
-  const std::string error = ParseFlags(argc, argv, flags);
-  if (!error.empty()) return Usage(error);
-  if (command == "serve") return Serve(flags);
-  if (command == "check") {
-    if (!flags.values.count("config")) return Usage("check needs --config FILE");
+  const std::string error = ParseFlags(*command, argc, argv, flags);
+  if (!error.empty()) return Usage(error, command);
+  if (flags.help) {
+    std::cout << CommandHelp(*command);
+    return 0;
+  }
+  if (name == "version") {
+    std::cout << "agentwatch " << AW_VERSION << "\n";
+    return 0;
+  }
+  if (name == "serve") return Serve(flags, *command);
+  if (name == "check") {
+    if (!flags.values.count("config")) return Usage("check needs --config FILE", command);
     return aw::server::RunCheck(flags.values.at("config"), std::cout, std::cerr);
   }
-  if (command == "test") {
-    if (flags.positional.empty()) return Usage("test needs at least one FILE");
+  if (name == "test") {
+    if (flags.positional.empty()) return Usage("test needs at least one FILE", command);
     return aw::server::RunRuleTests(flags.positional, std::cout);
   }
-  if (command == "replay") {
-    if (!flags.values.count("config") || flags.positional.size() != 1) {
-      return Usage("replay needs --config FILE and one EVENTS.ndjson");
-    }
-    return aw::server::RunReplay(flags.values.at("config"), flags.positional[0], flags.json,
-                                 std::cout, std::cerr);
+  // replay
+  if (!flags.values.count("config") || flags.positional.size() != 1) {
+    return Usage("replay needs --config FILE and one EVENTS.ndjson", command);
   }
-  return Usage("unknown command \"" + command + "\"");
+  return aw::server::RunReplay(flags.values.at("config"), flags.positional[0], flags.json,
+                               std::cout, std::cerr);
 }

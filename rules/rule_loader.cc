@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "daemon/common/time_util.h"
+#include "daemon/config/did_you_mean.h"
 
 namespace aw::rules {
 
@@ -98,8 +99,12 @@ class FileLoader {
     for (auto it = map.begin(); it != map.end(); ++it) {
       const std::string key = it->first.Scalar();
       bool ok = false;
-      for (const char* a : allowed) ok = ok || key == a;
-      if (!ok) Fail(it->first, ctx, "unknown field \"" + key + "\"");
+      std::vector<std::string> valid;
+      for (const char* a : allowed) {
+        ok = ok || key == a;
+        valid.push_back(a);
+      }
+      if (!ok) Fail(it->first, ctx, "unknown field \"" + key + "\"" + DidYouMean(key, valid));
       if (!seen.insert(key).second)
         Fail(it->first, ctx, "duplicate field \"" + key + "\"");
     }
@@ -143,9 +148,11 @@ class FileLoader {
     if (!n.IsScalar()) Fail(n, ctx, field + ": must be a duration");
     auto d = ParseDuration(n.Scalar());
     if (!d) {
+      const std::string hint = SuggestDuration(n.Scalar());
       Fail(n, ctx,
-           field + ": bad duration \"" + n.Scalar() +
-               "\" (expected e.g. 30s, 10m, 1h, 7d)");
+           field + ": bad duration \"" + n.Scalar() + "\" (" +
+               (hint.empty() ? "" : "did you mean " + hint + "? ") +
+               "expected e.g. 30s, 10m, 1h, 7d)");
     }
     return *d;
   }
@@ -199,7 +206,12 @@ class FileLoader {
     std::vector<std::string> out = StringList(n, ctx, "receivers");
     for (size_t i = 0; i < out.size(); ++i) {
       if (options_.check_receivers && !options_.receivers.count(out[i])) {
-        Fail(n[i], ctx, "receivers: unknown receiver \"" + out[i] + "\"");
+        const std::vector<std::string> known(options_.receivers.begin(),
+                                             options_.receivers.end());
+        Fail(n[i], ctx,
+             "receivers: unknown receiver \"" + out[i] + "\"" +
+                 (known.empty() ? " (the config defines no receivers)"
+                                : DidYouMean(out[i], known)));
       }
     }
     return out;
@@ -269,7 +281,11 @@ class FileLoader {
     if (!n["sli"]) Fail(n, ctx, "sli: required");
     const std::string sli = Scalar(n["sli"], ctx, "sli");
     auto parsed_sli = ParseSli(sli);
-    if (!parsed_sli) Fail(n["sli"], ctx, "sli: unknown SLI \"" + sli + "\"");
+    if (!parsed_sli) {
+      std::vector<std::string> valid;
+      for (Sli s : AllSlis()) valid.push_back(SliName(s));
+      Fail(n["sli"], ctx, "sli: unknown SLI \"" + sli + "\"" + DidYouMean(sli, valid));
+    }
     r.query.sli = *parsed_sli;
 
     if (IsDistribution(r.query.sli)) {
@@ -281,9 +297,9 @@ class FileLoader {
       const std::string stat = Scalar(n["stat"], ctx, "stat");
       auto s = ParseStat(stat);
       if (!s || *s == Stat::kNone) {
-        Fail(n["stat"], ctx,
-             "stat: unknown stat \"" + stat +
-                 "\" (mean, p50, p90, p95, p99, max)");
+        std::vector<std::string> valid;
+        for (Stat st : DistributionStats()) valid.push_back(StatName(st));
+        Fail(n["stat"], ctx, "stat: unknown stat \"" + stat + "\"" + DidYouMean(stat, valid));
       }
       r.query.stat = *s;
     } else if (n["stat"]) {
@@ -295,7 +311,16 @@ class FileLoader {
     const std::string window = Scalar(n["window"], ctx, "window");
     std::string error;
     auto w = ParseWindow(window, &error);
-    if (!w) Fail(n["window"], ctx, "window: " + error);
+    if (!w) {
+      const std::string hint = SuggestDuration(window);
+      // A word unit ("10 minutes") trips the count-window branch of the
+      // parser; its message would mislead, so say what was meant instead.
+      Fail(n["window"], ctx,
+           hint.empty() ? "window: " + error
+                        : "window: \"" + window + "\" is not a window (did you mean " + hint +
+                              "? a window is a duration such as 5m, 1h, 7d, or \"N "
+                              "investigations\")");
+    }
     r.query.window = *w;
 
     if (n["by"]) r.query.by = By(n["by"], ctx);
@@ -396,8 +421,8 @@ class FileLoader {
       s.sli = Sli::kReviewCoverage;
     } else {
       Fail(n["sli"], ctx,
-           "sli: \"" + sli +
-               "\" is not supported for SLOs (override_rate, review_coverage)");
+           "sli: \"" + sli + "\" is not supported for SLOs" +
+               DidYouMean(sli, {"override_rate", "review_coverage"}));
     }
     if (!n["objective"]) Fail(n, ctx, "objective: required");
     s.objective = Number(n["objective"], ctx, "objective");
@@ -549,6 +574,19 @@ Result<std::vector<std::string>> ExpandRuleGlobs(
       std::string p = g.gl_pathv[i];
       if (seen.insert(p).second) out.push_back(p);
     }
+    globfree(&g);
+  }
+  return out;
+}
+
+std::vector<std::string> UnmatchedRuleGlobs(const std::vector<std::string>& globs,
+                                            const std::string& base_dir) {
+  std::vector<std::string> out;
+  for (const std::string& pattern : globs) {
+    std::string full = pattern;
+    if (!full.empty() && full[0] != '/' && !base_dir.empty()) full = base_dir + "/" + full;
+    glob_t g{};
+    if (::glob(full.c_str(), 0, nullptr, &g) == GLOB_NOMATCH) out.push_back(pattern);
     globfree(&g);
   }
   return out;

@@ -36,4 +36,11 @@ Result<RuleSet> LoadRuleText(const std::string& text, const std::string& file,
 Result<std::vector<std::string>> ExpandRuleGlobs(
     const std::vector<std::string>& globs, const std::string& base_dir);
 
+// The patterns of `globs` (resolved as ExpandRuleGlobs does) that match no
+// file. Not an error for ExpandRuleGlobs, as a glob over an empty folder is
+// legitimate while serving; `agentwatch check` reports each one as an error
+// and a reload as a warning, since it is usually a typo in rule_files.
+std::vector<std::string> UnmatchedRuleGlobs(const std::vector<std::string>& globs,
+                                            const std::string& base_dir);
+
 }  // namespace aw::rules

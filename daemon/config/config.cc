@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "daemon/common/time_util.h"
+#include "daemon/config/did_you_mean.h"
 
 namespace aw {
 
@@ -36,7 +37,10 @@ class Loader {
     if (!node.IsMap()) Fail(node, where + ": must be a mapping");
     for (const auto& kv : node) {
       const std::string key = kv.first.as<std::string>();
-      if (!known.count(key)) Fail(kv.first, "unknown key \"" + key + "\" in " + where);
+      if (!known.count(key)) {
+        Fail(kv.first, "unknown key \"" + key + "\" in " + where +
+                           DidYouMean(key, std::vector<std::string>(known.begin(), known.end())));
+      }
     }
   }
 
@@ -90,8 +94,13 @@ class Loader {
   }
 
   Millis Duration(const YAML::Node& node, const std::string& field) const {
-    auto d = ParseDuration(Expand(node, field));
-    if (!d) Fail(node, field + ": must be a duration such as 15s, 5m, 4h, 7d");
+    const std::string text = Expand(node, field);
+    auto d = ParseDuration(text);
+    if (!d) {
+      const std::string hint = SuggestDuration(text);
+      Fail(node, field + ": must be a duration such as 15s, 5m, 4h, 7d, got \"" + text + "\"" +
+                     (hint.empty() ? "" : " (did you mean " + hint + "?)"));
+    }
     return *d;
   }
 
@@ -293,7 +302,12 @@ class Loader {
       for (const auto& item : w) {
         std::string err;
         auto spec = ParseWindow(Expand(item, "sli_windows[]"), &err);
-        if (!spec) Fail(item, "sli_windows: " + err);
+        if (!spec) {
+          const std::string hint = SuggestDuration(item.Scalar());
+          Fail(item, hint.empty() ? "sli_windows: " + err
+                                  : "sli_windows: \"" + item.Scalar() +
+                                        "\" is not a window (did you mean " + hint + "?)");
+        }
         c.sli_windows.push_back(*spec);
       }
     }
@@ -348,8 +362,15 @@ class Loader {
       c.default_receivers = StringList(d, "default_receivers");
       for (const std::string& name : c.default_receivers) {
         bool found = false;
-        for (const ReceiverConfig& r : c.receivers) found |= r.name == name;
-        if (!found) Fail(d, "default_receivers: unknown receiver \"" + name + "\"");
+        std::vector<std::string> known;
+        for (const ReceiverConfig& r : c.receivers) {
+          found |= r.name == name;
+          known.push_back(r.name);
+        }
+        if (!found) {
+          Fail(d, "default_receivers: unknown receiver \"" + name + "\"" +
+                      (known.empty() ? " (no receivers are configured)" : DidYouMean(name, known)));
+        }
       }
     }
     if (root["repeat_interval"]) {
@@ -368,11 +389,17 @@ class Loader {
       }
     }
     if (const YAML::Node lg = root["log"]) {
-      CheckKeys(lg, "log", {"level"});
+      CheckKeys(lg, "log", {"level", "format"});
       if (lg["level"]) c.log_level = Expand(lg["level"], "log.level");
       if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
           c.log_level != "error") {
         Fail(lg["level"], "log.level: must be debug, info, warn or error");
+      }
+      if (lg["format"]) {
+        c.log_format = Expand(lg["format"], "log.format");
+        if (c.log_format != "logfmt" && c.log_format != "json") {
+          Fail(lg["format"], "log.format: must be logfmt or json");
+        }
       }
     }
     if (c.storage.retention < c.max_event_age) {
@@ -422,6 +449,11 @@ Status ApplyOverride(Config& config, const std::string& key, const std::string& 
       return Status::InvalidArgument("--log.level: must be debug, info, warn or error");
     }
     config.log_level = value;
+  } else if (key == "log.format") {
+    if (value != "logfmt" && value != "json") {
+      return Status::InvalidArgument("--log.format: must be logfmt or json");
+    }
+    config.log_format = value;
   } else if (key == "evaluation_interval") {
     auto d = ParseDuration(value);
     if (!d || d->count() < 100) {

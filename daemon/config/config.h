@@ -78,6 +78,7 @@ struct Config {
   Millis delivery_max_age{24LL * 3600 * 1000};
   std::vector<std::string> rule_files;  // globs, resolved against dir
   std::string log_level = "info";
+  std::string log_format = "logfmt";  // logfmt | json
 };
 
 // Loads and validates a config file. Errors read "FILE:LINE: message".
@@ -85,7 +86,7 @@ struct Config {
 Result<Config> LoadConfig(const std::string& path);
 
 // Applies a command-line override such as "listen", "storage.path",
-// "log.level". Returns an error for an unknown key or bad value.
+// "log.level", "log.format". Returns an error for an unknown key or bad value.
 Status ApplyOverride(Config& config, const std::string& key,
                      const std::string& value);
 

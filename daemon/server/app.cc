@@ -172,6 +172,10 @@ Status App::Start() {
     tuned_tls->WidenBacklog(1024);
   }
   listen_thread_ = std::thread([this] { http_->listen_after_bind(); });
+  // httplib's stop() does nothing until the listen loop has marked itself
+  // running; a Stop() after a later step of Start failed could otherwise
+  // miss it and join a loop that never ends.
+  while (!http_->is_running()) std::this_thread::yield();
   LogInfo("listening on " + addr->host + ":" + std::to_string(port_));
 
   const auto rebuild_start = std::chrono::steady_clock::now();

@@ -112,3 +112,62 @@ TEST_F(ConfigTest, OverridesFromTheCommandLine) {
 
 }  // namespace
 }  // namespace aw
+
+namespace aw {
+namespace {
+
+class ConfigHintTest : public ::testing::Test {
+ protected:
+  std::string ErrorOf(const std::string& yaml) {
+    auto c = LoadConfig(dir_.Write("agentwatch.yaml", yaml));
+    EXPECT_FALSE(c.ok()) << "expected an error for:\n" << yaml;
+    return c.ok() ? "" : c.status().message();
+  }
+  testing::TempDir dir_;
+};
+
+TEST_F(ConfigHintTest, UnknownKeySuggestsTheClosestAndListsValid) {
+  const std::string e = ErrorOf("listen: 127.0.0.1:0\nrecievers: []\n");
+  EXPECT_NE(e.find("agentwatch.yaml:2: unknown key \"recievers\" in config (did you mean "
+                   "\"receivers\"? valid: "),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("rule_files"), std::string::npos) << e;
+  const std::string nested = ErrorOf("storage:\n  pth: x.db\n");
+  EXPECT_NE(nested.find(":2: unknown key \"pth\" in storage (did you mean \"path\"?"),
+            std::string::npos)
+      << nested;
+}
+
+TEST_F(ConfigHintTest, WordDurationSuggestsTheShortForm) {
+  const std::string e = ErrorOf("evaluation_interval: 10 minutes\n");
+  EXPECT_NE(e.find(":1: evaluation_interval: must be a duration"), std::string::npos) << e;
+  EXPECT_NE(e.find("(did you mean 10m?)"), std::string::npos) << e;
+  const std::string w = ErrorOf("sli_windows: [1h, 2 hours]\n");
+  EXPECT_NE(w.find("(did you mean 2h?)"), std::string::npos) << w;
+}
+
+TEST_F(ConfigHintTest, UnknownDefaultReceiverSuggestsAConfiguredOne) {
+  const std::string e = ErrorOf(
+      "receivers:\n  - name: slack-sre\n    slack: {webhook_url: \"https://h.example/x\"}\n"
+      "default_receivers: [slack-ser]\n");
+  EXPECT_NE(e.find("unknown receiver \"slack-ser\" (did you mean \"slack-sre\"? valid: slack-sre)"),
+            std::string::npos)
+      << e;
+  const std::string none = ErrorOf("default_receivers: [x]\n");
+  EXPECT_NE(none.find("no receivers are configured"), std::string::npos) << none;
+}
+
+TEST_F(ConfigHintTest, LogFormat) {
+  auto c = LoadConfig(dir_.Write("agentwatch.yaml", "log: {level: warn, format: json}\n"));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->log_format, "json");
+  EXPECT_NE(ErrorOf("log: {format: xml}\n").find(":1: log.format: must be logfmt or json"),
+            std::string::npos);
+  EXPECT_TRUE(ApplyOverride(*c, "log.format", "logfmt").ok());
+  EXPECT_EQ(c->log_format, "logfmt");
+  EXPECT_FALSE(ApplyOverride(*c, "log.format", "text").ok());
+}
+
+}  // namespace
+}  // namespace aw

@@ -401,3 +401,81 @@ TEST(RuleLoaderTest, SloNamesUniqueAcrossFiles) {
 
 }  // namespace
 }  // namespace aw::rules
+
+namespace aw::rules {
+namespace {
+
+std::string ErrorOfRule(const std::string& body) {
+  auto set = LoadRuleText("groups:\n- name: g\n  rules:\n  - alert: A\n" + body, "f.yaml",
+                          Opts());
+  EXPECT_FALSE(set.ok()) << body;
+  return set.ok() ? "" : set.status().message();
+}
+
+TEST(RuleLoaderHintTest, UnknownNamesSuggestTheClosestAndListValid) {
+  std::string e = ErrorOfRule("    sli: cost_usd\n    window: 1d\n    treshold: 1\n");
+  EXPECT_NE(e.find("f.yaml:7: rule \"A\": unknown field \"treshold\" (did you mean "
+                   "\"threshold\"? valid: alert, sli,"),
+            std::string::npos)
+      << e;
+
+  e = ErrorOfRule("    sli: tool_call\n    stat: p95\n    window: 1d\n    threshold: 1\n");
+  EXPECT_NE(e.find("f.yaml:5: rule \"A\": sli: unknown SLI \"tool_call\" (did you mean "
+                   "\"tool_calls\"? valid: "),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("override_rate"), std::string::npos) << e;
+
+  e = ErrorOfRule("    sli: tool_calls\n    stat: p59\n    window: 1d\n    threshold: 1\n");
+  EXPECT_NE(e.find("f.yaml:6: rule \"A\": stat: unknown stat \"p59\" (did you mean \"p50\"? "
+                   "valid: mean, p50, p90, p95, p99, max)"),
+            std::string::npos)
+      << e;
+
+  e = ErrorOfRule(
+      "    sli: cost_usd\n    window: 1d\n    threshold: 1\n    receivers: [slack-ser]\n");
+  EXPECT_NE(e.find("f.yaml:8: rule \"A\": receivers: unknown receiver \"slack-ser\" (did you "
+                   "mean \"slack-sre\"? valid: pagerduty-sre, slack-sre)"),
+            std::string::npos)
+      << e;
+}
+
+TEST(RuleLoaderHintTest, WordWindowSuggestsTheShortForm) {
+  std::string e = ErrorOfRule("    sli: cost_usd\n    window: 10 minutes\n    threshold: 1\n");
+  EXPECT_NE(e.find("f.yaml:6: rule \"A\": window: "), std::string::npos) << e;
+  EXPECT_NE(e.find("window: \"10 minutes\" is not a window (did you mean 10m?"), std::string::npos) << e;
+  e = ErrorOfRule("    sli: cost_usd\n    window: 1d\n    threshold: 1\n    for: 5 minutes\n");
+  EXPECT_NE(e.find("did you mean 5m?"), std::string::npos) << e;
+}
+
+TEST(RuleLoaderHintTest, UnmatchedGlobsAreReported) {
+  testing::TempDir dir;
+  dir.Write("agents.yaml", "groups: []\n");
+  EXPECT_TRUE(UnmatchedRuleGlobs({"*.yaml"}, dir.path()).empty());
+  EXPECT_EQ(UnmatchedRuleGlobs({"*.yaml", "rule/*.yml"}, dir.path()),
+            std::vector<std::string>{"rule/*.yml"});
+  // ExpandRuleGlobs still accepts the empty glob (serving with no rules).
+  auto files = ExpandRuleGlobs({"rule/*.yml"}, dir.path());
+  ASSERT_TRUE(files.ok());
+  EXPECT_TRUE(files->empty());
+}
+
+}  // namespace
+}  // namespace aw::rules
+
+namespace aw::rules {
+namespace {
+
+TEST(RuleLoaderHintTest, SloSliSuggestsASupportedOne) {
+  auto set = LoadRuleText("slos:\n- name: s\n  sli: overide_rate\n  objective: 0.9\n", "f.yaml",
+                          Opts());
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(set.status().message().find(
+                "f.yaml:3: slo \"s\": sli: \"overide_rate\" is not supported for SLOs (did you "
+                "mean \"override_rate\"? valid: override_rate, review_coverage)"),
+            std::string::npos)
+      << set.status().message();
+}
+
+}  // namespace
+}  // namespace aw::rules
