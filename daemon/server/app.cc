@@ -131,6 +131,7 @@ Status App::Start() {
   IngestWriter::Options wopts;
   wopts.max_agents = config_.limits.max_agents;
   wopts.max_label_sets = config_.limits.max_label_sets;
+  metrics_.SetMaxModels(config_.limits.max_models);
   writer_ = std::make_unique<IngestWriter>(*store_, *state_, wopts,
                                            [this](const CommittedBatch& b) { OnCommit(b); });
 

@@ -18,7 +18,7 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-TEST(AppClock, EvaluationTicksFollowTheInjectedClock) {
+TEST(AppClockTest, EvaluationTicksFollowTheInjectedClock) {
   testing::TempDir dir;
   dir.Write("rules.yaml", R"(groups:
 - name: g

@@ -10,7 +10,7 @@
 namespace aw::server {
 namespace {
 
-TEST(ReplayCache, SecondClaimInsideTheWindowIsAReplay) {
+TEST(ReplayCacheTest, SecondClaimInsideTheWindowIsAReplay) {
   ReplayCache cache;
   EXPECT_TRUE(cache.Claim("sig", 1000, 301'000));
   EXPECT_FALSE(cache.Claim("sig", 1001, 301'000));
@@ -18,7 +18,7 @@ TEST(ReplayCache, SecondClaimInsideTheWindowIsAReplay) {
   EXPECT_TRUE(cache.Claim("other", 1001, 301'000));
 }
 
-TEST(ReplayCache, ExpiredClaimsAreForgotten) {
+TEST(ReplayCacheTest, ExpiredClaimsAreForgotten) {
   ReplayCache cache;
   EXPECT_TRUE(cache.Claim("sig", 1000, 2000));
   EXPECT_TRUE(cache.Claim("sig", 2000, 3000));  // the first window is over
@@ -27,7 +27,7 @@ TEST(ReplayCache, ExpiredClaimsAreForgotten) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
-TEST(ReplayCache, BoundedDroppingTheFirstToExpire) {
+TEST(ReplayCacheTest, BoundedDroppingTheFirstToExpire) {
   ReplayCache cache(3);
   EXPECT_TRUE(cache.Claim("a", 0, 100));
   EXPECT_TRUE(cache.Claim("b", 0, 300));
@@ -40,7 +40,7 @@ TEST(ReplayCache, BoundedDroppingTheFirstToExpire) {
   EXPECT_FALSE(cache.Claim("d", 1, 400));
 }
 
-TEST(ReplayCache, ConcurrentClaimsAdmitExactlyOne) {
+TEST(ReplayCacheTest, ConcurrentClaimsAdmitExactlyOne) {
   ReplayCache cache;
   std::atomic<int> admitted{0};
   std::vector<std::thread> threads;
