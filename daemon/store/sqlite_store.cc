@@ -80,12 +80,16 @@ bool IsDamage(int code) {
   return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
 }
 
+// The salvage goes through .dump, not .recover: Debian 12's sqlite3 3.40.1
+// fails .recover on any file ("SQL logic error"). .dump skips the damaged
+// pages and ends in ROLLBACK, which the sed turns into COMMIT.
 std::string RecoveryHint(const std::string& path) {
   return "the database file " + path +
-         " is damaged. Stop agentwatch and either restore a backup, or recover what "
-         "is readable: sqlite3 " + path + " .recover | sqlite3 " + path +
-         ".recovered, then move " + path + ".recovered to " + path +
-         " (see README, Operations)";
+         " is damaged. Stop agentwatch and either restore a backup, or salvage the "
+         "readable rows: sqlite3 " + path +
+         " .dump | sed 's/^ROLLBACK; -- due to errors$/COMMIT;/' | sqlite3 " + path +
+         ".salvaged, then move " + path + ".salvaged to " + path + " and delete " + path +
+         "-wal and " + path + "-shm (see README, Operations)";
 }
 
 constexpr const char* kSchema = R"sql(

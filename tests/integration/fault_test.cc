@@ -97,7 +97,7 @@ TEST_F(FaultTest, DamagedDatabaseRefusesToStartNamingTheFileAndTheRecovery) {
   EXPECT_FALSE(d.Start()) << "started on a damaged file:\n" << d.Log();
   const std::string err = d.Log();
   EXPECT_NE(err.find("events.db"), std::string::npos) << err;
-  EXPECT_NE(err.find(".recover"), std::string::npos) << err;
+  EXPECT_NE(err.find(".dump"), std::string::npos) << err;
   EXPECT_EQ(err.find("rebuilt state"), std::string::npos) << "started on part of the data:\n" << err;
 }
 

@@ -202,7 +202,7 @@ TEST_F(SqliteStoreTest, DamagedFileIsRefusedWithItsPathAndRecovery) {
   }
   ASSERT_FALSE(failure.ok());
   EXPECT_NE(failure.message().find(path), std::string::npos) << failure.message();
-  EXPECT_NE(failure.message().find(".recover"), std::string::npos) << failure.message();
+  EXPECT_NE(failure.message().find(".dump"), std::string::npos) << failure.message();
 }
 
 TEST_F(SqliteStoreTest, QuickCheckAtOpenFindsDamageOutsideTheScannedTables) {
