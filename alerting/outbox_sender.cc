@@ -1,6 +1,7 @@
 #include "alerting/outbox_sender.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -64,6 +65,8 @@ void OutboxSender::Count(const std::string& receiver, Outcome outcome) {
     case Outcome::kFailed:
       ++c.failed;
       break;
+    case Outcome::kDeferred:
+      break;
   }
 }
 
@@ -123,6 +126,43 @@ OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item,
   return Outcome::kRetry;
 }
 
+namespace {
+
+// Ids of items that a newer item in the same batch supersedes: sending them
+// would only be undone by the newer one.
+std::set<int64_t> OlderInBatch(const std::vector<OutboxItem>& due) {
+  std::map<std::pair<std::string, std::string>, int64_t> newest;
+  for (const auto& item : due) {
+    if (item.fingerprint.empty()) continue;
+    auto& id = newest[{item.receiver, item.fingerprint}];
+    id = std::max(id, item.id);
+  }
+  std::set<int64_t> older;
+  for (const auto& item : due) {
+    if (item.fingerprint.empty()) continue;
+    if (newest[{item.receiver, item.fingerprint}] != item.id) older.insert(item.id);
+  }
+  return older;
+}
+
+}  // namespace
+
+OutboxSender::Outcome OutboxSender::ProcessInOrder(
+    const OutboxItem& item, const ReceiverConfig* receiver, TimeMs now) {
+  if (receiver != nullptr && !item.fingerprint.empty()) {
+    // Older states of this alert (due or still backing off) must never go
+    // out after this one.
+    auto superseded =
+        store_.SupersedeOlder(item.receiver, item.fingerprint, item.id);
+    if (!superseded.ok()) return Outcome::kDeferred;
+    if (*superseded > 0) {
+      std::lock_guard lock(mu_);
+      counts_[item.receiver].superseded += *superseded;
+    }
+  }
+  return Process(item, receiver, now);
+}
+
 int OutboxSender::DeliverDue(TimeMs now) {
   const int limit = std::max(options_.batch_limit, 1);
   std::set<int64_t> done;
@@ -131,10 +171,12 @@ int OutboxSender::DeliverDue(TimeMs now) {
     auto due = store_.DueOutbox(now, limit);
     if (!due.ok()) return handled;
     int fresh = 0;
+    const std::set<int64_t> older = OlderInBatch(*due);
     for (const auto& item : *due) {
       if (!done.insert(item.id).second) continue;
       ++fresh;
-      Process(item, Find(item.receiver), now);
+      if (older.count(item.id) != 0) continue;  // the newer one supersedes it
+      ProcessInOrder(item, Find(item.receiver), now);
       ++handled;
     }
     if (static_cast<int>(due->size()) < limit || fresh == 0) return handled;
@@ -195,8 +237,11 @@ void OutboxSender::WaitForWork(std::stop_token& stop, uint64_t* seen,
 }
 
 Millis OutboxSender::WaitBeforeNextAttempt(TimeMs now) {
-  int64_t next = store_.NextOutboxAttempt();
-  // Nothing pending, or something due that is another worker's: poll.
+  auto next_or = store_.NextOutboxAttempt();
+  // A store error, nothing pending, or something due that is another
+  // worker's: poll.
+  if (!next_or.ok()) return options_.idle_poll;
+  const int64_t next = *next_or;
   if (next < 0 || next <= now) return options_.idle_poll;
   return std::min(Millis(next - now), options_.idle_poll);
 }
@@ -215,12 +260,14 @@ void OutboxSender::Worker(std::stop_token stop, size_t index, TimeMs start_ms,
     bool more = false;
     if (auto due = store_.DueOutbox(now, limit); due.ok()) {
       int mine = 0;
+      const std::set<int64_t> older = OlderInBatch(*due);
       for (const auto& item : *due) {
         if (stop.stop_requested()) return;
         if (item.receiver != receiver.name) continue;
-        // A fresh `now` per item: earlier POSTs may have taken a while.
-        Process(item, &receiver, clock_.NowMs());
         ++mine;
+        if (older.count(item.id) != 0) continue;  // the newer one supersedes it
+        // A fresh `now` per item: earlier POSTs may have taken a while.
+        ProcessInOrder(item, &receiver, clock_.NowMs());
       }
       // A full batch may hide more of ours behind it. (A batch full of other
       // receivers' items is not looped on; see the header's note on limits.)

@@ -13,6 +13,15 @@
 // failed without being sent. Delivery is at least once: a crash between the
 // POST and MarkDelivered sends the item again after a restart.
 //
+// Order per alert: items of one receiver and one fingerprint (one alert) go
+// out in the order they were committed, and a newer item supersedes an older
+// one not yet delivered (OutboxStore::SupersedeOlder) before it is sent. So
+// after an outage the receiver gets the alert's latest state last (a resolve
+// replaces the undelivered trigger of its episode; PagerDuty never sees
+// resolve-then-trigger), however the retries were jittered. A receiver's
+// items are sent by one thread at a time, so nothing overtakes in flight.
+// Items without a fingerprint are independent of each other.
+//
 // Two ways to drive it:
 //  - DeliverDue(now): a pure step for tests and tools. Sends every due item
 //    once, in order, from the calling thread.
@@ -76,6 +85,7 @@ class OutboxSender {
     int64_t failed = 0;  // given up (permanent, expired, unknown, bad item)
     int64_t resent = 0;  // alertmanager re-posts delivered
     int64_t resend_failed = 0;  // alertmanager re-posts not delivered
+    int64_t superseded = 0;  // replaced by a newer state before delivery
   };
 
   // All references must outlive the sender.
@@ -113,9 +123,13 @@ class OutboxSender {
   Millis Backoff(int attempts);
 
  private:
-  enum class Outcome { kSent, kRetry, kFailed };
+  enum class Outcome { kSent, kRetry, kFailed, kDeferred };
   Outcome Process(const OutboxItem& item, const ReceiverConfig* receiver,
                   TimeMs now);
+  // Sends `item` only once older items of its alert are superseded; a store
+  // error defers it (it stays pending and comes due again).
+  Outcome ProcessInOrder(const OutboxItem& item, const ReceiverConfig* receiver,
+                         TimeMs now);
   const ReceiverConfig* Find(const std::string& name) const;
   void Worker(std::stop_token stop, size_t receiver_index, TimeMs start_ms,
               uint64_t generation);

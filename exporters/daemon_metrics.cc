@@ -94,7 +94,13 @@ DaemonMetrics::DaemonMetrics(const std::string& version)
                  .Name("agentwatch_ready")
                  .Help("1 once state is rebuilt from the store and ingest is open.")
                  .Register(*registry_)
-                 .Add({})) {
+                 .Add({})),
+      models_folded_(BuildCounter()
+                         .Name("agentwatch_model_labels_folded_total")
+                         .Help("Spans counted under model \"other\" because limits.max_models "
+                               "distinct models were already in use.")
+                         .Register(*registry_)
+                         .Add({})) {
   BuildGauge()
       .Name("agentwatch_build_info")
       .Help("Build information; always 1.")
@@ -117,8 +123,10 @@ void DaemonMetrics::CountSpans(const std::vector<Span>& spans, const Pricing& pr
     double tokens[4] = {0, 0, 0, 0};  // input, output, cache_read, cache_write
   };
   std::map<std::pair<std::string, std::string>, Totals> by_agent_model;
+  int64_t folded = 0;
   for (const Span& span : spans) {
-    const std::string& model = span.model.empty() ? span.response_model : span.model;
+    const std::string model =
+        models_.Label(span.model.empty() ? span.response_model : span.model, &folded);
     Totals& t = by_agent_model[{span.agent, model}];
     t.investigations += 1;
     if (span.tool_calls) t.tool_calls += static_cast<double>(*span.tool_calls);
@@ -154,7 +162,10 @@ void DaemonMetrics::CountSpans(const std::vector<Span>& spans, const Pricing& pr
     investigations_.Add({{"agent", agent}}).Increment(a.first);
     tool_calls_.Add({{"agent", agent}}).Increment(a.second);
   }
+  if (folded > 0) models_folded_.Increment(static_cast<double>(folded));
 }
+
+void DaemonMetrics::SetMaxModels(int64_t max_models) { models_.SetMax(max_models); }
 
 void DaemonMetrics::CountFeedback(const std::string& agent, Verdict verdict) {
   feedback_.Add({{"agent", agent}, {"verdict", VerdictName(verdict)}}).Increment();

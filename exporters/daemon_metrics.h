@@ -14,6 +14,7 @@
 #include <prometheus/registry.h>
 
 #include "daemon/common/types.h"
+#include "exporters/model_label_cap.h"
 
 namespace aw::exporters {
 
@@ -25,6 +26,9 @@ class DaemonMetrics {
   std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
 
   // Counts accepted spans under their agent (and model for tokens/cost).
+  // The model label (`model`, else `response_model`) is capped at
+  // SetMaxModels distinct values (default 200); the rest count as "other"
+  // and in agentwatch_model_labels_folded_total.
   // Sums per (agent, model) first: a label lookup per span and counter
   // would cost more than storing the span.
   void CountSpans(const std::vector<Span>& spans, const Pricing& pricing);
@@ -37,6 +41,7 @@ class DaemonMetrics {
   void SetReload(bool success, TimeMs at_ms);
   void SetOutboxDepth(double depth);
   void SetReady(bool ready);
+  void SetMaxModels(int64_t max_models);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -57,6 +62,8 @@ class DaemonMetrics {
   prometheus::Gauge& reload_timestamp_;
   prometheus::Gauge& outbox_depth_;
   prometheus::Gauge& ready_;
+  prometheus::Counter& models_folded_;
+  ModelLabelCap models_;
 };
 
 }  // namespace aw::exporters

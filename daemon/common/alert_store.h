@@ -51,18 +51,28 @@ class AlertStore {
 };
 
 // Thread-safe.
+//
+// An item is pending until it is delivered, failed, or superseded: a newer
+// item for the same receiver and fingerprint (the same alert) replaces an
+// older one not yet delivered, so a receiver never sees an alert's states
+// out of order.
 class OutboxStore {
  public:
   virtual ~OutboxStore() = default;
   // Pending items with next_attempt_ms <= now, oldest first.
   virtual Result<std::vector<OutboxItem>> DueOutbox(TimeMs now, int limit) = 0;
   // Earliest next_attempt_ms of any pending item, or -1 when empty.
-  virtual int64_t NextOutboxAttempt() = 0;
+  virtual Result<int64_t> NextOutboxAttempt() = 0;
   virtual Status MarkDelivered(int64_t id) = 0;
   virtual Status Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
                             const std::string& last_error) = 0;
   virtual Status MarkFailed(int64_t id, const std::string& error) = 0;
-  virtual int64_t OutboxDepth() = 0;  // pending items
+  // Marks every pending item of `receiver` and `fingerprint` with an id below
+  // `newer_id` superseded (never to be sent). Returns how many it marked.
+  virtual Result<int64_t> SupersedeOlder(const std::string& receiver,
+                                         const std::string& fingerprint,
+                                         int64_t newer_id) = 0;
+  virtual Result<int64_t> OutboxDepth() = 0;  // pending items
 };
 
 }  // namespace aw

@@ -101,8 +101,16 @@ std::optional<TimeMs> ParseRfc3339(const std::string& s) {
     return std::nullopt;
   if (mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
     return std::nullopt;
-  static const int kDaysIn[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (day > kDaysIn[mon - 1]) return std::nullopt;
+  static const int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap_year = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  const int days_in_month = kDaysIn[mon - 1] + (mon == 2 && leap_year ? 1 : 0);
+  // A day past the month's end is an error, never a roll into the next month.
+  if (day > days_in_month) return std::nullopt;
+  // A leap second (:60) is read as the last millisecond of second :59, so
+  // it orders after everything in that second and never moves to the next
+  // minute (or day).
+  const bool leap_second = ss == 60;
+  if (leap_second) ss = 59;
   int64_t ms = 0;
   if (i < s.size() && s[i] == '.') {
     ++i;
@@ -117,6 +125,7 @@ std::optional<TimeMs> ParseRfc3339(const std::string& s) {
     for (int k = digits; k < 3; ++k) frac *= 10;
     ms = frac;
   }
+  if (leap_second) ms = 999;
   int64_t offset_s = 0;
   if (Expect(s, i, 'Z')) {
   } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {

@@ -15,6 +15,8 @@ std::optional<Millis> ParseDuration(const std::string& text);
 std::string FormatDuration(Millis d);
 
 // RFC 3339 ("2026-11-25T16:00:00Z", fractions and offsets allowed).
+// nullopt for a date that is not on the calendar (2025-02-29, 04-31). A leap
+// second (23:59:60, fraction ignored) reads as 23:59:59.999 of that day.
 std::optional<TimeMs> ParseRfc3339(const std::string& text);
 
 // "2026-11-25T16:00:00Z", with ".123" only when there are milliseconds.

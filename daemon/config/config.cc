@@ -314,7 +314,7 @@ class Loader {
     if (const YAML::Node l = root["limits"]) {
       CheckKeys(l, "limits",
                 {"max_body_bytes", "max_records_per_request", "max_agents", "max_label_sets",
-                 "max_connections", "read_timeout"});
+                 "max_models", "max_connections", "read_timeout"});
       if (l["max_body_bytes"]) c.limits.max_body_bytes = Bytes(l["max_body_bytes"], "limits.max_body_bytes");
       if (l["max_records_per_request"]) {
         c.limits.max_records_per_request =
@@ -324,6 +324,7 @@ class Loader {
       if (l["max_label_sets"]) {
         c.limits.max_label_sets = PositiveInt(l["max_label_sets"], "limits.max_label_sets");
       }
+      if (l["max_models"]) c.limits.max_models = PositiveInt(l["max_models"], "limits.max_models");
       if (l["max_connections"]) {
         c.limits.max_connections = PositiveInt(l["max_connections"], "limits.max_connections");
       }

@@ -131,6 +131,7 @@ Status App::Start() {
   IngestWriter::Options wopts;
   wopts.max_agents = config_.limits.max_agents;
   wopts.max_label_sets = config_.limits.max_label_sets;
+  metrics_.SetMaxModels(config_.limits.max_models);
   writer_ = std::make_unique<IngestWriter>(*store_, *state_, wopts,
                                            [this](const CommittedBatch& b) { OnCommit(b); });
 
@@ -307,18 +308,25 @@ void App::OnCommit(const CommittedBatch& batch) {
 }
 
 void App::EvaluatorLoop() {
-  auto next_tick = std::chrono::steady_clock::now();
-  auto next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  // Ticks and pruning are scheduled on the injected clock, so a fake clock
+  // drives them in tests. The wait itself is in real time, capped so that a
+  // clock moved from outside is noticed within kMaxWait.
+  using Duration = std::chrono::steady_clock::duration;
+  constexpr Duration kMaxWait = std::chrono::seconds(1);
+  auto next_tick = clock_.Steady();
+  auto next_prune = clock_.Steady() + std::chrono::minutes(1);
   for (;;) {
     std::set<std::string> touched;
     bool tick = false;
     {
       std::unique_lock lock(eval_mu_);
-      eval_cv_.wait_until(lock, next_tick, [&] { return eval_stop_ || !touched_.empty(); });
+      const Duration wait = std::clamp<Duration>(next_tick - clock_.Steady(), Duration::zero(), kMaxWait);
+      eval_cv_.wait_for(lock, wait, [&] { return eval_stop_ || !touched_.empty(); });
       if (eval_stop_) return;
       touched.swap(touched_);
-      tick = std::chrono::steady_clock::now() >= next_tick;
+      tick = clock_.Steady() >= next_tick;
     }
+    if (!tick && touched.empty()) continue;  // only the cap ran out
     Millis interval;
     Millis retention;
     {
@@ -326,12 +334,12 @@ void App::EvaluatorLoop() {
       interval = config_.evaluation_interval;
       retention = config_.storage.retention;
     }
-    if (tick) next_tick = std::chrono::steady_clock::now() + interval;
+    if (tick) next_tick = clock_.Steady() + interval;
     // A tick evaluates everything (time passing fires and resolves too);
     // an ingest wake-up only the agents it touched.
     if (rules_) rules_->Evaluate(*state_, clock_.NowMs(), tick ? nullptr : &touched);
-    if (std::chrono::steady_clock::now() >= next_prune) {
-      next_prune = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    if (clock_.Steady() >= next_prune) {
+      next_prune = clock_.Steady() + std::chrono::hours(1);
       writer_->Prune(clock_.NowMs() - retention.count());
     }
   }
@@ -382,6 +390,12 @@ bool App::Authorize(const httplib::Request& req, httplib::Response& res, bool ad
     const std::string expected = "sha256=" + HmacSha256Hex(auth.webhook_secret, ts + "." + req.body);
     if (!ConstantTimeEquals(sig, expected)) {
       ReplyJson(res, 401, json{{"error", "X-Agentwatch-Signature: does not match the body"}});
+      return false;
+    }
+    // One request per signature: a replay inside the timestamp window is refused.
+    if (!replay_cache_.Claim("agentwatch:" + expected, clock_.NowMs(), (ts_s + 301) * 1000)) {
+      ReplyJson(res, 409, json{{"error", "X-Agentwatch-Signature: this signed request was already received "
+                                         "(replay); sign a new request with a fresh X-Agentwatch-Timestamp"}});
       return false;
     }
     return true;
@@ -563,7 +577,9 @@ exporters::ExportSnapshot App::Snapshot() {
 }
 
 std::string App::MetricsText() {
-  if (store_) metrics_.SetOutboxDepth(static_cast<double>(store_->OutboxDepth()));
+  if (store_) {
+    if (auto depth = store_->OutboxDepth(); depth.ok()) metrics_.SetOutboxDepth(static_cast<double>(*depth));
+  }
   auto families = metrics_.registry().Collect();
   auto slis = collector_->Collect();
   families.insert(families.end(), std::make_move_iterator(slis.begin()),

@@ -14,6 +14,7 @@
 #include "daemon/common/clock.h"
 #include "daemon/config/config.h"
 #include "daemon/server/ingest_writer.h"
+#include "daemon/server/replay_cache.h"
 #include "daemon/store/sqlite_store.h"
 #include "exporters/daemon_metrics.h"
 #include "exporters/sli_collector.h"
@@ -83,6 +84,7 @@ class App {
   std::unique_ptr<EngineState> state_;
   std::unique_ptr<IngestWriter> writer_;
   std::unique_ptr<RuleRuntime> rules_;
+  ReplayCache replay_cache_;  // signed requests already accepted (own lock)
   std::shared_ptr<exporters::SliCollector> collector_;
   std::unique_ptr<httplib::Server> http_;
   std::thread listen_thread_;

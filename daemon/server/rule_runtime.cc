@@ -112,20 +112,20 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
                            const std::set<std::string>* touched) {
   const auto start = std::chrono::steady_clock::now();
   rules::StepResult result;
+  // mu_ is held until the step is committed (or rolled back), so no other
+  // evaluation builds on a state the store has not accepted.
+  std::unique_lock lock(mu_, std::defer_lock);
+  std::vector<StoredAlert> before;
   {
     std::shared_lock engine_lock(state.mu);
-    std::lock_guard lock(mu_);
+    lock.lock();
     if (!engine_) return;
+    before = engine_->Alerts();
     result = engine_->Evaluate(state.engine, now, touched);
   }
   metrics_.ObserveEvaluation(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (result.empty()) return;
-  for (const auto& change : result.transitions) {
-    LogInfo(std::string("alert ") + rules::TransitionName(change.kind) + " " + change.event.name +
-            " value=" + std::to_string(change.event.value) + " fingerprint=" +
-            change.event.fingerprint);
-  }
   std::vector<OutboxItem> outbox;
   for (const auto& n : result.notifications) {
     OutboxItem item;
@@ -136,12 +136,20 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
     item.next_attempt_ms = now;
     outbox.push_back(std::move(item));
   }
+  // Commit first, then advance: if the store refuses the step, the engine
+  // goes back to its state before it, so the next evaluation makes the same
+  // transitions again and their notifications are not lost.
   Status s = store_.SaveAlertChanges(result.upserts, result.deleted, std::move(outbox));
   if (!s.ok()) {
-    LogError("cannot persist alert changes: " + s.message());
+    engine_->Restore(before);
+    LogError("cannot persist alert changes (retried at the next evaluation): " + s.message());
     return;
   }
-  std::lock_guard lock(mu_);
+  for (const auto& change : result.transitions) {
+    LogInfo(std::string("alert ") + rules::TransitionName(change.kind) + " " + change.event.name +
+            " value=" + std::to_string(change.event.value) + " fingerprint=" +
+            change.event.fingerprint);
+  }
   if (sender_) sender_->Wake();
 }
 

@@ -43,7 +43,9 @@ class RuleRuntime {
   void RecordReload(bool success, TimeMs at, const std::string& error);
 
   // Evaluates (all agents, or only `touched`), persists state changes and
-  // notifications in one transaction, and wakes the sender.
+  // notifications in one transaction, and wakes the sender. The new alert
+  // state is kept only once the store has committed it; after a failed
+  // commit the engine is back where it was and the next call retries.
   void Evaluate(const EngineState& state, TimeMs now, const std::set<std::string>* touched);
 
   nlohmann::json RulesJson() const;  // with "last_reload"

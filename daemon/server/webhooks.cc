@@ -9,7 +9,9 @@
 // hold tokens.
 //
 // Replies: 401 missing or wrong signature (or a Slack timestamp more than
-// 5 minutes off), 400 naming the field for a payload that cannot be mapped,
+// 5 minutes off), 409 for a signature already accepted (a replay: Slack's
+// within its 5 minute window, PagerDuty's, which carries no timestamp, for
+// kPagerDutyReplayWindow), 400 naming the field for a payload that cannot be mapped,
 // 200 for an event that is not used (counted as ignored_event), else the
 // ingest reply. Every rejection is counted in
 // agentwatch_ingest_rejected_total{endpoint, reason}.
@@ -19,6 +21,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "daemon/common/hmac.h"
 #include "daemon/common/log.h"
 #include "daemon/ingest/webhooks.h"
 #include "daemon/server/app.h"
@@ -31,6 +34,7 @@ using json = nlohmann::json;
 
 constexpr const char* kPagerDutyPath = "/v1/webhooks/pagerduty";
 constexpr const char* kSlackPath = "/v1/webhooks/slack";
+constexpr TimeMs kPagerDutyReplayWindow = 24LL * 3600 * 1000;
 
 void Reply(httplib::Response& res, int status, const std::string& error) {
   res.status = status;
@@ -87,6 +91,14 @@ void App::WebhookRoutes() {
       return reject(res, kPagerDutyPath, 401, "unauthorized",
                     "X-PagerDuty-Signature: no v1 signature matches the body", start);
     }
+    // Keyed on the body's own signature, not the header: extra v1 entries
+    // must not make a replay look new.
+    const TimeMs now = clock_.NowMs();
+    if (!replay_cache_.Claim("pagerduty:" + HmacSha256Hex(secret, req.body), now,
+                             now + kPagerDutyReplayWindow)) {
+      return reject(res, kPagerDutyPath, 409, "replayed",
+                    "X-PagerDuty-Signature: this signed webhook was already received (replay)", start);
+    }
     auto parsed = ingest::ParsePagerDutyWebhook(req.body, options());
     if (!parsed.ok()) {
       return reject(res, kPagerDutyPath, 400,
@@ -135,6 +147,14 @@ void App::WebhookRoutes() {
         body, secret, clock_.NowMs());
     if (!verified.ok()) {
       return reject(res, kSlackPath, 401, "unauthorized", verified.message(), start);
+    }
+    // Verified, so the timestamp is Unix seconds within 5 minutes of now.
+    const TimeMs slack_ts_ms =
+        std::stoll(req.get_header_value("X-Slack-Request-Timestamp")) * 1000;
+    if (!replay_cache_.Claim("slack:" + req.get_header_value("X-Slack-Signature"),
+                             clock_.NowMs(), slack_ts_ms + 301'000)) {
+      return reject(res, kSlackPath, 409, "replayed",
+                    "X-Slack-Signature: this signed request was already received (replay)", start);
     }
     auto parsed = ingest::ParseSlackInteraction(body, options());
     if (!parsed.ok()) {

@@ -1,6 +1,7 @@
 #include "daemon/store/sqlite_store.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -70,8 +71,25 @@ Labels LabelsFromText(const std::string& text) {
   return labels;
 }
 
-Status Error(sqlite3* db, const std::string& what) {
+Status DbError(sqlite3* db, const std::string& what) {
   return Status::Unavailable(what + ": " + sqlite3_errmsg(db));
+}
+
+bool IsDamage(int code) {
+  code &= 0xff;
+  return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+// The salvage goes through .dump, not .recover: Debian 12's sqlite3 3.40.1
+// fails .recover on any file ("SQL logic error"). .dump skips the damaged
+// pages and ends in ROLLBACK, which the sed turns into COMMIT.
+std::string RecoveryHint(const std::string& path) {
+  return "the database file " + path +
+         " is damaged. Stop agentwatch and either restore a backup, or salvage the "
+         "readable rows: sqlite3 " + path +
+         " .dump | sed 's/^ROLLBACK; -- due to errors$/COMMIT;/' | sqlite3 " + path +
+         ".salvaged, then move " + path + ".salvaged to " + path + " and delete " + path +
+         "-wal and " + path + "-shm (see README, Operations)";
 }
 
 constexpr const char* kSchema = R"sql(
@@ -96,7 +114,7 @@ CREATE TABLE IF NOT EXISTS alerts(
   state INTEGER NOT NULL, value REAL NOT NULL, active_since INTEGER NOT NULL,
   fired_at INTEGER NOT NULL, last_notified INTEGER NOT NULL,
   keep_firing_since INTEGER NOT NULL);
--- status: 0 pending, 1 delivered, 2 failed.
+-- status: 0 pending, 1 delivered, 2 failed, 3 superseded by a newer item.
 CREATE TABLE IF NOT EXISTS outbox(
   id INTEGER PRIMARY KEY AUTOINCREMENT, receiver TEXT NOT NULL, fingerprint TEXT,
   payload TEXT NOT NULL, created INTEGER NOT NULL, next_attempt INTEGER NOT NULL,
@@ -106,7 +124,31 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
 
 }  // namespace
 
-SqliteStore::SqliteStore(sqlite3* db) : db_(db) {}
+SqliteStore::SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+
+Status SqliteStore::Error(const std::string& what) const {
+  const int code = sqlite3_extended_errcode(db_);
+  if (IsDamage(code)) {
+    return Status::Unavailable(what + ": " + sqlite3_errmsg(db_) + ": " + RecoveryHint(path_));
+  }
+  return Status::Unavailable(what + ": " + sqlite3_errmsg(db_) + " (database " + path_ + ")");
+}
+
+Status SqliteStore::CheckFile() const {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) {
+    return Status::Unavailable("the database file " + path_ +
+                               " was deleted while agentwatch was running: writes are refused "
+                               "so that nothing is acknowledged and then lost; restart "
+                               "agentwatch (see README, Operations)");
+  }
+  if (static_cast<uint64_t>(st.st_dev) != dev_ || static_cast<uint64_t>(st.st_ino) != ino_) {
+    return Status::Unavailable("the database file " + path_ +
+                               " was replaced by another file while agentwatch was running: "
+                               "writes are refused; restart agentwatch (see README, Operations)");
+  }
+  return Status::Ok();
+}
 
 SqliteStore::~SqliteStore() {
   sqlite3_finalize(insert_span_);
@@ -118,9 +160,8 @@ SqliteStore::~SqliteStore() {
 Status SqliteStore::Exec(const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    return Status::Unavailable(std::string("sqlite: ") + msg);
+    return Error("sqlite");
   }
   return Status::Ok();
 }
@@ -137,7 +178,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
     sqlite3_close(db);
     return Status::Unavailable("cannot open " + path + ": " + msg);
   }
-  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path));
   sqlite3_busy_timeout(db, 5000);
   // WAL: readers don't block the writer and a commit is one sequential
   // append. NORMAL survives a process crash (kill -9); FULL also a power cut.
@@ -151,6 +192,27 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
   if (!s.ok()) return s;
   s = store->Prepare();
   if (!s.ok()) return s;
+  if (options.quick_check) {
+    Stmt q(db, "PRAGMA quick_check");
+    if (!q) return store->Error("quick_check");
+    int step;
+    std::string problems;
+    while ((step = sqlite3_step(q.get())) == SQLITE_ROW) {
+      const std::string line = ColText(q.get(), 0);
+      if (line != "ok" && problems.size() < 500) problems += (problems.empty() ? "" : "; ") + line;
+    }
+    if (step != SQLITE_DONE) return store->Error("quick_check");
+    if (!problems.empty()) {
+      return Status::Unavailable("quick_check: " + problems + ": " + RecoveryHint(path));
+    }
+  }
+  // The identity of the file just opened: CheckFile compares the path to it.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::Unavailable("cannot stat " + path + " after opening it");
+  }
+  store->dev_ = static_cast<uint64_t>(st.st_dev);
+  store->ino_ = static_cast<uint64_t>(st.st_ino);
   return store;
 }
 
@@ -159,9 +221,21 @@ Status SqliteStore::Migrate() {
   if (!s.ok()) return s;
   int version = 0;
   {
+    // No meta table yet (a new file) prepares with "no such table".
     Stmt q(db_, "SELECT value FROM meta WHERE key='schema_version'");
-    if (q && sqlite3_step(q.get()) == SQLITE_ROW) {
-      version = static_cast<int>(sqlite3_column_int64(q.get(), 0));
+    if (q) {
+      const int rc = sqlite3_step(q.get());
+      if (rc == SQLITE_ROW) {
+        version = static_cast<int>(sqlite3_column_int64(q.get(), 0));
+      } else if (rc != SQLITE_DONE) {
+        Status err = Error("read schema version");
+        (void)Exec("ROLLBACK");
+        return err;
+      }
+    } else if (IsDamage(sqlite3_extended_errcode(db_))) {
+      Status err = Error("read schema version");
+      (void)Exec("ROLLBACK");
+      return err;
     }
   }
   if (version > kSchemaVersion) {
@@ -186,7 +260,8 @@ Status SqliteStore::Migrate() {
   Stmt q(db_,
          "SELECT max(m) FROM (SELECT max(seq) m FROM spans UNION ALL "
          "SELECT max(seq) FROM feedback UNION ALL SELECT max(seq) FROM resolutions)");
-  if (q && sqlite3_step(q.get()) == SQLITE_ROW) last_seq_ = sqlite3_column_int64(q.get(), 0);
+  if (!q || sqlite3_step(q.get()) != SQLITE_ROW) return Error("read last seq");
+  last_seq_ = sqlite3_column_int64(q.get(), 0);
   return Status::Ok();
 }
 
@@ -198,7 +273,7 @@ Status SqliteStore::Prepare() {
   if (!prep("INSERT INTO spans VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &insert_span_) ||
       !prep("INSERT INTO feedback VALUES(?,?,?,?,?,?,?)", &insert_feedback_) ||
       !prep("INSERT INTO resolutions VALUES(?,?,?,?,?,?)", &insert_resolution_)) {
-    return Error(db_, "prepare");
+    return Error("prepare");
   }
   return Status::Ok();
 }
@@ -226,7 +301,9 @@ Result<int64_t> SqliteStore::Append(const EventBatch& batch) {
   std::lock_guard lock(mu_);
   const int64_t first = last_seq_ + 1;
   if (batch.empty()) return first;
-  Status s = Exec("BEGIN IMMEDIATE");
+  Status s = CheckFile();
+  if (!s.ok()) return s;
+  s = Exec("BEGIN IMMEDIATE");
   if (!s.ok()) return s;
   int64_t seq = last_seq_;
   const auto step = [&](sqlite3_stmt* st) {
@@ -283,7 +360,7 @@ Result<int64_t> SqliteStore::Append(const EventBatch& batch) {
     ok = step(st);
   }
   if (!ok) {
-    Status err = Error(db_, "insert");
+    Status err = Error("insert");
     (void)Exec("ROLLBACK");
     return err;
   }
@@ -309,12 +386,20 @@ Status SqliteStore::Scan(const EventVisitor& visitor) {
   Stmt resolutions(db_,
                    "SELECT seq, incident_id, investigation_id, resolved_at, opened_at, "
                    "time_to_resolve_s FROM resolutions ORDER BY seq");
-  if (!spans || !feedback || !resolutions) return Error(db_, "scan");
-  // Merge the three seq-ordered streams into one.
-  bool has_s = sqlite3_step(spans.get()) == SQLITE_ROW;
-  bool has_f = sqlite3_step(feedback.get()) == SQLITE_ROW;
-  bool has_r = sqlite3_step(resolutions.get()) == SQLITE_ROW;
-  while (has_s || has_f || has_r) {
+  if (!spans || !feedback || !resolutions) return Error("scan");
+  // Merge the three seq-ordered streams into one. A step that is neither a
+  // row nor the end is an error: the scan stops rather than rebuild from
+  // part of the data.
+  bool failed = false;
+  const auto next = [&](sqlite3_stmt* st) {
+    const int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) failed = true;
+    return rc == SQLITE_ROW;
+  };
+  bool has_s = next(spans.get());
+  bool has_f = next(feedback.get());
+  bool has_r = next(resolutions.get());
+  while (!failed && (has_s || has_f || has_r)) {
     const int64_t ss = has_s ? sqlite3_column_int64(spans.get(), 0) : INT64_MAX;
     const int64_t fs = has_f ? sqlite3_column_int64(feedback.get(), 0) : INT64_MAX;
     const int64_t rs = has_r ? sqlite3_column_int64(resolutions.get(), 0) : INT64_MAX;
@@ -340,7 +425,7 @@ Status SqliteStore::Scan(const EventVisitor& visitor) {
       sp.incident_id = ColText(st, 17);
       sp.labels = LabelsFromText(ColText(st, 18));
       if (visitor.span) visitor.span(sp, ss);
-      has_s = sqlite3_step(st) == SQLITE_ROW;
+      has_s = next(st);
     } else if (fs < rs) {
       sqlite3_stmt* st = feedback.get();
       Feedback f;
@@ -351,7 +436,7 @@ Status SqliteStore::Scan(const EventVisitor& visitor) {
       f.reason = ColText(st, 5);
       f.agent = ColText(st, 6);
       if (visitor.feedback) visitor.feedback(f, fs);
-      has_f = sqlite3_step(st) == SQLITE_ROW;
+      has_f = next(st);
     } else {
       sqlite3_stmt* st = resolutions.get();
       Resolution r;
@@ -361,9 +446,10 @@ Status SqliteStore::Scan(const EventVisitor& visitor) {
       r.opened_at_ms = ColInt(st, 4);
       r.time_to_resolve_s = ColReal(st, 5);
       if (visitor.resolution) visitor.resolution(r, rs);
-      has_r = sqlite3_step(st) == SQLITE_ROW;
+      has_r = next(st);
     }
   }
+  if (failed) return Error("scan");
   return Status::Ok();
 }
 
@@ -378,9 +464,9 @@ Result<int64_t> SqliteStore::Prune(TimeMs cutoff_ms) {
   };
   for (const char* sql : kDeletes) {
     Stmt st(db_, sql);
-    if (!st) return Error(db_, "prune");
+    if (!st) return Error("prune");
     sqlite3_bind_int64(st.get(), 1, cutoff_ms);
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error(db_, "prune");
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("prune");
     removed += sqlite3_changes(db_);
   }
   return removed;
@@ -396,13 +482,13 @@ Status SqliteStore::Backup(const std::string& dest_path) {
   std::lock_guard lock(mu_);
   sqlite3_backup* b = sqlite3_backup_init(dest, "main", db_, "main");
   if (!b) {
-    Status err = Error(dest, "backup");
+    Status err = DbError(dest, "backup");
     sqlite3_close(dest);
     return err;
   }
   sqlite3_backup_step(b, -1);
   const int rc = sqlite3_backup_finish(b);
-  Status result = rc == SQLITE_OK ? Status::Ok() : Error(dest, "backup");
+  Status result = rc == SQLITE_OK ? Status::Ok() : DbError(dest, "backup");
   sqlite3_close(dest);
   return result;
 }
@@ -411,9 +497,12 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
                                      const std::vector<std::string>& deleted,
                                      std::vector<OutboxItem> notifications) {
   std::lock_guard lock(mu_);
-  Status s = Exec("BEGIN IMMEDIATE");
+  Status s = CheckFile();
+  if (!s.ok()) return s;
+  s = Exec("BEGIN IMMEDIATE");
   if (!s.ok()) return s;
   bool ok = true;
+  Status error = Status::Ok();
   {
     Stmt up(db_,
             "INSERT OR REPLACE INTO alerts(fingerprint, rule, labels, annotations, state, value, "
@@ -458,11 +547,12 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
       sqlite3_bind_int64(st, 5, n.next_attempt_ms);
       ok = sqlite3_step(st) == SQLITE_DONE;
     }
+    // Read before the statements are finalised, which clears the message.
+    if (!ok) error = Error("save alerts");
   }
   if (!ok) {
-    Status err = Error(db_, "save alerts");
     (void)Exec("ROLLBACK");
-    return err;
+    return error;
   }
   s = Exec("COMMIT");
   if (!s.ok()) (void)Exec("ROLLBACK");
@@ -474,9 +564,10 @@ Result<std::vector<StoredAlert>> SqliteStore::LoadAlerts() {
   Stmt q(db_,
          "SELECT fingerprint, rule, labels, annotations, state, value, active_since, fired_at, "
          "last_notified, keep_firing_since FROM alerts ORDER BY fingerprint");
-  if (!q) return Error(db_, "load alerts");
+  if (!q) return Error("load alerts");
   std::vector<StoredAlert> alerts;
-  while (sqlite3_step(q.get()) == SQLITE_ROW) {
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
     sqlite3_stmt* st = q.get();
     StoredAlert a;
     a.fingerprint = ColText(st, 0);
@@ -491,6 +582,7 @@ Result<std::vector<StoredAlert>> SqliteStore::LoadAlerts() {
     a.keep_firing_since_ms = sqlite3_column_int64(st, 9);
     alerts.push_back(std::move(a));
   }
+  if (rc != SQLITE_DONE) return Error("load alerts");
   return alerts;
 }
 
@@ -499,11 +591,12 @@ Result<std::vector<OutboxItem>> SqliteStore::DueOutbox(TimeMs now, int limit) {
   Stmt q(db_,
          "SELECT id, receiver, fingerprint, payload, created, next_attempt, attempts, "
          "last_error FROM outbox WHERE status = 0 AND next_attempt <= ? ORDER BY id LIMIT ?");
-  if (!q) return Error(db_, "outbox");
+  if (!q) return Error("outbox");
   sqlite3_bind_int64(q.get(), 1, now);
   sqlite3_bind_int(q.get(), 2, limit);
   std::vector<OutboxItem> items;
-  while (sqlite3_step(q.get()) == SQLITE_ROW) {
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
     sqlite3_stmt* st = q.get();
     OutboxItem it;
     it.id = sqlite3_column_int64(st, 0);
@@ -516,27 +609,26 @@ Result<std::vector<OutboxItem>> SqliteStore::DueOutbox(TimeMs now, int limit) {
     it.last_error = ColText(st, 7);
     items.push_back(std::move(it));
   }
+  if (rc != SQLITE_DONE) return Error("outbox");
   return items;
 }
 
-int64_t SqliteStore::NextOutboxAttempt() {
+Result<int64_t> SqliteStore::NextOutboxAttempt() {
   std::lock_guard lock(mu_);
   Stmt q(db_, "SELECT min(next_attempt) FROM outbox WHERE status = 0");
-  if (q && sqlite3_step(q.get()) == SQLITE_ROW &&
-      sqlite3_column_type(q.get(), 0) != SQLITE_NULL) {
-    return sqlite3_column_int64(q.get(), 0);
-  }
-  return -1;
+  if (!q || sqlite3_step(q.get()) != SQLITE_ROW) return Error("outbox");
+  if (sqlite3_column_type(q.get(), 0) == SQLITE_NULL) return int64_t{-1};
+  return sqlite3_column_int64(q.get(), 0);
 }
 
 Status SqliteStore::SetOutboxStatus(int64_t id, int status, const std::string& error) {
   std::lock_guard lock(mu_);
   Stmt st(db_, "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?");
-  if (!st) return Error(db_, "outbox");
+  if (!st) return Error("outbox");
   sqlite3_bind_int(st.get(), 1, status);
   BindText(st.get(), 2, error);
   sqlite3_bind_int64(st.get(), 3, id);
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error(db_, "outbox");
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("outbox");
   return Status::Ok();
 }
 
@@ -546,24 +638,39 @@ Status SqliteStore::MarkFailed(int64_t id, const std::string& error) {
   return SetOutboxStatus(id, 2, error);
 }
 
+Result<int64_t> SqliteStore::SupersedeOlder(const std::string& receiver,
+                                            const std::string& fingerprint, int64_t newer_id) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "UPDATE outbox SET status = 3, last_error = ? WHERE status = 0 AND receiver = ? "
+          "AND fingerprint = ? AND id < ?");
+  if (!st) return Error("outbox");
+  BindText(st.get(), 1, "superseded by outbox item " + std::to_string(newer_id));
+  BindText(st.get(), 2, receiver);
+  BindText(st.get(), 3, fingerprint);
+  sqlite3_bind_int64(st.get(), 4, newer_id);
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("outbox");
+  return static_cast<int64_t>(sqlite3_changes(db_));
+}
+
 Status SqliteStore::Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
                                const std::string& last_error) {
   std::lock_guard lock(mu_);
   Stmt st(db_, "UPDATE outbox SET next_attempt = ?, attempts = ?, last_error = ? WHERE id = ?");
-  if (!st) return Error(db_, "outbox");
+  if (!st) return Error("outbox");
   sqlite3_bind_int64(st.get(), 1, next_attempt_ms);
   sqlite3_bind_int(st.get(), 2, attempts);
   BindText(st.get(), 3, last_error);
   sqlite3_bind_int64(st.get(), 4, id);
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error(db_, "outbox");
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("outbox");
   return Status::Ok();
 }
 
-int64_t SqliteStore::OutboxDepth() {
+Result<int64_t> SqliteStore::OutboxDepth() {
   std::lock_guard lock(mu_);
   Stmt q(db_, "SELECT count(*) FROM outbox WHERE status = 0");
-  if (q && sqlite3_step(q.get()) == SQLITE_ROW) return sqlite3_column_int64(q.get(), 0);
-  return 0;
+  if (!q || sqlite3_step(q.get()) != SQLITE_ROW) return Error("outbox");
+  return sqlite3_column_int64(q.get(), 0);
 }
 
 }  // namespace aw

@@ -9,6 +9,14 @@
 // the store assigns each event a global, increasing `seq` that fixes the
 // arrival order used to rebuild state after a restart.
 //
+// Errors: every SQLite error is returned, never read as "no more rows" or a
+// default value. A damaged file (SQLITE_CORRUPT / SQLITE_NOTADB) is reported
+// with its path and the way to recover it. Before each commit the store
+// checks that `path` still names the file it has open (same st_dev/st_ino):
+// once the file is deleted or replaced, every write fails with an error
+// naming the problem, so nothing is acknowledged that would be gone after a
+// restart.
+//
 // Thread-safe: one connection behind a mutex. Ingest batches go through
 // one writer thread (group commit), so the mutex is rarely contended.
 
@@ -52,10 +60,12 @@ class SqliteStore final : public AlertStore, public OutboxStore {
 
   struct Options {
     bool sync_full = false;  // synchronous=FULL: fsync on every commit
+    bool quick_check = false;  // PRAGMA quick_check at open (reads every page)
   };
 
   // Opens (creating if needed) the database at `path` and migrates it.
-  // Fails for a file written by a newer agentwatch.
+  // Fails for a file written by a newer agentwatch, and for a damaged file
+  // (header, schema or `PRAGMA quick_check` when Options::quick_check).
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
                                                    Options options);
   ~SqliteStore() override;
@@ -88,21 +98,31 @@ class SqliteStore final : public AlertStore, public OutboxStore {
 
   // OutboxStore
   Result<std::vector<OutboxItem>> DueOutbox(TimeMs now, int limit) override;
-  int64_t NextOutboxAttempt() override;
+  Result<int64_t> NextOutboxAttempt() override;
   Status MarkDelivered(int64_t id) override;
   Status Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
                     const std::string& last_error) override;
   Status MarkFailed(int64_t id, const std::string& error) override;
-  int64_t OutboxDepth() override;
+  Result<int64_t> SupersedeOlder(const std::string& receiver, const std::string& fingerprint,
+                                 int64_t newer_id) override;
+  Result<int64_t> OutboxDepth() override;
 
  private:
-  explicit SqliteStore(sqlite3* db);
+  SqliteStore(sqlite3* db, std::string path);
   Status Exec(const char* sql);
+  // The connection's last error as a Status naming `what` and the file; a
+  // damaged file also gets the recovery path.
+  Status Error(const std::string& what) const;
+  // Unavailable once `path_` no longer names the open file. Needs mu_.
+  Status CheckFile() const;
   Status Migrate();
   Status Prepare();
   Status SetOutboxStatus(int64_t id, int status, const std::string& error);
 
   sqlite3* const db_;
+  const std::string path_;
+  // The identity of the file opened at `path_` (constant after Open).
+  uint64_t dev_ = 0, ino_ = 0;
   mutable std::mutex mu_;
   int64_t last_seq_ = 0;  // guarded by mu_
   sqlite3_stmt* insert_span_ = nullptr;

@@ -18,7 +18,7 @@ namespace aw::alerting::test {
 
 class FakeOutboxStore final : public OutboxStore {
  public:
-  enum class State { kPending, kDelivered, kFailed };
+  enum class State { kPending, kDelivered, kFailed, kSuperseded };
   struct Entry {
     OutboxItem item;
     State state = State::kPending;
@@ -87,7 +87,7 @@ class FakeOutboxStore final : public OutboxStore {
     return due;
   }
 
-  int64_t NextOutboxAttempt() override {
+  Result<int64_t> NextOutboxAttempt() override {
     std::lock_guard lock(mu_);
     int64_t next = -1;
     for (const auto& [id, e] : entries_) {
@@ -127,7 +127,23 @@ class FakeOutboxStore final : public OutboxStore {
     return Status::Ok();
   }
 
-  int64_t OutboxDepth() override {
+  Result<int64_t> SupersedeOlder(const std::string& receiver,
+                                 const std::string& fingerprint,
+                                 int64_t newer_id) override {
+    std::lock_guard lock(mu_);
+    cv_.notify_all();
+    int64_t n = 0;
+    for (auto& [id, e] : entries_) {
+      if (id < newer_id && e.state == State::kPending &&
+          e.item.receiver == receiver && e.item.fingerprint == fingerprint) {
+        e.state = State::kSuperseded;
+        ++n;
+      }
+    }
+    return n;
+  }
+
+  Result<int64_t> OutboxDepth() override {
     std::lock_guard lock(mu_);
     int64_t n = 0;
     for (const auto& [id, e] : entries_) n += e.state == State::kPending;

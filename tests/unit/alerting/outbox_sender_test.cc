@@ -1,6 +1,8 @@
 #include "alerting/outbox_sender.h"
 
 #include <gmock/gmock.h>
+#include <algorithm>
+#include <map>
 #include <gtest/gtest.h>
 
 #include "alerting/http_notifier.h"
@@ -315,6 +317,80 @@ TEST_F(OutboxSenderTest, ActiveAlertsAreRepostedToAlertmanager) {
   EXPECT_EQ(body[0]["labels"]["alertname"], "low_accuracy");
   EXPECT_EQ(sender.Counts()["am"].resent, 1);
   EXPECT_EQ(sink_.RequestCount("/slack"), 0u);  // slack gets no re-posts
+}
+
+// A receiver that answers 500 while alerts fire and resolve, then recovers:
+// whatever the retries' jitter, each alert's last delivered state is its
+// latest (resolve), and no trigger is delivered after its resolve.
+TEST_F(OutboxSenderTest, AfterAnOutageEachAlertEndsOnItsLatestState) {
+  OutboxSender sender(store_, clock_, Receivers(), notifier_, Seeded());
+  constexpr int kAlerts = 8;
+  auto event = [](int i, bool resolved) {
+    AlertEvent e = FiringEvent("alert" + std::to_string(i));
+    e.fingerprint = "fp" + std::to_string(i);
+    e.resolved = resolved;
+    return e;
+  };
+  sink_.SetDefault("/pd", HttpSink::Reply{500, "down", "text/plain", "", 0ms});
+  std::vector<int64_t> triggers, resolves;
+  for (int i = 0; i < kAlerts; ++i) {
+    triggers.push_back(store_.Add("pd", test::Payload(event(i, false)),
+                                  clock_.NowMs(), "fp" + std::to_string(i)));
+  }
+  size_t delivered_from = 0;
+  for (int step = 0; step < 6000 && *store_.OutboxDepth() > 0; ++step) {
+    if (step == 30) {  // 3 s in: every alert resolves while still down
+      for (int i = 0; i < kAlerts; ++i) {
+        resolves.push_back(store_.Add("pd", test::Payload(event(i, true)),
+                                      clock_.NowMs(), "fp" + std::to_string(i)));
+      }
+    }
+    if (step == 60) {  // 6 s in: the receiver is back
+      delivered_from = sink_.RequestCount("/pd");
+      sink_.SetDefault("/pd", HttpSink::Reply{});
+    }
+    sender.DeliverDue(clock_.NowMs());
+    clock_.Advance(100ms);
+  }
+  ASSERT_EQ(*store_.OutboxDepth(), 0);
+  ASSERT_GT(delivered_from, 0u);
+  auto reqs = sink_.Requests("/pd");
+  std::map<std::string, std::vector<std::string>> actions;  // per dedup_key
+  for (size_t i = delivered_from; i < reqs.size(); ++i) {
+    auto body = nlohmann::json::parse(reqs[i].body);
+    actions[body["dedup_key"]].push_back(body["event_action"]);
+  }
+  ASSERT_EQ(actions.size(), static_cast<size_t>(kAlerts));
+  for (const auto& [key, seq] : actions) {
+    EXPECT_EQ(seq.back(), "resolve") << key;
+    EXPECT_EQ(std::count(seq.begin(), seq.end(), "resolve"), 1) << key;
+  }
+  for (int i = 0; i < kAlerts; ++i) {
+    EXPECT_EQ(StateOf(resolves[i]), State::kDelivered);
+    EXPECT_EQ(StateOf(triggers[i]), State::kSuperseded);
+  }
+  EXPECT_EQ(sender.Counts()["pd"].superseded, kAlerts);
+}
+
+TEST_F(OutboxSenderTest, OlderStateIsNeverSentAfterANewerOne) {
+  OutboxSender sender(store_, clock_, Receivers(), notifier_, Seeded());
+  AlertEvent firing = FiringEvent();
+  AlertEvent resolved = FiringEvent();
+  resolved.resolved = true;
+  // Both due in one batch: only the newer goes out.
+  int64_t a = store_.Add("pd", test::Payload(firing), clock_.NowMs(), "x");
+  int64_t b = store_.Add("pd", test::Payload(resolved), clock_.NowMs(), "x");
+  // Another alert and another receiver are independent.
+  int64_t c = store_.Add("pd", test::Payload(firing), clock_.NowMs(), "y");
+  int64_t d = store_.Add("audit", test::Payload(firing), clock_.NowMs(), "x");
+  sender.DeliverDue(clock_.NowMs());
+  EXPECT_EQ(StateOf(a), State::kSuperseded);
+  EXPECT_EQ(StateOf(b), State::kDelivered);
+  EXPECT_EQ(StateOf(c), State::kDelivered);
+  EXPECT_EQ(StateOf(d), State::kDelivered);
+  auto reqs = sink_.Requests("/pd");
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(reqs[0].body)["event_action"], "resolve");
 }
 
 }  // namespace

@@ -35,6 +35,25 @@ TEST(TimeUtilTest, ParsesRfc3339WithFractionsAndOffsets) {
   EXPECT_FALSE(ParseRfc3339("2026-11-25T16:00:00Zjunk"));
 }
 
+TEST(TimeUtil, RejectsDatesNotOnTheCalendar) {
+  EXPECT_FALSE(ParseRfc3339("2025-02-29T00:00:00Z"));  // not a leap year
+  EXPECT_FALSE(ParseRfc3339("1900-02-29T00:00:00Z"));  // century, not /400
+  EXPECT_FALSE(ParseRfc3339("2026-04-31T00:00:00Z"));
+  EXPECT_FALSE(ParseRfc3339("2026-06-31T12:00:00Z"));
+  EXPECT_EQ(ParseRfc3339("2024-02-29T00:00:00Z"), 1'709'164'800'000);
+  EXPECT_EQ(ParseRfc3339("2000-02-29T00:00:00Z"), 951'782'400'000);
+}
+
+TEST(TimeUtil, LeapSecondReadsAsLastMillisecondOfTheMinute) {
+  // 2016-12-31T23:59:60Z was a real leap second; it stays on Dec 31.
+  const auto last = ParseRfc3339("2016-12-31T23:59:59Z");
+  ASSERT_TRUE(last);
+  EXPECT_EQ(ParseRfc3339("2016-12-31T23:59:60Z"), *last + 999);
+  EXPECT_EQ(ParseRfc3339("2016-12-31T23:59:60.5Z"), *last + 999);
+  EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2016-12-31T23:59:60Z")),
+            "2016-12-31T23:59:59.999Z");
+}
+
 TEST(TimeUtilTest, FormatRoundTrips) {
   EXPECT_EQ(FormatRfc3339(1'795'622'400'000), "2026-11-25T16:00:00Z");
   EXPECT_EQ(FormatRfc3339(1'795'622'400'123), "2026-11-25T16:00:00.123Z");

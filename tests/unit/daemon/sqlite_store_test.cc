@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <cstdio>
+
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -121,8 +123,8 @@ TEST_F(SqliteStoreTest, AlertChangesAndOutboxCommitTogether) {
   ASSERT_EQ(alerts->size(), 1u);
   EXPECT_EQ((*alerts)[0].state, AlertState::kFiring);
   EXPECT_EQ((*alerts)[0].labels.at("agent"), "ir");
-  EXPECT_EQ(store->OutboxDepth(), 1);
-  EXPECT_EQ(store->NextOutboxAttempt(), 10);
+  EXPECT_EQ(*store->OutboxDepth(), 1);
+  EXPECT_EQ(*store->NextOutboxAttempt(), 10);
   EXPECT_TRUE(store->DueOutbox(9, 10)->empty());
   auto due = store->DueOutbox(10, 10);
   ASSERT_EQ(due->size(), 1u);
@@ -131,10 +133,123 @@ TEST_F(SqliteStoreTest, AlertChangesAndOutboxCommitTogether) {
   EXPECT_TRUE(store->DueOutbox(49, 10)->empty());
   EXPECT_EQ((*store->DueOutbox(50, 10))[0].attempts, 1);
   ASSERT_TRUE(store->MarkDelivered(id).ok());
-  EXPECT_EQ(store->OutboxDepth(), 0);
-  EXPECT_EQ(store->NextOutboxAttempt(), -1);
+  EXPECT_EQ(*store->OutboxDepth(), 0);
+  EXPECT_EQ(*store->NextOutboxAttempt(), -1);
   ASSERT_TRUE(store->SaveAlertChanges({}, {"f1"}, {}).ok());
   EXPECT_TRUE(store->LoadAlerts()->empty());
+}
+
+TEST_F(SqliteStoreTest, NewerOutboxItemSupersedesOlderPendingOfTheSameAlert) {
+  auto store = Open();
+  auto item = [](const std::string& receiver, const std::string& fp) {
+    OutboxItem n;
+    n.receiver = receiver;
+    n.fingerprint = fp;
+    n.payload = "{}";
+    n.created_ms = n.next_attempt_ms = 10;
+    return n;
+  };
+  ASSERT_TRUE(store
+                  ->SaveAlertChanges({}, {},
+                                     {item("pd", "f1"), item("pd", "f2"), item("slack", "f1"),
+                                      item("pd", "f1")})
+                  .ok());
+  auto due = store->DueOutbox(10, 10);
+  ASSERT_EQ(due->size(), 4u);
+  const int64_t newest = (*due)[3].id;
+  auto n = store->SupersedeOlder("pd", "f1", newest);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  due = store->DueOutbox(10, 10);
+  ASSERT_EQ(due->size(), 3u);  // pd/f2, slack/f1 and the newest pd/f1 stay
+  EXPECT_EQ((*due)[2].id, newest);
+  EXPECT_EQ(*store->SupersedeOlder("pd", "f1", newest), 0);
+}
+
+// 12 KiB of garbage in the middle of a file with 50k spans: the store must
+// refuse (at open or at the scan), naming the file and the way to recover,
+// never rebuild from part of the data.
+TEST_F(SqliteStoreTest, DamagedFileIsRefusedWithItsPathAndRecovery) {
+  const std::string path = dir_.File("events.db");
+  {
+    auto store = Open();
+    EventBatch b;
+    for (int i = 0; i < 50'000; ++i) b.spans.push_back(MakeSpan("inv" + std::to_string(i), i));
+    ASSERT_TRUE(store->Append(b).ok());
+  }
+  {
+    std::FILE* f = std::fopen(path.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, 0, SEEK_END);
+    const long size = std::ftell(f);
+    ASSERT_GT(size, 1'000'000);
+    std::fseek(f, size / 2, SEEK_SET);
+    std::string garbage(12 * 1024, '\0');
+    for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>((i * 131 + 7) % 251);
+    std::fwrite(garbage.data(), 1, garbage.size(), f);
+    std::fclose(f);
+  }
+  Status failure = Status::Ok();
+  auto store = SqliteStore::Open(path, {});
+  if (!store.ok()) {
+    failure = store.status();
+  } else {
+    int64_t seen = 0;
+    EventVisitor v;
+    v.span = [&](const Span&, int64_t) { ++seen; };
+    failure = (*store)->Scan(v);
+    EXPECT_LT(seen, 50'000);
+  }
+  ASSERT_FALSE(failure.ok());
+  EXPECT_NE(failure.message().find(path), std::string::npos) << failure.message();
+  EXPECT_NE(failure.message().find(".dump"), std::string::npos) << failure.message();
+}
+
+TEST_F(SqliteStoreTest, QuickCheckAtOpenFindsDamageOutsideTheScannedTables) {
+  const std::string path = dir_.File("events.db");
+  {
+    auto store = Open();
+    EventBatch b;
+    for (int i = 0; i < 20'000; ++i) b.spans.push_back(MakeSpan("inv" + std::to_string(i), i));
+    ASSERT_TRUE(store->Append(b).ok());
+  }
+  {
+    std::FILE* f = std::fopen(path.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, 0, SEEK_END);
+    const long size = std::ftell(f);
+    std::fseek(f, size / 2, SEEK_SET);
+    std::string garbage(12 * 1024, '\x5a');
+    std::fwrite(garbage.data(), 1, garbage.size(), f);
+    std::fclose(f);
+  }
+  SqliteStore::Options o;
+  o.quick_check = true;
+  auto store = SqliteStore::Open(path, o);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find(path), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, WritesFailOnceTheFileIsDeletedOrReplaced) {
+  const std::string path = dir_.File("events.db");
+  auto store = Open();
+  EventBatch b;
+  b.spans = {MakeSpan("a", 1)};
+  ASSERT_TRUE(store->Append(b).ok());
+  ASSERT_EQ(std::remove(path.c_str()), 0);
+  b.spans = {MakeSpan("b", 2)};
+  auto r = store->Append(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("deleted"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find(path), std::string::npos);
+  EXPECT_FALSE(store->SaveAlertChanges({}, {}, {}).ok());
+  // Another file at the same path is not the one open either.
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fclose(f);
+  r = store->Append(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("replaced"), std::string::npos) << r.status().message();
 }
 
 TEST_F(SqliteStoreTest, RefusesAFileFromANewerVersion) {
