@@ -14,14 +14,14 @@
 // ingest reply. Every rejection is counted in
 // agentwatch_ingest_rejected_total{endpoint, reason}.
 
-#include <httplib.h>
-
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "daemon/common/log.h"
+#include "daemon/http/http.h"
 #include "daemon/ingest/webhooks.h"
 #include "daemon/server/app.h"
+#include "daemon/server/handler_util.h"
 
 namespace aw::server {
 
@@ -32,23 +32,15 @@ using json = nlohmann::json;
 constexpr const char* kPagerDutyPath = "/v1/webhooks/pagerduty";
 constexpr const char* kSlackPath = "/v1/webhooks/slack";
 
-void Reply(httplib::Response& res, int status, const std::string& error) {
-  res.status = status;
-  res.set_content(json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0},
-                       {"errors", json::array({json{{"index", 0}, {"error", error}}})}}
-                      .dump(),
-                  "application/json");
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+void Reply(http::Response& res, int status, const std::string& error) {
+  ReplyJson(res, status, ErrorBody(error));
 }
 
 }  // namespace
 
 void App::WebhookRoutes() {
   // What every early rejection does: reply, count it and the request.
-  const auto reject = [this](httplib::Response& res, const char* path, int status,
+  const auto reject = [this](http::Response& res, const char* path, int status,
                              const std::string& reason, const std::string& error,
                              std::chrono::steady_clock::time_point start) {
     Reply(res, status, error);
@@ -64,8 +56,8 @@ void App::WebhookRoutes() {
     return o;
   };
 
-  http_->Post(kPagerDutyPath, [this, reject, options](const httplib::Request& req,
-                                                      httplib::Response& res) {
+  router_->Add("POST", kPagerDutyPath, [this, reject, options](const http::Request& req,
+                                                      http::Response& res) {
     const auto start = std::chrono::steady_clock::now();
     std::string secret;
     {
@@ -101,24 +93,12 @@ void App::WebhookRoutes() {
     SubmitWebhookRecords(std::move(batch), kPagerDutyPath, res);
   });
 
-  // A content-reader handler: httplib caps form-encoded bodies read for
-  // ordinary handlers at 8 KiB (CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH)
-  // and Slack's block_actions payloads are often larger. This path is bounded
-  // by limits.max_body_bytes only.
-  http_->Post(kSlackPath, [this, reject, options](const httplib::Request& req,
-                                                  httplib::Response& res,
-                                                  const httplib::ContentReader& reader) {
+  // The body is bounded by limits.max_body_bytes like every other body
+  // (the server answers 413 before this runs).
+  router_->Add("POST", kSlackPath, [this, reject, options](const http::Request& req,
+                                                         http::Response& res) {
     const auto start = std::chrono::steady_clock::now();
-    std::string body;
-    if (!reader([&](const char* data, size_t n) {
-          body.append(data, n);
-          return true;
-        })) {
-      // httplib has set 413 (over limits.max_body_bytes) or 400; the error
-      // handler writes and counts the reply.
-      if (res.status < 400) res.status = 400;
-      return;
-    }
+    const std::string& body = req.body;
     std::string secret;
     {
       std::lock_guard lock(config_mu_);
