@@ -102,6 +102,10 @@ Status App::Start() {
   hopts.body_limit = static_cast<uint64_t>(config_.limits.max_body_bytes);
   hopts.head_timeout = std::max<Millis>(config_.limits.read_timeout, Millis(1));
   hopts.body_timeout = hopts.head_timeout;
+  // Ingest handlers wait for their group commit on a worker: enough
+  // workers that the usual number of concurrent ingest clients all join the
+  // same commit instead of queueing for a worker.
+  hopts.worker_threads = 64;
   hopts.tls_cert_file = config_.tls.cert_file;
   hopts.tls_key_file = config_.tls.key_file;
   // Thousands of connections need as many descriptors.
