@@ -2,6 +2,8 @@
 # The front door side by side with nginx, in one run on this machine:
 #   1. one span per POST, wrk -t2 -c64, agentwatch (no rules) vs nginx
 #      `return 204`, alternating, ROUNDS rounds of WRK_SECS each;
+#      and the server alone: GET /-/healthy on agentwatch vs GET on nginx,
+#      same wrk command without the script;
 #   2. latency of a legitimate client (fresh connection per POST) while
 #      1,000 slow-header clients hold connections (bench/slowloris.py),
 #      against agentwatch and against nginx.
@@ -84,10 +86,14 @@ for r in $(seq "$ROUNDS"); do
   log "round $r: agentwatch (load $(cut -d' ' -f1-3 /proc/loadavg))"
   "$WRK" -t2 -c64 -d"${WRK_SECS}s" --latency -s "$ROOT/bench/wrk/post_span.lua" \
     "http://127.0.0.1:$AW_PORT" -- "fd$r-$$" >"$OUT/wrk_agentwatch_$r.txt" 2>&1
+  "$WRK" -t2 -c64 -d"${WRK_SECS}s" --latency "http://127.0.0.1:$AW_PORT/-/healthy" \
+    >"$OUT/wrk_get_agentwatch_$r.txt" 2>&1
   stop_aw
   log "round $r: nginx (load $(cut -d' ' -f1-3 /proc/loadavg))"
   "$WRK" -t2 -c64 -d"${WRK_SECS}s" --latency -s "$ROOT/bench/wrk/post_span.lua" \
     "http://127.0.0.1:$NG_PORT" -- "ng$r-$$" >"$OUT/wrk_nginx_$r.txt" 2>&1
+  "$WRK" -t2 -c64 -d"${WRK_SECS}s" --latency "http://127.0.0.1:$NG_PORT/-/healthy" \
+    >"$OUT/wrk_get_nginx_$r.txt" 2>&1
 done
 grep -H "Requests/sec\|Non-2xx\|Socket errors" "$OUT"/wrk_*.txt | sed "s#$OUT/##" >&2 || true
 
