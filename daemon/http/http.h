@@ -97,15 +97,19 @@ using RejectionHook = std::function<void(Rejection, const Request&, Response&)>;
 struct Options {
   int io_threads = 2;
   int worker_threads = 32;       // handlers that block on a commit hold one each
+  // When full, the connection that has waited longest with no request in
+  // flight is closed for the new one; with none such, the new one is closed.
   int max_connections = 4096;
   int backlog = 1024;
   size_t header_limit = 64 * 1024;  // all header bytes, request line included
   size_t max_header_fields = 100;
   size_t max_header_line = 8192;    // one field's name + value
   uint64_t body_limit = 4 << 20;    // after decoding
-  std::chrono::milliseconds head_timeout{10'000};  // absolute, from the first byte
+  // Absolute, from when the server starts waiting for the request (after
+  // the previous reply on a keep-alive connection); bytes do not extend it.
+  std::chrono::milliseconds head_timeout{10'000};
   std::chrono::milliseconds body_timeout{10'000};  // absolute, from the end of the head
-  std::chrono::milliseconds idle_timeout{5'000};   // keep-alive wait for a first byte
+  std::chrono::milliseconds idle_timeout{5'000};   // no byte of a next request by then: closed
   std::chrono::milliseconds write_timeout{10'000};
   std::string tls_cert_file;  // both set: TLS only
   std::string tls_key_file;
