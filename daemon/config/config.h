@@ -56,7 +56,7 @@ struct Config {
     int64_t max_agents = 1'000;      // label cardinality guard
     int64_t max_label_sets = 10'000;
     int64_t max_models = 200;  // distinct `model` metric label values
-    int64_t max_connections = 256;
+    int64_t max_connections = 4096;
     Millis read_timeout{10'000};
   } limits;
   struct Auth {

@@ -1,3 +1,8 @@
+// The daemon's lifecycle: Start (store, state, rules, listener, threads),
+// Stop, Reload, the commit hook and the evaluator loop, and the routing
+// table. The handlers live in one file per endpoint family:
+// ingest_handlers.cc, read_handlers.cc, admin_handlers.cc, webhooks.cc.
+
 #include "daemon/server/app.h"
 
 #include <arpa/inet.h>
@@ -5,34 +10,22 @@
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
+#include <set>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
-#include <prometheus/text_serializer.h>
 
-#include "daemon/common/hmac.h"
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
-#include "daemon/ingest/parser.h"
+#include "daemon/http/http.h"
+#include "daemon/server/commands.h"
+#include "daemon/server/handler_util.h"
 #include "daemon/server/rule_runtime.h"
-#include "daemon/server/status_page.h"
 
 namespace aw::server {
 
 using json = nlohmann::json;
 
 namespace {
-
-// cpp-httplib 0.11.4 listens with a backlog of 5 and has no setter: bursts
-// of new connections then wait for the kernel's 1 s SYN retry. The
-// listening socket is protected, so a subclass can widen the backlog.
-template <typename Base>
-class TunedServer : public Base {
- public:
-  using Base::Base;
-  void WidenBacklog(int backlog) { ::listen(this->svr_sock_, backlog); }
-};
 
 struct ListenAddress {
   std::string host;
@@ -65,37 +58,6 @@ bool IsLoopback(const std::string& host) {
   in_addr addr{};
   return inet_pton(AF_INET, host.c_str(), &addr) == 1 &&
          (ntohl(addr.s_addr) >> 24) == 127;
-}
-
-const char* EndpointPath(int e) {
-  static const char* kPaths[] = {"/v1/spans", "/v1/feedback", "/v1/resolutions"};
-  return kPaths[e];
-}
-
-// A metric label for a request path: known endpoints by name, anything else
-// as "other", so a scanner cannot blow up the series count.
-std::string EndpointLabel(const std::string& path) {
-  static const char* kKnown[] = {"/v1/spans", "/v1/feedback", "/v1/resolutions",
-                                 "/v1/webhooks/pagerduty", "/v1/webhooks/slack", "/-/reload",
-                                 "/metrics", "/api/v1/slis", "/api/v1/alerts", "/api/v1/rules"};
-  for (const char* k : kKnown) {
-    if (path == k) return path;
-  }
-  return "other";
-}
-
-void ReplyJson(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
-}
-
-json ErrorBody(const std::string& message) {
-  return json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0},
-              {"errors", json::array({json{{"index", 0}, {"error", message}}})}};
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
@@ -137,46 +99,32 @@ Status App::Start() {
 
   // Listen first (so /-/healthy answers during the rebuild), open ingest
   // once the state is rebuilt.
-  if (!config_.tls.cert_file.empty()) {
-    auto tls = std::make_unique<TunedServer<httplib::SSLServer>>(config_.tls.cert_file.c_str(),
-                                                                 config_.tls.key_file.c_str());
-    if (!tls->is_valid()) {
-      return Status::InvalidArgument("tls: cannot load " + config_.tls.cert_file + " / " +
-                                     config_.tls.key_file);
-    }
-    http_ = std::move(tls);
-  } else {
-    http_ = std::make_unique<TunedServer<httplib::Server>>();
-  }
-  const size_t threads = static_cast<size_t>(std::clamp<int64_t>(config_.limits.max_connections, 8, 1024));
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http_->set_payload_max_length(static_cast<size_t>(config_.limits.max_body_bytes));
-  http_->set_keep_alive_max_count(100000);
-  http_->set_keep_alive_timeout(5);
-  const auto read_timeout = std::chrono::duration_cast<std::chrono::seconds>(config_.limits.read_timeout);
-  http_->set_read_timeout(std::max<time_t>(1, read_timeout.count()), 0);
-  http_->set_write_timeout(10, 0);
-  http_->set_tcp_nodelay(true);
+  http::Options hopts;
+  hopts.max_connections = static_cast<int>(std::clamp<int64_t>(config_.limits.max_connections, 8, 1 << 20));
+  hopts.body_limit = static_cast<uint64_t>(config_.limits.max_body_bytes);
+  hopts.head_timeout = std::max<Millis>(config_.limits.read_timeout, Millis(1));
+  hopts.body_timeout = hopts.head_timeout;
+  // Ingest handlers wait for their group commit on a worker: enough
+  // workers that the usual number of concurrent ingest clients all join the
+  // same commit instead of queueing for a worker.
+  hopts.worker_threads = 64;
+  hopts.tls_cert_file = config_.tls.cert_file;
+  hopts.tls_key_file = config_.tls.key_file;
+  // Thousands of connections need as many descriptors.
+  http::RaiseFileLimit();
+  router_ = std::make_unique<http::Router>();
   Routes();
-
-  int port = addr->port;
-  if (port == 0) {
-    port = http_->bind_to_any_port(addr->host);
-    if (port < 0) return Status::Unavailable("cannot bind " + config_.listen);
-  } else if (!http_->bind_to_port(addr->host, port)) {
-    return Status::Unavailable("cannot bind " + config_.listen + ": address in use or not allowed");
+  http_ = std::make_unique<http::Server>(
+      hopts, [this](const http::Request& q, http::Response& r) { Dispatch(q, r); },
+      [this](http::Rejection why, const http::Request& q, http::Response& r) {
+        OnRejected(why, q, r);
+      });
+  if (std::string err = http_->Bind(addr->host, addr->port); !err.empty()) {
+    if (err.rfind("tls:", 0) == 0) return Status::InvalidArgument(err);
+    return Status::Unavailable(err + " (is another agentwatch or another server on this port?)");
   }
-  port_ = port;
-  if (auto* tuned = dynamic_cast<TunedServer<httplib::Server>*>(http_.get())) {
-    tuned->WidenBacklog(1024);
-  } else if (auto* tuned_tls = dynamic_cast<TunedServer<httplib::SSLServer>*>(http_.get())) {
-    tuned_tls->WidenBacklog(1024);
-  }
-  listen_thread_ = std::thread([this] { http_->listen_after_bind(); });
-  // httplib's stop() does nothing until the listen loop has marked itself
-  // running; a Stop() after a later step of Start failed could otherwise
-  // miss it and join a loop that never ends.
-  while (!http_->is_running()) std::this_thread::yield();
+  port_ = http_->port();
+  http_->Start();
   LogInfo("listening on " + addr->host + ":" + std::to_string(port_));
 
   const auto rebuild_start = std::chrono::steady_clock::now();
@@ -221,10 +169,9 @@ void App::Stop() {
   }
   ready_ = false;
   metrics_.SetReady(false);
-  // httplib's stop() closes the listener and joins the pool, so in-flight
-  // requests finish (their records are committed by the still-running writer).
-  if (http_) http_->stop();
-  if (listen_thread_.joinable()) listen_thread_.join();
+  // Closes the listener and waits for the requests in flight (their
+  // records are committed by the still-running writer).
+  if (http_) http_->Stop();
   if (writer_) writer_->Stop();
   {
     std::lock_guard lock(eval_mu_);
@@ -246,6 +193,7 @@ void App::Stop() {
 Status App::Reload() {
   std::lock_guard reload_lock(reload_mu_);
   auto fresh = LoadConfig(config_.file);
+  if (fresh.ok()) WarnUnmatchedRuleGlobs(*fresh);  // not an error: the old files may be moving
   Result<rules::RuleSet> rules = fresh.ok() ? LoadRulesFor(*fresh) : Result<rules::RuleSet>(fresh.status());
   if (!rules.ok()) {
     const TimeMs now = clock_.NowMs();
@@ -345,357 +293,84 @@ void App::EvaluatorLoop() {
   }
 }
 
-bool App::Authorize(const httplib::Request& req, httplib::Response& res, bool admin,
-                    bool allow_signature) {
-  Config::Auth auth;
-  {
-    std::lock_guard lock(config_mu_);
-    auth = config_.auth;
-  }
-  if (!auth.enabled) return true;
-  const std::string header = req.get_header_value("Authorization");
-  if (header.rfind("Bearer ", 0) == 0) {
-    const std::string token = header.substr(7);
-    bool is_admin = false, is_ingest = false;
-    // Compare against every token, without early exit.
-    for (const std::string& t : auth.admin_tokens) is_admin |= ConstantTimeEquals(token, t);
-    for (const std::string& t : auth.ingest_tokens) is_ingest |= ConstantTimeEquals(token, t);
-    if (is_admin) return true;
-    if (is_ingest && !admin) return true;
-    if (is_ingest && admin) {
-      ReplyJson(res, 403, json{{"error", "this endpoint needs an admin token"}});
-      return false;
-    }
-    ReplyJson(res, 401, json{{"error", "unknown bearer token"}});
-    return false;
-  }
-  if (allow_signature && !auth.webhook_secret.empty() &&
-      req.has_header("X-Agentwatch-Signature")) {
-    const std::string ts = req.get_header_value("X-Agentwatch-Timestamp");
-    const std::string sig = req.get_header_value("X-Agentwatch-Signature");
-    int64_t ts_s = 0;
-    try {
-      size_t pos = 0;
-      ts_s = std::stoll(ts, &pos);
-      if (pos != ts.size()) throw 0;
-    } catch (...) {
-      ReplyJson(res, 401, json{{"error", "X-Agentwatch-Timestamp: must be Unix seconds"}});
-      return false;
-    }
-    const int64_t now_s = clock_.NowMs() / 1000;
-    if (ts_s < now_s - 300 || ts_s > now_s + 300) {
-      ReplyJson(res, 401, json{{"error", "X-Agentwatch-Timestamp: outside the 5 minute window"}});
-      return false;
-    }
-    const std::string expected = "sha256=" + HmacSha256Hex(auth.webhook_secret, ts + "." + req.body);
-    if (!ConstantTimeEquals(sig, expected)) {
-      ReplyJson(res, 401, json{{"error", "X-Agentwatch-Signature: does not match the body"}});
-      return false;
-    }
-    // One request per signature: a replay inside the timestamp window is refused.
-    if (!replay_cache_.Claim("agentwatch:" + expected, clock_.NowMs(), (ts_s + 301) * 1000)) {
-      ReplyJson(res, 409, json{{"error", "X-Agentwatch-Signature: this signed request was already received "
-                                         "(replay); sign a new request with a fresh X-Agentwatch-Timestamp"}});
-      return false;
-    }
-    return true;
-  }
-  res.set_header("WWW-Authenticate", "Bearer");
-  ReplyJson(res, 401, json{{"error", "missing bearer token"}});
-  return false;
-}
-
-void App::HandleIngest(const httplib::Request& req, httplib::Response& res, Endpoint endpoint) {
-  const auto start = std::chrono::steady_clock::now();
-  const std::string path = EndpointPath(static_cast<int>(endpoint));
-  const auto finish = [&] { metrics_.CountRequest(path, res.status, SecondsSince(start)); };
-  if (!ready_ || stopping_) {
-    res.set_header("Retry-After", "1");
-    ReplyJson(res, 503, ErrorBody(stopping_ ? "shutting down" : "starting: rebuilding state"));
-    metrics_.CountRejected(path, "unavailable");
-    return finish();
-  }
-  if (!Authorize(req, res, false, endpoint != Endpoint::kSpans)) {
-    metrics_.CountRejected(path, res.status == 403 ? "forbidden" : "unauthorized");
-    return finish();
-  }
-  std::string ctype = req.get_header_value("Content-Type");
-  ctype = ctype.substr(0, ctype.find(';'));
-  while (!ctype.empty() && ctype.back() == ' ') ctype.pop_back();
-  for (char& c : ctype) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  ingest::BodyFormat format;
-  if (ctype.empty() || ctype == "application/json") {
-    format = ingest::BodyFormat::kJson;
-  } else if (ctype == "application/x-ndjson" || ctype == "application/ndjson" ||
-             ctype == "application/jsonl") {
-    format = ingest::BodyFormat::kNdjson;
-  } else {
-    ReplyJson(res, 415, ErrorBody("Content-Type: " + ctype +
-                                  " is not supported; use application/json or application/x-ndjson"));
-    metrics_.CountRejected(path, "unsupported_media_type");
-    return finish();
-  }
-  ingest::ParseOptions popts;
-  {
-    std::lock_guard lock(config_mu_);
-    popts.now_ms = clock_.NowMs();
-    popts.max_event_age = config_.max_event_age;
-    popts.max_clock_skew = config_.max_clock_skew;
-    popts.max_records = config_.limits.max_records_per_request;
-  }
-
-  EventBatch batch;
-  std::vector<int> indexes;  // body index of each record in `batch`
-  std::vector<ingest::RecordError> errors;
-  bool malformed = false;
-  const auto take = [&](auto parsed, auto& into) {
-    malformed = parsed.malformed;
-    errors = std::move(parsed.errors);
-    for (auto& [index, record] : parsed.records) {
-      indexes.push_back(index);
-      into.push_back(std::move(record));
-    }
-  };
-  switch (endpoint) {
-    case Endpoint::kSpans: take(ingest::ParseSpans(req.body, format, popts), batch.spans); break;
-    case Endpoint::kFeedback:
-      take(ingest::ParseFeedback(req.body, format, popts), batch.feedback);
-      break;
-    case Endpoint::kResolutions:
-      take(ingest::ParseResolutions(req.body, format, popts), batch.resolutions);
-      break;
-  }
-  for (const auto& e : errors) metrics_.CountRejected(path, ingest::RejectReasonName(e.reason));
-
-  json error_list = json::array();
-  for (const auto& e : errors) error_list.push_back({{"index", e.index}, {"error", e.error}});
-  if (!errors.empty() && errors[0].reason == ingest::RejectReason::kTooMany) {
-    ReplyJson(res, 413, json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0}, {"errors", error_list}});
-    return finish();
-  }
-  if (indexes.empty()) {
-    ReplyJson(res, 400, json{{"accepted", 0}, {"duplicates", 0},
-                             {"rejected", malformed ? 0 : static_cast<int>(errors.size())},
-                             {"errors", error_list}});
-    return finish();
-  }
-  IngestOutcome outcome = writer_->Submit(std::move(batch)).get();
-  if (!outcome.status.ok()) {
-    res.set_header("Retry-After", "1");
-    ReplyJson(res, 503, ErrorBody(outcome.status.message()));
-    metrics_.CountRejected(path, "unavailable", static_cast<double>(indexes.size()));
-    return finish();
-  }
-  ReplyJson(res, 200, json{{"accepted", outcome.accepted},
-                           {"duplicates", outcome.duplicates},
-                           {"rejected", static_cast<int>(errors.size())},
-                           {"errors", error_list}});
-  finish();
-}
-
-void App::SubmitWebhookRecords(EventBatch batch, const std::string& endpoint,
-                               httplib::Response& res) {
-  const auto start = std::chrono::steady_clock::now();
-  if (!ready_ || stopping_) {
-    res.set_header("Retry-After", "1");
-    ReplyJson(res, 503, ErrorBody("not ready"));
-  } else if (batch.empty()) {
-    // An event we do not map (e.g. incident.acknowledged): acknowledged so
-    // the sender does not retry it, and counted.
-    metrics_.CountRejected(endpoint, "ignored_event");
-    ReplyJson(res, 200, json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0},
-                             {"errors", json::array()}});
-  } else {
-    IngestOutcome outcome = writer_->Submit(std::move(batch)).get();
-    if (!outcome.status.ok()) {
-      res.set_header("Retry-After", "1");
-      ReplyJson(res, 503, ErrorBody(outcome.status.message()));
-    } else {
-      ReplyJson(res, 200, json{{"accepted", outcome.accepted}, {"duplicates", outcome.duplicates},
-                               {"rejected", 0}, {"errors", json::array()}});
-    }
-  }
-  metrics_.CountRequest(endpoint, res.status, SecondsSince(start));
-}
-
-void App::HandleSlis(const httplib::Request& req, httplib::Response& res) {
-  const std::string agent = req.get_param_value("agent");
-  std::vector<WindowSpec> windows;
-  {
-    std::lock_guard lock(config_mu_);
-    windows = config_.sli_windows;
-  }
-  const TimeMs now = clock_.NowMs();
-  json rows = json::array();
-  const auto add = [&](const std::string& row_agent, const Labels& labels, Sli sli,
-                       const std::string& window, Stat stat, const std::optional<double>& value,
-                       int64_t samples) {
-    rows.push_back({{"agent", row_agent}, {"labels", labels}, {"sli", SliName(sli)},
-                    {"window", window}, {"stat", StatName(stat)},
-                    {"value", value ? json(*value) : json(nullptr)}, {"samples", samples}});
-  };
-  const std::vector<SliQuery> rule_queries = rules_ ? rules_->Queries() : std::vector<SliQuery>{};
-  std::shared_lock lock(state_->mu);
-  for (const windows::SliRow& r : state_->engine.Snapshot(windows, now, agent)) {
-    add(r.agent, r.labels, r.sli, r.window, r.stat, r.value, r.samples);
-  }
-  // A rule adds its own (sli, window, stat, by) entry unless sli_windows
-  // already carry it.
-  for (SliQuery q : rule_queries) {
-    const bool plain = q.by == std::vector<std::string>{"agent"} && q.where.empty() &&
-                       q.offset.count() == 0 && q.sli != Sli::kFinishReasonRate;
-    bool covered = false;
-    for (const WindowSpec& w : windows) covered |= plain && w == q.window;
-    if (covered) continue;
-    q.only_agent = agent;
-    for (const SliValue& v : state_->engine.Compute(q, now)) {
-      Labels labels = v.group;
-      std::string row_agent;
-      if (auto it = labels.find("agent"); it != labels.end()) {
-        row_agent = it->second;
-        labels.erase(it);
-      }
-      if (q.sli == Sli::kFinishReasonRate) labels["finish_reason"] = q.match;
-      add(row_agent, labels, q.sli, q.window.name, q.stat, v.value, v.samples);
-    }
-  }
-  ReplyJson(res, 200, json{{"slis", rows}});
-}
-
-exporters::ExportSnapshot App::Snapshot() {
-  exporters::ExportSnapshot snap;
-  std::vector<WindowSpec> windows;
-  {
-    std::lock_guard lock(config_mu_);
-    windows = config_.sli_windows;
-  }
-  const TimeMs now = clock_.NowMs();
-  std::shared_lock lock(state_->mu);
-  snap.slis = state_->engine.Snapshot(windows, now);
-  if (rules_) rules_->FillSnapshot(state_->engine, now, snap);
-  return snap;
-}
-
-std::string App::MetricsText() {
-  if (store_) {
-    if (auto depth = store_->OutboxDepth(); depth.ok()) metrics_.SetOutboxDepth(static_cast<double>(*depth));
-  }
-  auto families = metrics_.registry().Collect();
-  auto slis = collector_->Collect();
-  families.insert(families.end(), std::make_move_iterator(slis.begin()),
-                  std::make_move_iterator(slis.end()));
-  return prometheus::TextSerializer().Serialize(families);
-}
-
-void App::HandleStatusPage(const httplib::Request&, httplib::Response& res) {
-  const json alerts = rules_ ? rules_->AlertsJson() : json::object();
-  std::shared_lock lock(state_->mu);
-  res.set_content(RenderStatusPage(state_->engine, clock_.NowMs(), alerts),
-                  "text/html; charset=utf-8");
-}
-
 void App::Routes() {
-  http_->Post("/v1/spans", [this](const httplib::Request& q, httplib::Response& r) {
-    HandleIngest(q, r, Endpoint::kSpans);
-  });
-  http_->Post("/v1/feedback", [this](const httplib::Request& q, httplib::Response& r) {
-    HandleIngest(q, r, Endpoint::kFeedback);
-  });
-  http_->Post("/v1/resolutions", [this](const httplib::Request& q, httplib::Response& r) {
-    HandleIngest(q, r, Endpoint::kResolutions);
-  });
+  IngestRoutes();
   WebhookRoutes();
-  http_->Get("/-/healthy", [](const httplib::Request&, httplib::Response& r) {
-    r.set_content("agentwatch is healthy.\n", "text/plain");
-  });
-  http_->Get("/-/ready", [this](const httplib::Request&, httplib::Response& r) {
-    if (ready_ && !stopping_) {
-      r.set_content("agentwatch is ready.\n", "text/plain");
+  ReadRoutes();
+  AdminRoutes();
+}
+
+void App::Dispatch(const http::Request& q, http::Response& r) {
+  try {
+    bool path_known = false;
+    const http::Handler* h = router_->Find(q.method, q.path, &path_known);
+    if (h) return (*h)(q, r);
+    if (path_known) {
+      ReplyJson(r, 405, json{{"error", "method not allowed: " + q.method + " " + q.path}});
     } else {
-      r.status = 503;
-      r.set_content(stopping_ ? "shutting down\n" : "rebuilding state from the store\n", "text/plain");
-    }
-  });
-  const auto read_guard = [this](const httplib::Request& q, httplib::Response& r) {
-    bool protect;
-    {
-      std::lock_guard lock(config_mu_);
-      protect = config_.auth.protect_reads;
-    }
-    if (!ready_) {
-      ReplyJson(r, 503, json{{"error", "starting: rebuilding state"}});
-      return false;
-    }
-    return !protect || Authorize(q, r, false, false);
-  };
-  http_->Get("/metrics", [this, read_guard](const httplib::Request& q, httplib::Response& r) {
-    if (!read_guard(q, r)) return;
-    r.set_content(MetricsText(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  http_->Get("/api/v1/slis", [this, read_guard](const httplib::Request& q, httplib::Response& r) {
-    if (read_guard(q, r)) HandleSlis(q, r);
-  });
-  http_->Get("/", [this, read_guard](const httplib::Request& q, httplib::Response& r) {
-    if (read_guard(q, r)) HandleStatusPage(q, r);
-  });
-  http_->Get("/api/v1/rules", [this, read_guard](const httplib::Request& q, httplib::Response& r) {
-    if (read_guard(q, r)) ReplyJson(r, 200, rules_->RulesJson());
-  });
-  http_->Get("/api/v1/alerts", [this, read_guard](const httplib::Request& q, httplib::Response& r) {
-    if (read_guard(q, r)) ReplyJson(r, 200, rules_->AlertsJson());
-  });
-  http_->Post("/-/reload", [this](const httplib::Request& q, httplib::Response& r) {
-    if (!Authorize(q, r, true, false)) return;
-    Status s = Reload();
-    if (s.ok()) {
-      ReplyJson(r, 200, json{{"status", "success"}});
-    } else {
-      ReplyJson(r, 400, json{{"status", "error"}, {"error", s.message()}});
-    }
-  });
-  // Called for every reply >= 400; one with a body came from a handler,
-  // which has already counted it. An empty one is httplib's own rejection.
-  http_->set_error_handler([this](const httplib::Request& q, httplib::Response& r) {
-    if (!r.body.empty()) return;
-    // The label is bounded: an unknown path would add a series per request.
-    static const std::set<std::string> kEndpoints = {
-        "/v1/spans", "/v1/feedback", "/v1/resolutions", "/v1/webhooks/pagerduty",
-        "/v1/webhooks/slack"};
-    const std::string endpoint = kEndpoints.count(q.path) ? q.path : "other";
-    if (r.status == 413) {
-      int64_t limit;
-      {
-        std::lock_guard lock(config_mu_);
-        limit = config_.limits.max_body_bytes;
-      }
-      metrics_.CountRejected(endpoint, "too_large");
-      ReplyJson(r, 413, ErrorBody("body: exceeds limits.max_body_bytes (" + std::to_string(limit) +
-                                  " bytes)"));
-    } else if (r.status == 404) {
       ReplyJson(r, 404, json{{"error", "no such endpoint: " + q.method + " " + q.path}});
-    } else {
-      // A malformed request line, a header line over 8192 bytes (httplib's
-      // cap), a URI over 8192 bytes (414), or a body that stalled past
-      // limits.read_timeout.
-      metrics_.CountRejected(endpoint, "bad_request");
-      ReplyJson(r, r.status,
-                ErrorBody("request: malformed, too long (request line and header lines are limited "
-                          "to 8192 bytes each) or not received within limits.read_timeout"));
     }
-  });
-  http_->set_exception_handler(
-      [this](const httplib::Request& q, httplib::Response& r, std::exception_ptr ep) {
-        std::string what = "unknown";
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        LogError("handler exception on " + q.path + ": " + what);
-        metrics_.CountRejected(EndpointLabel(q.path), "internal_error");
-        ReplyJson(r, 500, json{{"error", "internal error"}});
-      });
+  } catch (const std::exception& e) {
+    // Last resort: a handler must never take the daemon down.
+    LogError("handler exception on " + q.method + " " + q.target + ": " + e.what());
+    metrics_.CountRejected(EndpointLabel(q.path), "internal_error");
+    r = http::Response{};
+    ReplyJson(r, 500, json{{"error", "internal error"}});
+  } catch (...) {
+    LogError("handler exception on " + q.method + " " + q.target);
+    metrics_.CountRejected(EndpointLabel(q.path), "internal_error");
+    r = http::Response{};
+    ReplyJson(r, 500, json{{"error", "internal error"}});
+  }
+}
+
+void App::OnRejected(http::Rejection why, const http::Request& q, http::Response& r) {
+  // The label is bounded: an unknown path would add a series per request.
+  static const std::set<std::string> kEndpoints = {
+      "/v1/spans", "/v1/feedback", "/v1/resolutions", "/v1/webhooks/pagerduty",
+      "/v1/webhooks/slack"};
+  const std::string endpoint = kEndpoints.count(q.path) ? q.path : "other";
+  int64_t body_limit;
+  Millis read_timeout;
+  {
+    std::lock_guard lock(config_mu_);
+    body_limit = config_.limits.max_body_bytes;
+    read_timeout = config_.limits.read_timeout;
+  }
+  switch (why) {
+    case http::Rejection::kBodyTooLarge:
+      metrics_.CountRejected(endpoint, "too_large");
+      ReplyJson(r, 413, ErrorBody("body: exceeds limits.max_body_bytes (" +
+                                  std::to_string(body_limit) + " bytes)"));
+      break;
+    case http::Rejection::kUnsupportedEncoding:
+      metrics_.CountRejected(endpoint, "unsupported_media_type");
+      ReplyJson(r, 415, ErrorBody("Content-Encoding: " + q.header("Content-Encoding") +
+                                  " is not supported; use gzip or identity"));
+      break;
+    case http::Rejection::kBadEncoding:
+      metrics_.CountRejected(endpoint, "malformed");
+      ReplyJson(r, 400, ErrorBody("body: Content-Encoding gzip, but the body does not inflate"));
+      break;
+    case http::Rejection::kTimeout:
+      metrics_.CountRejected(endpoint, "bad_request");
+      ReplyJson(r, 400, ErrorBody("request: not received within limits.read_timeout (" +
+                                  FormatDuration(read_timeout) + ")"));
+      break;
+    case http::Rejection::kHeaderLineTooLong:
+      metrics_.CountRejected(endpoint, "bad_request");
+      ReplyJson(r, 400, ErrorBody("request: a header line exceeds 8192 bytes"));
+      break;
+    case http::Rejection::kHeadersTooLarge:
+      metrics_.CountRejected(endpoint, "bad_request");
+      ReplyJson(r, 431, ErrorBody("request: headers exceed 65536 bytes or 100 fields"));
+      break;
+    case http::Rejection::kMalformed:
+      metrics_.CountRejected(endpoint, "bad_request");
+      ReplyJson(r, 400, ErrorBody("request: malformed HTTP/1.1"));
+      break;
+  }
+  metrics_.CountRequest(endpoint, r.status, 0);
 }
 
 }  // namespace aw::server

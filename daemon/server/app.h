@@ -1,7 +1,7 @@
 #pragma once
 
 // The daemon: wires config, store, windows, rules, alerting and exporters
-// behind one HTTP listener. The only place that holds a Clock besides main.
+// behind one HTTP listener (daemon/http). The only place that holds a Clock besides main.
 
 #include <atomic>
 #include <condition_variable>
@@ -19,11 +19,13 @@
 #include "exporters/daemon_metrics.h"
 #include "exporters/sli_collector.h"
 
-namespace httplib {
+namespace aw::http {
+class Router;
 class Server;
 struct Request;
 struct Response;
-}  // namespace httplib
+enum class Rejection;
+}  // namespace aw::http
 
 namespace aw::server {
 
@@ -57,18 +59,30 @@ class App {
  private:
   enum class Endpoint { kSpans, kFeedback, kResolutions };
   // Commits records that a webhook produced; fills `res` like an ingest call.
+  // `replay_key` (if any) is released when the commit fails.
   void SubmitWebhookRecords(EventBatch batch, const std::string& endpoint,
-                            httplib::Response& res);
+                            http::Response& res, const std::string& replay_key = "");
+  // The routing table: each family registers its own routes.
   void Routes();
+  void IngestRoutes();  // ingest_handlers.cc
+  void ReadRoutes();    // read_handlers.cc
+  void AdminRoutes();   // admin_handlers.cc
+  // Every request the server accepted: route lookup, 404/405, and the
+  // last-resort guard (500, logged, counted).
+  void Dispatch(const http::Request& req, http::Response& res);
+  // Words and counts the server's own rejections (413, 415, 431, 400).
+  void OnRejected(http::Rejection why, const http::Request& req, http::Response& res);
   // webhooks.cc: the on-call tools' native signed webhooks (PagerDuty v3,
   // Slack interactions), mapped to resolutions and verdicts.
   void WebhookRoutes();
-  void HandleIngest(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
-  void HandleSlis(const httplib::Request& req, httplib::Response& res);
-  void HandleStatusPage(const httplib::Request& req, httplib::Response& res);
+  void HandleIngest(const http::Request& req, http::Response& res, Endpoint endpoint);
+  void HandleSlis(const http::Request& req, http::Response& res);
+  void HandleStatusPage(const http::Request& req, http::Response& res);
   // Returns true when the request may proceed; otherwise fills `res`.
-  bool Authorize(const httplib::Request& req, httplib::Response& res, bool admin,
-                 bool allow_signature);
+  // A verified signature is claimed in replay_cache_; its key goes to
+  // *claimed so the caller can release it if nothing was stored.
+  bool Authorize(const http::Request& req, http::Response& res, bool admin,
+                 bool allow_signature, std::string* claimed = nullptr);
   void OnCommit(const CommittedBatch& batch);
   void EvaluatorLoop();
   exporters::ExportSnapshot Snapshot();
@@ -86,8 +100,8 @@ class App {
   std::unique_ptr<RuleRuntime> rules_;
   ReplayCache replay_cache_;  // signed requests already accepted (own lock)
   std::shared_ptr<exporters::SliCollector> collector_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread listen_thread_;
+  std::unique_ptr<http::Router> router_;  // built in Start, read-only after
+  std::unique_ptr<http::Server> http_;
   int port_ = 0;
 
   std::atomic<bool> ready_{false};

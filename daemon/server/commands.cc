@@ -85,7 +85,8 @@ size_t WarnUnmatchedRuleGlobs(const Config& config) {
 int64_t PendingNotifications(const std::string& db_path) {
   auto store = SqliteStore::Open(db_path, {});
   if (!store.ok()) return -1;
-  return (*store)->OutboxDepth();
+  auto depth = (*store)->OutboxDepth();
+  return depth.ok() ? *depth : -1;
 }
 
 }  // namespace aw::server

@@ -28,6 +28,14 @@ bool ReplayCache::Claim(const std::string& key, TimeMs now_ms, TimeMs expires_ms
   return true;
 }
 
+void ReplayCache::Release(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = expiry_.find(key);
+  if (it == expiry_.end()) return;
+  by_expiry_.erase({it->second, key});
+  expiry_.erase(it);
+}
+
 size_t ReplayCache::size() const {
   std::lock_guard lock(mu_);
   return expiry_.size();

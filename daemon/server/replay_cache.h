@@ -34,6 +34,9 @@ class ReplayCache {
   // True (and remembered until `expires_ms`) when `key` has not been claimed
   // or its claim has expired by `now_ms`; false for a replay.
   bool Claim(const std::string& key, TimeMs now_ms, TimeMs expires_ms);
+  // Forgets a claim whose request was not stored (503), so the sender's
+  // retry of the same signed request is accepted.
+  void Release(const std::string& key);
 
   size_t size() const;
   int64_t evicted() const;  // unexpired keys dropped because the cache was full

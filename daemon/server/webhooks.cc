@@ -16,15 +16,15 @@
 // ingest reply. Every rejection is counted in
 // agentwatch_ingest_rejected_total{endpoint, reason}.
 
-#include <httplib.h>
-
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "daemon/common/hmac.h"
 #include "daemon/common/log.h"
+#include "daemon/http/http.h"
 #include "daemon/ingest/webhooks.h"
 #include "daemon/server/app.h"
+#include "daemon/server/handler_util.h"
 
 namespace aw::server {
 
@@ -36,23 +36,15 @@ constexpr const char* kPagerDutyPath = "/v1/webhooks/pagerduty";
 constexpr const char* kSlackPath = "/v1/webhooks/slack";
 constexpr TimeMs kPagerDutyReplayWindow = 24LL * 3600 * 1000;
 
-void Reply(httplib::Response& res, int status, const std::string& error) {
-  res.status = status;
-  res.set_content(json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0},
-                       {"errors", json::array({json{{"index", 0}, {"error", error}}})}}
-                      .dump(),
-                  "application/json");
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+void Reply(http::Response& res, int status, const std::string& error) {
+  ReplyJson(res, status, ErrorBody(error));
 }
 
 }  // namespace
 
 void App::WebhookRoutes() {
   // What every early rejection does: reply, count it and the request.
-  const auto reject = [this](httplib::Response& res, const char* path, int status,
+  const auto reject = [this](http::Response& res, const char* path, int status,
                              const std::string& reason, const std::string& error,
                              std::chrono::steady_clock::time_point start) {
     Reply(res, status, error);
@@ -68,8 +60,8 @@ void App::WebhookRoutes() {
     return o;
   };
 
-  http_->Post(kPagerDutyPath, [this, reject, options](const httplib::Request& req,
-                                                      httplib::Response& res) {
+  router_->Add("POST", kPagerDutyPath, [this, reject, options](const http::Request& req,
+                                                      http::Response& res) {
     const auto start = std::chrono::steady_clock::now();
     std::string secret;
     {
@@ -94,8 +86,8 @@ void App::WebhookRoutes() {
     // Keyed on the body's own signature, not the header: extra v1 entries
     // must not make a replay look new.
     const TimeMs now = clock_.NowMs();
-    if (!replay_cache_.Claim("pagerduty:" + HmacSha256Hex(secret, req.body), now,
-                             now + kPagerDutyReplayWindow)) {
+    const std::string replay_key = "pagerduty:" + HmacSha256Hex(secret, req.body);
+    if (!replay_cache_.Claim(replay_key, now, now + kPagerDutyReplayWindow)) {
       return reject(res, kPagerDutyPath, 409, "replayed",
                     "X-PagerDuty-Signature: this signed webhook was already received (replay)", start);
     }
@@ -110,27 +102,15 @@ void App::WebhookRoutes() {
              "): " + std::to_string(parsed->resolutions.size()) + " resolutions");
     EventBatch batch;
     batch.resolutions = std::move(parsed->resolutions);
-    SubmitWebhookRecords(std::move(batch), kPagerDutyPath, res);
+    SubmitWebhookRecords(std::move(batch), kPagerDutyPath, res, replay_key);
   });
 
-  // A content-reader handler: httplib caps form-encoded bodies read for
-  // ordinary handlers at 8 KiB (CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH)
-  // and Slack's block_actions payloads are often larger. This path is bounded
-  // by limits.max_body_bytes only.
-  http_->Post(kSlackPath, [this, reject, options](const httplib::Request& req,
-                                                  httplib::Response& res,
-                                                  const httplib::ContentReader& reader) {
+  // The body is bounded by limits.max_body_bytes like every other body
+  // (the server answers 413 before this runs).
+  router_->Add("POST", kSlackPath, [this, reject, options](const http::Request& req,
+                                                         http::Response& res) {
     const auto start = std::chrono::steady_clock::now();
-    std::string body;
-    if (!reader([&](const char* data, size_t n) {
-          body.append(data, n);
-          return true;
-        })) {
-      // httplib has set 413 (over limits.max_body_bytes) or 400; the error
-      // handler writes and counts the reply.
-      if (res.status < 400) res.status = 400;
-      return;
-    }
+    const std::string& body = req.body;
     std::string secret;
     {
       std::lock_guard lock(config_mu_);
@@ -151,8 +131,8 @@ void App::WebhookRoutes() {
     // Verified, so the timestamp is Unix seconds within 5 minutes of now.
     const TimeMs slack_ts_ms =
         std::stoll(req.get_header_value("X-Slack-Request-Timestamp")) * 1000;
-    if (!replay_cache_.Claim("slack:" + req.get_header_value("X-Slack-Signature"),
-                             clock_.NowMs(), slack_ts_ms + 301'000)) {
+    const std::string replay_key = "slack:" + req.get_header_value("X-Slack-Signature");
+    if (!replay_cache_.Claim(replay_key, clock_.NowMs(), slack_ts_ms + 301'000)) {
       return reject(res, kSlackPath, 409, "replayed",
                     "X-Slack-Signature: this signed request was already received (replay)", start);
     }
@@ -166,7 +146,7 @@ void App::WebhookRoutes() {
     }
     EventBatch batch;
     batch.feedback = std::move(parsed->feedback);
-    SubmitWebhookRecords(std::move(batch), kSlackPath, res);
+    SubmitWebhookRecords(std::move(batch), kSlackPath, res, replay_key);
   });
 }
 

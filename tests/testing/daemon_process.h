@@ -34,6 +34,7 @@ class DaemonProcess {
   void Kill9();
   bool running() const { return pid_ > 0; }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // A fresh client bound to the daemon.
   std::unique_ptr<httplib::Client> Client() const;

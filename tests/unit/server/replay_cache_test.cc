@@ -56,5 +56,17 @@ TEST(ReplayCacheTest, ConcurrentClaimsAdmitExactlyOne) {
   EXPECT_EQ(admitted.load(), 1000);
 }
 
+TEST(ReplayCacheTest, ReleasedClaimCanBeClaimedAgain) {
+  // A request that was not stored (503) is released so its retry is accepted.
+  ReplayCache cache;
+  EXPECT_TRUE(cache.Claim("sig", 1000, 301'000));
+  cache.Release("sig");
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_TRUE(cache.Claim("sig", 2000, 301'000));
+  EXPECT_FALSE(cache.Claim("sig", 3000, 301'000));
+  cache.Release("never-claimed");  // no effect
+  EXPECT_EQ(cache.size(), 1u);
+}
+
 }  // namespace
 }  // namespace aw::server

@@ -1,0 +1,134 @@
+// The parts of the HTTP interface that need no Beast: request accessors,
+// the router, JSON errors and the bounded gzip inflate.
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/http/http.h"
+
+namespace aw::http {
+
+namespace {
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+std::string Request::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (IEquals(k, name)) return v;
+  }
+  return "";
+}
+
+bool Request::has_header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (IEquals(h.first, name)) return true;
+  }
+  return false;
+}
+
+std::string Request::param(std::string_view name) const {
+  auto it = params.find(std::string(name));
+  return it == params.end() ? "" : it->second;
+}
+
+void Response::set_header(std::string name, std::string value) {
+  for (auto& h : headers) {
+    if (IEquals(h.first, name)) {
+      h.second = std::move(value);
+      return;
+    }
+  }
+  headers.emplace_back(std::move(name), std::move(value));
+}
+
+void Response::set_content(std::string content, std::string content_type) {
+  body = std::move(content);
+  set_header("Content-Type", std::move(content_type));
+}
+
+void Router::Add(std::string method, std::string path, Handler handler) {
+  routes_[{std::move(method), std::move(path)}] = std::move(handler);
+}
+
+const Handler* Router::Find(std::string_view method, std::string_view path,
+                            bool* path_known) const {
+  const std::string m = method == "HEAD" ? "GET" : std::string(method);
+  auto it = routes_.find(std::pair<std::string, std::string>(m, std::string(path)));
+  if (it != routes_.end()) {
+    if (path_known) *path_known = true;
+    return &it->second;
+  }
+  if (path_known) {
+    *path_known = std::any_of(routes_.begin(), routes_.end(),
+                              [&](const auto& r) { return r.first.second == path; });
+  }
+  return nullptr;
+}
+
+const char* RejectionName(Rejection r) {
+  switch (r) {
+    case Rejection::kMalformed: return "malformed";
+    case Rejection::kHeaderLineTooLong: return "header_line_too_long";
+    case Rejection::kHeadersTooLarge: return "headers_too_large";
+    case Rejection::kBodyTooLarge: return "too_large";
+    case Rejection::kBadEncoding: return "bad_encoding";
+    case Rejection::kUnsupportedEncoding: return "unsupported_encoding";
+    case Rejection::kTimeout: return "timeout";
+  }
+  return "unknown";
+}
+
+std::string JsonError(std::string_view message) {
+  return nlohmann::json{{"error", std::string(message)}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+InflateResult Inflate(std::string_view in, uint64_t limit, std::string* out) {
+  out->clear();
+  z_stream zs{};
+  // 15 window bits + 32: accept a gzip or a zlib header.
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) return InflateResult::kCorrupt;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(std::min<size_t>(in.size(), UINT32_MAX));
+  char chunk[64 * 1024];
+  InflateResult result = InflateResult::kCorrupt;
+  for (;;) {
+    zs.next_out = reinterpret_cast<Bytef*>(chunk);
+    zs.avail_out = sizeof chunk;
+    const int rc = inflate(&zs, Z_NO_FLUSH);
+    const size_t produced = sizeof chunk - zs.avail_out;
+    // Checked before appending, so memory never exceeds limit + one chunk.
+    if (out->size() + produced > limit) {
+      result = InflateResult::kTooLarge;
+      break;
+    }
+    out->append(chunk, produced);
+    if (rc == Z_STREAM_END) {
+      // A gzip stream may hold several members back to back (RFC 1952).
+      if (zs.avail_in == 0) {
+        result = InflateResult::kOk;
+        break;
+      }
+      if (inflateReset(&zs) != Z_OK) break;
+      continue;
+    }
+    if (rc != Z_OK) break;  // Z_BUF_ERROR here: truncated input
+  }
+  inflateEnd(&zs);
+  if (result != InflateResult::kOk) out->clear();
+  return result;
+}
+
+}  // namespace aw::http

@@ -1,0 +1,221 @@
+// The ingest endpoints: POST /v1/spans, /v1/feedback, /v1/resolutions
+// (parse, authorize, submit to the group commit and answer once durable),
+// the commit of records the webhooks produced, and Authorize, which every
+// endpoint family uses.
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/common/hmac.h"
+#include "daemon/common/log.h"
+#include "daemon/http/http.h"
+#include "daemon/ingest/parser.h"
+#include "daemon/server/app.h"
+#include "daemon/server/handler_util.h"
+
+namespace aw::server {
+
+using json = nlohmann::json;
+
+namespace {
+
+const char* EndpointPath(int e) {
+  static const char* kPaths[] = {"/v1/spans", "/v1/feedback", "/v1/resolutions"};
+  return kPaths[e];
+}
+
+}  // namespace
+
+void App::IngestRoutes() {
+  router_->Add("POST", "/v1/spans", [this](const http::Request& q, http::Response& r) {
+    HandleIngest(q, r, Endpoint::kSpans);
+  });
+  router_->Add("POST", "/v1/feedback", [this](const http::Request& q, http::Response& r) {
+    HandleIngest(q, r, Endpoint::kFeedback);
+  });
+  router_->Add("POST", "/v1/resolutions", [this](const http::Request& q, http::Response& r) {
+    HandleIngest(q, r, Endpoint::kResolutions);
+  });
+}
+
+bool App::Authorize(const http::Request& req, http::Response& res, bool admin,
+                    bool allow_signature, std::string* claimed) {
+  Config::Auth auth;
+  {
+    std::lock_guard lock(config_mu_);
+    auth = config_.auth;
+  }
+  if (!auth.enabled) return true;
+  const std::string header = req.get_header_value("Authorization");
+  if (header.rfind("Bearer ", 0) == 0) {
+    const std::string token = header.substr(7);
+    bool is_admin = false, is_ingest = false;
+    // Compare against every token, without early exit.
+    for (const std::string& t : auth.admin_tokens) is_admin |= ConstantTimeEquals(token, t);
+    for (const std::string& t : auth.ingest_tokens) is_ingest |= ConstantTimeEquals(token, t);
+    if (is_admin) return true;
+    if (is_ingest && !admin) return true;
+    if (is_ingest && admin) {
+      ReplyJson(res, 403, json{{"error", "this endpoint needs an admin token"}});
+      return false;
+    }
+    ReplyJson(res, 401, json{{"error", "unknown bearer token"}});
+    return false;
+  }
+  if (allow_signature && !auth.webhook_secret.empty() &&
+      req.has_header("X-Agentwatch-Signature")) {
+    const std::string ts = req.get_header_value("X-Agentwatch-Timestamp");
+    const std::string sig = req.get_header_value("X-Agentwatch-Signature");
+    int64_t ts_s = 0;
+    try {
+      size_t pos = 0;
+      ts_s = std::stoll(ts, &pos);
+      if (pos != ts.size()) throw 0;
+    } catch (...) {
+      ReplyJson(res, 401, json{{"error", "X-Agentwatch-Timestamp: must be Unix seconds"}});
+      return false;
+    }
+    const int64_t now_s = clock_.NowMs() / 1000;
+    if (ts_s < now_s - 300 || ts_s > now_s + 300) {
+      ReplyJson(res, 401, json{{"error", "X-Agentwatch-Timestamp: outside the 5 minute window"}});
+      return false;
+    }
+    const std::string expected = "sha256=" + HmacSha256Hex(auth.webhook_secret, ts + "." + req.body);
+    if (!ConstantTimeEquals(sig, expected)) {
+      ReplyJson(res, 401, json{{"error", "X-Agentwatch-Signature: does not match the body"}});
+      return false;
+    }
+    // One request per signature: a replay inside the timestamp window is refused.
+    const std::string key = "agentwatch:" + expected;
+    if (!replay_cache_.Claim(key, clock_.NowMs(), (ts_s + 301) * 1000)) {
+      ReplyJson(res, 409, json{{"error", "X-Agentwatch-Signature: this signed request was already received "
+                                         "(replay); sign a new request with a fresh X-Agentwatch-Timestamp"}});
+      return false;
+    }
+    if (claimed) *claimed = key;
+    return true;
+  }
+  res.set_header("WWW-Authenticate", "Bearer");
+  ReplyJson(res, 401, json{{"error", "missing bearer token"}});
+  return false;
+}
+
+void App::HandleIngest(const http::Request& req, http::Response& res, Endpoint endpoint) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string path = EndpointPath(static_cast<int>(endpoint));
+  const auto finish = [&] { metrics_.CountRequest(path, res.status, SecondsSince(start)); };
+  if (!ready_ || stopping_) {
+    res.set_header("Retry-After", "1");
+    ReplyJson(res, 503, ErrorBody(stopping_ ? "shutting down" : "starting: rebuilding state"));
+    metrics_.CountRejected(path, "unavailable");
+    return finish();
+  }
+  std::string replay_key;
+  if (!Authorize(req, res, false, endpoint != Endpoint::kSpans, &replay_key)) {
+    metrics_.CountRejected(path, res.status == 403 ? "forbidden" : "unauthorized");
+    return finish();
+  }
+  std::string ctype = req.get_header_value("Content-Type");
+  ctype = ctype.substr(0, ctype.find(';'));
+  while (!ctype.empty() && ctype.back() == ' ') ctype.pop_back();
+  for (char& c : ctype) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  ingest::BodyFormat format;
+  if (ctype.empty() || ctype == "application/json") {
+    format = ingest::BodyFormat::kJson;
+  } else if (ctype == "application/x-ndjson" || ctype == "application/ndjson" ||
+             ctype == "application/jsonl") {
+    format = ingest::BodyFormat::kNdjson;
+  } else {
+    ReplyJson(res, 415, ErrorBody("Content-Type: " + ctype +
+                                  " is not supported; use application/json or application/x-ndjson"));
+    metrics_.CountRejected(path, "unsupported_media_type");
+    return finish();
+  }
+  ingest::ParseOptions popts;
+  {
+    std::lock_guard lock(config_mu_);
+    popts.now_ms = clock_.NowMs();
+    popts.max_event_age = config_.max_event_age;
+    popts.max_clock_skew = config_.max_clock_skew;
+    popts.max_records = config_.limits.max_records_per_request;
+  }
+
+  EventBatch batch;
+  std::vector<int> indexes;  // body index of each record in `batch`
+  std::vector<ingest::RecordError> errors;
+  bool malformed = false;
+  const auto take = [&](auto parsed, auto& into) {
+    malformed = parsed.malformed;
+    errors = std::move(parsed.errors);
+    for (auto& [index, record] : parsed.records) {
+      indexes.push_back(index);
+      into.push_back(std::move(record));
+    }
+  };
+  switch (endpoint) {
+    case Endpoint::kSpans: take(ingest::ParseSpans(req.body, format, popts), batch.spans); break;
+    case Endpoint::kFeedback:
+      take(ingest::ParseFeedback(req.body, format, popts), batch.feedback);
+      break;
+    case Endpoint::kResolutions:
+      take(ingest::ParseResolutions(req.body, format, popts), batch.resolutions);
+      break;
+  }
+  for (const auto& e : errors) metrics_.CountRejected(path, ingest::RejectReasonName(e.reason));
+
+  json error_list = json::array();
+  for (const auto& e : errors) error_list.push_back({{"index", e.index}, {"error", e.error}});
+  if (!errors.empty() && errors[0].reason == ingest::RejectReason::kTooMany) {
+    ReplyJson(res, 413, json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0}, {"errors", error_list}});
+    return finish();
+  }
+  if (indexes.empty()) {
+    ReplyJson(res, 400, json{{"accepted", 0}, {"duplicates", 0},
+                             {"rejected", malformed ? 0 : static_cast<int>(errors.size())},
+                             {"errors", error_list}});
+    return finish();
+  }
+  IngestOutcome outcome = writer_->Submit(std::move(batch)).get();
+  if (!outcome.status.ok()) {
+    if (!replay_key.empty()) replay_cache_.Release(replay_key);
+    res.set_header("Retry-After", "1");
+    ReplyJson(res, 503, ErrorBody(outcome.status.message()));
+    metrics_.CountRejected(path, "unavailable", static_cast<double>(indexes.size()));
+    return finish();
+  }
+  ReplyJson(res, 200, json{{"accepted", outcome.accepted},
+                           {"duplicates", outcome.duplicates},
+                           {"rejected", static_cast<int>(errors.size())},
+                           {"errors", error_list}});
+  finish();
+}
+
+void App::SubmitWebhookRecords(EventBatch batch, const std::string& endpoint,
+                               http::Response& res, const std::string& replay_key) {
+  const auto start = std::chrono::steady_clock::now();
+  if (!ready_ || stopping_) {
+    if (!replay_key.empty()) replay_cache_.Release(replay_key);
+    res.set_header("Retry-After", "1");
+    ReplyJson(res, 503, ErrorBody("not ready"));
+  } else if (batch.empty()) {
+    // An event we do not map (e.g. incident.acknowledged): acknowledged so
+    // the sender does not retry it, and counted.
+    metrics_.CountRejected(endpoint, "ignored_event");
+    ReplyJson(res, 200, json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0},
+                             {"errors", json::array()}});
+  } else {
+    IngestOutcome outcome = writer_->Submit(std::move(batch)).get();
+    if (!outcome.status.ok()) {
+      if (!replay_key.empty()) replay_cache_.Release(replay_key);
+      res.set_header("Retry-After", "1");
+      ReplyJson(res, 503, ErrorBody(outcome.status.message()));
+    } else {
+      ReplyJson(res, 200, json{{"accepted", outcome.accepted}, {"duplicates", outcome.duplicates},
+                               {"rejected", 0}, {"errors", json::array()}});
+    }
+  }
+  metrics_.CountRequest(endpoint, res.status, SecondsSince(start));
+}
+
+}  // namespace aw::server

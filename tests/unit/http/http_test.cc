@@ -1,0 +1,294 @@
+// The HTTP front door's pieces in process: the parser path the server
+// uses (limits, head checks, decoding), the bounded inflate, the router,
+// and a live Server on an ephemeral port (ordering, rejections, the guard
+// around handlers, the connection cap).
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/http/http.h"
+
+namespace aw::http {
+namespace {
+
+std::string Gzip(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, in.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+TEST(ParseRequest, SplitsTheTargetAndDecodesPercentEscapes) {
+  Request r;
+  const ParseOutcome o = ParseRequest(
+      "GET /api/v1/slis%2Fx?agent=a%20b&flag&q=1+2 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n", {}, &r);
+  ASSERT_TRUE(o.complete);
+  EXPECT_EQ(r.method, "GET");
+  EXPECT_EQ(r.path, "/api/v1/slis/x");
+  EXPECT_EQ(r.param("agent"), "a b");
+  EXPECT_EQ(r.param("q"), "1 2");
+  EXPECT_TRUE(r.params.count("flag"));
+  EXPECT_EQ(r.header("x-a"), "1");
+  EXPECT_EQ(r.get_header_value("X-A"), "1");
+}
+
+TEST(ParseRequest, IncompleteInputIsNeitherCompleteNorRejected) {
+  Request r;
+  const ParseOutcome o = ParseRequest("POST /v1/spans HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", {}, &r);
+  EXPECT_FALSE(o.complete);
+  EXPECT_FALSE(o.rejected);
+}
+
+TEST(ParseRequest, LimitsApplyToChunkedAndInflatedBodies) {
+  Options opts;
+  opts.body_limit = 16;
+  Request r;
+  ParseOutcome o = ParseRequest(
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n1\r\nx\r\n0\r\n\r\n",
+      opts, &r);
+  EXPECT_TRUE(o.rejected);
+  EXPECT_EQ(o.rejection, Rejection::kBodyTooLarge);
+
+  const std::string bomb = Gzip(std::string(1000, 'a'));
+  Options small;
+  small.body_limit = 999;
+  Options exact;
+  exact.body_limit = 1000;
+  Request g;
+  o = ParseRequest("POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: " +
+                       std::to_string(bomb.size()) + "\r\n\r\n" + bomb,
+                   small, &g);
+  EXPECT_TRUE(o.rejected);
+  EXPECT_EQ(o.rejection, Rejection::kBodyTooLarge);
+  Request ok;
+  o = ParseRequest("POST / HTTP/1.1\r\nContent-Encoding: GZIP\r\nContent-Length: " +
+                       std::to_string(bomb.size()) + "\r\n\r\n" + bomb,
+                   exact, &ok);
+  EXPECT_TRUE(o.complete);
+  EXPECT_EQ(ok.body, std::string(1000, 'a'));
+}
+
+TEST(ParseRequest, HeadChecks) {
+  Options opts;
+  opts.max_header_fields = 3;
+  opts.max_header_line = 20;
+  Request r;
+  EXPECT_EQ(ParseRequest("GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\nd: 4\r\n\r\n", opts, &r).rejection,
+            Rejection::kHeadersTooLarge);
+  EXPECT_EQ(ParseRequest("GET / HTTP/1.1\r\na: 123456789012345678901\r\n\r\n", opts, &r).rejection,
+            Rejection::kHeaderLineTooLong);
+  EXPECT_EQ(ParseRequest("POST / HTTP/1.1\r\nContent-Encoding: br\r\n\r\n", opts, &r).rejection,
+            Rejection::kUnsupportedEncoding);
+  EXPECT_EQ(ParseRequest("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", opts, &r).rejection,
+            Rejection::kMalformed);
+  opts.header_limit = 64;
+  const ParseOutcome big = ParseRequest("GET / HTTP/1.1\r\nX: " + std::string(100, 'x') + "\r\n\r\n", opts, &r);
+  EXPECT_TRUE(big.rejected);
+  EXPECT_EQ(big.rejection, Rejection::kHeadersTooLarge);
+}
+
+TEST(Inflate, StopsAtTheLimitAndRejectsGarbage) {
+  std::string out;
+  EXPECT_EQ(Inflate(Gzip(std::string(1 << 20, 'z')), 1 << 16, &out), InflateResult::kTooLarge);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(Inflate("not gzip", 100, &out), InflateResult::kCorrupt);
+  const std::string g = Gzip("hello");
+  EXPECT_EQ(Inflate(g.substr(0, g.size() - 4), 100, &out), InflateResult::kCorrupt);  // truncated
+  EXPECT_EQ(Inflate(g, 5, &out), InflateResult::kOk);
+  EXPECT_EQ(out, "hello");
+}
+
+TEST(JsonError, IsValidUtf8WhateverTheBytes) {
+  const std::string body = JsonError("no such endpoint: /\xff\xfe\xc0");
+  EXPECT_FALSE(nlohmann::json::parse(body, nullptr, false).is_discarded()) << body;
+}
+
+TEST(Router, ExactRoutesHeadFallsBackToGet) {
+  Router router;
+  router.Add("GET", "/a", [](const Request&, Response& r) { r.status = 204; });
+  bool known = false;
+  EXPECT_NE(router.Find("GET", "/a", &known), nullptr);
+  EXPECT_NE(router.Find("HEAD", "/a", &known), nullptr);
+  EXPECT_EQ(router.Find("POST", "/a", &known), nullptr);
+  EXPECT_TRUE(known);
+  EXPECT_EQ(router.Find("GET", "/b", &known), nullptr);
+  EXPECT_FALSE(known);
+}
+
+// ---- a live server ----
+
+int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  timeval tv{};
+  tv.tv_usec = 20'000;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// How many complete responses (head + Content-Length body) `r` holds.
+size_t ResponsesIn(const std::string& r) {
+  size_t count = 0, pos = 0;
+  for (;;) {
+    const size_t head_end = r.find("\r\n\r\n", pos);
+    if (head_end == std::string::npos) return count;
+    std::string head = r.substr(pos, head_end - pos);
+    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    size_t length = 0;
+    if (size_t cl = head.find("content-length:"); cl != std::string::npos) length = std::stoul(head.substr(cl + 15));
+    if (r.size() < head_end + 4 + length) return count;
+    ++count;
+    pos = head_end + 4 + length;
+  }
+}
+
+// Reads until `count` complete responses arrived, EOF, or 5 s.
+std::string ReadReplies(int fd, size_t count, bool* closed = nullptr) {
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  char buf[4096];
+  if (closed) *closed = false;
+  while (std::chrono::steady_clock::now() < deadline && ResponsesIn(out) < count) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      if (closed) *closed = true;
+      break;
+    }
+  }
+  return out;
+}
+
+class LiveServer : public ::testing::Test {
+ protected:
+  void Serve(Options opts) {
+    server_ = std::make_unique<Server>(
+        opts,
+        [](const Request& q, Response& r) {
+          if (q.path == "/throw") throw std::runtime_error("boom");
+          if (q.path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          r.set_content("echo:" + q.path + ":" + q.body, "text/plain");
+        },
+        [this](Rejection why, const Request&, Response&) { rejections_.push_back(why); });
+    ASSERT_EQ(server_->Bind("127.0.0.1", 0), "");
+    server_->Start();
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+  std::unique_ptr<Server> server_;
+  std::vector<Rejection> rejections_;
+};
+
+TEST_F(LiveServer, PipelinedRepliesComeInRequestOrder) {
+  Serve({});
+  const int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  // The first is slow: a server answering as handlers finish would reorder.
+  const std::string reqs =
+      "POST /slow HTTP/1.1\r\nContent-Length: 1\r\n\r\n1"
+      "POST /fast HTTP/1.1\r\nContent-Length: 1\r\n\r\n2"
+      "GET /last HTTP/1.1\r\n\r\n";
+  ASSERT_EQ(send(fd, reqs.data(), reqs.size(), 0), static_cast<ssize_t>(reqs.size()));
+  const std::string out = ReadReplies(fd, 3);
+  const size_t a = out.find("echo:/slow:1"), b = out.find("echo:/fast:2"), c = out.find("echo:/last:");
+  ASSERT_NE(a, std::string::npos) << out;
+  ASSERT_NE(b, std::string::npos) << out;
+  ASSERT_NE(c, std::string::npos) << out;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  close(fd);
+}
+
+TEST_F(LiveServer, AThrowingHandlerGets500AndTheServerGoesOn) {
+  Serve({});
+  const int fd = Connect(server_->port());
+  const std::string reqs = "GET /throw HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n";
+  ASSERT_EQ(send(fd, reqs.data(), reqs.size(), 0), static_cast<ssize_t>(reqs.size()));
+  const std::string out = ReadReplies(fd, 2);
+  EXPECT_EQ(out.rfind("HTTP/1.1 500", 0), 0u) << out;
+  EXPECT_NE(out.find("echo:/ok:"), std::string::npos) << out;
+  close(fd);
+}
+
+TEST_F(LiveServer, RejectionsGoThroughTheHookAndCloseTheConnection) {
+  Options opts;
+  opts.body_limit = 10;
+  Serve(opts);
+  const int fd = Connect(server_->port());
+  const std::string req = "POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\n01234567890";
+  ASSERT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  bool closed = false;
+  const std::string out = ReadReplies(fd, 2, &closed);
+  EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out;
+  EXPECT_TRUE(closed);
+  ASSERT_EQ(rejections_.size(), 1u);
+  EXPECT_EQ(rejections_[0], Rejection::kBodyTooLarge);
+  close(fd);
+}
+
+TEST_F(LiveServer, AtTheCapTheLongestIdleConnectionMakesRoom) {
+  Options opts;
+  opts.max_connections = 4;
+  Serve(opts);
+  std::vector<int> fds;
+  for (int i = 0; i < 4; ++i) {
+    fds.push_back(Connect(server_->port()));
+    // Accepted (and registered) before the next one.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (server_->connections() < static_cast<size_t>(i + 1) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  const int fresh = Connect(server_->port());
+  const std::string req = "GET /hi HTTP/1.1\r\n\r\n";
+  ASSERT_EQ(send(fresh, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  EXPECT_NE(ReadReplies(fresh, 1).find("echo:/hi:"), std::string::npos);
+  bool closed = false;
+  ReadReplies(fds[0], 1, &closed);
+  EXPECT_TRUE(closed) << "the oldest idle connection was kept";
+  closed = false;
+  char b;
+  EXPECT_EQ(recv(fds[3], &b, 1, 0), -1);  // still open: nothing to read, no EOF
+  for (int fd : fds) close(fd);
+  close(fresh);
+}
+
+TEST_F(LiveServer, ASecondBindOnTheSamePortFails) {
+  Serve({});
+  Server second({}, [](const Request&, Response&) {}, nullptr);
+  const std::string err = second.Bind("127.0.0.1", server_->port());
+  EXPECT_NE(err.find("cannot bind"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace aw::http
