@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "alerting/alert_json.h"
+#include "daemon/common/time_util.h"
 
 namespace aw::alerting {
 
@@ -76,6 +77,25 @@ void OutboxSender::CountResend(const std::string& receiver, bool ok) {
   ++(ok ? c.resent : c.resend_failed);
 }
 
+void OutboxSender::RecordFailure(const OutboxItem& item, const std::string& error, TimeMs now,
+                                 TimeMs next_attempt_ms) {
+  {
+    std::lock_guard lock(mu_);
+    auto& c = counts_[item.receiver];
+    c.last_error_ms = now;
+    c.last_error = error;
+  }
+  int64_t held = 0;
+  if (!failure_log_.Allow(item.receiver, now, &held)) return;
+  LogFields fields = {{"receiver", item.receiver},
+                      {"error", error},
+                      {"attempts", std::to_string(item.attempts + 1)},
+                      {"fingerprint", item.fingerprint}};
+  fields.emplace_back("next_attempt", next_attempt_ms > 0 ? FormatRfc3339(next_attempt_ms) : "never (given up)");
+  if (held > 0) fields.emplace_back("suppressed", std::to_string(held));
+  LogWarn("delivery failed", fields);
+}
+
 std::map<std::string, OutboxSender::ReceiverCounts> OutboxSender::Counts()
     const {
   std::lock_guard lock(mu_);
@@ -88,6 +108,7 @@ OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item,
   // Store errors below are not fatal: the item stays pending and comes due
   // again (at-least-once), so they are deliberately ignored.
   auto fail = [&](const std::string& error) {
+    RecordFailure(item, error, now, 0);
     (void)store_.MarkFailed(item.id, error);
     Count(item.receiver, Outcome::kFailed);
     return Outcome::kFailed;
@@ -108,6 +129,10 @@ OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item,
     case DeliveryStatus::kDelivered:
       (void)store_.MarkDelivered(item.id);
       Count(item.receiver, Outcome::kSent);
+      {
+        std::lock_guard lock(mu_);
+        counts_[item.receiver].last_success_ms = now;
+      }
       return Outcome::kSent;
     case DeliveryStatus::kPermanent:
       return fail(result.error);
@@ -121,6 +146,7 @@ OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item,
   }
   TimeMs next = now + std::max(Backoff(attempts), result.retry_after).count();
   next = std::min(next, deadline);  // one last try at the deadline
+  RecordFailure(item, result.error, now, next);
   (void)store_.Reschedule(item.id, next, attempts, result.error);
   Count(item.receiver, Outcome::kRetry);
   return Outcome::kRetry;

@@ -62,6 +62,7 @@
 #include "alerting/notifier.h"
 #include "daemon/common/alert_store.h"
 #include "daemon/common/clock.h"
+#include "daemon/common/log.h"
 #include "daemon/config/config.h"
 
 namespace aw::alerting {
@@ -86,6 +87,9 @@ class OutboxSender {
     int64_t resent = 0;  // alertmanager re-posts delivered
     int64_t resend_failed = 0;  // alertmanager re-posts not delivered
     int64_t superseded = 0;  // replaced by a newer state before delivery
+    TimeMs last_success_ms = 0;  // 0: never delivered since start
+    TimeMs last_error_ms = 0;    // 0: no failed attempt since start
+    std::string last_error;      // of the latest failed attempt
   };
 
   // All references must outlive the sender.
@@ -140,6 +144,10 @@ class OutboxSender {
                    Millis max_wait);
   Millis WaitBeforeNextAttempt(TimeMs now);
   void Count(const std::string& receiver, Outcome outcome);
+  // Records a failed attempt and logs it at warn, at most once a minute per
+  // receiver (the line says how many were held back).
+  void RecordFailure(const OutboxItem& item, const std::string& error, TimeMs now,
+                     TimeMs next_attempt_ms);
   void CountResend(const std::string& receiver, bool ok);
 
   // Constant after construction.
@@ -156,6 +164,7 @@ class OutboxSender {
   std::mt19937_64 rng_;
   std::map<std::string, ReceiverCounts> counts_;
   std::function<std::vector<AlertEvent>()> active_source_;
+  LogRateLimiter failure_log_{60'000};  // own lock
 
   std::mutex threads_mu_;  // serialises Start/Stop; never held with mu_
   std::vector<std::jthread> threads_;  // guarded by threads_mu_

@@ -4,6 +4,7 @@
 // implements both; tests may use their own fakes.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,8 @@ class OutboxStore {
                                          const std::string& fingerprint,
                                          int64_t newer_id) = 0;
   virtual Result<int64_t> OutboxDepth() = 0;  // pending items
+  // Pending items per receiver name (receivers with none are absent).
+  virtual Result<std::map<std::string, int64_t>> PendingByReceiver() = 0;
 };
 
 }  // namespace aw

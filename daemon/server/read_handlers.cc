@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/common/time_util.h"
 #include "daemon/http/http.h"
 #include "daemon/server/app.h"
 #include "daemon/server/handler_util.h"
@@ -21,7 +22,11 @@ void App::ReadRoutes() {
     r.set_content("agentwatch is healthy.\n", "text/plain");
   });
   router_->Add("GET", "/-/ready", [this](const http::Request&, http::Response& r) {
-    if (ready_ && !stopping_) {
+    const Status store_health = store_ ? store_->Health() : Status::Ok();
+    if (ready_ && !stopping_ && !store_health.ok()) {
+      r.status = 503;
+      r.set_content(store_health.message() + "\n", "text/plain");
+    } else if (ready_ && !stopping_) {
       r.set_content("agentwatch is ready.\n", "text/plain");
     } else {
       r.status = 503;
@@ -55,6 +60,19 @@ void App::ReadRoutes() {
   });
   router_->Add("GET", "/api/v1/alerts", [this, read_guard](const http::Request& q, http::Response& r) {
     if (read_guard(q, r)) ReplyJson(r, 200, rules_->AlertsJson());
+  });
+  router_->Add("GET", "/api/v1/receivers", [this, read_guard](const http::Request& q, http::Response& r) {
+    if (!read_guard(q, r)) return;
+    const auto time_or_null = [](TimeMs t) { return t > 0 ? json(FormatRfc3339(t)) : json(nullptr); };
+    json list = json::array();
+    for (const RuleRuntime::ReceiverStatus& s : rules_->Receivers()) {
+      list.push_back({{"name", s.name},
+                      {"pending", s.pending},
+                      {"last_success", time_or_null(s.last_success_ms)},
+                      {"last_error", s.last_error},
+                      {"last_error_at", time_or_null(s.last_error_ms)}});
+    }
+    ReplyJson(r, 200, json{{"receivers", list}});
   });
 }
 

@@ -6,6 +6,7 @@
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
 #include "rules/rule_loader.h"
+#include "rules/template.h"
 
 namespace aw::server {
 
@@ -146,9 +147,14 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
     return;
   }
   for (const auto& change : result.transitions) {
-    LogInfo(std::string("alert ") + rules::TransitionName(change.kind) + " " + change.event.name +
-            " value=" + std::to_string(change.event.value) + " fingerprint=" +
-            change.event.fingerprint);
+    // Every label on the line, so "which agent?" is answered by the log alone.
+    LogFields fields = {{"alertname", change.event.name},
+                        {"value", rules::FormatValue(change.event.value)},
+                        {"fingerprint", change.event.fingerprint}};
+    for (const auto& [k, v] : change.event.labels) {
+      if (k != "alertname") fields.emplace_back(k, v);
+    }
+    LogInfo(std::string("alert ") + rules::TransitionName(change.kind), fields);
   }
   if (sender_) sender_->Wake();
 }
@@ -184,6 +190,24 @@ json RuleRuntime::RulesJson() const {
 json RuleRuntime::AlertsJson() const {
   std::lock_guard lock(mu_);
   return engine_ ? engine_->AlertsJson() : json{{"alerts", json::array()}};
+}
+
+std::vector<RuleRuntime::ReceiverStatus> RuleRuntime::Receivers() const {
+  std::map<std::string, alerting::OutboxSender::ReceiverCounts> counts;
+  {
+    std::lock_guard lock(mu_);
+    if (sender_) counts = sender_->Counts();
+  }
+  std::map<std::string, int64_t> pending;
+  if (auto p = store_.PendingByReceiver(); p.ok()) pending = std::move(p).value();
+  for (const auto& [name, n] : pending) counts.try_emplace(name);
+  std::vector<ReceiverStatus> out;
+  for (const auto& [name, c] : counts) {
+    auto it = pending.find(name);
+    out.push_back({name, it == pending.end() ? 0 : it->second, c.last_success_ms, c.last_error_ms,
+                   c.last_error});
+  }
+  return out;
 }
 
 std::vector<SliQuery> RuleRuntime::Queries() const {

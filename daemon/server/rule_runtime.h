@@ -50,6 +50,17 @@ class RuleRuntime {
 
   nlohmann::json RulesJson() const;  // with "last_reload"
   nlohmann::json AlertsJson() const;
+
+  // Delivery health per configured receiver (and any receiver that still
+  // has items pending): what GET /api/v1/receivers shows.
+  struct ReceiverStatus {
+    std::string name;
+    int64_t pending = 0;
+    TimeMs last_success_ms = 0;  // 0: none since start
+    TimeMs last_error_ms = 0;    // 0: none since start
+    std::string last_error;
+  };
+  std::vector<ReceiverStatus> Receivers() const;
   std::vector<SliQuery> Queries() const;
   void FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
                     exporters::ExportSnapshot& snapshot) const;

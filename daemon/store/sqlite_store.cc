@@ -673,4 +673,18 @@ Result<int64_t> SqliteStore::OutboxDepth() {
   return sqlite3_column_int64(q.get(), 0);
 }
 
+Result<std::map<std::string, int64_t>> SqliteStore::PendingByReceiver() {
+  std::lock_guard lock(mu_);
+  Stmt q(db_, "SELECT receiver, count(*) FROM outbox WHERE status = 0 GROUP BY receiver");
+  if (!q) return Error("outbox");
+  std::map<std::string, int64_t> pending;
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    pending[reinterpret_cast<const char*>(sqlite3_column_text(q.get(), 0))] =
+        sqlite3_column_int64(q.get(), 1);
+  }
+  if (rc != SQLITE_DONE) return Error("outbox");
+  return pending;
+}
+
 }  // namespace aw

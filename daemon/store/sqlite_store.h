@@ -106,6 +106,11 @@ class SqliteStore final : public AlertStore, public OutboxStore {
   Result<int64_t> SupersedeOlder(const std::string& receiver, const std::string& fingerprint,
                                  int64_t newer_id) override;
   Result<int64_t> OutboxDepth() override;
+  Result<std::map<std::string, int64_t>> PendingByReceiver() override;
+
+  // Unavailable once the path no longer names the file opened (deleted or
+  // replaced): what /-/ready reports. One stat(); reads only constants.
+  Status Health() const { return CheckFile(); }
 
  private:
   SqliteStore(sqlite3* db, std::string path);
@@ -113,7 +118,7 @@ class SqliteStore final : public AlertStore, public OutboxStore {
   // The connection's last error as a Status naming `what` and the file; a
   // damaged file also gets the recovery path.
   Status Error(const std::string& what) const;
-  // Unavailable once `path_` no longer names the open file. Needs mu_.
+  // Unavailable once `path_` no longer names the open file.
   Status CheckFile() const;
   Status Migrate();
   Status Prepare();

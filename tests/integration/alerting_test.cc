@@ -3,6 +3,8 @@
 // resolves; a reload keeps state (and a broken one keeps the old rules); a
 // restart does not announce a firing alert again.
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -206,6 +208,54 @@ TEST_F(AlertingTest, CheckTestAndReplayCommands) {
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"serve"}, &out, &err), 2);
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"version"}, &out, &err), 0);
   EXPECT_NE(out.find("agentwatch "), std::string::npos);
+}
+
+TEST_F(AlertingTest, FailedDeliveriesAreLoggedAndShownPerReceiver) {
+  // The webhook receiver fails every attempt; PagerDuty and Slack succeed.
+  sink_.Respond("/hook", 500, 1000);
+  auto d = std::make_unique<DaemonProcess>(AW_BINARY, config_, dir_.path());
+  ASSERT_TRUE(d->Start()) << d->Log();
+  PostSpans(*d, "loop-", 10, 40);
+  ASSERT_TRUE(sink_.WaitForRequests("/pd", 1, seconds(10))) << d->Log();
+  ASSERT_TRUE(sink_.WaitForRequests("/hook", 1, seconds(10))) << d->Log();
+
+  json receivers;
+  ASSERT_TRUE(testing::WaitFor([&] {
+    receivers = json::parse(d->Client()->Get("/api/v1/receivers")->body)["receivers"];
+    for (const json& r : receivers) {
+      if (r["name"] == "hook" && r["last_error_at"].is_string()) return true;
+    }
+    return false;
+  })) << receivers.dump();
+  std::map<std::string, json> by_name;
+  for (const json& r : receivers) by_name[r["name"]] = r;
+  ASSERT_EQ(by_name.size(), 3u) << receivers.dump();
+  EXPECT_EQ(by_name["hook"]["pending"], 1);
+  EXPECT_TRUE(by_name["hook"]["last_success"].is_null());
+  EXPECT_NE(by_name["hook"]["last_error"].get<std::string>().find("500"), std::string::npos)
+      << by_name["hook"].dump();
+  ASSERT_TRUE(testing::WaitFor([&] {
+    const json pd = json::parse(d->Client()->Get("/api/v1/receivers")->body)["receivers"];
+    for (const json& r : pd) {
+      if (r["name"] == "pd") return r["last_success"].is_string() && r["pending"] == 0;
+    }
+    return false;
+  }));
+  // The failed attempt is logged at warn, naming the receiver.
+  const std::string log = d->Log();
+  const size_t line = log.find("delivery failed");
+  ASSERT_NE(line, std::string::npos) << log;
+  const std::string text = log.substr(log.rfind('\n', line) + 1, log.find('\n', line) - log.rfind('\n', line));
+  EXPECT_NE(text.find("level=warn"), std::string::npos) << text;
+  EXPECT_NE(text.find("receiver=hook"), std::string::npos) << text;
+  EXPECT_NE(text.find("next_attempt="), std::string::npos) << text;
+  // The alert's own line carries its labels.
+  const size_t alert_at = log.find("alertname=AgentToolCallExplosion");
+  ASSERT_NE(alert_at, std::string::npos) << log;
+  const std::string alert_line =
+      log.substr(log.rfind('\n', alert_at) + 1, log.find('\n', alert_at) - log.rfind('\n', alert_at));
+  EXPECT_NE(alert_line.find("agent=ir"), std::string::npos) << alert_line;
+  EXPECT_NE(alert_line.find("severity=page"), std::string::npos) << alert_line;
 }
 
 }  // namespace

@@ -109,27 +109,11 @@ TEST_F(FaultTest, DeletedDatabaseStopsAcknowledging) {
   EXPECT_EQ(PostSpan(*d, "after", &body), 503) << body;
   EXPECT_NE(body.find("deleted"), std::string::npos) << body;
   EXPECT_NE(d->Log().find("deleted"), std::string::npos) << d->Log();
-}
-
-// The daemon's pid: the only running child of this process (DaemonProcess
-// does not expose it).
-pid_t OnlyChild() {
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat;
-    std::getline(in, stat);
-    // pid (comm) state ppid ...: comm may hold spaces, so parse after ')'.
-    const size_t close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 1));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == getpid() && state != 'Z') return static_cast<pid_t>(std::stol(name));
-  }
-  return -1;
+  // Unready too, so a load balancer or orchestrator sees it without ingesting.
+  auto ready = d->Client()->Get("/-/ready");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_NE(ready->body.find("deleted"), std::string::npos) << ready->body;
 }
 
 TEST_F(FaultTest, DiskFullIs503AndRecoversWithoutRestart) {
@@ -140,7 +124,7 @@ TEST_F(FaultTest, DiskFullIs503AndRecoversWithoutRestart) {
   sigaction(SIGXFSZ, &ignore, &old);
   auto d = Start();
   sigaction(SIGXFSZ, &old, nullptr);
-  const pid_t pid = OnlyChild();
+  const pid_t pid = d->pid();
   ASSERT_GT(pid, 0);
   std::vector<std::string> acked;
   for (int i = 0; i < 20; ++i) {

@@ -150,6 +150,15 @@ class FakeOutboxStore final : public OutboxStore {
     return n;
   }
 
+  Result<std::map<std::string, int64_t>> PendingByReceiver() override {
+    std::lock_guard lock(mu_);
+    std::map<std::string, int64_t> pending;
+    for (const auto& [id, e] : entries_) {
+      if (e.state == State::kPending) ++pending[e.item.receiver];
+    }
+    return pending;
+  }
+
  private:
   // Every mutation goes through here, so waiters see it.
   Entry* Find(int64_t id) {
