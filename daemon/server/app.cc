@@ -177,12 +177,9 @@ Status App::Start() {
   const auto rebuild_start = std::chrono::steady_clock::now();
   Status s = writer_->Rebuild();
   if (!s.ok()) return s;
-  {
-    std::shared_lock lock(state_->mu);
-    LogInfo("rebuilt state from " + config_.storage.path + ": " +
-            std::to_string(state_->engine.Memory().investigations) + " investigations in " +
-            std::to_string(SecondsSince(rebuild_start)) + " s");
-  }
+  LogInfo("rebuilt state from " + config_.storage.path + ": " +
+          std::to_string(state_->engine.Memory().investigations) + " investigations in " +
+          std::to_string(SecondsSince(rebuild_start)) + " s");
   auto rules = LoadRulesFor(config_);
   if (!rules.ok()) return rules.status();
   rules_ = std::make_unique<RuleRuntime>(*store_, clock_, metrics_);
@@ -254,6 +251,7 @@ Status App::Reload() {
     // Listener, storage and TLS need a restart; the rest applies now.
     const Config& c = *fresh;
     config_.sli_windows = c.sli_windows;
+    config_.exporters = c.exporters;
     config_.evaluation_interval = c.evaluation_interval;
     config_.max_event_age = c.max_event_age;
     config_.max_clock_skew = c.max_clock_skew;
@@ -265,10 +263,7 @@ Status App::Reload() {
     config_.repeat_interval = c.repeat_interval;
     config_.rule_files = c.rule_files;
   }
-  {
-    std::unique_lock lock(state_->mu);
-    state_->engine.SetPricing(fresh->pricing);
-  }
+  state_->engine.SetPricing(fresh->pricing);
   const TimeMs now = clock_.NowMs();
   if (rules_) {
     rules_->Reconfigure(*fresh, std::move(rules).value());
@@ -508,38 +503,20 @@ void App::HandleSlis(const httplib::Request& req, httplib::Response& res) {
     windows = config_.sli_windows;
   }
   const TimeMs now = clock_.NowMs();
-  json rows = json::array();
-  const auto add = [&](const std::string& row_agent, const Labels& labels, Sli sli,
-                       const std::string& window, Stat stat, const std::optional<double>& value,
-                       int64_t samples) {
-    rows.push_back({{"agent", row_agent}, {"labels", labels}, {"sli", SliName(sli)},
-                    {"window", window}, {"stat", StatName(stat)},
-                    {"value", value ? json(*value) : json(nullptr)}, {"samples", samples}});
-  };
   const std::vector<SliQuery> rule_queries = rules_ ? rules_->Queries() : std::vector<SliQuery>{};
-  std::shared_lock lock(state_->mu);
-  for (const windows::SliRow& r : state_->engine.Snapshot(windows, now, agent)) {
-    add(r.agent, r.labels, r.sli, r.window, r.stat, r.value, r.samples);
-  }
-  // A rule adds its own (sli, window, stat, by) entry unless sli_windows
-  // already carry it.
-  for (SliQuery q : rule_queries) {
-    const bool plain = q.by == std::vector<std::string>{"agent"} && q.where.empty() &&
-                       q.offset.count() == 0 && q.sli != Sli::kFinishReasonRate;
-    bool covered = false;
-    for (const WindowSpec& w : windows) covered |= plain && w == q.window;
-    if (covered) continue;
-    q.only_agent = agent;
-    for (const SliValue& v : state_->engine.Compute(q, now)) {
-      Labels labels = v.group;
-      std::string row_agent;
-      if (auto it = labels.find("agent"); it != labels.end()) {
-        row_agent = it->second;
-        labels.erase(it);
-      }
-      if (q.sli == Sli::kFinishReasonRate) labels["finish_reason"] = q.match;
-      add(row_agent, labels, q.sli, q.window.name, q.stat, v.value, v.samples);
-    }
+  const windows::SliRows base =
+      agent.empty() ? state_->snapshots.Get(state_->engine, windows, now)
+                    : std::make_shared<const std::vector<windows::SliRow>>(
+                          state_->engine.Snapshot(windows, now, agent));
+  json rows = json::array();
+  const auto add = [&rows](const windows::SliRow& r) {
+    rows.push_back({{"agent", r.agent}, {"labels", r.labels}, {"sli", SliName(r.sli)},
+                    {"window", r.window}, {"stat", StatName(r.stat)},
+                    {"value", r.value ? json(*r.value) : json(nullptr)}, {"samples", r.samples}});
+  };
+  for (const windows::SliRow& r : *base) add(r);
+  for (const windows::SliRow& r : windows::RuleRows(state_->engine, windows, rule_queries, now, agent)) {
+    add(r);
   }
   ReplyJson(res, 200, json{{"slis", rows}});
 }
@@ -550,10 +527,11 @@ exporters::ExportSnapshot App::Snapshot() {
   {
     std::lock_guard lock(config_mu_);
     windows = config_.sli_windows;
+    const Config::Exporters& ex = config_.exporters;
+    snap.selection = exporters::MakeSelection(ex.slis, ex.stats, ex.windows, windows, ex.samples);
   }
   const TimeMs now = clock_.NowMs();
-  std::shared_lock lock(state_->mu);
-  snap.slis = state_->engine.Snapshot(windows, now);
+  snap.slis = state_->snapshots.Get(state_->engine, windows, now);
   if (rules_) rules_->FillSnapshot(state_->engine, now, snap);
   return snap;
 }
@@ -569,7 +547,6 @@ std::string App::MetricsText() {
 
 void App::HandleStatusPage(const httplib::Request&, httplib::Response& res) {
   const json alerts = rules_ ? rules_->AlertsJson() : json::object();
-  std::shared_lock lock(state_->mu);
   res.set_content(RenderStatusPage(state_->engine, clock_.NowMs(), alerts),
                   "text/html; charset=utf-8");
 }

@@ -95,7 +95,9 @@ void RuleRuntime::Reconfigure(const Config& config, rules::RuleSet rules) {
   }
   if (old) {
     old->Stop();
-    AddCounts(old->Counts(), retired_counts_);
+    const auto counts = old->Counts();
+    std::lock_guard lock(mu_);
+    AddCounts(counts, retired_counts_);
   }
   std::lock_guard lock(mu_);
   StartSender(config);
@@ -113,7 +115,6 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
   const auto start = std::chrono::steady_clock::now();
   rules::StepResult result;
   {
-    std::shared_lock engine_lock(state.mu);
     std::lock_guard lock(mu_);
     if (!engine_) return;
     result = engine_->Evaluate(state.engine, now, touched);
