@@ -1,5 +1,7 @@
 #include "exporters/sli_collector.h"
 
+#include <nlohmann/json.hpp>
+
 namespace aw::exporters {
 
 namespace {
@@ -46,6 +48,36 @@ MetricSelection MakeSelection(const std::vector<Sli>& slis, const std::vector<St
     if (sel.windows.empty()) sel.windows.insert("\x1fnone");
   }
   return sel;
+}
+
+void AppendSliRowsJson(const std::vector<windows::SliRow>& rows, std::string& out, bool* first) {
+  // Keys in the order a json object (sorted) dumps them.
+  const auto str = [&out](const std::string& s) { out += nlohmann::json(s).dump(); };
+  for (const windows::SliRow& r : rows) {
+    out += *first ? "{\"agent\":" : ",{\"agent\":";
+    *first = false;
+    str(r.agent);
+    out += ",\"labels\":{";
+    bool first_label = true;
+    for (const auto& [k, v] : r.labels) {
+      if (!first_label) out += ',';
+      first_label = false;
+      str(k);
+      out += ':';
+      str(v);
+    }
+    out += "},\"samples\":";
+    out += std::to_string(r.samples);
+    out += ",\"sli\":\"";
+    out += SliName(r.sli);
+    out += "\",\"stat\":\"";
+    out += StatName(r.stat);
+    out += "\",\"value\":";
+    out += r.value ? nlohmann::json(*r.value).dump() : "null";
+    out += ",\"window\":";
+    str(r.window);
+    out += '}';
+  }
 }
 
 std::vector<prometheus::MetricFamily> SliCollector::Collect() const {

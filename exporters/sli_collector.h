@@ -62,6 +62,12 @@ struct ExportSnapshot {
   std::vector<NotificationCount> notifications;
 };
 
+// Appends `rows` as /api/v1/slis JSON objects (comma-separated; `*first`
+// says whether one was written before) to `out`, streaming: the bytes are
+// the ones a json DOM of the rows would dump, without building the DOM
+// (a DOM of 100k rows costs hundreds of MiB that malloc keeps).
+void AppendSliRowsJson(const std::vector<windows::SliRow>& rows, std::string& out, bool* first);
+
 // Thread-safe if `source` is.
 class SliCollector final : public prometheus::Collectable {
  public:

@@ -508,17 +508,14 @@ void App::HandleSlis(const httplib::Request& req, httplib::Response& res) {
       agent.empty() ? state_->snapshots.Get(state_->engine, windows, now)
                     : std::make_shared<const std::vector<windows::SliRow>>(
                           state_->engine.Snapshot(windows, now, agent));
-  json rows = json::array();
-  const auto add = [&rows](const windows::SliRow& r) {
-    rows.push_back({{"agent", r.agent}, {"labels", r.labels}, {"sli", SliName(r.sli)},
-                    {"window", r.window}, {"stat", StatName(r.stat)},
-                    {"value", r.value ? json(*r.value) : json(nullptr)}, {"samples", r.samples}});
-  };
-  for (const windows::SliRow& r : *base) add(r);
-  for (const windows::SliRow& r : windows::RuleRows(state_->engine, windows, rule_queries, now, agent)) {
-    add(r);
-  }
-  ReplyJson(res, 200, json{{"slis", rows}});
+  std::string body = "{\"slis\":[";
+  bool first = true;
+  exporters::AppendSliRowsJson(*base, body, &first);
+  exporters::AppendSliRowsJson(
+      windows::RuleRows(state_->engine, windows, rule_queries, now, agent), body, &first);
+  body += "]}";
+  res.status = 200;
+  res.set_content(body, "application/json");
 }
 
 exporters::ExportSnapshot App::Snapshot() {
