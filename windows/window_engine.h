@@ -22,7 +22,7 @@
 // - p-quantiles are nearest rank: the smallest v with at least q% of samples
 //   <= v (rank = ceil(q*n/100) computed in integers).
 //
-// Details the summary above leaves open (decided in issue 3):
+// Details the summary above leaves open:
 // - A verdict-only record (verdict named its agent, no span yet) sits at the
 //   standing verdict's (ts, seq), under the agent named by the latest-
 //   arriving verdict that names one, with no labels. It counts for
@@ -36,7 +36,15 @@
 // - PruneBefore also drops held verdicts/resolutions older than the cutoff
 //   and incident resolutions with resolved_at < cutoff.
 // - Memory: one 128-byte record per investigation plus the id index
-//   (~240 bytes per investigation in all, measured with 1M of them).
+//   (~250 bytes per investigation in all, measured with 1M of them), plus
+//   one hour bucket (~80 bytes) per agent and hour that holds records.
+// - Hour buckets: per agent, the counts of spans, verdicts, overrides and
+//   reviewed spans per hour of ts. Invariant: they equal the counts of the
+//   agent's placed records as they stand (every writer takes a record's
+//   share out before changing it and puts it back after). investigations,
+//   override_rate and review_coverage over a time window, grouped by agent
+//   or by nothing and without label filters, read whole buckets and scan
+//   records only in the two partial edge buckets; exact at the edges.
 //
 // Thread-safety: thread-safe. The engine owns its state and its lock; every
 // public method takes the lock itself (writers exclusively, readers shared),
