@@ -1,5 +1,7 @@
 #include "exporters/sli_collector.h"
 
+#include <nlohmann/json.hpp>
+
 namespace aw::exporters {
 
 namespace {
@@ -21,6 +23,63 @@ prometheus::MetricFamily Family(const char* name, const char* help) {
 
 }  // namespace
 
+bool MetricSelection::Selected(const windows::SliRow& row) const {
+  if (!row.labels.empty()) return false;
+  if (!slis.empty() && !slis.count(row.sli)) return false;
+  if (row.stat != Stat::kNone && !stats.empty() && !stats.count(row.stat)) return false;
+  return windows.empty() || windows.count(row.window) > 0;
+}
+
+MetricSelection MakeSelection(const std::vector<Sli>& slis, const std::vector<Stat>& stats,
+                              const std::vector<std::string>& windows,
+                              const std::vector<WindowSpec>& sli_windows, bool samples) {
+  MetricSelection sel;
+  sel.slis.insert(slis.begin(), slis.end());
+  sel.stats.insert(stats.begin(), stats.end());
+  sel.samples = samples;
+  if (!windows.empty()) {
+    for (const std::string& text : windows) {
+      const auto spec = ParseWindow(text, nullptr);
+      for (const WindowSpec& w : sli_windows) {
+        if (spec && *spec == w) sel.windows.insert(w.name);
+      }
+    }
+    // Nothing configured matches: export no window rather than all.
+    if (sel.windows.empty()) sel.windows.insert("\x1fnone");
+  }
+  return sel;
+}
+
+void AppendSliRowsJson(const std::vector<windows::SliRow>& rows, std::string& out, bool* first) {
+  // Keys in the order a json object (sorted) dumps them.
+  const auto str = [&out](const std::string& s) { out += nlohmann::json(s).dump(); };
+  for (const windows::SliRow& r : rows) {
+    out += *first ? "{\"agent\":" : ",{\"agent\":";
+    *first = false;
+    str(r.agent);
+    out += ",\"labels\":{";
+    bool first_label = true;
+    for (const auto& [k, v] : r.labels) {
+      if (!first_label) out += ',';
+      first_label = false;
+      str(k);
+      out += ':';
+      str(v);
+    }
+    out += "},\"samples\":";
+    out += std::to_string(r.samples);
+    out += ",\"sli\":\"";
+    out += SliName(r.sli);
+    out += "\",\"stat\":\"";
+    out += StatName(r.stat);
+    out += "\",\"value\":";
+    out += r.value ? nlohmann::json(*r.value).dump() : "null";
+    out += ",\"window\":";
+    str(r.window);
+    out += '}';
+  }
+}
+
 std::vector<prometheus::MetricFamily> SliCollector::Collect() const {
   const ExportSnapshot snap = source_();
   std::vector<prometheus::MetricFamily> out;
@@ -29,14 +88,17 @@ std::vector<prometheus::MetricFamily> SliCollector::Collect() const {
                     "Current SLI value per agent, SLI, window and stat (absent when no sample).");
   auto samples = Family("agentwatch_sli_samples",
                         "Number of samples behind each agentwatch_sli value.");
-  for (const windows::SliRow& row : snap.slis) {
+  static const std::vector<windows::SliRow> kNoRows;
+  for (const windows::SliRow& row : snap.slis ? *snap.slis : kNoRows) {
     // Only the agent dimension is exported, to keep cardinality bounded;
     // rows of `by` label sets stay on /api/v1/slis.
-    if (!row.labels.empty()) continue;
+    if (!snap.selection.Selected(row)) continue;
     std::vector<prometheus::ClientMetric::Label> labels = {
         {"agent", row.agent}, {"sli", SliName(row.sli)}, {"window", row.window},
         {"stat", StatName(row.stat)}};
-    samples.metric.push_back(Gauge(static_cast<double>(row.samples), labels));
+    if (snap.selection.samples) {
+      samples.metric.push_back(Gauge(static_cast<double>(row.samples), labels));
+    }
     if (row.value) sli.metric.push_back(Gauge(*row.value, std::move(labels)));
   }
   out.push_back(std::move(sli));

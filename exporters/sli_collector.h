@@ -2,9 +2,15 @@
 
 // A prometheus::Collectable that builds the SLI, alert and SLO gauges at
 // scrape time from a snapshot of the windows: no thread pushes gauges, and
-// a scrape always sees the windows as of now.
+// a scrape sees the windows as of its snapshot (see windows/snapshot_cache.h
+// for how fresh that is). Which SLI rows become series is the `exporters:`
+// config (MetricSelection); /api/v1/slis shows every row regardless.
+//
+// Owns no shared state: Collect only calls `source` and reads what it gave.
 
 #include <functional>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,12 +39,34 @@ struct NotificationCount {
   double count = 0;
 };
 
+// Which snapshot rows /metrics exports. Rows with `by` labels never are.
+struct MetricSelection {
+  std::set<Sli> slis;             // empty: every SLI
+  std::set<Stat> stats;           // of distribution SLIs; empty: every stat
+  std::set<std::string> windows;  // row window names; empty: every window
+  bool samples = true;            // also agentwatch_sli_samples
+  bool Selected(const windows::SliRow& row) const;
+};
+
+// `windows`: the exporters' window texts, matched against `sli_windows` by
+// what they mean ("1d" selects a configured "24h").
+MetricSelection MakeSelection(const std::vector<Sli>& slis, const std::vector<Stat>& stats,
+                              const std::vector<std::string>& windows,
+                              const std::vector<WindowSpec>& sli_windows, bool samples);
+
 struct ExportSnapshot {
-  std::vector<windows::SliRow> slis;
+  std::shared_ptr<const std::vector<windows::SliRow>> slis;  // may be shared with other readers
+  MetricSelection selection;
   std::vector<AlertCount> alerts;
   std::vector<SloGauge> slos;
   std::vector<NotificationCount> notifications;
 };
+
+// Appends `rows` as /api/v1/slis JSON objects (comma-separated; `*first`
+// says whether one was written before) to `out`, streaming: the bytes are
+// the ones a json DOM of the rows would dump, without building the DOM
+// (a DOM of 100k rows costs hundreds of MiB that malloc keeps).
+void AppendSliRowsJson(const std::vector<windows::SliRow>& rows, std::string& out, bool* first);
 
 // Thread-safe if `source` is.
 class SliCollector final : public prometheus::Collectable {

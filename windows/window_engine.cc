@@ -139,15 +139,33 @@ struct Incident {
   std::vector<uint32_t> agents;  // agents holding one of its spans
 };
 
+// Integer counts of one agent's placed records in one time bucket: the
+// figures of investigations, override_rate and review_coverage. Kept exact
+// as verdicts arrive late, records move and are pruned, so that a time
+// window reads whole buckets and scans records only in its partial edge
+// buckets.
+struct BucketCounts {
+  int64_t spans = 0, verdicts = 0, overrides = 0, reviewed = 0;
+  bool Empty() const { return spans == 0 && verdicts == 0 && overrides == 0 && reviewed == 0; }
+};
+constexpr TimeMs kBucketMs = 3'600'000;  // one hour
+
+int64_t BucketOf(TimeMs ts) {
+  return ts >= 0 ? ts / kBucketMs : -((-ts + kBucketMs - 1) / kBucketMs);
+}
+
 struct AgentState {
   // Slots placed under this agent; sorted by (ts, seq) unless `dirty`.
-  // Sorted lazily (also from const readers) so that a replay of a million
-  // spans in arbitrary ts order costs one sort, not n middle inserts.
-  mutable std::vector<uint32_t> order;
-  mutable bool dirty = false;
+  // Writers only mark it dirty; it is sorted under the exclusive lock before
+  // the next read (readers never mutate), so a replay of a million spans in
+  // arbitrary ts order costs one sort, not n middle inserts.
+  std::vector<uint32_t> order;
+  bool dirty = false;
   // Records per label-set id, so that time windows can list every group
   // seen even when its window is empty.
   std::unordered_map<uint32_t, uint32_t> labelsets;
+  // Counts per hour bucket (BucketOf(ts)) of the records in `order`.
+  std::map<int64_t, BucketCounts> buckets;
 };
 
 enum Dist { kDistCost, kDistTool, kDistInput, kDistOutput, kDistDuration, kNumDist };
@@ -338,6 +356,45 @@ struct WindowEngine::Impl {
   std::vector<AgentState> agents;  // by agent id
   std::vector<Incident> incidents;  // by incident id
   int64_t placed = 0;               // records in some agent's order
+  std::vector<uint32_t> unsorted;   // agents with dirty set
+  uint64_t version = 0;             // bumped by every write
+
+  void MarkDirty(uint32_t agent) {
+    AgentState& a = agents[agent];
+    if (a.dirty) return;
+    a.dirty = true;
+    unsorted.push_back(agent);
+  }
+
+  static bool Placed(const Rec& r) { return r.kind == Kind::kSpan || r.kind == Kind::kVerdictOnly; }
+
+  // Adds (sign 1) or removes (sign -1) a placed record's share of its
+  // agent's bucket counts. Every writer removes a record's share before it
+  // changes the record and adds it back after: the counts always equal
+  // those of the records as they stand.
+  void Account(uint32_t slot, int sign) {
+    const Rec& r = recs[slot];
+    if (!Placed(r)) return;
+    auto& buckets = agents[r.agent].buckets;
+    BucketCounts& c = buckets[BucketOf(r.ts)];
+    if (r.verdict != Verdict::kNone) {
+      c.verdicts += sign;
+      if (r.verdict == Verdict::kOverride) c.overrides += sign;
+    }
+    if (r.kind == Kind::kSpan) {
+      c.spans += sign;
+      if (r.verdict != Verdict::kNone) c.reviewed += sign;
+    }
+    if (c.Empty()) buckets.erase(BucketOf(r.ts));
+  }
+
+  // Sorts every dirty agent. Writers' side of "readers never mutate".
+  void SortDirty() {
+    for (uint32_t agent : unsorted) {
+      if (agent < agents.size()) SortIfDirty(agents[agent]);
+    }
+    unsorted.clear();
+  }
 
   // ---- slots and placement ----
 
@@ -373,7 +430,7 @@ struct WindowEngine::Impl {
     AgentState& a = agents[r.agent];
     if (!a.order.empty()) {
       const Rec& last = recs[a.order.back()];
-      if (std::tie(r.ts, r.seq) < std::tie(last.ts, last.seq)) a.dirty = true;
+      if (std::tie(r.ts, r.seq) < std::tie(last.ts, last.seq)) MarkDirty(r.agent);
     }
     a.order.push_back(slot);
     ++a.labelsets[r.labels];
@@ -417,13 +474,13 @@ struct WindowEngine::Impl {
     if (r.ts != ts || r.seq != seq) {
       r.ts = ts;
       r.seq = seq;
-      a.dirty = true;  // changed in place; re-sorted on the next read
+      MarkDirty(agent);  // changed in place; re-sorted before the next read
     }
   }
 
   // Sorts on copied keys: comparing through the slot indirection would
   // miss the cache on every comparison.
-  void SortIfDirty(const AgentState& a) const {
+  void SortIfDirty(AgentState& a) {
     if (!a.dirty) return;
     struct Key {
       TimeMs ts;
@@ -528,7 +585,6 @@ struct WindowEngine::Impl {
   void CollectAgent(const AgentState& ag, const WindowSpec& w, TimeMs end, const Needs& n,
                     Acc& a) const {
     a.Clear();
-    SortIfDirty(ag);
     const auto& order = ag.order;
     if (w.kind == WindowSpec::Kind::kTime) {
       if (w.duration.count() <= 0) return;
@@ -552,6 +608,8 @@ struct WindowEngine::Impl {
   std::vector<SliRow> Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,
                                const std::string& only_agent) const;
   void PruneBefore(TimeMs cutoff);
+  static void ApplyFeedbackLocked(Impl& m, uint32_t slot, const Feedback& fb, int64_t seq,
+                                  std::set<std::string>* touched);
 };
 
 // ---- Compute ----
@@ -581,6 +639,14 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   } else {
     for (uint32_t i = 0; i < agents.size(); ++i) scan.push_back(i);
   }
+
+  // Figures the bucket counts carry, for groups no finer than the agent.
+  bool label_filter = false;
+  for (const auto& [k, v] : q.where) label_filter |= k != "agent";
+  const bool countable =
+      (q.sli == Sli::kInvestigations || q.sli == Sli::kOverrideRate ||
+       q.sli == Sli::kReviewCoverage) &&
+      !label_filter && (q.by.empty() || q.by == std::vector<std::string>{"agent"});
 
   // Groups, keyed by their by-values (in `by` order).
   std::map<std::vector<std::string>, size_t> group_ids;
@@ -613,13 +679,40 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   for (uint32_t agent : scan) {
     const AgentState& ag = agents[agent];
     if (ag.order.empty()) continue;
-    SortIfDirty(ag);
     const auto& order = ag.order;
     if (time_window) {
       // Every group seen at all shows up, even with an empty window.
       for (const auto& [ls, count] : ag.labelsets) group_for(agent, ls);
       if (w.duration.count() <= 0) continue;
-      auto [b, e] = Range(order, end - w.duration.count(), end);
+      const TimeMs lo = end - w.duration.count();
+      if (countable && !ag.labelsets.empty()) {
+        // One group per agent: whole buckets from the counts, records only
+        // in the partial buckets at the two edges.
+        const int64_t g = group_for(agent, ag.labelsets.begin()->first);
+        if (g < 0) continue;
+        Acc& a = accs[static_cast<size_t>(g)];
+        const int64_t first = BucketOf(lo) + 1;       // first bucket wholly after lo
+        const int64_t last = BucketOf(end + 1) - 1;   // last bucket wholly at or before end
+        const auto scan_range = [&](TimeMs from, TimeMs to) {  // from < ts <= to
+          auto [b, e] = Range(order, from, to);
+          for (size_t i = b; i < e; ++i) Add(a, order[i], needs);
+        };
+        if (first > last) {
+          scan_range(lo, end);
+          continue;
+        }
+        scan_range(lo, first * kBucketMs - 1);
+        for (auto it = ag.buckets.lower_bound(first); it != ag.buckets.end() && it->first <= last;
+             ++it) {
+          a.spans += it->second.spans;
+          a.verdicts += it->second.verdicts;
+          a.overrides += it->second.overrides;
+          a.reviewed += it->second.reviewed;
+        }
+        scan_range((last + 1) * kBucketMs - 1, end);
+        continue;
+      }
+      auto [b, e] = Range(order, lo, end);
       for (size_t i = b; i < e; ++i) {
         Prefetch(order, i);
         const int64_t g = group_for(agent, recs[order[i]].labels);
@@ -738,13 +831,14 @@ std::vector<SliRow> WindowEngine::Impl::Snapshot(const std::vector<WindowSpec>& 
 void WindowEngine::Impl::PruneBefore(TimeMs cutoff) {
   std::vector<bool> dropped(recs.size(), false);
   const auto free_slot = [&](uint32_t slot) {
+    Account(slot, -1);
     recs[slot] = Rec{};
     own_res.erase(slot);
     free_slots.push_back(slot);
     dropped[slot] = true;
   };
+  SortDirty();
   for (AgentState& a : agents) {
-    SortIfDirty(a);
     size_t k = 0;
     while (k < a.order.size() && recs[a.order[k]].ts < cutoff) {
       DropLabelset(a, recs[a.order[k]].labels);
@@ -808,12 +902,27 @@ void WindowEngine::Impl::PruneBefore(TimeMs cutoff) {
 WindowEngine::WindowEngine(Pricing pricing) : impl_(std::make_unique<Impl>(std::move(pricing))) {}
 WindowEngine::~WindowEngine() = default;
 
+template <typename F>
+auto WindowEngine::Read(F&& read) const {
+  for (;;) {
+    {
+      ReaderLock lock(mu_);
+      if (impl_->unsorted.empty()) return read(static_cast<const Impl&>(*impl_));
+    }
+    WriterLock lock(mu_);
+    impl_->SortDirty();
+  }
+}
+
 bool WindowEngine::ApplySpan(const Span& span, int64_t seq, std::set<std::string>* touched) {
-  Impl& m = *impl_;
   if (span.investigation_id.empty() || span.agent.empty()) return false;
+  WriterLock lock(mu_);
+  Impl& m = *impl_;
   bool created = false;
   const uint32_t slot = m.Slot(span.investigation_id, &created);
   if (!created && m.recs[slot].kind == Kind::kSpan) return false;  // the first span stands
+  ++m.version;
+  m.Account(slot, -1);
   const uint32_t agent = m.AgentId(span.agent);
   const uint32_t labels = m.labelsets.Intern(span.labels);
   uint32_t incident = kNoId;
@@ -860,14 +969,24 @@ bool WindowEngine::ApplySpan(const Span& span, int64_t seq, std::set<std::string
     r.seq = seq;
     m.Place(slot);
   }
+  m.Account(slot, 1);
   m.Touch(touched, agent);
   return true;
 }
 
 void WindowEngine::ApplyFeedback(const Feedback& fb, int64_t seq, std::set<std::string>* touched) {
-  Impl& m = *impl_;
   if (fb.investigation_id.empty() || fb.verdict == Verdict::kNone) return;
+  WriterLock lock(mu_);
+  Impl& m = *impl_;
+  ++m.version;
   const uint32_t slot = m.Slot(fb.investigation_id);
+  m.Account(slot, -1);
+  Impl::ApplyFeedbackLocked(m, slot, fb, seq, touched);
+  m.Account(slot, 1);
+}
+
+void WindowEngine::Impl::ApplyFeedbackLocked(Impl& m, uint32_t slot, const Feedback& fb,
+                                             int64_t seq, std::set<std::string>* touched) {
   Rec& r = m.recs[slot];
   const bool wins = r.verdict == Verdict::kNone ||
                     std::tie(fb.ts_ms, seq) > std::tie(r.vts, r.vseq);
@@ -907,7 +1026,9 @@ void WindowEngine::ApplyFeedback(const Feedback& fb, int64_t seq, std::set<std::
 
 void WindowEngine::ApplyResolution(const Resolution& res, int64_t seq,
                                    std::set<std::string>* touched) {
+  WriterLock lock(mu_);
   Impl& m = *impl_;
+  ++m.version;
   ResInfo info{res.resolved_at_ms, seq, res.opened_at_ms, res.time_to_resolve_s};
   if (!res.investigation_id.empty()) {
     const uint32_t slot = m.Slot(res.investigation_id);
@@ -930,22 +1051,33 @@ void WindowEngine::ApplyResolution(const Resolution& res, int64_t seq,
 }
 
 std::vector<SliValue> WindowEngine::Compute(const SliQuery& query, TimeMs now) const {
-  return impl_->Compute(query, now);
+  return Read([&](const Impl& m) { return m.Compute(query, now); });
 }
 
 std::vector<SliRow> WindowEngine::Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,
                                            const std::string& only_agent) const {
-  return impl_->Snapshot(windows, now, only_agent);
+  return Read([&](const Impl& m) { return m.Snapshot(windows, now, only_agent); });
 }
 
-void WindowEngine::PruneBefore(TimeMs cutoff) { impl_->PruneBefore(cutoff); }
+void WindowEngine::PruneBefore(TimeMs cutoff) {
+  WriterLock lock(mu_);
+  ++impl_->version;
+  impl_->PruneBefore(cutoff);
+}
+
+uint64_t WindowEngine::Version() const {
+  ReaderLock lock(mu_);
+  return impl_->version;
+}
 
 bool WindowEngine::HasSpan(const std::string& investigation_id) const {
+  ReaderLock lock(mu_);
   auto it = impl_->index.find(investigation_id);
   return it != impl_->index.end() && impl_->recs[it->second].kind == Kind::kSpan;
 }
 
 std::vector<std::string> WindowEngine::Agents() const {
+  ReaderLock lock(mu_);
   std::vector<std::string> out;
   for (uint32_t i = 0; i < impl_->agents.size(); ++i) {
     if (!impl_->agents[i].order.empty()) out.push_back(impl_->agent_names.Name(i));
@@ -955,6 +1087,7 @@ std::vector<std::string> WindowEngine::Agents() const {
 }
 
 MemoryStats WindowEngine::Memory() const {
+  ReaderLock lock(mu_);
   const Impl& m = *impl_;
   MemoryStats s;
   s.investigations = m.placed;
@@ -972,7 +1105,7 @@ MemoryStats WindowEngine::Memory() const {
   b += static_cast<int64_t>(m.own_res.size() * 64 + m.own_res.bucket_count() * sizeof(void*));
   for (const AgentState& a : m.agents) {
     b += static_cast<int64_t>(sizeof(AgentState) + a.order.capacity() * sizeof(uint32_t) +
-                              a.labelsets.size() * 32 +
+                              a.labelsets.size() * 32 + a.buckets.size() * 80 +
                               a.labelsets.bucket_count() * sizeof(void*));
   }
   b += static_cast<int64_t>(m.incidents.capacity() * sizeof(Incident));
@@ -986,11 +1119,14 @@ MemoryStats WindowEngine::Memory() const {
 }
 
 void WindowEngine::Reserve(size_t investigations) {
+  WriterLock lock(mu_);
   impl_->index.reserve(investigations);
   impl_->recs.reserve(investigations);
 }
 
 void WindowEngine::SetPricing(Pricing pricing) {
+  WriterLock lock(mu_);
+  ++impl_->version;
   impl_->pricing = std::move(pricing);
   for (Rec& r : impl_->recs) {
     if (r.kind == Kind::kSpan) impl_->Price(r);

@@ -22,7 +22,7 @@
 // - p-quantiles are nearest rank: the smallest v with at least q% of samples
 //   <= v (rank = ceil(q*n/100) computed in integers).
 //
-// Details the summary above leaves open (decided in issue 3):
+// Details the summary above leaves open:
 // - A verdict-only record (verdict named its agent, no span yet) sits at the
 //   standing verdict's (ts, seq), under the agent named by the latest-
 //   arriving verdict that names one, with no labels. It counts for
@@ -36,11 +36,24 @@
 // - PruneBefore also drops held verdicts/resolutions older than the cutoff
 //   and incident resolutions with resolved_at < cutoff.
 // - Memory: one 128-byte record per investigation plus the id index
-//   (~240 bytes per investigation in all, measured with 1M of them).
+//   (~250 bytes per investigation in all, measured with 1M of them), plus
+//   one hour bucket (~80 bytes) per agent and hour that holds records.
+// - Hour buckets: per agent, the counts of spans, verdicts, overrides and
+//   reviewed spans per hour of ts. Invariant: they equal the counts of the
+//   agent's placed records as they stand (every writer takes a record's
+//   share out before changing it and puts it back after). investigations,
+//   override_rate and review_coverage over a time window, grouped by agent
+//   or by nothing and without label filters, read whole buckets and scan
+//   records only in the two partial edge buckets; exact at the edges.
 //
-// Not thread-safe: the owner serialises writers and readers. Compute and
-// Snapshot are const but sort lazily (mutable state): do not call them
-// concurrently with each other either.
+// Thread-safety: thread-safe. The engine owns its state and its lock; every
+// public method takes the lock itself (writers exclusively, readers shared),
+// so callers never lock it by hand. Readers never mutate: a writer that
+// places a record out of (ts, seq) order only marks its agent unsorted, and
+// the next reader sorts under the exclusive lock before it reads under the
+// shared one (so a replay of a million spans in arbitrary order still costs
+// one sort per agent, not n middle inserts). Each call sees a consistent
+// state; two calls may see different states if a writer ran in between.
 
 #include <cstdint>
 #include <memory>
@@ -49,6 +62,7 @@
 #include <vector>
 
 #include "daemon/common/types.h"
+#include "windows/thread_annotations.h"
 
 namespace aw::windows {
 
@@ -80,38 +94,48 @@ class WindowEngine {
   // ApplySpan returns false (and changes nothing) for an investigation_id
   // it already holds a span for: the first span stands.
   bool ApplySpan(const Span& span, int64_t seq,
-                 std::set<std::string>* touched = nullptr);
+                 std::set<std::string>* touched = nullptr) EXCLUDES(mu_);
   void ApplyFeedback(const Feedback& feedback, int64_t seq,
-                     std::set<std::string>* touched = nullptr);
+                     std::set<std::string>* touched = nullptr) EXCLUDES(mu_);
   void ApplyResolution(const Resolution& resolution, int64_t seq,
-                       std::set<std::string>* touched = nullptr);
+                       std::set<std::string>* touched = nullptr) EXCLUDES(mu_);
 
   // Figures for one query, one entry per group that has at least one record
   // in the window (and, for time windows, any group seen at all: counts and
   // sums are 0 then, ratios null).
-  std::vector<SliValue> Compute(const SliQuery& query, TimeMs now) const;
+  std::vector<SliValue> Compute(const SliQuery& query, TimeMs now) const EXCLUDES(mu_);
 
   // Every SLI (distributions with every stat) for each window, per agent,
   // for every agent known (or just `only_agent`). finish_reason_rate is left
   // out: it needs a `match`.
   std::vector<SliRow> Snapshot(const std::vector<WindowSpec>& windows,
                                TimeMs now,
-                               const std::string& only_agent = "") const;
+                               const std::string& only_agent = "") const EXCLUDES(mu_);
 
   // Drops investigations with ts < cutoff (retention).
-  void PruneBefore(TimeMs cutoff);
+  void PruneBefore(TimeMs cutoff) EXCLUDES(mu_);
 
-  bool HasSpan(const std::string& investigation_id) const;
-  std::vector<std::string> Agents() const;
-  MemoryStats Memory() const;
-  void SetPricing(Pricing pricing);
+  bool HasSpan(const std::string& investigation_id) const EXCLUDES(mu_);
+  std::vector<std::string> Agents() const EXCLUDES(mu_);
+  MemoryStats Memory() const EXCLUDES(mu_);
+  void SetPricing(Pricing pricing) EXCLUDES(mu_);
+  // Bumped by every write that can change a figure: a reader may cache what
+  // it computed at one version and reuse it while the version stands (and
+  // its `now` is the same).
+  uint64_t Version() const EXCLUDES(mu_);
   // Pre-sizes the id index and records for `investigations` (a rebuild
   // knows the count), so replaying a store does not rehash as it grows.
-  void Reserve(size_t investigations);
+  void Reserve(size_t investigations) EXCLUDES(mu_);
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  // Runs `read` on a sorted state under the shared lock, sorting first
+  // under the exclusive lock if a writer left an agent unsorted.
+  template <typename F>
+  auto Read(F&& read) const EXCLUDES(mu_);
+
+  mutable SharedMutex mu_;
+  std::unique_ptr<Impl> impl_ PT_GUARDED_BY(mu_);
 };
 
 }  // namespace aw::windows

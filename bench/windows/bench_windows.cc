@@ -178,6 +178,20 @@ int main(int argc, char** argv) {
     std::printf("  %-36s %-4s all: %7.1f ms (%zu groups)   one agent: %7.1f us\n",
                 aw::SliName(sli), aw::StatName(q.stat), all_s * 1e3, groups, one_s * 1e6);
   }
+  // The SLO shape: override_rate of the whole fleet (by: []) over 28 d and
+  // its burn-rate windows; served from the hour buckets plus edge records.
+  for (const aw::WindowSpec& w : {Time(4 * kWeek, "28d"), Time(6 * kHour + 1234, "6h+"),
+                                  Time(kHour, "1h"), Time(5 * 60'000, "5m")}) {
+    aw::SliQuery f;
+    f.sli = Sli::kOverrideRate;
+    f.by = {};
+    f.window = w;
+    constexpr int kFleet = 20;
+    t0 = Clock::now();
+    for (int r = 0; r < kFleet; ++r) engine.Compute(f, now + 1);
+    std::printf("  override_rate by=[] (fleet) %-4s: %7.3f ms\n", w.name.c_str(),
+                Seconds(Clock::now() - t0) / kFleet * 1e3);
+  }
   aw::SliQuery q;
   q.sli = Sli::kToolCalls;
   q.stat = Stat::kP95;

@@ -273,7 +273,8 @@ class Loader {
     CheckKeys(root, "config",
               {"listen", "storage", "evaluation_interval", "max_event_age", "max_clock_skew",
                "sli_windows", "limits", "auth", "tls", "pricing", "receivers",
-               "default_receivers", "repeat_interval", "rule_files", "log", "delivery"});
+               "default_receivers", "repeat_interval", "rule_files", "log", "delivery",
+               "exporters"});
     if (root["listen"]) c.listen = Expand(root["listen"], "listen");
     if (const YAML::Node st = root["storage"]) {
       CheckKeys(st, "storage", {"path", "retention", "sync"});
@@ -310,6 +311,34 @@ class Loader {
         }
         c.sli_windows.push_back(*spec);
       }
+    }
+    if (const YAML::Node ex = root["exporters"]) {
+      CheckKeys(ex, "exporters", {"slis", "stats", "windows", "samples"});
+      if (ex["slis"]) {
+        for (const std::string& name : StringList(ex["slis"], "exporters.slis")) {
+          auto sli = ParseSli(name);
+          if (!sli) Fail(ex["slis"], "exporters.slis: unknown SLI \"" + name + "\"");
+          c.exporters.slis.push_back(*sli);
+        }
+      }
+      if (ex["stats"]) {
+        c.exporters.stats.clear();
+        for (const std::string& name : StringList(ex["stats"], "exporters.stats")) {
+          auto stat = ParseStat(name);
+          if (!stat || *stat == Stat::kNone) {
+            Fail(ex["stats"], "exporters.stats: unknown stat \"" + name + "\"");
+          }
+          c.exporters.stats.push_back(*stat);
+        }
+      }
+      if (ex["windows"]) {
+        for (const std::string& name : StringList(ex["windows"], "exporters.windows")) {
+          std::string err;
+          if (!ParseWindow(name, &err)) Fail(ex["windows"], "exporters.windows: " + err);
+          c.exporters.windows.push_back(name);
+        }
+      }
+      if (ex["samples"]) c.exporters.samples = Bool(ex["samples"], "exporters.samples");
     }
     if (const YAML::Node l = root["limits"]) {
       CheckKeys(l, "limits",

@@ -50,6 +50,16 @@ struct Config {
   Millis max_event_age{7LL * 24 * 3600 * 1000};
   Millis max_clock_skew{5 * 60 * 1000};
   std::vector<WindowSpec> sli_windows;  // default 1h, 24h, 7d
+  // `exporters:` which rows of the sli_windows snapshot /metrics exports
+  // (/api/v1/slis always shows them all). The default is 16 rows per window:
+  // the 6 plain SLIs and p50, p95 of the 5 distributions; 48 agentwatch_sli
+  // series per agent with the three default windows.
+  struct Exporters {
+    std::vector<Sli> slis;                            // empty: every SLI
+    std::vector<Stat> stats{Stat::kP50, Stat::kP95};  // of distribution SLIs
+    std::vector<std::string> windows;                 // sli_windows names; empty: all
+    bool samples = false;  // also export agentwatch_sli_samples per row
+  } exporters;
   struct Limits {
     int64_t max_body_bytes = 4 << 20;
     int64_t max_records_per_request = 10'000;

@@ -130,12 +130,9 @@ Status App::Start() {
   const auto rebuild_start = std::chrono::steady_clock::now();
   Status s = writer_->Rebuild();
   if (!s.ok()) return s;
-  {
-    std::shared_lock lock(state_->mu);
-    LogInfo("rebuilt state from " + config_.storage.path + ": " +
-            std::to_string(state_->engine.Memory().investigations) + " investigations in " +
-            std::to_string(SecondsSince(rebuild_start)) + " s");
-  }
+  LogInfo("rebuilt state from " + config_.storage.path + ": " +
+          std::to_string(state_->engine.Memory().investigations) + " investigations in " +
+          std::to_string(SecondsSince(rebuild_start)) + " s");
   auto rules = LoadRulesFor(config_);
   if (!rules.ok()) return rules.status();
   rules_ = std::make_unique<RuleRuntime>(*store_, clock_, metrics_);
@@ -207,6 +204,7 @@ Status App::Reload() {
     // Listener, storage and TLS need a restart; the rest applies now.
     const Config& c = *fresh;
     config_.sli_windows = c.sli_windows;
+    config_.exporters = c.exporters;
     config_.evaluation_interval = c.evaluation_interval;
     config_.max_event_age = c.max_event_age;
     config_.max_clock_skew = c.max_clock_skew;
@@ -218,10 +216,7 @@ Status App::Reload() {
     config_.repeat_interval = c.repeat_interval;
     config_.rule_files = c.rule_files;
   }
-  {
-    std::unique_lock lock(state_->mu);
-    state_->engine.SetPricing(fresh->pricing);
-  }
+  state_->engine.SetPricing(fresh->pricing);
   const TimeMs now = clock_.NowMs();
   if (rules_) {
     rules_->Reconfigure(*fresh, std::move(rules).value());

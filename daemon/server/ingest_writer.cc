@@ -45,7 +45,6 @@ std::string IngestWriter::ResolutionKey(const Resolution& r) {
 }
 
 Status IngestWriter::Rebuild() {
-  std::unique_lock lock(state_.mu);
   const SqliteStore::EventCounts counts = store_.CountEvents();
   state_.engine.Reserve(static_cast<size_t>(counts.spans + counts.feedback));
   feedback_seen_.reserve(static_cast<size_t>(counts.feedback));
@@ -153,10 +152,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   for (auto& job : jobs) {
     if (!job->prune) continue;
     auto removed = store_.Prune(job->prune_cutoff);
-    {
-      std::unique_lock lock(state_.mu);
-      state_.engine.PruneBefore(job->prune_cutoff);
-    }
+    state_.engine.PruneBefore(job->prune_cutoff);
     std::erase_if(feedback_seen_, [&](const auto& kv) { return kv.second < job->prune_cutoff; });
     std::erase_if(resolutions_seen_,
                   [&](const auto& kv) { return kv.second < job->prune_cutoff; });
@@ -243,7 +239,6 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   }
   int64_t seq = *first_seq;
   {
-    std::unique_lock lock(state_.mu);
     for (const Span& s : committed.accepted.spans) {
       state_.engine.ApplySpan(s, seq++, &committed.touched_agents);
     }

@@ -22,16 +22,19 @@
 
 #include "daemon/common/status.h"
 #include "daemon/store/sqlite_store.h"
+#include "windows/sli_views.h"
 #include "windows/window_engine.h"
 
 namespace aw::server {
 
-// The windows and the lock that guards them. Writers hold `mu` exclusively
-// (only the IngestWriter writes); readers (API, /metrics, rules) shared.
+// The windows. The engine owns its lock (see window_engine.h): nobody locks
+// it by hand. Only the IngestWriter writes records (and App::Reload the
+// pricing); the API, /metrics and the rules read. `snapshots` is the shared
+// sli_windows snapshot that /metrics and /api/v1/slis read.
 struct EngineState {
   explicit EngineState(Pricing pricing) : engine(std::move(pricing)) {}
-  mutable std::shared_mutex mu;
   windows::WindowEngine engine;
+  windows::SnapshotCache snapshots;
 };
 
 struct IngestOutcome {

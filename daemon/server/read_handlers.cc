@@ -84,40 +84,21 @@ void App::HandleSlis(const http::Request& req, http::Response& res) {
     windows = config_.sli_windows;
   }
   const TimeMs now = clock_.NowMs();
-  json rows = json::array();
-  const auto add = [&](const std::string& row_agent, const Labels& labels, Sli sli,
-                       const std::string& window, Stat stat, const std::optional<double>& value,
-                       int64_t samples) {
-    rows.push_back({{"agent", row_agent}, {"labels", labels}, {"sli", SliName(sli)},
-                    {"window", window}, {"stat", StatName(stat)},
-                    {"value", value ? json(*value) : json(nullptr)}, {"samples", samples}});
-  };
   const std::vector<SliQuery> rule_queries = rules_ ? rules_->Queries() : std::vector<SliQuery>{};
-  std::shared_lock lock(state_->mu);
-  for (const windows::SliRow& r : state_->engine.Snapshot(windows, now, agent)) {
-    add(r.agent, r.labels, r.sli, r.window, r.stat, r.value, r.samples);
-  }
-  // A rule adds its own (sli, window, stat, by) entry unless sli_windows
-  // already carry it.
-  for (SliQuery q : rule_queries) {
-    const bool plain = q.by == std::vector<std::string>{"agent"} && q.where.empty() &&
-                       q.offset.count() == 0 && q.sli != Sli::kFinishReasonRate;
-    bool covered = false;
-    for (const WindowSpec& w : windows) covered |= plain && w == q.window;
-    if (covered) continue;
-    q.only_agent = agent;
-    for (const SliValue& v : state_->engine.Compute(q, now)) {
-      Labels labels = v.group;
-      std::string row_agent;
-      if (auto it = labels.find("agent"); it != labels.end()) {
-        row_agent = it->second;
-        labels.erase(it);
-      }
-      if (q.sli == Sli::kFinishReasonRate) labels["finish_reason"] = q.match;
-      add(row_agent, labels, q.sli, q.window.name, q.stat, v.value, v.samples);
-    }
-  }
-  ReplyJson(res, 200, json{{"slis", rows}});
+  const windows::SliRows base =
+      agent.empty() ? state_->snapshots.Get(state_->engine, windows, now)
+                    : std::make_shared<const std::vector<windows::SliRow>>(
+                          state_->engine.Snapshot(windows, now, agent));
+  // Written row by row: a DOM of every row would be built (and kept by the
+  // allocator) on every call.
+  std::string body = "{\"slis\":[";
+  bool first = true;
+  exporters::AppendSliRowsJson(*base, body, &first);
+  exporters::AppendSliRowsJson(
+      windows::RuleRows(state_->engine, windows, rule_queries, now, agent), body, &first);
+  body += "]}";
+  res.status = 200;
+  res.set_content(body, "application/json");
 }
 
 exporters::ExportSnapshot App::Snapshot() {
@@ -126,10 +107,11 @@ exporters::ExportSnapshot App::Snapshot() {
   {
     std::lock_guard lock(config_mu_);
     windows = config_.sli_windows;
+    const Config::Exporters& ex = config_.exporters;
+    snap.selection = exporters::MakeSelection(ex.slis, ex.stats, ex.windows, windows, ex.samples);
   }
   const TimeMs now = clock_.NowMs();
-  std::shared_lock lock(state_->mu);
-  snap.slis = state_->engine.Snapshot(windows, now);
+  snap.slis = state_->snapshots.Get(state_->engine, windows, now);
   if (rules_) rules_->FillSnapshot(state_->engine, now, snap);
   return snap;
 }
@@ -147,7 +129,6 @@ std::string App::MetricsText() {
 
 void App::HandleStatusPage(const http::Request&, http::Response& res) {
   const json alerts = rules_ ? rules_->AlertsJson() : json::object();
-  std::shared_lock lock(state_->mu);
   res.set_content(RenderStatusPage(state_->engine, clock_.NowMs(), alerts),
                   "text/html; charset=utf-8");
 }

@@ -1,5 +1,6 @@
 #include "daemon/server/rule_runtime.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "alerting/alert_json.h"
@@ -41,6 +42,12 @@ void AddCounts(const std::map<std::string, ReceiverCounts>& from,
     r.sent += c.sent;
     r.retry += c.retry;
     r.failed += c.failed;
+    r.superseded += c.superseded;
+    r.last_success_ms = std::max(r.last_success_ms, c.last_success_ms);
+    if (c.last_error_ms > r.last_error_ms) {
+      r.last_error_ms = c.last_error_ms;
+      r.last_error = c.last_error;
+    }
   }
 }
 
@@ -96,7 +103,9 @@ void RuleRuntime::Reconfigure(const Config& config, rules::RuleSet rules) {
   }
   if (old) {
     old->Stop();
-    AddCounts(old->Counts(), retired_counts_);
+    const auto counts = old->Counts();
+    std::lock_guard lock(mu_);
+    AddCounts(counts, retired_counts_);
   }
   std::lock_guard lock(mu_);
   StartSender(config);
@@ -115,15 +124,10 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
   rules::StepResult result;
   // mu_ is held until the step is committed (or rolled back), so no other
   // evaluation builds on a state the store has not accepted.
-  std::unique_lock lock(mu_, std::defer_lock);
-  std::vector<StoredAlert> before;
-  {
-    std::shared_lock engine_lock(state.mu);
-    lock.lock();
-    if (!engine_) return;
-    before = engine_->Alerts();
-    result = engine_->Evaluate(state.engine, now, touched);
-  }
+  std::lock_guard lock(mu_);
+  if (!engine_) return;
+  const std::vector<StoredAlert> before = engine_->Alerts();
+  result = engine_->Evaluate(state.engine, now, touched);
   metrics_.ObserveEvaluation(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (result.empty()) return;
@@ -193,16 +197,22 @@ json RuleRuntime::AlertsJson() const {
 }
 
 std::vector<RuleRuntime::ReceiverStatus> RuleRuntime::Receivers() const {
-  std::map<std::string, alerting::OutboxSender::ReceiverCounts> counts;
+  // Configured receivers (and any with items pending), with what the
+  // senders that reloads replaced saw of them.
+  std::map<std::string, ReceiverCounts> counts;
+  std::map<std::string, ReceiverCounts> all;
   {
     std::lock_guard lock(mu_);
     if (sender_) counts = sender_->Counts();
+    all = counts;
+    AddCounts(retired_counts_, all);
   }
   std::map<std::string, int64_t> pending;
   if (auto p = store_.PendingByReceiver(); p.ok()) pending = std::move(p).value();
   for (const auto& [name, n] : pending) counts.try_emplace(name);
   std::vector<ReceiverStatus> out;
-  for (const auto& [name, c] : counts) {
+  for (const auto& [name, unused] : counts) {
+    const ReceiverCounts& c = all[name];
     auto it = pending.find(name);
     out.push_back({name, it == pending.end() ? 0 : it->second, c.last_success_ms, c.last_error_ms,
                    c.last_error});
@@ -236,6 +246,7 @@ void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
     snapshot.notifications.push_back({name, "sent", static_cast<double>(c.sent)});
     snapshot.notifications.push_back({name, "retry", static_cast<double>(c.retry)});
     snapshot.notifications.push_back({name, "failed", static_cast<double>(c.failed)});
+    snapshot.notifications.push_back({name, "superseded", static_cast<double>(c.superseded)});
   }
 }
 

@@ -505,11 +505,10 @@ void CheckSnapshot(const WindowEngine& engine, const Reference& ref,
   }
 }
 
-class WindowEnginePropertyTest : public ::testing::TestWithParam<uint32_t> {};
-
-TEST_P(WindowEnginePropertyTest, MatchesBruteForceReference) {
-  StreamGen gen(GetParam());
-  const std::vector<Event> events = gen.Stream(3000);
+// Feeds `length` random events and checks every `check_every` of them.
+void RunAgainstReference(uint32_t seed, int length, size_t check_every) {
+  StreamGen gen(seed);
+  const std::vector<Event> events = gen.Stream(length);
   WindowEngine engine(TestPricing());
   WindowEngine replayed(TestPricing());  // fed the same events without reads
   Reference ref(TestPricing());
@@ -528,7 +527,7 @@ TEST_P(WindowEnginePropertyTest, MatchesBruteForceReference) {
         e->PruneBefore(std::get<Prune>(events[i]).cutoff);
       }
     }
-    if ((i + 1) % 750 != 0) continue;
+    if ((i + 1) % check_every != 0) continue;
     const auto recs = ref.Records();
     // Spot-check dedup state.
     for (int k = 0; k < 50; ++k) {
@@ -549,10 +548,10 @@ TEST_P(WindowEnginePropertyTest, MatchesBruteForceReference) {
       TimeMs now = gen.GridTs();
       if (gen.Chance(0.3)) now += gen.Int(1, 59'999);
       CheckQuery(engine, ref, recs, q, now, &checked);
-      if (HasFatalFailure()) return;
+      if (::testing::Test::HasFatalFailure()) return;
     }
     CheckSnapshot(engine, ref, recs, gen.GridTs());
-    if (HasFatalFailure()) return;
+    if (::testing::Test::HasFatalFailure()) return;
   }
   EXPECT_GT(checked, 1000);
 
@@ -576,8 +575,24 @@ TEST_P(WindowEnginePropertyTest, MatchesBruteForceReference) {
   }
 }
 
+class WindowEnginePropertyTest : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(WindowEnginePropertyTest, MatchesBruteForceReference) {
+  RunAgainstReference(GetParam(), 3000, 750);
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, WindowEnginePropertyTest,
-                         ::testing::Values(1u, 7u, 42u, 2024u, 99991u));
+                         ::testing::Values(1u, 3u, 5u, 7u, 11u, 42u, 777u, 2024u, 31337u,
+                                           99991u, 123457u, 4000000007u));
+
+// Longer streams: more records per bucket, more late verdicts and moves.
+class WindowEngineLongPropertyTest : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(WindowEngineLongPropertyTest, MatchesBruteForceReference) {
+  RunAgainstReference(GetParam(), 12000, 4000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, WindowEngineLongPropertyTest, ::testing::Values(17u, 4242u));
 
 }  // namespace
 }  // namespace aw::windows

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# ThreadSanitizer run of the tests that exercise concurrency: the windows
+# engine hammered from several threads (unit) and the real daemon under
+# ingest + rule evaluation + scrapes + /api/v1/slis + status page + reloads
+# (integration). Builds only what those need, in build-tsan (g++ is fine).
+# A data race makes the test process, or the daemon it runs, halt with
+# exit code 66 and a "WARNING: ThreadSanitizer" report on stderr.
+#
+#   scripts/tsan.sh                 # configure, build, run
+#   AW_CONCURRENCY_SECONDS=30 scripts/tsan.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build-tsan}
+JOBS=${JOBS:-2}
+LAUNCHER=()
+command -v ccache >/dev/null && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${LAUNCHER[@]}" \
+  -DAW_BUILD_BENCH=OFF \
+  -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
+cmake --build "$BUILD" -j"$JOBS" --target agentwatch aw_windows_test aw_integration_test
+
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
+"$BUILD"/tests/unit/windows/aw_windows_test --gtest_filter='WindowEngineConcurrency.*'
+"$BUILD"/tests/integration/aw_integration_test --gtest_filter='ConcurrencyTest.*'
+echo "tsan: no data race reported"
