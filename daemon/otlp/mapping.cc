@@ -133,8 +133,10 @@ LateUpdate ApplyChild(Derivation& d, const ChildFacts& c) {
   if (d.cache_creation_tokens && c.cache_creation_tokens) {
     u.add_cache_creation_tokens = c.cache_creation_tokens;
   }
-  if (d.model && c.is_model_call &&
-      (!c.model.empty() || !c.response_model.empty() || !c.provider.empty())) {
+  const bool gives_model = (d.model && !c.model.empty()) ||
+                           (d.response_model && !c.response_model.empty()) ||
+                           (d.provider && !c.provider.empty());
+  if (c.is_model_call && gives_model) {
     const bool earlier =
         !d.has_model_source || c.start_ns < d.model_source_start_ns ||
         (c.start_ns == d.model_source_start_ns && c.span_id < d.model_source_span_id);
@@ -142,9 +144,9 @@ LateUpdate ApplyChild(Derivation& d, const ChildFacts& c) {
       d.has_model_source = true;
       d.model_source_start_ns = c.start_ns;
       d.model_source_span_id = c.span_id;
-      u.set_model = c.model;
-      u.set_response_model = c.response_model;
-      u.set_provider = c.provider;
+      if (d.model) u.set_model = c.model;
+      if (d.response_model) u.set_response_model = c.response_model;
+      if (d.provider) u.set_provider = c.provider;
     }
   }
   if (d.finish_reason && c.is_model_call && !c.finish_reason.empty()) {
@@ -257,7 +259,9 @@ Result<MappedInvestigation> MapInvestigation(const OtlpSpan& span,
   s.model = StringOf(a, {"gen_ai.request.model"});
   s.response_model = StringOf(a, {"gen_ai.response.model"});
   s.provider = StringOf(a, {"gen_ai.provider.name", "gen_ai.system"});
-  d.model = s.model.empty() && s.response_model.empty() && s.provider.empty();
+  d.model = s.model.empty();
+  d.response_model = s.response_model.empty();
+  d.provider = s.provider.empty();
   s.finish_reason = FinishReasonOf(a);
   d.finish_reason = s.finish_reason.empty();
   if (a.Has("agent.confidence")) {

@@ -59,7 +59,11 @@ struct Derivation {
   bool output_tokens = false;
   bool cache_read_tokens = false;
   bool cache_creation_tokens = false;
-  bool model = false;           // model, response_model, provider all empty on the span
+  // Each of model, response_model and provider that the span leaves empty is
+  // taken from the earliest-started model-call descendant carrying one.
+  bool model = false;
+  bool response_model = false;
+  bool provider = false;
   bool finish_reason = false;   // empty on the span
   // Ties on time are broken by span id, so the fold does not depend on order.
   bool has_model_source = false;
