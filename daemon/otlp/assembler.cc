@@ -113,7 +113,9 @@ AssemblyResult Assembler::Ingest(const TraceBatch& batch, TimeMs now_ms) {
       ++trace.waiting;
     }
     result.undo.inserted.push_back({span.trace_id, span.span_id, node.seq});
-    fifo_.push_back({expires, span.trace_id, span.span_id, node.seq});
+    // An investigation enters the expiry queue once it is valid (step 3), so
+    // a flood of rejected ones leaves no stale entries behind.
+    if (!investigation) fifo_.push_back({expires, span.trace_id, span.span_id, node.seq});
     trace.nodes.emplace(span.span_id, std::move(node));
     ++size_;
     touched.insert(span.trace_id);
@@ -166,6 +168,7 @@ AssemblyResult Assembler::Ingest(const TraceBatch& batch, TimeMs now_ms) {
       continue;
     }
     Node& node = trace.nodes.at(span.span_id);
+    fifo_.push_back({expires, span.trace_id, span.span_id, node.seq});
     node.investigation_id = mapped->span.investigation_id;
     node.agent = mapped->span.agent;
     node.derivation = mapped->derivation;
