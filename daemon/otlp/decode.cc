@@ -106,8 +106,31 @@ struct JsonError {
   std::string message;
 };
 
-[[noreturn]] void Fail(const std::string& path, const std::string& what) {
-  throw JsonError{path + ": " + what};
+// Where we are in the document, as a chain on the stack: the text is only
+// built for an error message, never on the hot path.
+struct Path {
+  const Path* parent = nullptr;
+  const char* key = nullptr;  // a member name, or nullptr for an array index
+  size_t index = 0;
+
+  std::string str() const {
+    std::string s = parent ? parent->str() : "";
+    if (key) {
+      if (!s.empty() && *key) s += '.';
+      s += key;
+    } else {
+      s += '[';
+      s += std::to_string(index);
+      s += ']';
+    }
+    return s;
+  }
+  Path Key(const char* k) const { return Path{this, k, 0}; }
+  Path At(size_t i) const { return Path{this, nullptr, i}; }
+};
+
+[[noreturn]] void Fail(const Path& path, const std::string& what) {
+  throw JsonError{path.str() + ": " + what};
 }
 
 // The member under its lowerCamelCase name, else its snake_case name.
@@ -121,33 +144,30 @@ const json* Member(const json& obj, const char* camel, const char* snake = nullp
   return nullptr;
 }
 
-const json& Object(const json& v, const std::string& path) {
+const json& Object(const json& v, const Path& path) {
   if (!v.is_object()) Fail(path, "expected an object");
   return v;
 }
 
 // A repeated field: absent or null is empty.
-const json* Array(const json& obj, const char* camel, const char* snake,
-                  const std::string& path) {
+const json* Array(const json& obj, const char* camel, const char* snake, const Path& path) {
   const json* v = Member(obj, camel, snake);
-  if (v && !v->is_array()) Fail(path + "." + camel, "expected an array");
+  if (v && !v->is_array()) Fail(path.Key(camel), "expected an array");
   return v;
 }
 
-std::string String(const json& obj, const char* camel, const char* snake,
-                   const std::string& path) {
+std::string String(const json& obj, const char* camel, const char* snake, const Path& path) {
   const json* v = Member(obj, camel, snake);
   if (!v) return "";
-  if (!v->is_string()) Fail(path + "." + camel, "expected a string");
+  if (!v->is_string()) Fail(path.Key(camel), "expected a string");
   return v->get<std::string>();
 }
 
-std::string HexId(const json& obj, const char* camel, const char* snake,
-                  const std::string& path) {
+std::string HexId(const json& obj, const char* camel, const char* snake, const Path& path) {
   std::string s = String(obj, camel, snake, path);
   for (char& c : s) {
     if (!std::isxdigit(static_cast<unsigned char>(c))) {
-      Fail(path + "." + camel, "expected a hex string");
+      Fail(path.Key(camel), "expected a hex string");
     }
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
@@ -157,7 +177,7 @@ std::string HexId(const json& obj, const char* camel, const char* snake,
 // A 64-bit integer: the JSON mapping writes it as a decimal string; numbers
 // are accepted too.
 template <typename T>
-T Integer(const json& v, const std::string& path) {
+T Integer(const json& v, const Path& path) {
   if (v.is_number_integer()) {
     if (v.is_number_unsigned()) {
       const uint64_t u = v.get<uint64_t>();
@@ -190,12 +210,12 @@ T Integer(const json& v, const std::string& path) {
   Fail(path, "expected an integer");
 }
 
-uint64_t Nanos(const json& obj, const char* camel, const char* snake, const std::string& path) {
+uint64_t Nanos(const json& obj, const char* camel, const char* snake, const Path& path) {
   const json* v = Member(obj, camel, snake);
-  return v ? Integer<uint64_t>(*v, path + "." + camel) : 0;
+  return v ? Integer<uint64_t>(*v, path.Key(camel)) : 0;
 }
 
-double Double(const json& v, const std::string& path) {
+double Double(const json& v, const Path& path) {
   if (v.is_number()) return v.get<double>();
   if (v.is_string()) {
     // The JSON mapping spells the non-finite doubles as strings.
@@ -207,40 +227,41 @@ double Double(const json& v, const std::string& path) {
   Fail(path, "expected a number");
 }
 
-AttrScalar ScalarFromJson(const json& v, const std::string& path) {
+AttrScalar ScalarFromJson(const json& v, const Path& path) {
   Object(v, path);
   if (const json* s = Member(v, "stringValue", "string_value")) {
-    if (!s->is_string()) Fail(path + ".stringValue", "expected a string");
+    if (!s->is_string()) Fail(path.Key("stringValue"), "expected a string");
     return s->get<std::string>();
   }
   if (const json* b = Member(v, "boolValue", "bool_value")) {
-    if (!b->is_boolean()) Fail(path + ".boolValue", "expected true or false");
+    if (!b->is_boolean()) Fail(path.Key("boolValue"), "expected true or false");
     return b->get<bool>();
   }
   if (const json* i = Member(v, "intValue", "int_value")) {
-    return Integer<int64_t>(*i, path + ".intValue");
+    return Integer<int64_t>(*i, path.Key("intValue"));
   }
   if (const json* d = Member(v, "doubleValue", "double_value")) {
-    return Double(*d, path + ".doubleValue");
+    return Double(*d, path.Key("doubleValue"));
   }
   if (const json* b = Member(v, "bytesValue", "bytes_value")) {
     // base64 in the JSON mapping: kept as sent, we never read it.
-    if (!b->is_string()) Fail(path + ".bytesValue", "expected a string");
+    if (!b->is_string()) Fail(path.Key("bytesValue"), "expected a string");
     return b->get<std::string>();
   }
   return std::monostate{};
 }
 
-AttrValue ValueFromJson(const json& v, const std::string& path) {
+AttrValue ValueFromJson(const json& v, const Path& path) {
   Object(v, path);
   if (const json* a = Member(v, "arrayValue", "array_value")) {
-    Object(*a, path + ".arrayValue");
+    const Path apath = path.Key("arrayValue");
+    Object(*a, apath);
     std::vector<AttrScalar> out;
-    if (const json* values = Array(*a, "values", nullptr, path + ".arrayValue")) {
+    if (const json* values = Array(*a, "values", nullptr, apath)) {
       out.reserve(values->size());
+      const Path vpath = apath.Key("values");
       for (size_t i = 0; i < values->size(); ++i) {
-        out.push_back(
-            ScalarFromJson((*values)[i], path + ".arrayValue.values[" + std::to_string(i) + "]"));
+        out.push_back(ScalarFromJson((*values)[i], vpath.At(i)));
       }
     }
     return out;
@@ -248,25 +269,26 @@ AttrValue ValueFromJson(const json& v, const std::string& path) {
   return std::visit([](auto&& s) -> AttrValue { return s; }, ScalarFromJson(v, path));
 }
 
-Attributes AttributesFromJson(const json& obj, const std::string& path) {
+Attributes AttributesFromJson(const json& obj, const Path& path) {
   Attributes out;
   const json* kvs = Array(obj, "attributes", nullptr, path);
   if (!kvs) return out;
+  const Path list = path.Key("attributes");
   for (size_t i = 0; i < kvs->size(); ++i) {
-    const std::string at = path + ".attributes[" + std::to_string(i) + "]";
+    const Path at = list.At(i);
     const json& kv = Object((*kvs)[i], at);
     std::string key = String(kv, "key", nullptr, at);
     const json* value = Member(kv, "value");
-    out.Add(std::move(key), value ? ValueFromJson(*value, at + ".value") : AttrValue{});
+    out.Add(std::move(key), value ? ValueFromJson(*value, at.Key("value")) : AttrValue{});
   }
   return out;
 }
 
-std::shared_ptr<const Attributes> ResourceFromJson(const json& parent, const std::string& path) {
+std::shared_ptr<const Attributes> ResourceFromJson(const json& parent, const Path& path) {
   const json* r = Member(parent, "resource");
   if (!r) return std::make_shared<const Attributes>();
-  return std::make_shared<const Attributes>(
-      AttributesFromJson(Object(*r, path + ".resource"), path + ".resource"));
+  const Path rpath = path.Key("resource");
+  return std::make_shared<const Attributes>(AttributesFromJson(Object(*r, rpath), rpath));
 }
 
 json ParseJson(std::string_view body) {
@@ -278,22 +300,27 @@ json ParseJson(std::string_view body) {
 
 TraceBatch TracesFromJsonOrThrow(std::string_view body) {
   const json root = ParseJson(body);
+  const Path top{nullptr, "", 0};
   TraceBatch batch;
-  const json* rss = Array(root, "resourceSpans", "resource_spans", "body");
+  const json* rss = Array(root, "resourceSpans", "resource_spans", top);
   if (!rss) return batch;
+  const Path rlist = top.Key("resourceSpans");
   for (size_t i = 0; i < rss->size(); ++i) {
-    const std::string rpath = "resourceSpans[" + std::to_string(i) + "]";
+    const Path rpath = rlist.At(i);
     const json& rs = Object((*rss)[i], rpath);
     auto resource = ResourceFromJson(rs, rpath);
     const json* sss = Array(rs, "scopeSpans", "scope_spans", rpath);
     if (!sss) continue;
+    const Path slist = rpath.Key("scopeSpans");
     for (size_t j = 0; j < sss->size(); ++j) {
-      const std::string spath = rpath + ".scopeSpans[" + std::to_string(j) + "]";
+      const Path spath = slist.At(j);
       const json& ss = Object((*sss)[j], spath);
       const json* spans = Array(ss, "spans", nullptr, spath);
       if (!spans) continue;
+      const Path list = spath.Key("spans");
+      batch.spans.reserve(batch.spans.size() + spans->size());
       for (size_t k = 0; k < spans->size(); ++k) {
-        const std::string path = spath + ".spans[" + std::to_string(k) + "]";
+        const Path path = list.At(k);
         const json& s = Object((*spans)[k], path);
         OtlpSpan span;
         span.trace_id = HexId(s, "traceId", "trace_id", path);
@@ -313,22 +340,26 @@ TraceBatch TracesFromJsonOrThrow(std::string_view body) {
 
 LogBatch LogsFromJsonOrThrow(std::string_view body) {
   const json root = ParseJson(body);
+  const Path top{nullptr, "", 0};
   LogBatch batch;
-  const json* rls = Array(root, "resourceLogs", "resource_logs", "body");
+  const json* rls = Array(root, "resourceLogs", "resource_logs", top);
   if (!rls) return batch;
+  const Path rlist = top.Key("resourceLogs");
   for (size_t i = 0; i < rls->size(); ++i) {
-    const std::string rpath = "resourceLogs[" + std::to_string(i) + "]";
+    const Path rpath = rlist.At(i);
     const json& rl = Object((*rls)[i], rpath);
     auto resource = ResourceFromJson(rl, rpath);
     const json* sls = Array(rl, "scopeLogs", "scope_logs", rpath);
     if (!sls) continue;
+    const Path slist = rpath.Key("scopeLogs");
     for (size_t j = 0; j < sls->size(); ++j) {
-      const std::string spath = rpath + ".scopeLogs[" + std::to_string(j) + "]";
+      const Path spath = slist.At(j);
       const json& sl = Object((*sls)[j], spath);
       const json* recs = Array(sl, "logRecords", "log_records", spath);
       if (!recs) continue;
+      const Path list = spath.Key("logRecords");
       for (size_t k = 0; k < recs->size(); ++k) {
-        const std::string path = spath + ".logRecords[" + std::to_string(k) + "]";
+        const Path path = list.At(k);
         const json& r = Object((*recs)[k], path);
         OtlpLogRecord rec;
         rec.trace_id = HexId(r, "traceId", "trace_id", path);
