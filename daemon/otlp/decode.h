@@ -16,6 +16,7 @@
 // Pure functions; thread-safe.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
