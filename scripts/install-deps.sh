@@ -6,7 +6,7 @@ PACKAGES=(
   build-essential cmake pkg-config git ca-certificates openssl curl python3
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev libboost-dev
-  libsqlite3-dev sqlite3 libsimdjson-dev
+  libsqlite3-dev sqlite3 libsimdjson-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   prometheus prometheus-alertmanager nginx-light wrk

@@ -245,6 +245,35 @@ class Loader {
     }
   }
 
+  void LoadOtlp(const YAML::Node& o, Config& c) const {
+    CheckKeys(o, "otlp", {"assembly_window", "max_pending_spans", "labels", "verdict_evaluations"});
+    if (o["assembly_window"]) {
+      c.otlp.assembly_window = Duration(o["assembly_window"], "otlp.assembly_window");
+      if (c.otlp.assembly_window.count() <= 0) {
+        Fail(o["assembly_window"], "otlp.assembly_window: must be positive");
+      }
+    }
+    if (o["max_pending_spans"]) {
+      c.otlp.max_pending_spans = PositiveInt(o["max_pending_spans"], "otlp.max_pending_spans");
+    }
+    if (const YAML::Node l = o["labels"]) {
+      if (!l.IsMap()) Fail(l, "otlp.labels: must be a mapping of label name to attribute");
+      // Replaces the default mapping: a config that lists labels means exactly these.
+      c.otlp.labels.clear();
+      for (const auto& kv : l) {
+        const std::string name = kv.first.as<std::string>();
+        const std::string attr = Expand(kv.second, "otlp.labels." + name);
+        if (name.empty() || attr.empty()) Fail(kv.first, "otlp.labels: names and attributes must not be empty");
+        if (name == "agent") Fail(kv.first, "otlp.labels.agent: agent is not a label");
+        c.otlp.labels[name] = attr;
+      }
+      if (c.otlp.labels.size() > 16) Fail(l, "otlp.labels: at most 16 labels");
+    }
+    if (const YAML::Node v = o["verdict_evaluations"]) {
+      c.otlp.verdict_evaluations = StringList(v, "otlp.verdict_evaluations");
+    }
+  }
+
   void LoadPricing(const YAML::Node& node, Config& c) const {
     if (!node.IsMap()) Fail(node, "pricing: must be a mapping of model to prices");
     for (const auto& kv : node) {
@@ -274,7 +303,7 @@ class Loader {
               {"listen", "storage", "evaluation_interval", "max_event_age", "max_clock_skew",
                "sli_windows", "limits", "auth", "tls", "pricing", "receivers",
                "default_receivers", "repeat_interval", "rule_files", "log", "delivery",
-               "exporters"});
+               "exporters", "otlp"});
     if (root["listen"]) c.listen = Expand(root["listen"], "listen");
     if (const YAML::Node st = root["storage"]) {
       CheckKeys(st, "storage", {"path", "retention", "sync"});
@@ -386,6 +415,7 @@ class Loader {
         if (!std::ifstream(path)) Fail(t, std::string(field) + ": cannot read " + path);
       }
     }
+    if (const YAML::Node o = root["otlp"]) LoadOtlp(o, c);
     if (root["pricing"]) LoadPricing(root["pricing"], c);
     if (root["receivers"]) LoadReceivers(root["receivers"], c);
     if (const YAML::Node d = root["default_receivers"]) {

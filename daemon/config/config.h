@@ -82,6 +82,14 @@ struct Config {
     std::string cert_file;
     std::string key_file;
   } tls;
+  // OTLP/HTTP ingest (/v1/traces, /v1/logs).
+  struct Otlp {
+    Millis assembly_window{2 * 60 * 1000};  // children wait for (or follow) their investigation
+    int64_t max_pending_spans = 100'000;    // held spans; beyond it the oldest are dropped
+    Labels labels{{"env", "deployment.environment.name"},
+                  {"version", "gen_ai.agent.version"}};  // label name -> attribute
+    std::vector<std::string> verdict_evaluations{"oncall_verdict"};
+  } otlp;
   Pricing pricing;
   std::vector<ReceiverConfig> receivers;
   std::vector<std::string> default_receivers;
