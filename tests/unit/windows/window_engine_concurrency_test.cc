@@ -134,6 +134,9 @@ TEST(WindowEngineConcurrency, ReadersDuringWritesSeeConsistentFiguresAndEndEqual
       }
     });
   }
+  // Writes start once every reader has read at least once, so the reads
+  // overlap the writes however the threads are scheduled.
+  while (reads.load(std::memory_order_acquire) < 4) std::this_thread::yield();
   Feed(engine, events, &spans_done);
   stop.store(true, std::memory_order_release);
   for (std::thread& t : readers) t.join();
