@@ -96,6 +96,15 @@ struct RuleEngine::Impl {
   Settings settings;
   std::map<std::string, Instance> alerts;  // by fingerprint
   std::map<std::string, Health> health;    // by RuleKey
+  // This evaluation's value of every group that has one, breaching or not,
+  // by the fingerprint its alert would have: a resolve reports the value
+  // that ended the alert, not the last one that breached.
+  struct Observed {
+    double value = 0;
+    Labels labels;
+    const TemplatedLabels* annotations = nullptr;  // the rule's; valid during Evaluate
+  };
+  std::map<std::string, Observed> observed;
 
   static std::string RuleKey(const RuleGroup& g, const std::string& name,
                              bool slo) {
@@ -185,6 +194,15 @@ struct RuleEngine::Impl {
 
   // ---- phase 1: what is active ----
 
+  void Observe(const std::string& name, const Labels& group, const AlertRule& rule,
+               double value) {
+    Labels labels = group;
+    for (auto& [k, v] : Render(rule.labels, group, value)) labels[k] = v;
+    labels[kAlertname] = name;
+    std::string fp = Fingerprint(name, labels);
+    observed[std::move(fp)] = {value, std::move(labels), &rule.annotations};
+  }
+
   void Add(std::vector<Active>* actives, std::set<std::string>* seen,
            const std::string& name, const Labels& group,
            const TemplatedLabels& label_templates,
@@ -226,6 +244,7 @@ struct RuleEngine::Impl {
     if (!r.compare) {
       for (const SliValue& v : current) {
         if (!v.value || v.samples < r.min_samples) continue;
+        Observe(r.name, v.group, r, *v.value);
         if (!OpHolds(r.op, *v.value, r.threshold)) continue;
         Add(actives, seen, r.name, v.group, r.labels, r.annotations, {},
             *v.value, error);
@@ -246,6 +265,7 @@ struct RuleEngine::Impl {
         continue;
       }
       const double ratio = *v.value / *it->second.value;
+      Observe(r.name, v.group, r, ratio);
       const bool holds = r.compare->ratio_above
                              ? ratio > *r.compare->ratio_above
                              : ratio < *r.compare->ratio_below;
@@ -361,6 +381,10 @@ struct RuleEngine::Impl {
     Instance& inst = alerts.at(fp);
     if (inst.stored.state == AlertState::kFiring) {
       AlertEvent e = EventOf(inst);
+      if (auto it = observed.find(fp); it != observed.end()) {
+        e.value = it->second.value;
+        e.annotations = Render(*it->second.annotations, it->second.labels, e.value);
+      }
       e.resolved = true;
       e.resolved_at_ms = now;
       Notify(inst, e, out);
@@ -439,6 +463,7 @@ struct RuleEngine::Impl {
   StepResult Evaluate(const ComputeFn& compute, TimeMs now,
                       const std::set<std::string>* only_agents) {
     StepResult out;
+    observed.clear();
     // Names evaluated, and for each whether only some agents were.
     std::map<std::string, bool> evaluated;    // name -> partial (agent-scoped)
     std::map<std::string, Meta> active_meta;  // fingerprint -> meta

@@ -1076,6 +1076,15 @@ bool WindowEngine::HasSpan(const std::string& investigation_id) const {
   return it != impl_->index.end() && impl_->recs[it->second].kind == Kind::kSpan;
 }
 
+std::string WindowEngine::AgentOf(const std::string& investigation_id) const {
+  ReaderLock lock(mu_);
+  auto it = impl_->index.find(investigation_id);
+  if (it == impl_->index.end()) return "";
+  const Rec& rec = impl_->recs[it->second];
+  if (rec.kind != Kind::kSpan || rec.agent == kNoId) return "";
+  return impl_->agent_names.Name(rec.agent);
+}
+
 std::vector<std::string> WindowEngine::Agents() const {
   ReaderLock lock(mu_);
   std::vector<std::string> out;

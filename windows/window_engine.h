@@ -116,6 +116,8 @@ class WindowEngine {
   void PruneBefore(TimeMs cutoff) EXCLUDES(mu_);
 
   bool HasSpan(const std::string& investigation_id) const EXCLUDES(mu_);
+  // The agent of the investigation's span, or "" when no span is held.
+  std::string AgentOf(const std::string& investigation_id) const EXCLUDES(mu_);
   std::vector<std::string> Agents() const EXCLUDES(mu_);
   MemoryStats Memory() const EXCLUDES(mu_);
   void SetPricing(Pricing pricing) EXCLUDES(mu_);

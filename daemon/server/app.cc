@@ -234,8 +234,8 @@ void App::OnCommit(const CommittedBatch& batch) {
     pricing = config_.pricing;
   }
   metrics_.CountSpans(batch.accepted.spans, pricing);
-  for (const Feedback& f : batch.accepted.feedback) {
-    metrics_.CountFeedback(f.agent.empty() ? "unknown" : f.agent, f.verdict);
+  for (size_t i = 0; i < batch.accepted.feedback.size(); ++i) {
+    metrics_.CountFeedback(batch.feedback_agents[i], batch.accepted.feedback[i].verdict);
   }
   metrics_.ObserveCommit(batch.commit_seconds,
                          static_cast<double>(batch.accepted.spans.size() + batch.accepted.feedback.size() +

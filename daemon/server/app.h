@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "daemon/common/clock.h"
 #include "daemon/config/config.h"
 #include "daemon/server/ingest_writer.h"
@@ -78,6 +80,8 @@ class App {
   void HandleIngest(const http::Request& req, http::Response& res, Endpoint endpoint);
   void HandleSlis(const http::Request& req, http::Response& res);
   void HandleStatusPage(const http::Request& req, http::Response& res);
+  // Delivery health per receiver: the body of GET /api/v1/receivers.
+  nlohmann::json ReceiversJson() const;
   // Returns true when the request may proceed; otherwise fills `res`.
   // A verified signature is claimed in replay_cache_; its key goes to
   // *claimed so the caller can release it if nothing was stored.

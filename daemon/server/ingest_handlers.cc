@@ -186,6 +186,7 @@ void App::HandleIngest(const http::Request& req, http::Response& res, Endpoint e
   }
   ReplyJson(res, 200, json{{"accepted", outcome.accepted},
                            {"duplicates", outcome.duplicates},
+                           {"held", outcome.held},
                            {"rejected", static_cast<int>(errors.size())},
                            {"errors", error_list}});
   finish();
@@ -212,6 +213,7 @@ void App::SubmitWebhookRecords(EventBatch batch, const std::string& endpoint,
       ReplyJson(res, 503, ErrorBody(outcome.status.message()));
     } else {
       ReplyJson(res, 200, json{{"accepted", outcome.accepted}, {"duplicates", outcome.duplicates},
+                               {"held", outcome.held},
                                {"rejected", 0}, {"errors", json::array()}});
     }
   }

@@ -170,6 +170,8 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   // Agents and label sets first admitted by this group: forgotten again if
   // the commit fails, so the cardinality caps count only stored records.
   std::vector<std::string> admitted_agents, admitted_label_sets;
+  // The job of each accepted verdict and resolution, for its `held` count.
+  std::vector<size_t> feedback_job, resolution_job;
   for (size_t j = 0; j < jobs.size(); ++j) {
     EventBatch& in = jobs[j]->batch;
     IngestOutcome& out = outcomes[j];
@@ -208,6 +210,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
       }
       ++position;
       f.agent = CapAgent(f.agent, &committed.over_agent_cap, &admitted_agents);
+      feedback_job.push_back(j);
       ++out.accepted;
       committed.accepted.feedback.push_back(std::move(f));
     }
@@ -219,6 +222,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
         continue;
       }
       ++position;
+      resolution_job.push_back(j);
       ++out.accepted;
       committed.accepted.resolutions.push_back(std::move(r));
     }
@@ -247,6 +251,22 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
     }
     for (const Resolution& r : committed.accepted.resolutions) {
       state_.engine.ApplyResolution(r, seq++, &committed.touched_agents);
+    }
+  }
+  // After the spans of this group are applied, so a verdict sent with its
+  // span is not "held".
+  for (size_t i = 0; i < committed.accepted.feedback.size(); ++i) {
+    const Feedback& f = committed.accepted.feedback[i];
+    const std::string span_agent = state_.engine.AgentOf(f.investigation_id);
+    if (span_agent.empty()) ++outcomes[feedback_job[i]].held;
+    committed.feedback_agents.push_back(!f.agent.empty()      ? f.agent
+                                        : !span_agent.empty() ? span_agent
+                                                              : "unknown");
+  }
+  for (size_t i = 0; i < committed.accepted.resolutions.size(); ++i) {
+    const Resolution& r = committed.accepted.resolutions[i];
+    if (!r.investigation_id.empty() && !state_.engine.HasSpan(r.investigation_id)) {
+      ++outcomes[resolution_job[i]].held;
     }
   }
   for (const Feedback& f : committed.accepted.feedback) feedback_seen_.emplace(FeedbackKey(f), f.ts_ms);

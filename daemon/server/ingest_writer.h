@@ -42,11 +42,17 @@ struct IngestOutcome {
   int accepted = 0;
   int duplicates = 0;
   std::vector<int> duplicate_positions;  // positions within the submitted batch
+  // Accepted verdicts and resolutions whose investigation has no span yet:
+  // stored and joined when it arrives (a hint for the client).
+  int held = 0;
 };
 
 // What was committed, for metrics and rule evaluation.
 struct CommittedBatch {
   EventBatch accepted;
+  // Per accepted verdict: its agent for metric labels (named, else its
+  // investigation's, else "unknown").
+  std::vector<std::string> feedback_agents;
   std::set<std::string> touched_agents;
   int64_t over_agent_cap = 0;  // records re-labelled to agent "other"
   double commit_seconds = 0;   // insert + commit + apply to the windows

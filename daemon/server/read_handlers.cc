@@ -62,18 +62,21 @@ void App::ReadRoutes() {
     if (read_guard(q, r)) ReplyJson(r, 200, rules_->AlertsJson());
   });
   router_->Add("GET", "/api/v1/receivers", [this, read_guard](const http::Request& q, http::Response& r) {
-    if (!read_guard(q, r)) return;
-    const auto time_or_null = [](TimeMs t) { return t > 0 ? json(FormatRfc3339(t)) : json(nullptr); };
-    json list = json::array();
-    for (const RuleRuntime::ReceiverStatus& s : rules_->Receivers()) {
-      list.push_back({{"name", s.name},
-                      {"pending", s.pending},
-                      {"last_success", time_or_null(s.last_success_ms)},
-                      {"last_error", s.last_error},
-                      {"last_error_at", time_or_null(s.last_error_ms)}});
-    }
-    ReplyJson(r, 200, json{{"receivers", list}});
+    if (read_guard(q, r)) ReplyJson(r, 200, ReceiversJson());
   });
+}
+
+nlohmann::json App::ReceiversJson() const {
+  const auto time_or_null = [](TimeMs t) { return t > 0 ? json(FormatRfc3339(t)) : json(nullptr); };
+  json list = json::array();
+  for (const RuleRuntime::ReceiverStatus& s : rules_->Receivers()) {
+    list.push_back({{"name", s.name},
+                    {"pending", s.pending},
+                    {"last_success", time_or_null(s.last_success_ms)},
+                    {"last_error", s.last_error},
+                    {"last_error_at", time_or_null(s.last_error_ms)}});
+  }
+  return json{{"receivers", list}};
 }
 
 void App::HandleSlis(const http::Request& req, http::Response& res) {
@@ -129,7 +132,7 @@ std::string App::MetricsText() {
 
 void App::HandleStatusPage(const http::Request&, http::Response& res) {
   const json alerts = rules_ ? rules_->AlertsJson() : json::object();
-  res.set_content(RenderStatusPage(state_->engine, clock_.NowMs(), alerts),
+  res.set_content(RenderStatusPage(state_->engine, clock_.NowMs(), alerts, ReceiversJson()),
                   "text/html; charset=utf-8");
 }
 

@@ -93,7 +93,7 @@ std::string Sparkline(const std::vector<std::optional<double>>& points) {
 }  // namespace
 
 std::string RenderStatusPage(const windows::WindowEngine& engine, TimeMs now,
-                             const nlohmann::json& alerts) {
+                             const nlohmann::json& alerts, const nlohmann::json& receivers) {
   std::ostringstream html;
   html << "<!doctype html><html><head><meta charset=\"utf-8\"><title>agentwatch</title>"
           "<meta http-equiv=\"refresh\" content=\"30\"><style>"
@@ -122,6 +122,25 @@ std::string RenderStatusPage(const windows::WindowEngine& engine, TimeMs now,
            << "\">" << Escape(state) << "</td><td>" << Escape(labels) << "</td><td>"
            << Escape(a.contains("value") ? a["value"].dump() : "") << "</td><td>"
            << Escape(a.value("active_since", "")) << "</td></tr>";
+    }
+    html << "</table>";
+  }
+
+  html << "<h2>Delivery</h2>";
+  const auto& rlist = receivers.contains("receivers") ? receivers["receivers"] : nlohmann::json::array();
+  if (rlist.empty()) {
+    html << "<p>No receivers configured.</p>";
+  } else {
+    const auto text = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : "never"; };
+    html << "<table><tr><th>receiver</th><th>pending</th><th>last success</th><th>last error</th>"
+            "<th>at</th></tr>";
+    for (const auto& r : rlist) {
+      const bool failing = r.value("pending", 0) > 0 && r["last_error_at"].is_string();
+      html << "<tr><td>" << Escape(r.value("name", "")) << "</td><td"
+           << (failing ? " class=\"firing\"" : "") << ">" << r.value("pending", 0) << "</td><td>"
+           << Escape(text(r["last_success"])) << "</td><td>" << Escape(r.value("last_error", ""))
+           << "</td><td>" << Escape(r["last_error_at"].is_string() ? text(r["last_error_at"]) : "")
+           << "</td></tr>";
     }
     html << "</table>";
   }

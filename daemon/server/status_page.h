@@ -9,9 +9,11 @@
 namespace aw::server {
 
 // The HTML status page: per agent the headline SLIs over 24h with their
-// last 24 hours as hourly sparklines, and the active alerts. Pure: reads the
-// engine at `now`; the caller holds the engine's lock.
+// last 24 hours as hourly sparklines, the active alerts, and delivery health
+// per receiver. Pure: reads the engine at `now` (the engine locks itself).
+// `alerts` and `receivers` have the shapes of /api/v1/alerts and
+// /api/v1/receivers.
 std::string RenderStatusPage(const windows::WindowEngine& engine, TimeMs now,
-                             const nlohmann::json& alerts);
+                             const nlohmann::json& alerts, const nlohmann::json& receivers);
 
 }  // namespace aw::server

@@ -1,4 +1,4 @@
-// The on-call tools' native signed webhooks (issue 8): PagerDuty Webhooks v3
+// The on-call tools' native signed webhooks: PagerDuty Webhooks v3
 // and Slack interactivity, verified with their own secrets and mapped to
 // resolutions and verdicts (formats: daemon/ingest/webhooks.h).
 //

@@ -241,6 +241,13 @@ TEST_F(AlertingTest, FailedDeliveriesAreLoggedAndShownPerReceiver) {
     }
     return false;
   }));
+  // The status page shows the same delivery health.
+  const std::string page = d->Client()->Get("/")->body;
+  const size_t delivery = page.find("<h2>Delivery</h2>");
+  ASSERT_NE(delivery, std::string::npos);
+  EXPECT_NE(page.find("<td>hook</td><td class=\"firing\">1</td><td>never</td>", delivery),
+            std::string::npos)
+      << page.substr(delivery, 800);
   // The failed attempt is logged at warn, naming the receiver.
   const std::string log = d->Log();
   const size_t line = log.find("delivery failed");

@@ -202,6 +202,27 @@ TEST_F(IngestTest, VerdictBeforeSpanCountsOnceTheSpanArrives) {
   EXPECT_EQ(Sli(*d, "ir", "review_coverage", "1h"), 1.0);
 }
 
+TEST_F(IngestTest, HeldVerdictsAreReportedAndVerdictsCountUnderTheSpansAgent) {
+  auto d = StartDaemon();
+  int status = 0;
+  // No span yet: stored, and the reply says it waits for its investigation.
+  json reply = Post(*d, "/v1/feedback", R"({"investigation_id":"early","verdict":"override"})", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(reply["accepted"], 1);
+  EXPECT_EQ(reply["held"], 1) << reply.dump();
+  reply = Post(*d, "/v1/resolutions", R"({"investigation_id":"early","time_to_resolve_s":60})", &status);
+  EXPECT_EQ(reply["held"], 1) << reply.dump();
+  // A span and its verdict in one go, or the span first: nothing held.
+  Post(*d, "/v1/spans", R"({"investigation_id":"known","agent":"ir"})", &status);
+  reply = Post(*d, "/v1/feedback", R"({"investigation_id":"known","verdict":"confirm"})", &status);
+  EXPECT_EQ(reply["held"], 0) << reply.dump();
+  // A verdict without an agent is counted under its span's agent.
+  const std::string metrics = d->Client()->Get("/metrics")->body;
+  EXPECT_NE(metrics.find("agentwatch_feedback_total{agent=\"ir\",verdict=\"confirm\"} 1"),
+            std::string::npos)
+      << metrics.substr(0, 2000);
+}
+
 TEST_F(IngestTest, AuthTokensAndSignedWebhooks) {
   auto d = StartDaemon(std::string("auth:\n  ingest_tokens: [") + kIngestToken +
                        "]\n  admin_tokens: [" + kAdminToken +

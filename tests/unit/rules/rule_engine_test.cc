@@ -206,6 +206,28 @@ TEST_F(RuleEngineTest, MinSamplesAndNullValuesFireNothing) {
   EXPECT_EQ(Kinds(r), std::vector<std::string>{"resolved"});
 }
 
+TEST_F(RuleEngineTest, ResolveCarriesTheValueThatEndedTheAlert) {
+  Make(ToolCallsRule("    receivers: [pd]\n"));
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 41, 10)});
+  ASSERT_EQ(Eval(kT0).notifications.size(), 1u);
+  // Back under the threshold: the resolve says 7, not the 41 that fired.
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 7, 10)});
+  StepResult r = Eval(kT0 + kMin);
+  ASSERT_EQ(Kinds(r), std::vector<std::string>{"resolved"});
+  ASSERT_EQ(r.notifications.size(), 1u);
+  EXPECT_TRUE(r.notifications[0].event.resolved);
+  EXPECT_EQ(r.notifications[0].event.value, 7);
+  EXPECT_EQ(r.notifications[0].event.annotations.at("summary"), "ir p95 tool calls 7");
+  // With no value at all (the window emptied), the last known value stays.
+  Make(ToolCallsRule("    receivers: [pd]\n"));
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 41, 10)});
+  ASSERT_EQ(Eval(kT0 + 2 * kMin).notifications.size(), 1u);
+  windows_.Clear();
+  r = Eval(kT0 + 3 * kMin);
+  ASSERT_EQ(r.notifications.size(), 1u);
+  EXPECT_EQ(r.notifications[0].event.value, 41);
+}
+
 TEST_F(RuleEngineTest, RepeatsEveryRepeatIntervalAndResolvesOnce) {
   Make(ToolCallsRule("    receivers: [pd, slack]\n"));
   windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
