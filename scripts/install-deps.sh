@@ -10,12 +10,15 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   prometheus prometheus-alertmanager nginx-light wrk
-  nodejs npm
+  nodejs
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian's nodejs has no npm; a nodejs that ships its own (NodeSource)
+# conflicts with Debian's npm package, so ask for it only when missing.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 # The OpenTelemetry JS SDK the OTLP integration test exports with, at the
 # versions in tests/otel/package-lock.json.
 install_otel_sdk() {
