@@ -224,6 +224,42 @@ TEST_F(OtlpTest, VerdictEventsOnLogsAreFeedback) {
   EXPECT_EQ(Sli(*d, "ir", "override_rate"), 1);
 }
 
+// Metric value of a series without labels in /metrics text; NaN when absent.
+double Metric(DaemonProcess& d, const std::string& name) {
+  auto res = d.Client()->Get("/metrics");
+  if (!res) return std::nan("");
+  std::istringstream lines(res->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return std::nan("");
+}
+
+TEST_F(OtlpTest, ADescendantAfterItsCommittedInvestigationIsCountedAsDropped) {
+  // Late updates are not stored yet: the stored investigation keeps its
+  // values and the late span is counted, not silently lost.
+  auto d = StartDaemon();
+  const int64_t t = NowMs() - 60'000;
+  auto res = d->Client()->Post(
+      "/v1/traces",
+      TracesBody(json::array({OtlpSpan(kTrace, kRoot, "", t, t + 1000, {{"agent.type", "ir"}})})),
+      "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_dropped_total"), 0);
+  res = d->Client()->Post("/v1/traces",
+                          TracesBody(json::array({OtlpSpan(kTrace, "0000000000000005", kRoot, t, t + 10,
+                                                           {{"gen_ai.tool.name", "kubectl"}})})),
+                          "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "{}");
+  EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_dropped_total"), 1);
+  EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_joined_late_total"), 0);
+  EXPECT_EQ(Sli(*d, "ir", "investigations"), 1);
+  EXPECT_EQ(Sli(*d, "ir", "tool_calls", "max"), 0);
+}
+
 // Runs a shell command; returns its exit code and stdout.
 int RunShell(const std::string& cmd, std::string* out) {
   FILE* p = popen(cmd.c_str(), "r");
