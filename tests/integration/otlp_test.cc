@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/temp_dir.h"
@@ -58,6 +59,20 @@ std::string TracesBody(const json& spans) {
                json::array({json{{"resource", {{"attributes", json::array({Attr("service.name", "svc")})}}},
                                  {"scopeSpans", json::array({json{{"spans", spans}}})}}})}}
       .dump();
+}
+
+std::string Gzip(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
 }
 
 class OtlpTest : public ::testing::Test {
@@ -129,6 +144,23 @@ TEST_F(OtlpTest, UndecodableBodyIs400WithAnRpcStatusInTheRequestsEncoding) {
 TEST_F(OtlpTest, BodyOverTheLimitIs413) {
   auto d = StartDaemon("{max_body_bytes: 4KiB}");
   auto res = d->Client()->Post("/v1/traces", std::string(8192, ' '), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+}
+
+TEST_F(OtlpTest, GzipBodiesAreInflatedAndABombOverTheLimitIs413) {
+  auto d = StartDaemon();
+  const int64_t t = NowMs() - 60'000;
+  const std::string body =
+      TracesBody(json::array({OtlpSpan(kTrace, kRoot, "", t, t + 1000, {{"agent.type", "ir"}})}));
+  auto res = d->Client()->Post("/v1/traces", {{"Content-Encoding", "gzip"}}, Gzip(body),
+                               "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(Sli(*d, "ir", "investigations"), 1);
+  // 8 MiB of spaces inflated from a few KiB: over the 64 KiB limit.
+  res = d->Client()->Post("/v1/traces", {{"Content-Encoding", "gzip"}},
+                          Gzip(std::string(8 << 20, ' ')), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
 }
