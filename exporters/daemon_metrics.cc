@@ -100,7 +100,24 @@ DaemonMetrics::DaemonMetrics(const std::string& version)
                          .Help("Spans counted under model \"other\" because limits.max_models "
                                "distinct models were already in use.")
                          .Register(*registry_)
-                         .Add({})) {
+                         .Add({})),
+      otlp_held_(BuildGauge()
+                     .Name("agentwatch_otlp_spans_held")
+                     .Help("OTLP spans held in memory waiting for (or open to) their investigation.")
+                     .Register(*registry_)
+                     .Add({})),
+      otlp_joined_late_(BuildCounter()
+                            .Name("agentwatch_otlp_spans_joined_late_total")
+                            .Help("OTLP descendant spans applied to an investigation stored before them.")
+                            .Register(*registry_)
+                            .Add({})),
+      otlp_dropped_(BuildCounter()
+                        .Name("agentwatch_otlp_spans_dropped_total")
+                        .Help("OTLP spans that never counted: over otlp.max_pending_spans, past "
+                              "otlp.assembly_window without their investigation, or arriving after "
+                              "their investigation was stored.")
+                        .Register(*registry_)
+                        .Add({})) {
   BuildGauge()
       .Name("agentwatch_build_info")
       .Help("Build information; always 1.")
@@ -196,5 +213,14 @@ void DaemonMetrics::SetReload(bool success, TimeMs at_ms) {
 
 void DaemonMetrics::SetOutboxDepth(double depth) { outbox_depth_.Set(depth); }
 void DaemonMetrics::SetReady(bool ready) { ready_.Set(ready ? 1 : 0); }
+
+void DaemonMetrics::SetOtlpSpans(double held, double joined_late_total, double dropped_total) {
+  std::lock_guard lock(otlp_mu_);
+  otlp_held_.Set(held);
+  if (joined_late_total > otlp_joined_late_.Value()) {
+    otlp_joined_late_.Increment(joined_late_total - otlp_joined_late_.Value());
+  }
+  if (dropped_total > otlp_dropped_.Value()) otlp_dropped_.Increment(dropped_total - otlp_dropped_.Value());
+}
 
 }  // namespace aw::exporters

@@ -5,6 +5,7 @@
 // prometheus-cpp families are).
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <prometheus/counter.h>
@@ -42,6 +43,11 @@ class DaemonMetrics {
   void SetOutboxDepth(double depth);
   void SetReady(bool ready);
   void SetMaxModels(int64_t max_models);
+  // OTLP span assembly: the spans held now, and running totals of the
+  // descendants joined after their investigation and of the spans dropped.
+  // Totals are the caller's cumulative counts (they never decrease); the
+  // counters advance by the difference.
+  void SetOtlpSpans(double held, double joined_late_total, double dropped_total);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -64,6 +70,10 @@ class DaemonMetrics {
   prometheus::Gauge& ready_;
   prometheus::Counter& models_folded_;
   ModelLabelCap models_;
+  prometheus::Gauge& otlp_held_;
+  prometheus::Counter& otlp_joined_late_;
+  prometheus::Counter& otlp_dropped_;
+  std::mutex otlp_mu_;  // one SetOtlpSpans at a time: read-then-increment
 };
 
 }  // namespace aw::exporters

@@ -10,12 +10,26 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   prometheus prometheus-alertmanager nginx-light wrk
+  nodejs
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian's nodejs has no npm; a nodejs that ships its own (NodeSource)
+# conflicts with Debian's npm package, so ask for it only when missing.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+# The OpenTelemetry JS SDK the OTLP integration test exports with, at the
+# versions in tests/otel/package-lock.json.
+install_otel_sdk() {
+  local otel
+  otel="$(cd "$(dirname "$0")/.." && pwd)/tests/otel"
+  if [ ! -d "$otel/node_modules" ]; then
+    (cd "$otel" && npm ci --no-audit --no-fund >&2)
+  fi
+}
 if ((${#missing[@]} == 0)); then
+  install_otel_sdk
   exit 0
 fi
 SUDO=""
@@ -30,3 +44,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+install_otel_sdk

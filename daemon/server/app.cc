@@ -17,6 +17,7 @@
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
 #include "daemon/http/http.h"
+#include "daemon/otlp/assembler.h"
 #include "daemon/server/commands.h"
 #include "daemon/server/handler_util.h"
 #include "daemon/server/rule_runtime.h"
@@ -89,6 +90,18 @@ Status App::Start() {
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
   state_ = std::make_unique<EngineState>(config_.pricing);
+
+  {
+    otlp::AssemblerOptions aopts;
+    aopts.assembly_window = config_.otlp.assembly_window;
+    aopts.max_pending_spans = config_.otlp.max_pending_spans;
+    aopts.mapping.labels = config_.otlp.labels;
+    // The same limits /v1/spans applies; now_ms is set per call.
+    aopts.mapping.validation.max_event_age = config_.max_event_age;
+    aopts.mapping.validation.max_clock_skew = config_.max_clock_skew;
+    aopts.mapping.validation.max_records = config_.limits.max_records_per_request;
+    assembler_ = std::make_unique<otlp::Assembler>(std::move(aopts));
+  }
 
   IngestWriter::Options wopts;
   wopts.max_agents = config_.limits.max_agents;
@@ -290,6 +303,7 @@ void App::EvaluatorLoop() {
 
 void App::Routes() {
   IngestRoutes();
+  OtlpRoutes();
   WebhookRoutes();
   ReadRoutes();
   AdminRoutes();

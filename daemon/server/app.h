@@ -5,11 +5,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -28,6 +30,10 @@ struct Request;
 struct Response;
 enum class Rejection;
 }  // namespace aw::http
+
+namespace aw::otlp {
+class Assembler;
+}  // namespace aw::otlp
 
 namespace aw::server {
 
@@ -78,6 +84,17 @@ class App {
   // Slack interactions), mapped to resolutions and verdicts.
   void WebhookRoutes();
   void HandleIngest(const http::Request& req, http::Response& res, Endpoint endpoint);
+  // otlp_handlers.cc: OTLP/HTTP /v1/traces and /v1/logs.
+  void OtlpRoutes();
+  void HandleOtlpTraces(const http::Request& req, http::Response& res);
+  void HandleOtlpLogs(const http::Request& req, http::Response& res);
+  // Remembers committed OTLP investigations by (trace, span) and by trace so
+  // that a verdict naming a span, or a trace whose agent span is not its
+  // root, finds its investigation id.
+  void RememberOtlpInvestigation(const std::string& trace_id, const std::string& span_id,
+                                 uint64_t start_ns, const std::string& investigation_id,
+                                 const std::string& agent);
+  void PublishOtlpMetrics();
   void HandleSlis(const http::Request& req, http::Response& res);
   void HandleStatusPage(const http::Request& req, http::Response& res);
   // Delivery health per receiver: the body of GET /api/v1/receivers.
@@ -103,6 +120,23 @@ class App {
   std::unique_ptr<IngestWriter> writer_;
   std::unique_ptr<RuleRuntime> rules_;
   ReplayCache replay_cache_;  // signed requests already accepted (own lock)
+  // Joins OTLP child spans to their investigation spans across requests
+  // (own lock). Built in Start from config_.otlp.
+  std::unique_ptr<otlp::Assembler> assembler_;
+  // Descendants that arrived after their investigation was committed. The
+  // stored investigation is not updated for them (see otlp_handlers.cc), so
+  // they are counted as dropped.
+  std::atomic<int64_t> otlp_late_dropped_{0};
+  // The investigation ids of recently committed OTLP investigations, for
+  // /v1/logs verdicts. Memory only, bounded (oldest forgotten first).
+  struct OtlpIdEntry {
+    std::string investigation_id;
+    std::string agent;
+    uint64_t start_ns = 0;
+  };
+  std::mutex otlp_ids_mu_;
+  std::unordered_map<std::string, OtlpIdEntry> otlp_ids_;  // guarded by otlp_ids_mu_
+  std::deque<std::string> otlp_id_order_;                  // guarded by otlp_ids_mu_
   std::shared_ptr<exporters::SliCollector> collector_;
   std::unique_ptr<http::Router> router_;  // built in Start, read-only after
   std::unique_ptr<http::Server> http_;

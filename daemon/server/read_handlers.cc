@@ -8,6 +8,7 @@
 
 #include "daemon/common/time_util.h"
 #include "daemon/http/http.h"
+#include "daemon/otlp/assembler.h"
 #include "daemon/server/app.h"
 #include "daemon/server/handler_util.h"
 #include "daemon/server/rule_runtime.h"
@@ -122,6 +123,12 @@ exporters::ExportSnapshot App::Snapshot() {
 std::string App::MetricsText() {
   if (store_) {
     if (auto depth = store_->OutboxDepth(); depth.ok()) metrics_.SetOutboxDepth(static_cast<double>(*depth));
+  }
+  if (assembler_) {
+    // Spans past the window go at scrape time too, so the gauge does not
+    // wait for the next OTLP request to fall.
+    assembler_->Expire(clock_.NowMs());
+    PublishOtlpMetrics();
   }
   auto families = metrics_.registry().Collect();
   auto slis = collector_->Collect();
