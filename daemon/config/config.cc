@@ -303,8 +303,15 @@ class Loader {
               {"listen", "storage", "evaluation_interval", "max_event_age", "max_clock_skew",
                "sli_windows", "limits", "auth", "tls", "pricing", "receivers",
                "default_receivers", "repeat_interval", "rule_files", "log", "delivery",
-               "exporters", "otlp"});
+               "exporters", "otlp", "external_url"});
     if (root["listen"]) c.listen = Expand(root["listen"], "listen");
+    if (root["external_url"]) {
+      c.external_url = Expand(root["external_url"], "external_url");
+      if (c.external_url.rfind("http://", 0) != 0 && c.external_url.rfind("https://", 0) != 0) {
+        Fail(root["external_url"], "external_url: must start with http:// or https:// (the address "
+                                   "people open links at, e.g. https://agentwatch.example.com)");
+      }
+    }
     if (const YAML::Node st = root["storage"]) {
       CheckKeys(st, "storage", {"path", "retention", "sync"});
       if (st["path"]) c.storage.path = Resolve(Expand(st["path"], "storage.path"));

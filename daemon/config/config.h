@@ -41,6 +41,8 @@ struct Config {
   std::string dir;   // its folder: relative paths resolve against it
 
   std::string listen = "127.0.0.1:9464";
+  // Base of every link in notifications; "" means http(s)://<listen>.
+  std::string external_url;
   struct Storage {
     std::string path = "./data/agentwatch.db";  // resolved
     Millis retention{30LL * 24 * 3600 * 1000};

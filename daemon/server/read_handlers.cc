@@ -60,7 +60,17 @@ void App::ReadRoutes() {
     if (read_guard(q, r)) ReplyJson(r, 200, rules_->RulesJson());
   });
   router_->Add("GET", "/api/v1/alerts", [this, read_guard](const http::Request& q, http::Response& r) {
-    if (read_guard(q, r)) ReplyJson(r, 200, rules_->AlertsJson());
+    if (!read_guard(q, r)) return;
+    json body = rules_->AlertsJson();
+    // The generatorURL of every notification links here with its fingerprint.
+    if (const std::string fp = q.get_param_value("fingerprint"); !fp.empty()) {
+      json kept = json::array();
+      for (json& a : body["alerts"]) {
+        if (a.value("fingerprint", "") == fp) kept.push_back(std::move(a));
+      }
+      body["alerts"] = std::move(kept);
+    }
+    ReplyJson(r, 200, body);
   });
   router_->Add("GET", "/api/v1/receivers", [this, read_guard](const http::Request& q, http::Response& r) {
     if (read_guard(q, r)) ReplyJson(r, 200, ReceiversJson());

@@ -72,9 +72,12 @@ Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
   auto stored = store_.LoadAlerts();
   if (!stored.ok()) return stored.status();
   alerting::HttpNotifier::Options notifier_options;
-  // Links in notifications point back at this daemon.
+  // Links in notifications point back at this daemon: at external_url,
+  // else at the listen address (reachable only where that address is).
   notifier_options.payload.external_url =
-      (config.tls.cert_file.empty() ? "http://" : "https://") + config.listen;
+      !config.external_url.empty()
+          ? config.external_url
+          : (config.tls.cert_file.empty() ? "http://" : "https://") + config.listen;
   notifier_ = std::make_unique<alerting::HttpNotifier>(notifier_options);
   std::lock_guard lock(mu_);
   engine_ = std::make_unique<rules::RuleEngine>(std::move(rules), RuleSettingsFor(config));

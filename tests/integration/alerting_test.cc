@@ -265,5 +265,50 @@ TEST_F(AlertingTest, FailedDeliveriesAreLoggedAndShownPerReceiver) {
   EXPECT_NE(alert_line.find("severity=page"), std::string::npos) << alert_line;
 }
 
+TEST_F(AlertingTest, LinksUseExternalUrlAndTheFingerprintFilterHolds) {
+  config_ = dir_.Write(
+      "agentwatch.yaml",
+      "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
+      "external_url: https://agentwatch.example.com/\n"
+      "receivers:\n"
+      "  - name: hook\n    webhook: {url: \"" + sink_.Url("/hook") + "\"}\n"
+      "  - name: pd\n    pagerduty: {routing_key: rk-123, url: \"" + sink_.Url("/pd") + "\"}\n"
+      "default_receivers: [hook, pd]\n"
+      "rule_files: [rules/*.yaml]\n");
+  auto d = std::make_unique<DaemonProcess>(AW_BINARY, config_, dir_.path());
+  ASSERT_TRUE(d->Start()) << d->Log();
+  PostSpans(*d, "loop-", 10, 40);
+  ASSERT_TRUE(sink_.WaitForRequests("/hook", 1, seconds(10))) << d->Log();
+  ASSERT_TRUE(sink_.WaitForRequests("/pd", 1, seconds(10)));
+  const json hook = json::parse(sink_.Requests("/hook")[0].body);
+  const std::string fp = hook["alerts"][0]["fingerprint"];
+  EXPECT_EQ(hook["externalURL"], "https://agentwatch.example.com/");
+  EXPECT_EQ(hook["alerts"][0]["generatorURL"],
+            "https://agentwatch.example.com/api/v1/alerts?fingerprint=" + fp);
+  EXPECT_EQ(json::parse(sink_.Requests("/pd")[0].body)["client_url"],
+            "https://agentwatch.example.com/");
+
+  // A second alert (another agent), so the filter has something to drop.
+  std::string body;
+  for (int i = 0; i < 10; ++i) {
+    body += R"({"investigation_id":"other-)" + std::to_string(i) + R"(","agent":"cost","tool_calls":50})" "\n";
+  }
+  ASSERT_EQ(d->Client()->Post("/v1/spans", body, "application/x-ndjson")->status, 200);
+  ASSERT_TRUE(testing::WaitFor([&] { return Alerts(*d).size() == 2; }));
+  const json one = json::parse(
+      d->Client()->Get(("/api/v1/alerts?fingerprint=" + fp).c_str())->body)["alerts"];
+  ASSERT_EQ(one.size(), 1u) << one.dump();
+  EXPECT_EQ(one[0]["fingerprint"], fp);
+  EXPECT_EQ(one[0]["labels"]["agent"], "ir");
+  EXPECT_TRUE(json::parse(d->Client()->Get("/api/v1/alerts?fingerprint=nope")->body)["alerts"].empty());
+
+  // Anything but an http(s) URL is refused at start, with its line.
+  const std::string bad = dir_.Write("bad.yaml", "listen: 127.0.0.1:0\nexternal_url: agentwatch.example.com\n");
+  std::string out, err;
+  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"check", "--config", bad}, &out, &err), 1);
+  EXPECT_NE(err.find("bad.yaml:2"), std::string::npos) << err;
+  EXPECT_NE(err.find("external_url: must start with http://"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace aw
