@@ -152,6 +152,8 @@ TEST_F(AlertingTest, BreachRecoveryReloadAndRestart) {
   const json resolved = json::parse(sink_.Requests("/hook")[1].body);
   EXPECT_EQ(resolved["status"], "resolved");
   EXPECT_EQ(resolved["alerts"][0]["fingerprint"], fingerprint);
+  // The resolve tells the value that ended the alert, not the one that fired it.
+  EXPECT_EQ(resolved["alerts"][0]["annotations"]["summary"], "ir p95 tool calls is 2");
   ASSERT_TRUE(sink_.WaitForRequests("/pd", 2, seconds(10)));
   EXPECT_EQ(json::parse(sink_.Requests("/pd")[1].body)["event_action"], "resolve");
   EXPECT_TRUE(Alerts(*d).empty());
