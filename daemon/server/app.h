@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -33,6 +34,7 @@ enum class Rejection;
 
 namespace aw::otlp {
 class Assembler;
+enum class Encoding;
 }  // namespace aw::otlp
 
 namespace aw::server {
@@ -86,6 +88,11 @@ class App {
   void HandleIngest(const http::Request& req, http::Response& res, Endpoint endpoint);
   // otlp_handlers.cc: OTLP/HTTP /v1/traces and /v1/logs.
   void OtlpRoutes();
+  // The checks both OTLP endpoints make before decoding: ready, auth, a
+  // supported Content-Type. Returns the body's encoding, or nullopt after
+  // filling `res` and counting the rejection under `path`.
+  std::optional<otlp::Encoding> AdmitOtlp(const http::Request& req, http::Response& res,
+                                          const std::string& path);
   void HandleOtlpTraces(const http::Request& req, http::Response& res);
   void HandleOtlpLogs(const http::Request& req, http::Response& res);
   // Remembers committed OTLP investigations by (trace, span) and by trace so

@@ -88,10 +88,8 @@ void App::RememberOtlpInvestigation(const std::string& trace_id, const std::stri
   }
 }
 
-void App::HandleOtlpTraces(const http::Request& req, http::Response& res) {
-  const auto start = std::chrono::steady_clock::now();
-  const std::string path = "/v1/traces";
-  const auto finish = [&] { metrics_.CountRequest(path, res.status, SecondsSince(start)); };
+std::optional<otlp::Encoding> App::AdmitOtlp(const http::Request& req, http::Response& res,
+                                             const std::string& path) {
   const std::optional<otlp::Encoding> encoding =
       otlp::EncodingFromContentType(req.get_header_value("Content-Type"));
   // Replies before the encoding is known (or when it is not supported) are JSON.
@@ -103,11 +101,11 @@ void App::HandleOtlpTraces(const http::Request& req, http::Response& res) {
                                     reply_encoding),
               reply_encoding);
     metrics_.CountRejected(path, "unavailable");
-    return finish();
+    return std::nullopt;
   }
   if (!Authorize(req, res, false, false)) {
     metrics_.CountRejected(path, res.status == 403 ? "forbidden" : "unauthorized");
-    return finish();
+    return std::nullopt;
   }
   if (!encoding) {
     ReplyOtlp(res, 415,
@@ -117,8 +115,17 @@ void App::HandleOtlpTraces(const http::Request& req, http::Response& res) {
                                     otlp::Encoding::kJson),
               otlp::Encoding::kJson);
     metrics_.CountRejected(path, "unsupported_media_type");
-    return finish();
+    return std::nullopt;
   }
+  return encoding;
+}
+
+void App::HandleOtlpTraces(const http::Request& req, http::Response& res) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string path = "/v1/traces";
+  const auto finish = [&] { metrics_.CountRequest(path, res.status, SecondsSince(start)); };
+  const std::optional<otlp::Encoding> encoding = AdmitOtlp(req, res, path);
+  if (!encoding) return finish();
   auto batch = otlp::DecodeTraces(req.body, *encoding);
   if (!batch.ok()) {
     ReplyOtlp(res, 400, otlp::EncodeRpcStatus(kInvalidArgument, batch.status().message(), *encoding),
@@ -177,32 +184,8 @@ void App::HandleOtlpLogs(const http::Request& req, http::Response& res) {
   const auto start = std::chrono::steady_clock::now();
   const std::string path = "/v1/logs";
   const auto finish = [&] { metrics_.CountRequest(path, res.status, SecondsSince(start)); };
-  const std::optional<otlp::Encoding> encoding =
-      otlp::EncodingFromContentType(req.get_header_value("Content-Type"));
-  const otlp::Encoding reply_encoding = encoding.value_or(otlp::Encoding::kJson);
-  if (!ready_ || stopping_) {
-    res.set_header("Retry-After", "1");
-    ReplyOtlp(res, 503,
-              otlp::EncodeRpcStatus(kUnavailable, stopping_ ? "shutting down" : "starting: rebuilding state",
-                                    reply_encoding),
-              reply_encoding);
-    metrics_.CountRejected(path, "unavailable");
-    return finish();
-  }
-  if (!Authorize(req, res, false, false)) {
-    metrics_.CountRejected(path, res.status == 403 ? "forbidden" : "unauthorized");
-    return finish();
-  }
-  if (!encoding) {
-    ReplyOtlp(res, 415,
-              otlp::EncodeRpcStatus(kInvalidArgument,
-                                    "Content-Type: " + req.get_header_value("Content-Type") +
-                                        " is not supported; use application/x-protobuf or application/json",
-                                    otlp::Encoding::kJson),
-              otlp::Encoding::kJson);
-    metrics_.CountRejected(path, "unsupported_media_type");
-    return finish();
-  }
+  const std::optional<otlp::Encoding> encoding = AdmitOtlp(req, res, path);
+  if (!encoding) return finish();
   auto batch = otlp::DecodeLogs(req.body, *encoding);
   if (!batch.ok()) {
     ReplyOtlp(res, 400, otlp::EncodeRpcStatus(kInvalidArgument, batch.status().message(), *encoding),
