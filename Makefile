@@ -24,8 +24,13 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
 
+# clang at -O1 with line tables: less than half of g++ -O3's compile time,
+# and still fast enough to run the whole suite with useful stack traces.
+SANITIZE_FLAGS = -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG"
+
 sanitize: deps
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DAW_SANITIZE=ON $(CMAKE_ARGS)
+	cmake -S . -B build-asan $(SANITIZE_FLAGS) -DAW_SANITIZE=ON $(CMAKE_ARGS)
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -j$(JOBS) --timeout 600
 

@@ -55,7 +55,11 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
-  Result(Status status) : data_(std::move(status)) {}  // NOLINT
+  // An OK status carries no value, so it becomes an Internal error, as in
+  // absl::StatusOr: ok() and status() then agree.
+  Result(Status status)  // NOLINT
+      : data_(status.ok() ? Status::Internal("Result built from an OK status without a value")
+                          : std::move(status)) {}
 
   bool ok() const { return std::holds_alternative<T>(data_); }
   const Status& status() const {

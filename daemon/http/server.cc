@@ -162,8 +162,10 @@ std::optional<Rejection> MapError(const beast::error_code& ec) {
 
 int RejectionStatus(Rejection r) {
   switch (r) {
+    case Rejection::kHeaderLineTooLong:
     case Rejection::kHeadersTooLarge: return 431;
     case Rejection::kBodyTooLarge: return 413;
+    case Rejection::kTimeout: return 408;
     case Rejection::kUnsupportedEncoding: return 415;
     default: return 400;
   }

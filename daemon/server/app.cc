@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/common/log.h"
+#include "daemon/common/parse.h"
 #include "daemon/common/time_util.h"
 #include "daemon/http/http.h"
 #include "daemon/otlp/assembler.h"
@@ -44,13 +45,11 @@ Result<ListenAddress> ParseListen(const std::string& listen) {
     a.host = a.host.substr(1, a.host.size() - 2);
   }
   if (a.host.empty()) a.host = "0.0.0.0";
-  try {
-    size_t pos = 0;
-    a.port = std::stoi(listen.substr(colon + 1), &pos);
-    if (pos != listen.size() - colon - 1 || a.port < 0 || a.port > 65535) throw 0;
-  } catch (...) {
+  const std::optional<int64_t> port = ParseWholeInt(std::string_view(listen).substr(colon + 1));
+  if (!port || *port < 0 || *port > 65535) {
     return Status::InvalidArgument("listen: \"" + listen + "\" has an invalid port");
   }
+  a.port = static_cast<int>(*port);
   return a;
 }
 

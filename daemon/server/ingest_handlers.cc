@@ -9,6 +9,7 @@
 
 #include "daemon/common/hmac.h"
 #include "daemon/common/log.h"
+#include "daemon/common/parse.h"
 #include "daemon/http/http.h"
 #include "daemon/ingest/parser.h"
 #include "daemon/server/app.h"
@@ -67,15 +68,12 @@ bool App::Authorize(const http::Request& req, http::Response& res, bool admin,
       req.has_header("X-Agentwatch-Signature")) {
     const std::string ts = req.get_header_value("X-Agentwatch-Timestamp");
     const std::string sig = req.get_header_value("X-Agentwatch-Signature");
-    int64_t ts_s = 0;
-    try {
-      size_t pos = 0;
-      ts_s = std::stoll(ts, &pos);
-      if (pos != ts.size()) throw 0;
-    } catch (...) {
+    const std::optional<int64_t> parsed = ParseWholeInt(ts);
+    if (!parsed) {
       ReplyJson(res, 401, json{{"error", "X-Agentwatch-Timestamp: must be Unix seconds"}});
       return false;
     }
+    const int64_t ts_s = *parsed;
     const int64_t now_s = clock_.NowMs() / 1000;
     if (ts_s < now_s - 300 || ts_s > now_s + 300) {
       ReplyJson(res, 401, json{{"error", "X-Agentwatch-Timestamp: outside the 5 minute window"}});

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/testing/daemon_process.h"
+#include "tests/testing/logfmt.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -28,6 +29,7 @@ using json = nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::DaemonProcess;
+using testing::ParseLogfmt;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
@@ -79,59 +81,6 @@ class Child {
   pid_t pid_ = -1;
   std::string err_path_;
 };
-
-// Strict logfmt (see tests/unit/daemon/log_test.cc for the grammar).
-std::optional<std::map<std::string, std::string>> ParseLogfmt(const std::string& line) {
-  std::map<std::string, std::string> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    const size_t eq = line.find('=', i);
-    if (eq == std::string::npos || eq == i) return std::nullopt;
-    const std::string key = line.substr(i, eq - i);
-    if (key.find_first_of(" \"") != std::string::npos) return std::nullopt;
-    i = eq + 1;
-    std::string value;
-    if (i < line.size() && line[i] == '"') {
-      ++i;
-      bool closed = false;
-      while (i < line.size()) {
-        const char c = line[i++];
-        if (c == '"') {
-          closed = true;
-          break;
-        }
-        if (c != '\\') {
-          value += c;
-          continue;
-        }
-        if (i >= line.size()) return std::nullopt;
-        const char e = line[i++];
-        if (e == '"' || e == '\\') value += e;
-        else if (e == 'n') value += '\n';
-        else if (e == 't') value += '\t';
-        else if (e == 'r') value += '\r';
-        else if (e == 'u' && i + 4 <= line.size()) {
-          value += static_cast<char>(std::stoi(line.substr(i, 4), nullptr, 16));
-          i += 4;
-        } else {
-          return std::nullopt;
-        }
-      }
-      if (!closed) return std::nullopt;
-    } else {
-      const size_t end = line.find(' ', i);
-      value = line.substr(i, end == std::string::npos ? std::string::npos : end - i);
-      if (value.find_first_of("=\"") != std::string::npos) return std::nullopt;
-      i = end == std::string::npos ? line.size() : end;
-    }
-    if (!out.emplace(key, value).second) return std::nullopt;
-    if (i < line.size()) {
-      if (line[i] != ' ') return std::nullopt;
-      ++i;
-    }
-  }
-  return out;
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;

@@ -25,6 +25,7 @@
 
 #include "daemon/common/hmac.h"
 #include "tests/testing/daemon_process.h"
+#include "tests/testing/raw_socket.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -32,6 +33,7 @@ namespace {
 
 using json = nlohmann::json;
 using testing::DaemonProcess;
+using testing::RawSocket;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kIngestToken = "ingest-token-0123456789";
@@ -63,55 +65,6 @@ std::string FormEncode(const std::string& s) {
   }
   return out;
 }
-
-// A raw TCP connection to the daemon, for what httplib::Client will not do.
-class RawSocket {
- public:
-  explicit RawSocket(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawSocket() {
-    if (fd_ >= 0) close(fd_);
-  }
-  RawSocket(const RawSocket&) = delete;
-  RawSocket& operator=(const RawSocket&) = delete;
-  bool connected() const { return connected_; }
-  bool Send(const std::string& data) {
-    return ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
-  }
-  // Reads until the peer closes, `done` holds for what arrived, or
-  // `timeout` passes. *closed tells whether the peer closed (EOF or reset).
-  std::string Read(std::chrono::milliseconds timeout, bool* closed,
-                   const std::function<bool(const std::string&)>& done = nullptr) {
-    timeval tv{};
-    tv.tv_sec = 0;
-    tv.tv_usec = 100'000;
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string out;
-    *closed = false;
-    const auto deadline = Clock::now() + timeout;
-    char buf[4096];
-    while (Clock::now() < deadline && !(done && done(out))) {
-      const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n > 0) {
-        out.append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        *closed = true;
-        break;
-      }
-    }
-    return out;
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
 
 class SecurityTest : public ::testing::Test {
  protected:
