@@ -234,6 +234,49 @@ TEST_F(OtlpTest, StoreUnavailableIs503AndTheRetryIsStored) {
   EXPECT_EQ(Sli(*d, "ir", "tool_calls", "max"), 1);
 }
 
+// Metric value of a series without labels in /metrics text; NaN when absent.
+double Metric(DaemonProcess& d, const std::string& name) {
+  auto res = d.Client()->Get("/metrics");
+  if (!res) return std::nan("");
+  std::istringstream lines(res->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return std::nan("");
+}
+
+TEST_F(OtlpTest, ALateDescendantTheStoreCannotTakeIs503AndItsRetryApplies) {
+  auto d = StartDaemon();
+  const int64_t t = NowMs() - 60'000;
+  auto res = d->Client()->Post(
+      "/v1/traces",
+      TracesBody(json::array({OtlpSpan(kTrace, kRoot, "", t, t + 1000, {{"agent.type", "ir"}})})),
+      "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  EXPECT_EQ(Sli(*d, "ir", "tool_calls", "max"), 0);
+  const std::string late = TracesBody(json::array(
+      {OtlpSpan(kTrace, "0000000000000009", kRoot, t, t + 10, {{"gen_ai.tool.name", "kubectl"}})}));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("events.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  res = d->Client()->Post("/v1/traces", late, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(Sli(*d, "ir", "tool_calls", "max"), 0);  // nothing of it applied
+  EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_joined_late_total"), 0);
+  // The retry is not a duplicate of the failed attempt: it joins, once.
+  for (int i = 0; i < 2; ++i) {
+    res = d->Client()->Post("/v1/traces", late, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+  }
+  EXPECT_EQ(Sli(*d, "ir", "tool_calls", "max"), 1);
+  EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_joined_late_total"), 1);
+}
+
 TEST_F(OtlpTest, VerdictEventsOnLogsAreFeedback) {
   auto d = StartDaemon();
   const int64_t t = NowMs() - 60'000;
@@ -256,17 +299,6 @@ TEST_F(OtlpTest, VerdictEventsOnLogsAreFeedback) {
   EXPECT_EQ(res->status, 200) << res->body;
   EXPECT_EQ(res->body, "{}");
   EXPECT_EQ(Sli(*d, "ir", "override_rate"), 1);
-}
-
-// Metric value of a series without labels in /metrics text; NaN when absent.
-double Metric(DaemonProcess& d, const std::string& name) {
-  auto res = d.Client()->Get("/metrics");
-  if (!res) return std::nan("");
-  std::istringstream lines(res->body);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return std::nan("");
 }
 
 // The figures a late join can change, as /api/v1/slis shows them.
