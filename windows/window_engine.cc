@@ -511,6 +511,42 @@ struct WindowEngine::Impl {
     if (touched != nullptr && agent != kNoId) touched->insert(agent_names.Name(agent));
   }
 
+  // The values of a span record (everything but kind and placement):
+  // shared by ApplySpan and ReplaceSpan so a replaced record equals one
+  // that arrived so.
+  void SetSpanValues(Rec& r, const Span& span, uint32_t agent) {
+    uint32_t incident = kNoId;
+    if (!span.incident_id.empty()) {
+      incident = incident_ids.Intern(span.incident_id);
+      if (incident >= incidents.size()) incidents.resize(incident + 1);
+      auto& ia = incidents[incident].agents;
+      if (std::find(ia.begin(), ia.end(), agent) == ia.end()) ia.push_back(agent);
+    }
+
+    r.model = span.model.empty() ? kNoId : models.Intern(span.model);
+    r.response_model = span.response_model.empty() ? kNoId : models.Intern(span.response_model);
+    r.finish = finishes.Intern(span.finish_reason);
+    r.incident = incident;
+    uint16_t flags = r.flags & kHasOwnResolution;
+    const auto take = [&flags](const std::optional<int64_t>& v, int64_t& dst, uint16_t bit) {
+      dst = v.value_or(0);
+      if (v) flags |= bit;
+    };
+    take(span.input_tokens, r.input, kHasInput);
+    take(span.output_tokens, r.output, kHasOutput);
+    take(span.tool_calls, r.tool, kHasTool);
+    take(span.duration_ms, r.duration, kHasDuration);
+    r.cache_read = span.cache_read_tokens.value_or(0);
+    r.cache_write = span.cache_creation_tokens.value_or(0);
+    if (span.confidence) {
+      r.confidence = *span.confidence;
+      flags |= kHasConfidence;
+    }
+    if (span.cost_usd) flags |= kCostSent;
+    r.flags = flags;
+    r.cost = PriceSpan(span, pricing).value_or(0);
+  }
+
   // ---- pricing and resolution ----
 
   void Price(Rec& r) const {
@@ -925,37 +961,8 @@ bool WindowEngine::ApplySpan(const Span& span, int64_t seq, std::set<std::string
   m.Account(slot, -1);
   const uint32_t agent = m.AgentId(span.agent);
   const uint32_t labels = m.labelsets.Intern(span.labels);
-  uint32_t incident = kNoId;
-  if (!span.incident_id.empty()) {
-    incident = m.incident_ids.Intern(span.incident_id);
-    if (incident >= m.incidents.size()) m.incidents.resize(incident + 1);
-    auto& ia = m.incidents[incident].agents;
-    if (std::find(ia.begin(), ia.end(), agent) == ia.end()) ia.push_back(agent);
-  }
-
   Rec& r = m.recs[slot];
-  r.model = span.model.empty() ? kNoId : m.models.Intern(span.model);
-  r.response_model = span.response_model.empty() ? kNoId : m.models.Intern(span.response_model);
-  r.finish = m.finishes.Intern(span.finish_reason);
-  r.incident = incident;
-  uint16_t flags = r.flags & kHasOwnResolution;
-  const auto take = [&flags](const std::optional<int64_t>& v, int64_t& dst, uint16_t bit) {
-    dst = v.value_or(0);
-    if (v) flags |= bit;
-  };
-  take(span.input_tokens, r.input, kHasInput);
-  take(span.output_tokens, r.output, kHasOutput);
-  take(span.tool_calls, r.tool, kHasTool);
-  take(span.duration_ms, r.duration, kHasDuration);
-  r.cache_read = span.cache_read_tokens.value_or(0);
-  r.cache_write = span.cache_creation_tokens.value_or(0);
-  if (span.confidence) {
-    r.confidence = *span.confidence;
-    flags |= kHasConfidence;
-  }
-  if (span.cost_usd) flags |= kCostSent;
-  r.flags = flags;
-  r.cost = PriceSpan(span, m.pricing).value_or(0);
+  m.SetSpanValues(r, span, agent);
 
   if (r.kind == Kind::kVerdictOnly) {
     m.Touch(touched, r.agent);
@@ -972,6 +979,34 @@ bool WindowEngine::ApplySpan(const Span& span, int64_t seq, std::set<std::string
   m.Account(slot, 1);
   m.Touch(touched, agent);
   return true;
+}
+
+bool WindowEngine::ReplaceSpan(const Span& span, std::set<std::string>* touched) {
+  if (span.investigation_id.empty() || span.agent.empty()) return false;
+  WriterLock lock(mu_);
+  Impl& m = *impl_;
+  auto it = m.index.find(span.investigation_id);
+  if (it == m.index.end() || m.recs[it->second].kind != Kind::kSpan) return false;
+  const uint32_t slot = it->second;
+  ++m.version;
+  // Out of the hour buckets with its old values, back in with its new ones.
+  m.Account(slot, -1);
+  m.Touch(touched, m.recs[slot].agent);
+  const uint32_t agent = m.AgentId(span.agent);
+  const uint32_t labels = m.labelsets.Intern(span.labels);
+  Rec& r = m.recs[slot];
+  m.SetSpanValues(r, span, agent);
+  m.Move(slot, agent, labels, span.ts_ms, r.seq);
+  m.Account(slot, 1);
+  m.Touch(touched, agent);
+  return true;
+}
+
+std::optional<int64_t> WindowEngine::SpanSeq(const std::string& investigation_id) const {
+  ReaderLock lock(mu_);
+  auto it = impl_->index.find(investigation_id);
+  if (it == impl_->index.end() || impl_->recs[it->second].kind != Kind::kSpan) return std::nullopt;
+  return impl_->recs[it->second].seq;
 }
 
 void WindowEngine::ApplyFeedback(const Feedback& fb, int64_t seq, std::set<std::string>* touched) {

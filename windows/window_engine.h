@@ -57,6 +57,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -95,6 +96,13 @@ class WindowEngine {
   // it already holds a span for: the first span stands.
   bool ApplySpan(const Span& span, int64_t seq,
                  std::set<std::string>* touched = nullptr) EXCLUDES(mu_);
+  // Replaces the values of a held investigation span with `span`'s (same
+  // investigation_id; it keeps its seq), exactly as if it had arrived so:
+  // a descendant joined late changed the stored record. Returns false (and
+  // changes nothing) when no span is held for it.
+  bool ReplaceSpan(const Span& span, std::set<std::string>* touched = nullptr) EXCLUDES(mu_);
+  // The seq the investigation's span was applied with; nullopt without one.
+  std::optional<int64_t> SpanSeq(const std::string& investigation_id) const EXCLUDES(mu_);
   void ApplyFeedback(const Feedback& feedback, int64_t seq,
                      std::set<std::string>* touched = nullptr) EXCLUDES(mu_);
   void ApplyResolution(const Resolution& resolution, int64_t seq,

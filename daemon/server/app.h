@@ -130,10 +130,13 @@ class App {
   // Joins OTLP child spans to their investigation spans across requests
   // (own lock). Built in Start from config_.otlp.
   std::unique_ptr<otlp::Assembler> assembler_;
-  // Descendants that arrived after their investigation was committed. The
-  // stored investigation is not updated for them (see otlp_handlers.cc), so
-  // they are counted as dropped.
-  std::atomic<int64_t> otlp_late_dropped_{0};
+  // Late joins that changed their stored investigation (a re-sent
+  // descendant, already joined, does not count).
+  std::atomic<int64_t> otlp_joined_late_{0};
+  // Held from Assembler::Ingest to IngestWriter::Submit, so the writer sees
+  // requests in the order the assembler decided them: a late join is queued
+  // after the investigation it changes.
+  std::mutex otlp_order_mu_;
   // The investigation ids of recently committed OTLP investigations, for
   // /v1/logs verdicts. Memory only, bounded (oldest forgotten first).
   struct OtlpIdEntry {

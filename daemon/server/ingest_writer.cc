@@ -10,7 +10,8 @@ namespace {
 constexpr const char* kOtherAgent = "other";
 
 int64_t RecordCount(const EventBatch& b) {
-  return static_cast<int64_t>(b.spans.size() + b.feedback.size() + b.resolutions.size());
+  return static_cast<int64_t>(b.spans.size() + b.feedback.size() + b.resolutions.size() +
+                              b.late_joins.size());
 }
 
 std::string LabelSetKey(const Labels& labels) {
@@ -171,15 +172,36 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   // the commit fails, so the cardinality caps count only stored records.
   std::vector<std::string> admitted_agents, admitted_label_sets;
   // The job of each accepted verdict and resolution, for its `held` count.
-  std::vector<size_t> feedback_job, resolution_job;
+  std::vector<size_t> feedback_job, resolution_job, late_job;
   for (size_t j = 0; j < jobs.size(); ++j) {
     EventBatch& in = jobs[j]->batch;
     IngestOutcome& out = outcomes[j];
+    // A late join's investigation is stored, or accepted earlier in this
+    // group (the OTLP handler submits in the order the assembler decided).
+    // Otherwise its commit failed: this request fails too (nothing of it
+    // is stored) and the client's retry joins again.
+    std::string missing;
+    for (LateJoin& late : in.late_joins) {
+      if (auto seq = state_.engine.SpanSeq(late.join.investigation_id)) {
+        late.investigation_seq = *seq;
+      } else if (batch_spans.count(late.join.investigation_id)) {
+        late.investigation_seq = 0;  // in this transaction
+      } else {
+        missing = late.join.investigation_id;
+        break;
+      }
+    }
+    if (!missing.empty()) {
+      out.status = Status::Unavailable("investigation " + missing + " is not stored");
+      continue;
+    }
     int position = 0;
+    std::unordered_set<std::string> job_dups;
     for (Span& s : in.spans) {
       const bool dup = state_.engine.HasSpan(s.investigation_id) ||
                        !batch_spans.insert(s.investigation_id).second;
       if (dup) {
+        job_dups.insert(s.investigation_id);
         out.duplicate_positions.push_back(position++);
         ++out.duplicates;
         continue;
@@ -226,10 +248,22 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
       ++out.accepted;
       committed.accepted.resolutions.push_back(std::move(r));
     }
+    // On-time joins only with the record they were joined into: a duplicate
+    // investigation keeps the joins it was stored with.
+    for (SpanJoin& join : in.joins) {
+      if (!job_dups.count(join.investigation_id)) {
+        committed.accepted.joins.push_back(std::move(join));
+      }
+    }
+    for (LateJoin& late : in.late_joins) {
+      late_job.push_back(j);
+      committed.accepted.late_joins.push_back(std::move(late));
+    }
   }
 
   const auto commit_start = std::chrono::steady_clock::now();
-  auto first_seq = store_.Append(committed.accepted);
+  std::vector<std::optional<Span>> late_applied;
+  auto first_seq = store_.Append(committed.accepted, &late_applied);
   if (!first_seq.ok()) {
     LogError("store commit failed: " + first_seq.status().message());
     // Nothing was stored: undo what this group added to the caps.
@@ -251,6 +285,13 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
     }
     for (const Resolution& r : committed.accepted.resolutions) {
       state_.engine.ApplyResolution(r, seq++, &committed.touched_agents);
+    }
+    // After the spans: a late join may change one committed just now. The
+    // windows take the record as stored, as if it had arrived so.
+    for (size_t i = 0; i < late_applied.size(); ++i) {
+      if (!late_applied[i]) continue;
+      ++outcomes[late_job[i]].late_applied;
+      state_.engine.ReplaceSpan(*late_applied[i], &committed.touched_agents);
     }
   }
   // After the spans of this group are applied, so a verdict sent with its

@@ -3,6 +3,8 @@
 // Group commit: request handlers submit validated records and wait; one
 // writer thread takes everything queued, decides duplicates, commits it in
 // one SQLite transaction, applies it to the windows, and only then answers.
+// Late OTLP joins take the same path: the stored investigation is changed in
+// that transaction and the windows get the changed record after it.
 // So a 2xx always means "durably stored", and concurrent requests share a
 // commit instead of paying one fsync each.
 
@@ -45,6 +47,9 @@ struct IngestOutcome {
   // Accepted verdicts and resolutions whose investigation has no span yet:
   // stored and joined when it arrives (a hint for the client).
   int held = 0;
+  // Late joins that changed their stored investigation (the others were
+  // joined before: a re-sent descendant).
+  int late_applied = 0;
 };
 
 // What was committed, for metrics and rule evaluation.

@@ -4,14 +4,17 @@
 // investigations (or verdicts) in the request are committed. Replies follow
 // the OTLP/HTTP specification, in the request's encoding.
 //
-// Late descendants (arriving after their investigation was committed) are
-// not applied to the stored investigation: doing that durably and exactly
-// once needs a join table written in the same transaction and a way to
-// replace a record in the windows, which the store and the engine do not
-// offer yet. They are counted in agentwatch_otlp_spans_dropped_total rather
-// than applied to memory only, which a restart would silently undo.
+// Joins are stored (otlp_joined_spans): descendants joined on time in the
+// transaction of their investigation; a descendant arriving after its
+// investigation was committed (a late join) in the transaction of its own
+// request, which also changes the stored investigation record, and only if
+// the join row is new, so a re-sent descendant changes nothing, also after
+// a restart. The windows then take the changed record. A 200 means the
+// late joins of the request are committed too.
 
 #include <chrono>
+#include <future>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -58,10 +61,9 @@ void App::OtlpRoutes() {
 void App::PublishOtlpMetrics() {
   const otlp::AssemblerCounters c = assembler_->counters();
   // Expired unjoined spans never counted either: dropped, like those over
-  // the bound. Late joins are not stored (see the top of this file).
-  metrics_.SetOtlpSpans(static_cast<double>(c.held), 0,
-                        static_cast<double>(c.dropped_total + c.expired_total +
-                                            otlp_late_dropped_.load()));
+  // the bound.
+  metrics_.SetOtlpSpans(static_cast<double>(c.held), static_cast<double>(otlp_joined_late_.load()),
+                        static_cast<double>(c.dropped_total + c.expired_total));
 }
 
 void App::RememberOtlpInvestigation(const std::string& trace_id, const std::string& span_id,
@@ -134,16 +136,37 @@ void App::HandleOtlpTraces(const http::Request& req, http::Response& res) {
     return finish();
   }
 
-  otlp::AssemblyResult result = assembler_->Ingest(*batch, clock_.NowMs());
-  EventBatch records;
-  records.spans.reserve(result.investigations.size());
-  // Cost: a span without agent.estimated_cost_usd keeps cost_usd empty and
-  // is priced from `pricing` by model when applied, as /v1/spans does.
-  for (const otlp::AssembledInvestigation& inv : result.investigations) {
-    records.spans.push_back(inv.span);
+  otlp::AssemblyResult result;
+  std::future<IngestOutcome> pending;
+  bool submitted = false;
+  {
+    std::lock_guard order(otlp_order_mu_);
+    const TimeMs now = clock_.NowMs();
+    result = assembler_->Ingest(*batch, now);
+    EventBatch records;
+    records.spans.reserve(result.investigations.size());
+    // Cost: a span without agent.estimated_cost_usd keeps cost_usd empty and
+    // is priced from `pricing` by model when applied, as /v1/spans does; a
+    // late join changes its tokens and model, so it is priced again.
+    for (const otlp::AssembledInvestigation& inv : result.investigations) {
+      records.spans.push_back(inv.span);
+      for (const std::string& child : inv.joined_span_ids) {
+        records.joins.push_back({inv.trace_id, child, inv.span.investigation_id, now});
+      }
+    }
+    for (const otlp::LateUpdate& u : result.late_updates) {
+      LateJoin late;
+      late.join = {u.trace_id, u.child_span_id, u.investigation_id, now};
+      late.apply = [u](Span& s) { otlp::ApplyLateUpdate(s, u); };
+      records.late_joins.push_back(std::move(late));
+    }
+    if (!records.empty()) {
+      pending = writer_->Submit(std::move(records));
+      submitted = true;
+    }
   }
-  if (!records.spans.empty()) {
-    IngestOutcome outcome = writer_->Submit(std::move(records)).get();
+  if (submitted) {
+    IngestOutcome outcome = pending.get();
     if (!outcome.status.ok()) {
       // Nothing stored: forget this request's spans so the client's retry
       // is not taken for a duplicate.
@@ -155,6 +178,7 @@ void App::HandleOtlpTraces(const http::Request& req, http::Response& res) {
       PublishOtlpMetrics();
       return finish();
     }
+    otlp_joined_late_ += outcome.late_applied;
     for (const otlp::AssembledInvestigation& inv : result.investigations) {
       const uint64_t start_ns =
           static_cast<uint64_t>(inv.span.ts_ms - inv.span.duration_ms.value_or(0)) * 1'000'000ULL;
@@ -162,7 +186,6 @@ void App::HandleOtlpTraces(const http::Request& req, http::Response& res) {
                                 inv.span.agent);
     }
   }
-  otlp_late_dropped_ += static_cast<int64_t>(result.late_updates.size());
   PublishOtlpMetrics();
 
   std::string message;

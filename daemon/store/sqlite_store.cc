@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 namespace aw {
@@ -71,6 +73,59 @@ Labels LabelsFromText(const std::string& text) {
   return labels;
 }
 
+// Binds a span to the 19 columns of `spans`, seq first.
+void BindSpan(sqlite3_stmt* st, int64_t seq, const Span& sp) {
+  sqlite3_bind_int64(st, 1, seq);
+  BindText(st, 2, sp.investigation_id);
+  BindText(st, 3, sp.agent);
+  sqlite3_bind_int64(st, 4, sp.ts_ms);
+  BindText(st, 5, sp.model);
+  BindText(st, 6, sp.response_model);
+  BindText(st, 7, sp.provider);
+  BindInt(st, 8, sp.input_tokens);
+  BindInt(st, 9, sp.output_tokens);
+  BindInt(st, 10, sp.cache_read_tokens);
+  BindInt(st, 11, sp.cache_creation_tokens);
+  BindInt(st, 12, sp.llm_calls);
+  BindInt(st, 13, sp.tool_calls);
+  BindReal(st, 14, sp.cost_usd);
+  BindInt(st, 15, sp.duration_ms);
+  BindText(st, 16, sp.finish_reason);
+  BindReal(st, 17, sp.confidence);
+  BindText(st, 18, sp.incident_id);
+  BindText(st, 19, LabelsToText(sp.labels));
+}
+
+constexpr const char* kSpanColumns =
+    "seq, investigation_id, agent, ts, model, response_model, provider, "
+    "input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, "
+    "llm_calls, tool_calls, cost_usd, duration_ms, finish_reason, confidence, "
+    "incident_id, labels";
+
+// A row selected with kSpanColumns.
+Span SpanFromRow(sqlite3_stmt* st) {
+  Span sp;
+  sp.investigation_id = ColText(st, 1);
+  sp.agent = ColText(st, 2);
+  sp.ts_ms = sqlite3_column_int64(st, 3);
+  sp.model = ColText(st, 4);
+  sp.response_model = ColText(st, 5);
+  sp.provider = ColText(st, 6);
+  sp.input_tokens = ColInt(st, 7);
+  sp.output_tokens = ColInt(st, 8);
+  sp.cache_read_tokens = ColInt(st, 9);
+  sp.cache_creation_tokens = ColInt(st, 10);
+  sp.llm_calls = ColInt(st, 11);
+  sp.tool_calls = ColInt(st, 12);
+  sp.cost_usd = ColReal(st, 13);
+  sp.duration_ms = ColInt(st, 14);
+  sp.finish_reason = ColText(st, 15);
+  sp.confidence = ColReal(st, 16);
+  sp.incident_id = ColText(st, 17);
+  sp.labels = LabelsFromText(ColText(st, 18));
+  return sp;
+}
+
 Status DbError(sqlite3* db, const std::string& what) {
   return Status::Unavailable(what + ": " + sqlite3_errmsg(db));
 }
@@ -122,6 +177,17 @@ CREATE TABLE IF NOT EXISTS outbox(
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
 )sql";
 
+// Version 2: the descendant spans joined into OTLP investigations. The
+// primary key is the dedup of late joins (exactly once, across restarts).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS otlp_joined_spans(
+  trace_id TEXT NOT NULL, span_id TEXT NOT NULL, investigation_id TEXT NOT NULL,
+  joined_late INTEGER NOT NULL, joined_at_ms INTEGER NOT NULL,
+  PRIMARY KEY(trace_id, span_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS otlp_joined_by_investigation
+  ON otlp_joined_spans(investigation_id);
+)sql";
+
 }  // namespace
 
 SqliteStore::SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -154,6 +220,9 @@ SqliteStore::~SqliteStore() {
   sqlite3_finalize(insert_span_);
   sqlite3_finalize(insert_feedback_);
   sqlite3_finalize(insert_resolution_);
+  sqlite3_finalize(replace_span_);
+  sqlite3_finalize(select_span_);
+  sqlite3_finalize(insert_join_);
   sqlite3_close(db_);
 }
 
@@ -244,8 +313,10 @@ Status SqliteStore::Migrate() {
                                    " is newer than this agentwatch (" +
                                    std::to_string(kSchemaVersion) + "): upgrade agentwatch");
   }
-  // Migrations from older versions go here, one step per version.
+  // Migrations from older versions go here, one step per version (a new
+  // file is version 0 and takes every step).
   s = Exec(kSchema);
+  if (s.ok() && version < 2) s = Exec(kSchemaV2);
   if (s.ok()) {
     s = Exec(("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '" +
               std::to_string(kSchemaVersion) + "')")
@@ -272,7 +343,11 @@ Status SqliteStore::Prepare() {
   };
   if (!prep("INSERT INTO spans VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &insert_span_) ||
       !prep("INSERT INTO feedback VALUES(?,?,?,?,?,?,?)", &insert_feedback_) ||
-      !prep("INSERT INTO resolutions VALUES(?,?,?,?,?,?)", &insert_resolution_)) {
+      !prep("INSERT INTO resolutions VALUES(?,?,?,?,?,?)", &insert_resolution_) ||
+      !prep("REPLACE INTO spans VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &replace_span_) ||
+      !prep((std::string("SELECT ") + kSpanColumns + " FROM spans WHERE seq=?").c_str(),
+            &select_span_) ||
+      !prep("INSERT OR IGNORE INTO otlp_joined_spans VALUES(?,?,?,?,?)", &insert_join_)) {
     return Error("prepare");
   }
   return Status::Ok();
@@ -297,9 +372,73 @@ SqliteStore::EventCounts SqliteStore::CountEvents() {
   return c;
 }
 
-Result<int64_t> SqliteStore::Append(const EventBatch& batch) {
+Status SqliteStore::InsertJoin(const SpanJoin& join, bool late, bool* inserted) {
+  sqlite3_stmt* st = insert_join_;
+  BindText(st, 1, join.trace_id);
+  BindText(st, 2, join.span_id);
+  BindText(st, 3, join.investigation_id);
+  sqlite3_bind_int(st, 4, late ? 1 : 0);
+  sqlite3_bind_int64(st, 5, join.joined_at_ms);
+  const int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (rc != SQLITE_DONE) return Error("insert join");
+  *inserted = sqlite3_changes(db_) > 0;
+  return Status::Ok();
+}
+
+Result<std::optional<Span>> SqliteStore::ApplyLateJoin(const LateJoin& late, int64_t seq) {
+  bool inserted = false;
+  Status s = InsertJoin(late.join, true, &inserted);
+  if (!s.ok()) return s;
+  if (!inserted) return std::optional<Span>();  // joined before: a re-sent descendant
+  sqlite3_stmt* sel = select_span_;
+  sqlite3_bind_int64(sel, 1, seq);
+  const int rc = sqlite3_step(sel);
+  std::optional<Span> span;
+  if (rc == SQLITE_ROW) span = SpanFromRow(sel);
+  sqlite3_reset(sel);
+  sqlite3_clear_bindings(sel);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error("read investigation");
+  if (!span || span->investigation_id != late.join.investigation_id) {
+    return Status::Unavailable("investigation " + late.join.investigation_id +
+                               " is not stored (seq " + std::to_string(seq) + ")");
+  }
+  if (late.apply) late.apply(*span);
+  BindSpan(replace_span_, seq, *span);
+  const int rrc = sqlite3_step(replace_span_);
+  sqlite3_reset(replace_span_);
+  sqlite3_clear_bindings(replace_span_);
+  if (rrc != SQLITE_DONE) return Error("update investigation");
+  return span;
+}
+
+Result<std::vector<JoinedSpan>> SqliteStore::JoinedSpans(const std::string& investigation_id) {
+  std::lock_guard lock(mu_);
+  Stmt q(db_,
+         "SELECT trace_id, span_id, joined_late, joined_at_ms FROM otlp_joined_spans "
+         "WHERE investigation_id=? ORDER BY joined_at_ms, span_id");
+  if (!q) return Error("read joined spans");
+  BindText(q.get(), 1, investigation_id);
+  std::vector<JoinedSpan> out;
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    JoinedSpan j;
+    j.trace_id = ColText(q.get(), 0);
+    j.span_id = ColText(q.get(), 1);
+    j.joined_late = sqlite3_column_int(q.get(), 2) != 0;
+    j.joined_at_ms = sqlite3_column_int64(q.get(), 3);
+    out.push_back(std::move(j));
+  }
+  if (rc != SQLITE_DONE) return Error("read joined spans");
+  return out;
+}
+
+Result<int64_t> SqliteStore::Append(const EventBatch& batch,
+                                    std::vector<std::optional<Span>>* late_applied) {
   std::lock_guard lock(mu_);
   const int64_t first = last_seq_ + 1;
+  if (late_applied != nullptr) late_applied->clear();
   if (batch.empty()) return first;
   Status s = CheckFile();
   if (!s.ok()) return s;
@@ -314,27 +453,8 @@ Result<int64_t> SqliteStore::Append(const EventBatch& batch) {
   };
   bool ok = true;
   for (const Span& sp : batch.spans) {
-    sqlite3_stmt* st = insert_span_;
-    sqlite3_bind_int64(st, 1, ++seq);
-    BindText(st, 2, sp.investigation_id);
-    BindText(st, 3, sp.agent);
-    sqlite3_bind_int64(st, 4, sp.ts_ms);
-    BindText(st, 5, sp.model);
-    BindText(st, 6, sp.response_model);
-    BindText(st, 7, sp.provider);
-    BindInt(st, 8, sp.input_tokens);
-    BindInt(st, 9, sp.output_tokens);
-    BindInt(st, 10, sp.cache_read_tokens);
-    BindInt(st, 11, sp.cache_creation_tokens);
-    BindInt(st, 12, sp.llm_calls);
-    BindInt(st, 13, sp.tool_calls);
-    BindReal(st, 14, sp.cost_usd);
-    BindInt(st, 15, sp.duration_ms);
-    BindText(st, 16, sp.finish_reason);
-    BindReal(st, 17, sp.confidence);
-    BindText(st, 18, sp.incident_id);
-    BindText(st, 19, LabelsToText(sp.labels));
-    if (!(ok = step(st))) break;
+    BindSpan(insert_span_, ++seq, sp);
+    if (!(ok = step(insert_span_))) break;
   }
   for (size_t i = 0; ok && i < batch.feedback.size(); ++i) {
     const Feedback& f = batch.feedback[i];
@@ -364,6 +484,31 @@ Result<int64_t> SqliteStore::Append(const EventBatch& batch) {
     (void)Exec("ROLLBACK");
     return err;
   }
+  for (const SpanJoin& j : batch.joins) {
+    bool inserted = false;
+    s = InsertJoin(j, false, &inserted);
+    if (!s.ok()) break;
+  }
+  for (size_t i = 0; s.ok() && i < batch.late_joins.size(); ++i) {
+    const LateJoin& late = batch.late_joins[i];
+    int64_t target = late.investigation_seq;
+    for (size_t k = 0; target == 0 && k < batch.spans.size(); ++k) {
+      if (batch.spans[k].investigation_id == late.join.investigation_id) {
+        target = first + static_cast<int64_t>(k);
+      }
+    }
+    auto applied = ApplyLateJoin(late, target);
+    if (!applied.ok()) {
+      s = applied.status();
+    } else if (late_applied != nullptr) {
+      late_applied->push_back(std::move(applied).value());
+    }
+  }
+  if (!s.ok()) {
+    (void)Exec("ROLLBACK");
+    if (late_applied != nullptr) late_applied->clear();
+    return s;
+  }
   s = Exec("COMMIT");
   if (!s.ok()) {
     (void)Exec("ROLLBACK");
@@ -375,11 +520,7 @@ Result<int64_t> SqliteStore::Append(const EventBatch& batch) {
 
 Status SqliteStore::Scan(const EventVisitor& visitor) {
   std::lock_guard lock(mu_);
-  Stmt spans(db_,
-             "SELECT seq, investigation_id, agent, ts, model, response_model, provider, "
-             "input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, "
-             "llm_calls, tool_calls, cost_usd, duration_ms, finish_reason, confidence, "
-             "incident_id, labels FROM spans ORDER BY seq");
+  Stmt spans(db_, (std::string("SELECT ") + kSpanColumns + " FROM spans ORDER BY seq").c_str());
   Stmt feedback(db_,
                 "SELECT seq, investigation_id, verdict, ts, actor, reason, agent FROM feedback "
                 "ORDER BY seq");
@@ -405,25 +546,7 @@ Status SqliteStore::Scan(const EventVisitor& visitor) {
     const int64_t rs = has_r ? sqlite3_column_int64(resolutions.get(), 0) : INT64_MAX;
     if (ss < fs && ss < rs) {
       sqlite3_stmt* st = spans.get();
-      Span sp;
-      sp.investigation_id = ColText(st, 1);
-      sp.agent = ColText(st, 2);
-      sp.ts_ms = sqlite3_column_int64(st, 3);
-      sp.model = ColText(st, 4);
-      sp.response_model = ColText(st, 5);
-      sp.provider = ColText(st, 6);
-      sp.input_tokens = ColInt(st, 7);
-      sp.output_tokens = ColInt(st, 8);
-      sp.cache_read_tokens = ColInt(st, 9);
-      sp.cache_creation_tokens = ColInt(st, 10);
-      sp.llm_calls = ColInt(st, 11);
-      sp.tool_calls = ColInt(st, 12);
-      sp.cost_usd = ColReal(st, 13);
-      sp.duration_ms = ColInt(st, 14);
-      sp.finish_reason = ColText(st, 15);
-      sp.confidence = ColReal(st, 16);
-      sp.incident_id = ColText(st, 17);
-      sp.labels = LabelsFromText(ColText(st, 18));
+      const Span sp = SpanFromRow(st);
       if (visitor.span) visitor.span(sp, ss);
       has_s = next(st);
     } else if (fs < rs) {
@@ -461,13 +584,17 @@ Result<int64_t> SqliteStore::Prune(TimeMs cutoff_ms) {
       "DELETE FROM feedback WHERE ts < ?1",
       "DELETE FROM resolutions WHERE resolved_at < ?1",
       "DELETE FROM outbox WHERE status != 0 AND created < ?1",
+      // Joins are not events: removed, not counted.
+      "DELETE FROM otlp_joined_spans WHERE joined_at_ms < ?1",
   };
   for (const char* sql : kDeletes) {
     Stmt st(db_, sql);
     if (!st) return Error("prune");
     sqlite3_bind_int64(st.get(), 1, cutoff_ms);
     if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("prune");
-    removed += sqlite3_changes(db_);
+    if (std::string_view(sql).find("otlp_joined_spans") == std::string_view::npos) {
+      removed += sqlite3_changes(db_);
+    }
   }
   return removed;
 }

@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,15 +37,45 @@ struct sqlite3_stmt;
 
 namespace aw {
 
+// A descendant span joined into an OTLP investigation: stored once per
+// (trace_id, span_id), which is what makes a re-sent descendant a no-op.
+struct SpanJoin {
+  std::string trace_id, span_id;
+  std::string investigation_id;
+  TimeMs joined_at_ms = 0;
+};
+
+// A descendant that arrived after its investigation was stored. Applied in
+// the batch's transaction: the join row is inserted unless it exists, and
+// only if it was inserted, `apply` changes the stored investigation record.
+struct LateJoin {
+  SpanJoin join;
+  std::function<void(Span&)> apply;
+  // The stored record's seq; 0 means the span of `join.investigation_id`
+  // in this same batch.
+  int64_t investigation_seq = 0;
+};
+
 // Events to commit in one transaction. Seqs are assigned in this order:
-// spans, then feedback, then resolutions.
+// spans, then feedback, then resolutions. `joins` (descendants joined on
+// time) and `late_joins` take no seq; late joins apply after the spans.
 struct EventBatch {
   std::vector<Span> spans;
   std::vector<Feedback> feedback;
   std::vector<Resolution> resolutions;
+  std::vector<SpanJoin> joins;
+  std::vector<LateJoin> late_joins;
   bool empty() const {
-    return spans.empty() && feedback.empty() && resolutions.empty();
+    return spans.empty() && feedback.empty() && resolutions.empty() && joins.empty() &&
+           late_joins.empty();
   }
+};
+
+// A stored join, as /api/v1/investigations/{id} shows it.
+struct JoinedSpan {
+  std::string trace_id, span_id;
+  bool joined_late = false;
+  TimeMs joined_at_ms = 0;
 };
 
 // Visits stored events in seq order (for the rebuild after a restart).
@@ -56,7 +87,7 @@ struct EventVisitor {
 
 class SqliteStore final : public AlertStore, public OutboxStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   struct Options {
     bool sync_full = false;  // synchronous=FULL: fsync on every commit
@@ -72,7 +103,13 @@ class SqliteStore final : public AlertStore, public OutboxStore {
 
   // Commits the batch in one transaction. On success returns the first seq
   // assigned; the i-th event (in the batch order above) has first + i.
-  Result<int64_t> Append(const EventBatch& batch);
+  // *late_applied (if given) gets one entry per late join: the updated
+  // record, or nullopt when that descendant was joined before (no change).
+  Result<int64_t> Append(const EventBatch& batch,
+                         std::vector<std::optional<Span>>* late_applied = nullptr);
+
+  // The descendants joined into an investigation, by joined_at then span.
+  Result<std::vector<JoinedSpan>> JoinedSpans(const std::string& investigation_id);
 
   // Replays every stored event in seq order.
   Status Scan(const EventVisitor& visitor);
@@ -123,6 +160,10 @@ class SqliteStore final : public AlertStore, public OutboxStore {
   Status Migrate();
   Status Prepare();
   Status SetOutboxStatus(int64_t id, int status, const std::string& error);
+  // Inserts the join row unless it exists; *inserted tells which.
+  Status InsertJoin(const SpanJoin& join, bool late, bool* inserted);
+  // Applies one late join to the record at `seq` (inside a transaction).
+  Result<std::optional<Span>> ApplyLateJoin(const LateJoin& late, int64_t seq);
 
   sqlite3* const db_;
   const std::string path_;
@@ -133,6 +174,9 @@ class SqliteStore final : public AlertStore, public OutboxStore {
   sqlite3_stmt* insert_span_ = nullptr;
   sqlite3_stmt* insert_feedback_ = nullptr;
   sqlite3_stmt* insert_resolution_ = nullptr;
+  sqlite3_stmt* replace_span_ = nullptr;
+  sqlite3_stmt* select_span_ = nullptr;
+  sqlite3_stmt* insert_join_ = nullptr;
 };
 
 }  // namespace aw

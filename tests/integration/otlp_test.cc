@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -77,12 +78,13 @@ std::string Gzip(const std::string& in) {
 
 class OtlpTest : public ::testing::Test {
  protected:
-  std::unique_ptr<DaemonProcess> StartDaemon(const std::string& limits = "{max_body_bytes: 64KiB}") {
+  std::unique_ptr<DaemonProcess> StartDaemon(const std::string& limits = "{max_body_bytes: 64KiB}",
+                                             const std::string& extra = "") {
     const std::string config = dir_.Write("agentwatch.yaml",
                                           "listen: 127.0.0.1:0\n"
                                           "storage: {path: events.db}\n"
                                           "sli_windows: [7d]\n"
-                                          "limits: " + limits + "\n");
+                                          "limits: " + limits + "\n" + extra);
     auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.path());
     EXPECT_TRUE(d->Start()) << d->Log();
     return d;
@@ -232,6 +234,49 @@ TEST_F(OtlpTest, StoreUnavailableIs503AndTheRetryIsStored) {
   EXPECT_EQ(Sli(*d, "ir", "tool_calls", "max"), 1);
 }
 
+// Metric value of a series without labels in /metrics text; NaN when absent.
+double Metric(DaemonProcess& d, const std::string& name) {
+  auto res = d.Client()->Get("/metrics");
+  if (!res) return std::nan("");
+  std::istringstream lines(res->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return std::nan("");
+}
+
+TEST_F(OtlpTest, ALateDescendantTheStoreCannotTakeIs503AndItsRetryApplies) {
+  auto d = StartDaemon();
+  const int64_t t = NowMs() - 60'000;
+  auto res = d->Client()->Post(
+      "/v1/traces",
+      TracesBody(json::array({OtlpSpan(kTrace, kRoot, "", t, t + 1000, {{"agent.type", "ir"}})})),
+      "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  EXPECT_EQ(Sli(*d, "ir", "tool_calls", "max"), 0);
+  const std::string late = TracesBody(json::array(
+      {OtlpSpan(kTrace, "0000000000000009", kRoot, t, t + 10, {{"gen_ai.tool.name", "kubectl"}})}));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("events.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  res = d->Client()->Post("/v1/traces", late, "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(Sli(*d, "ir", "tool_calls", "max"), 0);  // nothing of it applied
+  EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_joined_late_total"), 0);
+  // The retry is not a duplicate of the failed attempt: it joins, once.
+  for (int i = 0; i < 2; ++i) {
+    res = d->Client()->Post("/v1/traces", late, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+  }
+  EXPECT_EQ(Sli(*d, "ir", "tool_calls", "max"), 1);
+  EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_joined_late_total"), 1);
+}
+
 TEST_F(OtlpTest, VerdictEventsOnLogsAreFeedback) {
   auto d = StartDaemon();
   const int64_t t = NowMs() - 60'000;
@@ -256,40 +301,105 @@ TEST_F(OtlpTest, VerdictEventsOnLogsAreFeedback) {
   EXPECT_EQ(Sli(*d, "ir", "override_rate"), 1);
 }
 
-// Metric value of a series without labels in /metrics text; NaN when absent.
-double Metric(DaemonProcess& d, const std::string& name) {
-  auto res = d.Client()->Get("/metrics");
-  if (!res) return std::nan("");
-  std::istringstream lines(res->body);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return std::nan("");
+// The figures a late join can change, as /api/v1/slis shows them.
+struct Figures {
+  double investigations, tool_max, tool_p50, input_max, output_max, cost;
+};
+std::ostream& operator<<(std::ostream& o, const Figures& f) {
+  return o << "{inv " << f.investigations << ", tools " << f.tool_max << "/" << f.tool_p50
+           << ", in " << f.input_max << ", out " << f.output_max << ", cost " << f.cost << "}";
 }
 
-TEST_F(OtlpTest, ADescendantAfterItsCommittedInvestigationIsCountedAsDropped) {
-  // Late updates are not stored yet: the stored investigation keeps its
-  // values and the late span is counted, not silently lost.
-  auto d = StartDaemon();
+TEST_F(OtlpTest, ALateDescendantUpdatesTheStoredInvestigationOnceAlsoAfterARestart) {
+  // USD per million tokens for model m.
+  constexpr double kIn = 3, kOut = 15;
+  auto d = StartDaemon("{max_body_bytes: 64KiB}", "pricing: {m: {input: 3, output: 15}}\n");
   const int64_t t = NowMs() - 60'000;
-  auto res = d->Client()->Post(
-      "/v1/traces",
-      TracesBody(json::array({OtlpSpan(kTrace, kRoot, "", t, t + 1000, {{"agent.type", "ir"}})})),
-      "application/json");
-  ASSERT_TRUE(res);
-  ASSERT_EQ(res->status, 200);
+  const auto post = [&](const json& spans) {
+    auto res = d->Client()->Post("/v1/traces", TracesBody(spans), "application/json");
+    EXPECT_TRUE(res);
+    if (res) {
+      EXPECT_EQ(res->status, 200) << res->body;
+      EXPECT_EQ(res->body, "{}");
+    }
+  };
+  const auto figures = [&] {
+    return Figures{Sli(*d, "ir", "investigations"),       Sli(*d, "ir", "tool_calls", "max"),
+                   Sli(*d, "ir", "tool_calls", "p50"),    Sli(*d, "ir", "input_tokens", "max"),
+                   Sli(*d, "ir", "output_tokens", "max"), Sli(*d, "ir", "cost_usd")};
+  };
+  const json root = OtlpSpan(kTrace, kRoot, "", t, t + 1000, {{"agent.type", "ir"}});
+  const json tool1 = OtlpSpan(kTrace, "0000000000000001", kRoot, t, t + 10, {{"gen_ai.tool.name", "kubectl"}});
+  const json tool2 = OtlpSpan(kTrace, "0000000000000002", kRoot, t + 20, t + 30,
+                              {{"gen_ai.operation.name", "execute_tool"}});
+  // A model call under a span that is not an investigation: still a descendant.
+  const json step = OtlpSpan(kTrace, "0000000000000003", kRoot, t + 40, t + 900, {{"step", "plan"}});
+  const json chat = OtlpSpan(kTrace, "0000000000000004", "0000000000000003", t + 50, t + 800,
+                             {{"gen_ai.request.model", "m"},
+                              {"gen_ai.usage.input_tokens", 1000},
+                              {"gen_ai.usage.output_tokens", 200}});
+
+  // The investigation with one tool span joined on time.
+  post(json::array({root, tool1}));
+  const Figures before = figures();
+  EXPECT_EQ(before.investigations, 1);
+  EXPECT_EQ(before.tool_max, 1);
+  EXPECT_TRUE(std::isnan(before.input_max)) << before;  // no samples yet
+  EXPECT_EQ(before.cost, 0) << before;                  // no model: unpriced
+  // Late: a tool span, then a model call (tokens, no cost sent: priced by model).
+  post(json::array({tool2}));
+  post(json::array({step, chat}));
+  const Figures want{1, 2, 2, 1000, 200, (1000 * kIn + 200 * kOut) / 1e6};
+  const auto same = [&](const Figures& got) {
+    EXPECT_EQ(got.investigations, want.investigations);
+    EXPECT_EQ(got.tool_max, want.tool_max);
+    EXPECT_EQ(got.tool_p50, want.tool_p50);
+    EXPECT_EQ(got.input_max, want.input_max);
+    EXPECT_EQ(got.output_max, want.output_max);
+    EXPECT_NEAR(got.cost, want.cost, 1e-12) << got;
+  };
+  same(figures());
+  EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_joined_late_total"), 2);
   EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_dropped_total"), 0);
-  res = d->Client()->Post("/v1/traces",
-                          TracesBody(json::array({OtlpSpan(kTrace, "0000000000000005", kRoot, t, t + 10,
-                                                           {{"gen_ai.tool.name", "kubectl"}})})),
-                          "application/json");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(res->body, "{}");
-  EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_dropped_total"), 1);
+
+  // A client retry of the late spans changes nothing.
+  post(json::array({tool2, step, chat}));
+  same(figures());
+  EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_joined_late_total"), 2);
+
+  // After a restart on the same file the figures are rebuilt with the late
+  // joins, and re-sending everything (the investigation too, which makes
+  // its descendants late joins again) still changes nothing.
+  ASSERT_EQ(d->Stop(), 0) << d->Log();
+  ASSERT_TRUE(d->Start()) << d->Log();
+  same(figures());
+  post(json::array({root}));
+  post(json::array({tool1, tool2}));
+  post(json::array({chat, step}));
+  same(figures());
   EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_joined_late_total"), 0);
-  EXPECT_EQ(Sli(*d, "ir", "investigations"), 1);
-  EXPECT_EQ(Sli(*d, "ir", "tool_calls", "max"), 0);
+  ASSERT_EQ(d->Stop(), 0) << d->Log();
+
+  // The joins as stored: one on time, two late (the step span changed
+  // nothing, so it has no row).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.File("events.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT span_id, joined_late, investigation_id FROM otlp_joined_spans "
+                               "ORDER BY span_id",
+                               -1, &q, nullptr),
+            SQLITE_OK);
+  std::vector<std::string> rows;
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    rows.push_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, 0))) + ":" +
+                   std::to_string(sqlite3_column_int(q, 1)) + ":" +
+                   reinterpret_cast<const char*>(sqlite3_column_text(q, 2)));
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  EXPECT_EQ(rows, (std::vector<std::string>{"0000000000000001:0:" + kTrace, "0000000000000002:1:" + kTrace,
+                                            "0000000000000004:1:" + kTrace}));
 }
 
 // Runs a shell command; returns its exit code and stdout.

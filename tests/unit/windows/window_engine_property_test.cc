@@ -32,7 +32,11 @@ constexpr TimeMs kSpread = 72 * kHour;  // events fall in [kT0, kT0 + 3d]
 struct Prune {
   TimeMs cutoff;
 };
-using Event = std::variant<Span, Feedback, Resolution, Prune>;
+// New values for an investigation's span (a descendant joined late).
+struct Replace {
+  Span span;
+};
+using Event = std::variant<Span, Feedback, Resolution, Prune, Replace>;
 
 // ---- the reference ----
 
@@ -70,8 +74,22 @@ class Reference {
  public:
   explicit Reference(Pricing p) : pricing_(std::move(p)) {}
 
+  // Whether a Replace finds a span to replace (before it is applied).
+  bool HoldsSpan(const std::string& id) const {
+    auto it = invs_.find(id);
+    return it != invs_.end() && it->second.span.has_value();
+  }
+  std::optional<int64_t> SpanSeq(const std::string& id) const {
+    if (!HoldsSpan(id)) return std::nullopt;
+    return invs_.at(id).span_seq;
+  }
+
   void Apply(const Event& ev, int64_t seq) {
-    if (const Span* s = std::get_if<Span>(&ev)) {
+    if (const Replace* rp = std::get_if<Replace>(&ev)) {
+      // The record as if it had arrived with these values: same seq.
+      auto it = invs_.find(rp->span.investigation_id);
+      if (it != invs_.end() && it->second.span) it->second.span = rp->span;
+    } else if (const Span* s = std::get_if<Span>(&ev)) {
       RefInv& inv = invs_[s->investigation_id];
       if (!inv.span) {
         inv.span = *s;
@@ -342,8 +360,12 @@ class StreamGen {
     std::vector<Event> out;
     for (int i = 0; i < n; ++i) {
       const int kind = Int(0, 99);
-      if (kind < 45) {
-        out.emplace_back(MakeSpan());
+      if (kind < 12) {
+        out.emplace_back(MakeReplace());
+      } else if (kind < 45) {
+        Span s = MakeSpan();
+        sent_.try_emplace(s.investigation_id, s);
+        out.emplace_back(std::move(s));
       } else if (kind < 80) {
         Feedback f;
         f.investigation_id = Id();
@@ -393,6 +415,30 @@ class StreamGen {
     return s;
   }
 
+  // Mostly what a late descendant does to a record sent before (more tools
+  // and tokens, a model or finish reason set); sometimes a whole new record
+  // under the same id (new agent, labels, ts: the record moves); sometimes
+  // an id that has no span.
+  Replace MakeReplace() {
+    if (sent_.empty() || Chance(0.15)) return Replace{MakeSpan()};
+    auto it = sent_.begin();
+    std::advance(it, Int(0, static_cast<int>(sent_.size()) - 1));
+    if (Chance(0.2)) {
+      Span s = MakeSpan();
+      s.investigation_id = it->first;
+      it->second = s;
+      return Replace{s};
+    }
+    Span& s = it->second;
+    s.tool_calls = s.tool_calls.value_or(0) + Int(0, 3);
+    if (Chance(0.6)) s.input_tokens = s.input_tokens.value_or(0) + Int(0, 5000);
+    if (Chance(0.6)) s.output_tokens = s.output_tokens.value_or(0) + Int(0, 900);
+    if (Chance(0.3)) s.model = Pick(std::vector<std::string>{"priced", "other", "unpriced"});
+    if (Chance(0.3)) s.finish_reason = Pick(std::vector<std::string>{"end_turn", "max_tokens"});
+    return Replace{s};
+  }
+
+  std::map<std::string, Span> sent_;  // the latest values generated per id
   std::mt19937 rng_;
   std::vector<std::string> agents_ = {"ir", "cost", "release", "triage"};
 };
@@ -513,10 +559,25 @@ void RunAgainstReference(uint32_t seed, int length, size_t check_every) {
   WindowEngine replayed(TestPricing());  // fed the same events without reads
   Reference ref(TestPricing());
   int checked = 0;
+  int replaced = 0;
   for (size_t i = 0; i < events.size(); ++i) {
     const int64_t seq = static_cast<int64_t>(i) + 1;
-    ref.Apply(events[i], seq);
+    if (const Replace* rp = std::get_if<Replace>(&events[i])) {
+      // Before the reference applies it: the engine holds the span (and its
+      // seq) exactly when the reference does.
+      ASSERT_EQ(engine.SpanSeq(rp->span.investigation_id),
+                ref.SpanSeq(rp->span.investigation_id));
+      const bool held = ref.HoldsSpan(rp->span.investigation_id);
+      ASSERT_EQ(engine.ReplaceSpan(rp->span), held) << rp->span.investigation_id;
+      ASSERT_EQ(replayed.ReplaceSpan(rp->span), held);
+      ref.Apply(events[i], seq);
+      ++replaced;
+      if ((i + 1) % check_every != 0) continue;
+    } else {
+      ref.Apply(events[i], seq);
+    }
     for (WindowEngine* e : {&engine, &replayed}) {
+      if (std::holds_alternative<Replace>(events[i])) break;
       if (const Span* s = std::get_if<Span>(&events[i])) {
         e->ApplySpan(*s, seq);
       } else if (const Feedback* f = std::get_if<Feedback>(&events[i])) {
@@ -554,6 +615,7 @@ void RunAgainstReference(uint32_t seed, int length, size_t check_every) {
     if (::testing::Test::HasFatalFailure()) return;
   }
   EXPECT_GT(checked, 1000);
+  EXPECT_GT(replaced, length / 20);
 
   // Identical figures whether events came live (with reads in between,
   // which sort lazily) or were replayed in the same seq order.

@@ -109,6 +109,36 @@ TEST_F(WindowEngineTest, SecondSpanForSameInvestigationIsDuplicateAndFirstStands
   EXPECT_EQ(V(Sli::kToolCalls, TimeWindow(kHour), kT0 + 2 * kMin, "a", nullptr, Stat::kMax), 3.0);
 }
 
+TEST_F(WindowEngineTest, ReplaceSpanChangesTheHeldRecordKeepsItsSeqAndBumpsTheVersion) {
+  Span s = MakeSpan("i1", "a", kT0);
+  s.tool_calls = 1;
+  s.model = "m";
+  s.input_tokens = 1000;
+  ASSERT_TRUE(AddSpan(s));
+  const int64_t seq = seq_;
+  const uint64_t version = engine_.Version();
+  Span updated = s;
+  updated.tool_calls = 4;
+  updated.input_tokens = 3000;
+  updated.output_tokens = 500;
+  std::set<std::string> touched;
+  EXPECT_TRUE(engine_.ReplaceSpan(updated, &touched));
+  EXPECT_GT(engine_.Version(), version);  // snapshot caches rebuild
+  EXPECT_EQ(touched, (std::set<std::string>{"a"}));
+  EXPECT_EQ(engine_.SpanSeq("i1"), seq);
+  const TimeMs now = kT0 + kMin;
+  EXPECT_EQ(V(Sli::kToolCalls, TimeWindow(kHour), now, "a", nullptr, Stat::kMax), 4.0);
+  // Priced again from the new tokens: $1 and $2 per million in and out.
+  EXPECT_DOUBLE_EQ(*V(Sli::kCostUsd, TimeWindow(kHour), now), (3000 * 1.0 + 500 * 2.0) / 1e6);
+  EXPECT_EQ(V(Sli::kInvestigations, TimeWindow(kHour), now), 1.0);
+  // Nothing to replace without a span, also when only a verdict is held.
+  AddVerdict(MakeVerdict("i2", Verdict::kConfirm, kT0, "a"));
+  EXPECT_FALSE(engine_.ReplaceSpan(MakeSpan("i2", "a", kT0)));
+  EXPECT_FALSE(engine_.ReplaceSpan(MakeSpan("i3", "a", kT0)));
+  EXPECT_FALSE(engine_.SpanSeq("i2").has_value());
+  EXPECT_EQ(V(Sli::kInvestigations, TimeWindow(kHour), now), 1.0);
+}
+
 TEST_F(WindowEngineTest, LateVerdictCountsAtItsInvestigationsTime) {
   AddSpan(MakeSpan("i1", "a", kT0));
   AddSpan(MakeSpan("i2", "a", kT0 + 2 * kHour));
