@@ -94,8 +94,8 @@ std::string RecoveryHint(const std::string& path) {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- Events: no secondary index on purpose (dedup lives in memory; pruning is a
--- rare full scan), so batched inserts stay near SQLite's raw speed.
+-- Events: no secondary index here (dedup lives in memory), so batched
+-- inserts stay near SQLite's raw speed; schema 2 adds the read indexes below.
 CREATE TABLE IF NOT EXISTS spans(
   seq INTEGER PRIMARY KEY, investigation_id TEXT NOT NULL, agent TEXT NOT NULL,
   ts INTEGER NOT NULL, model TEXT, response_model TEXT, provider TEXT,
@@ -120,6 +120,18 @@ CREATE TABLE IF NOT EXISTS outbox(
   payload TEXT NOT NULL, created INTEGER NOT NULL, next_attempt INTEGER NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, status INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
+)sql";
+
+// Schema 2: the indexes behind /api/v1/investigations. spans(ts) lets a
+// listing walk back from the newest and stop at its limit (ts mostly grows,
+// so inserts append to it); the id indexes serve one investigation's span,
+// verdicts and resolution without a full scan.
+constexpr const char* kInvestigationIndexes = R"sql(
+CREATE INDEX IF NOT EXISTS spans_ts ON spans(ts);
+CREATE INDEX IF NOT EXISTS spans_investigation ON spans(investigation_id);
+CREATE INDEX IF NOT EXISTS feedback_investigation ON feedback(investigation_id);
+CREATE INDEX IF NOT EXISTS resolutions_investigation ON resolutions(investigation_id);
+CREATE INDEX IF NOT EXISTS resolutions_incident ON resolutions(incident_id);
 )sql";
 
 }  // namespace
@@ -246,6 +258,7 @@ Status SqliteStore::Migrate() {
   }
   // Migrations from older versions go here, one step per version.
   s = Exec(kSchema);
+  if (s.ok() && version < 2) s = Exec(kInvestigationIndexes);
   if (s.ok()) {
     s = Exec(("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '" +
               std::to_string(kSchemaVersion) + "')")

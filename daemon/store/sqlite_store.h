@@ -56,7 +56,7 @@ struct EventVisitor {
 
 class SqliteStore final : public AlertStore, public OutboxStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   struct Options {
     bool sync_full = false;  // synchronous=FULL: fsync on every commit
