@@ -62,6 +62,10 @@ void Router::Add(std::string method, std::string path, Handler handler) {
   routes_[{std::move(method), std::move(path)}] = std::move(handler);
 }
 
+void Router::AddPrefix(std::string method, std::string prefix, Handler handler) {
+  prefix_routes_[{std::move(method), std::move(prefix)}] = std::move(handler);
+}
+
 const Handler* Router::Find(std::string_view method, std::string_view path,
                             bool* path_known) const {
   const std::string m = method == "HEAD" ? "GET" : std::string(method);
@@ -70,11 +74,21 @@ const Handler* Router::Find(std::string_view method, std::string_view path,
     if (path_known) *path_known = true;
     return &it->second;
   }
-  if (path_known) {
-    *path_known = std::any_of(routes_.begin(), routes_.end(),
-                              [&](const auto& r) { return r.first.second == path; });
+  bool known = std::any_of(routes_.begin(), routes_.end(),
+                           [&](const auto& r) { return r.first.second == path; });
+  const Handler* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& [key, handler] : prefix_routes_) {
+    const std::string& prefix = key.second;
+    if (path.size() <= prefix.size() || path.substr(0, prefix.size()) != prefix) continue;
+    known = true;
+    if (key.first == m && prefix.size() > best_len) {
+      best = &handler;
+      best_len = prefix.size();
+    }
   }
-  return nullptr;
+  if (path_known) *path_known = known;
+  return best;
 }
 
 const char* RejectionName(Rejection r) {

@@ -64,16 +64,22 @@ struct Response {
 
 using Handler = std::function<void(const Request&, Response&)>;
 
-// Exact (method, path) routes. HEAD is served by the GET route without a body.
+// Exact (method, path) routes, and prefix routes for paths that carry an
+// id (tried when no exact route matches; the longest prefix wins). HEAD is
+// served by the GET route without a body.
 class Router {
  public:
   void Add(std::string method, std::string path, Handler handler);
+  // Every path that starts with `prefix` and is longer than it; the handler
+  // reads the rest of Request::path.
+  void AddPrefix(std::string method, std::string prefix, Handler handler);
   // The handler for the request, or null. `path_known` tells whether some
   // route has this path (for a 405 rather than a 404).
   const Handler* Find(std::string_view method, std::string_view path, bool* path_known) const;
 
  private:
   std::map<std::pair<std::string, std::string>, Handler, std::less<>> routes_;
+  std::map<std::pair<std::string, std::string>, Handler, std::less<>> prefix_routes_;
 };
 
 // Why the server answered a request itself, before any handler ran.

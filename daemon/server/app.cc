@@ -1,7 +1,8 @@
 // The daemon's lifecycle: Start (store, state, rules, listener, threads),
 // Stop, Reload, the commit hook and the evaluator loop, and the routing
 // table. The handlers live in one file per endpoint family:
-// ingest_handlers.cc, read_handlers.cc, admin_handlers.cc, webhooks.cc.
+// ingest_handlers.cc, read_handlers.cc, investigation_handlers.cc,
+// admin_handlers.cc, webhooks.cc.
 
 #include "daemon/server/app.h"
 
@@ -22,6 +23,7 @@
 #include "daemon/server/commands.h"
 #include "daemon/server/handler_util.h"
 #include "daemon/server/rule_runtime.h"
+#include "daemon/store/investigation_reads.h"
 
 namespace aw::server {
 
@@ -88,6 +90,9 @@ Status App::Start() {
   auto store = SqliteStore::Open(config_.storage.path, {config_.storage.sync_full});
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
+  auto reader = InvestigationReader::Open(config_.storage.path);
+  if (!reader.ok()) return reader.status();
+  investigations_ = std::move(reader).value();
   state_ = std::make_unique<EngineState>(config_.pricing);
 
   {
@@ -190,6 +195,7 @@ void App::Stop() {
   if (evaluator_.joinable()) evaluator_.join();
   if (rules_) rules_->Stop();
   rules_.reset();
+  investigations_.reset();
   store_.reset();
   LogInfo("stopped");
   {
@@ -305,6 +311,7 @@ void App::Routes() {
   OtlpRoutes();
   WebhookRoutes();
   ReadRoutes();
+  InvestigationRoutes();
   AdminRoutes();
 }
 

@@ -37,6 +37,10 @@ class Assembler;
 enum class Encoding;
 }  // namespace aw::otlp
 
+namespace aw {
+class InvestigationReader;
+}  // namespace aw
+
 namespace aw::server {
 
 struct AppOptions {
@@ -77,6 +81,10 @@ class App {
   void IngestRoutes();  // ingest_handlers.cc
   void ReadRoutes();    // read_handlers.cc
   void AdminRoutes();   // admin_handlers.cc
+  // investigation_handlers.cc: GET /api/v1/investigations and /{id}.
+  void InvestigationRoutes();
+  void HandleInvestigations(const http::Request& req, http::Response& res);
+  void HandleInvestigation(const http::Request& req, http::Response& res);
   // Every request the server accepted: route lookup, 404/405, and the
   // last-resort guard (500, logged, counted).
   void Dispatch(const http::Request& req, http::Response& res);
@@ -123,6 +131,9 @@ class App {
 
   exporters::DaemonMetrics metrics_;
   std::unique_ptr<SqliteStore> store_;
+  // Its own read connection on the store's file, so the investigation
+  // endpoints never wait for a commit (own lock).
+  std::unique_ptr<InvestigationReader> investigations_;
   std::unique_ptr<EngineState> state_;
   std::unique_ptr<IngestWriter> writer_;
   std::unique_ptr<RuleRuntime> rules_;

@@ -253,4 +253,39 @@ void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
   }
 }
 
+std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& fingerprint) const {
+  std::lock_guard lock(mu_);
+  if (!engine_) return std::nullopt;
+  for (StoredAlert& a : engine_->Alerts()) {
+    if (a.fingerprint != fingerprint) continue;
+    AlertScope scope;
+    for (const rules::RuleGroup& g : engine_->rules().groups) {
+      for (const rules::AlertRule& r : g.rules) {
+        if (r.name == a.rule) {
+          scope.query = r.query;
+          scope.alert = std::move(a);
+          return scope;
+        }
+      }
+      for (const rules::Slo& s : g.slos) {
+        const auto slo = a.labels.find("slo");
+        const auto long_window = a.labels.find("long_window");
+        if (s.name != a.rule || slo == a.labels.end() || long_window == a.labels.end()) continue;
+        const std::optional<Millis> d = ParseDuration(long_window->second);
+        if (!d) continue;
+        scope.query.sli = s.sli;
+        scope.query.window.kind = WindowSpec::Kind::kTime;
+        scope.query.window.duration = *d;
+        scope.query.window.name = long_window->second;
+        scope.query.by = s.by;
+        scope.query.where = s.where;
+        scope.alert = std::move(a);
+        return scope;
+      }
+    }
+    return std::nullopt;  // an alert of a rule since removed: it resolves at the next evaluation
+  }
+  return std::nullopt;
+}
+
 }  // namespace aw::server

@@ -62,6 +62,15 @@ class RuleRuntime {
   };
   std::vector<ReceiverStatus> Receivers() const;
   std::vector<SliQuery> Queries() const;
+
+  // What stands behind an active (pending or firing) alert: the alert and
+  // the query whose figure it watches (an SLO alert: its long window, `by`
+  // and `where`). nullopt for a fingerprint no active alert has.
+  struct AlertScope {
+    StoredAlert alert;
+    SliQuery query;
+  };
+  std::optional<AlertScope> ScopeOf(const std::string& fingerprint) const;
   void FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
                     exporters::ExportSnapshot& snapshot) const;
 

@@ -149,8 +149,8 @@ std::string RecoveryHint(const std::string& path) {
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- Events: no secondary index on purpose (dedup lives in memory; pruning is a
--- rare full scan), so batched inserts stay near SQLite's raw speed.
+-- Events: no secondary index here (dedup lives in memory), so batched
+-- inserts stay near SQLite's raw speed; schema 2 adds the read indexes below.
 CREATE TABLE IF NOT EXISTS spans(
   seq INTEGER PRIMARY KEY, investigation_id TEXT NOT NULL, agent TEXT NOT NULL,
   ts INTEGER NOT NULL, model TEXT, response_model TEXT, provider TEXT,
@@ -177,8 +177,12 @@ CREATE TABLE IF NOT EXISTS outbox(
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
 )sql";
 
-// Version 2: the descendant spans joined into OTLP investigations. The
-// primary key is the dedup of late joins (exactly once, across restarts).
+// Version 2: the descendant spans joined into OTLP investigations (the
+// primary key is the dedup of late joins: exactly once, across restarts),
+// and the indexes behind /api/v1/investigations. spans(ts) lets a listing
+// walk back from the newest and stop at its limit (ts mostly grows, so
+// inserts append to it); the id indexes serve one investigation's span,
+// verdicts and resolution without a full scan.
 constexpr const char* kSchemaV2 = R"sql(
 CREATE TABLE IF NOT EXISTS otlp_joined_spans(
   trace_id TEXT NOT NULL, span_id TEXT NOT NULL, investigation_id TEXT NOT NULL,
@@ -186,6 +190,11 @@ CREATE TABLE IF NOT EXISTS otlp_joined_spans(
   PRIMARY KEY(trace_id, span_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS otlp_joined_by_investigation
   ON otlp_joined_spans(investigation_id);
+CREATE INDEX IF NOT EXISTS spans_ts ON spans(ts);
+CREATE INDEX IF NOT EXISTS spans_investigation ON spans(investigation_id);
+CREATE INDEX IF NOT EXISTS feedback_investigation ON feedback(investigation_id);
+CREATE INDEX IF NOT EXISTS resolutions_investigation ON resolutions(investigation_id);
+CREATE INDEX IF NOT EXISTS resolutions_incident ON resolutions(incident_id);
 )sql";
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -378,6 +379,22 @@ TEST_F(OtlpTest, ALateDescendantUpdatesTheStoredInvestigationOnceAlsoAfterAResta
   post(json::array({chat, step}));
   same(figures());
   EXPECT_EQ(Metric(*d, "agentwatch_otlp_spans_joined_late_total"), 0);
+  // The investigation's page lists the joins and carries the updated record.
+  auto page = d->Client()->Get("/api/v1/investigations/" + kTrace);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200) << page->body;
+  const json inv = json::parse(page->body);
+  std::vector<std::string> listed;
+  for (const json& j : inv.at("spans")) {
+    EXPECT_EQ(j.at("trace_id"), kTrace);
+    listed.push_back(j.at("span_id").get<std::string>() + ":" +
+                     (j.at("joined_late").get<bool>() ? "late" : "on time"));
+  }
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(listed, (std::vector<std::string>{"0000000000000001:on time", "0000000000000002:late",
+                                              "0000000000000004:late"}));
+  EXPECT_EQ(inv.at("tool_calls"), 2) << inv;
+  EXPECT_EQ(inv.at("input_tokens"), 1000) << inv;
   ASSERT_EQ(d->Stop(), 0) << d->Log();
 
   // The joins as stored: one on time, two late (the step span changed

@@ -135,6 +135,32 @@ TEST(Router, ExactRoutesHeadFallsBackToGet) {
   EXPECT_FALSE(known);
 }
 
+TEST(Router, PrefixRoutesTakeTheRestOfThePathExactRoutesFirst) {
+  Router router;
+  int hit = 0;
+  router.Add("GET", "/items", [&](const Request&, Response&) { hit = 1; });
+  router.AddPrefix("GET", "/items/", [&](const Request&, Response&) { hit = 2; });
+  router.AddPrefix("GET", "/items/special/", [&](const Request&, Response&) { hit = 3; });
+  router.Add("GET", "/items/fixed", [&](const Request&, Response&) { hit = 4; });
+  const auto call = [&](const char* method, const char* path) {
+    hit = 0;
+    bool known = false;
+    const Handler* h = router.Find(method, path, &known);
+    Request q;
+    Response r;
+    if (h) (*h)(q, r);
+    return std::make_pair(hit, known);
+  };
+  EXPECT_EQ(call("GET", "/items"), std::make_pair(1, true));
+  EXPECT_EQ(call("GET", "/items/a/b"), std::make_pair(2, true));  // '/' in the rest
+  EXPECT_EQ(call("HEAD", "/items/a"), std::make_pair(2, true));
+  EXPECT_EQ(call("GET", "/items/special/x"), std::make_pair(3, true));  // longest prefix
+  EXPECT_EQ(call("GET", "/items/fixed"), std::make_pair(4, true));      // exact first
+  EXPECT_EQ(call("GET", "/items/"), std::make_pair(0, false));  // nothing after the prefix
+  EXPECT_EQ(call("DELETE", "/items/a"), std::make_pair(0, true));  // 405, not 404
+  EXPECT_EQ(call("GET", "/itemsx"), std::make_pair(0, false));
+}
+
 // ---- a live server ----
 
 int Connect(int port) {
