@@ -122,6 +122,14 @@ CREATE TABLE IF NOT EXISTS outbox(
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
 )sql";
 
+// Version 2: which budget thresholds fired in which period, so a restart
+// does not fire them again.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS budget_fired(
+  budget TEXT NOT NULL, threshold TEXT NOT NULL, period_start INTEGER NOT NULL,
+  fired_at INTEGER NOT NULL, PRIMARY KEY(budget, threshold, period_start));
+)sql";
+
 }  // namespace
 
 SqliteStore::SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -246,6 +254,7 @@ Status SqliteStore::Migrate() {
   }
   // Migrations from older versions go here, one step per version.
   s = Exec(kSchema);
+  if (s.ok()) s = Exec(kSchemaV2);
   if (s.ok()) {
     s = Exec(("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '" +
               std::to_string(kSchemaVersion) + "')")
@@ -496,6 +505,13 @@ Status SqliteStore::Backup(const std::string& dest_path) {
 Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
                                      const std::vector<std::string>& deleted,
                                      std::vector<OutboxItem> notifications) {
+  return SaveAlertChanges(upserts, deleted, std::move(notifications), {});
+}
+
+Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
+                                     const std::vector<std::string>& deleted,
+                                     std::vector<OutboxItem> notifications,
+                                     const std::vector<BudgetFired>& budget_fired) {
   std::lock_guard lock(mu_);
   Status s = CheckFile();
   if (!s.ok()) return s;
@@ -512,7 +528,20 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
     Stmt out(db_,
              "INSERT INTO outbox(receiver, fingerprint, payload, created, next_attempt) "
              "VALUES(?,?,?,?,?)");
-    ok = up && del && out;
+    Stmt fired(db_,
+               "INSERT OR IGNORE INTO budget_fired(budget, threshold, period_start, fired_at) "
+               "VALUES(?,?,?,?)");
+    ok = up && del && out && fired;
+    for (size_t i = 0; ok && i < budget_fired.size(); ++i) {
+      const BudgetFired& f = budget_fired[i];
+      sqlite3_stmt* st = fired.get();
+      sqlite3_reset(st);
+      BindText(st, 1, f.budget);
+      BindText(st, 2, f.threshold);
+      sqlite3_bind_int64(st, 3, f.period_start_ms);
+      sqlite3_bind_int64(st, 4, f.fired_at_ms);
+      ok = sqlite3_step(st) == SQLITE_DONE;
+    }
     for (size_t i = 0; ok && i < upserts.size(); ++i) {
       const StoredAlert& a = upserts[i];
       sqlite3_stmt* st = up.get();
@@ -584,6 +613,24 @@ Result<std::vector<StoredAlert>> SqliteStore::LoadAlerts() {
   }
   if (rc != SQLITE_DONE) return Error("load alerts");
   return alerts;
+}
+
+Result<std::vector<BudgetFired>> SqliteStore::LoadBudgetFired(TimeMs since_ms) {
+  std::lock_guard lock(mu_);
+  Stmt q(db_,
+         "SELECT budget, threshold, period_start, fired_at FROM budget_fired "
+         "WHERE period_start >= ? ORDER BY budget, threshold, period_start");
+  if (!q) return Error("load budget thresholds");
+  sqlite3_bind_int64(q.get(), 1, since_ms);
+  std::vector<BudgetFired> out;
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    sqlite3_stmt* st = q.get();
+    out.push_back({ColText(st, 0), ColText(st, 1), sqlite3_column_int64(st, 2),
+                   sqlite3_column_int64(st, 3)});
+  }
+  if (rc != SQLITE_DONE) return Error("load budget thresholds");
+  return out;
 }
 
 Result<std::vector<OutboxItem>> SqliteStore::DueOutbox(TimeMs now, int limit) {
