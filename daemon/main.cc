@@ -3,12 +3,15 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,6 +22,27 @@
 #include "daemon/server/app.h"
 #include "daemon/server/commands.h"
 #include "daemon/store/instance_lock.h"
+
+namespace aw {
+// Wall time from a file written by a test (see AGENTWATCH_TEST_NOW_FILE);
+// the real time while the file is missing or unreadable.
+class FileWallClock final : public Clock {
+ public:
+  explicit FileWallClock(std::string path) : path_(std::move(path)) {}
+  TimeMs NowMs() const override {
+    std::ifstream in(path_);
+    long long ms = 0;
+    if (in >> ms) return ms;
+    return SystemClock().NowMs();
+  }
+  std::chrono::steady_clock::time_point Steady() const override {
+    return std::chrono::steady_clock::now();
+  }
+
+ private:
+  std::string path_;
+};
+}  // namespace aw
 
 namespace {
 
@@ -222,7 +246,16 @@ int Serve(const Flags& flags, const CommandSpec& command) {
   // freed memory; a few shared arenas keep RSS close to what is in use.
   mallopt(M_ARENA_MAX, 4);
 
-  aw::SystemClock clock;
+  // Tests that need calendar time to pass (budget periods) set the wall
+  // time from outside: the file holds Unix milliseconds. Timers still run
+  // in real time, so ticks go on while the wall clock stands or jumps.
+  aw::SystemClock system_clock;
+  std::unique_ptr<aw::FileWallClock> file_clock;
+  if (const char* path = std::getenv("AGENTWATCH_TEST_NOW_FILE"); path && *path) {
+    file_clock = std::make_unique<aw::FileWallClock>(path);
+    aw::LogWarn("wall clock read from AGENTWATCH_TEST_NOW_FILE (tests only)", {{"path", path}});
+  }
+  const aw::Clock& clock = file_clock ? static_cast<const aw::Clock&>(*file_clock) : system_clock;
   aw::server::AppOptions options;
   if (flags.values.count("port-file")) options.port_file = flags.values.at("port-file");
   options.insecure = flags.insecure;

@@ -123,6 +123,19 @@ std::vector<prometheus::MetricFamily> SliCollector::Collect() const {
   out.push_back(std::move(budget));
   out.push_back(std::move(burn));
 
+  auto spent = Family("agentwatch_budget_spent_usd", "Cost spent in the budget's current period.");
+  auto amount = Family("agentwatch_budget_amount_usd", "The budget's amount per period.");
+  auto projected = Family("agentwatch_budget_projected_usd",
+                          "Projected spend at the end of the period (spent before 10 % of it).");
+  for (const BudgetGauge& b : snap.budgets) {
+    spent.metric.push_back(Gauge(b.spent_usd, {{"budget", b.budget}}));
+    amount.metric.push_back(Gauge(b.amount_usd, {{"budget", b.budget}}));
+    projected.metric.push_back(Gauge(b.projected_usd, {{"budget", b.budget}}));
+  }
+  out.push_back(std::move(spent));
+  out.push_back(std::move(amount));
+  out.push_back(std::move(projected));
+
   prometheus::MetricFamily notifications;
   notifications.name = "agentwatch_notifications_total";
   notifications.help = "Notification delivery attempts by receiver and result (sent, retry, failed).";

@@ -33,6 +33,13 @@ struct SloGauge {
   std::vector<std::pair<std::string, std::optional<double>>> burn_rates;  // window -> rate
 };
 
+struct BudgetGauge {
+  std::string budget;
+  double spent_usd = 0;
+  double amount_usd = 0;
+  double projected_usd = 0;
+};
+
 struct NotificationCount {
   std::string receiver;
   std::string result;  // sent | retry | failed
@@ -59,6 +66,7 @@ struct ExportSnapshot {
   MetricSelection selection;
   std::vector<AlertCount> alerts;
   std::vector<SloGauge> slos;
+  std::vector<BudgetGauge> budgets;
   std::vector<NotificationCount> notifications;
 };
 

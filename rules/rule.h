@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "daemon/common/types.h"
+#include "rules/budget.h"
 #include "rules/template.h"
 
 namespace aw::rules {
@@ -92,6 +93,7 @@ struct RuleGroup {
 struct RuleSet {
   std::vector<RuleGroup> groups;
   std::vector<std::string> files;  // as loaded
+  std::vector<Budget> budgets;      // every file's `budgets:`
 };
 
 }  // namespace aw::rules

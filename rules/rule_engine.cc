@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "daemon/common/time_util.h"
+#include "rules/budget_engine.h"
 
 namespace aw::rules {
 
@@ -93,6 +94,7 @@ std::string Fingerprint(const std::string& name, const Labels& labels) {
 
 struct RuleEngine::Impl {
   RuleSet rules;
+  BudgetEngine budgets;
   Settings settings;
   std::map<std::string, Instance> alerts;  // by fingerprint
   std::map<std::string, Health> health;    // by RuleKey
@@ -592,6 +594,7 @@ struct RuleEngine::Impl {
 };
 
 RuleEngine::RuleEngine(RuleSet rules, Settings settings) : impl_(new Impl) {
+  impl_->budgets.SetBudgets(rules.budgets);
   impl_->rules = std::move(rules);
   impl_->settings = std::move(settings);
 }
@@ -599,7 +602,12 @@ RuleEngine::~RuleEngine() = default;
 
 void RuleEngine::Restore(const std::vector<StoredAlert>& alerts) {
   impl_->alerts.clear();
+  std::vector<StoredAlert> budget_alerts;
   for (const StoredAlert& a : alerts) {
+    if (impl_->budgets.Owns(a.rule) && a.labels.count("threshold")) {
+      budget_alerts.push_back(a);
+      continue;
+    }
     if (a.state != AlertState::kPending && a.state != AlertState::kFiring)
       continue;
     Instance inst;
@@ -609,11 +617,23 @@ void RuleEngine::Restore(const std::vector<StoredAlert>& alerts) {
     impl_->FindMeta(a.rule, a.labels, &inst.meta);
     impl_->alerts[a.fingerprint] = std::move(inst);
   }
+  impl_->budgets.RestoreAlerts(budget_alerts);
+}
+
+void RuleEngine::RestoreBudgetFired(const std::vector<BudgetFired>& fired) {
+  impl_->budgets.RestoreFired(fired);
 }
 
 StepResult RuleEngine::Evaluate(const ComputeFn& compute, TimeMs now,
                                 const std::set<std::string>* only_agents) {
-  return impl_->Evaluate(compute, now, only_agents);
+  StepResult out = impl_->Evaluate(compute, now, only_agents);
+  // Budgets sum every agent's cost, so the periodic evaluation covers them.
+  if (only_agents == nullptr) impl_->budgets.Evaluate(compute, now, impl_->settings, &out);
+  return out;
+}
+
+std::vector<BudgetStatus> RuleEngine::BudgetStatuses(const ComputeFn& compute, TimeMs now) const {
+  return impl_->budgets.Statuses(compute, now);
 }
 
 std::vector<SloStatus> RuleEngine::SloStatuses(const ComputeFn& compute,
@@ -622,6 +642,7 @@ std::vector<SloStatus> RuleEngine::SloStatuses(const ComputeFn& compute,
 }
 
 void RuleEngine::Replace(RuleSet rules) {
+  impl_->budgets.SetBudgets(rules.budgets);  // removed budgets resolve at the next Evaluate()
   impl_->rules = std::move(rules);
   impl_->RefreshMeta();  // removed rules keep their last meta for the resolve
   std::map<std::string, Health> kept;
@@ -663,12 +684,14 @@ nlohmann::json RuleEngine::RulesJson() const {
     for (const Slo& s : g.slos) rules.push_back(entry(g, s.name, true));
     groups.push_back({{"name", g.name}, {"file", g.file}, {"rules", rules}});
   }
+  AppendBudgetRules(impl_->budgets, groups);
   return nlohmann::json{{"groups", groups}};
 }
 
 std::vector<StoredAlert> RuleEngine::Alerts() const {
   std::vector<StoredAlert> out;
   for (const auto& [fp, inst] : impl_->alerts) out.push_back(inst.stored);
+  for (StoredAlert& a : impl_->budgets.Alerts()) out.push_back(std::move(a));
   std::sort(out.begin(), out.end(),
             [](const StoredAlert& a, const StoredAlert& b) {
               return std::tie(a.rule, a.labels) < std::tie(b.rule, b.labels);
@@ -733,6 +756,11 @@ std::map<std::pair<std::string, std::string>, int64_t> RuleEngine::AlertCounts()
   for (const auto& [fp, inst] : impl_->alerts) {
     ++out[{inst.stored.rule, AlertStateName(inst.stored.state)}];
   }
+  for (const Budget& b : impl_->budgets.budgets()) {
+    out[{b.name, "pending"}] += 0;
+    out[{b.name, "firing"}] += 0;
+  }
+  for (const StoredAlert& a : impl_->budgets.Alerts()) ++out[{a.rule, AlertStateName(a.state)}];
   return out;
 }
 

@@ -62,6 +62,8 @@ class WindowEngine;
 
 namespace aw::rules {
 
+struct BudgetStatus;  // rules/budget_engine.h
+
 struct Settings {
   std::vector<std::string> default_receivers;
   Millis repeat_interval{4LL * 3600 * 1000};  // 0: never re-send
@@ -96,9 +98,12 @@ struct StepResult {
     AlertEvent event;  // labels include alertname
   };
   std::vector<Change> transitions;  // in evaluation order (replay, logs)
+  // Budget thresholds that fired, persisted with the step.
+  std::vector<BudgetFired> budget_fired;
 
   bool empty() const {
-    return upserts.empty() && deleted.empty() && notifications.empty();
+    return upserts.empty() && deleted.empty() && notifications.empty() &&
+           budget_fired.empty();
   }
 };
 
@@ -128,7 +133,10 @@ class RuleEngine {
   // (repeat_interval continues from last_notified_ms). Replaces any state.
   void Restore(const std::vector<StoredAlert>& alerts);
 
-  // Evaluates every rule and SLO at `now`. With only_agents (evaluation on
+  // Which budget thresholds fired in which period (from the store).
+  void RestoreBudgetFired(const std::vector<BudgetFired>& fired);
+
+  // Evaluates every rule and SLO at `now` (budgets too, without only_agents). With only_agents (evaluation on
   // ingest), rules whose `by` includes agent evaluate just those agents'
   // groups (alerts of other agents are left as they are); rules and SLOs
   // that do not group by agent are skipped (they scan every agent's records,
@@ -142,6 +150,10 @@ class RuleEngine {
                                      TimeMs now) const;
   std::vector<SloStatus> SloStatuses(const ComputeFn& compute,
                                      TimeMs now) const;
+  // Each budget's spend and projection at `now`.
+  std::vector<BudgetStatus> BudgetStatuses(const windows::WindowEngine& engine,
+                                                  TimeMs now) const;
+  std::vector<BudgetStatus> BudgetStatuses(const ComputeFn& compute, TimeMs now) const;
 
   // Hot reload: alerts of rules whose name stays keep their state (and
   // pick up the new for/labels/receivers); alerts of removed rules resolve

@@ -2,6 +2,7 @@
 // rest of the rules library links without the windows engine.
 
 #include "rules/rule_engine.h"
+#include "rules/budget_engine.h"
 #include "windows/window_engine.h"
 
 namespace aw::rules {
@@ -17,6 +18,11 @@ ComputeFn ComputeOf(const windows::WindowEngine& engine) {
 StepResult RuleEngine::Evaluate(const windows::WindowEngine& engine, TimeMs now,
                                 const std::set<std::string>* only_agents) {
   return Evaluate(ComputeOf(engine), now, only_agents);
+}
+
+std::vector<BudgetStatus> RuleEngine::BudgetStatuses(const windows::WindowEngine& engine,
+                                                    TimeMs now) const {
+  return BudgetStatuses(ComputeOf(engine), now);
 }
 
 std::vector<SloStatus> RuleEngine::SloStatuses(

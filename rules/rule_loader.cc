@@ -44,8 +44,14 @@ class FileLoader {
     if (!root || root.IsNull()) return set;  // an empty file has no rules
     if (!root.IsMap())
       Fail(root, "",
-           "a rule file is a mapping with \"groups\" and/or \"slos\"");
-    CheckKeys(root, {"groups", "slos"}, "");
+           "a rule file is a mapping with \"groups\", \"slos\" and/or \"budgets\"");
+    CheckKeys(root, {"groups", "slos", "budgets"}, "");
+    if (const YAML::Node budgets = root["budgets"]) {
+      const std::vector<std::string> known(options_.receivers.begin(), options_.receivers.end());
+      auto parsed = ParseBudgets(budgets, file_, options_.check_receivers ? &known : nullptr);
+      if (!parsed.ok()) throw LoadError{parsed.status().message()};
+      set.budgets = std::move(parsed).value();
+    }
     if (const YAML::Node groups = root["groups"]) {
       if (!groups.IsSequence() && !groups.IsNull())
         Fail(groups, "", "groups: must be a list");
@@ -474,6 +480,29 @@ class FileLoader {
 
 // Names used by more than one thing that produce alerts of the same name.
 Status CheckCrossFile(const RuleSet& set) {
+  // Budget names are alert names too: unique across files, rules and SLOs.
+  std::map<std::string, std::string> budget_where;
+  for (const Budget& b : set.budgets) {
+    const std::string here = b.file + ":" + std::to_string(b.line);
+    auto [it, inserted] = budget_where.emplace(b.name, here);
+    if (!inserted)
+      return Status::InvalidArgument(here + ": budget \"" + b.name +
+                                     "\": name: already defined at " + it->second);
+  }
+  for (const RuleGroup& g : set.groups) {
+    for (const AlertRule& r : g.rules) {
+      if (auto it = budget_where.find(r.name); it != budget_where.end())
+        return Status::InvalidArgument(r.file + ":" + std::to_string(r.line) + ": rule \"" +
+                                       r.name + "\": alert: name already used by the budget at " +
+                                       it->second);
+    }
+    for (const Slo& s : g.slos) {
+      if (auto it = budget_where.find(s.name); it != budget_where.end())
+        return Status::InvalidArgument(s.file + ":" + std::to_string(s.line) + ": slo \"" +
+                                       s.name + "\": name: already used by the budget at " +
+                                       it->second);
+    }
+  }
   std::map<std::string, std::string> slo_where;
   std::map<std::string, std::string> group_where;
   for (const RuleGroup& g : set.groups) {
@@ -540,6 +569,7 @@ Result<RuleSet> LoadRuleFiles(const std::vector<std::string>& paths,
     auto one = LoadRuleText(buf.str(), path, options);
     if (!one.ok()) return one.status();
     for (RuleGroup& g : one->groups) all.groups.push_back(std::move(g));
+    for (Budget& b : one->budgets) all.budgets.push_back(std::move(b));
     all.files.push_back(path);
   }
   Status st = CheckCrossFile(all);

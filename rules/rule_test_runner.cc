@@ -130,6 +130,7 @@ class TestFile {
       for (const AlertRule& r : g.rules) names.insert(r.name);
       for (const Slo& s : g.slos) names.insert(s.name);
     }
+    for (const Budget& b : rules->budgets) names.insert(b.name);
     const YAML::Node tests = root["tests"];
     if (!tests || !tests.IsSequence()) Fail(root, "tests: required (a list)");
     std::vector<TestCase> cases;

@@ -28,6 +28,15 @@ struct StoredAlert {
   TimeMs keep_firing_since_ms = 0;  // 0 = condition currently true
 };
 
+// A budget threshold that fired in a period: budgets alert at most once per
+// period, also across restarts.
+struct BudgetFired {
+  std::string budget;
+  std::string threshold;  // "0.8", "1.0", "projected"
+  TimeMs period_start_ms = 0;
+  TimeMs fired_at_ms = 0;
+};
+
 // One notification waiting for (or in) delivery.
 struct OutboxItem {
   int64_t id = 0;  // assigned by the store

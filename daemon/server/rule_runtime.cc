@@ -6,6 +6,7 @@
 #include "alerting/alert_json.h"
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
+#include "rules/budget_engine.h"
 #include "rules/rule_loader.h"
 #include "rules/template.h"
 
@@ -71,6 +72,8 @@ void RuleRuntime::StartSender(const Config& config) {
 Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
   auto stored = store_.LoadAlerts();
   if (!stored.ok()) return stored.status();
+  auto fired = LoadRecentBudgetFired();
+  if (!fired.ok()) return fired.status();
   alerting::HttpNotifier::Options notifier_options;
   // Links in notifications point back at this daemon: at external_url,
   // else at the listen address (reachable only where that address is).
@@ -82,6 +85,7 @@ Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
   std::lock_guard lock(mu_);
   engine_ = std::make_unique<rules::RuleEngine>(std::move(rules), RuleSettingsFor(config));
   engine_->Restore(*stored);
+  engine_->RestoreBudgetFired(*fired);
   reload_at_ = clock_.NowMs();
   StartSender(config);
   return Status::Ok();
@@ -147,9 +151,11 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
   // Commit first, then advance: if the store refuses the step, the engine
   // goes back to its state before it, so the next evaluation makes the same
   // transitions again and their notifications are not lost.
-  Status s = store_.SaveAlertChanges(result.upserts, result.deleted, std::move(outbox));
+  Status s = store_.SaveAlertChanges(result.upserts, result.deleted, std::move(outbox),
+                                     result.budget_fired);
   if (!s.ok()) {
     engine_->Restore(before);
+    if (auto fired = LoadRecentBudgetFired(); fired.ok()) engine_->RestoreBudgetFired(*fired);
     LogError("cannot persist alert changes (retried at the next evaluation): " + s.message());
     return;
   }
@@ -164,6 +170,12 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
     LogInfo(std::string("alert ") + rules::TransitionName(change.kind), fields);
   }
   if (sender_) sender_->Wake();
+}
+
+Result<std::vector<BudgetFired>> RuleRuntime::LoadRecentBudgetFired() {
+  // A month is the longest period; older marks can no longer matter.
+  constexpr TimeMs kKeep = 32LL * 24 * 3600 * 1000;
+  return store_.LoadBudgetFired(clock_.NowMs() - kKeep);
 }
 
 std::vector<AlertEvent> RuleRuntime::FiringEvents() const {
@@ -242,6 +254,9 @@ void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
     g.error_budget_remaining = s.error_budget_remaining;
     for (const auto& [window, rate] : s.burn_rates) g.burn_rates.emplace_back(window, rate);
     snapshot.slos.push_back(std::move(g));
+  }
+  for (const rules::BudgetStatus& b : engine_->BudgetStatuses(engine, now)) {
+    snapshot.budgets.push_back({b.name, b.spent_usd, b.amount_usd, b.projected_usd});
   }
   auto counts = sender_ ? sender_->Counts() : std::map<std::string, ReceiverCounts>{};
   AddCounts(retired_counts_, counts);

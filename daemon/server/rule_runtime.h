@@ -76,6 +76,7 @@ class RuleRuntime {
 
  private:
   std::vector<AlertEvent> FiringEvents() const;
+  Result<std::vector<BudgetFired>> LoadRecentBudgetFired();
   void StartSender(const Config& config);
 
   SqliteStore& store_;

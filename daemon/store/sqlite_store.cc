@@ -182,7 +182,8 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
 // and the indexes behind /api/v1/investigations. spans(ts) lets a listing
 // walk back from the newest and stop at its limit (ts mostly grows, so
 // inserts append to it); the id indexes serve one investigation's span,
-// verdicts and resolution without a full scan.
+// verdicts and resolution without a full scan. And which budget thresholds
+// fired in which period, so a restart does not fire them again.
 constexpr const char* kSchemaV2 = R"sql(
 CREATE TABLE IF NOT EXISTS otlp_joined_spans(
   trace_id TEXT NOT NULL, span_id TEXT NOT NULL, investigation_id TEXT NOT NULL,
@@ -195,6 +196,9 @@ CREATE INDEX IF NOT EXISTS spans_investigation ON spans(investigation_id);
 CREATE INDEX IF NOT EXISTS feedback_investigation ON feedback(investigation_id);
 CREATE INDEX IF NOT EXISTS resolutions_investigation ON resolutions(investigation_id);
 CREATE INDEX IF NOT EXISTS resolutions_incident ON resolutions(incident_id);
+CREATE TABLE IF NOT EXISTS budget_fired(
+  budget TEXT NOT NULL, threshold TEXT NOT NULL, period_start INTEGER NOT NULL,
+  fired_at INTEGER NOT NULL, PRIMARY KEY(budget, threshold, period_start));
 )sql";
 
 }  // namespace
@@ -632,6 +636,13 @@ Status SqliteStore::Backup(const std::string& dest_path) {
 Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
                                      const std::vector<std::string>& deleted,
                                      std::vector<OutboxItem> notifications) {
+  return SaveAlertChanges(upserts, deleted, std::move(notifications), {});
+}
+
+Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
+                                     const std::vector<std::string>& deleted,
+                                     std::vector<OutboxItem> notifications,
+                                     const std::vector<BudgetFired>& budget_fired) {
   std::lock_guard lock(mu_);
   Status s = CheckFile();
   if (!s.ok()) return s;
@@ -648,7 +659,20 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
     Stmt out(db_,
              "INSERT INTO outbox(receiver, fingerprint, payload, created, next_attempt) "
              "VALUES(?,?,?,?,?)");
-    ok = up && del && out;
+    Stmt fired(db_,
+               "INSERT OR IGNORE INTO budget_fired(budget, threshold, period_start, fired_at) "
+               "VALUES(?,?,?,?)");
+    ok = up && del && out && fired;
+    for (size_t i = 0; ok && i < budget_fired.size(); ++i) {
+      const BudgetFired& f = budget_fired[i];
+      sqlite3_stmt* st = fired.get();
+      sqlite3_reset(st);
+      BindText(st, 1, f.budget);
+      BindText(st, 2, f.threshold);
+      sqlite3_bind_int64(st, 3, f.period_start_ms);
+      sqlite3_bind_int64(st, 4, f.fired_at_ms);
+      ok = sqlite3_step(st) == SQLITE_DONE;
+    }
     for (size_t i = 0; ok && i < upserts.size(); ++i) {
       const StoredAlert& a = upserts[i];
       sqlite3_stmt* st = up.get();
@@ -720,6 +744,24 @@ Result<std::vector<StoredAlert>> SqliteStore::LoadAlerts() {
   }
   if (rc != SQLITE_DONE) return Error("load alerts");
   return alerts;
+}
+
+Result<std::vector<BudgetFired>> SqliteStore::LoadBudgetFired(TimeMs since_ms) {
+  std::lock_guard lock(mu_);
+  Stmt q(db_,
+         "SELECT budget, threshold, period_start, fired_at FROM budget_fired "
+         "WHERE period_start >= ? ORDER BY budget, threshold, period_start");
+  if (!q) return Error("load budget thresholds");
+  sqlite3_bind_int64(q.get(), 1, since_ms);
+  std::vector<BudgetFired> out;
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    sqlite3_stmt* st = q.get();
+    out.push_back({ColText(st, 0), ColText(st, 1), sqlite3_column_int64(st, 2),
+                   sqlite3_column_int64(st, 3)});
+  }
+  if (rc != SQLITE_DONE) return Error("load budget thresholds");
+  return out;
 }
 
 Result<std::vector<OutboxItem>> SqliteStore::DueOutbox(TimeMs now, int limit) {

@@ -131,7 +131,15 @@ class SqliteStore final : public AlertStore, public OutboxStore {
   Status SaveAlertChanges(const std::vector<StoredAlert>& upserts,
                           const std::vector<std::string>& deleted,
                           std::vector<OutboxItem> notifications) override;
+  // The same, also recording the budget thresholds that fired, in the one
+  // transaction.
+  Status SaveAlertChanges(const std::vector<StoredAlert>& upserts,
+                          const std::vector<std::string>& deleted,
+                          std::vector<OutboxItem> notifications,
+                          const std::vector<BudgetFired>& budget_fired);
   Result<std::vector<StoredAlert>> LoadAlerts() override;
+  // Budget thresholds that fired in periods starting at or after `since_ms`.
+  Result<std::vector<BudgetFired>> LoadBudgetFired(TimeMs since_ms);
 
   // OutboxStore
   Result<std::vector<OutboxItem>> DueOutbox(TimeMs now, int limit) override;
