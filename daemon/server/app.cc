@@ -306,6 +306,7 @@ void App::Routes() {
   OtlpRoutes();
   WebhookRoutes();
   ReadRoutes();
+  CalibrationRoutes();
   AdminRoutes();
 }
 
