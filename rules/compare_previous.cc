@@ -34,9 +34,17 @@ std::vector<Regression> CompareWithPrevious(const AlertRule& r,
                                             const std::set<std::string>* only_agents) {
   const Compare& cmp = *r.compare;
   std::vector<Regression> out;
-  const auto by_agent = first_seen(cmp.label, r.query.where, "");
+  // On ingest only the touched agents' histories are scanned.
+  std::map<std::string, std::vector<std::string>> by_agent;
+  if (only_agents) {
+    for (const std::string& agent : *only_agents) {
+      for (auto& [a, values] : first_seen(cmp.label, r.query.where, agent))
+        by_agent[a] = std::move(values);
+    }
+  } else {
+    by_agent = first_seen(cmp.label, r.query.where, "");
+  }
   for (const auto& [agent, values] : by_agent) {
-    if (only_agents && !only_agents->count(agent)) continue;
     if (values.size() < 2) continue;
     const std::string& candidate = values[values.size() - 1];
     const std::string& baseline = values[values.size() - 2];

@@ -808,7 +808,7 @@ std::vector<SliRow> WindowEngine::Impl::Snapshot(const std::vector<WindowSpec>& 
                                           Sli::kDurationMs};
 
   std::vector<SliRow> rows;
-  rows.reserve(names.size() * windows.size() * 36);
+  rows.reserve(names.size() * windows.size() * 37);
   Acc a;  // reused: its vectors keep their capacity across agents
   for (const auto& [name, id] : names) {
     for (const WindowSpec& w : windows) {

@@ -511,7 +511,7 @@ void CheckSnapshot(const WindowEngine& engine, const Reference& ref,
   std::set<std::string> agents;
   for (const RefRecord& r : recs) agents.insert(r.agent);
   const auto rows = engine.Snapshot(windows, now);
-  ASSERT_EQ(rows.size(), agents.size() * 3 * 36);
+  ASSERT_EQ(rows.size(), agents.size() * 3 * 37);
   for (const SliRow& row : rows) {
     ASSERT_TRUE(agents.count(row.agent)) << row.agent;
     SliQuery q;

@@ -598,7 +598,7 @@ TEST_F(WindowEngineTest, SnapshotMatchesComputeForEveryRow) {
       EXPECT_NEAR(*row.value, *v.value, 1e-9 * std::max(1.0, std::abs(*v.value)));
     }
   }
-  EXPECT_EQ(engine_.Snapshot(windows, now, "x").size(), 3u * 36);
+  EXPECT_EQ(engine_.Snapshot(windows, now, "x").size(), 3u * 37);
   EXPECT_TRUE(engine_.Snapshot(windows, now, "nobody").empty());
 }
 
