@@ -156,7 +156,8 @@ constexpr const char* kRegressionRules = R"(groups:
 
 json RegressionAlerts(DaemonProcess& d) {
   json out = json::array();
-  for (const json& a : GetJson(d, "/api/v1/alerts")["alerts"]) {
+  const json body = GetJson(d, "/api/v1/alerts");
+  for (const json& a : body["alerts"]) {
     if (a["name"] == "AgentRegressedAfterRelease") out.push_back(a);
   }
   return out;

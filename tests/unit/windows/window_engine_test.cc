@@ -584,7 +584,7 @@ TEST_F(WindowEngineTest, SnapshotMatchesComputeForEveryRow) {
                                            CountWindow(7)};
   const TimeMs now = kT0 + 5 * kHour;
   const auto rows = engine_.Snapshot(windows, now);
-  EXPECT_EQ(rows.size(), 2u * 3 * (6 + 5 * 6));
+  EXPECT_EQ(rows.size(), 2u * 3 * (7 + 5 * 6));
   for (const SliRow& row : rows) {
     const WindowSpec* w = nullptr;
     for (const auto& c : windows) {
