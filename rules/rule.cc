@@ -38,6 +38,11 @@ bool OpHolds(Op op, double value, double threshold) {
   return false;
 }
 
+bool IsRatioSli(Sli sli) {
+  return sli == Sli::kOverrideRate || sli == Sli::kReviewCoverage ||
+         sli == Sli::kFinishReasonRate;
+}
+
 const std::vector<BurnRateTier>& BurnRateTiers() {
   constexpr int64_t kMin = 60'000;
   static const std::vector<BurnRateTier> tiers = {

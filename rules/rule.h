@@ -22,11 +22,25 @@ bool OpHolds(Op op, double value, double threshold);
 
 // `compare: {offset: 7d, ratio_above: 1.5}`: the rule's value is
 // current / earlier, where earlier is the same window ending `offset` ago.
+//
+// `compare: {baseline: previous, label: version, ...}`: per agent, the
+// newest value of `label` (by its first investigation) against the one
+// before it, each over the rule's window on its own investigations. Ratio
+// SLIs: a pooled one-sided two-proportion z-test at `confidence`;
+// others: candidate / baseline >= ratio_above.
 struct Compare {
   Millis offset{0};
   std::optional<double> ratio_above;
   std::optional<double> ratio_below;
+  bool baseline_previous = false;
+  std::string label;         // baseline: previous
+  double confidence = 0.95;  // baseline: previous, ratio SLIs
+  int64_t min_samples = 1;   // baseline: previous; default the rule's
 };
+
+// override_rate, review_coverage, finish_reason_rate: a share of samples,
+// so a Wilson bound and a two-proportion test apply.
+bool IsRatioSli(Sli sli);
 
 // A template string with its parsed form (parsed at load time, so a bad
 // template is a load error with file:line).
@@ -50,6 +64,9 @@ struct AlertRule {
   TemplatedLabels annotations;
   std::vector<std::string> receivers;  // empty: the default receivers
   std::optional<Compare> compare;
+  // Low-volume guard (ratio SLIs): compare the Wilson bound at this
+  // one-sided confidence instead of the point estimate.
+  std::optional<double> confidence;
 };
 
 // One tier of multiwindow, multi-burn-rate alerting (SRE workbook).

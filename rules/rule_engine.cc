@@ -7,6 +7,8 @@
 
 #include "daemon/common/time_util.h"
 #include "rules/budget_engine.h"
+#include "rules/compare_previous.h"
+#include "windows/stats.h"
 
 namespace aw::rules {
 
@@ -47,9 +49,9 @@ struct Health {
 };
 
 Labels Render(const TemplatedLabels& templates, const Labels& labels,
-              double value) {
+              double value, const TemplateVars& vars = {}) {
   Labels out;
-  for (const auto& [k, t] : templates) out[k] = t.tmpl->Render(labels, value);
+  for (const auto& [k, t] : templates) out[k] = t.tmpl->Render(labels, value, vars);
   return out;
 }
 
@@ -105,6 +107,7 @@ struct RuleEngine::Impl {
     double value = 0;
     Labels labels;
     const TemplatedLabels* annotations = nullptr;  // the rule's; valid during Evaluate
+    TemplateVars vars;
   };
   std::map<std::string, Observed> observed;
 
@@ -197,21 +200,21 @@ struct RuleEngine::Impl {
   // ---- phase 1: what is active ----
 
   void Observe(const std::string& name, const Labels& group, const AlertRule& rule,
-               double value) {
+               double value, const TemplateVars& vars = {}) {
     Labels labels = group;
-    for (auto& [k, v] : Render(rule.labels, group, value)) labels[k] = v;
+    for (auto& [k, v] : Render(rule.labels, group, value, vars)) labels[k] = v;
     labels[kAlertname] = name;
     std::string fp = Fingerprint(name, labels);
-    observed[std::move(fp)] = {value, std::move(labels), &rule.annotations};
+    observed[std::move(fp)] = {value, std::move(labels), &rule.annotations, vars};
   }
 
   void Add(std::vector<Active>* actives, std::set<std::string>* seen,
            const std::string& name, const Labels& group,
            const TemplatedLabels& label_templates,
            const TemplatedLabels& annotation_templates, const Labels& extra,
-           double value, std::string* error) {
+           double value, std::string* error, const TemplateVars& vars = {}) {
     Labels labels = group;
-    for (auto& [k, v] : Render(label_templates, group, value)) labels[k] = v;
+    for (auto& [k, v] : Render(label_templates, group, value, vars)) labels[k] = v;
     for (const auto& [k, v] : extra) labels[k] = v;
     labels[kAlertname] = name;
     Active a;
@@ -221,7 +224,7 @@ struct RuleEngine::Impl {
       return;
     }
     a.name = name;
-    a.annotations = Render(annotation_templates, labels, value);
+    a.annotations = Render(annotation_templates, labels, value, vars);
     a.labels = std::move(labels);
     a.value = value;
     actives->push_back(std::move(a));
@@ -238,18 +241,42 @@ struct RuleEngine::Impl {
     return out;
   }
 
-  void EvalRule(const AlertRule& r, const ComputeFn& compute, TimeMs now,
+  void EvalRule(const AlertRule& r, const ComputeFn& compute,
+                const FirstSeenFn& first_seen, TimeMs now,
                 const std::set<std::string>* only_agents,
                 std::vector<Active>* actives, std::set<std::string>* seen,
                 std::string* error) {
+    if (r.compare && r.compare->baseline_previous) {
+      if (!first_seen) {
+        *error = "compare baseline: previous needs the label history of the windows engine";
+        return;
+      }
+      for (const Regression& g :
+           CompareWithPrevious(r, compute, first_seen, now, only_agents)) {
+        const TemplateVars vars = {{"baseline", g.baseline}};
+        Observe(r.name, g.group, r, g.value, vars);
+        if (!g.fires) continue;
+        Add(actives, seen, r.name, g.group, r.labels, r.annotations, {}, g.value,
+            error, vars);
+      }
+      return;
+    }
     std::vector<SliValue> current = Run(compute, r.query, now, only_agents);
     if (!r.compare) {
       for (const SliValue& v : current) {
         if (!v.value || v.samples < r.min_samples) continue;
-        Observe(r.name, v.group, r, *v.value);
-        if (!OpHolds(r.op, *v.value, r.threshold)) continue;
+        // Low-volume guard: > >= test the Wilson lower bound, < <= the upper.
+        double compared = *v.value;
+        TemplateVars vars;
+        if (r.confidence) {
+          const bool lower = r.op == Op::kGt || r.op == Op::kGe;
+          compared = stats::WilsonBound(*v.value, v.samples, *r.confidence, lower);
+          vars["bound"] = compared;
+        }
+        Observe(r.name, v.group, r, *v.value, vars);
+        if (!OpHolds(r.op, compared, r.threshold)) continue;
         Add(actives, seen, r.name, v.group, r.labels, r.annotations, {},
-            *v.value, error);
+            *v.value, error, vars);
       }
       return;
     }
@@ -385,7 +412,8 @@ struct RuleEngine::Impl {
       AlertEvent e = EventOf(inst);
       if (auto it = observed.find(fp); it != observed.end()) {
         e.value = it->second.value;
-        e.annotations = Render(*it->second.annotations, it->second.labels, e.value);
+        e.annotations = Render(*it->second.annotations, it->second.labels, e.value,
+                               it->second.vars);
       }
       e.resolved = true;
       e.resolved_at_ms = now;
@@ -462,8 +490,8 @@ struct RuleEngine::Impl {
     Resolve(fp, now, out);
   }
 
-  StepResult Evaluate(const ComputeFn& compute, TimeMs now,
-                      const std::set<std::string>* only_agents) {
+  StepResult Evaluate(const ComputeFn& compute, const FirstSeenFn& first_seen,
+                      TimeMs now, const std::set<std::string>* only_agents) {
     StepResult out;
     observed.clear();
     // Names evaluated, and for each whether only some agents were.
@@ -484,7 +512,8 @@ struct RuleEngine::Impl {
         Health& h = health[RuleKey(g, r.name, false)];
         h.last_error.clear();
         std::vector<Active> actives;
-        EvalRule(r, compute, now, only_agents, &actives, &seen, &h.last_error);
+        EvalRule(r, compute, first_seen, now, only_agents, &actives, &seen,
+                 &h.last_error);
         h.last_evaluation_ms = now;
         const bool partial = only_agents && ByHasAgent(r.query.by);
         auto [it, inserted] = evaluated.emplace(r.name, partial);
@@ -626,7 +655,13 @@ void RuleEngine::RestoreBudgetFired(const std::vector<BudgetFired>& fired) {
 
 StepResult RuleEngine::Evaluate(const ComputeFn& compute, TimeMs now,
                                 const std::set<std::string>* only_agents) {
-  StepResult out = impl_->Evaluate(compute, now, only_agents);
+  return Evaluate(compute, FirstSeenFn{}, now, only_agents);
+}
+
+StepResult RuleEngine::Evaluate(const ComputeFn& compute,
+                                const FirstSeenFn& first_seen, TimeMs now,
+                                const std::set<std::string>* only_agents) {
+  StepResult out = impl_->Evaluate(compute, first_seen, now, only_agents);
   // Budgets sum every agent's cost, so the periodic evaluation covers them.
   if (only_agents == nullptr) impl_->budgets.Evaluate(compute, now, impl_->settings, &out);
   return out;

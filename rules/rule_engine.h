@@ -33,6 +33,12 @@
 // - compare: value = current / earlier (same window ending `offset`
 //   earlier); no value when either side has no value, fewer than
 //   min_samples samples, or the earlier value is 0.
+// - confidence (low-volume guard): the group is active when the Wilson
+//   bound (lower for > >=, upper for < <=) holds against the threshold;
+//   $value stays the ratio, $bound is the bound.
+// - compare baseline: previous: see compare_previous.h; labels agent,
+//   <label> (candidate), baseline_<label>; $value = the candidate's
+//   figure, $baseline = the baseline's.
 // - SLOs (multiwindow): E(w) = error ratio over w (override_rate, or
 //   1 - review_coverage), BR(w) = E(w) / (1 - objective). Tier (page 2%
 //   1h/5m, page 5% 6h/30m, ticket 10% 3d/6h) fires when BR(long) > factor
@@ -75,6 +81,12 @@ struct Settings {
 // pass a fake). WindowEngine::Compute fits it.
 using ComputeFn =
     std::function<std::vector<SliValue>(const SliQuery& query, TimeMs now)>;
+
+// Per agent, the values of a span label ordered by first appearance
+// (compare with baseline: previous). WindowEngine::LabelValuesByFirstSeen
+// fits it.
+using FirstSeenFn = std::function<std::map<std::string, std::vector<std::string>>(
+    const std::string& label, const Labels& where, const std::string& only_agent)>;
 
 enum class Transition : uint8_t {
   kPending,   // inactive -> pending
@@ -144,6 +156,11 @@ class RuleEngine {
   StepResult Evaluate(const windows::WindowEngine& engine, TimeMs now,
                       const std::set<std::string>* only_agents = nullptr);
   StepResult Evaluate(const ComputeFn& compute, TimeMs now,
+                      const std::set<std::string>* only_agents = nullptr);
+  // As above; rules with compare baseline: previous need `first_seen`
+  // (without it they report an error in their health).
+  StepResult Evaluate(const ComputeFn& compute, const FirstSeenFn& first_seen,
+                      TimeMs now,
                       const std::set<std::string>* only_agents = nullptr);
 
   std::vector<SloStatus> SloStatuses(const windows::WindowEngine& engine,

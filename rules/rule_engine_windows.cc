@@ -17,7 +17,11 @@ ComputeFn ComputeOf(const windows::WindowEngine& engine) {
 
 StepResult RuleEngine::Evaluate(const windows::WindowEngine& engine, TimeMs now,
                                 const std::set<std::string>* only_agents) {
-  return Evaluate(ComputeOf(engine), now, only_agents);
+  FirstSeenFn first_seen = [&engine](const std::string& label, const Labels& where,
+                                     const std::string& only_agent) {
+    return engine.LabelValuesByFirstSeen(label, where, only_agent);
+  };
+  return Evaluate(ComputeOf(engine), first_seen, now, only_agents);
 }
 
 std::vector<BudgetStatus> RuleEngine::BudgetStatuses(const windows::WindowEngine& engine,

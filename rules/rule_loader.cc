@@ -3,6 +3,7 @@
 #include <glob.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -281,7 +282,7 @@ class FileLoader {
     CheckKeys(n,
               {"alert", "sli", "stat", "window", "by", "where", "match", "op",
                "threshold", "min_samples", "for", "keep_firing_for", "labels",
-               "annotations", "receivers", "compare"},
+               "annotations", "receivers", "compare", "confidence"},
               ctx);
 
     if (!n["sli"]) Fail(n, ctx, "sli: required");
@@ -345,28 +346,10 @@ class FileLoader {
     }
 
     if (const YAML::Node c = n["compare"]) {
-      const std::string cctx = ctx + "compare: ";
       if (!c.IsMap())
         Fail(c, ctx,
-             "compare: must be a mapping {offset, ratio_above | ratio_below}");
-      CheckKeys(c, {"offset", "ratio_above", "ratio_below"}, cctx);
-      Compare cmp;
-      if (!c["offset"]) Fail(c, ctx, "compare.offset: required");
-      cmp.offset = Duration(c["offset"], ctx, "compare.offset");
-      if (cmp.offset.count() <= 0)
-        Fail(c["offset"], ctx, "compare.offset: must be > 0");
-      if (c["ratio_above"])
-        cmp.ratio_above = Number(c["ratio_above"], ctx, "compare.ratio_above");
-      if (c["ratio_below"])
-        cmp.ratio_below = Number(c["ratio_below"], ctx, "compare.ratio_below");
-      if (cmp.ratio_above.has_value() == cmp.ratio_below.has_value()) {
-        Fail(c, ctx,
-             "compare: needs exactly one of ratio_above or ratio_below");
-      }
-      if (cmp.ratio_above.value_or(1) <= 0 ||
-          cmp.ratio_below.value_or(1) <= 0) {
-        Fail(c, ctx, "compare: the ratio must be > 0");
-      }
+             "compare: must be a mapping {offset, ratio_above | ratio_below} "
+             "or {baseline: previous, label, ...}");
       if (n["threshold"])
         Fail(n["threshold"], ctx,
              "threshold: not used with compare (use "
@@ -374,9 +357,13 @@ class FileLoader {
       if (n["op"])
         Fail(n["op"], ctx,
              "op: not used with compare (use compare.ratio_above/ratio_below)");
-      r.compare = cmp;
-      r.op = cmp.ratio_above ? Op::kGt : Op::kLt;
-      r.threshold = cmp.ratio_above ? *cmp.ratio_above : *cmp.ratio_below;
+      if (n["confidence"])
+        Fail(n["confidence"], ctx,
+             "confidence: not used with compare (use compare.confidence)");
+      r.compare = c["baseline"] ? BaselineCompare(c, ctx, r) : OffsetCompare(c, ctx);
+      r.op = r.compare->ratio_below ? Op::kLt : Op::kGt;
+      r.threshold = r.compare->ratio_below ? *r.compare->ratio_below
+                                           : r.compare->ratio_above.value_or(0);
     } else {
       if (n["op"]) {
         const std::string op = Scalar(n["op"], ctx, "op");
@@ -387,6 +374,13 @@ class FileLoader {
       }
       if (!n["threshold"]) Fail(n, ctx, "threshold: required (or use compare)");
       r.threshold = Number(n["threshold"], ctx, "threshold");
+      if (n["confidence"]) {
+        if (!IsRatioSli(r.query.sli))
+          Fail(n["confidence"], ctx,
+               "confidence: only for ratio SLIs (override_rate, "
+               "review_coverage, finish_reason_rate), not \"" + sli + "\"");
+        r.confidence = Confidence(n["confidence"], ctx, "confidence");
+      }
     }
 
     if (n["min_samples"])
@@ -399,7 +393,82 @@ class FileLoader {
     if (n["annotations"])
       r.annotations = Templates(n["annotations"], ctx, "annotations", false);
     if (n["receivers"]) r.receivers = Receivers(n["receivers"], ctx);
+    if (r.compare && r.compare->baseline_previous) {
+      const YAML::Node c = n["compare"];
+      r.compare->min_samples =
+          c["min_samples"] ? Integer(c["min_samples"], ctx, "compare.min_samples", 1)
+                           : r.min_samples;
+    }
     return r;
+  }
+
+  // A one-sided confidence level, strictly between 0 and 1.
+  double Confidence(const YAML::Node& n, const std::string& ctx,
+                    const std::string& field) {
+    const double v = Number(n, ctx, field);
+    if (!(v > 0 && v < 1))
+      Fail(n, ctx, field + ": must be between 0 and 1 (exclusive), e.g. 0.95");
+    return v;
+  }
+
+  Compare OffsetCompare(const YAML::Node& c, const std::string& ctx) {
+    CheckKeys(c, {"offset", "ratio_above", "ratio_below"}, ctx + "compare: ");
+    Compare cmp;
+    if (!c["offset"]) Fail(c, ctx, "compare.offset: required");
+    cmp.offset = Duration(c["offset"], ctx, "compare.offset");
+    if (cmp.offset.count() <= 0)
+      Fail(c["offset"], ctx, "compare.offset: must be > 0");
+    if (c["ratio_above"])
+      cmp.ratio_above = Number(c["ratio_above"], ctx, "compare.ratio_above");
+    if (c["ratio_below"])
+      cmp.ratio_below = Number(c["ratio_below"], ctx, "compare.ratio_below");
+    if (cmp.ratio_above.has_value() == cmp.ratio_below.has_value()) {
+      Fail(c, ctx, "compare: needs exactly one of ratio_above or ratio_below");
+    }
+    if (cmp.ratio_above.value_or(1) <= 0 || cmp.ratio_below.value_or(1) <= 0) {
+      Fail(c, ctx, "compare: the ratio must be > 0");
+    }
+    return cmp;
+  }
+
+  // compare: {baseline: previous, label, confidence | ratio_above, min_samples}
+  Compare BaselineCompare(const YAML::Node& c, const std::string& ctx,
+                          const AlertRule& r) {
+    CheckKeys(c, {"baseline", "label", "confidence", "ratio_above", "min_samples"},
+              ctx + "compare: ");
+    Compare cmp;
+    cmp.baseline_previous = true;
+    const std::string baseline = Scalar(c["baseline"], ctx, "compare.baseline");
+    if (baseline != "previous")
+      Fail(c["baseline"], ctx,
+           "compare.baseline: unknown baseline \"" + baseline + "\" (previous)");
+    if (!c["label"]) Fail(c, ctx, "compare.label: required with baseline: previous");
+    cmp.label = Scalar(c["label"], ctx, "compare.label");
+    if (cmp.label.empty() || cmp.label == "agent")
+      Fail(c["label"], ctx, "compare.label: must name a span label other than agent");
+    if (std::find(r.query.by.begin(), r.query.by.end(), "agent") == r.query.by.end())
+      Fail(c, ctx, "compare: baseline: previous compares per agent (by must include agent)");
+    if (std::find(r.query.by.begin(), r.query.by.end(), cmp.label) != r.query.by.end())
+      Fail(c["label"], ctx, "compare.label: must not also be in by");
+    const std::string sli = SliName(r.query.sli);
+    if (IsRatioSli(r.query.sli)) {
+      if (c["ratio_above"])
+        Fail(c["ratio_above"], ctx,
+             "compare.ratio_above: not for the ratio SLI \"" + sli +
+                 "\" (it is tested with compare.confidence)");
+      if (c["confidence"])
+        cmp.confidence = Confidence(c["confidence"], ctx, "compare.confidence");
+    } else {
+      if (c["confidence"])
+        Fail(c["confidence"], ctx,
+             "compare.confidence: only for ratio SLIs (override_rate, "
+             "review_coverage, finish_reason_rate), not \"" + sli + "\"");
+      if (!c["ratio_above"])
+        Fail(c, ctx, "compare.ratio_above: required for \"" + sli + "\" with baseline: previous");
+      cmp.ratio_above = Number(c["ratio_above"], ctx, "compare.ratio_above");
+      if (*cmp.ratio_above <= 0) Fail(c["ratio_above"], ctx, "compare.ratio_above: must be > 0");
+    }
+    return cmp;
   }
 
   Slo LoadSlo(const YAML::Node& n, size_t index) {

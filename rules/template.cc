@@ -14,7 +14,7 @@ namespace {
 
 // One operand or function name inside an action.
 struct Arg {
-  enum class Kind { kValue, kLabel, kString, kFunc };
+  enum class Kind { kValue, kLabel, kString, kFunc, kVar };
   Kind kind = Kind::kValue;
   std::string text;  // label name, literal, or function name
 };
@@ -234,6 +234,9 @@ Result<std::vector<Command>> ParseAction(const std::string& src) {
       i = j;
       if (word == "$value" || word == ".Value") {
         arg.kind = Arg::Kind::kValue;
+      } else if (word == "$bound" || word == "$baseline") {
+        arg.kind = Arg::Kind::kVar;
+        arg.text = word.substr(1);
       } else if (word.rfind("$labels.", 0) == 0 ||
                  word.rfind(".Labels.", 0) == 0) {
         arg.kind = Arg::Kind::kLabel;
@@ -244,7 +247,7 @@ Result<std::vector<Command>> ParseAction(const std::string& src) {
         }
       } else {
         return fail("unsupported variable \"" + word +
-                    "\" (use $value or $labels.NAME)");
+                    "\" (use $value, $bound, $baseline or $labels.NAME)");
       }
     } else if (IsIdentStart(c)) {
       size_t j = i;
@@ -303,9 +306,18 @@ Result<std::vector<Command>> ParseAction(const std::string& src) {
   return pipeline;
 }
 
-Val EvalArg(const Arg& a, const Labels& labels, double value) {
+Val EvalArg(const Arg& a, const Labels& labels, double value,
+            const TemplateVars& vars) {
   Val v;
   switch (a.kind) {
+    case Arg::Kind::kVar: {
+      auto it = vars.find(a.text);
+      if (it != vars.end()) {
+        v.is_num = true;
+        v.num = it->second;
+      }
+      break;
+    }
     case Arg::Kind::kValue:
       v.is_num = true;
       v.num = value;
@@ -426,7 +438,8 @@ Result<std::shared_ptr<const Template>> Template::Parse(
   return std::shared_ptr<const Template>(std::move(t));
 }
 
-std::string Template::Render(const Labels& labels, double value) const {
+std::string Template::Render(const Labels& labels, double value,
+                             const TemplateVars& vars) const {
   std::string out;
   for (const Node& n : nodes_) {
     if (n.is_text) {
@@ -437,12 +450,12 @@ std::string Template::Render(const Labels& labels, double value) const {
     for (size_t k = 0; k < n.pipeline.size(); ++k) {
       const Command& cmd = n.pipeline[k];
       if (cmd[0].kind != Arg::Kind::kFunc) {
-        piped = EvalArg(cmd[0], labels, value);
+        piped = EvalArg(cmd[0], labels, value, vars);
         continue;
       }
       std::vector<Val> args;
       for (size_t a = 1; a < cmd.size(); ++a)
-        args.push_back(EvalArg(cmd[a], labels, value));
+        args.push_back(EvalArg(cmd[a], labels, value, vars));
       if (k > 0) args.push_back(piped);
       piped = CallFunc(cmd[0].text, args);
     }

@@ -4,6 +4,7 @@
 // labels and annotations use:
 //
 //   {{ $labels.agent }}  {{ .Labels.agent }}  {{ $value }}  {{ .Value }}
+//   {{ $bound }}  {{ $baseline }}  (see TemplateVars)
 //   {{ $value | humanize }}  {{ humanize $value }}  {{ $value | printf "%.2f"
 //   }}
 //   {{ printf "%.1f%%" $value }}  {{- trim -}}  "string literals"
@@ -15,6 +16,7 @@
 //
 // Immutable after construction; safe for concurrent use.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,12 +26,17 @@
 
 namespace aw::rules {
 
+// Named numbers a rule offers beside $value: $bound (low-volume guard),
+// $baseline (compare with baseline: previous). One absent renders as "".
+using TemplateVars = std::map<std::string, double>;
+
 class Template {
  public:
   // Error messages have no file:line; the loader prefixes them.
   static Result<std::shared_ptr<const Template>> Parse(const std::string& text);
 
-  std::string Render(const Labels& labels, double value) const;
+  std::string Render(const Labels& labels, double value,
+                     const TemplateVars& vars = {}) const;
 
   struct Node;  // parsed text/action pieces (template.cc)
   ~Template();

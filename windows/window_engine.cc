@@ -194,9 +194,11 @@ struct Acc {
   double cost = 0, brier = 0;
   std::vector<double> dist[kNumDist];
   std::vector<std::pair<double, double>> corr;  // (confidence, ttr)
+  stats::CalibrationBins calibration{};
   void Clear() {
     spans = verdicts = overrides = reviewed = matches = brier_n = 0;
     cost = brier = 0;
+    calibration = {};
     for (auto& d : dist) d.clear();
     corr.clear();
   }
@@ -326,6 +328,10 @@ SliValue ScalarValue(const Acc& a, Sli sli) {
       break;
     case Sli::kConfidenceBrier:
       if (a.brier_n > 0) v.value = a.brier / static_cast<double>(a.brier_n);
+      v.samples = a.brier_n;
+      break;
+    case Sli::kConfidenceEce:
+      v.value = stats::ExpectedCalibrationError(a.calibration);
       v.samples = a.brier_n;
       break;
     default:
@@ -600,6 +606,10 @@ struct WindowEngine::Impl {
         const double outcome = r.verdict == Verdict::kConfirm ? 1.0 : 0.0;
         a.brier += (r.confidence - outcome) * (r.confidence - outcome);
         ++a.brier_n;
+        stats::CalibrationBin& bin = a.calibration[stats::CalibrationBinOf(r.confidence)];
+        ++bin.count;
+        if (r.verdict == Verdict::kConfirm) ++bin.confirms;
+        bin.confidence_sum += r.confidence;
       }
       if (n.corr) {
         if (auto ttr = TimeToResolve(slot, r)) a.corr.emplace_back(r.confidence, *ttr);
@@ -834,7 +844,7 @@ std::vector<SliRow> WindowEngine::Impl::Snapshot(const std::vector<WindowSpec>& 
                                           Sli::kDurationMs};
 
   std::vector<SliRow> rows;
-  rows.reserve(names.size() * windows.size() * 36);
+  rows.reserve(names.size() * windows.size() * 37);
   Acc a;  // reused: its vectors keep their capacity across agents
   for (const auto& [name, id] : names) {
     for (const WindowSpec& w : windows) {
@@ -1087,6 +1097,58 @@ void WindowEngine::ApplyResolution(const Resolution& res, int64_t seq,
 
 std::vector<SliValue> WindowEngine::Compute(const SliQuery& query, TimeMs now) const {
   return Read([&](const Impl& m) { return m.Compute(query, now); });
+}
+
+stats::CalibrationBins WindowEngine::Calibration(const std::string& agent,
+                                                const WindowSpec& w, TimeMs now) const {
+  return Read([&](const Impl& m) {
+    const uint32_t id = m.agent_names.Find(agent);
+    if (id == kNoId || id >= m.agents.size()) return stats::CalibrationBins{};
+    Acc a;
+    m.CollectAgent(m.agents[id], w, now, Needs{}, a);
+    return a.calibration;
+  });
+}
+
+std::map<std::string, std::vector<std::string>> WindowEngine::LabelValuesByFirstSeen(
+    const std::string& label, const Labels& where, const std::string& only_agent) const {
+  return Read([&](const Impl& m) {
+    std::map<std::string, std::vector<std::string>> out;
+    for (uint32_t id = 0; id < m.agents.size(); ++id) {
+      const AgentState& ag = m.agents[id];
+      if (ag.order.empty()) continue;
+      const std::string& name = m.agent_names.Name(id);
+      if (!only_agent.empty() && name != only_agent) continue;
+      auto wa = where.find("agent");
+      if (wa != where.end() && wa->second != name) continue;
+      // The label sets this agent holds decide which values exist; scanning
+      // in (ts, seq) order meets each value first at its earliest record,
+      // and stops once every value has been met.
+      const auto passes = [&](const Labels& l) {
+        for (const auto& [k, v] : where) {
+          if (k != "agent" && LabelOr(l, k) != v) return false;
+        }
+        return true;
+      };
+      std::set<std::string> pending;
+      for (const auto& [ls, count] : ag.labelsets) {
+        const Labels& l = m.labelsets.Get(ls);
+        const std::string& v = LabelOr(l, label);
+        if (!v.empty() && passes(l)) pending.insert(v);
+      }
+      if (pending.empty()) continue;
+      std::vector<std::string>& values = out[name];
+      for (size_t i = 0; i < ag.order.size() && !pending.empty(); ++i) {
+        const Rec& r = m.recs[ag.order[i]];
+        if (r.kind != Kind::kSpan) continue;
+        const Labels& l = m.labelsets.Get(r.labels);
+        const std::string& v = LabelOr(l, label);
+        if (v.empty() || !passes(l)) continue;
+        if (pending.erase(v) > 0) values.push_back(v);
+      }
+    }
+    return out;
+  });
 }
 
 std::vector<SliRow> WindowEngine::Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,

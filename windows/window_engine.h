@@ -56,6 +56,7 @@
 // state; two calls may see different states if a writer ran in between.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -63,6 +64,7 @@
 #include <vector>
 
 #include "daemon/common/types.h"
+#include "windows/stats.h"
 #include "windows/thread_annotations.h"
 
 namespace aw::windows {
@@ -119,6 +121,21 @@ class WindowEngine {
   std::vector<SliRow> Snapshot(const std::vector<WindowSpec>& windows,
                                TimeMs now,
                                const std::string& only_agent = "") const EXCLUDES(mu_);
+
+  // The calibration bins (confidence against confirm = 1 / override = 0) of
+  // one agent's investigations in window `w` at `now`: those with both a
+  // confidence and a verdict. All zero for an unknown agent.
+  stats::CalibrationBins Calibration(const std::string& agent, const WindowSpec& w,
+                                     TimeMs now) const EXCLUDES(mu_);
+
+  // Per agent (every agent, or just `only_agent`), the values of span label
+  // `label` ordered by the earliest investigation (by ts, then seq) that
+  // carries each, among all records held that pass `where`. Investigations
+  // without the label carry no value. Rebuilt from the store on start, the
+  // order survives restarts as long as retention keeps the first ones.
+  std::map<std::string, std::vector<std::string>> LabelValuesByFirstSeen(
+      const std::string& label, const Labels& where,
+      const std::string& only_agent = "") const EXCLUDES(mu_);
 
   // Drops investigations with ts < cutoff (retention).
   void PruneBefore(TimeMs cutoff) EXCLUDES(mu_);

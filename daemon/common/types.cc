@@ -48,6 +48,7 @@ constexpr SliEntry kSlis[] = {
     {Sli::kFinishReasonRate, "finish_reason_rate", false},
     {Sli::kConfidenceResolutionCorrelation, "confidence_resolution_correlation", false},
     {Sli::kConfidenceBrier, "confidence_brier", false},
+    {Sli::kConfidenceEce, "confidence_ece", false},
 };
 constexpr const char* kStatNames[] = {"", "mean", "p50", "p90", "p95", "p99", "max"};
 }  // namespace

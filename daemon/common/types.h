@@ -88,6 +88,7 @@ enum class Sli : uint8_t {
   kFinishReasonRate,
   kConfidenceResolutionCorrelation,
   kConfidenceBrier,
+  kConfidenceEce,  // expected calibration error, 10 equal-width bins
 };
 enum class Stat : uint8_t { kNone, kMean, kP50, kP90, kP95, kP99, kMax };
 

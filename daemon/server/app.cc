@@ -312,6 +312,7 @@ void App::Routes() {
   WebhookRoutes();
   ReadRoutes();
   InvestigationRoutes();
+  CalibrationRoutes();
   AdminRoutes();
 }
 

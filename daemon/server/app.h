@@ -112,6 +112,10 @@ class App {
   void PublishOtlpMetrics();
   void HandleSlis(const http::Request& req, http::Response& res);
   void HandleStatusPage(const http::Request& req, http::Response& res);
+  // calibration_handlers.cc: GET /api/v1/calibration.
+  void CalibrationRoutes();
+  void HandleCalibration(const http::Request& req, http::Response& res,
+                         const std::vector<WindowSpec>& configured);
   // Delivery health per receiver: the body of GET /api/v1/receivers.
   nlohmann::json ReceiversJson() const;
   // Returns true when the request may proceed; otherwise fills `res`.

@@ -92,6 +92,39 @@ std::string Sparkline(const std::vector<std::optional<double>>& points) {
 
 }  // namespace
 
+std::string ReliabilityDiagram(const stats::CalibrationBins& bins) {
+  // 0..1 on both axes mapped into a 100x100 plot with a 10px margin; y grows
+  // upwards. Perfect calibration is the diagonal.
+  constexpr double kSize = 100, kPad = 10;
+  const auto x = [&](double v) { return kPad + v * kSize; };
+  const auto y = [&](double v) { return kPad + (1 - v) * kSize; };
+  std::ostringstream svg;
+  svg << "<svg class=\"reliability\" width=\"120\" height=\"120\" "
+         "xmlns=\"http://www.w3.org/2000/svg\">"
+      << "<rect x=\"" << kPad << "\" y=\"" << kPad << "\" width=\"" << kSize
+      << "\" height=\"" << kSize << "\" fill=\"none\" stroke=\"#999\"/>"
+      << "<line class=\"diagonal\" x1=\"" << x(0) << "\" y1=\"" << y(0) << "\" x2=\"" << x(1)
+      << "\" y2=\"" << y(1) << "\" stroke=\"#bbb\" stroke-dasharray=\"3 2\"/>";
+  std::ostringstream path;
+  bool pen = false;
+  int points = 0;
+  for (const stats::CalibrationBin& b : bins) {
+    if (b.count == 0) continue;
+    const double c = static_cast<double>(b.count);
+    const double mx = x(b.confidence_sum / c), my = y(static_cast<double>(b.confirms) / c);
+    path << (pen ? " L" : "M") << mx << ' ' << my;
+    pen = true;
+    ++points;
+    svg << "<circle class=\"bin\" cx=\"" << mx << "\" cy=\"" << my
+        << "\" r=\"2.5\" fill=\"#36c\"><title>" << b.count << " investigations</title></circle>";
+  }
+  if (points > 1) {
+    svg << "<path d=\"" << path.str() << "\" fill=\"none\" stroke=\"#36c\" stroke-width=\"1.5\"/>";
+  }
+  svg << "</svg>";
+  return svg.str();
+}
+
 std::string RenderStatusPage(const windows::WindowEngine& engine, TimeMs now,
                              const nlohmann::json& alerts, const nlohmann::json& receivers) {
   std::ostringstream html;
@@ -163,6 +196,19 @@ std::string RenderStatusPage(const windows::WindowEngine& engine, TimeMs now,
            << "</td>";
     }
     html << "</tr>";
+  }
+  html << "</table>";
+
+  html << "<h2>Calibration (last 24h: mean confidence vs confirm rate per bin; "
+          "the dashed diagonal is perfect calibration)</h2><table><tr><th>agent</th>"
+          "<th>reliability</th><th>ECE</th><th>samples</th></tr>";
+  for (const std::string& agent : engine.Agents()) {
+    const stats::CalibrationBins bins = engine.Calibration(agent, day, now);
+    int64_t n = 0;
+    for (const stats::CalibrationBin& b : bins) n += b.count;
+    html << "<tr><td>" << Escape(agent) << "</td><td>" << ReliabilityDiagram(bins) << "</td><td>"
+         << Format(stats::ExpectedCalibrationError(bins), "%.3f") << "</td><td>" << n
+         << "</td></tr>";
   }
   html << "</table></body></html>";
   return html.str();

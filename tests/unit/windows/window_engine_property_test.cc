@@ -232,6 +232,7 @@ SliValue RefValue(const Reference& ref, const std::vector<const RefRecord*>& rec
   int64_t spans = 0, verdicts = 0, overrides = 0, reviewed = 0, matches = 0;
   double cost = 0;
   std::vector<double> xs, ys, brier;
+  std::vector<std::pair<double, double>> calib;  // (confidence, outcome)
   for (const RefRecord* r : recs) {
     if (r->verdict != Verdict::kNone) {
       ++verdicts;
@@ -250,6 +251,7 @@ SliValue RefValue(const Reference& ref, const std::vector<const RefRecord*>& rec
     if (s.confidence && r->verdict != Verdict::kNone) {
       const double o = r->verdict == Verdict::kConfirm ? 1 : 0;
       brier.push_back((*s.confidence - o) * (*s.confidence - o));
+      calib.emplace_back(*s.confidence, o);
     }
     std::optional<double> x;
     switch (q.sli) {
@@ -288,6 +290,29 @@ SliValue RefValue(const Reference& ref, const std::vector<const RefRecord*>& rec
       for (double b : brier) sum += b;
       if (!brier.empty()) out.value = sum / static_cast<double>(brier.size());
       out.samples = static_cast<int64_t>(brier.size());
+      break;
+    }
+    case Sli::kConfidenceEce: {
+      // Brute force: each bin [k/10, (k+1)/10) (the last closed) picks its
+      // members from all pairs.
+      out.samples = static_cast<int64_t>(calib.size());
+      if (calib.empty()) break;
+      double ece = 0;
+      for (int k = 0; k < 10; ++k) {
+        double count = 0, conf = 0, confirms = 0;
+        for (const auto& [c, o] : calib) {
+          if (c >= k / 10.0 && (c < (k + 1) / 10.0 || k == 9)) {
+            ++count;
+            conf += c;
+            confirms += o;
+          }
+        }
+        if (count > 0) {
+          ece += count / static_cast<double>(calib.size()) *
+                 std::abs(conf / count - confirms / count);
+        }
+      }
+      out.value = ece;
       break;
     }
     case Sli::kConfidenceResolutionCorrelation: {
@@ -532,7 +557,7 @@ void CheckSnapshot(const WindowEngine& engine, const Reference& ref,
   std::set<std::string> agents;
   for (const RefRecord& r : recs) agents.insert(r.agent);
   const auto rows = engine.Snapshot(windows, now);
-  ASSERT_EQ(rows.size(), agents.size() * 3 * 36);
+  ASSERT_EQ(rows.size(), agents.size() * 3 * 37);
   for (const SliRow& row : rows) {
     ASSERT_TRUE(agents.count(row.agent)) << row.agent;
     SliQuery q;

@@ -614,7 +614,7 @@ TEST_F(WindowEngineTest, SnapshotMatchesComputeForEveryRow) {
                                            CountWindow(7)};
   const TimeMs now = kT0 + 5 * kHour;
   const auto rows = engine_.Snapshot(windows, now);
-  EXPECT_EQ(rows.size(), 2u * 3 * (6 + 5 * 6));
+  EXPECT_EQ(rows.size(), 2u * 3 * (7 + 5 * 6));
   for (const SliRow& row : rows) {
     const WindowSpec* w = nullptr;
     for (const auto& c : windows) {
@@ -628,7 +628,7 @@ TEST_F(WindowEngineTest, SnapshotMatchesComputeForEveryRow) {
       EXPECT_NEAR(*row.value, *v.value, 1e-9 * std::max(1.0, std::abs(*v.value)));
     }
   }
-  EXPECT_EQ(engine_.Snapshot(windows, now, "x").size(), 3u * 36);
+  EXPECT_EQ(engine_.Snapshot(windows, now, "x").size(), 3u * 37);
   EXPECT_TRUE(engine_.Snapshot(windows, now, "nobody").empty());
 }
 
