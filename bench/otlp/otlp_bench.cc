@@ -1,17 +1,26 @@
-// agentwatch-otlp-bench: the per-core ceiling of the OTLP path without HTTP
-// or the store: decode a request, then decode + assemble it (mapping and
-// validation included). Requests hold 10 GenAI investigations, each with 20
-// children (chat and execute_tool), split as a BatchSpanProcessor does:
-// children first, their agent span in the next request.
+// agentwatch-otlp-bench: OTLP/HTTP ingest throughput. Requests hold 10
+// GenAI investigations, each with 20 children (chat and execute_tool),
+// split as a BatchSpanProcessor does: children first, their agent span in
+// the next request.
+//   - without --url: the per-core ceiling without HTTP or the store (decode
+//     a request, then decode + assemble it, mapping and validation included);
+//   - with --url: end to end against a running daemon, POST /v1/traces from
+//     --connections clients, counting spans in requests answered 200 (every
+//     investigation in them committed).
 //
 //   agentwatch-otlp-bench [--seconds 1]
+//   agentwatch-otlp-bench --url http://127.0.0.1:9464 [--seconds 5] [--connections 8]
 // Prints spans/s for protobuf and JSON.
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <httplib.h>
 
 #include "daemon/otlp/assembler.h"
 #include "daemon/otlp/decode.h"
@@ -24,7 +33,8 @@ namespace pb = aw::otlp::pb;
 
 constexpr int kInvestigationsPerRequest = 10;
 constexpr int kChildren = 20;
-constexpr uint64_t kT0Ns = 1'764'000'000'000'000'000ULL;
+// Span times: fixed in-process; a minute ago end to end (max_event_age).
+uint64_t g_t0_ns = 1'764'000'000'000'000'000ULL;
 
 std::string Id(uint64_t n, size_t bytes) {
   std::string s(bytes, '\0');
@@ -45,7 +55,8 @@ void Attr(pb::Span* s, const char* key, int64_t v) {
 
 // Request `r` carries the children of investigations [r*10, r*10+10) and
 // the agent spans of the previous request's investigations.
-pb::ExportTraceServiceRequest MakeRequest(uint64_t r) {
+// `first_id` offsets every id, so two runs against one daemon never share one.
+pb::ExportTraceServiceRequest MakeRequest(uint64_t r, uint64_t first_id = 0) {
   pb::ExportTraceServiceRequest req;
   auto* rs = req.add_resource_spans();
   auto* res = rs->mutable_resource()->add_attributes();
@@ -53,14 +64,14 @@ pb::ExportTraceServiceRequest MakeRequest(uint64_t r) {
   res->mutable_value()->set_string_value("triage-service");
   auto* ss = rs->add_scope_spans();
   for (int i = 0; i < kInvestigationsPerRequest; ++i) {
-    const uint64_t inv = r * kInvestigationsPerRequest + i + 1;
+    const uint64_t inv = first_id + r * kInvestigationsPerRequest + i + 1;
     for (int c = 0; c < kChildren; ++c) {
       auto* s = ss->add_spans();
       s->set_trace_id(Id(inv, 16));
       s->set_span_id(Id(inv * 100 + c + 2, 8));
       s->set_parent_span_id(Id(inv * 100 + 1, 8));
-      s->set_start_time_unix_nano(kT0Ns + c * 1'000'000);
-      s->set_end_time_unix_nano(kT0Ns + c * 1'000'000 + 500'000);
+      s->set_start_time_unix_nano(g_t0_ns + c * 1'000'000);
+      s->set_end_time_unix_nano(g_t0_ns + c * 1'000'000 + 500'000);
       if (c % 2 == 0) {
         s->set_name("chat claude-sonnet-4-6");
         Attr(s, "gen_ai.operation.name", std::string("chat"));
@@ -79,8 +90,8 @@ pb::ExportTraceServiceRequest MakeRequest(uint64_t r) {
       s->set_trace_id(Id(prev, 16));
       s->set_span_id(Id(prev * 100 + 1, 8));
       s->set_name("invoke_agent triage");
-      s->set_start_time_unix_nano(kT0Ns);
-      s->set_end_time_unix_nano(kT0Ns + 30'000'000);
+      s->set_start_time_unix_nano(g_t0_ns);
+      s->set_end_time_unix_nano(g_t0_ns + 30'000'000);
       Attr(s, "gen_ai.operation.name", std::string("invoke_agent"));
       Attr(s, "gen_ai.agent.name", std::string("triage"));
     }
@@ -160,12 +171,70 @@ void Run(const char* name, const std::vector<std::string>& bodies, aw::otlp::Enc
               name, decode, assemble, investigations);
 }
 
+// Posts bodies[0..] in order from `connections` clients until they run out
+// or `seconds` pass; spans/s over requests answered 200.
+void RunHttp(const char* name, const std::string& url, const std::vector<std::string>& bodies,
+             const std::vector<size_t>& span_counts, const char* content_type, int connections,
+             double seconds) {
+  std::atomic<size_t> next{0}, spans{0}, ok{0}, failed{0};
+  const auto start = Steady::now();
+  std::vector<std::thread> clients;
+  for (int c = 0; c < connections; ++c) {
+    clients.emplace_back([&] {
+      httplib::Client client(url);
+      client.set_keep_alive(true);
+      client.set_read_timeout(30, 0);
+      for (size_t i; (i = next++) < bodies.size() && Seconds(start) < seconds;) {
+        auto res = client.Post("/v1/traces", bodies[i], content_type);
+        if (res && res->status == 200) {
+          spans += span_counts[i];
+          ++ok;
+        } else {
+          ++failed;
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  const double took = Seconds(start);
+  std::printf("%-9s end to end %9.0f spans/s  %7.0f investigations/s  (%zu requests 200, %zu failed, "
+              "%d connections, %.1f s)\n",
+              name, static_cast<double>(spans) / took,
+              static_cast<double>(spans) / took / (kChildren + 1), ok.load(), failed.load(),
+              connections, took);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   double seconds = 1;
+  std::string url;
+  int connections = 8;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
+    if (std::strcmp(argv[i], "--url") == 0) url = argv[i + 1];
+    if (std::strcmp(argv[i], "--connections") == 0) connections = std::atoi(argv[i + 1]);
+  }
+  if (!url.empty()) {
+    g_t0_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count()) -
+              60'000'000'000ULL;
+    // Enough requests for `seconds` at ~300k spans/s.
+    const int requests = static_cast<int>(seconds * 1500) + 100;
+    std::vector<std::string> pbs, jsons;
+    std::vector<size_t> pb_spans, json_spans;
+    for (int r = 0; r < requests; ++r) {
+      auto req = MakeRequest(static_cast<uint64_t>(r), 0);
+      pbs.push_back(req.SerializeAsString());
+      pb_spans.push_back(static_cast<size_t>(req.resource_spans(0).scope_spans(0).spans_size()));
+      auto jreq = MakeRequest(static_cast<uint64_t>(r), 1'000'000'000);
+      jsons.push_back(ToJson(jreq));
+      json_spans.push_back(static_cast<size_t>(jreq.resource_spans(0).scope_spans(0).spans_size()));
+    }
+    RunHttp("protobuf", url, pbs, pb_spans, "application/x-protobuf", connections, seconds);
+    RunHttp("json", url, jsons, json_spans, "application/json", connections, seconds);
+    return 0;
   }
   // Enough distinct requests that assembly never sees a duplicate.
   const int kRequests = 2000;

@@ -145,7 +145,20 @@ Status App::Start() {
   LogInfo("listening on " + addr->host + ":" + std::to_string(port_));
 
   const auto rebuild_start = std::chrono::steady_clock::now();
-  Status s = writer_->Rebuild();
+  // OTLP investigations under a parent (id "<traceId>/<spanId>") are
+  // remembered again, so a verdict naming their span or bare trace id after
+  // a restart still finds them.
+  Status s = writer_->Rebuild([this](const Span& span) {
+    const std::string& id = span.investigation_id;
+    constexpr const char* kHex = "0123456789abcdef";
+    if (id.size() != 32 + 1 + 16 || id[32] != '/') return;
+    if (id.find_first_not_of(kHex) != 32 || id.find_first_not_of(kHex, 33) != std::string::npos) {
+      return;
+    }
+    const uint64_t start_ns =
+        static_cast<uint64_t>(span.ts_ms - span.duration_ms.value_or(0)) * 1'000'000ULL;
+    RememberOtlpInvestigation(id.substr(0, 32), id.substr(33), start_ns, id, span.agent);
+  });
   if (!s.ok()) return s;
   LogInfo("rebuilt state from " + config_.storage.path + ": " +
           std::to_string(state_->engine.Memory().investigations) + " investigations in " +
@@ -341,11 +354,7 @@ void App::Dispatch(const http::Request& q, http::Response& r) {
 }
 
 void App::OnRejected(http::Rejection why, const http::Request& q, http::Response& r) {
-  // The label is bounded: an unknown path would add a series per request.
-  static const std::set<std::string> kEndpoints = {
-      "/v1/spans", "/v1/feedback", "/v1/resolutions", "/v1/webhooks/pagerduty",
-      "/v1/webhooks/slack"};
-  const std::string endpoint = kEndpoints.count(q.path) ? q.path : "other";
+  const std::string endpoint = EndpointLabel(q.path);
   int64_t body_limit;
   Millis read_timeout;
   {
@@ -369,13 +378,13 @@ void App::OnRejected(http::Rejection why, const http::Request& q, http::Response
       ReplyJson(r, 400, ErrorBody("body: Content-Encoding gzip, but the body does not inflate"));
       break;
     case http::Rejection::kTimeout:
-      metrics_.CountRejected(endpoint, "bad_request");
-      ReplyJson(r, 400, ErrorBody("request: not received within limits.read_timeout (" +
+      metrics_.CountRejected(endpoint, "timeout");
+      ReplyJson(r, 408, ErrorBody("request: not received within limits.read_timeout (" +
                                   FormatDuration(read_timeout) + ")"));
       break;
     case http::Rejection::kHeaderLineTooLong:
-      metrics_.CountRejected(endpoint, "bad_request");
-      ReplyJson(r, 400, ErrorBody("request: a header line exceeds 8192 bytes"));
+      metrics_.CountRejected(endpoint, "too_large");
+      ReplyJson(r, 431, ErrorBody("request: a header line exceeds 8192 bytes"));
       break;
     case http::Rejection::kHeadersTooLarge:
       metrics_.CountRejected(endpoint, "bad_request");

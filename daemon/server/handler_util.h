@@ -34,11 +34,15 @@ inline double SecondsSince(std::chrono::steady_clock::time_point start) {
 // as "other", so a scanner cannot blow up the series count.
 inline std::string EndpointLabel(const std::string& path) {
   static const char* kKnown[] = {"/v1/spans", "/v1/feedback", "/v1/resolutions",
-                                 "/v1/traces", "/v1/logs", "/v1/webhooks/pagerduty", "/v1/webhooks/slack", "/-/reload",
-                                 "/metrics", "/api/v1/slis", "/api/v1/alerts", "/api/v1/rules"};
+                                 "/v1/traces", "/v1/logs", "/v1/webhooks/pagerduty",
+                                 "/v1/webhooks/slack", "/-/reload", "/metrics", "/api/v1/slis",
+                                 "/api/v1/alerts", "/api/v1/rules", "/api/v1/investigations",
+                                 "/api/v1/calibration", "/api/v1/receivers"};
   for (const char* k : kKnown) {
     if (path == k) return path;
   }
+  // One investigation's page: one label whatever the id.
+  if (path.rfind("/api/v1/investigations/", 0) == 0) return "/api/v1/investigations/{id}";
   return "other";
 }
 

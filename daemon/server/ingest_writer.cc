@@ -45,7 +45,7 @@ std::string IngestWriter::ResolutionKey(const Resolution& r) {
   return key;
 }
 
-Status IngestWriter::Rebuild() {
+Status IngestWriter::Rebuild(const std::function<void(const Span&)>& on_span) {
   const SqliteStore::EventCounts counts = store_.CountEvents();
   state_.engine.Reserve(static_cast<size_t>(counts.spans + counts.feedback));
   feedback_seen_.reserve(static_cast<size_t>(counts.feedback));
@@ -55,6 +55,7 @@ Status IngestWriter::Rebuild() {
     agents_.insert(s.agent);
     if (!s.labels.empty()) label_sets_.insert(LabelSetKey(s.labels));
     state_.engine.ApplySpan(s, seq);
+    if (on_span) on_span(s);
   };
   v.feedback = [&](const Feedback& f, int64_t seq) {
     feedback_seen_.emplace(FeedbackKey(f), f.ts_ms);

@@ -76,9 +76,9 @@ class IngestWriter {
   IngestWriter(SqliteStore& store, EngineState& state, Options options, OnCommit on_commit);
   ~IngestWriter();
 
-  // Rebuilds the windows and the dedup sets from the store. Call once,
-  // before Start().
-  Status Rebuild();
+  // Rebuilds the windows and the dedup sets from the store, showing each
+  // stored span to `on_span` too when given. Call once, before Start().
+  Status Rebuild(const std::function<void(const Span&)>& on_span = nullptr);
   void Start();
   // Answers everything queued, then stops the thread.
   void Stop();

@@ -302,6 +302,43 @@ TEST_F(OtlpTest, VerdictEventsOnLogsAreFeedback) {
   EXPECT_EQ(Sli(*d, "ir", "override_rate"), 1);
 }
 
+TEST_F(OtlpTest, AVerdictFindsANonRootAgentSpanAfterARestart) {
+  // Agent spans under a server span: ids "<trace>/<span>". After a restart
+  // a verdict naming the span, or only the trace, still reaches them.
+  auto d = StartDaemon();
+  const int64_t t = NowMs() - 60'000;
+  const std::string trace2 = "5b8efff798038103d269b633813fc60c";
+  const json spans = json::array(
+      {OtlpSpan(kTrace, "00000000000000a1", "00000000000000f0", t, t + 1000, {{"agent.type", "ir"}}),
+       OtlpSpan(trace2, "00000000000000b1", "00000000000000f1", t, t + 1000, {{"agent.type", "ir"}})});
+  auto res = d->Client()->Post("/v1/traces", TracesBody(spans), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  ASSERT_EQ(d->Stop(), 0) << d->Log();
+  ASSERT_TRUE(d->Start()) << d->Log();
+  const auto verdict = [&](const std::string& trace, const std::string& span, const char* label) {
+    json record{{"timeUnixNano", Ns(t + 5000)},
+                {"eventName", "gen_ai.evaluation.result"},
+                {"traceId", trace},
+                {"attributes", json::array({Attr("gen_ai.evaluation.name", "oncall_verdict"),
+                                            Attr("gen_ai.evaluation.score.label", label)})}};
+    if (!span.empty()) record["spanId"] = span;
+    const json logs{{"resourceLogs", json::array({json{{"scopeLogs",
+        json::array({json{{"logRecords", json::array({record})}}})}}})}};
+    auto r = d->Client()->Post("/v1/logs", logs.dump(), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+  };
+  verdict(kTrace, "00000000000000a1", "overridden");
+  verdict(trace2, "", "confirmed");
+  EXPECT_EQ(Sli(*d, "ir", "review_coverage"), 1);
+  EXPECT_EQ(Sli(*d, "ir", "override_rate"), 0.5);
+  auto page = d->Client()->Get("/api/v1/investigations/" + kTrace + "%2F00000000000000a1");
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200) << page->body;
+  EXPECT_EQ(json::parse(page->body).at("verdicts").at(0).at("verdict"), "override") << page->body;
+}
+
 // The figures a late join can change, as /api/v1/slis shows them.
 struct Figures {
   double investigations, tool_max, tool_p50, input_max, output_max, cost;

@@ -524,14 +524,14 @@ TEST_F(SecurityTest, OversizedHeaderIsRejectedAndTheDaemonKeepsServing) {
   int status = 0;
   json r = Post(*d, "/v1/spans", R"({"investigation_id":"h","agent":"ir"})", &status,
                 {{"X-Padding", std::string(9000, 'p')}});
-  EXPECT_EQ(status, 400);
+  EXPECT_EQ(status, 431);
   EXPECT_NE(FirstError(r).find("8192 bytes"), std::string::npos) << r.dump();
   // A header just under the cap is fine.
   Post(*d, "/v1/spans", R"({"investigation_id":"h","agent":"ir"})", &status,
        {{"X-Padding", std::string(8000, 'p')}});
   EXPECT_EQ(status, 200);
   EXPECT_TRUE(HasMetric(Metrics(*d),
-                        R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="bad_request"} 1)"));
+                        R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="too_large"} 1)"));
   EXPECT_TRUE(Healthy(*d));
 }
 
@@ -577,7 +577,7 @@ TEST_F(SecurityTest, StalledClientsAreClosedAfterTheReadTimeout) {
     return r.find("limits.read_timeout") != std::string::npos;
   });
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
-  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
+  EXPECT_EQ(reply.rfind("HTTP/1.1 408", 0), 0u) << reply;
   EXPECT_NE(reply.find("limits.read_timeout"), std::string::npos) << reply;
   // ... and so do the stalled headers.
   bool header_closed = false;
@@ -585,7 +585,7 @@ TEST_F(SecurityTest, StalledClientsAreClosedAfterTheReadTimeout) {
                                                      [](const std::string& r) {
     return r.find("limits.read_timeout") != std::string::npos;
   });
-  EXPECT_EQ(header_reply.rfind("HTTP/1.1 400", 0), 0u) << header_reply;
+  EXPECT_EQ(header_reply.rfind("HTTP/1.1 408", 0), 0u) << header_reply;
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
   // Both connections are then closed, after the keep-alive wait (5 s).
   body_stall.Read(std::chrono::seconds(8), &closed);
@@ -593,7 +593,7 @@ TEST_F(SecurityTest, StalledClientsAreClosedAfterTheReadTimeout) {
   header_stall.Read(std::chrono::seconds(8), &header_closed);
   EXPECT_TRUE(header_closed) << "the daemon kept a stalled connection open";
   EXPECT_TRUE(HasMetric(Metrics(*d),
-                        R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="bad_request"} 2)"));
+                        R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="timeout"} 2)"));
   EXPECT_TRUE(Healthy(*d));
 }
 
