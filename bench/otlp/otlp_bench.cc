@@ -183,6 +183,7 @@ void RunHttp(const char* name, const std::string& url, const std::vector<std::st
     clients.emplace_back([&] {
       httplib::Client client(url);
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);  // head and body go in two writes: no Nagle wait
       client.set_read_timeout(30, 0);
       for (size_t i; (i = next++) < bodies.size() && Seconds(start) < seconds;) {
         auto res = client.Post("/v1/traces", bodies[i], content_type);
