@@ -48,7 +48,8 @@ int RunCheck(const std::string& config_path, std::ostream& out, std::ostream& er
     slos += g.slos.size();
   }
   out << config_path << ": OK (" << config.receivers.size() << " receivers, "
-      << rules.files.size() << " rule files, " << alerts << " alerts, " << slos << " SLOs)\n";
+      << rules.files.size() << " rule files, " << alerts << " alerts, " << slos << " SLOs, "
+      << rules.budgets.size() << " budgets)\n";
   return 0;
 }
 
