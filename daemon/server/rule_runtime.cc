@@ -6,6 +6,7 @@
 #include "alerting/alert_json.h"
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
+#include "rules/budget.h"
 #include "rules/budget_engine.h"
 #include "rules/rule_loader.h"
 #include "rules/template.h"
@@ -297,6 +298,20 @@ std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& f
         scope.alert = std::move(a);
         return scope;
       }
+    }
+    // A budget alert: the investigations placed in the current period
+    // that the budget counts.
+    for (const rules::Budget& b : engine_->rules().budgets) {
+      if (b.name != a.rule) continue;
+      const TimeMs now = clock_.NowMs();
+      const rules::PeriodBounds period = rules::PeriodAt(b.period, b.timezone, now);
+      scope.query.sli = Sli::kCostUsd;
+      scope.query.window.kind = WindowSpec::Kind::kTime;
+      scope.query.window.duration = Millis(now - period.start_ms + 1);
+      scope.query.window.name = rules::BudgetPeriodName(b.period);
+      scope.query.where = b.where;
+      scope.alert = std::move(a);
+      return scope;
     }
     return std::nullopt;  // an alert of a rule since removed: it resolves at the next evaluation
   }

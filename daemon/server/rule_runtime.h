@@ -65,7 +65,8 @@ class RuleRuntime {
 
   // What stands behind an active (pending or firing) alert: the alert and
   // the query whose figure it watches (an SLO alert: its long window, `by`
-  // and `where`). nullopt for a fingerprint no active alert has.
+  // and `where`; a budget alert: its current period and `where`). nullopt
+  // for a fingerprint no active alert has.
   struct AlertScope {
     StoredAlert alert;
     SliQuery query;

@@ -107,6 +107,21 @@ class BudgetIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(testing::WaitFor([&] { return EvaluationCount(d) >= n + 3; }));
   }
 
+  // GET /api/v1/investigations?alert=: the ids listed.
+  static std::vector<std::string> InvestigationsBehind(DaemonProcess& d, const json& fingerprint) {
+    auto res = d.Client()->Get("/api/v1/investigations?alert=" + fingerprint.get<std::string>());
+    std::vector<std::string> ids;
+    if (!res || res->status != 200) {
+      ADD_FAILURE() << (res ? res->body : "no reply");
+      return ids;
+    }
+    const json body = json::parse(res->body);
+    for (const json& i : body["investigations"]) {
+      ids.push_back(i["investigation_id"].get<std::string>());
+    }
+    return ids;
+  }
+
   static double Gauge(DaemonProcess& d, const std::string& series) {
     const std::string body = d.Client()->Get("/metrics")->body;
     const size_t at = body.find(series + " ");
@@ -141,6 +156,9 @@ TEST_F(BudgetIntegrationTest, FiresOnceSurvivesRestartsAndResetsNextPeriod) {
   EXPECT_EQ(alerts[0]["labels"]["threshold"], "0.5");
   const json rules = json::parse(d->Client()->Get("/api/v1/rules")->body);
   EXPECT_EQ(rules["groups"][0]["rules"][0]["type"], "budget");
+  // The investigations behind it: this period's, newest first.
+  EXPECT_EQ(InvestigationsBehind(*d, alerts[0]["fingerprint"]),
+            (std::vector<std::string>{"a2", "a1"}));
 
   // The burst agent spends $6 in the hour before 05:00: 6 + 6/h * 19h
   // projects $120 of its $100 (and the fleet stays at $56).
@@ -148,6 +166,16 @@ TEST_F(BudgetIntegrationTest, FiresOnceSurvivesRestartsAndResetsNextPeriod) {
   Spend(*d, "b1", "burst", day_ + 4 * kHour + 50 * kMin, 6);
   ASSERT_TRUE(sink_.WaitForRequests("/hook", 2, seconds(10))) << d->Log();
   EXPECT_EQ(Received().back(), "firing burst projected");
+  // Behind the projection: only what its `where` counts, in this period.
+  Spend(*d, "y1", "burst", day_ - kHour, 1);  // yesterday's
+  const json firing = json::parse(d->Client()->Get("/api/v1/alerts")->body);
+  int bursts = 0;
+  for (const json& a : firing["alerts"]) {
+    if (a["name"] != "burst") continue;
+    ++bursts;
+    EXPECT_EQ(InvestigationsBehind(*d, a["fingerprint"]), std::vector<std::string>{"b1"});
+  }
+  EXPECT_EQ(bursts, 1) << firing;
   EXPECT_NEAR(Gauge(*d, "agentwatch_budget_projected_usd{budget=\"burst\"}"),
               6 + 6.0 * 19, 1e-6);
   // A quiet hour: the projection falls to $6 and the alert resolves.
