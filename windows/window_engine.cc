@@ -166,6 +166,11 @@ struct AgentState {
   std::unordered_map<uint32_t, uint32_t> labelsets;
   // Counts per hour bucket (BucketOf(ts)) of the records in `order`.
   std::map<int64_t, BucketCounts> buckets;
+  // The earliest span (ts, seq) per label-set id: the first-seen order of
+  // label values (compare: {baseline: previous}) without a scan. Exact
+  // whenever `dirty` is false: appends in order keep it, and anything that
+  // could move an earliest span marks the agent dirty, so the sort rebuilds it.
+  std::unordered_map<uint32_t, std::pair<TimeMs, int64_t>> first_span;
 };
 
 enum Dist { kDistCost, kDistTool, kDistInput, kDistOutput, kDistDuration, kNumDist };
@@ -441,6 +446,31 @@ struct WindowEngine::Impl {
     a.order.push_back(slot);
     ++a.labelsets[r.labels];
     ++placed;
+    NoteSpan(a, r);
+  }
+
+  // A span placed (or turned into a span) where it is: the earliest of its
+  // label set if it comes first. Skipped while dirty: the sort rebuilds all.
+  static void NoteSpan(AgentState& a, const Rec& r) {
+    if (a.dirty || r.kind != Kind::kSpan) return;
+    auto [it, added] = a.first_span.try_emplace(r.labels, r.ts, r.seq);
+    if (!added && std::make_pair(r.ts, r.seq) < it->second) it->second = {r.ts, r.seq};
+  }
+
+  // Whether `r` is the earliest span of its label set (so moving or removing
+  // it needs a rebuild).
+  static bool IsFirstSpan(const AgentState& a, const Rec& r) {
+    if (r.kind != Kind::kSpan) return false;
+    auto it = a.first_span.find(r.labels);
+    return it != a.first_span.end() && it->second == std::make_pair(r.ts, r.seq);
+  }
+
+  void RebuildFirstSpans(AgentState& a) const {
+    a.first_span.clear();
+    for (uint32_t slot : a.order) {  // sorted: the first met is the earliest
+      const Rec& r = recs[slot];
+      if (r.kind == Kind::kSpan) a.first_span.try_emplace(r.labels, r.ts, r.seq);
+    }
   }
 
   // Removes `slot` from its agent: O(records of that agent); used only when
@@ -448,6 +478,7 @@ struct WindowEngine::Impl {
   void Unplace(uint32_t slot) {
     const Rec& r = recs[slot];
     AgentState& a = agents[r.agent];
+    if (IsFirstSpan(a, r)) MarkDirty(r.agent);
     auto it = std::find(a.order.begin(), a.order.end(), slot);
     if (it != a.order.end()) a.order.erase(it);
     DropLabelset(a, r.labels);
@@ -472,6 +503,7 @@ struct WindowEngine::Impl {
       return;
     }
     AgentState& a = agents[agent];
+    if ((r.labels != labels || r.ts != ts || r.seq != seq) && IsFirstSpan(a, r)) MarkDirty(agent);
     if (r.labels != labels) {
       DropLabelset(a, r.labels);
       ++a.labelsets[labels];
@@ -482,6 +514,7 @@ struct WindowEngine::Impl {
       r.seq = seq;
       MarkDirty(agent);  // changed in place; re-sorted before the next read
     }
+    NoteSpan(a, r);  // e.g. a verdict-only record that became a span
   }
 
   // Sorts on copied keys: comparing through the slot indirection would
@@ -500,6 +533,7 @@ struct WindowEngine::Impl {
               [](const Key& x, const Key& y) { return std::tie(x.ts, x.seq) < std::tie(y.ts, y.seq); });
     for (size_t i = 0; i < keys.size(); ++i) a.order[i] = keys[i].slot;
     a.dirty = false;
+    RebuildFirstSpans(a);
   }
 
   // Records of an agent are scattered over `recs` (arrival order): fetch
@@ -893,6 +927,7 @@ void WindowEngine::Impl::PruneBefore(TimeMs cutoff) {
     }
     a.order.erase(a.order.begin(), a.order.begin() + static_cast<ptrdiff_t>(k));
     placed -= static_cast<int64_t>(k);
+    if (k > 0) RebuildFirstSpans(a);
   }
   // Held verdicts and resolutions still waiting for their span.
   for (uint32_t slot = 0; slot < recs.size(); ++slot) {
@@ -1116,36 +1151,32 @@ std::map<std::string, std::vector<std::string>> WindowEngine::LabelValuesByFirst
     std::map<std::string, std::vector<std::string>> out;
     for (uint32_t id = 0; id < m.agents.size(); ++id) {
       const AgentState& ag = m.agents[id];
-      if (ag.order.empty()) continue;
+      if (ag.first_span.empty()) continue;
       const std::string& name = m.agent_names.Name(id);
       if (!only_agent.empty() && name != only_agent) continue;
       auto wa = where.find("agent");
       if (wa != where.end() && wa->second != name) continue;
-      // The label sets this agent holds decide which values exist; scanning
-      // in (ts, seq) order meets each value first at its earliest record,
-      // and stops once every value has been met.
-      const auto passes = [&](const Labels& l) {
-        for (const auto& [k, v] : where) {
-          if (k != "agent" && LabelOr(l, k) != v) return false;
-        }
-        return true;
-      };
-      std::set<std::string> pending;
-      for (const auto& [ls, count] : ag.labelsets) {
+      // Each value's earliest span over the label sets that carry it and
+      // pass `where`: O(label sets), not O(records).
+      std::map<std::string, std::pair<TimeMs, int64_t>> earliest;
+      for (const auto& [ls, first] : ag.first_span) {
         const Labels& l = m.labelsets.Get(ls);
         const std::string& v = LabelOr(l, label);
-        if (!v.empty() && passes(l)) pending.insert(v);
+        if (v.empty()) continue;
+        bool passes = true;
+        for (const auto& [k, want] : where) {
+          if (k != "agent" && LabelOr(l, k) != want) passes = false;
+        }
+        if (!passes) continue;
+        auto [it, added] = earliest.try_emplace(v, first);
+        if (!added && first < it->second) it->second = first;
       }
-      if (pending.empty()) continue;
+      if (earliest.empty()) continue;
+      std::vector<std::pair<std::pair<TimeMs, int64_t>, std::string>> order;
+      for (const auto& [v, first] : earliest) order.emplace_back(first, v);
+      std::sort(order.begin(), order.end());
       std::vector<std::string>& values = out[name];
-      for (size_t i = 0; i < ag.order.size() && !pending.empty(); ++i) {
-        const Rec& r = m.recs[ag.order[i]];
-        if (r.kind != Kind::kSpan) continue;
-        const Labels& l = m.labelsets.Get(r.labels);
-        const std::string& v = LabelOr(l, label);
-        if (v.empty() || !passes(l)) continue;
-        if (pending.erase(v) > 0) values.push_back(v);
-      }
+      for (auto& [first, v] : order) values.push_back(std::move(v));
     }
     return out;
   });
@@ -1211,7 +1242,7 @@ MemoryStats WindowEngine::Memory() const {
   b += static_cast<int64_t>(m.own_res.size() * 64 + m.own_res.bucket_count() * sizeof(void*));
   for (const AgentState& a : m.agents) {
     b += static_cast<int64_t>(sizeof(AgentState) + a.order.capacity() * sizeof(uint32_t) +
-                              a.labelsets.size() * 32 + a.buckets.size() * 80 +
+                              a.labelsets.size() * 32 + a.first_span.size() * 40 + a.buckets.size() * 80 +
                               a.labelsets.bucket_count() * sizeof(void*));
   }
   b += static_cast<int64_t>(m.incidents.capacity() * sizeof(Incident));

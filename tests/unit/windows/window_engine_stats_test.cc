@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <random>
+#include <vector>
+
 #include "windows/window_engine.h"
 
 namespace aw::windows {
@@ -56,6 +61,89 @@ TEST_F(WindowEngineStatsTest, LabelValuesAreOrderedByEarliestTsNotArrival) {
   engine_.PruneBefore(kT0 + 2 * kMin);
   EXPECT_EQ(engine_.LabelValuesByFirstSeen("version", {})["ir"],
             (std::vector<std::string>{"v8", "v10", "v9"}));
+}
+
+// The engine keeps each label set's earliest span as records arrive, move
+// (a verdict-only record becoming a span) and are pruned; a brute-force scan
+// over the same spans must always agree, whatever the arrival order.
+TEST_F(WindowEngineStatsTest, FirstSeenOrderMatchesABruteForceScanUnderRandomArrivals) {
+  struct Ref {
+    std::string agent;
+    Labels labels;
+    TimeMs ts;
+    int64_t seq;
+  };
+  for (uint32_t seed : {1u, 7u, 42u, 2024u}) {
+    WindowEngine engine{Pricing{}};
+    std::map<std::string, Ref> spans;  // the reference: spans held now
+    std::mt19937 rng(seed);
+    int64_t seq = 0;
+    TimeMs cutoff = 0;
+    const auto brute = [&](const Labels& where) {
+      std::vector<const Ref*> sorted;
+      for (const auto& [id, r] : spans) sorted.push_back(&r);
+      std::sort(sorted.begin(), sorted.end(), [](const Ref* x, const Ref* y) {
+        return std::tie(x->ts, x->seq) < std::tie(y->ts, y->seq);
+      });
+      std::map<std::string, std::vector<std::string>> out;
+      for (const Ref* r : sorted) {
+        bool passes = true;
+        for (const auto& [k, v] : where) {
+          const auto it = r->labels.find(k);
+          if (it == r->labels.end() || it->second != v) passes = false;
+        }
+        const auto version = r->labels.find("version");
+        if (!passes || version == r->labels.end()) continue;
+        auto& values = out[r->agent];
+        if (std::find(values.begin(), values.end(), version->second) == values.end()) {
+          values.push_back(version->second);
+        }
+      }
+      return out;
+    };
+    for (int i = 0; i < 3000; ++i) {
+      // Appended, not "i" + ...: g++ 12 misreads that as an overlapping copy.
+      std::string id(1, 'i');
+      id += std::to_string(i);
+      const std::string agent = rng() % 2 ? "ir" : "cb";
+      Labels labels{{"env", rng() % 3 ? "prod" : "dev"}};
+      // Time mostly moves forward, with stragglers up to ~10 h late.
+      const TimeMs ts = kT0 + (3 * i - static_cast<TimeMs>(rng() % 600)) * kMin;
+      // Versions follow time (with stragglers), so retention removes whole
+      // versions and reorders the ones it cuts into.
+      const int64_t era = (ts - kT0) / (1500 * kMin) + static_cast<int64_t>(rng() % 3);
+      if (rng() % 8) labels["version"] = std::string(1, 'v').append(std::to_string(era));
+      if (rng() % 5 == 0) {  // a verdict naming its agent first: placed verdict-only
+        Feedback f;
+        f.investigation_id = id;
+        f.agent = agent;
+        f.verdict = aw::Verdict::kConfirm;
+        f.ts_ms = ts - static_cast<TimeMs>(rng() % 600) * kMin;
+        engine.ApplyFeedback(f, ++seq);
+      }
+      Span s;
+      s.investigation_id = id;
+      s.agent = agent;
+      s.ts_ms = ts;
+      s.labels = labels;
+      ASSERT_TRUE(engine.ApplySpan(s, ++seq));
+      spans[id] = Ref{agent, labels, ts, seq};
+      const bool prune = i % 500 == 499;
+      if (prune) {  // retention drops what is over ~33 h old
+        cutoff = ts - 2000 * kMin;
+        engine.PruneBefore(cutoff);
+        for (auto it = spans.begin(); it != spans.end();) {
+          it = it->second.ts < cutoff ? spans.erase(it) : std::next(it);
+        }
+      }
+      if (prune || i % 97 == 0 || i == 2999) {
+        ASSERT_EQ(engine.LabelValuesByFirstSeen("version", {}), brute({})) << seed << " " << i;
+        ASSERT_EQ(engine.LabelValuesByFirstSeen("version", {{"env", "prod"}}),
+                  brute({{"env", "prod"}}))
+            << seed << " " << i;
+      }
+    }
+  }
 }
 
 TEST_F(WindowEngineStatsTest, CalibrationBinsCountOnlyReviewedConfidences) {
