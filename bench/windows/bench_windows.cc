@@ -85,7 +85,10 @@ int main(int argc, char** argv) {
       s.finish_reason = "end_turn";
       s.confidence = static_cast<double>(rng() % 1000) / 1000.0;
       s.incident_id = Cat("INC-", static_cast<int64_t>(rng() % 100'000));
-      s.labels = {{"env", rng() % 2 ? "prod" : "dev"}, {"team", "sre"}};
+      // v2 only in the last hour: compare {baseline: previous} must find a
+      // value that first appears at the very end of the week.
+      s.labels = {{"env", rng() % 2 ? "prod" : "dev"}, {"team", "sre"},
+                  {"version", s.ts_ms >= kT0 + kWeek - kHour ? "v2" : "v1"}};
       spans.push_back(std::move(s));
     }
   }
@@ -202,6 +205,15 @@ int main(int argc, char** argv) {
   engine.Compute(q, now);
   std::printf("  tool_calls p95, 100 investigations, by=[agent,env] where team=sre, all agents: %.1f ms\n",
               Seconds(Clock::now() - t0) * 1e3);
+
+  t0 = Clock::now();
+  const auto first_seen = engine.LabelValuesByFirstSeen("version", {});
+  const double all_ms = Seconds(Clock::now() - t0) * 1e3;
+  t0 = Clock::now();
+  engine.LabelValuesByFirstSeen("version", {}, "agent-0");
+  std::printf("\nversions by first seen (compare baseline: previous), v2 only in the last hour: "
+              "all agents %.3f ms (%zu agents), one agent %.1f us\n",
+              all_ms, first_seen.size(), Seconds(Clock::now() - t0) * 1e6);
 
   t0 = Clock::now();
   engine.PruneBefore(kT0 + 24 * kHour);
