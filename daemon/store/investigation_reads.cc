@@ -2,87 +2,29 @@
 
 #include <sqlite3.h>
 
-#include <nlohmann/json.hpp>
+#include "daemon/store/sqlite_rows.h"
 
 namespace aw {
 
 namespace {
 
-// A prepared statement that finalises itself. Not thread-safe.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const std::string& sql) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  sqlite3_stmt* get() const { return stmt_; }
-  explicit operator bool() const { return stmt_ != nullptr; }
+using store_rows::ColInt;
+using store_rows::ColReal;
+using store_rows::ColText;
+using store_rows::kSpanColumns;
+using store_rows::SpanFromRow;
+using store_rows::Stmt;
 
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
+// Text bound as text, also when empty (ids and labels are compared as given).
 void Bind(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
 }
 
-std::string ColText(sqlite3_stmt* s, int i) {
-  const unsigned char* t = sqlite3_column_text(s, i);
-  return t ? std::string(reinterpret_cast<const char*>(t),
-                         static_cast<size_t>(sqlite3_column_bytes(s, i)))
-           : std::string();
-}
-std::optional<int64_t> ColInt(sqlite3_stmt* s, int i) {
-  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_int64(s, i);
-}
-std::optional<double> ColReal(sqlite3_stmt* s, int i) {
-  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_double(s, i);
-}
-
-Labels LabelsFromText(const std::string& text) {
-  Labels labels;
-  if (text.empty()) return labels;
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_object()) {
-    for (const auto& [k, v] : j.items()) {
-      if (v.is_string()) labels[k] = v.get<std::string>();
-    }
-  }
-  return labels;
-}
-
-// The spans columns in the order SpanFromRow reads them (from column 0).
-constexpr const char* kSpanColumns =
-    "seq, investigation_id, agent, ts, model, response_model, provider, input_tokens, "
-    "output_tokens, cache_read_tokens, cache_creation_tokens, llm_calls, tool_calls, "
-    "cost_usd, duration_ms, finish_reason, confidence, incident_id, labels";
-
-InvestigationRecord SpanFromRow(sqlite3_stmt* st) {
+// A row selected with kSpanColumns, with its seq.
+InvestigationRecord RecordFromRow(sqlite3_stmt* st) {
   InvestigationRecord r;
   r.seq = sqlite3_column_int64(st, 0);
-  Span& sp = r.span;
-  sp.investigation_id = ColText(st, 1);
-  sp.agent = ColText(st, 2);
-  sp.ts_ms = sqlite3_column_int64(st, 3);
-  sp.model = ColText(st, 4);
-  sp.response_model = ColText(st, 5);
-  sp.provider = ColText(st, 6);
-  sp.input_tokens = ColInt(st, 7);
-  sp.output_tokens = ColInt(st, 8);
-  sp.cache_read_tokens = ColInt(st, 9);
-  sp.cache_creation_tokens = ColInt(st, 10);
-  sp.llm_calls = ColInt(st, 11);
-  sp.tool_calls = ColInt(st, 12);
-  sp.cost_usd = ColReal(st, 13);
-  sp.duration_ms = ColInt(st, 14);
-  sp.finish_reason = ColText(st, 15);
-  sp.confidence = ColReal(st, 16);
-  sp.incident_id = ColText(st, 17);
-  sp.labels = LabelsFromText(ColText(st, 18));
+  r.span = SpanFromRow(st);
   return r;
 }
 
@@ -175,7 +117,7 @@ Result<std::vector<InvestigationRecord>> InvestigationReader::List(
     const int rc = sqlite3_step(q.get());
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return Error("list investigations");
-    InvestigationRecord r = SpanFromRow(q.get());
+    InvestigationRecord r = RecordFromRow(q.get());
     if (!LabelsMatch(query.labels, r.span.labels)) continue;
     ++candidates;
     auto verdict = LatestVerdict(latest.get(), r.span.investigation_id);
@@ -198,7 +140,7 @@ Result<InvestigationDetail> InvestigationReader::Get(const std::string& investig
     Bind(q.get(), 1, investigation_id);
     const int rc = sqlite3_step(q.get());
     if (rc == SQLITE_ROW) {
-      d.record = SpanFromRow(q.get());
+      d.record = RecordFromRow(q.get());
     } else if (rc != SQLITE_DONE) {
       return Error("read investigation");
     }

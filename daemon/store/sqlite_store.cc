@@ -7,27 +7,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/store/sqlite_rows.h"
+
 namespace aw {
 
 namespace {
 
 using json = nlohmann::json;
-
-// A prepared statement that finalises itself. Not thread-safe.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  sqlite3_stmt* get() const { return stmt_; }
-  explicit operator bool() const { return stmt_ != nullptr; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
+using store_rows::ColInt;
+using store_rows::ColReal;
+using store_rows::ColText;
+using store_rows::kSpanColumns;
+using store_rows::LabelsFromText;
+using store_rows::SpanFromRow;
+using store_rows::Stmt;
 
 void BindText(sqlite3_stmt* s, int i, const std::string& v) {
   if (v.empty()) {
@@ -43,34 +36,8 @@ void BindReal(sqlite3_stmt* s, int i, const std::optional<double>& v) {
   if (v) sqlite3_bind_double(s, i, *v); else sqlite3_bind_null(s, i);
 }
 
-std::string ColText(sqlite3_stmt* s, int i) {
-  const unsigned char* t = sqlite3_column_text(s, i);
-  return t ? std::string(reinterpret_cast<const char*>(t),
-                         static_cast<size_t>(sqlite3_column_bytes(s, i)))
-           : std::string();
-}
-std::optional<int64_t> ColInt(sqlite3_stmt* s, int i) {
-  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_int64(s, i);
-}
-std::optional<double> ColReal(sqlite3_stmt* s, int i) {
-  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_double(s, i);
-}
-
 std::string LabelsToText(const Labels& labels) {
   return labels.empty() ? std::string() : json(labels).dump();
-}
-Labels LabelsFromText(const std::string& text) {
-  Labels labels;
-  if (text.empty()) return labels;
-  json j = json::parse(text, nullptr, false);
-  if (j.is_object()) {
-    for (const auto& [k, v] : j.items()) {
-      if (v.is_string()) labels[k] = v.get<std::string>();
-    }
-  }
-  return labels;
 }
 
 // Binds a span to the 19 columns of `spans`, seq first.
@@ -94,36 +61,6 @@ void BindSpan(sqlite3_stmt* st, int64_t seq, const Span& sp) {
   BindReal(st, 17, sp.confidence);
   BindText(st, 18, sp.incident_id);
   BindText(st, 19, LabelsToText(sp.labels));
-}
-
-constexpr const char* kSpanColumns =
-    "seq, investigation_id, agent, ts, model, response_model, provider, "
-    "input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, "
-    "llm_calls, tool_calls, cost_usd, duration_ms, finish_reason, confidence, "
-    "incident_id, labels";
-
-// A row selected with kSpanColumns.
-Span SpanFromRow(sqlite3_stmt* st) {
-  Span sp;
-  sp.investigation_id = ColText(st, 1);
-  sp.agent = ColText(st, 2);
-  sp.ts_ms = sqlite3_column_int64(st, 3);
-  sp.model = ColText(st, 4);
-  sp.response_model = ColText(st, 5);
-  sp.provider = ColText(st, 6);
-  sp.input_tokens = ColInt(st, 7);
-  sp.output_tokens = ColInt(st, 8);
-  sp.cache_read_tokens = ColInt(st, 9);
-  sp.cache_creation_tokens = ColInt(st, 10);
-  sp.llm_calls = ColInt(st, 11);
-  sp.tool_calls = ColInt(st, 12);
-  sp.cost_usd = ColReal(st, 13);
-  sp.duration_ms = ColInt(st, 14);
-  sp.finish_reason = ColText(st, 15);
-  sp.confidence = ColReal(st, 16);
-  sp.incident_id = ColText(st, 17);
-  sp.labels = LabelsFromText(ColText(st, 18));
-  return sp;
 }
 
 Status DbError(sqlite3* db, const std::string& what) {

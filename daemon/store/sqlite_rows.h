@@ -1,0 +1,95 @@
+#pragma once
+
+// Row helpers shared by the store's connections (the writer in
+// sqlite_store.cc, the read-only one in investigation_reads.cc): a
+// self-finalising statement, typed column reads, and the spans row layout.
+// Internal to daemon/store.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/common/types.h"
+
+namespace aw::store_rows {
+
+// A prepared statement that finalises itself. Not thread-safe.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
+  }
+  Stmt(sqlite3* db, const std::string& sql) : Stmt(db, sql.c_str()) {}
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  sqlite3_stmt* get() const { return stmt_; }
+  explicit operator bool() const { return stmt_ != nullptr; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+inline std::string ColText(sqlite3_stmt* s, int i) {
+  const unsigned char* t = sqlite3_column_text(s, i);
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<size_t>(sqlite3_column_bytes(s, i)))
+           : std::string();
+}
+inline std::optional<int64_t> ColInt(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(s, i);
+}
+inline std::optional<double> ColReal(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_double(s, i);
+}
+
+inline Labels LabelsFromText(const std::string& text) {
+  Labels labels;
+  if (text.empty()) return labels;
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (v.is_string()) labels[k] = v.get<std::string>();
+    }
+  }
+  return labels;
+}
+
+// The spans columns in the order SpanFromRow reads them (from column 0).
+inline constexpr const char* kSpanColumns =
+    "seq, investigation_id, agent, ts, model, response_model, provider, "
+    "input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, "
+    "llm_calls, tool_calls, cost_usd, duration_ms, finish_reason, confidence, "
+    "incident_id, labels";
+
+// A row selected with kSpanColumns.
+inline Span SpanFromRow(sqlite3_stmt* st) {
+  Span sp;
+  sp.investigation_id = ColText(st, 1);
+  sp.agent = ColText(st, 2);
+  sp.ts_ms = sqlite3_column_int64(st, 3);
+  sp.model = ColText(st, 4);
+  sp.response_model = ColText(st, 5);
+  sp.provider = ColText(st, 6);
+  sp.input_tokens = ColInt(st, 7);
+  sp.output_tokens = ColInt(st, 8);
+  sp.cache_read_tokens = ColInt(st, 9);
+  sp.cache_creation_tokens = ColInt(st, 10);
+  sp.llm_calls = ColInt(st, 11);
+  sp.tool_calls = ColInt(st, 12);
+  sp.cost_usd = ColReal(st, 13);
+  sp.duration_ms = ColInt(st, 14);
+  sp.finish_reason = ColText(st, 15);
+  sp.confidence = ColReal(st, 16);
+  sp.incident_id = ColText(st, 17);
+  sp.labels = LabelsFromText(ColText(st, 18));
+  return sp;
+}
+
+}  // namespace aw::store_rows
