@@ -1,5 +1,6 @@
 #include "daemon/config/config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -274,6 +275,52 @@ class Loader {
     }
   }
 
+  void LoadExternalLabels(const YAML::Node& node, Config& c) const {
+    if (!node.IsMap()) Fail(node, "external_labels: must be a mapping of label name to value");
+    for (const auto& kv : node) {
+      const std::string name = kv.first.as<std::string>();
+      // Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]*, "__" reserved.
+      bool valid = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                   name.rfind("__", 0) != 0;
+      for (char ch : name) valid &= std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+      if (!valid) {
+        Fail(kv.first, "external_labels: \"" + name +
+                           "\" is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not __*)");
+      }
+      c.external_labels[name] = Expand(kv.second, "external_labels." + name);
+    }
+  }
+
+  void LoadShard(const YAML::Node& s, Config& c) const {
+    CheckKeys(s, "shard", {"agents", "count", "index", "peers"});
+    const bool by_hash = s["count"] || s["index"];
+    if (s["agents"] && by_hash) Fail(s, "shard: give agents, or count and index, not both");
+    if (s["agents"]) {
+      c.shard.agents = StringList(s["agents"], "shard.agents");
+      if (c.shard.agents.empty()) Fail(s["agents"], "shard.agents: must not be empty");
+      return;
+    }
+    if (!s["count"] || !s["index"]) Fail(s, "shard: needs agents, or both count and index");
+    c.shard.count = PositiveInt(s["count"], "shard.count");
+    const std::string index = Expand(s["index"], "shard.index");
+    const bool digits = !index.empty() && index.size() < 10 &&
+                        std::all_of(index.begin(), index.end(),
+                                    [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+    if (!digits || std::stoll(index) >= c.shard.count) {
+      Fail(s["index"], "shard.index: must be an integer from 0 to shard.count - 1 (" +
+                           std::to_string(c.shard.count - 1) + ")");
+    }
+    c.shard.index = std::stoll(index);
+    if (s["peers"]) {
+      c.shard.peers = StringList(s["peers"], "shard.peers");
+      if (static_cast<int64_t>(c.shard.peers.size()) != c.shard.count) {
+        Fail(s["peers"], "shard.peers: must list one URL per shard (" +
+                             std::to_string(c.shard.count) + "), in index order");
+      }
+      for (const std::string& url : c.shard.peers) CheckUrlText(s["peers"], url, "shard.peers[]");
+    }
+  }
+
   void LoadPricing(const YAML::Node& node, Config& c) const {
     if (!node.IsMap()) Fail(node, "pricing: must be a mapping of model to prices");
     for (const auto& kv : node) {
@@ -303,7 +350,7 @@ class Loader {
               {"listen", "storage", "evaluation_interval", "max_event_age", "max_clock_skew",
                "sli_windows", "limits", "auth", "tls", "pricing", "receivers",
                "default_receivers", "repeat_interval", "rule_files", "log", "delivery",
-               "exporters", "otlp", "external_url"});
+               "exporters", "otlp", "external_url", "external_labels", "shard"});
     if (root["listen"]) c.listen = Expand(root["listen"], "listen");
     if (root["external_url"]) {
       c.external_url = Expand(root["external_url"], "external_url");
@@ -423,6 +470,8 @@ class Loader {
       }
     }
     if (const YAML::Node o = root["otlp"]) LoadOtlp(o, c);
+    if (const YAML::Node el = root["external_labels"]) LoadExternalLabels(el, c);
+    if (const YAML::Node sh = root["shard"]) LoadShard(sh, c);
     if (root["pricing"]) LoadPricing(root["pricing"], c);
     if (root["receivers"]) LoadReceivers(root["receivers"], c);
     if (const YAML::Node d = root["default_receivers"]) {

@@ -7,6 +7,7 @@
 
 #include "daemon/common/status.h"
 #include "daemon/common/types.h"
+#include "daemon/config/shard.h"
 
 namespace aw {
 
@@ -98,6 +99,10 @@ struct Config {
   Millis repeat_interval{4LL * 3600 * 1000};
   Millis delivery_max_age{24LL * 3600 * 1000};
   std::vector<std::string> rule_files;  // globs, resolved against dir
+  // Added to every series on /metrics (e.g. {replica: a} for Thanos/Mimir
+  // deduplication of an HA pair); a label a series already has is kept.
+  Labels external_labels;
+  ShardSpec shard;  // which agents this instance owns; unset: all
   std::string log_level = "info";
   std::string log_format = "logfmt";  // logfmt | json
 };

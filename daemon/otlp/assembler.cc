@@ -69,7 +69,8 @@ AssemblerCounters Assembler::counters() const {
   return counters_;
 }
 
-AssemblyResult Assembler::Ingest(const TraceBatch& batch, TimeMs now_ms) {
+AssemblyResult Assembler::Ingest(const TraceBatch& batch, TimeMs now_ms,
+                                 const std::function<std::string(const std::string&)>& misdirected) {
   AssemblyResult result;
   MappingOptions mapping = options_.mapping;
   mapping.validation.now_ms = now_ms;
@@ -166,6 +167,15 @@ AssemblyResult Assembler::Ingest(const TraceBatch& batch, TimeMs now_ms) {
       const uint64_t seq = trace.nodes.at(span.span_id).seq;
       RemoveLocked(span.trace_id, span.span_id, seq, false, false);
       continue;
+    }
+    if (misdirected) {
+      if (std::string why = misdirected(mapped->span.agent); !why.empty()) {
+        // As a rejected one: forgotten, so no late update names it here.
+        result.misdirected.push_back({i, span.span_id, std::move(why)});
+        const uint64_t seq = trace.nodes.at(span.span_id).seq;
+        RemoveLocked(span.trace_id, span.span_id, seq, false, false);
+        continue;
+      }
     }
     Node& node = trace.nodes.at(span.span_id);
     fifo_.push_back({expires, span.trace_id, span.span_id, node.seq});

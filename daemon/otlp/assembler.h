@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -62,6 +63,9 @@ struct AssemblyResult {
   std::vector<AssembledInvestigation> investigations;
   std::vector<LateUpdate> late_updates;  // one per descendant, in arrival order
   std::vector<RejectedSpan> rejected;
+  // Valid investigations of agents another shard serves: not stored,
+  // forgotten (their descendants never update them), error names the owner.
+  std::vector<RejectedSpan> misdirected;
   int64_t duplicates = 0;   // spans already held (a client retry)
   int64_t invalid_ids = 0;  // non-investigation spans with malformed ids, ignored
 
@@ -99,7 +103,10 @@ class Assembler {
   // Takes one decoded request. Investigation spans are mapped and validated
   // (`rejected` when invalid); other spans are held or joined. Expires
   // what outlived the window first, and enforces the bound last.
-  AssemblyResult Ingest(const TraceBatch& batch, TimeMs now_ms);
+  // `misdirected`, when set, says why an agent is not served here ("" when
+  // it is); such investigations go to `misdirected` instead of being kept.
+  AssemblyResult Ingest(const TraceBatch& batch, TimeMs now_ms,
+                        const std::function<std::string(const std::string& agent)>& misdirected = {});
 
   // Undoes an Ingest whose results could not be stored (the request gets a
   // 503 and the client retries): its spans are forgotten, so the retry is

@@ -66,7 +66,7 @@ bool IsLoopback(const std::string& host) {
 
 App::App(Config config, const Clock& clock, AppOptions options)
     : config_(std::move(config)), clock_(clock), options_(std::move(options)),
-      metrics_(AW_VERSION) {}
+      metrics_(AW_VERSION), shard_(std::make_shared<const ShardMap>(config_.shard)) {}
 
 App::~App() {
   Stop();
@@ -246,6 +246,9 @@ Status App::Reload() {
     config_.default_receivers = c.default_receivers;
     config_.repeat_interval = c.repeat_interval;
     config_.rule_files = c.rule_files;
+    config_.external_labels = c.external_labels;
+    config_.shard = c.shard;
+    shard_ = std::make_shared<const ShardMap>(c.shard);
   }
   state_->engine.SetPricing(fresh->pricing);
   const TimeMs now = clock_.NowMs();
@@ -258,6 +261,11 @@ Status App::Reload() {
   return Status::Ok();
 }
 
+std::shared_ptr<const ShardMap> App::Shard() const {
+  std::lock_guard lock(config_mu_);
+  return shard_;
+}
+
 void App::OnCommit(const CommittedBatch& batch) {
   Pricing pricing;
   {
@@ -265,7 +273,13 @@ void App::OnCommit(const CommittedBatch& batch) {
     pricing = config_.pricing;
   }
   metrics_.CountSpans(batch.accepted.spans, pricing);
+  const std::shared_ptr<const ShardMap> shard = Shard();
   for (size_t i = 0; i < batch.accepted.feedback.size(); ++i) {
+    // Verdicts are broadcast to every shard: each counts only its own
+    // agents', and a held verdict that names no agent ("unknown") only
+    // where there is no sharding, so the fleet-wide sum counts each once.
+    const std::string& agent = batch.feedback_agents[i];
+    if (shard->enabled() && (agent == "unknown" || !shard->Owns(agent))) continue;
     metrics_.CountFeedback(batch.feedback_agents[i], batch.accepted.feedback[i].verdict);
   }
   metrics_.ObserveCommit(batch.commit_seconds,

@@ -41,6 +41,10 @@ namespace aw {
 class InvestigationReader;
 }  // namespace aw
 
+namespace aw::ingest {
+struct RecordError;
+}  // namespace aw::ingest
+
 namespace aw::server {
 
 struct AppOptions {
@@ -94,6 +98,11 @@ class App {
   // Slack interactions), mapped to resolutions and verdicts.
   void WebhookRoutes();
   void HandleIngest(const http::Request& req, http::Response& res, Endpoint endpoint);
+  // Moves the spans of agents this shard does not own out of `spans` (and
+  // their body index out of `indexes`) into `errors`, kept in index order.
+  // Returns how many moved; 0 when unsharded.
+  size_t DropMisdirected(std::vector<Span>& spans, std::vector<int>& indexes,
+                         std::vector<ingest::RecordError>& errors);
   // otlp_handlers.cc: OTLP/HTTP /v1/traces and /v1/logs.
   void OtlpRoutes();
   // The checks both OTLP endpoints make before decoding: ready, auth, a
@@ -128,12 +137,16 @@ class App {
   exporters::ExportSnapshot Snapshot();
   std::string MetricsText();
 
+  // The shard map of the running config; swapped whole on reload.
+  std::shared_ptr<const ShardMap> Shard() const;
+
   Config config_;  // guarded by config_mu_ after Start
   mutable std::mutex config_mu_;
   const Clock& clock_;
   const AppOptions options_;
 
   exporters::DaemonMetrics metrics_;
+  std::shared_ptr<const ShardMap> shard_;  // guarded by config_mu_
   std::unique_ptr<SqliteStore> store_;
   // Its own read connection on the store's file, so the investigation
   // endpoints never wait for a commit (own lock).

@@ -3,6 +3,7 @@
 // the commit of records the webhooks produced, and Authorize, which every
 // endpoint family uses.
 
+#include <algorithm>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
@@ -161,11 +162,22 @@ void App::HandleIngest(const http::Request& req, http::Response& res, Endpoint e
       break;
   }
   for (const auto& e : errors) metrics_.CountRejected(path, ingest::RejectReasonName(e.reason));
+  // Spans of agents another shard serves: rejected per record, naming the
+  // owner; a request of nothing else gets 421 so the client can redirect.
+  size_t misdirected = 0;
+  if (endpoint == Endpoint::kSpans) misdirected = DropMisdirected(batch.spans, indexes, errors);
+  if (misdirected > 0) metrics_.CountRejected(path, "misdirected", static_cast<double>(misdirected));
 
   json error_list = json::array();
   for (const auto& e : errors) error_list.push_back({{"index", e.index}, {"error", e.error}});
   if (!errors.empty() && errors[0].reason == ingest::RejectReason::kTooMany) {
     ReplyJson(res, 413, json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0}, {"errors", error_list}});
+    return finish();
+  }
+  if (indexes.empty() && misdirected > 0 && misdirected == errors.size()) {
+    ReplyJson(res, 421, json{{"accepted", 0}, {"duplicates", 0},
+                             {"rejected", static_cast<int>(errors.size())},
+                             {"error", errors.front().error}, {"errors", error_list}});
     return finish();
   }
   if (indexes.empty()) {
@@ -188,6 +200,29 @@ void App::HandleIngest(const http::Request& req, http::Response& res, Endpoint e
                            {"rejected", static_cast<int>(errors.size())},
                            {"errors", error_list}});
   finish();
+}
+
+size_t App::DropMisdirected(std::vector<Span>& spans, std::vector<int>& indexes,
+                            std::vector<ingest::RecordError>& errors) {
+  const std::shared_ptr<const ShardMap> shard = Shard();
+  if (!shard->enabled()) return 0;
+  size_t kept = 0, dropped = 0;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    std::string why = shard->Misdirected(spans[i].agent);
+    if (!why.empty()) {
+      errors.push_back({indexes[i], std::move(why), ingest::RejectReason::kInvalid});
+      ++dropped;
+      continue;
+    }
+    spans[kept] = std::move(spans[i]);
+    indexes[kept++] = indexes[i];
+  }
+  spans.resize(kept);
+  indexes.resize(kept);
+  if (dropped == 0) return 0;
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const ingest::RecordError& a, const ingest::RecordError& b) { return a.index < b.index; });
+  return dropped;
 }
 
 void App::SubmitWebhookRecords(EventBatch batch, const std::string& endpoint,

@@ -13,6 +13,7 @@
 // late joins of the request are committed too.
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <mutex>
 
@@ -142,7 +143,12 @@ void App::HandleOtlpTraces(const http::Request& req, http::Response& res) {
   {
     std::lock_guard order(otlp_order_mu_);
     const TimeMs now = clock_.NowMs();
-    result = assembler_->Ingest(*batch, now);
+    const std::shared_ptr<const ShardMap> shard = Shard();
+    std::function<std::string(const std::string&)> misdirected;
+    if (shard->enabled()) {
+      misdirected = [&shard](const std::string& agent) { return shard->Misdirected(agent); };
+    }
+    result = assembler_->Ingest(*batch, now, misdirected);
     EventBatch records;
     records.spans.reserve(result.investigations.size());
     // Cost: a span without agent.estimated_cost_usd keeps cost_usd empty and
@@ -188,17 +194,23 @@ void App::HandleOtlpTraces(const http::Request& req, http::Response& res) {
   }
   PublishOtlpMetrics();
 
+  // Misdirected investigations are rejected like invalid ones (the client
+  // must not retry them here), with the owner in the message.
   std::string message;
-  if (!result.rejected.empty()) {
-    const otlp::RejectedSpan& first = result.rejected.front();
+  const size_t rejected = result.rejected.size() + result.misdirected.size();
+  if (rejected > 0) {
+    const otlp::RejectedSpan& first =
+        result.rejected.empty() ? result.misdirected.front() : result.rejected.front();
     message = "span " + first.span_id + ": " + first.error;
-    if (result.rejected.size() > 1) {
-      message += " (and " + std::to_string(result.rejected.size() - 1) + " more)";
-    }
+    if (rejected > 1) message += " (and " + std::to_string(rejected - 1) + " more)";
+  }
+  if (!result.rejected.empty()) {
     metrics_.CountRejected(path, "invalid", static_cast<double>(result.rejected.size()));
   }
-  ReplyOtlp(res, 200,
-            otlp::EncodeTraceResponse(static_cast<int64_t>(result.rejected.size()), message, *encoding),
+  if (!result.misdirected.empty()) {
+    metrics_.CountRejected(path, "misdirected", static_cast<double>(result.misdirected.size()));
+  }
+  ReplyOtlp(res, 200, otlp::EncodeTraceResponse(static_cast<int64_t>(rejected), message, *encoding),
             *encoding);
   finish();
 }

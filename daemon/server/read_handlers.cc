@@ -13,6 +13,7 @@
 #include "daemon/server/handler_util.h"
 #include "daemon/server/rule_runtime.h"
 #include "daemon/server/status_page.h"
+#include "exporters/external_labels.h"
 
 namespace aw::server {
 
@@ -144,6 +145,10 @@ std::string App::MetricsText() {
   auto slis = collector_->Collect();
   families.insert(families.end(), std::make_move_iterator(slis.begin()),
                   std::make_move_iterator(slis.end()));
+  {
+    std::lock_guard lock(config_mu_);
+    exporters::AddExternalLabels(families, config_.external_labels);
+  }
   return prometheus::TextSerializer().Serialize(families);
 }
 
