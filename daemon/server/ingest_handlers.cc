@@ -214,8 +214,11 @@ size_t App::DropMisdirected(std::vector<Span>& spans, std::vector<int>& indexes,
       ++dropped;
       continue;
     }
-    spans[kept] = std::move(spans[i]);
-    indexes[kept++] = indexes[i];
+    if (kept != i) {  // a self-move would empty the record
+      spans[kept] = std::move(spans[i]);
+      indexes[kept] = indexes[i];
+    }
+    ++kept;
   }
   spans.resize(kept);
   indexes.resize(kept);

@@ -155,6 +155,33 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
   ASSERT_EQ((Post(single->url(), "/v1/spans", mixed, &status), status), 200);
   investigations += 2;
 
+  // OTLP: a foreign agent's investigation is rejected in partialSuccess,
+  // naming its owner, and not stored.
+  {
+    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const std::string otlp =
+        R"({"resourceSpans":[{"resource":{"attributes":[]},"scopeSpans":[{"spans":[{)"
+        R"("traceId":"0123456789abcdef0123456789abcdef","spanId":"0123456789abcdef",)"
+        R"("name":"invoke_agent","startTimeUnixNano":")" + std::to_string(now_ns - 1'000'000'000) +
+        R"(","endTimeUnixNano":")" + std::to_string(now_ns) + R"(","attributes":[)"
+        R"({"key":"gen_ai.operation.name","value":{"stringValue":"invoke_agent"}},)"
+        R"({"key":"gen_ai.agent.name","value":{"stringValue":")" + foreign + R"("}}]}]}]}]})";
+    httplib::Client c(url0);
+    auto res = c.Post("/v1/traces", otlp, "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    const json reply = json::parse(res->body);
+    EXPECT_EQ(reply["partialSuccess"]["rejectedSpans"], "1") << res->body;
+    EXPECT_NE(reply["partialSuccess"]["errorMessage"].get<std::string>().find(
+                  "agent: \"" + foreign + "\" is served by shard 1 (" + url1 + ")"),
+              std::string::npos)
+        << res->body;
+    EXPECT_EQ(shard0->Client()->Get("/api/v1/investigations/0123456789abcdef0123456789abcdef")->status,
+              404);
+  }
+
   // Verdicts go to every shard (the sender does not know the owner).
   for (const std::string& url : {url0, url1, single->url()}) {
     body = Post(url, "/v1/feedback", all_verdicts, &status);
@@ -164,7 +191,14 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
 
   // Prometheus scrapes all three every second, with the shipped rules.
   const int prom_port = testing::FreePort();
-  const auto target = [](const std::string& u) { return "'" + u.substr(7) + "'"; };
+  // Appended piecewise: g++ 12 warns (-Wrestrict, GCC bug 105329) on
+  // `"'" + std::string`.
+  const auto target = [](const std::string& u) {
+    std::string t(1, '\'');
+    t.append(u, 7);  // without "http://"
+    t += '\'';
+    return t;
+  };
   const std::string prom_config = dir_.Write(
       "prometheus.yml",
       "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
@@ -242,7 +276,7 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
   };
   EXPECT_EQ(fb("shards"), std::optional<double>(verdicts));
   EXPECT_EQ(fb("single"), std::optional<double>(verdicts));
-  EXPECT_EQ(query("sum(agentwatch_ingest_rejected_total{job=\"shards\",reason=\"misdirected\"})"),
+  EXPECT_EQ(query("sum(agentwatch_ingest_rejected_total{job=\"shards\",endpoint=\"/v1/spans\",reason=\"misdirected\"})"),
             std::optional<double>(
                 [&] {
                   int n = 1;  // the mixed batch's foreign record

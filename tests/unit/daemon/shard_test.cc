@@ -66,14 +66,14 @@ TEST(ShardTest, UnsetOwnsEverything) {
 }
 
 TEST(ShardTest, MisdirectedNamesTheOwnerAndItsUrl) {
-  // "foobar" hashes to 0x85944171f73967e8, which is odd: shard 1 of 2.
-  ASSERT_EQ(kVectors.at("foobar") % 2, 1u);
-  ShardMap shard(ShardSpec{{}, 2, 0, {"http://a:9464", "http://b:9464"}});
-  EXPECT_EQ(shard.Misdirected("foobar"),
-            "agent: \"foobar\" is served by shard 1 (http://b:9464), this is shard 0 of 2");
-  ShardMap no_peers(ShardSpec{{}, 2, 0, {}});
-  EXPECT_EQ(no_peers.Misdirected("foobar"),
-            "agent: \"foobar\" is served by shard 1, this is shard 0 of 2");
+  // "a" hashes to 0xaf63dc4c8601ec8c, which is 1 mod 3.
+  ASSERT_EQ(kVectors.at("a") % 3, 1u);
+  ShardMap shard(ShardSpec{{}, 3, 0, {"http://x:9464", "http://y:9464", "http://z:9464"}});
+  EXPECT_EQ(shard.Misdirected("a"),
+            "agent: \"a\" is served by shard 1 (http://y:9464), this is shard 0 of 3");
+  ShardMap no_peers(ShardSpec{{}, 3, 0, {}});
+  EXPECT_EQ(no_peers.Misdirected("a"), "agent: \"a\" is served by shard 1, this is shard 0 of 3");
+  EXPECT_EQ(ShardMap(ShardSpec{{}, 3, 1, {}}).Misdirected("a"), "");
 }
 
 class ShardConfigTest : public ::testing::Test {
