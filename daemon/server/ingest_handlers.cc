@@ -27,6 +27,17 @@ const char* EndpointPath(int e) {
   return kPaths[e];
 }
 
+// Verdicts are broadcast to every shard. One naming another shard's agent
+// would be placed in that agent's windows here (a verdict whose span never
+// came counts at its own time); without the name it is held as any verdict
+// for an unknown investigation, bounded and expired.
+void UnnameForeignAgents(const ShardMap& shard, std::vector<Feedback>& feedback) {
+  if (!shard.enabled()) return;
+  for (Feedback& f : feedback) {
+    if (!f.agent.empty() && !shard.Owns(f.agent)) f.agent.clear();
+  }
+}
+
 }  // namespace
 
 void App::IngestRoutes() {
@@ -166,6 +177,7 @@ void App::HandleIngest(const http::Request& req, http::Response& res, Endpoint e
   // owner; a request of nothing else gets 421 so the client can redirect.
   size_t misdirected = 0;
   if (endpoint == Endpoint::kSpans) misdirected = DropMisdirected(batch.spans, indexes, errors);
+  UnnameForeignAgents(*Shard(), batch.feedback);
   if (misdirected > 0) metrics_.CountRejected(path, "misdirected", static_cast<double>(misdirected));
 
   json error_list = json::array();

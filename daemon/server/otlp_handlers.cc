@@ -252,6 +252,12 @@ void App::HandleOtlpLogs(const http::Request& req, http::Response& res) {
       records.feedback.push_back(std::move(v.feedback));
     }
   }
+  // As /v1/feedback: a verdict naming another shard's agent is held here,
+  // not placed in that agent's windows.
+  const std::shared_ptr<const ShardMap> shard = Shard();
+  for (Feedback& f : records.feedback) {
+    if (shard->enabled() && !f.agent.empty() && !shard->Owns(f.agent)) f.agent.clear();
+  }
   if (verdicts.rejected > 0) {
     metrics_.CountRejected(path, "invalid", static_cast<double>(verdicts.rejected));
   }

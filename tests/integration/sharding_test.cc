@@ -238,7 +238,16 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
         return true;
       },
       std::chrono::seconds(40)))
-      << prom.Log();
+      << "want " << investigations << " investigations, " << verdicts << " verdicts; Prometheus has "
+      << [&] {
+           std::string out;
+           for (const char* q : {"agentwatch:investigations:fleet", "agentwatch:override_rate_samples:fleet",
+                                 "agentwatch_sli{sli=\"investigations\"}"}) {
+             auto res = pc.Get("/api/v1/query", httplib::Params{{"query", q}}, httplib::Headers{});
+             out += std::string(q) + " -> " + (res ? res->body : "no answer") + "\n";
+           }
+           return out;
+         }();
 
   // The single instance's own fleet figures (by: [] rule rows).
   std::map<std::string, double> own_fleet;
