@@ -310,3 +310,33 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
 
 }  // namespace
 }  // namespace aw
+
+namespace aw {
+namespace {
+
+TEST_F(ShardingTest, OwnershipFollowsAReload) {
+  auto d = Launch("listed", "shard: {agents: [triage]}\n", 0);
+  ASSERT_TRUE(d->running());
+  int status = 0;
+  const auto span = [](const std::string& id, const std::string& agent) {
+    return R"({"investigation_id":")" + id + R"(","agent":")" + agent + "\"}\n";
+  };
+  EXPECT_EQ((Post(d->url(), "/v1/spans", span("r1", "triage"), &status), status), 200);
+  json body = Post(d->url(), "/v1/spans", span("r2", "cost-bot"), &status);
+  EXPECT_EQ(status, 421);
+  EXPECT_NE(body["error"].get<std::string>().find(
+                "agent: \"cost-bot\" is not one of this shard's agents"),
+            std::string::npos)
+      << body.dump();
+
+  // The shard now serves cost-bot instead.
+  Config("listed", "shard: {agents: [cost-bot]}\n", 0);
+  auto res = d->Client()->Post("/-/reload", "", "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ((Post(d->url(), "/v1/spans", span("r2", "cost-bot"), &status), status), 200);
+  EXPECT_EQ((Post(d->url(), "/v1/spans", span("r3", "triage"), &status), status), 421);
+}
+
+}  // namespace
+}  // namespace aw
