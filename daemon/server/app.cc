@@ -327,6 +327,7 @@ void App::Routes() {
   InvestigationRoutes();
   CalibrationRoutes();
   AdminRoutes();
+  SilenceRoutes();
 }
 
 void App::Dispatch(const http::Request& q, http::Response& r) {
