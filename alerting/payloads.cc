@@ -1,9 +1,9 @@
 #include "alerting/payloads.h"
 
-
 #include <cmath>
 #include <cstdio>
 
+#include "daemon/common/silence.h"
 #include "daemon/common/time_util.h"
 
 namespace aw::alerting {
@@ -219,7 +219,26 @@ nlohmann::json BuildSlackMessage(const AlertEvent& e, const PayloadOptions& o) {
   std::string runbook = Annotation(e, "runbook_url");
   if (!runbook.empty()) text += "\n<" + runbook + "|Runbook>";
   if (!o.external_url.empty()) text += "\n<" + o.external_url + "|agentwatch>";
-  return json{{"text", TruncateRunes(text, kSlackTextMaxRunes)}};
+  json message{{"text", TruncateRunes(text, kSlackTextMaxRunes)}};
+  AddSlackSilenceButton(e, message);
+  return message;
+}
+
+void AddSlackSilenceButton(const AlertEvent& e, nlohmann::json& message) {
+  if (e.resolved || e.fingerprint.empty()) return;
+  // With blocks, Slack shows the blocks and not `text`: the text goes
+  // first as a section when nothing has built blocks yet.
+  if (!message.contains("blocks")) {
+    message["blocks"] = json::array(
+        {json{{"type", "section"},
+              {"text", {{"type", "mrkdwn"}, {"text", message.value("text", "")}}}}});
+  }
+  message["blocks"].push_back(
+      {{"type", "actions"},
+       {"elements", json::array({json{{"type", "button"},
+                                      {"action_id", kSlackSilenceActionId},
+                                      {"text", {{"type", "plain_text"}, {"text", "Silence 1h"}}},
+                                      {"value", e.fingerprint}}})}});
 }
 
 nlohmann::json BuildWebhookV4(const std::string& receiver_name,

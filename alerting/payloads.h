@@ -46,6 +46,8 @@ nlohmann::json BuildPagerDutyEvent(const std::string& routing_key,
                                    const PayloadOptions& options, TimeMs now);
 
 // Slack incoming webhook: {"text": mrkdwn} with &, <, > escaped.
+// A firing alert's message also gets an actions block with a "Silence 1h"
+// button (AddSlackSilenceButton).
 nlohmann::json BuildSlackMessage(const AlertEvent& event,
                                  const PayloadOptions& options);
 
@@ -69,5 +71,11 @@ std::string WebhookSignature(const std::string& secret,
 inline constexpr char kSignatureHeader[] = "X-Agentwatch-Signature";
 inline constexpr size_t kPagerDutySummaryMaxRunes = 1024;
 inline constexpr size_t kSlackTextMaxRunes = 3000;
+
+// Appends to a Slack message (adding a section with its `text` first if it
+// has no blocks) an actions block with a "Silence 1h" button: action_id
+// kSlackSilenceActionId, value the fingerprint. Nothing for a resolve. A
+// click comes back to /v1/webhooks/slack and silences the alert for 1h.
+void AddSlackSilenceButton(const AlertEvent& event, nlohmann::json& message);
 
 }  // namespace aw::alerting

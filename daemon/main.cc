@@ -21,6 +21,7 @@
 #include "daemon/config/did_you_mean.h"
 #include "daemon/server/app.h"
 #include "daemon/server/commands.h"
+#include "daemon/server/silence_cli.h"
 #include "daemon/store/instance_lock.h"
 
 namespace aw {
@@ -53,6 +54,7 @@ commands:
   check    validate a config file and its rule files
   test     run rule unit tests
   replay   evaluate the rules over recorded events
+  silence  add, list or expire silences on a running daemon
   version  print the version
 
 `agentwatch COMMAND --help` describes each command's flags.
@@ -104,6 +106,25 @@ const std::vector<CommandSpec>& Commands() {
        {{"config", true, "FILE  the YAML config whose rules to replay (required)"},
         {"json", false, "print one JSON object per alert transition"},
         {"help", false, "print this help"}}},
+      {"silence",
+       "agentwatch silence add --url URL --matcher M [--matcher M]... (--duration D | --end T)\n"
+       "                         --author A [--comment C] [--token T]\n"
+       "       agentwatch silence list --url URL [--json] [--token T]\n"
+       "       agentwatch silence expire --url URL [--token T] ID",
+       "Manages the silences of a running daemon through its /api/v1/silences API. A\n"
+       "silenced alert is still evaluated and listed but notifies nobody. Matchers read\n"
+       "as Alertmanager's: name=value, name!=value, name=~regex, name!~regex (anchored).\n"
+       "add prints the new silence's ID. Exit codes: 0 ok, 1 the daemon refused (its\n"
+       "error is printed) or could not be reached, 2 usage error.",
+       {{"url", true, "URL  the daemon, e.g. http://127.0.0.1:9464 (required)"},
+        {"token", true, "TOKEN  Bearer token (an admin token when auth is set)"},
+        {"matcher", true, "M  a label matcher, e.g. agent=ir or 'alertname=~Cost.*' (repeatable)"},
+        {"duration", true, "D  add: how long from now, e.g. 2h"},
+        {"end", true, "T  add: when it ends, RFC 3339 (instead of --duration)"},
+        {"author", true, "A  add: who creates it (createdBy)"},
+        {"comment", true, "C  add: why"},
+        {"json", false, "list: print the daemon's JSON reply"},
+        {"help", false, "print this help"}}},
       {"version", "agentwatch version", "Prints the version.",
        {{"help", false, "print this help"}}},
   };
@@ -144,7 +165,8 @@ int Usage(const std::string& error, const CommandSpec* command = nullptr) {
 }
 
 struct Flags {
-  std::map<std::string, std::string> values;
+  std::map<std::string, std::string> values;  // the last value of each flag
+  std::map<std::string, std::vector<std::string>> all;  // every value, in order
   std::vector<std::string> positional;
   bool json = false;
   bool insecure = false;
@@ -187,6 +209,7 @@ std::string ParseFlags(const CommandSpec& command, int argc, char** argv, Flags&
       value = argv[++i];
     }
     flags.values[name] = value;
+    flags.all[name].push_back(value);
   }
   return "";
 }
@@ -332,6 +355,31 @@ int main(int argc, char** argv) {
   if (name == "test") {
     if (flags.positional.empty()) return Usage("test needs at least one FILE", command);
     return aw::server::RunRuleTests(flags.positional, std::cout);
+  }
+  if (name == "silence") {
+    aw::server::SilenceCliArgs args;
+    if (!flags.positional.empty()) args.action = flags.positional[0];
+    if (args.action == "expire" && flags.positional.size() == 2) args.id = flags.positional[1];
+    const size_t max_positional = args.action == "expire" ? 2 : 1;
+    if (flags.positional.size() > max_positional) {
+      return Usage("unexpected argument \"" + flags.positional[max_positional] + "\"", command);
+    }
+    const auto get = [&](const char* key) {
+      return flags.values.count(key) ? flags.values.at(key) : std::string();
+    };
+    args.url = get("url");
+    args.token = get("token");
+    if (flags.all.count("matcher")) args.matchers = flags.all.at("matcher");
+    args.duration = get("duration");
+    args.end = get("end");
+    args.author = get("author");
+    args.comment = get("comment");
+    args.json = flags.json;
+    std::ostringstream err;
+    const int code = aw::server::RunSilenceCommand(args, std::cout, err);
+    std::cerr << err.str();
+    if (code == 2) std::cerr << "\n" << CommandHelp(*command);
+    return code;
   }
   // replay
   if (!flags.values.count("config") || flags.positional.size() != 1) {

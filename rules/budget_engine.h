@@ -60,6 +60,8 @@ class BudgetEngine {
 
   std::vector<BudgetStatus> Statuses(const ComputeFn& compute, TimeMs now) const;
   std::vector<StoredAlert> Alerts() const;
+  // Marks a firing budget alert acknowledged (no repeats). False if none.
+  bool Acknowledge(const std::string& fingerprint);
   TimeMs last_evaluation_ms() const { return last_evaluation_ms_; }
 
  private:

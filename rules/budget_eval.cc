@@ -82,6 +82,13 @@ std::vector<StoredAlert> BudgetEngine::Alerts() const {
   return out;
 }
 
+bool BudgetEngine::Acknowledge(const std::string& fingerprint) {
+  auto it = alerts_.find(fingerprint);
+  if (it == alerts_.end()) return false;
+  it->second.acknowledged = true;
+  return true;
+}
+
 std::vector<BudgetStatus> BudgetEngine::Statuses(const ComputeFn& compute, TimeMs now) const {
   std::vector<BudgetStatus> out;
   for (const Budget& b : budgets_) out.push_back(StatusOf(b, compute, now));
@@ -112,6 +119,9 @@ void BudgetEngine::Evaluate(const ComputeFn& compute, TimeMs now, const Settings
   };
   auto notify = [&](const StoredAlert& a, const AlertEvent& e) {
     for (const std::string& r : receivers_of(a.rule)) out->notifications.push_back({r, e});
+  };
+  auto silenced = [&](const StoredAlert& a) {
+    return settings.silenced && settings.silenced(a.labels, now);
   };
 
   // Wanted this evaluation: fingerprint -> the alert as it should stand.
@@ -144,7 +154,7 @@ void BudgetEngine::Evaluate(const ComputeFn& compute, TimeMs now, const Settings
         e.value = value;
         e.resolved = true;
         e.resolved_at_ms = now;
-        notify(existing->second, e);
+        if (!existing->second.unannounced) notify(existing->second, e);
         out->transitions.push_back({now, Transition::kResolved, e});
         alerts_.erase(existing);
       }
@@ -184,7 +194,8 @@ void BudgetEngine::Evaluate(const ComputeFn& compute, TimeMs now, const Settings
     if (auto o = observed.find(it->first); o != observed.end()) e.value = o->second;
     e.resolved = true;
     e.resolved_at_ms = now;
-    notify(it->second, e);
+    // As for rule alerts: no resolve for a trigger nobody heard.
+    if (!it->second.unannounced) notify(it->second, e);
     out->transitions.push_back({now, Transition::kResolved, e});
     out->deleted.push_back(it->first);
     it = alerts_.erase(it);
@@ -193,11 +204,12 @@ void BudgetEngine::Evaluate(const ComputeFn& compute, TimeMs now, const Settings
     auto it = alerts_.find(fp);
     if (it == alerts_.end()) {
       a.last_notified_ms = now;
+      a.unannounced = silenced(a);
       AlertEvent e = event_of(a);
       e.threshold = thresholds[fp];
       out->transitions.push_back({now, Transition::kPending, e});
       out->transitions.push_back({now, Transition::kFiring, e});
-      notify(a, e);
+      if (!a.unannounced) notify(a, e);
       out->upserts.push_back(a);
       alerts_[fp] = std::move(a);
       continue;
@@ -206,9 +218,15 @@ void BudgetEngine::Evaluate(const ComputeFn& compute, TimeMs now, const Settings
     const bool changed = cur.annotations != a.annotations;
     cur.value = a.value;
     cur.annotations = a.annotations;
-    bool repeat = settings.repeat_interval.count() > 0 &&
-                  now - cur.last_notified_ms >= settings.repeat_interval.count();
+    // A trigger held back by a silence goes out once the silence ends;
+    // repeats skip silenced and acknowledged alerts.
+    const bool announce = cur.unannounced && !silenced(cur);
+    bool repeat = announce || (!cur.unannounced && !cur.acknowledged &&
+                               settings.repeat_interval.count() > 0 &&
+                               now - cur.last_notified_ms >= settings.repeat_interval.count() &&
+                               !silenced(cur));
     if (repeat) {
+      cur.unannounced = false;
       cur.last_notified_ms = now;
       AlertEvent e = event_of(cur);
       e.threshold = thresholds[fp];

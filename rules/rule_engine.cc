@@ -387,20 +387,37 @@ struct RuleEngine::Impl {
     out->upserts.push_back(inst.stored);
   }
 
+  bool Silenced(const Instance& inst, TimeMs now) const {
+    return settings.silenced && settings.silenced(inst.stored.labels, now);
+  }
+
   void Fire(Instance& inst, TimeMs now, StepResult* out) {
     inst.stored.state = AlertState::kFiring;
     inst.stored.fired_at_ms = now;
     inst.stored.last_notified_ms = now;
+    inst.stored.acknowledged = false;
+    inst.stored.unannounced = Silenced(inst, now);
     AlertEvent e = EventOf(inst);
-    Notify(inst, e, out);
+    if (!inst.stored.unannounced) Notify(inst, e, out);
     out->transitions.push_back({now, Transition::kFiring, e});
   }
 
-  // Re-sends a firing alert every repeat_interval. Returns true if sent.
+  // Announces a firing alert whose silence has ended, else re-sends it
+  // every repeat_interval (not while silenced or acknowledged). Returns
+  // true if sent.
   bool MaybeRepeat(Instance& inst, TimeMs now, StepResult* out) {
+    if (inst.stored.unannounced) {
+      if (Silenced(inst, now)) return false;
+      inst.stored.unannounced = false;
+      inst.stored.last_notified_ms = now;
+      Notify(inst, EventOf(inst), out);
+      return true;
+    }
+    if (inst.stored.acknowledged) return false;
     if (settings.repeat_interval.count() <= 0) return false;
     if (now - inst.stored.last_notified_ms < settings.repeat_interval.count())
       return false;
+    if (Silenced(inst, now)) return false;
     inst.stored.last_notified_ms = now;
     Notify(inst, EventOf(inst), out);
     return true;
@@ -417,7 +434,8 @@ struct RuleEngine::Impl {
       }
       e.resolved = true;
       e.resolved_at_ms = now;
-      Notify(inst, e, out);
+      // Nobody heard the trigger (silenced throughout): nothing to resolve.
+      if (!inst.stored.unannounced) Notify(inst, e, out);
       out->transitions.push_back({now, Transition::kResolved, e});
     } else {
       out->transitions.push_back({now, Transition::kCleared, EventOf(inst)});
@@ -697,6 +715,16 @@ void RuleEngine::Replace(RuleSet rules) {
 void RuleEngine::SetSettings(Settings settings) {
   impl_->settings = std::move(settings);
 }
+
+bool RuleEngine::Acknowledge(const std::string& fingerprint) {
+  auto it = impl_->alerts.find(fingerprint);
+  if (it != impl_->alerts.end()) {
+    if (it->second.stored.state != AlertState::kFiring) return false;
+    it->second.stored.acknowledged = true;
+    return true;
+  }
+  return impl_->budgets.Acknowledge(fingerprint);
+}
 const RuleSet& RuleEngine::rules() const { return impl_->rules; }
 
 nlohmann::json RuleEngine::RulesJson() const {
@@ -745,7 +773,8 @@ nlohmann::json RuleEngine::AlertsJson() const {
                       {"state", AlertStateName(a.state)},
                       {"value", value},
                       {"active_since", FormatRfc3339(a.active_since_ms)},
-                      {"fingerprint", a.fingerprint}});
+                      {"fingerprint", a.fingerprint},
+                      {"acknowledged", a.acknowledged}});
   }
   return nlohmann::json{{"alerts", alerts}};
 }

@@ -28,6 +28,14 @@
 //   resolve at the next Evaluate(); firing ones send their resolve.
 // - A reload that raises `for` leaves an already firing alert firing
 //   (Prometheus would send it back to pending).
+// - Silences and acks: a firing alert that Settings::silenced holds gets no
+//   trigger or repeat; it is marked unannounced, and the first evaluation
+//   that finds it firing and no longer silenced sends its trigger. A resolve
+//   goes out only to receivers that heard the trigger: an alert silenced
+//   for its whole episode resolves without a word (as in Alertmanager), and
+//   an announced one sends its resolve even while silenced, so no incident
+//   is left open. An acknowledged alert (Acknowledge()) gets no repeats;
+//   its resolve still goes out; the next episode starts unacknowledged.
 // - Only state changes are returned as upserts: a value-only change is not
 //   persisted (it is refreshed at the first evaluation after a restart).
 // - compare: value = current / earlier (same window ending `offset`
@@ -75,6 +83,10 @@ struct Settings {
   Millis repeat_interval{4LL * 3600 * 1000};  // 0: never re-send
   Millis evaluation_interval{15'000};
   Millis resend_delay{60'000};  // for the alertmanager receiver; unused here
+  // Whether an alert with these labels is silenced at `now` (null: none
+  // is). A silenced alert evaluates and changes state as usual but
+  // notifies nobody; see "Silences and acks" above.
+  std::function<bool(const Labels& labels, TimeMs now)> silenced;
 };
 
 // Figures for one query at `now`: the seam to the windows engine (tests
@@ -177,6 +189,10 @@ class RuleEngine {
   // at the next Evaluate().
   void Replace(RuleSet rules);
   void SetSettings(Settings settings);
+  // Marks a firing alert acknowledged (no more repeats this episode).
+  // False when no firing alert has `fingerprint`. The caller persists the
+  // change first (the alert from Alerts() with acknowledged set).
+  bool Acknowledge(const std::string& fingerprint);
   const RuleSet& rules() const;
 
   // GET /api/v1/rules {"groups": [...]} (the caller adds "last_reload").

@@ -26,6 +26,10 @@ struct StoredAlert {
   TimeMs fired_at_ms = 0;
   TimeMs last_notified_ms = 0;
   TimeMs keep_firing_since_ms = 0;  // 0 = condition currently true
+  // Acknowledged in PagerDuty: no repeats until it resolves.
+  bool acknowledged = false;
+  // Firing, but no receiver has heard of it yet (it fired while silenced).
+  bool unannounced = false;
 };
 
 // A budget threshold that fired in a period: budgets alert at most once per

@@ -166,6 +166,21 @@ Result<WebhookRecords> ParsePagerDutyWebhook(std::string_view body,
   }
   WebhookRecords out;
   out.kind = type->get<std::string>();
+  if (out.kind == "incident.acknowledged") {
+    const auto data = event->find("data");
+    if (data == event->end() || !data->is_object()) {
+      return Status::InvalidArgument("event.data: must be an incident object");
+    }
+    const auto key = data->find("incident_key");
+    if (key != data->end() && !key->is_null() && !key->is_string()) {
+      return Status::InvalidArgument("event.data.incident_key: must be a string");
+    }
+    if (key != data->end() && key->is_string() && !key->get_ref<const std::string&>().empty()) {
+      out.acknowledged.push_back(key->get<std::string>());
+    }
+    out.ignored = out.acknowledged.empty();
+    return out;
+  }
   if (out.kind != "incident.resolved") {
     out.ignored = true;
     return out;
@@ -304,6 +319,13 @@ Result<WebhookRecords> ParseSlackInteraction(std::string_view body,
     if (atype != a.end() && *atype != "button") continue;  // a select, a date picker: not ours
     const auto value = a.find("value");
     if (value == a.end() || !value->is_string()) continue;
+    if (const auto id = a.find("action_id"); id != a.end() && *id == kSlackSilenceActionId) {
+      if (value->get_ref<const std::string&>().empty()) {
+        return Status::InvalidArgument(field + ".value: must be an alert fingerprint");
+      }
+      out.silence_clicks.push_back({value->get<std::string>(), actor.empty() ? "slack" : actor});
+      continue;
+    }
     std::optional<TimeMs> ts;
     if (const auto ats = a.find("action_ts"); ats != a.end() && ats->is_string()) {
       ts = ParseSlackTs(ats->get_ref<const std::string&>());
@@ -318,7 +340,7 @@ Result<WebhookRecords> ParseSlackInteraction(std::string_view body,
     }
     out.feedback.push_back(std::move(*fb).value());
   }
-  out.ignored = out.feedback.empty();
+  out.ignored = out.feedback.empty() && out.silence_clicks.empty();
   return out;
 }
 

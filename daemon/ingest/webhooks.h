@@ -20,6 +20,10 @@
 //                   investigation names one incident_id, so it matches at
 //                   most one of the two.
 //     resolved_at = event.occurred_at, opened_at = event.data.created_at.
+//   incident.acknowledged -> an ack of the alert whose dedup key the
+//     incident carries (event.data.incident_key = the alert's fingerprint):
+//     its repeats stop until it resolves. Without an incident_key (an
+//     incident agentwatch did not open) it is ignored.
 //   Every other event type (incident.triggered, pagey.ping, ...) is
 //   acknowledged and ignored.
 //
@@ -36,14 +40,17 @@
 //   (the id is everything after the first ':'). Buttons with another value
 //   are not ours and are ignored. actor = user.username, else user.name,
 //   else user.id; ts = the action's action_ts (Slack's "1700000000.123456"),
-//   else now. Other payload types (view_submission, shortcut, ...) are
-//   ignored.
+//   else now. A button whose action_id is kSlackSilenceActionId
+//   ("Silence 1h" on a notification) asks for a silence of the alert whose
+//   fingerprint is its value. Other payload types (view_submission,
+//   shortcut, ...) are ignored.
 
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "daemon/common/silence.h"
 #include "daemon/common/status.h"
 #include "daemon/common/types.h"
 #include "daemon/ingest/parser.h"
@@ -56,6 +63,14 @@ namespace aw::ingest {
 struct WebhookRecords {
   std::vector<Feedback> feedback;
   std::vector<Resolution> resolutions;
+  // Fingerprints of alerts whose PagerDuty incident was acknowledged.
+  std::vector<std::string> acknowledged;
+  // "Silence 1h" clicks: the alert's fingerprint and who clicked.
+  struct SilenceClick {
+    std::string fingerprint;
+    std::string actor;
+  };
+  std::vector<SilenceClick> silence_clicks;
   bool ignored = false;
   std::string kind;  // the event type / payload type, for logs
 };

@@ -341,6 +341,7 @@ void App::Routes() {
   InvestigationRoutes();
   CalibrationRoutes();
   AdminRoutes();
+  SilenceRoutes();
 }
 
 void App::Dispatch(const http::Request& q, http::Response& r) {

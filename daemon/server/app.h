@@ -85,6 +85,7 @@ class App {
   void IngestRoutes();  // ingest_handlers.cc
   void ReadRoutes();    // read_handlers.cc
   void AdminRoutes();   // admin_handlers.cc
+  void SilenceRoutes();  // silence_handlers.cc
   // investigation_handlers.cc: GET /api/v1/investigations and /{id}.
   void InvestigationRoutes();
   void HandleInvestigations(const http::Request& req, http::Response& res);

@@ -37,12 +37,14 @@ inline std::string EndpointLabel(const std::string& path) {
                                  "/v1/traces", "/v1/logs", "/v1/webhooks/pagerduty",
                                  "/v1/webhooks/slack", "/-/reload", "/metrics", "/api/v1/slis",
                                  "/api/v1/alerts", "/api/v1/rules", "/api/v1/investigations",
-                                 "/api/v1/calibration", "/api/v1/receivers"};
+                                 "/api/v1/calibration", "/api/v1/receivers",
+                                 "/api/v1/silences"};
   for (const char* k : kKnown) {
     if (path == k) return path;
   }
   // One investigation's page: one label whatever the id.
   if (path.rfind("/api/v1/investigations/", 0) == 0) return "/api/v1/investigations/{id}";
+  if (path.rfind("/api/v1/silences/", 0) == 0) return "/api/v1/silences/{id}";
   return "other";
 }
 

@@ -70,9 +70,23 @@ void RuleRuntime::StartSender(const Config& config) {
   sender_->Start();
 }
 
+rules::Settings RuleRuntime::SettingsFor(const Config& config) {
+  rules::Settings s = RuleSettingsFor(config);
+  s.silenced = [this](const Labels& labels, TimeMs now) {
+    return !silences_.Matching(labels, now).empty();
+  };
+  return s;
+}
+
 Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
   auto stored = store_.LoadAlerts();
   if (!stored.ok()) return stored.status();
+  auto silences = store_.LoadSilences();
+  if (!silences.ok()) return silences.status();
+  for (const Silence& s : *silences) {
+    // A stored regex that no longer compiles is skipped, not fatal.
+    if (Status put = silences_.Put(s); !put.ok()) LogWarn("silence not loaded: " + put.message());
+  }
   auto fired = LoadRecentBudgetFired();
   if (!fired.ok()) return fired.status();
   alerting::HttpNotifier::Options notifier_options;
@@ -84,7 +98,7 @@ Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
           : (config.tls.cert_file.empty() ? "http://" : "https://") + config.listen;
   notifier_ = std::make_unique<alerting::HttpNotifier>(notifier_options);
   std::lock_guard lock(mu_);
-  engine_ = std::make_unique<rules::RuleEngine>(std::move(rules), RuleSettingsFor(config));
+  engine_ = std::make_unique<rules::RuleEngine>(std::move(rules), SettingsFor(config));
   engine_->Restore(*stored);
   engine_->RestoreBudgetFired(*fired);
   reload_at_ = clock_.NowMs();
@@ -106,7 +120,7 @@ void RuleRuntime::Reconfigure(const Config& config, rules::RuleSet rules) {
   {
     std::lock_guard lock(mu_);
     engine_->Replace(std::move(rules));
-    engine_->SetSettings(RuleSettingsFor(config));
+    engine_->SetSettings(SettingsFor(config));
     old = std::move(sender_);
   }
   if (old) {
@@ -183,8 +197,11 @@ std::vector<AlertEvent> RuleRuntime::FiringEvents() const {
   std::vector<AlertEvent> events;
   std::lock_guard lock(mu_);
   if (!engine_) return events;
+  const TimeMs now = clock_.NowMs();
   for (const StoredAlert& a : engine_->Alerts()) {
     if (a.state != AlertState::kFiring) continue;
+    // Alertmanager receivers hear of silenced alerts no more than others.
+    if (a.unannounced || !silences_.Matching(a.labels, now).empty()) continue;
     AlertEvent e;
     e.name = a.rule;
     e.labels = a.labels;
@@ -208,8 +225,90 @@ json RuleRuntime::RulesJson() const {
 }
 
 json RuleRuntime::AlertsJson() const {
+  json out;
+  {
+    std::lock_guard lock(mu_);
+    out = engine_ ? engine_->AlertsJson() : json{{"alerts", json::array()}};
+  }
+  const TimeMs now = clock_.NowMs();
+  for (json& a : out["alerts"]) {
+    a["silencedBy"] = silences_.Matching(a.value("labels", Labels{}), now);
+  }
+  return out;
+}
+
+Result<std::string> RuleRuntime::AddSilence(Silence silence) {
+  silence.id = alerting::NewSilenceId();
+  silence.updated_at_ms = clock_.NowMs();
+  if (Status s = store_.SaveSilence(silence); !s.ok()) return s;
+  if (Status s = silences_.Put(silence); !s.ok()) return s;
+  LogInfo("silence created", {{"id", silence.id}, {"created_by", silence.created_by},
+                              {"ends_at", FormatRfc3339(silence.ends_at_ms)}});
+  return silence.id;
+}
+
+Status RuleRuntime::ExpireSilence(const std::string& id) {
+  std::optional<Silence> s = silences_.Get(id);
+  if (!s) return Status::NotFound("silence " + id + " does not exist");
+  const TimeMs now = clock_.NowMs();
+  if (s->ends_at_ms > now) {
+    s->ends_at_ms = now;
+    // A pending silence that never started ends before it begins.
+    s->starts_at_ms = std::min(s->starts_at_ms, now);
+    s->updated_at_ms = now;
+    if (Status st = store_.SaveSilence(*s); !st.ok()) return st;
+    if (Status st = silences_.Put(*s); !st.ok()) return st;
+    LogInfo("silence expired", {{"id", id}});
+  }
+  return Status::Ok();
+}
+
+json RuleRuntime::SilencesJson() const {
+  const TimeMs now = clock_.NowMs();
+  json list = json::array();
+  for (const Silence& s : silences_.List()) list.push_back(alerting::SilenceToJson(s, now));
+  return json{{"silences", std::move(list)}};
+}
+
+Result<std::string> RuleRuntime::SilenceAlert(const std::string& fingerprint, Millis duration,
+                                              const std::string& created_by,
+                                              const std::string& comment) {
+  Labels labels;
+  bool found = false;
+  {
+    std::lock_guard lock(mu_);
+    if (engine_) {
+      for (const StoredAlert& a : engine_->Alerts()) {
+        if (a.fingerprint != fingerprint) continue;
+        labels = a.labels;
+        found = true;
+      }
+    }
+  }
+  if (!found) return Status::NotFound("no active alert has fingerprint " + fingerprint);
+  Silence s;
+  for (const auto& [name, value] : labels) s.matchers.push_back({name, value, false, true});
+  s.starts_at_ms = clock_.NowMs();
+  s.ends_at_ms = s.starts_at_ms + duration.count();
+  s.created_by = created_by;
+  s.comment = comment;
+  return AddSilence(std::move(s));
+}
+
+Status RuleRuntime::Acknowledge(const std::string& fingerprint) {
   std::lock_guard lock(mu_);
-  return engine_ ? engine_->AlertsJson() : json{{"alerts", json::array()}};
+  if (!engine_) return Status::NotFound("no rules loaded");
+  for (StoredAlert a : engine_->Alerts()) {
+    if (a.fingerprint != fingerprint || a.state != AlertState::kFiring) continue;
+    if (a.acknowledged) return Status::Ok();
+    a.acknowledged = true;
+    // Commit first, as for every alert state change.
+    if (Status s = store_.SaveAlertChanges({a}, {}, {}); !s.ok()) return s;
+    (void)engine_->Acknowledge(fingerprint);
+    LogInfo("alert acknowledged", {{"alertname", a.rule}, {"fingerprint", fingerprint}});
+    return Status::Ok();
+  }
+  return Status::NotFound("no firing alert has fingerprint " + fingerprint);
 }
 
 std::vector<RuleRuntime::ReceiverStatus> RuleRuntime::Receivers() const {

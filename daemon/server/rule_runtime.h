@@ -14,6 +14,7 @@
 
 #include "alerting/http_notifier.h"
 #include "alerting/outbox_sender.h"
+#include "alerting/silences.h"
 #include "daemon/config/config.h"
 #include "daemon/server/ingest_writer.h"
 #include "daemon/store/sqlite_store.h"
@@ -49,7 +50,25 @@ class RuleRuntime {
   void Evaluate(const EngineState& state, TimeMs now, const std::set<std::string>* touched);
 
   nlohmann::json RulesJson() const;  // with "last_reload"
+  // Each alert with "silencedBy": the ids of the active silences matching it.
   nlohmann::json AlertsJson() const;
+
+  // Silences (CONTRACT.md "Delivery"). Stored first, then applied: the
+  // next evaluation holds back (or, once a silence ends, sends) the
+  // notifications of the alerts they match.
+  // Assigns the id and returns it; Unavailable when the store refuses.
+  Result<std::string> AddSilence(Silence silence);
+  // Ends the silence now (endsAt = now; one already over keeps its end).
+  // NotFound for an unknown id.
+  Status ExpireSilence(const std::string& id);
+  nlohmann::json SilencesJson() const;  // {"silences": [...]}
+  // A silence of `duration` from now matching every label of the active
+  // alert `fingerprint` exactly. NotFound when no active alert has it.
+  Result<std::string> SilenceAlert(const std::string& fingerprint, Millis duration,
+                                   const std::string& created_by, const std::string& comment);
+  // PagerDuty acknowledged the incident of `fingerprint`: no more repeats
+  // until it resolves. NotFound when no alert with it is firing.
+  Status Acknowledge(const std::string& fingerprint);
 
   // Delivery health per configured receiver (and any receiver that still
   // has items pending): what GET /api/v1/receivers shows.
@@ -79,11 +98,13 @@ class RuleRuntime {
   std::vector<AlertEvent> FiringEvents() const;
   Result<std::vector<BudgetFired>> LoadRecentBudgetFired();
   void StartSender(const Config& config);
+  rules::Settings SettingsFor(const Config& config);
 
   SqliteStore& store_;
   const Clock& clock_;
   exporters::DaemonMetrics& metrics_;
   std::unique_ptr<alerting::HttpNotifier> notifier_;  // set in Start
+  alerting::Silences silences_;  // own lock; taken inside mu_, never the other way
 
   mutable std::mutex mu_;
   std::unique_ptr<rules::RuleEngine> engine_;       // guarded by mu_

@@ -13,7 +13,11 @@
 // within its 5 minute window, PagerDuty's, which carries no timestamp, for
 // kPagerDutyReplayWindow), 400 naming the field for a payload that cannot be mapped,
 // 200 for an event that is not used (counted as ignored_event), else the
-// ingest reply. Every rejection is counted in
+// ingest reply. PagerDuty incident.acknowledged acks the alert whose
+// fingerprint is the incident's key (200 with "acknowledged": how many
+// firing alerts it stopped repeating); a Slack "Silence 1h" click creates a
+// one-hour silence matching that alert's labels exactly (200 with
+// "silenceIDs"; a click on an alert no longer active is listed in errors). Every rejection is counted in
 // agentwatch_ingest_rejected_total{endpoint, reason}.
 
 #include <chrono>
@@ -25,6 +29,7 @@
 #include "daemon/ingest/webhooks.h"
 #include "daemon/server/app.h"
 #include "daemon/server/handler_util.h"
+#include "daemon/server/rule_runtime.h"
 
 namespace aw::server {
 
@@ -35,6 +40,7 @@ using json = nlohmann::json;
 constexpr const char* kPagerDutyPath = "/v1/webhooks/pagerduty";
 constexpr const char* kSlackPath = "/v1/webhooks/slack";
 constexpr TimeMs kPagerDutyReplayWindow = 24LL * 3600 * 1000;
+constexpr Millis kSlackSilenceDuration{3600 * 1000};
 
 void Reply(http::Response& res, int status, const std::string& error) {
   ReplyJson(res, status, ErrorBody(error));
@@ -100,6 +106,24 @@ void App::WebhookRoutes() {
     }
     LogDebug("pagerduty webhook " + parsed->kind + " (" + req.get_header_value("X-Webhook-Id") +
              "): " + std::to_string(parsed->resolutions.size()) + " resolutions");
+    if (!parsed->acknowledged.empty()) {
+      int acked = 0;
+      for (const std::string& fingerprint : parsed->acknowledged) {
+        Status s = ready_ ? rules_->Acknowledge(fingerprint) : Status::Unavailable("not ready");
+        if (s.ok()) {
+          ++acked;
+        } else if (s.code() != Status::Code::kNotFound) {
+          // Not stored: let PagerDuty retry it.
+          replay_cache_.Release(replay_key);
+          res.set_header("Retry-After", "1");
+          return reject(res, kPagerDutyPath, 503, "unavailable", s.message(), start);
+        }
+      }
+      ReplyJson(res, 200, json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0},
+                               {"errors", json::array()}, {"acknowledged", acked}});
+      metrics_.CountRequest(kPagerDutyPath, 200, SecondsSince(start));
+      return;
+    }
     EventBatch batch;
     batch.resolutions = std::move(parsed->resolutions);
     SubmitWebhookRecords(std::move(batch), kPagerDutyPath, res, replay_key);
@@ -143,6 +167,28 @@ void App::WebhookRoutes() {
                         ? "malformed"
                         : "invalid",
                     parsed.status().message(), start);
+    }
+    if (!parsed->silence_clicks.empty() && parsed->feedback.empty()) {
+      json ids = json::array();
+      json errors = json::array();
+      for (const auto& click : parsed->silence_clicks) {
+        auto id = ready_ ? rules_->SilenceAlert(click.fingerprint, kSlackSilenceDuration,
+                                                click.actor, "silenced from Slack")
+                         : Result<std::string>(Status::Unavailable("not ready"));
+        if (id.ok()) {
+          ids.push_back(*id);
+        } else if (id.status().code() == Status::Code::kNotFound) {
+          errors.push_back({{"index", errors.size()}, {"error", id.status().message()}});
+        } else {
+          replay_cache_.Release(replay_key);
+          res.set_header("Retry-After", "1");
+          return reject(res, kSlackPath, 503, "unavailable", id.status().message(), start);
+        }
+      }
+      ReplyJson(res, 200, json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0},
+                               {"errors", std::move(errors)}, {"silenceIDs", std::move(ids)}});
+      metrics_.CountRequest(kSlackPath, 200, SecondsSince(start));
+      return;
     }
     EventBatch batch;
     batch.feedback = std::move(parsed->feedback);

@@ -138,6 +138,19 @@ CREATE TABLE IF NOT EXISTS budget_fired(
   fired_at INTEGER NOT NULL, PRIMARY KEY(budget, threshold, period_start));
 )sql";
 
+// Version 3: silences (matchers as a JSON array), and on each alert whether
+// its firing was acknowledged in PagerDuty (no repeats) and whether its
+// trigger is still unannounced (it fired while silenced).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS silences(
+  id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at INTEGER NOT NULL,
+  ends_at INTEGER NOT NULL, created_by TEXT NOT NULL, comment TEXT NOT NULL,
+  updated_at INTEGER NOT NULL);
+)sql";
+// Added to alerts by version 3 (ALTER TABLE has no IF NOT EXISTS: the
+// migration checks first).
+constexpr const char* kAlertColumnsV3[] = {"acknowledged", "unannounced"};
+
 }  // namespace
 
 SqliteStore::SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -267,6 +280,20 @@ Status SqliteStore::Migrate() {
   // file is version 0 and takes every step).
   s = Exec(kSchema);
   if (s.ok() && version < 2) s = Exec(kSchemaV2);
+  if (s.ok() && version < 3) s = Exec(kSchemaV3);
+  for (const char* column : kAlertColumnsV3) {
+    if (!s.ok() || version >= 3) break;
+    Stmt q(db_, "SELECT 1 FROM pragma_table_info('alerts') WHERE name = ?");
+    if (!q) {
+      s = Error("read alerts columns");
+      break;
+    }
+    sqlite3_bind_text(q.get(), 1, column, -1, SQLITE_STATIC);
+    if (sqlite3_step(q.get()) == SQLITE_ROW) continue;
+    s = Exec(("ALTER TABLE alerts ADD COLUMN " + std::string(column) +
+              " INTEGER NOT NULL DEFAULT 0")
+                 .c_str());
+  }
   if (s.ok()) {
     s = Exec(("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '" +
               std::to_string(kSchemaVersion) + "')")
@@ -590,8 +617,8 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
   {
     Stmt up(db_,
             "INSERT OR REPLACE INTO alerts(fingerprint, rule, labels, annotations, state, value, "
-            "active_since, fired_at, last_notified, keep_firing_since) "
-            "VALUES(?,?,?,?,?,?,?,?,?,?)");
+            "active_since, fired_at, last_notified, keep_firing_since, acknowledged, "
+            "unannounced) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
     Stmt del(db_, "DELETE FROM alerts WHERE fingerprint = ?");
     Stmt out(db_,
              "INSERT INTO outbox(receiver, fingerprint, payload, created, next_attempt) "
@@ -624,6 +651,8 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
       sqlite3_bind_int64(st, 8, a.fired_at_ms);
       sqlite3_bind_int64(st, 9, a.last_notified_ms);
       sqlite3_bind_int64(st, 10, a.keep_firing_since_ms);
+      sqlite3_bind_int(st, 11, a.acknowledged ? 1 : 0);
+      sqlite3_bind_int(st, 12, a.unannounced ? 1 : 0);
       ok = sqlite3_step(st) == SQLITE_DONE;
     }
     for (size_t i = 0; ok && i < deleted.size(); ++i) {
@@ -660,7 +689,8 @@ Result<std::vector<StoredAlert>> SqliteStore::LoadAlerts() {
   std::lock_guard lock(mu_);
   Stmt q(db_,
          "SELECT fingerprint, rule, labels, annotations, state, value, active_since, fired_at, "
-         "last_notified, keep_firing_since FROM alerts ORDER BY fingerprint");
+         "last_notified, keep_firing_since, acknowledged, unannounced FROM alerts "
+         "ORDER BY fingerprint");
   if (!q) return Error("load alerts");
   std::vector<StoredAlert> alerts;
   int rc;
@@ -677,6 +707,8 @@ Result<std::vector<StoredAlert>> SqliteStore::LoadAlerts() {
     a.fired_at_ms = sqlite3_column_int64(st, 7);
     a.last_notified_ms = sqlite3_column_int64(st, 8);
     a.keep_firing_since_ms = sqlite3_column_int64(st, 9);
+    a.acknowledged = sqlite3_column_int(st, 10) != 0;
+    a.unannounced = sqlite3_column_int(st, 11) != 0;
     alerts.push_back(std::move(a));
   }
   if (rc != SQLITE_DONE) return Error("load alerts");

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "daemon/common/alert_store.h"
+#include "daemon/common/silence.h"
 #include "daemon/common/status.h"
 #include "daemon/common/types.h"
 
@@ -87,7 +88,7 @@ struct EventVisitor {
 
 class SqliteStore final : public AlertStore, public OutboxStore {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   struct Options {
     bool sync_full = false;  // synchronous=FULL: fsync on every commit
@@ -140,6 +141,11 @@ class SqliteStore final : public AlertStore, public OutboxStore {
   Result<std::vector<StoredAlert>> LoadAlerts() override;
   // Budget thresholds that fired in periods starting at or after `since_ms`.
   Result<std::vector<BudgetFired>> LoadBudgetFired(TimeMs since_ms);
+
+  // Silences (sqlite_silences.cc): insert or replace by id; every stored
+  // silence, expired ones too.
+  Status SaveSilence(const Silence& silence);
+  Result<std::vector<Silence>> LoadSilences();
 
   // OutboxStore
   Result<std::vector<OutboxItem>> DueOutbox(TimeMs now, int limit) override;

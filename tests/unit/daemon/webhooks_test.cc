@@ -402,5 +402,45 @@ TEST(SlackActionValueTest, RecognisesOnlyItsOwnForms) {
   EXPECT_EQ((*v)->verdict, Verdict::kOverride);
 }
 
+TEST(PagerDutyWebhookTest, AcknowledgedNamesTheAlertByIncidentKey) {
+  json data = Incident();
+  data["status"] = "acknowledged";
+  data["incident_key"] = "9f2c0a11b2c3d4e5";
+  auto r = ParsePagerDutyWebhook(PdBody("incident.acknowledged", data), Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->ignored);
+  EXPECT_EQ(r->acknowledged, std::vector<std::string>{"9f2c0a11b2c3d4e5"});
+  EXPECT_TRUE(r->resolutions.empty());
+
+  data["incident_key"] = nullptr;  // an incident agentwatch did not open
+  r = ParsePagerDutyWebhook(PdBody("incident.acknowledged", data), Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->ignored);
+  EXPECT_TRUE(r->acknowledged.empty());
+
+  data["incident_key"] = 7;
+  r = ParsePagerDutyWebhook(PdBody("incident.acknowledged", data), Opts());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("event.data.incident_key:", 0), 0u);
+}
+
+TEST(SlackInteractionTest, SilenceButtonIsAClickNotAVerdict) {
+  json silence = Button("9f2c0a11b2c3d4e5", "Silence 1h");
+  silence["action_id"] = kSlackSilenceActionId;
+  auto r = ParseSlackInteraction(Form(BlockActions(json::array({silence}))), Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->ignored);
+  EXPECT_TRUE(r->feedback.empty());
+  ASSERT_EQ(r->silence_clicks.size(), 1u);
+  EXPECT_EQ(r->silence_clicks[0].fingerprint, "9f2c0a11b2c3d4e5");
+  EXPECT_EQ(r->silence_clicks[0].actor, "alice");
+
+  // The same value on another button is not ours.
+  r = ParseSlackInteraction(Form(BlockActions(json::array({Button("9f2c0a11b2c3d4e5")}))), Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->silence_clicks.empty());
+  EXPECT_TRUE(r->ignored);
+}
+
 }  // namespace
 }  // namespace aw::ingest
