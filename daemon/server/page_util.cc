@@ -19,7 +19,7 @@ constexpr char kCss[] =
     "a{color:#0a58ca}h1{font-size:20px;margin:4px 0 8px}"
     "h2{font-size:16px;margin:18px 0 8px}h3{font-size:15px;margin:0 0 6px}"
     "nav{color:#555;margin-bottom:6px}nav a{margin-right:10px}"
-    ".cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:10px}"
+    ".cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(400px,1fr));gap:10px}"
     ".card{background:#fff;border:1px solid #ddd;border-radius:8px;padding:10px 12px;"
     "overflow-x:auto;min-width:0}"
     ".card.unhealthy{border-left:6px solid #c00}.card.warn{border-left:6px solid #d80}"
@@ -36,6 +36,7 @@ constexpr char kCss[] =
     ".kv td:first-child{color:#555;white-space:nowrap;width:1%}"
     ".wrap{overflow-wrap:anywhere}"
     "svg text{font:10px system-ui,sans-serif;fill:#666}"
+    "svg.chart{max-width:100%;height:auto}"
     "@media (max-width:600px){body{padding:8px}.cards{grid-template-columns:1fr}"
     "td,th{padding:3px 5px}}";
 
