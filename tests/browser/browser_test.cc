@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/testing/daemon_process.h"
+#include "tests/testing/http_sink.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -123,9 +124,12 @@ class BrowserTest : public ::testing::Test {
 
 TEST_F(BrowserTest, StatusAndAlertPagesRenderForOnCall) {
   dir_.Write("rules/agents.yaml", kRules);
+  testing::HttpSink sink;  // the receiver, so the pages show a delivery
   const std::string config = dir_.Write(
       "agentwatch.yaml",
       "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
+      "receivers:\n  - name: oncall-webhook\n    webhook: {url: \"" + sink.Url("/hook") + "\"}\n"
+      "default_receivers: [oncall-webhook]\n"
       "rule_files: [rules/*.yaml]\n");
   DaemonProcess d(AW_BINARY, config, dir_.path());
   ASSERT_TRUE(d.Start()) << d.Log();
@@ -184,6 +188,12 @@ TEST_F(BrowserTest, StatusAndAlertPagesRenderForOnCall) {
     return !fp.empty();
   })) << d.Log();
 
+  ASSERT_TRUE(sink.WaitForRequests("/hook", 1, std::chrono::seconds(10)));
+  ASSERT_TRUE(testing::WaitFor([&] {
+    auto r = d.Client()->Get("/api/v1/receivers");
+    return r && json::parse(r->body)["receivers"][0]["last_success"].is_string();
+  }));
+
   // The status page as the browser builds it.
   const std::string dom = Chromium(d.url() + "/", "--dump-dom", 1400, 900);
   const size_t cards = dom.find("id=\"agents\"");
@@ -213,6 +223,10 @@ TEST_F(BrowserTest, StatusAndAlertPagesRenderForOnCall) {
   EXPECT_NE(page.find("threshold 25.0%"), std::string::npos);
   EXPECT_NE(page.find("class=\"threshold\""), std::string::npos);
   EXPECT_NE(page.find("INC-4407"), std::string::npos);
+  const size_t delivery = page.find("id=\"notifications\"");
+  ASSERT_NE(delivery, std::string::npos);
+  EXPECT_NE(page.find("oncall-webhook", delivery), std::string::npos);
+  EXPECT_NE(page.find(">delivered<", delivery), std::string::npos);
 
   Screenshot(d.url() + "/", "status-page.png", 1400, 900);
   Screenshot(d.url() + "/", "status-page-phone.png", 420, 900);
