@@ -83,13 +83,18 @@ std::string Quote(const std::string& s) {
 }
 
 std::string GeneratorUrl(const AlertEvent& e, const PayloadOptions& o) {
-  if (o.external_url.empty()) return "";
-  std::string base = o.external_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return base + "/api/v1/alerts?fingerprint=" + e.fingerprint;
+  return AlertPageUrl(o.external_url, e.fingerprint);
 }
 
 }  // namespace
+
+std::string AlertPageUrl(const std::string& external_url,
+                         const std::string& fingerprint) {
+  if (external_url.empty()) return "";
+  std::string base = external_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/alerts/" + fingerprint;
+}
 
 std::string PagerDutySeverity(const Labels& labels) {
   auto it = labels.find("severity");
@@ -176,7 +181,19 @@ nlohmann::json BuildPagerDutyEvent(const std::string& routing_key,
   if (!agent.empty()) payload["component"] = agent;
   out["payload"] = std::move(payload);
   out["client"] = "agentwatch";
-  if (!o.external_url.empty()) out["client_url"] = o.external_url;
+  json links = json::array();
+  if (const std::string page = AlertPageUrl(o.external_url, e.fingerprint);
+      !page.empty()) {
+    out["client_url"] = page;
+    links.push_back({{"href", page}, {"text", "Alert page"}});
+  }
+  for (const auto& [key, text] : {std::pair{"runbook_url", "Runbook"},
+                                  std::pair{"dashboard_url", "Dashboard"}}) {
+    if (std::string url = Annotation(e, key); !url.empty()) {
+      links.push_back({{"href", std::move(url)}, {"text", text}});
+    }
+  }
+  if (!links.empty()) out["links"] = std::move(links);
   return out;
 }
 
@@ -218,27 +235,140 @@ nlohmann::json BuildSlackMessage(const AlertEvent& e, const PayloadOptions& o) {
   }
   std::string runbook = Annotation(e, "runbook_url");
   if (!runbook.empty()) text += "\n<" + runbook + "|Runbook>";
-  if (!o.external_url.empty()) text += "\n<" + o.external_url + "|agentwatch>";
-  json message{{"text", TruncateRunes(text, kSlackTextMaxRunes)}};
+  std::string dashboard = Annotation(e, "dashboard_url");
+  if (!dashboard.empty()) text += "\n<" + dashboard + "|Dashboard>";
+  if (std::string page = AlertPageUrl(o.external_url, e.fingerprint);
+      !page.empty()) {
+    text += "\n<" + page + "|Alert page>";
+  }
+  // `text` is the notification and fallback; the coloured attachment holds
+  // the Block Kit layout.
+  text = TruncateRunes(text, kSlackTextMaxRunes);
+  json attachment = {{"color", SlackColor(e)},
+                     {"fallback", text},
+                     {"blocks", SlackAlertBlocks(e, o)}};
+  json message{{"text", std::move(text)},
+               {"attachments", json::array({std::move(attachment)})}};
   AddSlackSilenceButton(e, message);
   return message;
 }
 
+std::string SlackColor(const AlertEvent& e) {
+  if (e.resolved) return "#2eb67d";
+  auto it = e.labels.find("severity");
+  const std::string s = it == e.labels.end() ? "" : it->second;
+  if (s == "warning" || s == "ticket") return "#ecb22e";
+  if (s == "info") return "#36c5f0";
+  return "#e01e5a";  // critical, page, error and anything else
+}
+
+// Slack layout, kept apart from the other builders so that more blocks can
+// be added after it without touching it.
+namespace {
+
+// Limits from Block Kit: header text 150, button text 75, section text
+// and fields 3000 and 2000 characters.
+constexpr size_t kSlackHeaderMaxRunes = 150;
+constexpr size_t kSlackFieldMaxRunes = 2000;
+
+json SlackField(const std::string& title, const std::string& value) {
+  return {{"type", "mrkdwn"},
+          {"text", TruncateRunes("*" + title + "*\n" + SlackEscape(value),
+                                 kSlackFieldMaxRunes)}};
+}
+
+json SlackButton(const std::string& text, const std::string& url,
+                 const std::string& action_id) {
+  return {{"type", "button"},
+          {"text", {{"type", "plain_text"}, {"text", text}}},
+          {"url", url},
+          {"action_id", action_id}};
+}
+
+}  // namespace
+
+nlohmann::json SlackAlertBlocks(const AlertEvent& e, const PayloadOptions& o) {
+  std::string header = e.resolved ? "[RESOLVED] " : "[FIRING] ";
+  header += e.name;
+  const std::string agent = Agent(e);
+  if (!agent.empty()) header += " on " + agent;
+  json blocks = json::array();
+  blocks.push_back({{"type", "header"},
+                    {"text",
+                     {{"type", "plain_text"},
+                      {"text", TruncateRunes(header, kSlackHeaderMaxRunes)}}}});
+  json fields = json::array();
+  fields.push_back(SlackField("Agent", agent.empty() ? "-" : agent));
+  fields.push_back(SlackField(e.resolved ? "Value (now)" : "Value",
+                              SliText(e) + " " + FormatNumber(e.value)));
+  fields.push_back(SlackField("Threshold", e.op.empty()
+                                               ? FormatNumber(e.threshold)
+                                               : e.op + " " + FormatNumber(e.threshold)));
+  fields.push_back(SlackField("Window", e.window.empty() ? "-" : e.window));
+  if (auto it = e.labels.find("severity"); it != e.labels.end()) {
+    fields.push_back(SlackField("Severity", it->second));
+  }
+  if (StartsAt(e) != 0) {
+    fields.push_back(SlackField(e.resolved ? "Resolved at" : "Firing since",
+                                FormatRfc3339(e.resolved && e.resolved_at_ms != 0
+                                                  ? e.resolved_at_ms
+                                                  : StartsAt(e))));
+  }
+  blocks.push_back({{"type", "section"}, {"fields", std::move(fields)}});
+  std::string about;
+  for (const char* key : {"summary", "description"}) {
+    std::string a = Annotation(e, key);
+    if (a.empty()) continue;
+    if (!about.empty()) about += '\n';
+    about += SlackEscape(a);
+  }
+  if (!about.empty()) {
+    blocks.push_back(
+        {{"type", "section"},
+         {"text",
+          {{"type", "mrkdwn"}, {"text", TruncateRunes(about, kSlackTextMaxRunes)}}}});
+  }
+  json buttons = json::array();
+  if (std::string page = AlertPageUrl(o.external_url, e.fingerprint);
+      !page.empty()) {
+    buttons.push_back(SlackButton("Alert page", page, "alert_page"));
+  }
+  if (std::string url = Annotation(e, "runbook_url"); !url.empty()) {
+    buttons.push_back(SlackButton("Runbook", url, "runbook"));
+  }
+  if (std::string url = Annotation(e, "dashboard_url"); !url.empty()) {
+    buttons.push_back(SlackButton("Dashboard", url, "dashboard"));
+  }
+  if (!buttons.empty()) {
+    blocks.push_back({{"type", "actions"},
+                      {"block_id", "links"},
+                      {"elements", std::move(buttons)}});
+  }
+  return blocks;
+}
+
 void AddSlackSilenceButton(const AlertEvent& e, nlohmann::json& message) {
   if (e.resolved || e.fingerprint.empty()) return;
-  // With blocks, Slack shows the blocks and not `text`: the text goes
-  // first as a section when nothing has built blocks yet.
+  json action = {{"type", "actions"},
+                 {"block_id", "silence"},
+                 {"elements", json::array({json{{"type", "button"},
+                                                {"action_id", kSlackSilenceActionId},
+                                                {"text", {{"type", "plain_text"}, {"text", "Silence 1h"}}},
+                                                {"value", e.fingerprint}}})}};
+  // Our own layout keeps its blocks in the coloured attachment; a message
+  // without blocks gets its text as a section first, since Slack shows the
+  // blocks and not `text` once there are any.
+  if (message.contains("attachments") && message["attachments"].is_array() &&
+      !message["attachments"].empty() && message["attachments"][0].contains("blocks")) {
+    message["attachments"][0]["blocks"].push_back(std::move(action));
+    return;
+  }
   if (!message.contains("blocks")) {
     message["blocks"] = json::array(
         {json{{"type", "section"},
               {"text", {{"type", "mrkdwn"}, {"text", message.value("text", "")}}}}});
   }
-  message["blocks"].push_back(
-      {{"type", "actions"},
-       {"elements", json::array({json{{"type", "button"},
-                                      {"action_id", kSlackSilenceActionId},
-                                      {"text", {{"type", "plain_text"}, {"text", "Silence 1h"}}},
-                                      {"value", e.fingerprint}}})}});
+  message["blocks"].push_back(std::move(action));
 }
 
 nlohmann::json BuildWebhookV4(const std::string& receiver_name,

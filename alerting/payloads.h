@@ -16,7 +16,8 @@ namespace aw::alerting {
 // Knobs shared by the builders. Immutable after construction.
 struct PayloadOptions {
   // Our own base URL (e.g. "http://agentwatch.example:9464"), used for the
-  // webhook's externalURL, generatorURL and PagerDuty's client_url. Empty
+  // webhook's externalURL and, as the alert page AlertPageUrl(), for the
+  // generatorURL, PagerDuty's client_url and links and Slack's buttons. Empty
   // leaves the URL fields empty (or out, where the format allows).
   std::string external_url;
   // How often firing alerts are re-posted to Alertmanager; endsAt of a
@@ -40,16 +41,35 @@ std::string AlertHeadline(const AlertEvent& event);
 Labels AlertLabels(const AlertEvent& event);
 
 // PagerDuty Events API v2: trigger (or resolve when event.resolved),
-// dedup_key = fingerprint, summary <= 1024 code points.
+// dedup_key = fingerprint, summary <= 1024 code points. A trigger links the
+// alert page as client_url and first links[] entry, then the runbook_url and
+// dashboard_url annotations when set.
 nlohmann::json BuildPagerDutyEvent(const std::string& routing_key,
                                    const AlertEvent& event,
                                    const PayloadOptions& options, TimeMs now);
 
-// Slack incoming webhook: {"text": mrkdwn} with &, <, > escaped.
-// A firing alert's message also gets an actions block with a "Silence 1h"
-// button (AddSlackSilenceButton).
+// The alert page: "<external_url>/alerts/<fingerprint>" (trailing '/' of
+// the base dropped), or "" without an external_url.
+std::string AlertPageUrl(const std::string& external_url,
+                         const std::string& fingerprint);
+
+// Slack incoming webhook: {"text": mrkdwn fallback with &, <, > escaped,
+// "attachments": [{"color", "blocks"}]}, the blocks from SlackAlertBlocks
+// and the colour from SlackColor; a firing alert's blocks end with a
+// "Silence 1h" button (AddSlackSilenceButton).
 nlohmann::json BuildSlackMessage(const AlertEvent& event,
                                  const PayloadOptions& options);
+
+// The Slack attachment colour: green when resolved, else by the severity
+// label (critical/page red, warning/ticket orange, info blue, else red).
+std::string SlackColor(const AlertEvent& event);
+
+// The Block Kit layout of one alert: a header, fields (agent, value,
+// threshold, window), the summary and description, and an actions block
+// with link buttons to the alert page, runbook and dashboard (those that
+// are set). Further blocks may be appended by the caller.
+nlohmann::json SlackAlertBlocks(const AlertEvent& event,
+                                const PayloadOptions& options);
 
 // Alertmanager webhook payload, version 4, with one alert; the group is
 // the alert's full label set.
@@ -72,8 +92,9 @@ inline constexpr char kSignatureHeader[] = "X-Agentwatch-Signature";
 inline constexpr size_t kPagerDutySummaryMaxRunes = 1024;
 inline constexpr size_t kSlackTextMaxRunes = 3000;
 
-// Appends to a Slack message (adding a section with its `text` first if it
-// has no blocks) an actions block with a "Silence 1h" button: action_id
+// Appends to a Slack message's blocks (those of its first attachment when
+// it has them, else top-level ones, adding a section with its `text` first
+// if there are none) an actions block with a "Silence 1h" button: action_id
 // kSlackSilenceActionId, value the fingerprint. Nothing for a resolve. A
 // click comes back to /v1/webhooks/slack and silences the alert for 1h.
 void AddSlackSilenceButton(const AlertEvent& event, nlohmann::json& message);

@@ -12,6 +12,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   prometheus prometheus-alertmanager nginx-light wrk
   nodejs
+  chromium fonts-dejavu-core
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

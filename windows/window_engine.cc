@@ -1223,6 +1223,24 @@ std::vector<std::string> WindowEngine::Agents() const {
   return out;
 }
 
+std::map<std::string, TimeMs> WindowEngine::LatestSpanTs() const {
+  return Read([](const Impl& m) {
+    std::map<std::string, TimeMs> out;
+    for (uint32_t i = 0; i < m.agents.size(); ++i) {
+      // `order` is sorted by (ts, seq): the first span from the back is the
+      // newest (verdict-only records are placed there too).
+      const std::vector<uint32_t>& order = m.agents[i].order;
+      for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        if (m.recs[*it].kind == Kind::kSpan) {
+          out[m.agent_names.Name(i)] = m.recs[*it].ts;
+          break;
+        }
+      }
+    }
+    return out;
+  });
+}
+
 MemoryStats WindowEngine::Memory() const {
   ReaderLock lock(mu_);
   const Impl& m = *impl_;

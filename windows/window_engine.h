@@ -144,6 +144,9 @@ class WindowEngine {
   // The agent of the investigation's span, or "" when no span is held.
   std::string AgentOf(const std::string& investigation_id) const EXCLUDES(mu_);
   std::vector<std::string> Agents() const EXCLUDES(mu_);
+  // Per agent with a span, the ts of its newest investigation span (by
+  // placement: the span's ts, not its arrival).
+  std::map<std::string, TimeMs> LatestSpanTs() const EXCLUDES(mu_);
   MemoryStats Memory() const EXCLUDES(mu_);
   void SetPricing(Pricing pricing) EXCLUDES(mu_);
   // Bumped by every write that can change a figure: a reader may cache what

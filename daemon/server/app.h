@@ -122,6 +122,9 @@ class App {
   void PublishOtlpMetrics();
   void HandleSlis(const http::Request& req, http::Response& res);
   void HandleStatusPage(const http::Request& req, http::Response& res);
+  // alert_page_handlers.cc: GET /alerts/<fingerprint>, the page every
+  // notification links to.
+  void HandleAlertPage(const http::Request& req, http::Response& res);
   // calibration_handlers.cc: GET /api/v1/calibration.
   void CalibrationRoutes();
   void HandleCalibration(const http::Request& req, http::Response& res,

@@ -45,6 +45,7 @@ inline std::string EndpointLabel(const std::string& path) {
   // One investigation's page: one label whatever the id.
   if (path.rfind("/api/v1/investigations/", 0) == 0) return "/api/v1/investigations/{id}";
   if (path.rfind("/api/v1/silences/", 0) == 0) return "/api/v1/silences/{id}";
+  if (path.rfind("/alerts/", 0) == 0) return "/alerts/{fingerprint}";
   return "other";
 }
 

@@ -11,6 +11,7 @@
 
 #include "daemon/common/time_util.h"
 #include "daemon/http/http.h"
+#include "daemon/server/alert_scope_query.h"
 #include "daemon/server/app.h"
 #include "daemon/server/handler_util.h"
 #include "daemon/server/rule_runtime.h"
@@ -114,6 +115,33 @@ void BadParam(http::Response& res, const std::string& message) {
 
 }  // namespace
 
+bool NarrowToAlert(const RuleRuntime::AlertScope& scope, TimeMs now, InvestigationQuery& query) {
+  const SliQuery& rq = scope.query;
+  bool contradiction = false;
+  const auto constrain = [&](const std::string& name, const std::string& value) {
+    if (name == "agent") {
+      if (!query.agent.empty() && query.agent != value) contradiction = true;
+      query.agent = value;
+      return;
+    }
+    const auto [it, added] = query.labels.emplace(name, value);
+    if (!added && it->second != value) contradiction = true;
+  };
+  for (const std::string& by : rq.by) {
+    const auto it = scope.alert.labels.find(by);
+    constrain(by, it == scope.alert.labels.end() ? std::string() : it->second);
+  }
+  for (const auto& [k, v] : rq.where) constrain(k, v);
+  const TimeMs end = now - rq.offset.count();
+  query.to_ms = end;
+  if (rq.window.kind == WindowSpec::Kind::kTime) {
+    query.from_ms = end - rq.window.duration.count() + 1;
+  } else {
+    query.latest_n = rq.window.count;
+  }
+  return !contradiction;
+}
+
 void App::InvestigationRoutes() {
   // Same gate as the other reads: ready, and a token when protect_reads.
   const auto guard = [this](const http::Request& q, http::Response& r) {
@@ -202,34 +230,9 @@ void App::HandleInvestigations(const http::Request& req, http::Response& res) {
                                                     fingerprint + "\""}});
     }
     const SliQuery& rq = scope->query;
-    // The alert's group: its value of each `by` label ("" when the alert
-    // lacks it, as the engine groups a missing label), then the rule's
-    // `where` filter.
-    bool contradiction = false;
-    const auto constrain = [&](const std::string& name, const std::string& value) {
-      if (name == "agent") {
-        if (!query.agent.empty() && query.agent != value) contradiction = true;
-        query.agent = value;
-        return;
-      }
-      const auto [it, added] = query.labels.emplace(name, value);
-      if (!added && it->second != value) contradiction = true;
-    };
-    for (const std::string& by : rq.by) {
-      const auto it = scope->alert.labels.find(by);
-      constrain(by, it == scope->alert.labels.end() ? std::string() : it->second);
-    }
-    for (const auto& [k, v] : rq.where) constrain(k, v);
-    // The figure's window: time W holds end-W < ts <= end; count N holds
-    // the latest N by (ts, seq) with ts <= end.
-    const TimeMs end = clock_.NowMs() - rq.offset.count();
-    query.to_ms = end;
-    if (rq.window.kind == WindowSpec::Kind::kTime) {
-      query.from_ms = end - rq.window.duration.count() + 1;
-    } else {
-      query.latest_n = rq.window.count;
-    }
-    if (contradiction) query.limit = 0;  // its `by` and `where` disagree: nothing matches
+    const bool consistent = NarrowToAlert(*scope, clock_.NowMs(), query);
+    const TimeMs end = *query.to_ms;
+    if (!consistent) query.limit = 0;  // its `by` and `where` disagree: nothing matches
     alert_json = json{{"fingerprint", fingerprint},
                       {"name", scope->alert.rule},
                       {"labels", scope->alert.labels},

@@ -57,13 +57,16 @@ void App::ReadRoutes() {
   router_->Add("GET", "/", [this, read_guard](const http::Request& q, http::Response& r) {
     if (read_guard(q, r)) HandleStatusPage(q, r);
   });
+  router_->AddPrefix("GET", "/alerts/", [this, read_guard](const http::Request& q, http::Response& r) {
+    if (read_guard(q, r)) HandleAlertPage(q, r);
+  });
   router_->Add("GET", "/api/v1/rules", [this, read_guard](const http::Request& q, http::Response& r) {
     if (read_guard(q, r)) ReplyJson(r, 200, rules_->RulesJson());
   });
   router_->Add("GET", "/api/v1/alerts", [this, read_guard](const http::Request& q, http::Response& r) {
     if (!read_guard(q, r)) return;
     json body = rules_->AlertsJson();
-    // The generatorURL of every notification links here with its fingerprint.
+    // One alert by fingerprint (the alert page links here as JSON).
     if (const std::string fp = q.get_param_value("fingerprint"); !fp.empty()) {
       json kept = json::array();
       for (json& a : body["alerts"]) {
@@ -153,9 +156,26 @@ std::string App::MetricsText() {
 }
 
 void App::HandleStatusPage(const http::Request&, http::Response& res) {
-  const json alerts = rules_ ? rules_->AlertsJson() : json::object();
-  res.set_content(RenderStatusPage(state_->engine, clock_.NowMs(), alerts, ReceiversJson()),
-                  "text/html; charset=utf-8");
+  const TimeMs now = clock_.NowMs();
+  StatusPageInput in;
+  in.alerts = rules_ ? rules_->AlertsJson() : json{{"alerts", json::array()}};
+  in.receivers = ReceiversJson();
+  if (rules_) {
+    for (const json& a : in.alerts["alerts"]) {
+      const std::string fp = a.value("fingerprint", "");
+      const auto scope = rules_->ScopeOf(fp);
+      if (!scope) continue;  // resolved since the list was taken
+      in.figures[fp] = AlertFigure{scope->query.sli,        scope->query.stat,
+                                   scope->threshold,        scope->op,
+                                   scope->query.window.name, scope->alert.active_since_ms,
+                                   scope->alert.fired_at_ms};
+    }
+    exporters::ExportSnapshot snap;
+    rules_->FillSnapshot(state_->engine, now, snap);
+    in.slos = std::move(snap.slos);
+  }
+  in.last_span = state_->engine.LatestSpanTs();
+  res.set_content(RenderStatusPage(state_->engine, now, in), "text/html; charset=utf-8");
 }
 
 }  // namespace aw::server

@@ -378,6 +378,10 @@ std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& f
       for (const rules::AlertRule& r : g.rules) {
         if (r.name == a.rule) {
           scope.query = r.query;
+          if (!r.compare) {
+            scope.threshold = r.threshold;
+            scope.op = rules::OpName(r.op);
+          }
           scope.alert = std::move(a);
           return scope;
         }

@@ -89,6 +89,10 @@ class RuleRuntime {
   struct AlertScope {
     StoredAlert alert;
     SliQuery query;
+    // A threshold rule's threshold and operator; nullopt for compare, SLO
+    // and budget alerts.
+    std::optional<double> threshold;
+    std::string op;
   };
   std::optional<AlertScope> ScopeOf(const std::string& fingerprint) const;
   void FillSnapshot(const windows::WindowEngine& engine, TimeMs now,

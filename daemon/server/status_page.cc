@@ -1,49 +1,34 @@
 #include "daemon/server/status_page.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
 #include "daemon/common/time_util.h"
+#include "daemon/server/page_util.h"
 
 namespace aw::server {
 
 namespace {
 
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+using nlohmann::json;
 
-std::string Format(const std::optional<double>& v, const char* fmt) {
-  if (!v) return "–";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, *v);
-  return buf;
-}
+// Data older than this on an agent that has spoken before is flagged.
+constexpr Millis kStaleAfter{3'600'000};
 
 struct Headline {
   const char* title;
   Sli sli;
   Stat stat;
-  const char* fmt;
 };
 
 constexpr Headline kHeadlines[] = {
-    {"investigations", Sli::kInvestigations, Stat::kNone, "%.0f"},
-    {"override rate", Sli::kOverrideRate, Stat::kNone, "%.3f"},
-    {"cost (USD)", Sli::kCostUsd, Stat::kNone, "%.2f"},
-    {"p95 tool calls", Sli::kToolCalls, Stat::kP95, "%.0f"},
-    {"confidence/resolution r", Sli::kConfidenceResolutionCorrelation, Stat::kNone, "%.2f"},
+    {"investigations", Sli::kInvestigations, Stat::kNone},
+    {"override rate", Sli::kOverrideRate, Stat::kNone},
+    {"cost", Sli::kCostUsd, Stat::kNone},
+    {"p95 tool calls", Sli::kToolCalls, Stat::kP95},
+    {"confidence/resolution r", Sli::kConfidenceResolutionCorrelation, Stat::kNone},
 };
 
 // One agent's SLI over 24 consecutive 1h windows, oldest first.
@@ -64,30 +49,118 @@ std::vector<std::optional<double>> Hourly(const windows::WindowEngine& engine, T
   return points;
 }
 
-std::string Sparkline(const std::vector<std::optional<double>>& points) {
-  double lo = INFINITY, hi = -INFINITY;
-  for (const auto& p : points) {
-    if (p) {
-      lo = std::min(lo, *p);
-      hi = std::max(hi, *p);
-    }
+std::string Text(const json& obj, const char* key) {
+  const auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string Label(const json& alert, const char* key) {
+  const auto labels = alert.find("labels");
+  return labels != alert.end() && labels->is_object() ? Text(*labels, key) : "";
+}
+
+// critical/page first, then warning/ticket, then the rest.
+int SeverityRank(const std::string& s) {
+  if (s == "critical" || s == "page") return 0;
+  if (s == "error") return 1;
+  if (s == "warning" || s == "ticket") return 2;
+  return 3;
+}
+
+// An active alert as the page needs it.
+struct ActiveAlert {
+  const json* alert;
+  const AlertFigure* figure;  // null when its rule is gone
+  std::string state, severity, agent, fingerprint;
+};
+
+std::string ValueText(const json& alert, const AlertFigure* f) {
+  const json& v = alert.contains("value") ? alert["value"] : json();
+  if (!v.is_number()) return v.is_string() ? v.get<std::string>() : "-";
+  const double value = v.get<double>();
+  if (f && f->threshold) {
+    return FormatSliValue(f->sli, value) + " " + f->op + " " + FormatSliValue(f->sli, *f->threshold);
   }
-  if (!std::isfinite(lo)) return "<svg width=\"96\" height=\"20\"></svg>";
-  const double span = hi > lo ? hi - lo : 1;
-  std::ostringstream path;
-  bool pen = false;
-  for (size_t i = 0; i < points.size(); ++i) {
-    if (!points[i]) {
-      pen = false;
-      continue;
-    }
-    const double x = static_cast<double>(i) * 4;
-    const double y = 18 - (*points[i] - lo) / span * 16;
-    path << (pen ? " L" : " M") << x << ' ' << y;
-    pen = true;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", value);
+  return buf;
+}
+
+void AlertCard(std::ostringstream& html, const ActiveAlert& a, TimeMs now) {
+  const json& j = *a.alert;
+  html << "<div class=\"card alert " << (a.state == "firing" ? "unhealthy" : "warn")
+       << "\" data-agent=\"" << HtmlEscape(a.agent) << "\"><h3><span class=\"badge "
+       << HtmlEscape(a.state) << "\">" << HtmlEscape(a.state) << "</span>";
+  if (!a.severity.empty()) {
+    html << "<span class=\"badge " << HtmlEscape(a.severity) << "\">" << HtmlEscape(a.severity)
+         << "</span>";
   }
-  return "<svg width=\"96\" height=\"20\"><path d=\"" + path.str() +
-         "\" fill=\"none\" stroke=\"#36c\" stroke-width=\"1.5\"/></svg>";
+  html << "<a class=\"alert-name\" href=\"/alerts/" << UrlEncode(a.fingerprint) << "\">"
+       << HtmlEscape(Text(j, "name")) << "</a>";
+  if (!a.agent.empty()) html << " <span class=\"muted\">on</span> " << HtmlEscape(a.agent);
+  html << "</h3>";
+  const json annotations = j.contains("annotations") ? j["annotations"] : json::object();
+  if (const std::string summary = Text(annotations, "summary"); !summary.empty()) {
+    html << "<p class=\"summary\">" << HtmlEscape(summary) << "</p>";
+  }
+  html << "<p><span class=\"big\">" << HtmlEscape(ValueText(j, a.figure)) << "</span>";
+  if (a.figure) {
+    html << " <span class=\"muted\">" << HtmlEscape(SliName(a.figure->sli))
+         << (a.figure->stat == Stat::kNone ? "" : std::string(" ") + StatName(a.figure->stat))
+         << " over " << HtmlEscape(a.figure->window) << "</span>";
+    const bool firing = a.state == "firing" && a.figure->fired_at_ms > 0;
+    const TimeMs since = firing ? a.figure->fired_at_ms : a.figure->active_since_ms;
+    html << "<br><span class=\"for\">" << HtmlEscape(a.state) << " for "
+         << FormatDuration(Millis(now - since)) << "</span>";
+  }
+  html << "</p></div>";
+}
+
+void DeliverySection(std::ostringstream& html, const json& receivers) {
+  html << "<h2>Delivery</h2>";
+  const json list = receivers.contains("receivers") ? receivers["receivers"] : json::array();
+  if (list.empty()) {
+    html << "<p class=\"muted\">No receivers configured.</p>";
+    return;
+  }
+  html << "<div class=\"card\"><table id=\"delivery\"><tr><th>receiver</th><th>pending</th>"
+          "<th>last success</th><th>last error</th></tr>";
+  for (const json& r : list) {
+    const int64_t pending = r.value("pending", int64_t{0});
+    const std::string error_at = Text(r, "last_error_at");
+    const std::string success = Text(r, "last_success");
+    // Failing: items wait and the latest attempt failed.
+    const bool failing = pending > 0 && !error_at.empty() && error_at >= success;
+    html << "<tr class=\"receiver" << (failing ? " failing" : "") << "\"><td>"
+         << HtmlEscape(Text(r, "name")) << "</td><td" << (failing ? " class=\"bad\"" : "")
+         << ">" << pending << "</td><td>" << HtmlEscape(success.empty() ? "never" : success)
+         << "</td><td class=\"wrap\">"
+         << (error_at.empty() ? "" : HtmlEscape(Text(r, "last_error")) + " <span class=\"muted\">(" +
+                                          HtmlEscape(error_at) + ")</span>")
+         << "</td></tr>";
+  }
+  html << "</table></div>";
+}
+
+void SloSection(std::ostringstream& html, const std::vector<exporters::SloGauge>& slos) {
+  if (slos.empty()) return;
+  html << "<h2>SLO error budgets</h2><div class=\"card\"><table id=\"slos\"><tr><th>SLO</th>"
+          "<th>budget left</th><th>burn rates</th></tr>";
+  for (const exporters::SloGauge& s : slos) {
+    std::string burns;
+    for (const auto& [window, rate] : s.burn_rates) {
+      if (!rate) continue;
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "%s %.2f", window.c_str(), *rate);
+      burns += (burns.empty() ? "" : ", ") + std::string(buf);
+    }
+    char left[32];
+    std::snprintf(left, sizeof left, "%.1f%%", s.error_budget_remaining * 100);
+    html << "<tr><td>" << HtmlEscape(s.slo) << "</td><td"
+         << (s.error_budget_remaining <= 0 ? " class=\"bad\"" : "") << ">" << left
+         << "</td><td class=\"muted\">" << HtmlEscape(burns) << "</td></tr>";
+  }
+  html << "</table></div>";
 }
 
 }  // namespace
@@ -125,92 +198,174 @@ std::string ReliabilityDiagram(const stats::CalibrationBins& bins) {
   return svg.str();
 }
 
-std::string RenderStatusPage(const windows::WindowEngine& engine, TimeMs now,
-                             const nlohmann::json& alerts, const nlohmann::json& receivers) {
+std::string SilencesSection(const json& silences, TimeMs now) {
+  if (silences.is_null()) return "";
   std::ostringstream html;
-  html << "<!doctype html><html><head><meta charset=\"utf-8\"><title>agentwatch</title>"
-          "<meta http-equiv=\"refresh\" content=\"30\"><style>"
-          "body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
-          "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}"
-          ".firing{color:#c00;font-weight:bold}.pending{color:#c80}</style></head><body>"
-          "<h1>agentwatch</h1><p>"
-       << Escape(FormatRfc3339(now))
-       << " · <a href=\"/api/v1/slis\">SLIs</a> · <a href=\"/api/v1/alerts\">alerts</a> · "
-          "<a href=\"/api/v1/rules\">rules</a> · <a href=\"/metrics\">metrics</a></p>";
+  html << "<h2>Silences</h2>";
+  const json list = silences.contains("silences") ? silences["silences"] : json::array();
+  bool any = false;
+  for (const json& s : list) {
+    const std::string status = Text(s, "status");
+    if (status == "expired") continue;
+    if (!any) {
+      html << "<div class=\"card\"><table id=\"silences\"><tr><th>matchers</th><th>status</th>"
+              "<th>ends</th><th>by</th><th>comment</th></tr>";
+      any = true;
+    }
+    std::string matchers;
+    for (const json& m : s.value("matchers", json::array())) {
+      const bool equal = m.value("isEqual", true), regex = m.value("isRegex", false);
+      matchers += (matchers.empty() ? "" : ", ") + Text(m, "name") +
+                  (regex ? (equal ? "=~" : "!~") : (equal ? "=" : "!=")) + "\"" +
+                  Text(m, "value") + "\"";
+    }
+    const std::string ends = Text(s, "endsAt");
+    const auto end_ms = ParseRfc3339(ends);
+    html << "<tr><td class=\"wrap\">" << HtmlEscape(matchers) << "</td><td>"
+         << HtmlEscape(status) << "</td><td>" << HtmlEscape(ends)
+         << (end_ms && *end_ms > now ? " <span class=\"muted\">(in " +
+                                           FormatDuration(Millis(*end_ms - now)) + ")</span>"
+                                     : "")
+         << "</td><td>" << HtmlEscape(Text(s, "createdBy")) << "</td><td class=\"wrap\">"
+         << HtmlEscape(Text(s, "comment")) << "</td></tr>";
+  }
+  if (any) {
+    html << "</table></div>";
+  } else {
+    html << "<p class=\"muted\">No active silences.</p>";
+  }
+  return html.str();
+}
+
+std::string RenderStatusPage(const windows::WindowEngine& engine, TimeMs now,
+                             const StatusPageInput& in) {
+  // Active alerts: firing before pending, then by severity, then name.
+  std::vector<ActiveAlert> active;
+  const json alerts = in.alerts.contains("alerts") ? in.alerts["alerts"] : json::array();
+  for (const json& a : alerts) {
+    ActiveAlert x{&a, nullptr, Text(a, "state"), Label(a, "severity"), Label(a, "agent"),
+                  Text(a, "fingerprint")};
+    if (const auto it = in.figures.find(x.fingerprint); it != in.figures.end()) {
+      x.figure = &it->second;
+    }
+    active.push_back(std::move(x));
+  }
+  std::stable_sort(active.begin(), active.end(), [](const ActiveAlert& a, const ActiveAlert& b) {
+    if ((a.state == "firing") != (b.state == "firing")) return a.state == "firing";
+    if (SeverityRank(a.severity) != SeverityRank(b.severity)) {
+      return SeverityRank(a.severity) < SeverityRank(b.severity);
+    }
+    return Text(*a.alert, "name") < Text(*b.alert, "name");
+  });
+  // Agents: a firing alert makes one unhealthy, a pending one "at risk".
+  std::map<std::string, int> health;  // 2 firing, 1 pending
+  for (const ActiveAlert& a : active) {
+    int& h = health[a.agent];
+    h = std::max(h, a.state == "firing" ? 2 : 1);
+  }
+  std::vector<std::string> agents = engine.Agents();
+  for (const auto& [agent, unused] : health) {
+    if (!agent.empty() && std::find(agents.begin(), agents.end(), agent) == agents.end()) {
+      agents.push_back(agent);
+    }
+  }
+  std::stable_sort(agents.begin(), agents.end(), [&](const std::string& a, const std::string& b) {
+    const int ha = health.count(a) ? health[a] : 0, hb = health.count(b) ? health[b] : 0;
+    return ha != hb ? ha > hb : a < b;
+  });
+  int firing = 0, pending = 0;
+  for (const ActiveAlert& a : active) (a.state == "firing" ? firing : pending)++;
+
+  std::ostringstream html;
+  html << PageHead("agentwatch", 30)
+       << "<nav><b>agentwatch</b> <a href=\"/api/v1/slis\">SLIs</a><a href=\"/api/v1/alerts\">"
+          "alerts</a><a href=\"/api/v1/rules\">rules</a><a href=\"/metrics\">metrics</a></nav>"
+       << "<p id=\"overview\"><span class=\"badge " << (firing ? "firing" : "ok") << "\">"
+       << firing << " firing</span><span class=\"badge " << (pending ? "pending" : "ok") << "\">"
+       << pending << " pending</span> " << agents.size() << " agents · "
+       << HtmlEscape(FormatRfc3339(now)) << "</p>";
 
   html << "<h2>Alerts</h2>";
-  const auto& list = alerts.contains("alerts") ? alerts["alerts"] : nlohmann::json::array();
-  if (list.empty()) {
-    html << "<p>No pending or firing alerts.</p>";
+  if (active.empty()) {
+    html << "<p class=\"muted\">No pending or firing alerts.</p>";
   } else {
-    html << "<table><tr><th>alert</th><th>state</th><th>labels</th><th>value</th>"
-            "<th>since</th></tr>";
-    for (const auto& a : list) {
-      std::string labels;
-      for (const auto& [k, v] : a["labels"].items()) {
-        labels += k + "=" + v.get<std::string>() + " ";
-      }
-      const std::string state = a.value("state", "");
-      html << "<tr><td>" << Escape(a.value("name", "")) << "</td><td class=\"" << Escape(state)
-           << "\">" << Escape(state) << "</td><td>" << Escape(labels) << "</td><td>"
-           << Escape(a.contains("value") ? a["value"].dump() : "") << "</td><td>"
-           << Escape(a.value("active_since", "")) << "</td></tr>";
-    }
-    html << "</table>";
+    html << "<div class=\"cards\" id=\"alerts\">";
+    for (const ActiveAlert& a : active) AlertCard(html, a, now);
+    html << "</div>";
   }
 
-  html << "<h2>Delivery</h2>";
-  const auto& rlist = receivers.contains("receivers") ? receivers["receivers"] : nlohmann::json::array();
-  if (rlist.empty()) {
-    html << "<p>No receivers configured.</p>";
-  } else {
-    const auto text = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : "never"; };
-    html << "<table><tr><th>receiver</th><th>pending</th><th>last success</th><th>last error</th>"
-            "<th>at</th></tr>";
-    for (const auto& r : rlist) {
-      const bool failing = r.value("pending", 0) > 0 && r["last_error_at"].is_string();
-      html << "<tr><td>" << Escape(r.value("name", "")) << "</td><td"
-           << (failing ? " class=\"firing\"" : "") << ">" << r.value("pending", 0) << "</td><td>"
-           << Escape(text(r["last_success"])) << "</td><td>" << Escape(r.value("last_error", ""))
-           << "</td><td>" << Escape(r["last_error_at"].is_string() ? text(r["last_error_at"]) : "")
-           << "</td></tr>";
-    }
-    html << "</table>";
-  }
+  // ---- Silences: rendered from in.silences (GET /api/v1/silences). ----
+  html << SilencesSection(in.silences, now);
 
-  html << "<h2>Agents (last 24h; sparklines: hourly over the last 24h)</h2><table><tr><th>agent</th>";
-  for (const Headline& h : kHeadlines) html << "<th>" << h.title << "</th>";
-  html << "</tr>";
+  html << "<h2>Agents <span class=\"muted\">(last 24h; sparklines hourly)</span></h2>"
+          "<div class=\"cards\" id=\"agents\">";
   const WindowSpec day = *ParseWindow("24h", nullptr);
-  for (const std::string& agent : engine.Agents()) {
-    html << "<tr><td>" << Escape(agent) << "</td>";
-    for (const Headline& h : kHeadlines) {
+  for (const std::string& agent : agents) {
+    const int h = health.count(agent) ? health[agent] : 0;
+    html << "<div class=\"card agent" << (h == 2 ? " unhealthy" : h == 1 ? " warn" : "")
+         << "\" data-agent=\"" << HtmlEscape(agent) << "\"><h3>" << HtmlEscape(agent) << " "
+         << (h == 2 ? "<span class=\"badge firing\">unhealthy</span>"
+                    : h == 1 ? "<span class=\"badge pending\">at risk</span>"
+                             : "<span class=\"badge ok\">ok</span>")
+         << "</h3><p class=\"freshness\">";
+    if (const auto it = in.last_span.find(agent); it != in.last_span.end()) {
+      const Millis age(now - it->second);
+      html << "<span" << (age > kStaleAfter ? " class=\"bad\"" : "") << ">last span "
+           << FormatDuration(age) << " ago</span>";
+    } else {
+      html << "<span class=\"muted\">no spans yet</span>";
+    }
+    html << "</p><table>";
+    for (const Headline& hl : kHeadlines) {
       SliQuery q;
-      q.sli = h.sli;
-      q.stat = h.stat;
+      q.sli = hl.sli;
+      q.stat = hl.stat;
       q.window = day;
       q.only_agent = agent;
       std::optional<double> v;
       for (const SliValue& sv : engine.Compute(q, now)) v = sv.value;
-      html << "<td>" << Format(v, h.fmt) << "<br>" << Sparkline(Hourly(engine, now, agent, h))
-           << "</td>";
+      // The threshold of an active alert of this agent on this SLI.
+      std::optional<double> threshold;
+      std::string op;
+      for (const ActiveAlert& a : active) {
+        if (a.agent == agent && a.figure && a.figure->sli == hl.sli &&
+            a.figure->stat == hl.stat && a.figure->threshold) {
+          threshold = a.figure->threshold;
+          op = a.figure->op;
+        }
+      }
+      ChartOptions chart;
+      chart.width = 150;
+      chart.height = 34;
+      chart.sli = hl.sli;
+      chart.threshold = threshold;
+      html << "<tr><td>" << hl.title << "</td><td><b>" << HtmlEscape(FormatSliValue(hl.sli, v))
+           << "</b>";
+      if (threshold) {
+        html << "<br><span class=\"muted\">alert " << HtmlEscape(op) << " "
+             << HtmlEscape(FormatSliValue(hl.sli, *threshold)) << "</span>";
+      }
+      html << "</td><td>" << LineChart(Hourly(engine, now, agent, hl), chart) << "</td></tr>";
     }
-    html << "</tr>";
+    html << "</table></div>";
   }
-  html << "</table>";
+  html << "</div>";
 
-  html << "<h2>Calibration (last 24h: mean confidence vs confirm rate per bin; "
-          "the dashed diagonal is perfect calibration)</h2><table><tr><th>agent</th>"
-          "<th>reliability</th><th>ECE</th><th>samples</th></tr>";
+  SloSection(html, in.slos);
+  DeliverySection(html, in.receivers);
+
+  html << "<h2>Calibration <span class=\"muted\">(last 24h: mean confidence vs confirm rate per "
+          "bin; the dashed diagonal is perfect calibration)</span></h2><div class=\"cards\">";
   for (const std::string& agent : engine.Agents()) {
     const stats::CalibrationBins bins = engine.Calibration(agent, day, now);
     int64_t n = 0;
     for (const stats::CalibrationBin& b : bins) n += b.count;
-    html << "<tr><td>" << Escape(agent) << "</td><td>" << ReliabilityDiagram(bins) << "</td><td>"
-         << Format(stats::ExpectedCalibrationError(bins), "%.3f") << "</td><td>" << n
-         << "</td></tr>";
+    const std::optional<double> ece = stats::ExpectedCalibrationError(bins);
+    html << "<div class=\"card\"><h3>" << HtmlEscape(agent) << "</h3>" << ReliabilityDiagram(bins)
+         << "<p>ECE " << HtmlEscape(ece ? FormatSliValue(Sli::kConfidenceBrier, *ece) : "-")
+         << " · " << n << " samples</p></div>";
   }
-  html << "</table></body></html>";
+  html << "</div>" << kPageFoot;
   return html.str();
 }
 

@@ -194,4 +194,45 @@ Result<InvestigationDetail> InvestigationReader::Get(const std::string& investig
   return d;
 }
 
+const char* NotificationStateName(NotificationRecord::State s) {
+  switch (s) {
+    case NotificationRecord::State::kPending: return "pending";
+    case NotificationRecord::State::kDelivered: return "delivered";
+    case NotificationRecord::State::kFailed: return "failed";
+    case NotificationRecord::State::kSuperseded: return "superseded";
+  }
+  return "pending";
+}
+
+Result<std::vector<NotificationRecord>> InvestigationReader::Notifications(
+    const std::string& fingerprint, int limit) {
+  std::lock_guard lock(mu_);
+  // The outbox status codes are the store's: 0 pending, 1 delivered,
+  // 2 failed, 3 superseded.
+  Stmt q(db_,
+         "SELECT id, receiver, created, attempts, status, last_error, "
+         "coalesce(json_extract(payload, '$.resolved'), 0) FROM outbox "
+         "WHERE fingerprint = ?1 ORDER BY id DESC LIMIT ?2");
+  if (!q) return Error("read notifications");
+  Bind(q.get(), 1, fingerprint);
+  sqlite3_bind_int(q.get(), 2, limit);
+  std::vector<NotificationRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    NotificationRecord n;
+    n.id = sqlite3_column_int64(q.get(), 0);
+    n.receiver = ColText(q.get(), 1);
+    n.created_ms = sqlite3_column_int64(q.get(), 2);
+    n.attempts = sqlite3_column_int(q.get(), 3);
+    const int status = sqlite3_column_int(q.get(), 4);
+    n.state = status >= 0 && status <= 3 ? static_cast<NotificationRecord::State>(status)
+                                         : NotificationRecord::State::kPending;
+    n.last_error = ColText(q.get(), 5);
+    n.resolved = sqlite3_column_int(q.get(), 6) != 0;
+    out.push_back(std::move(n));
+  }
+  if (rc != SQLITE_DONE) return Error("read notifications");
+  return out;
+}
+
 }  // namespace aw

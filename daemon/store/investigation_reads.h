@@ -68,6 +68,20 @@ struct InvestigationDetail {
   std::optional<StoredResolution> resolution;  // the one that applies
 };
 
+// One notification of an alert to one receiver, as the outbox holds it
+// (finished items stay until retention prunes them).
+struct NotificationRecord {
+  enum class State : uint8_t { kPending, kDelivered, kFailed, kSuperseded };
+  int64_t id = 0;
+  std::string receiver;
+  TimeMs created_ms = 0;
+  int attempts = 0;
+  State state = State::kPending;
+  std::string last_error;
+  bool resolved = false;  // a resolve, else a trigger (or re-send)
+};
+const char* NotificationStateName(NotificationRecord::State s);  // pending|delivered|failed|superseded
+
 class InvestigationReader {
  public:
   // Opens `path` (which must exist: the store creates it) for reading.
@@ -82,6 +96,11 @@ class InvestigationReader {
 
   // Everything stored for one id. Both parts empty: unknown id.
   Result<InvestigationDetail> Get(const std::string& investigation_id);
+
+  // The latest `limit` notifications of the alert `fingerprint`, newest
+  // first.
+  Result<std::vector<NotificationRecord>> Notifications(const std::string& fingerprint,
+                                                        int limit);
 
  private:
   explicit InvestigationReader(sqlite3* db) : db_(db) {}

@@ -247,7 +247,7 @@ TEST_F(AlertingTest, FailedDeliveriesAreLoggedAndShownPerReceiver) {
   const std::string page = d->Client()->Get("/")->body;
   const size_t delivery = page.find("<h2>Delivery</h2>");
   ASSERT_NE(delivery, std::string::npos);
-  EXPECT_NE(page.find("<td>hook</td><td class=\"firing\">1</td><td>never</td>", delivery),
+  EXPECT_NE(page.find("<td>hook</td><td class=\"bad\">1</td><td>never</td>", delivery),
             std::string::npos)
       << page.substr(delivery, 800);
   // The failed attempt is logged at warn, naming the receiver.
@@ -285,10 +285,9 @@ TEST_F(AlertingTest, LinksUseExternalUrlAndTheFingerprintFilterHolds) {
   const json hook = json::parse(sink_.Requests("/hook")[0].body);
   const std::string fp = hook["alerts"][0]["fingerprint"];
   EXPECT_EQ(hook["externalURL"], "https://agentwatch.example.com/");
-  EXPECT_EQ(hook["alerts"][0]["generatorURL"],
-            "https://agentwatch.example.com/api/v1/alerts?fingerprint=" + fp);
+  EXPECT_EQ(hook["alerts"][0]["generatorURL"], "https://agentwatch.example.com/alerts/" + fp);
   EXPECT_EQ(json::parse(sink_.Requests("/pd")[0].body)["client_url"],
-            "https://agentwatch.example.com/");
+            "https://agentwatch.example.com/alerts/" + fp);
 
   // A second alert (another agent), so the filter has something to drop.
   std::string body;

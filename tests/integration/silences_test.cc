@@ -375,13 +375,16 @@ TEST_F(SilencesTest, SlackSilenceButtonCreatesAOneHourSilence) {
   const json alert = AlertOf(*d, "ir");
   const std::string fingerprint = alert["fingerprint"];
   json button;
-  for (const json& block : message["blocks"]) {
-    if (block["type"] == "actions") button = block["elements"][0];
+  const json blocks = message["attachments"][0]["blocks"];
+  for (const json& block : blocks) {
+    if (block["type"] == "actions" && block["elements"][0].value("action_id", "") ==
+                                          std::string("agentwatch_silence_1h")) {
+      button = block["elements"][0];
+    }
   }
   ASSERT_TRUE(button.is_object()) << message.dump();
   EXPECT_EQ(button["value"], fingerprint);
   EXPECT_EQ(button["text"]["text"], "Silence 1h");
-  EXPECT_EQ(message["blocks"][0]["text"]["text"], message["text"]);
 
   const json payload = {{"type", "block_actions"},
                         {"user", {{"id", "U024BE7LH"}, {"username", "bob"}}},

@@ -45,7 +45,7 @@ TEST(PayloadsTest, PagerDutyTriggerHasTheEventsV2Fields) {
   EXPECT_EQ(j["event_action"], "trigger");
   EXPECT_EQ(j["dedup_key"], e.fingerprint);
   EXPECT_EQ(j["client"], "agentwatch");
-  EXPECT_EQ(j["client_url"], "http://aw.example:9464");
+  EXPECT_EQ(j["client_url"], "http://aw.example:9464/alerts/" + e.fingerprint);
   const auto& p = j["payload"];
   EXPECT_EQ(p["summary"], "Override rate is high");
   EXPECT_EQ(p["source"], "incident-response");
@@ -149,8 +149,7 @@ TEST(PayloadsTest, WebhookIsAlertmanagerV4) {
   EXPECT_EQ(a["annotations"]["summary"], "Override rate is high");
   EXPECT_EQ(a["startsAt"], FormatRfc3339(kStart));
   EXPECT_EQ(a["endsAt"], "0001-01-01T00:00:00Z");
-  EXPECT_THAT(a["generatorURL"].get<std::string>(),
-              HasSubstr("http://aw:9464/"));
+  EXPECT_EQ(a["generatorURL"], "http://aw:9464/alerts/" + e.fingerprint);
   EXPECT_EQ(a["fingerprint"], "b1946ac92492d234");
 
   e.resolved = true;
@@ -195,6 +194,106 @@ TEST(PayloadsTest, TruncateRunesNeverSplitsACodePoint) {
   EXPECT_EQ(TruncateRunes("abcd", 3), "ab\xE2\x80\xA6");
   std::string s = TruncateRunes("\xF0\x9F\x94\xA5\xF0\x9F\x94\xA5x", 2);
   EXPECT_EQ(s, "\xF0\x9F\x94\xA5\xE2\x80\xA6");
+}
+
+TEST(PayloadsTest, AlertPageUrlDropsTrailingSlashesOfTheBase) {
+  EXPECT_EQ(AlertPageUrl("https://aw.example/", "00ff"),
+            "https://aw.example/alerts/00ff");
+  EXPECT_EQ(AlertPageUrl("https://aw.example/sub//", "ab"),
+            "https://aw.example/sub/alerts/ab");
+  EXPECT_EQ(AlertPageUrl("", "ab"), "");
+}
+
+TEST(PayloadsTest, PagerDutyLinksTheAlertPageThenRunbookAndDashboard) {
+  AlertEvent e = FiringEvent();
+  e.annotations["runbook_url"] = "https://wiki/rb";
+  e.annotations["dashboard_url"] = "https://grafana/d/1";
+  PayloadOptions o;
+  o.external_url = "https://aw.example/";
+  nlohmann::json j = BuildPagerDutyEvent("k", e, o, kStart);
+  const std::string page = "https://aw.example/alerts/" + e.fingerprint;
+  EXPECT_EQ(j["client_url"], page);
+  ASSERT_EQ(j["links"].size(), 3u) << j.dump();
+  EXPECT_EQ(j["links"][0]["href"], page);
+  EXPECT_EQ(j["links"][1]["href"], "https://wiki/rb");
+  EXPECT_EQ(j["links"][2]["href"], "https://grafana/d/1");
+  for (const auto& l : j["links"]) EXPECT_FALSE(l["text"].get<std::string>().empty());
+
+  // Without an external_url only the annotations are linked; without those
+  // either, there is no links array.
+  j = BuildPagerDutyEvent("k", e, {}, kStart);
+  EXPECT_FALSE(j.contains("client_url"));
+  ASSERT_EQ(j["links"].size(), 2u);
+  EXPECT_EQ(j["links"][0]["href"], "https://wiki/rb");
+  j = BuildPagerDutyEvent("k", FiringEvent(), {}, kStart);
+  EXPECT_FALSE(j.contains("links"));
+}
+
+TEST(PayloadsTest, SlackColourFollowsSeverityAndState) {
+  AlertEvent e = FiringEvent();
+  const std::vector<std::pair<std::string, std::string>> table = {
+      {"page", "#e01e5a"},    {"critical", "#e01e5a"}, {"ticket", "#ecb22e"},
+      {"warning", "#ecb22e"}, {"info", "#36c5f0"},     {"other", "#e01e5a"}};
+  for (const auto& [severity, colour] : table) {
+    e.labels["severity"] = severity;
+    EXPECT_EQ(BuildSlackMessage(e, {})["attachments"][0]["color"], colour) << severity;
+  }
+  e.resolved = true;
+  EXPECT_EQ(SlackColor(e), "#2eb67d");
+}
+
+// The blocks of type `type`.
+std::vector<nlohmann::json> BlocksOf(const nlohmann::json& blocks, const std::string& type) {
+  std::vector<nlohmann::json> out;
+  for (const auto& b : blocks) {
+    if (b["type"] == type) out.push_back(b);
+  }
+  return out;
+}
+
+TEST(PayloadsTest, SlackBlocksHaveHeaderFieldsSummaryAndLinkButtons) {
+  AlertEvent e = FiringEvent();
+  e.annotations["runbook_url"] = "https://wiki/rb";
+  e.annotations["dashboard_url"] = "https://grafana/d/1";
+  e.annotations["description"] = "a <b> & c";
+  PayloadOptions o;
+  o.external_url = "http://aw:9464";
+  const nlohmann::json msg = BuildSlackMessage(e, o);
+  const std::string page = "http://aw:9464/alerts/" + e.fingerprint;
+  EXPECT_THAT(msg["text"].get<std::string>(), HasSubstr("<" + page + "|Alert page>"));
+  const nlohmann::json& blocks = msg["attachments"][0]["blocks"];
+  EXPECT_EQ(blocks, SlackAlertBlocks(e, o));
+
+  const auto headers = BlocksOf(blocks, "header");
+  ASSERT_EQ(headers.size(), 1u);
+  EXPECT_EQ(headers[0]["text"]["text"], "[FIRING] low_accuracy on incident-response");
+
+  std::string fields;
+  for (const auto& s : BlocksOf(blocks, "section")) {
+    for (const auto& f : s.value("fields", nlohmann::json::array())) {
+      fields += f["text"].get<std::string>() + "|";
+    }
+  }
+  EXPECT_THAT(fields, HasSubstr("*Agent*\nincident-response|"));
+  EXPECT_THAT(fields, HasSubstr("*Value*\noverride_rate 0.31|"));
+  EXPECT_THAT(fields, HasSubstr("*Threshold*\n&gt; 0.2|"));
+  EXPECT_THAT(fields, HasSubstr("*Window*\n1h|"));
+
+  std::string texts;
+  for (const auto& s : BlocksOf(blocks, "section")) {
+    if (s.contains("text")) texts += s["text"]["text"].get<std::string>();
+  }
+  EXPECT_THAT(texts, HasSubstr("Override rate is high"));
+  EXPECT_THAT(texts, HasSubstr("a &lt;b&gt; &amp; c"));
+
+  const auto actions = BlocksOf(blocks, "actions");
+  ASSERT_EQ(actions.size(), 1u);
+  std::vector<std::string> urls;
+  for (const auto& b : actions[0]["elements"]) urls.push_back(b["url"]);
+  EXPECT_EQ(urls, (std::vector<std::string>{page, "https://wiki/rb", "https://grafana/d/1"}));
+
+  // No links at all: no actions block (Slack rejects an empty one).
+  EXPECT_TRUE(BlocksOf(SlackAlertBlocks(FiringEvent(), {}), "actions").empty());
 }
 
 }  // namespace

@@ -179,20 +179,34 @@ TEST(SlackSilenceButtonTest, FiringMessagesCarryTheButtonResolvesDoNot) {
   e.labels = kAlert;
   e.fingerprint = "9f2c0a11b2c3d4e5";
   const nlohmann::json m = BuildSlackMessage(e, {});
-  ASSERT_TRUE(m.contains("blocks")) << m.dump();
-  const auto& blocks = m["blocks"];
-  ASSERT_EQ(blocks.size(), 2u);
-  // The text stays visible: Slack shows blocks instead of `text`.
-  EXPECT_EQ(blocks[0]["text"]["text"], m["text"]);
-  EXPECT_EQ(blocks[1]["type"], "actions");
-  const auto& button = blocks[1]["elements"][0];
+  ASSERT_TRUE(m.contains("attachments")) << m.dump();
+  const auto& blocks = m["attachments"][0]["blocks"];
+  ASSERT_GE(blocks.size(), 2u) << m.dump();
+  // The alert's own layout comes first; the silence button goes last.
+  EXPECT_EQ(blocks[0]["type"], "header");
+  const auto& last = blocks[blocks.size() - 1];
+  EXPECT_EQ(last["type"], "actions");
+  const auto& button = last["elements"][0];
   EXPECT_EQ(button["type"], "button");
   EXPECT_EQ(button["action_id"], kSlackSilenceActionId);
   EXPECT_EQ(button["value"], e.fingerprint);
   EXPECT_EQ(button["text"]["text"], "Silence 1h");
 
   e.resolved = true;
-  EXPECT_FALSE(BuildSlackMessage(e, {}).contains("blocks"));
+  const nlohmann::json resolved = BuildSlackMessage(e, {});
+  for (const auto& block : resolved["attachments"][0]["blocks"]) {
+    if (block["type"] == "actions") {
+      for (const auto& el : block["elements"]) EXPECT_NE(el.value("action_id", ""), kSlackSilenceActionId);
+    }
+  }
+
+  // A message without blocks gets its text as a section, then the button.
+  e.resolved = false;
+  nlohmann::json plain = {{"text", "t"}};
+  AddSlackSilenceButton(e, plain);
+  ASSERT_EQ(plain["blocks"].size(), 2u);
+  EXPECT_EQ(plain["blocks"][0]["text"]["text"], "t");
+  EXPECT_EQ(plain["blocks"][1]["type"], "actions");
 
   // Blocks built by someone else are kept; the actions block goes last.
   e.resolved = false;
