@@ -73,8 +73,6 @@ struct BudgetStatus;  // rules/budget_engine.h
 struct Settings {
   std::vector<std::string> default_receivers;
   Millis repeat_interval{4LL * 3600 * 1000};  // 0: never re-send
-  Millis evaluation_interval{15'000};
-  Millis resend_delay{60'000};  // for the alertmanager receiver; unused here
 };
 
 // Figures for one query at `now`: the seam to the windows engine (tests
