@@ -18,7 +18,7 @@
 #include "daemon/common/clock.h"
 #include "daemon/common/log.h"
 #include "daemon/config/config.h"
-#include "daemon/config/did_you_mean.h"
+#include "daemon/common/did_you_mean.h"
 #include "daemon/server/app.h"
 #include "daemon/server/commands.h"
 #include "daemon/server/silence_cli.h"

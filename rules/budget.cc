@@ -13,7 +13,7 @@
 #include <stdexcept>
 
 #include "daemon/common/time_util.h"
-#include "daemon/config/did_you_mean.h"
+#include "daemon/common/did_you_mean.h"
 
 namespace aw::rules {
 

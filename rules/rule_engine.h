@@ -81,8 +81,6 @@ struct BudgetStatus;  // rules/budget_engine.h
 struct Settings {
   std::vector<std::string> default_receivers;
   Millis repeat_interval{4LL * 3600 * 1000};  // 0: never re-send
-  Millis evaluation_interval{15'000};
-  Millis resend_delay{60'000};  // for the alertmanager receiver; unused here
   // Whether an alert with these labels is silenced at `now` (null: none
   // is). A silenced alert evaluates and changes state as usual but
   // notifies nobody; see "Silences and acks" above.

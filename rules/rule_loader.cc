@@ -1,3 +1,9 @@
+// Rule files -> RuleSet (CONTRACT.md "Rule files"). One Loader walks the
+// whole schema (groups, alert rules, compare, SLOs, budgets' references)
+// with one error style, FILE:LINE: field: message, and the "did you mean"
+// hints; it is one file (about 700 lines) because every block's checks
+// share the Loader's position and error context.
+
 #include "rules/rule_loader.h"
 
 #include <glob.h>
@@ -13,7 +19,7 @@
 #include <sstream>
 
 #include "daemon/common/time_util.h"
-#include "daemon/config/did_you_mean.h"
+#include "daemon/common/did_you_mean.h"
 
 namespace aw::rules {
 

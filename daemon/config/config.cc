@@ -12,7 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "daemon/common/time_util.h"
-#include "daemon/config/did_you_mean.h"
+#include "daemon/common/did_you_mean.h"
 
 namespace aw {
 
@@ -579,7 +579,27 @@ Status ApplyOverride(Config& config, const std::string& key, const std::string& 
   } else {
     return Status::InvalidArgument("unknown flag --" + key);
   }
+  config.overrides.emplace_back(key, value);
   return Status::Ok();
+}
+
+Config ForReload(const Config& running, Config fresh) {
+  for (const auto& [key, value] : running.overrides) {
+    (void)ApplyOverride(fresh, key, value);  // applied once already: cannot fail
+  }
+  // Sized or opened once at start.
+  fresh.file = running.file;
+  fresh.dir = running.dir;
+  fresh.listen = running.listen;
+  fresh.storage = running.storage;
+  fresh.tls = running.tls;
+  fresh.otlp = running.otlp;
+  fresh.log_level = running.log_level;
+  fresh.log_format = running.log_format;
+  const int64_t max_records = fresh.limits.max_records_per_request;
+  fresh.limits = running.limits;
+  fresh.limits.max_records_per_request = max_records;
+  return fresh;
 }
 
 }  // namespace aw

@@ -1,8 +1,14 @@
 #pragma once
 
+// The daemon's configuration (CONTRACT.md "Config file"): one plain value,
+// loaded from YAML with every error naming its key (and the closest valid
+// key for a typo), then overridden by command-line flags. Immutable once
+// loaded: a reload builds a new Config and the App swaps it in.
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "daemon/common/status.h"
@@ -105,6 +111,9 @@ struct Config {
   ShardSpec shard;  // which agents this instance owns; unset: all
   std::string log_level = "info";
   std::string log_format = "logfmt";  // logfmt | json
+  // Command-line overrides applied to this config, in order (kept so that
+  // a reload applies them again).
+  std::vector<std::pair<std::string, std::string>> overrides;
 };
 
 // Loads and validates a config file. Errors read "FILE:LINE: message".
@@ -115,5 +124,12 @@ Result<Config> LoadConfig(const std::string& path);
 // "log.level", "log.format". Returns an error for an unknown key or bad value.
 Status ApplyOverride(Config& config, const std::string& key,
                      const std::string& value);
+
+// What a reload applies: `fresh` with the running process's overrides
+// applied again and the settings that only a restart changes (file,
+// listener, storage, TLS, OTLP assembly, logging, the server's limits but
+// max_records_per_request) kept from `running`. Every other field follows
+// the file, so a new field is reloadable unless listed here.
+Config ForReload(const Config& running, Config fresh);
 
 }  // namespace aw

@@ -1,5 +1,7 @@
 // The Beast/Asio implementation of http::Server. The only translation unit
-// that includes Beast (it is slow to compile).
+// that includes Beast: it is slow to compile, so the request checks, the
+// connection state machine and the acceptor stay in this one file (about
+// 750 lines) rather than spreading Beast's headers over several.
 //
 // Each connection lives on its own strand: the reads, the timer and the
 // writes of one connection never run concurrently. A request is read, then

@@ -230,30 +230,17 @@ Status App::Reload() {
     LogError("reload failed, keeping the running config and rules: " + rules.status().message());
     return rules.status();
   }
+  Config applied;
   {
     std::lock_guard lock(config_mu_);
-    // Listener, storage and TLS need a restart; the rest applies now.
-    const Config& c = *fresh;
-    config_.sli_windows = c.sli_windows;
-    config_.exporters = c.exporters;
-    config_.evaluation_interval = c.evaluation_interval;
-    config_.max_event_age = c.max_event_age;
-    config_.max_clock_skew = c.max_clock_skew;
-    config_.limits.max_records_per_request = c.limits.max_records_per_request;
-    config_.auth = c.auth;
-    config_.pricing = c.pricing;
-    config_.receivers = c.receivers;
-    config_.default_receivers = c.default_receivers;
-    config_.repeat_interval = c.repeat_interval;
-    config_.rule_files = c.rule_files;
-    config_.external_labels = c.external_labels;
-    config_.shard = c.shard;
-    shard_ = std::make_shared<const ShardMap>(c.shard);
+    config_ = ForReload(config_, std::move(fresh).value());
+    shard_ = std::make_shared<const ShardMap>(config_.shard);
+    applied = config_;
   }
-  state_->engine.SetPricing(fresh->pricing);
+  state_->engine.SetPricing(applied.pricing);
   const TimeMs now = clock_.NowMs();
   if (rules_) {
-    rules_->Reconfigure(*fresh, std::move(rules).value());
+    rules_->Reconfigure(applied, std::move(rules).value());
     rules_->RecordReload(true, now, "");
   }
   metrics_.SetReload(true, now);

@@ -4,9 +4,9 @@
 #include "daemon/config/config.h"
 #include "daemon/server/rule_runtime.h"
 #include "daemon/store/sqlite_store.h"
-#include "rules/replay.h"
+#include "tools/replay.h"
 #include "rules/rule_loader.h"
-#include "rules/rule_test_runner.h"
+#include "tools/rule_test_runner.h"
 
 namespace aw::server {
 
@@ -54,7 +54,7 @@ int RunCheck(const std::string& config_path, std::ostream& out, std::ostream& er
 }
 
 int RunRuleTests(const std::vector<std::string>& files, std::ostream& out) {
-  return rules::RunRuleTests(files, out);
+  return tools::RunRuleTests(files, out);
 }
 
 int RunReplay(const std::string& config_path, const std::string& events_path, bool json,
@@ -65,7 +65,7 @@ int RunReplay(const std::string& config_path, const std::string& events_path, bo
     return 1;
   }
   const auto& [config, rules] = *loaded;
-  return rules::Replay(rules, config.pricing, events_path, json, config.evaluation_interval, out,
+  return tools::Replay(rules, config.pricing, events_path, json, config.evaluation_interval, out,
                        err);
 }
 

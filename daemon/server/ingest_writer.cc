@@ -80,11 +80,6 @@ void IngestWriter::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-int64_t IngestWriter::queued_records() const {
-  std::lock_guard lock(mu_);
-  return queued_records_;
-}
-
 std::future<IngestOutcome> IngestWriter::Submit(EventBatch batch) {
   auto job = std::make_unique<Job>();
   auto future = job->done.get_future();
@@ -196,18 +191,15 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
       out.status = Status::Unavailable("investigation " + missing + " is not stored");
       continue;
     }
-    int position = 0;
     std::unordered_set<std::string> job_dups;
     for (Span& s : in.spans) {
       const bool dup = state_.engine.HasSpan(s.investigation_id) ||
                        !batch_spans.insert(s.investigation_id).second;
       if (dup) {
         job_dups.insert(s.investigation_id);
-        out.duplicate_positions.push_back(position++);
         ++out.duplicates;
         continue;
       }
-      ++position;
       s.agent = CapAgent(s.agent, &committed.over_agent_cap, &admitted_agents);
       if (!s.labels.empty()) {
         const std::string key = LabelSetKey(s.labels);
@@ -227,11 +219,9 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
     for (Feedback& f : in.feedback) {
       const std::string key = FeedbackKey(f);
       if (feedback_seen_.count(key) || !batch_feedback.insert(key).second) {
-        out.duplicate_positions.push_back(position++);
         ++out.duplicates;
         continue;
       }
-      ++position;
       f.agent = CapAgent(f.agent, &committed.over_agent_cap, &admitted_agents);
       feedback_job.push_back(j);
       ++out.accepted;
@@ -240,11 +230,9 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
     for (Resolution& r : in.resolutions) {
       const std::string key = ResolutionKey(r);
       if (resolutions_seen_.count(key) || !batch_resolutions.insert(key).second) {
-        out.duplicate_positions.push_back(position++);
         ++out.duplicates;
         continue;
       }
-      ++position;
       resolution_job.push_back(j);
       ++out.accepted;
       committed.accepted.resolutions.push_back(std::move(r));

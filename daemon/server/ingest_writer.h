@@ -43,7 +43,6 @@ struct IngestOutcome {
   Status status;  // not OK: nothing of this request was stored
   int accepted = 0;
   int duplicates = 0;
-  std::vector<int> duplicate_positions;  // positions within the submitted batch
   // Accepted verdicts and resolutions whose investigation has no span yet:
   // stored and joined when it arrives (a hint for the client).
   int held = 0;
@@ -88,7 +87,6 @@ class IngestWriter {
   std::future<IngestOutcome> Submit(EventBatch batch);
 
   void Prune(TimeMs cutoff);  // queued like a batch, run by the writer
-  int64_t queued_records() const;
 
  private:
   struct Job {

@@ -28,7 +28,6 @@ rules::Settings RuleSettingsFor(const Config& config) {
   rules::Settings s;
   s.default_receivers = config.default_receivers;
   s.repeat_interval = config.repeat_interval;
-  s.evaluation_interval = config.evaluation_interval;
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include "tests/testing/http_sink.h"
 #include "tests/unit/alerting/fake_outbox_store.h"
 #include "tests/unit/alerting/test_util.h"
+#include "tests/testing/fake_clock.h"
 
 namespace aw::alerting {
 namespace {

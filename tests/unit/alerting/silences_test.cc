@@ -6,6 +6,7 @@
 
 #include "daemon/common/clock.h"
 #include "daemon/common/time_util.h"
+#include "tests/testing/fake_clock.h"
 
 namespace aw::alerting {
 namespace {

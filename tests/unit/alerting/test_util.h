@@ -5,6 +5,7 @@
 #include "alerting/alert_json.h"
 #include "daemon/common/types.h"
 #include "daemon/config/config.h"
+#include "tests/testing/fake_clock.h"
 
 namespace aw::alerting::test {
 

@@ -116,6 +116,39 @@ TEST_F(ConfigTest, OverridesFromTheCommandLine) {
 namespace aw {
 namespace {
 
+TEST(ConfigReloadTest, KeepsRestartOnlySettingsAndOverridesTakesTheRestFromTheFile) {
+  testing::TempDir dir;
+  auto running = LoadConfig(dir.Write("a.yaml",
+      "listen: 127.0.0.1:9001\nstorage: {path: ./one.db}\nrepeat_interval: 1h\n"
+      "evaluation_interval: 30s\nlimits: {max_connections: 100, max_records_per_request: 5}\n"));
+  ASSERT_TRUE(running.ok()) << running.status().message();
+  ASSERT_TRUE(ApplyOverride(*running, "evaluation_interval", "2s").ok());
+  auto fresh = LoadConfig(dir.Write("b.yaml",
+      "listen: 127.0.0.1:9002\nstorage: {path: ./two.db}\nrepeat_interval: 2h\n"
+      "evaluation_interval: 45s\nexternal_url: https://aw.example.com\n"
+      "delivery: {max_age: 1h}\nlimits: {max_connections: 200, max_records_per_request: 7}\n"));
+  ASSERT_TRUE(fresh.ok()) << fresh.status().message();
+  const Config next = ForReload(*running, *fresh);
+  // Restart-only settings stay as running.
+  EXPECT_EQ(next.listen, "127.0.0.1:9001");
+  EXPECT_EQ(next.storage.path, running->storage.path);
+  EXPECT_EQ(next.file, running->file);
+  EXPECT_EQ(next.limits.max_connections, 100);
+  // The command line still wins over the file.
+  EXPECT_EQ(next.evaluation_interval, Millis(2'000));
+  // Everything else follows the file, including fields a reload used to miss.
+  EXPECT_EQ(next.repeat_interval, Millis(2 * 3'600'000));
+  EXPECT_EQ(next.external_url, "https://aw.example.com");
+  EXPECT_EQ(next.delivery_max_age, Millis(3'600'000));
+  EXPECT_EQ(next.limits.max_records_per_request, 7);
+}
+
+}  // namespace
+}  // namespace aw
+
+namespace aw {
+namespace {
+
 class ConfigHintTest : public ::testing::Test {
  protected:
   std::string ErrorOf(const std::string& yaml) {

@@ -1,4 +1,4 @@
-#include "daemon/config/did_you_mean.h"
+#include "daemon/common/did_you_mean.h"
 
 #include <gtest/gtest.h>
 

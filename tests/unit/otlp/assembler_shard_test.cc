@@ -7,6 +7,7 @@
 #include "daemon/config/shard.h"
 #include "daemon/otlp/assembler.h"
 #include "tests/unit/otlp/test_util.h"
+#include "tests/testing/fake_clock.h"
 
 namespace aw::otlp {
 namespace {

@@ -10,6 +10,7 @@
 #include "daemon/common/clock.h"
 #include "daemon/otlp/decode.h"
 #include "tests/unit/otlp/test_util.h"
+#include "tests/testing/fake_clock.h"
 
 namespace aw::otlp {
 namespace {

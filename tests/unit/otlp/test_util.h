@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/otlp/otlp_types.h"
+#include "tests/testing/fake_clock.h"
 
 namespace aw::otlp::testing {
 

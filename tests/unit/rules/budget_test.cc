@@ -157,7 +157,7 @@ constexpr const char* kWithoutProjection = R"(budgets:
 
 struct Fixture {
   explicit Fixture(const std::string& yaml = kBudgets)
-      : engine(Load(yaml), Settings{{"r"}, Millis(0), Millis(1000), Millis(0), {}}) {}
+      : engine(Load(yaml), Settings{{"r"}, Millis(0), {}}) {}
   windows::WindowEngine windows{Pricing{}};
   RuleEngine engine;
   int seq = 0;
@@ -269,11 +269,11 @@ TEST(BudgetEngineTest, ProjectionFiresOncePerPeriodAlsoAfterARestart) {
 
   // A restarted engine with the store's marks stays quiet; one without them
   // would fire (so the marks are what keeps it quiet).
-  RuleEngine restarted(Load(kBudgets), Settings{{"r"}, Millis(0), Millis(1000), Millis(0), {}});
+  RuleEngine restarted(Load(kBudgets), Settings{{"r"}, Millis(0), {}});
   restarted.Restore(f.engine.Alerts());
   restarted.RestoreBudgetFired(f.fired);
   EXPECT_TRUE(Fired(restarted.Evaluate(f.windows, day + 8 * kHour)).empty());
-  RuleEngine amnesiac(Load(kBudgets), Settings{{"r"}, Millis(0), Millis(1000), Millis(0), {}});
+  RuleEngine amnesiac(Load(kBudgets), Settings{{"r"}, Millis(0), {}});
   EXPECT_EQ(Fired(amnesiac.Evaluate(f.windows, day + 8 * kHour)),
             std::vector<std::string>{"projected"});
 }
@@ -283,7 +283,7 @@ TEST(BudgetEngineTest, RestoredFiringAlertIsNotAnnouncedAgainAndResolvesAtPeriod
   const TimeMs day = T("2026-11-25T00:00:00Z");
   f.Add("ir", day + kHour, 170);
   ASSERT_EQ(Fired(f.Eval(day + kHour)), std::vector<std::string>{"0.8"});
-  RuleEngine restarted(Load(kBudgets), Settings{{"r"}, Millis(0), Millis(1000), Millis(0), {}});
+  RuleEngine restarted(Load(kBudgets), Settings{{"r"}, Millis(0), {}});
   restarted.Restore(f.engine.Alerts());
   restarted.RestoreBudgetFired(f.fired);
   StepResult r = restarted.Evaluate(f.windows, day + 2 * kHour);

@@ -10,7 +10,7 @@
 
 #include "rules/rule_engine.h"
 #include "rules/rule_loader.h"
-#include "rules/rule_test_runner.h"
+#include "tools/rule_test_runner.h"
 #include "windows/window_engine.h"
 
 namespace aw::rules {
@@ -364,7 +364,7 @@ TEST_F(StatsRulesTest, EceIsUsableInRules) {
 
 TEST(StatsExampleTest, ExampleRuleTestsPass) {
   std::ostringstream out;
-  EXPECT_EQ(RunRuleTests({std::string(AW_SOURCE_DIR) + "/examples/tests/stats_test.yaml"}, out), 0)
+  EXPECT_EQ(tools::RunRuleTests({std::string(AW_SOURCE_DIR) + "/examples/tests/stats_test.yaml"}, out), 0)
       << out.str();
   EXPECT_NE(out.str().find("stats_test.yaml: PASS (7 tests"), std::string::npos) << out.str();
 }

@@ -11,6 +11,7 @@
 #include "daemon/server/app.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/fake_clock.h"
 
 namespace aw::server {
 namespace {

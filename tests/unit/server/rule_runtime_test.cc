@@ -6,6 +6,7 @@
 #include "rules/rule_loader.h"
 #include "tests/testing/http_sink.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/fake_clock.h"
 
 namespace aw::server {
 namespace {

@@ -1,6 +1,6 @@
 #pragma once
 
-// Helpers shared by the rule test runner and replay (internal to rules/).
+// Helpers shared by the rule test runner and replay (internal to tools/).
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -13,7 +13,7 @@ namespace YAML {
 class Node;
 }
 
-namespace aw::rules::internal {
+namespace aw::tools::internal {
 
 // A YAML value as JSON: quoted scalars are strings; plain scalars become
 // null, booleans, integers or floats when they read as such.
@@ -26,4 +26,4 @@ ingest::ParseOptions ReplayParseOptions(TimeMs now_ms);
 // A JSON timestamp: RFC 3339 string or Unix seconds. nullopt if neither.
 std::optional<TimeMs> JsonTime(const nlohmann::json& j);
 
-}  // namespace aw::rules::internal
+}  // namespace aw::tools::internal

@@ -21,13 +21,13 @@
 #include "daemon/common/types.h"
 #include "rules/rule.h"
 
-namespace aw::rules {
+namespace aw::tools {
 
 // json: print {"time","state","alert","labels","value"} lines instead.
 // Returns 0, or 1 with "EVENTS:LINE: message" on `err` for an unreadable
 // file or a bad line (nothing is printed on `out` then).
-int Replay(const RuleSet& rules, const Pricing& pricing,
+int Replay(const rules::RuleSet& rules, const Pricing& pricing,
            const std::string& events_path, bool json,
            Millis evaluation_interval, std::ostream& out, std::ostream& err);
 
-}  // namespace aw::rules
+}  // namespace aw::tools

@@ -1,4 +1,4 @@
-#include "rules/event_yaml.h"
+#include "tools/event_yaml.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -9,7 +9,7 @@
 
 #include "daemon/common/time_util.h"
 
-namespace aw::rules::internal {
+namespace aw::tools::internal {
 
 nlohmann::json YamlToJson(const YAML::Node& node) {
   if (!node || node.IsNull()) return nullptr;
@@ -63,4 +63,4 @@ std::optional<TimeMs> JsonTime(const nlohmann::json& j) {
   return std::nullopt;
 }
 
-}  // namespace aw::rules::internal
+}  // namespace aw::tools::internal

@@ -1,4 +1,4 @@
-#include "rules/replay.h"
+#include "tools/replay.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,8 @@
 #include "rules/rule_loader.h"
 #include "tests/testing/temp_dir.h"
 
-namespace aw::rules {
+namespace aw::tools {
+using namespace aw::rules;  // NOLINT
 namespace {
 
 RuleSet Rules() {
@@ -130,4 +131,4 @@ TEST(ReplayTest, BadLinesAreErrorsWithLineNumbers) {
 }
 
 }  // namespace
-}  // namespace aw::rules
+}  // namespace aw::tools

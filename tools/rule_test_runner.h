@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-namespace aw::rules {
+namespace aw::tools {
 
 // Runs every file, printing a PASS/FAIL line per file and, for each failed
 // expectation, what was expected and what the alerts were instead. Returns
@@ -37,4 +37,4 @@ namespace aw::rules {
 // test or rule files, reported as FILE:LINE: message).
 int RunRuleTests(const std::vector<std::string>& files, std::ostream& out);
 
-}  // namespace aw::rules
+}  // namespace aw::tools

@@ -1,4 +1,4 @@
-#include "rules/replay.h"
+#include "tools/replay.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,12 +7,14 @@
 
 #include "daemon/common/time_util.h"
 #include "daemon/ingest/parser.h"
-#include "rules/event_yaml.h"
+#include "tools/event_yaml.h"
 #include "rules/rule_engine.h"
 #include "rules/template.h"
 #include "windows/window_engine.h"
 
-namespace aw::rules {
+namespace aw::tools {
+
+using namespace aw::rules;  // NOLINT: the tools drive the rules part
 
 namespace {
 
@@ -134,7 +136,6 @@ int Replay(const RuleSet& rules, const Pricing& pricing,
   windows::WindowEngine windows(pricing);
   Settings settings;
   settings.repeat_interval = Millis(0);
-  settings.evaluation_interval = evaluation_interval;
   RuleEngine engine(rules, settings);
   auto evaluate = [&](TimeMs now) {
     for (const auto& c : engine.Evaluate(windows, now).transitions) {
@@ -162,4 +163,4 @@ int Replay(const RuleSet& rules, const Pricing& pricing,
   return 0;
 }
 
-}  // namespace aw::rules
+}  // namespace aw::tools

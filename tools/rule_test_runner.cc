@@ -1,4 +1,4 @@
-#include "rules/rule_test_runner.h"
+#include "tools/rule_test_runner.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -10,13 +10,15 @@
 
 #include "daemon/common/time_util.h"
 #include "daemon/ingest/parser.h"
-#include "rules/event_yaml.h"
+#include "tools/event_yaml.h"
 #include "rules/rule_engine.h"
 #include "rules/rule_loader.h"
 #include "rules/template.h"
 #include "windows/window_engine.h"
 
-namespace aw::rules {
+namespace aw::tools {
+
+using namespace aw::rules;  // NOLINT: the tools drive the rules part
 
 namespace {
 
@@ -251,7 +253,6 @@ class TestFile {
               std::ostream& out, int* total) {
     windows::WindowEngine windows(Pricing{});
     Settings settings;
-    settings.evaluation_interval = c.interval;
     RuleEngine engine(rules, settings);
     std::set<TimeMs> points;
     TimeMs last = 0;
@@ -355,4 +356,4 @@ int RunRuleTests(const std::vector<std::string>& files, std::ostream& out) {
   return rc;
 }
 
-}  // namespace aw::rules
+}  // namespace aw::tools

@@ -1,4 +1,4 @@
-#include "rules/rule_test_runner.h"
+#include "tools/rule_test_runner.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "tests/testing/temp_dir.h"
 
-namespace aw::rules {
+namespace aw::tools {
 namespace {
 
 const std::string kExamples = std::string(AW_SOURCE_DIR) + "/examples/rules";
@@ -109,4 +109,4 @@ TEST(RuleTestRunnerTest, InvalidFilesReportFileAndLine) {
 }
 
 }  // namespace
-}  // namespace aw::rules
+}  // namespace aw::tools

@@ -1,0 +1,359 @@
+#pragma once
+
+// WindowEngine::Impl: the engine's state and the operations on it that the
+// engine's files share (slots, placement and sorting, pricing, resolution,
+// accumulation of a window). Callers hold WindowEngine's lock: shared for
+// the const members, exclusive for the rest.
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "windows/engine_records.h"
+#include "windows/window_engine.h"
+
+namespace aw::windows {
+
+using namespace internal;  // NOLINT: the engine's own records
+
+struct WindowEngine::Impl {
+  explicit Impl(Pricing p) : pricing(std::move(p)) {}
+
+  Pricing pricing;
+  std::vector<Rec> recs;
+  std::vector<uint32_t> free_slots;
+  std::unordered_map<std::string, uint32_t> index;  // investigation_id -> slot
+  int64_t index_heap_bytes = 0;  // ids too long for the string's SSO buffer
+  std::unordered_map<uint32_t, ResInfo> own_res;   // slot -> its own resolution
+  StringInterner agent_names, models, finishes, incident_ids;
+  LabelsInterner labelsets;
+  std::vector<AgentState> agents;  // by agent id
+  std::vector<Incident> incidents;  // by incident id
+  int64_t placed = 0;               // records in some agent's order
+  std::vector<uint32_t> unsorted;   // agents with dirty set
+  uint64_t version = 0;             // bumped by every write
+
+  void MarkDirty(uint32_t agent) {
+    AgentState& a = agents[agent];
+    if (a.dirty) return;
+    a.dirty = true;
+    unsorted.push_back(agent);
+  }
+
+  static bool Placed(const Rec& r) { return r.kind == Kind::kSpan || r.kind == Kind::kVerdictOnly; }
+
+  // Adds (sign 1) or removes (sign -1) a placed record's share of its
+  // agent's bucket counts. Every writer removes a record's share before it
+  // changes the record and adds it back after: the counts always equal
+  // those of the records as they stand.
+  void Account(uint32_t slot, int sign) {
+    const Rec& r = recs[slot];
+    if (!Placed(r)) return;
+    auto& buckets = agents[r.agent].buckets;
+    BucketCounts& c = buckets[BucketOf(r.ts)];
+    if (r.verdict != Verdict::kNone) {
+      c.verdicts += sign;
+      if (r.verdict == Verdict::kOverride) c.overrides += sign;
+    }
+    if (r.kind == Kind::kSpan) {
+      c.spans += sign;
+      if (r.verdict != Verdict::kNone) c.reviewed += sign;
+    }
+    if (c.Empty()) buckets.erase(BucketOf(r.ts));
+  }
+
+  // Sorts every dirty agent. Writers' side of "readers never mutate".
+  void SortDirty() {
+    for (uint32_t agent : unsorted) {
+      if (agent < agents.size()) SortIfDirty(agents[agent]);
+    }
+    unsorted.clear();
+  }
+
+  // ---- slots and placement ----
+
+  // The slot of `id`, creating a pending one if needed. *created tells which.
+  uint32_t Slot(const std::string& id, bool* created = nullptr) {
+    auto [it, inserted] = index.try_emplace(id, kNoId);
+    if (created != nullptr) *created = inserted;
+    if (!inserted) return it->second;
+    if (id.size() > 15) index_heap_bytes += static_cast<int64_t>(it->first.capacity() + 1);
+    uint32_t slot;
+    if (!free_slots.empty()) {
+      slot = free_slots.back();
+      free_slots.pop_back();
+      recs[slot] = Rec{};
+    } else {
+      slot = static_cast<uint32_t>(recs.size());
+      recs.emplace_back();
+    }
+    recs[slot].kind = Kind::kPending;
+    it->second = slot;
+    return slot;
+  }
+
+  uint32_t AgentId(const std::string& name) {
+    const uint32_t id = agent_names.Intern(name);
+    if (id >= agents.size()) agents.resize(id + 1);
+    return id;
+  }
+
+  // Adds `slot` (with its agent, labels, ts, seq set) to its agent.
+  void Place(uint32_t slot) {
+    const Rec& r = recs[slot];
+    AgentState& a = agents[r.agent];
+    if (!a.order.empty()) {
+      const Rec& last = recs[a.order.back()];
+      if (std::tie(r.ts, r.seq) < std::tie(last.ts, last.seq)) MarkDirty(r.agent);
+    }
+    a.order.push_back(slot);
+    ++a.labelsets[r.labels];
+    ++placed;
+    NoteSpan(a, r);
+  }
+
+  // A span placed (or turned into a span) where it is: the earliest of its
+  // label set if it comes first. Skipped while dirty: the sort rebuilds all.
+  static void NoteSpan(AgentState& a, const Rec& r) {
+    if (a.dirty || r.kind != Kind::kSpan) return;
+    auto [it, added] = a.first_span.try_emplace(r.labels, r.ts, r.seq);
+    if (!added && std::make_pair(r.ts, r.seq) < it->second) it->second = {r.ts, r.seq};
+  }
+
+  // Whether `r` is the earliest span of its label set (so moving or removing
+  // it needs a rebuild).
+  static bool IsFirstSpan(const AgentState& a, const Rec& r) {
+    if (r.kind != Kind::kSpan) return false;
+    auto it = a.first_span.find(r.labels);
+    return it != a.first_span.end() && it->second == std::make_pair(r.ts, r.seq);
+  }
+
+  void RebuildFirstSpans(AgentState& a) const {
+    a.first_span.clear();
+    for (uint32_t slot : a.order) {  // sorted: the first met is the earliest
+      const Rec& r = recs[slot];
+      if (r.kind == Kind::kSpan) a.first_span.try_emplace(r.labels, r.ts, r.seq);
+    }
+  }
+
+  // Removes `slot` from its agent: O(records of that agent); used only when
+  // a verdict-only record changes agent.
+  void Unplace(uint32_t slot) {
+    const Rec& r = recs[slot];
+    AgentState& a = agents[r.agent];
+    if (IsFirstSpan(a, r)) MarkDirty(r.agent);
+    auto it = std::find(a.order.begin(), a.order.end(), slot);
+    if (it != a.order.end()) a.order.erase(it);
+    DropLabelset(a, r.labels);
+    --placed;
+  }
+
+  static void DropLabelset(AgentState& a, uint32_t labels) {
+    auto it = a.labelsets.find(labels);
+    if (it != a.labelsets.end() && --it->second == 0) a.labelsets.erase(it);
+  }
+
+  // Moves a placed record to a new agent / labels / (ts, seq).
+  void Move(uint32_t slot, uint32_t agent, uint32_t labels, TimeMs ts, int64_t seq) {
+    Rec& r = recs[slot];
+    if (r.agent != agent) {
+      Unplace(slot);
+      r.agent = agent;
+      r.labels = labels;
+      r.ts = ts;
+      r.seq = seq;
+      Place(slot);
+      return;
+    }
+    AgentState& a = agents[agent];
+    if ((r.labels != labels || r.ts != ts || r.seq != seq) && IsFirstSpan(a, r)) MarkDirty(agent);
+    if (r.labels != labels) {
+      DropLabelset(a, r.labels);
+      ++a.labelsets[labels];
+      r.labels = labels;
+    }
+    if (r.ts != ts || r.seq != seq) {
+      r.ts = ts;
+      r.seq = seq;
+      MarkDirty(agent);  // changed in place; re-sorted before the next read
+    }
+    NoteSpan(a, r);  // e.g. a verdict-only record that became a span
+  }
+
+  // Sorts on copied keys: comparing through the slot indirection would
+  // miss the cache on every comparison.
+  void SortIfDirty(AgentState& a) {
+    if (!a.dirty) return;
+    struct Key {
+      TimeMs ts;
+      int64_t seq;
+      uint32_t slot;
+    };
+    std::vector<Key> keys;
+    keys.reserve(a.order.size());
+    for (uint32_t slot : a.order) keys.push_back(Key{recs[slot].ts, recs[slot].seq, slot});
+    std::sort(keys.begin(), keys.end(),
+              [](const Key& x, const Key& y) { return std::tie(x.ts, x.seq) < std::tie(y.ts, y.seq); });
+    for (size_t i = 0; i < keys.size(); ++i) a.order[i] = keys[i].slot;
+    a.dirty = false;
+    RebuildFirstSpans(a);
+  }
+
+  // Records of an agent are scattered over `recs` (arrival order): fetch
+  // ahead while scanning a window.
+  void Prefetch(const std::vector<uint32_t>& order, size_t i) const {
+    constexpr size_t kAhead = 12;
+    if (i + kAhead < order.size()) {
+      const char* p = reinterpret_cast<const char*>(&recs[order[i + kAhead]]);
+      __builtin_prefetch(p);
+      __builtin_prefetch(p + 64);  // a record spans two cache lines
+    }
+  }
+
+  void Touch(std::set<std::string>* touched, uint32_t agent) const {
+    if (touched != nullptr && agent != kNoId) touched->insert(agent_names.Name(agent));
+  }
+
+  // The values of a span record (everything but kind and placement):
+  // shared by ApplySpan and ReplaceSpan so a replaced record equals one
+  // that arrived so.
+  void SetSpanValues(Rec& r, const Span& span, uint32_t agent) {
+    uint32_t incident = kNoId;
+    if (!span.incident_id.empty()) {
+      incident = incident_ids.Intern(span.incident_id);
+      if (incident >= incidents.size()) incidents.resize(incident + 1);
+      auto& ia = incidents[incident].agents;
+      if (std::find(ia.begin(), ia.end(), agent) == ia.end()) ia.push_back(agent);
+    }
+
+    r.model = span.model.empty() ? kNoId : models.Intern(span.model);
+    r.response_model = span.response_model.empty() ? kNoId : models.Intern(span.response_model);
+    r.finish = finishes.Intern(span.finish_reason);
+    r.incident = incident;
+    uint16_t flags = r.flags & kHasOwnResolution;
+    const auto take = [&flags](const std::optional<int64_t>& v, int64_t& dst, uint16_t bit) {
+      dst = v.value_or(0);
+      if (v) flags |= bit;
+    };
+    take(span.input_tokens, r.input, kHasInput);
+    take(span.output_tokens, r.output, kHasOutput);
+    take(span.tool_calls, r.tool, kHasTool);
+    take(span.duration_ms, r.duration, kHasDuration);
+    r.cache_read = span.cache_read_tokens.value_or(0);
+    r.cache_write = span.cache_creation_tokens.value_or(0);
+    if (span.confidence) {
+      r.confidence = *span.confidence;
+      flags |= kHasConfidence;
+    }
+    if (span.cost_usd) flags |= kCostSent;
+    r.flags = flags;
+    r.cost = PriceSpan(span, pricing).value_or(0);
+  }
+
+  // ---- pricing and resolution ----
+
+  void Price(Rec& r) const {
+    if (r.flags & kCostSent) return;
+    Span s;
+    if (r.model != kNoId) s.model = models.Name(r.model);
+    if (r.response_model != kNoId) s.response_model = models.Name(r.response_model);
+    s.input_tokens = r.input;
+    s.output_tokens = r.output;
+    s.cache_read_tokens = r.cache_read;
+    s.cache_creation_tokens = r.cache_write;
+    r.cost = PriceSpan(s, pricing).value_or(0);
+  }
+
+  std::optional<double> TimeToResolve(uint32_t slot, const Rec& r) const {
+    const ResInfo* res = nullptr;
+    if (r.flags & kHasOwnResolution) {
+      auto it = own_res.find(slot);
+      if (it != own_res.end()) res = &it->second;
+    }
+    if (res == nullptr && r.incident != kNoId && incidents[r.incident].res) {
+      res = &*incidents[r.incident].res;
+    }
+    if (res == nullptr) return std::nullopt;
+    if (res->ttr_s) return *res->ttr_s;
+    if (res->opened_at) return static_cast<double>(res->resolved_at - *res->opened_at) / 1000.0;
+    const TimeMs started = r.ts - ((r.flags & kHasDuration) ? r.duration : 0);
+    return static_cast<double>(res->resolved_at - started) / 1000.0;
+  }
+
+  // ---- accumulation ----
+
+  void Add(Acc& a, uint32_t slot, const Needs& n) const {
+    const Rec& r = recs[slot];
+    if (r.verdict != Verdict::kNone) {
+      ++a.verdicts;
+      if (r.verdict == Verdict::kOverride) ++a.overrides;
+    }
+    if (r.kind != Kind::kSpan) return;
+    ++a.spans;
+    a.cost += r.cost;
+    if (r.verdict != Verdict::kNone) ++a.reviewed;
+    if (n.finish_match != kNoId && r.finish == n.finish_match) ++a.matches;
+    if (n.dist[kDistCost]) a.dist[kDistCost].push_back(r.cost);
+    if (n.dist[kDistTool] && (r.flags & kHasTool)) a.dist[kDistTool].push_back(static_cast<double>(r.tool));
+    if (n.dist[kDistInput] && (r.flags & kHasInput)) a.dist[kDistInput].push_back(static_cast<double>(r.input));
+    if (n.dist[kDistOutput] && (r.flags & kHasOutput)) a.dist[kDistOutput].push_back(static_cast<double>(r.output));
+    if (n.dist[kDistDuration] && (r.flags & kHasDuration)) a.dist[kDistDuration].push_back(static_cast<double>(r.duration));
+    if (r.flags & kHasConfidence) {
+      if (r.verdict != Verdict::kNone) {
+        const double outcome = r.verdict == Verdict::kConfirm ? 1.0 : 0.0;
+        a.brier += (r.confidence - outcome) * (r.confidence - outcome);
+        ++a.brier_n;
+        stats::CalibrationBin& bin = a.calibration[stats::CalibrationBinOf(r.confidence)];
+        ++bin.count;
+        if (r.verdict == Verdict::kConfirm) ++bin.confirms;
+        bin.confidence_sum += r.confidence;
+      }
+      if (n.corr) {
+        if (auto ttr = TimeToResolve(slot, r)) a.corr.emplace_back(r.confidence, *ttr);
+      }
+    }
+  }
+
+  // The [begin, end) range of a sorted order with lo < ts <= hi.
+  std::pair<size_t, size_t> Range(const std::vector<uint32_t>& order, TimeMs lo, TimeMs hi) const {
+    auto by_ts = [this](uint32_t slot, TimeMs t) { return recs[slot].ts <= t; };
+    const auto first = std::partition_point(order.begin(), order.end(),
+                                            [&](uint32_t s) { return by_ts(s, lo); });
+    const auto last = std::partition_point(first, order.end(),
+                                           [&](uint32_t s) { return by_ts(s, hi); });
+    return {static_cast<size_t>(first - order.begin()), static_cast<size_t>(last - order.begin())};
+  }
+
+  // Everything of one agent in one window, into `a` (cleared first).
+  void CollectAgent(const AgentState& ag, const WindowSpec& w, TimeMs end, const Needs& n,
+                    Acc& a) const {
+    a.Clear();
+    const auto& order = ag.order;
+    if (w.kind == WindowSpec::Kind::kTime) {
+      if (w.duration.count() <= 0) return;
+      auto [b, e] = Range(order, end - w.duration.count(), end);
+      for (size_t i = b; i < e; ++i) {
+        Prefetch(order, i);
+        Add(a, order[i], n);
+      }
+    } else {
+      auto [b, e] = Range(order, std::numeric_limits<TimeMs>::min(), end);
+      const size_t take = static_cast<size_t>(std::max<int64_t>(0, w.count));
+      const size_t from = e - b > take ? e - take : b;
+      for (size_t i = from; i < e; ++i) {
+        Prefetch(order, i);
+        Add(a, order[i], n);
+      }
+    }
+  }
+
+  std::vector<SliValue> Compute(const SliQuery& q, TimeMs now) const;
+  std::vector<SliRow> Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,
+                               const std::string& only_agent) const;
+  void PruneBefore(TimeMs cutoff);
+  static void ApplyFeedbackLocked(Impl& m, uint32_t slot, const Feedback& fb, int64_t seq,
+                                  std::set<std::string>* touched);
+};
+
+}  // namespace aw::windows

@@ -1,0 +1,222 @@
+#pragma once
+
+// The window engine's internal data: one compact record per investigation,
+// interned strings and label sets, per-agent placement with hour-bucket
+// counts, and the accumulator a window read fills. Only the engine's own
+// files include this; nothing here locks: WindowEngine holds the lock.
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "daemon/common/types.h"
+#include "windows/stats.h"
+#include "windows/window_engine.h"
+
+namespace aw::windows::internal {
+
+constexpr uint32_t kNoId = std::numeric_limits<uint32_t>::max();
+
+// Dense ids for strings (agents, models, finish reasons, incident ids).
+// Names point into the map's nodes, which never move.
+class StringInterner {
+ public:
+  uint32_t Intern(const std::string& s) {
+    auto [it, inserted] = ids_.try_emplace(s, 0);
+    if (inserted) {
+      it->second = static_cast<uint32_t>(names_.size());
+      names_.push_back(&it->first);
+    }
+    return it->second;
+  }
+  uint32_t Find(const std::string& s) const {
+    auto it = ids_.find(s);
+    return it == ids_.end() ? kNoId : it->second;
+  }
+  const std::string& Name(uint32_t id) const { return *names_[id]; }
+  size_t size() const { return names_.size(); }
+  void Clear() {
+    ids_.clear();
+    names_.clear();
+  }
+  int64_t Bytes() const {
+    int64_t b = static_cast<int64_t>(ids_.bucket_count() * sizeof(void*) +
+                                     names_.capacity() * sizeof(void*));
+    for (const auto& [name, id] : ids_) {
+      b += 64;  // node: string + id + next + cached hash, malloc-rounded
+      if (name.size() > 15) b += static_cast<int64_t>(name.capacity() + 1);
+    }
+    return b;
+  }
+
+ private:
+  std::unordered_map<std::string, uint32_t> ids_;
+  std::vector<const std::string*> names_;
+};
+
+// Dense ids for label sets; id 0 is the empty set (verdict-only records).
+class LabelsInterner {
+ public:
+  LabelsInterner() { Intern(Labels{}); }
+  uint32_t Intern(const Labels& l) {
+    auto [it, inserted] = ids_.try_emplace(l, 0);
+    if (inserted) {
+      it->second = static_cast<uint32_t>(sets_.size());
+      sets_.push_back(&it->first);
+    }
+    return it->second;
+  }
+  const Labels& Get(uint32_t id) const { return *sets_[id]; }
+  size_t size() const { return sets_.size(); }
+  int64_t Bytes() const {
+    int64_t b = static_cast<int64_t>(sets_.capacity() * sizeof(void*));
+    for (const auto& [l, id] : ids_) {
+      b += 64 + static_cast<int64_t>(l.size()) * 96;
+    }
+    return b;
+  }
+
+ private:
+  std::map<Labels, uint32_t> ids_;
+  std::vector<const Labels*> sets_;
+};
+
+enum class Kind : uint8_t {
+  kFree,         // slot on the free list
+  kPending,      // verdict and/or resolution waiting for a span; not placed
+  kVerdictOnly,  // a verdict that named its agent; placed at the verdict
+  kSpan,         // the investigation's span arrived; placed at span.ts
+};
+
+enum Flag : uint16_t {
+  kHasInput = 1 << 0,
+  kHasOutput = 1 << 1,
+  kHasTool = 1 << 2,
+  kHasDuration = 1 << 3,
+  kHasConfidence = 1 << 4,
+  kCostSent = 1 << 5,     // cost came with the span; pricing never changes it
+  kHasOwnResolution = 1 << 6,
+};
+
+// One investigation. 128 bytes (static_assert below): placement key, the
+// standing verdict's key, numeric fields (presence in `flags`), and interned
+// ids for everything textual. The investigation_id itself lives only as the
+// key of the id index.
+struct Rec {
+  TimeMs ts = 0;     // placement: span.ts, or the verdict's ts if no span
+  int64_t seq = 0;   // placement tie-break: the span's (or verdict's) seq
+  TimeMs vts = 0;    // standing verdict: ts and seq decide which wins
+  int64_t vseq = 0;
+  int64_t input = 0, output = 0, cache_read = 0, cache_write = 0;
+  int64_t tool = 0, duration = 0;
+  double cost = 0;  // sent, or priced; 0 when unpriced
+  double confidence = 0;
+  uint32_t agent = kNoId;
+  uint32_t labels = 0;
+  uint32_t model = kNoId, response_model = kNoId;
+  uint32_t finish = kNoId, incident = kNoId;
+  uint16_t flags = 0;
+  Verdict verdict = Verdict::kNone;
+  Kind kind = Kind::kFree;
+};
+static_assert(sizeof(Rec) <= 128, "keep the per-investigation record compact");
+
+struct ResInfo {
+  TimeMs resolved_at = 0;
+  int64_t seq = 0;
+  std::optional<TimeMs> opened_at;
+  std::optional<double> ttr_s;
+  bool NewerThan(const ResInfo& o) const {
+    return std::tie(resolved_at, seq) > std::tie(o.resolved_at, o.seq);
+  }
+};
+
+struct Incident {
+  std::optional<ResInfo> res;
+  std::vector<uint32_t> agents;  // agents holding one of its spans
+};
+
+// Integer counts of one agent's placed records in one time bucket: the
+// figures of investigations, override_rate and review_coverage. Kept exact
+// as verdicts arrive late, records move and are pruned, so that a time
+// window reads whole buckets and scans records only in its partial edge
+// buckets.
+struct BucketCounts {
+  int64_t spans = 0, verdicts = 0, overrides = 0, reviewed = 0;
+  bool Empty() const { return spans == 0 && verdicts == 0 && overrides == 0 && reviewed == 0; }
+};
+constexpr TimeMs kBucketMs = 3'600'000;  // one hour
+
+inline int64_t BucketOf(TimeMs ts) {
+  return ts >= 0 ? ts / kBucketMs : -((-ts + kBucketMs - 1) / kBucketMs);
+}
+
+struct AgentState {
+  // Slots placed under this agent; sorted by (ts, seq) unless `dirty`.
+  // Writers only mark it dirty; it is sorted under the exclusive lock before
+  // the next read (readers never mutate), so a replay of a million spans in
+  // arbitrary ts order costs one sort, not n middle inserts.
+  std::vector<uint32_t> order;
+  bool dirty = false;
+  // Records per label-set id, so that time windows can list every group
+  // seen even when its window is empty.
+  std::unordered_map<uint32_t, uint32_t> labelsets;
+  // Counts per hour bucket (BucketOf(ts)) of the records in `order`.
+  std::map<int64_t, BucketCounts> buckets;
+  // The earliest span (ts, seq) per label-set id: the first-seen order of
+  // label values (compare: {baseline: previous}) without a scan. Exact
+  // whenever `dirty` is false: appends in order keep it, and anything that
+  // could move an earliest span marks the agent dirty, so the sort rebuilds it.
+  std::unordered_map<uint32_t, std::pair<TimeMs, int64_t>> first_span;
+};
+
+enum Dist { kDistCost, kDistTool, kDistInput, kDistOutput, kDistDuration, kNumDist };
+
+inline std::optional<Dist> DistOf(Sli s) {
+  switch (s) {
+    case Sli::kCostPerInvestigation: return kDistCost;
+    case Sli::kToolCalls: return kDistTool;
+    case Sli::kInputTokens: return kDistInput;
+    case Sli::kOutputTokens: return kDistOutput;
+    case Sli::kDurationMs: return kDistDuration;
+    default: return std::nullopt;
+  }
+}
+
+// What an accumulation must gather beyond the plain counters.
+struct Needs {
+  bool dist[kNumDist] = {false, false, false, false, false};
+  bool corr = false;
+  uint32_t finish_match = kNoId;
+};
+
+struct Acc {
+  int64_t spans = 0, verdicts = 0, overrides = 0, reviewed = 0, matches = 0;
+  int64_t brier_n = 0;
+  double cost = 0, brier = 0;
+  std::vector<double> dist[kNumDist];
+  std::vector<std::pair<double, double>> corr;  // (confidence, ttr)
+  stats::CalibrationBins calibration{};
+  void Clear() {
+    spans = verdicts = overrides = reviewed = matches = brier_n = 0;
+    cost = brier = 0;
+    calibration = {};
+    for (auto& d : dist) d.clear();
+    corr.clear();
+  }
+};
+
+// The value of `key` in `l`, or "".
+inline const std::string& LabelOr(const Labels& l, const std::string& key) {
+  static const std::string kEmpty;
+  auto it = l.find(key);
+  return it == l.end() ? kEmpty : it->second;
+}
+
+}  // namespace aw::windows::internal

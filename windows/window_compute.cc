@@ -1,0 +1,276 @@
+// Reads of the window engine: one query's figures (Compute) and the rows
+// of every SLI over the configured windows (Snapshot). Time windows read
+// whole hour buckets from the counts and scan records only in their edges.
+
+#include <algorithm>
+#include <map>
+
+#include "windows/engine_impl.h"
+#include "windows/sample_stats.h"
+
+namespace aw::windows {
+namespace {
+
+// A scalar (non-distribution) SLI from the counters.
+SliValue ScalarValue(const Acc& a, Sli sli) {
+  SliValue v;
+  const auto ratio = [](int64_t num, int64_t den) -> std::optional<double> {
+    if (den == 0) return std::nullopt;
+    return static_cast<double>(num) / static_cast<double>(den);
+  };
+  switch (sli) {
+    case Sli::kInvestigations:
+      v.value = static_cast<double>(a.spans);
+      v.samples = a.spans;
+      break;
+    case Sli::kOverrideRate:
+      v.value = ratio(a.overrides, a.verdicts);
+      v.samples = a.verdicts;
+      break;
+    case Sli::kReviewCoverage:
+      v.value = ratio(a.reviewed, a.spans);
+      v.samples = a.spans;
+      break;
+    case Sli::kCostUsd:
+      v.value = a.cost;
+      v.samples = a.spans;
+      break;
+    case Sli::kFinishReasonRate:
+      v.value = ratio(a.matches, a.spans);
+      v.samples = a.spans;
+      break;
+    case Sli::kConfidenceResolutionCorrelation:
+      v.value = Pearson(a.corr);
+      v.samples = static_cast<int64_t>(a.corr.size());
+      break;
+    case Sli::kConfidenceBrier:
+      if (a.brier_n > 0) v.value = a.brier / static_cast<double>(a.brier_n);
+      v.samples = a.brier_n;
+      break;
+    case Sli::kConfidenceEce:
+      v.value = stats::ExpectedCalibrationError(a.calibration);
+      v.samples = a.brier_n;
+      break;
+    default:
+      break;
+  }
+  return v;
+}
+
+}  // namespace
+
+// ---- Compute ----
+
+std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now) const {
+  const TimeMs end = now - q.offset.count();
+  const WindowSpec& w = q.window;
+  const bool time_window = w.kind == WindowSpec::Kind::kTime;
+
+  Needs needs;
+  const std::optional<Dist> dist = DistOf(q.sli);
+  if (dist) needs.dist[*dist] = true;
+  needs.corr = q.sli == Sli::kConfidenceResolutionCorrelation;
+  if (q.sli == Sli::kFinishReasonRate) needs.finish_match = finishes.Find(q.match);
+
+  // Agents to scan.
+  std::string agent_filter = q.only_agent;
+  auto where_agent = q.where.find("agent");
+  if (where_agent != q.where.end()) {
+    if (!agent_filter.empty() && agent_filter != where_agent->second) return {};
+    agent_filter = where_agent->second;
+  }
+  std::vector<uint32_t> scan;
+  if (!agent_filter.empty()) {
+    const uint32_t id = agent_names.Find(agent_filter);
+    if (id != kNoId) scan.push_back(id);
+  } else {
+    for (uint32_t i = 0; i < agents.size(); ++i) scan.push_back(i);
+  }
+
+  // Figures the bucket counts carry, for groups no finer than the agent.
+  bool label_filter = false;
+  for (const auto& [k, v] : q.where) label_filter |= k != "agent";
+  const bool countable =
+      (q.sli == Sli::kInvestigations || q.sli == Sli::kOverrideRate ||
+       q.sli == Sli::kReviewCoverage) &&
+      !label_filter && (q.by.empty() || q.by == std::vector<std::string>{"agent"});
+
+  // Groups, keyed by their by-values (in `by` order).
+  std::map<std::vector<std::string>, size_t> group_ids;
+  std::vector<Acc> accs;
+  std::vector<std::vector<uint32_t>> candidates;  // count windows
+  std::vector<int64_t> group_of(labelsets.size(), -1);  // per agent; -2 = filtered
+  std::vector<uint32_t> group_stamp(labelsets.size(), kNoId);
+
+  const auto group_for = [&](uint32_t agent, uint32_t ls) -> int64_t {
+    if (group_stamp[ls] == agent) return group_of[ls];
+    group_stamp[ls] = agent;
+    const Labels& l = labelsets.Get(ls);
+    for (const auto& [k, v] : q.where) {
+      if (k == "agent") continue;  // handled by the agent scan
+      if (LabelOr(l, k) != v) return group_of[ls] = -2;
+    }
+    std::vector<std::string> key;
+    key.reserve(q.by.size());
+    for (const std::string& b : q.by) {
+      key.push_back(b == "agent" ? agent_names.Name(agent) : LabelOr(l, b));
+    }
+    auto [it, inserted] = group_ids.try_emplace(std::move(key), accs.size());
+    if (inserted) {
+      accs.emplace_back();
+      candidates.emplace_back();
+    }
+    return group_of[ls] = static_cast<int64_t>(it->second);
+  };
+
+  for (uint32_t agent : scan) {
+    const AgentState& ag = agents[agent];
+    if (ag.order.empty()) continue;
+    const auto& order = ag.order;
+    if (time_window) {
+      // Every group seen at all shows up, even with an empty window.
+      for (const auto& [ls, count] : ag.labelsets) group_for(agent, ls);
+      if (w.duration.count() <= 0) continue;
+      const TimeMs lo = end - w.duration.count();
+      if (countable && !ag.labelsets.empty()) {
+        // One group per agent: whole buckets from the counts, records only
+        // in the partial buckets at the two edges.
+        const int64_t g = group_for(agent, ag.labelsets.begin()->first);
+        if (g < 0) continue;
+        Acc& a = accs[static_cast<size_t>(g)];
+        const int64_t first = BucketOf(lo) + 1;       // first bucket wholly after lo
+        const int64_t last = BucketOf(end + 1) - 1;   // last bucket wholly at or before end
+        const auto scan_range = [&](TimeMs from, TimeMs to) {  // from < ts <= to
+          auto [b, e] = Range(order, from, to);
+          for (size_t i = b; i < e; ++i) Add(a, order[i], needs);
+        };
+        if (first > last) {
+          scan_range(lo, end);
+          continue;
+        }
+        scan_range(lo, first * kBucketMs - 1);
+        for (auto it = ag.buckets.lower_bound(first); it != ag.buckets.end() && it->first <= last;
+             ++it) {
+          a.spans += it->second.spans;
+          a.verdicts += it->second.verdicts;
+          a.overrides += it->second.overrides;
+          a.reviewed += it->second.reviewed;
+        }
+        scan_range((last + 1) * kBucketMs - 1, end);
+        continue;
+      }
+      auto [b, e] = Range(order, lo, end);
+      for (size_t i = b; i < e; ++i) {
+        Prefetch(order, i);
+        const int64_t g = group_for(agent, recs[order[i]].labels);
+        if (g >= 0) Add(accs[static_cast<size_t>(g)], order[i], needs);
+      }
+    } else {
+      if (w.count <= 0) continue;
+      const size_t n = static_cast<size_t>(w.count);
+      // Groups this agent can feed; stop scanning once all of them are full.
+      std::vector<size_t> mine;
+      for (const auto& [ls, count] : ag.labelsets) {
+        const int64_t g = group_for(agent, ls);
+        if (g >= 0) mine.push_back(static_cast<size_t>(g));
+      }
+      std::sort(mine.begin(), mine.end());
+      mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+      std::map<size_t, size_t> taken;
+      size_t full = 0;
+      auto [b, e] = Range(order, std::numeric_limits<TimeMs>::min(), end);
+      for (size_t i = e; i > b && full < mine.size(); --i) {
+        const uint32_t slot = order[i - 1];
+        const int64_t g = group_for(agent, recs[slot].labels);
+        if (g < 0) continue;
+        size_t& t = taken[static_cast<size_t>(g)];
+        if (t == n) continue;
+        candidates[static_cast<size_t>(g)].push_back(slot);
+        if (++t == n) ++full;
+      }
+    }
+  }
+
+  std::vector<SliValue> out;
+  out.reserve(group_ids.size());
+  for (const auto& [key, g] : group_ids) {
+    Acc& a = accs[g];
+    if (!time_window) {
+      auto& c = candidates[g];
+      if (c.empty()) continue;  // count windows list only groups with records
+      const size_t n = static_cast<size_t>(w.count);
+      if (c.size() > n) {  // several agents fed one group: keep the latest n
+        std::nth_element(c.begin(), c.begin() + static_cast<ptrdiff_t>(n), c.end(),
+                         [this](uint32_t x, uint32_t y) {
+                           return std::tie(recs[x].ts, recs[x].seq) >
+                                  std::tie(recs[y].ts, recs[y].seq);
+                         });
+        c.resize(n);
+      }
+      for (uint32_t slot : c) Add(a, slot, needs);
+    }
+    SliValue v;
+    if (dist) {
+      std::vector<double>& d = a.dist[*dist];
+      v.samples = static_cast<int64_t>(d.size());
+      if (!d.empty()) v.value = StatOf(d, q.stat == Stat::kNone ? Stat::kMean : q.stat);
+    } else {
+      v = ScalarValue(a, q.sli);
+    }
+    for (size_t i = 0; i < q.by.size(); ++i) v.group[q.by[i]] = key[i];
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+// ---- Snapshot ----
+
+std::vector<SliRow> WindowEngine::Impl::Snapshot(const std::vector<WindowSpec>& windows,
+                                                 TimeMs now,
+                                                 const std::string& only_agent) const {
+  std::vector<std::pair<std::string, uint32_t>> names;
+  for (uint32_t i = 0; i < agents.size(); ++i) {
+    if (agents[i].order.empty()) continue;
+    const std::string& name = agent_names.Name(i);
+    if (!only_agent.empty() && name != only_agent) continue;
+    names.emplace_back(name, i);
+  }
+  std::sort(names.begin(), names.end());
+
+  Needs needs;
+  for (bool& d : needs.dist) d = true;
+  needs.corr = true;
+  static const Sli kDistSlis[kNumDist] = {Sli::kCostPerInvestigation, Sli::kToolCalls,
+                                          Sli::kInputTokens, Sli::kOutputTokens,
+                                          Sli::kDurationMs};
+
+  std::vector<SliRow> rows;
+  rows.reserve(names.size() * windows.size() * 37);
+  Acc a;  // reused: its vectors keep their capacity across agents
+  for (const auto& [name, id] : names) {
+    for (const WindowSpec& w : windows) {
+      CollectAgent(agents[id], w, now, needs, a);
+      for (Sli sli : AllSlis()) {
+        if (sli == Sli::kFinishReasonRate) continue;
+        const std::optional<Dist> dist = DistOf(sli);
+        if (!dist) {
+          const SliValue v = ScalarValue(a, sli);
+          rows.push_back(SliRow{name, {}, sli, w.name, Stat::kNone, v.value, v.samples});
+          continue;
+        }
+        std::vector<double>& d = a.dist[*dist];
+        std::optional<AllStats> st;
+        if (!d.empty()) st = StatsOf(d);
+        for (Stat stat : DistributionStats()) {
+          SliRow row{name, {}, kDistSlis[*dist], w.name, stat, std::nullopt,
+                     static_cast<int64_t>(d.size())};
+          if (st) row.value = st->Get(stat);
+          rows.push_back(std::move(row));
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+}  // namespace aw::windows
