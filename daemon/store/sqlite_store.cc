@@ -138,6 +138,15 @@ CREATE TABLE IF NOT EXISTS budget_fired(
   fired_at INTEGER NOT NULL, PRIMARY KEY(budget, threshold, period_start));
 )sql";
 
+// Version 3: notification groups of grouped receivers (alerting/grouping.h),
+// so a group waiting out its group_wait survives a restart. An outbox item
+// folded into a group gets status 4 (grouped).
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS notify_groups(
+  receiver TEXT NOT NULL, group_key TEXT NOT NULL, state TEXT NOT NULL,
+  PRIMARY KEY(receiver, group_key)) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 SqliteStore::SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -267,6 +276,7 @@ Status SqliteStore::Migrate() {
   // file is version 0 and takes every step).
   s = Exec(kSchema);
   if (s.ok() && version < 2) s = Exec(kSchemaV2);
+  if (s.ok() && version < 3) s = Exec(kSchemaV3);
   if (s.ok()) {
     s = Exec(("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '" +
               std::to_string(kSchemaVersion) + "')")

@@ -85,9 +85,9 @@ struct EventVisitor {
   std::function<void(const Resolution&, int64_t seq)> resolution;
 };
 
-class SqliteStore final : public AlertStore, public OutboxStore {
+class SqliteStore final : public AlertStore, public OutboxStore, public GroupStore {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   struct Options {
     bool sync_full = false;  // synchronous=FULL: fsync on every commit
@@ -152,6 +152,15 @@ class SqliteStore final : public AlertStore, public OutboxStore {
                                  int64_t newer_id) override;
   Result<int64_t> OutboxDepth() override;
   Result<std::map<std::string, int64_t>> PendingByReceiver() override;
+
+  // GroupStore (group_store.cc)
+  Result<std::vector<StoredGroup>> LoadGroups(const std::string& receiver) override;
+  Status SaveGroups(const std::string& receiver, const std::vector<int64_t>& grouped_ids,
+                    const std::vector<StoredGroup>& upserts,
+                    const std::vector<std::string>& deleted,
+                    std::vector<OutboxItem> items) override;
+  Result<std::vector<OutboxItem>> PendingOutbox(const std::string& receiver,
+                                                const std::string& fingerprint) override;
 
   // Unavailable once the path no longer names the file opened (deleted or
   // replaced): what /-/ready reports. One stat(); reads only constants.
