@@ -62,8 +62,7 @@ json BuildGroupWebhookV4(const std::string& receiver_name, const GroupNotificati
               {"alerts", std::move(alerts)}};
 }
 
-json BuildGroupAlertmanagerAlerts(const GroupNotification& g, const PayloadOptions& o,
-                                  TimeMs now) {
+json BuildGroupAlertmanagerAlerts(const GroupNotification& g, const PayloadOptions& o, TimeMs now) {
   json out = json::array();
   for (const AlertEvent& e : g.alerts) {
     for (json& a : BuildAlertmanagerAlerts(e, o, now)) out.push_back(std::move(a));

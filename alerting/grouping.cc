@@ -28,8 +28,7 @@ std::string LabelSetText(const Labels& labels) {
 
 }  // namespace
 
-std::string GroupKeyFor(const GroupingConfig& config, const Labels& labels,
-                        Labels* group_labels) {
+std::string GroupKeyFor(const GroupingConfig& config, const Labels& labels, Labels* group_labels) {
   Labels picked;
   if (config.by_all) {
     picked = labels;
@@ -68,8 +67,8 @@ std::string Grouper::Add(const AlertEvent& event, TimeMs now) {
   g.dirty = true;
   if (g.last_flush_ms > 0) {
     // Already notified: the change waits for the group interval.
-    g.next_flush_ms = std::min(g.next_flush_ms,
-                               std::max(now, g.last_flush_ms + config_.interval.count()));
+    g.next_flush_ms =
+        std::min(g.next_flush_ms, std::max(now, g.last_flush_ms + config_.interval.count()));
   }
   return key;
 }
@@ -90,8 +89,8 @@ std::vector<GroupNotification> Grouper::Flush(TimeMs now) {
     AlertGroup& g = groups_.at(key);
     bool firing = false;
     for (const auto& [fp, a] : g.alerts) firing |= !a.event.resolved;
-    const bool repeat =
-        !g.dirty && firing && g.last_flush_ms > 0 && now >= g.last_flush_ms + config_.repeat.count();
+    const bool repeat = !g.dirty && firing && g.last_flush_ms > 0 &&
+                        now >= g.last_flush_ms + config_.repeat.count();
     if (g.dirty || repeat) {
       GroupNotification n;
       n.key = g.key;

@@ -59,8 +59,8 @@ struct GroupedAlert {
 };
 
 struct AlertGroup {
-  std::string key;  // Alertmanager's groupKey: {}:{alertname="x"}
-  Labels labels;    // groupLabels
+  std::string key;                             // Alertmanager's groupKey: {}:{alertname="x"}
+  Labels labels;                               // groupLabels
   std::map<std::string, GroupedAlert> alerts;  // by fingerprint
   TimeMs created_ms = 0;
   TimeMs last_flush_ms = 0;  // 0: never notified
@@ -80,8 +80,7 @@ struct GroupNotification {
 
 // The group key and group labels of an alert with `labels` (AlertLabels:
 // alertname included).
-std::string GroupKeyFor(const GroupingConfig& config, const Labels& labels,
-                        Labels* group_labels);
+std::string GroupKeyFor(const GroupingConfig& config, const Labels& labels, Labels* group_labels);
 
 // The outbox fingerprint of a group's messages.
 std::string GroupFingerprint(const std::string& key);

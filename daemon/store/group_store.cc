@@ -32,8 +32,7 @@ Result<std::vector<StoredGroup>> SqliteStore::LoadGroups(const std::string& rece
   return out;
 }
 
-Status SqliteStore::SaveGroups(const std::string& receiver,
-                               const std::vector<int64_t>& grouped_ids,
+Status SqliteStore::SaveGroups(const std::string& receiver, const std::vector<int64_t>& grouped_ids,
                                const std::vector<StoredGroup>& upserts,
                                const std::vector<std::string>& deleted,
                                std::vector<OutboxItem> items) {

@@ -62,11 +62,17 @@ class GroupingIntegrationTest : public ::testing::Test {
         "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
         "repeat_interval: 1000d\n"
         "receivers:\n"
-        "  - name: grouped\n    webhook: {url: \"" + sink_.Url("/grouped") + "\"}\n"
-        "    group_by: " + group_by + "\n    group_wait: 30s\n    group_interval: 5m\n"
-        "  - name: plain\n    webhook: {url: \"" + sink_.Url("/plain") + "\"}\n"
-        "default_receivers: [grouped, plain]\n"
-        "rule_files: [rules/*.yaml]\n");
+        "  - name: grouped\n    webhook: {url: \"" +
+            sink_.Url("/grouped") +
+            "\"}\n"
+            "    group_by: " +
+            group_by +
+            "\n    group_wait: 30s\n    group_interval: 5m\n"
+            "  - name: plain\n    webhook: {url: \"" +
+            sink_.Url("/plain") +
+            "\"}\n"
+            "default_receivers: [grouped, plain]\n"
+            "rule_files: [rules/*.yaml]\n");
   }
 
   std::unique_ptr<DaemonProcess> Start(const std::string& config) {
@@ -86,8 +92,8 @@ class GroupingIntegrationTest : public ::testing::Test {
   void Post(DaemonProcess& d, const std::string& agent, int n, int tool_calls) {
     std::string body;
     for (int i = 0; i < n; ++i) {
-      body += json{{"investigation_id", agent + "-" + std::to_string(tool_calls) + "-" +
-                                            std::to_string(seq_++)},
+      body += json{{"investigation_id",
+                    agent + "-" + std::to_string(tool_calls) + "-" + std::to_string(seq_++)},
                    {"agent", agent},
                    {"ts", FormatRfc3339(now_)},
                    {"tool_calls", tool_calls}}
@@ -167,7 +173,8 @@ TEST_F(GroupingIntegrationTest, GroupedByAlertnameOneMessagePerFlush) {
   const json first = json::parse(sink_.Requests("/grouped")[0].body);
   EXPECT_EQ(first["groupLabels"], (json{{"alertname", "ToolCallExplosion"}}));
   EXPECT_EQ(first["groupKey"], "{}:{alertname=\"ToolCallExplosion\"}");
-  EXPECT_EQ(first["commonLabels"], (json{{"alertname", "ToolCallExplosion"}, {"severity", "page"}}));
+  EXPECT_EQ(first["commonLabels"],
+            (json{{"alertname", "ToolCallExplosion"}, {"severity", "page"}}));
   EXPECT_EQ(first["status"], "firing");
 
   // A fourth within the group interval waits for it.
@@ -191,8 +198,8 @@ TEST_F(GroupingIntegrationTest, GroupedByAlertnameOneMessagePerFlush) {
   Settle(*d);
   const Msgs all = Messages("/grouped");
   ASSERT_EQ(all.size(), 3u);
-  EXPECT_EQ(all[2], (std::vector<std::string>{"resolved a", "resolved b", "resolved c",
-                                              "resolved d"}));
+  EXPECT_EQ(all[2],
+            (std::vector<std::string>{"resolved a", "resolved b", "resolved c", "resolved d"}));
   EXPECT_EQ(json::parse(sink_.Requests("/grouped")[2].body)["status"], "resolved");
   EXPECT_EQ(d->Stop(), 0);
 }

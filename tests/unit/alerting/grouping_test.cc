@@ -44,7 +44,8 @@ AlertEvent Alert(const std::string& agent, bool resolved = false,
 
 std::vector<std::string> Fingerprints(const GroupNotification& n) {
   std::vector<std::string> out;
-  for (const AlertEvent& e : n.alerts) out.push_back(e.fingerprint + (e.resolved ? ":resolved" : ""));
+  for (const AlertEvent& e : n.alerts)
+    out.push_back(e.fingerprint + (e.resolved ? ":resolved" : ""));
   return out;
 }
 
@@ -222,8 +223,8 @@ TEST_F(GrouperTest, SurvivesARoundTripThroughItsStoredForm) {
 }
 
 TEST(GroupPayloadJsonTest, RoundTripsAndIsToldApartFromAnAlertItem) {
-  GroupNotification n{"{}:{agent=\"a\"}", {{"agent", "a"}}, {Alert("a"), Alert("b", true)},
-                      {"HighOverride/b"}};
+  GroupNotification n{
+      "{}:{agent=\"a\"}", {{"agent", "a"}}, {Alert("a"), Alert("b", true)}, {"HighOverride/b"}};
   const std::string text = GroupNotificationToJson(n);
   EXPECT_TRUE(IsGroupPayload(text));
   EXPECT_FALSE(IsGroupPayload(test::Payload(Alert("a"))));
@@ -281,8 +282,8 @@ TEST(GrouperPropertyTest, MatchesAReferenceOverRandomHistories) {
       // Reference: due?
       bool expect = false;
       if (created >= 0) {
-        const bool any_firing = std::any_of(current.begin(), current.end(),
-                                            [](const auto& kv) { return kv.second; });
+        const bool any_firing =
+            std::any_of(current.begin(), current.end(), [](const auto& kv) { return kv.second; });
         if (!changed.empty()) {
           expect = last_sent < 0 ? now >= created + c.wait.count()
                                  : now >= last_sent + c.interval.count();

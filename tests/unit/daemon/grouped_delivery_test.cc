@@ -5,9 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
 #include <mutex>
 #include <utility>
-#include <sqlite3.h>
 
 #include "alerting/alert_json.h"
 #include "alerting/outbox_sender.h"
@@ -120,7 +120,8 @@ class GroupedDeliveryTest : public ::testing::Test {
     }
     ASSERT_TRUE(store_->SaveAlertChanges({}, {}, std::move(items)).ok());
   }
-  std::vector<std::vector<std::string>> GroupCalls(const std::vector<RecordingNotifier::Call>& calls) {
+  std::vector<std::vector<std::string>> GroupCalls(
+      const std::vector<RecordingNotifier::Call>& calls) {
     std::vector<std::vector<std::string>> out;
     for (const auto& c : calls) {
       if (c.receiver == "grouped") {
@@ -157,8 +158,7 @@ TEST_F(GroupedDeliveryTest, GroupWaitsThenGoesOutAsOneMessageWhileUngroupedGoesA
   EXPECT_THAT(notifier_.Take(), IsEmpty());
   clock_.Advance(1s);
   sender->DeliverDue(clock_.NowMs());
-  EXPECT_THAT(GroupCalls(notifier_.Take()),
-              ElementsAre(ElementsAre("fp-a", "fp-b", "fp-c")));
+  EXPECT_THAT(GroupCalls(notifier_.Take()), ElementsAre(ElementsAre("fp-a", "fp-b", "fp-c")));
 
   // A fourth within the interval waits for it, then the group goes out whole.
   clock_.Advance(1min);

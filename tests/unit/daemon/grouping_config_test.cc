@@ -14,10 +14,11 @@ using namespace std::chrono_literals;
 class GroupingConfigTest : public ::testing::Test {
  protected:
   Result<Config> Load(const std::string& receiver_extra, const std::string& top = "") {
-    return LoadConfig(dir_.Write("agentwatch.yaml",
-                                 top + "receivers:\n  - name: s\n    slack: {webhook_url: "
-                                       "\"https://h.example/x\"}\n" +
-                                     receiver_extra));
+    return LoadConfig(
+        dir_.Write("agentwatch.yaml", top +
+                                          "receivers:\n  - name: s\n    slack: {webhook_url: "
+                                          "\"https://h.example/x\"}\n" +
+                                          receiver_extra));
   }
   std::string ErrorOf(const std::string& receiver_extra) {
     auto c = Load(receiver_extra);
@@ -54,8 +55,8 @@ TEST_F(GroupingConfigTest, ParsesTheContractExample) {
 }
 
 TEST_F(GroupingConfigTest, AnyOfTheThreeKeysTurnsGroupingOn) {
-  for (const std::string extra : {"    group_by: ['...']\n", "    group_wait: 0s\n",
-                                  "    group_interval: 1m\n"}) {
+  for (const std::string extra :
+       {"    group_by: ['...']\n", "    group_wait: 0s\n", "    group_interval: 1m\n"}) {
     auto c = Load(extra);
     ASSERT_TRUE(c.ok()) << c.status().message();
     EXPECT_TRUE(c->receivers[0].grouping.enabled) << extra;
@@ -75,7 +76,8 @@ TEST_F(GroupingConfigTest, ErrorsNameTheField) {
   };
   const std::vector<Case> cases = {
       {"    group_by: alertname\n", "receivers.s.group_by: "},
-      {"    group_by: ['...', agent]\n", "receivers.s.group_by: \"...\" (every label) must stand alone"},
+      {"    group_by: ['...', agent]\n",
+       "receivers.s.group_by: \"...\" (every label) must stand alone"},
       {"    group_by: [agent, agent]\n", "receivers.s.group_by: \"agent\" is listed twice"},
       {"    group_by: [1agent]\n", "receivers.s.group_by: \"1agent\" is not a label name"},
       {"    group_wait: soon\n", "receivers.s.group_wait: must be a duration"},
