@@ -9,6 +9,8 @@
 #include <ctime>
 #include <exception>
 
+#include "alerting/group_payloads.h"
+
 namespace aw::alerting {
 namespace {
 
@@ -185,31 +187,50 @@ HttpNotifier::HttpNotifier(Options options)
 
 Result<HttpNotifier::Request> HttpNotifier::BuildRequest(
     const ReceiverConfig& r, const AlertEvent& event, TimeMs now) const {
-  std::string url;
   nlohmann::json body;
-  Request request;
   switch (r.kind) {
     case ReceiverConfig::Kind::kPagerDuty:
-      url = r.pagerduty.url;
       body = BuildPagerDutyEvent(r.pagerduty.routing_key, event,
                                  options_.payload, now);
       break;
     case ReceiverConfig::Kind::kSlack:
-      url = r.slack.webhook_url;
       body = BuildSlackMessage(event, options_.payload);
       break;
     case ReceiverConfig::Kind::kWebhook:
-      url = r.webhook.url;
       body = BuildWebhookV4(r.name, event, options_.payload);
       break;
-    case ReceiverConfig::Kind::kAlertmanager: {
-      url = r.alertmanager.url;
-      while (!url.empty() && url.back() == '/') url.pop_back();
-      url += "/api/v2/alerts";
+    case ReceiverConfig::Kind::kAlertmanager:
       body = BuildAlertmanagerAlerts(event, options_.payload, now);
       break;
+  }
+  return MakeRequest(r, body);
+}
+
+namespace {
+
+std::string ReceiverUrl(const ReceiverConfig& r) {
+  switch (r.kind) {
+    case ReceiverConfig::Kind::kPagerDuty:
+      return r.pagerduty.url;
+    case ReceiverConfig::Kind::kSlack:
+      return r.slack.webhook_url;
+    case ReceiverConfig::Kind::kWebhook:
+      return r.webhook.url;
+    case ReceiverConfig::Kind::kAlertmanager: {
+      std::string url = r.alertmanager.url;
+      while (!url.empty() && url.back() == '/') url.pop_back();
+      return url + "/api/v2/alerts";
     }
   }
+  return "";
+}
+
+}  // namespace
+
+Result<HttpNotifier::Request> HttpNotifier::MakeRequest(const ReceiverConfig& r,
+                                                        const nlohmann::json& body) const {
+  const std::string url = ReceiverUrl(r);
+  Request request;
   auto parsed = ParseUrl(url);
   if (!parsed) {
     return Status::InvalidArgument("receiver " + r.name + ": unusable URL \"" +
@@ -223,6 +244,38 @@ Result<HttpNotifier::Request> HttpNotifier::BuildRequest(
     request.signature = WebhookSignature(r.webhook.secret, request.body);
   }
   return request;
+}
+
+DeliveryResult HttpNotifier::SendGroup(const ReceiverConfig& r, const GroupNotification& group,
+                                       TimeMs now) noexcept {
+  try {
+    std::vector<nlohmann::json> bodies;
+    switch (r.kind) {
+      case ReceiverConfig::Kind::kPagerDuty:
+        bodies = BuildGroupPagerDutyEvents(r.pagerduty.routing_key, group, options_.payload, now);
+        break;
+      case ReceiverConfig::Kind::kSlack:
+        bodies.push_back(BuildGroupSlackMessage(group, options_.payload));
+        break;
+      case ReceiverConfig::Kind::kWebhook:
+        bodies.push_back(BuildGroupWebhookV4(r.name, group, options_.payload));
+        break;
+      case ReceiverConfig::Kind::kAlertmanager:
+        bodies.push_back(BuildGroupAlertmanagerAlerts(group, options_.payload, now));
+        break;
+    }
+    for (const nlohmann::json& body : bodies) {
+      auto request = MakeRequest(r, body);
+      if (!request.ok()) return DeliveryResult::Permanent(request.status().message());
+      DeliveryResult result = Post(r, *request, now);
+      if (result.status != DeliveryStatus::kDelivered) return result;
+    }
+    return DeliveryResult::Delivered();
+  } catch (const std::exception& e) {
+    return DeliveryResult::Retryable(std::string("internal error: ") + e.what());
+  } catch (...) {
+    return DeliveryResult::Retryable("internal error");
+  }
 }
 
 DeliveryResult HttpNotifier::Send(const ReceiverConfig& receiver,

@@ -59,6 +59,10 @@ class HttpNotifier final : public Notifier {
 
   DeliveryResult Send(const ReceiverConfig& receiver, const AlertEvent& event,
                       TimeMs now) noexcept override;
+  // One POST with the group's body (group_payloads.h); PagerDuty: one POST
+  // per event, stopping at the first not delivered.
+  DeliveryResult SendGroup(const ReceiverConfig& receiver, const GroupNotification& group,
+                           TimeMs now) noexcept override;
 
   // The request Send would make, for tests and `agentwatch check`-style
   // diagnostics. Error when the receiver's URL is unusable.
@@ -71,6 +75,8 @@ class HttpNotifier final : public Notifier {
                                const AlertEvent& event, TimeMs now) const;
 
  private:
+  // The request for `body` to receiver `r` (URL and signature by kind).
+  Result<Request> MakeRequest(const ReceiverConfig& r, const nlohmann::json& body) const;
   DeliveryResult Post(const ReceiverConfig& receiver, const Request& request,
                       TimeMs now) const;
 

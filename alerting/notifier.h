@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "alerting/grouping.h"
+
 #include "daemon/common/clock.h"
 #include "daemon/common/types.h"
 #include "daemon/config/config.h"
@@ -46,6 +48,18 @@ class Notifier {
   virtual ~Notifier() = default;
   virtual DeliveryResult Send(const ReceiverConfig& receiver,
                               const AlertEvent& event, TimeMs now) noexcept = 0;
+
+  // Sends one group message (grouping.h), once. This default sends its
+  // alerts one Send each and stops at the first that is not delivered.
+  virtual DeliveryResult SendGroup(const ReceiverConfig& receiver,
+                                   const GroupNotification& group,
+                                   TimeMs now) noexcept {
+    for (const AlertEvent& e : group.alerts) {
+      DeliveryResult r = Send(receiver, e, now);
+      if (r.status != DeliveryStatus::kDelivered) return r;
+    }
+    return DeliveryResult::Delivered();
+  }
 };
 
 }  // namespace aw::alerting

@@ -24,7 +24,115 @@ OutboxSender::OutboxSender(OutboxStore& store, const Clock& clock,
       notifier_(notifier),
       options_(options),
       rng_(options.seed != 0 ? options.seed : std::random_device{}()) {
-  for (const auto& r : receivers_) counts_[r.name];
+  for (const auto& r : receivers_) {
+    counts_[r.name];
+    if (Grouped(r)) groupers_.try_emplace(r.name, r.grouping);
+  }
+}
+
+bool OutboxSender::Grouped(const ReceiverConfig& receiver) const {
+  return options_.groups != nullptr && receiver.grouping.enabled;
+}
+
+Result<std::vector<OutboxItem>> OutboxSender::GroupItems(const ReceiverConfig& receiver,
+                                                         GroupNotification n, TimeMs now) {
+  std::vector<OutboxItem> items;
+  auto add = [&](const std::string& fingerprint, const GroupNotification& payload) {
+    OutboxItem item;
+    item.receiver = receiver.name;
+    item.fingerprint = fingerprint;
+    item.payload = GroupNotificationToJson(payload);
+    item.created_ms = now;
+    item.next_attempt_ms = now;
+    items.push_back(std::move(item));
+  };
+  if (receiver.kind == ReceiverConfig::Kind::kPagerDuty) {
+    // One item per alert: its dedup key is per alert, and so is its order.
+    for (const std::string& fp : n.send_fingerprints) {
+      GroupNotification one{n.key, n.labels, {}, {fp}};
+      for (const AlertEvent& e : n.alerts) {
+        if (e.fingerprint == fp) one.alerts.push_back(e);
+      }
+      add(fp, one);
+    }
+    return items;
+  }
+  const std::string fingerprint = GroupFingerprint(n.key);
+  // This message supersedes the group's undelivered ones: keep their
+  // resolves, which the group itself has already let go.
+  auto pending = options_.groups->PendingOutbox(receiver.name, fingerprint);
+  if (!pending.ok()) return pending.status();
+  for (const OutboxItem& older : *pending) {
+    if (auto g = GroupNotificationFromJson(older.payload); g.ok()) CarryOver(*g, n);
+  }
+  add(fingerprint, n);
+  return items;
+}
+
+TimeMs OutboxSender::GroupStep(const ReceiverConfig& receiver, TimeMs now) {
+  GroupState& state = groupers_.at(receiver.name);
+  Grouper& grouper = state.grouper;
+  const TimeMs retry = now + std::max<int64_t>(options_.idle_poll.count(), 1);
+  if (!state.loaded) {
+    auto rows = options_.groups->LoadGroups(receiver.name);
+    if (!rows.ok()) return retry;
+    std::vector<AlertGroup> groups;
+    for (const StoredGroup& row : *rows) {
+      auto g = GroupFromJson(row.state);
+      if (!g.ok()) {
+        LogWarn("unreadable notification group dropped",
+                {{"receiver", receiver.name}, {"group", row.key}, {"error", g.status().message()}});
+        continue;
+      }
+      groups.push_back(std::move(g).value());
+    }
+    grouper.Restore(std::move(groups));
+    state.loaded = true;
+  }
+  std::vector<int64_t> folded;
+  std::set<std::string> touched;
+  if (auto due = store_.DueOutbox(now, std::max(options_.batch_limit, 1)); due.ok()) {
+    for (const OutboxItem& item : *due) {
+      if (item.receiver != receiver.name || IsGroupPayload(item.payload)) continue;
+      auto event = AlertEventFromJson(item.payload);
+      if (!event.ok()) {
+        Process(item, &receiver, now);  // fails it, naming the field
+        continue;
+      }
+      touched.insert(grouper.Add(*event, now));
+      folded.push_back(item.id);
+    }
+  }
+  std::vector<OutboxItem> items;
+  for (GroupNotification& n : grouper.Flush(now)) {
+    touched.insert(n.key);
+    auto more = GroupItems(receiver, std::move(n), now);
+    if (!more.ok()) {
+      state.loaded = false;  // back to what the store holds
+      return retry;
+    }
+    for (OutboxItem& item : *more) items.push_back(std::move(item));
+  }
+  if (touched.empty()) return grouper.NextFlushMs();
+  std::vector<StoredGroup> upserts;
+  std::vector<std::string> deleted;
+  for (const std::string& key : touched) {
+    auto it = grouper.groups().find(key);
+    if (it == grouper.groups().end()) {
+      deleted.push_back(key);
+    } else {
+      upserts.push_back({key, GroupToJson(it->second)});
+    }
+  }
+  Status s = options_.groups->SaveGroups(receiver.name, folded, upserts, deleted, std::move(items));
+  if (!s.ok()) {
+    // Nothing was written: the alert items are still pending and fold again.
+    LogWarn("cannot save notification groups (retried)",
+            {{"receiver", receiver.name}, {"error", s.message()}});
+    state.loaded = false;
+    return retry;
+  }
+  return grouper.NextFlushMs();
 }
 
 OutboxSender::~OutboxSender() { Stop(); }
@@ -121,10 +229,16 @@ OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item,
     return fail("expired after " + std::to_string(item.attempts) + " attempts" +
                 (item.last_error.empty() ? "" : "; last: " + item.last_error));
   }
-  auto event = AlertEventFromJson(item.payload);
-  if (!event.ok()) return fail(event.status().message());
-
-  DeliveryResult result = notifier_.Send(*receiver, *event, now);
+  DeliveryResult result;
+  if (IsGroupPayload(item.payload)) {
+    auto group = GroupNotificationFromJson(item.payload);
+    if (!group.ok()) return fail(group.status().message());
+    result = notifier_.SendGroup(*receiver, *group, now);
+  } else {
+    auto event = AlertEventFromJson(item.payload);
+    if (!event.ok()) return fail(event.status().message());
+    result = notifier_.Send(*receiver, *event, now);
+  }
   switch (result.status) {
     case DeliveryStatus::kDelivered:
       (void)store_.MarkDelivered(item.id);
@@ -191,6 +305,9 @@ OutboxSender::Outcome OutboxSender::ProcessInOrder(
 
 int OutboxSender::DeliverDue(TimeMs now) {
   const int limit = std::max(options_.batch_limit, 1);
+  for (const auto& r : receivers_) {
+    if (Grouped(r)) GroupStep(r, now);
+  }
   std::set<int64_t> done;
   int handled = 0;
   for (;;) {
@@ -202,7 +319,10 @@ int OutboxSender::DeliverDue(TimeMs now) {
       if (!done.insert(item.id).second) continue;
       ++fresh;
       if (older.count(item.id) != 0) continue;  // the newer one supersedes it
-      ProcessInOrder(item, Find(item.receiver), now);
+      const ReceiverConfig* receiver = Find(item.receiver);
+      // A grouped receiver's alert items go out only through their group.
+      if (receiver != nullptr && Grouped(*receiver) && !IsGroupPayload(item.payload)) continue;
+      ProcessInOrder(item, receiver, now);
       ++handled;
     }
     if (static_cast<int>(due->size()) < limit || fresh == 0) return handled;
@@ -281,8 +401,10 @@ void OutboxSender::Worker(std::stop_token stop, size_t index, TimeMs start_ms,
   const int limit = std::max(options_.batch_limit, 1);
   uint64_t seen = generation;
   TimeMs next_resend = start_ms + resend_every.count();
+  const bool grouped = Grouped(receiver);
   while (!stop.stop_requested()) {
     TimeMs now = clock_.NowMs();
+    const TimeMs next_flush = grouped ? GroupStep(receiver, now) : -1;
     bool more = false;
     if (auto due = store_.DueOutbox(now, limit); due.ok()) {
       int mine = 0;
@@ -290,6 +412,8 @@ void OutboxSender::Worker(std::stop_token stop, size_t index, TimeMs start_ms,
       for (const auto& item : *due) {
         if (stop.stop_requested()) return;
         if (item.receiver != receiver.name) continue;
+        // Folded by the next GroupStep, never sent alone.
+        if (grouped && !IsGroupPayload(item.payload)) continue;
         ++mine;
         if (older.count(item.id) != 0) continue;  // the newer one supersedes it
         // A fresh `now` per item: earlier POSTs may have taken a while.
@@ -300,6 +424,9 @@ void OutboxSender::Worker(std::stop_token stop, size_t index, TimeMs start_ms,
       more = mine > 0 && static_cast<int>(due->size()) == limit;
     }
     Millis wait = more ? Millis(0) : WaitBeforeNextAttempt(now);
+    if (next_flush >= 0) {
+      wait = std::min(wait, Millis(std::max<int64_t>(next_flush - clock_.NowMs(), 0)));
+    }
     if (resends) {
       now = clock_.NowMs();
       if (now >= next_resend) {

@@ -32,6 +32,13 @@
 //    Options::idle_poll) or until Wake(). What is due is decided with the
 //    Clock; the waiting itself is in real time.
 //
+// Grouped receivers (ReceiverConfig::grouping, given Options::groups): the
+// receiver's worker first folds its pending alert items into its Grouper
+// and writes the group notifications that are due as group items, in one
+// GroupStore transaction (grouping.h states the design and invariants);
+// then it sends group items like any other, never an alert item. It wakes
+// for the earliest group flush as it does for the earliest retry.
+//
 // Alertmanager re-posts: with SetActiveAlertsSource, each alertmanager
 // receiver's worker re-posts the currently firing alerts every
 // Options::alertmanager_resend_interval (Prometheus' resend-delay), so
@@ -59,6 +66,7 @@
 #include <thread>
 #include <vector>
 
+#include "alerting/grouping.h"
 #include "alerting/notifier.h"
 #include "daemon/common/alert_store.h"
 #include "daemon/common/clock.h"
@@ -78,6 +86,9 @@ class OutboxSender {
     int batch_limit = 1000;  // items fetched per DueOutbox call
     Millis idle_poll{1000};  // threaded mode: longest sleep without a Wake
     Millis alertmanager_resend_interval{60'000};
+    // Where groups of grouped receivers live; null: every receiver is
+    // sent to ungrouped. Must outlive the sender.
+    GroupStore* groups = nullptr;
   };
 
   struct ReceiverCounts {
@@ -149,6 +160,14 @@ class OutboxSender {
   void RecordFailure(const OutboxItem& item, const std::string& error, TimeMs now,
                      TimeMs next_attempt_ms);
   void CountResend(const std::string& receiver, bool ok);
+  bool Grouped(const ReceiverConfig& receiver) const;
+  // Folds `receiver`'s alert items into its groups and queues the group
+  // notifications due at `now`. Returns the next group flush time, -1 for
+  // none. REQUIRES: `receiver` is grouped; called by its worker only.
+  TimeMs GroupStep(const ReceiverConfig& receiver, TimeMs now);
+  // The outbox items for one group notification.
+  Result<std::vector<OutboxItem>> GroupItems(const ReceiverConfig& receiver,
+                                             GroupNotification notification, TimeMs now);
 
   // Constant after construction.
   OutboxStore& store_;
@@ -156,6 +175,15 @@ class OutboxSender {
   const std::vector<ReceiverConfig> receivers_;
   Notifier& notifier_;
   const Options options_;
+
+  // One per grouped receiver; the map is built at construction and each
+  // entry is used only by its receiver's worker (or by DeliverDue).
+  struct GroupState {
+    explicit GroupState(const GroupingConfig& config) : grouper(config) {}
+    Grouper grouper;
+    bool loaded = false;  // restored from the store
+  };
+  std::map<std::string, GroupState> groupers_;
 
   mutable std::mutex mu_;
   // State below is protected by mu_.

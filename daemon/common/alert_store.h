@@ -91,4 +91,28 @@ class OutboxStore {
   virtual Result<std::map<std::string, int64_t>> PendingByReceiver() = 0;
 };
 
+// One notification group of a receiver as stored: `state` is the group as
+// alerting/grouping.h writes it (GroupToJson).
+struct StoredGroup {
+  std::string key;
+  std::string state;
+};
+
+// Thread-safe. The persistence of notification groups beside the outbox.
+class GroupStore {
+ public:
+  virtual ~GroupStore() = default;
+  virtual Result<std::vector<StoredGroup>> LoadGroups(const std::string& receiver) = 0;
+  // One transaction: marks the pending outbox items `grouped_ids` grouped
+  // (folded into a group: never sent as such), writes `upserts` and deletes
+  // the groups `deleted` of `receiver`, and adds `items` to the outbox.
+  virtual Status SaveGroups(const std::string& receiver, const std::vector<int64_t>& grouped_ids,
+                            const std::vector<StoredGroup>& upserts,
+                            const std::vector<std::string>& deleted,
+                            std::vector<OutboxItem> items) = 0;
+  // Pending items of `receiver` and `fingerprint`, oldest first.
+  virtual Result<std::vector<OutboxItem>> PendingOutbox(const std::string& receiver,
+                                                        const std::string& fingerprint) = 0;
+};
+
 }  // namespace aw

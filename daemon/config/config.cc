@@ -187,7 +187,8 @@ class Loader {
     std::set<std::string> names;
     for (const auto& r : node) {
       CheckKeys(r, "receivers[]",
-                {"name", "pagerduty", "slack", "webhook", "alertmanager", "timeout"});
+                {"name", "pagerduty", "slack", "webhook", "alertmanager", "timeout", "group_by",
+                 "group_wait", "group_interval", "repeat_interval"});
       ReceiverConfig rc;
       if (!r["name"]) Fail(r, "receivers[].name: is required");
       rc.name = Expand(r["name"], "receivers[].name");
@@ -197,6 +198,7 @@ class Loader {
       }
       const std::string where = "receivers." + rc.name;
       if (r["timeout"]) rc.timeout = Duration(r["timeout"], where + ".timeout");
+      LoadGrouping(r, where, rc.grouping);
       int kinds = 0;
       if (const YAML::Node pd = r["pagerduty"]) {
         ++kinds;
@@ -232,6 +234,55 @@ class Loader {
       }
       c.receivers.push_back(std::move(rc));
     }
+  }
+
+  void LoadGrouping(const YAML::Node& r, const std::string& where, GroupingConfig& g) const {
+    g.enabled = r["group_by"] || r["group_wait"] || r["group_interval"];
+    if (const YAML::Node by = r["group_by"]) {
+      const std::vector<std::string> names = StringList(by, where + ".group_by");
+      std::set<std::string> seen;
+      for (const std::string& name : names) {
+        if (name == "...") {
+          if (names.size() != 1) {
+            Fail(by, where + ".group_by: \"...\" (every label) must stand alone");
+          }
+          continue;
+        }
+        if (!IsLabelName(name)) {
+          Fail(by, where + ".group_by: \"" + name +
+                       "\" is not a label name (letters, digits, _; not starting with a digit)");
+        }
+        if (!seen.insert(name).second) {
+          Fail(by, where + ".group_by: \"" + name + "\" is listed twice");
+        }
+      }
+      g.by_all = names.size() == 1 && names[0] == "...";
+      if (!g.by_all) g.by = names;
+    }
+    if (r["group_wait"]) {
+      g.wait = Duration(r["group_wait"], where + ".group_wait");
+      if (g.wait.count() < 0) Fail(r["group_wait"], where + ".group_wait: must not be negative");
+    }
+    if (r["group_interval"]) {
+      g.interval = Duration(r["group_interval"], where + ".group_interval");
+      if (g.interval.count() <= 0) {
+        Fail(r["group_interval"], where + ".group_interval: must be positive");
+      }
+    }
+    if (r["repeat_interval"]) {
+      g.repeat = Duration(r["repeat_interval"], where + ".repeat_interval");
+      if (g.repeat.count() <= 0) {
+        Fail(r["repeat_interval"], where + ".repeat_interval: must be positive");
+      }
+    }
+  }
+
+  static bool IsLabelName(const std::string& s) {
+    if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+    for (const char ch : s) {
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') return false;
+    }
+    return true;
   }
 
   std::string CheckUrl(const YAML::Node& node, const std::string& field) const {
@@ -494,6 +545,10 @@ class Loader {
       if (c.repeat_interval.count() <= 0) {
         Fail(root["repeat_interval"], "repeat_interval: must be positive");
       }
+    }
+    // A receiver without its own repeat_interval repeats at the top-level one.
+    for (ReceiverConfig& r : c.receivers) {
+      if (r.grouping.repeat.count() == 0) r.grouping.repeat = c.repeat_interval;
     }
     if (const YAML::Node dl = root["delivery"]) {
       CheckKeys(dl, "delivery", {"max_age"});

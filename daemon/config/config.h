@@ -32,6 +32,18 @@ struct AlertmanagerReceiver {
   std::string url;  // base URL; we POST {url}/api/v2/alerts
 };
 
+// Alertmanager's notification grouping for one receiver (alerting/grouping.h).
+struct GroupingConfig {
+  // Set when the receiver gives any of group_by, group_wait, group_interval;
+  // an ungrouped receiver gets every change at once, one alert per message.
+  bool enabled = false;
+  bool by_all = true;            // group_by: [...] (each alert its own group)
+  std::vector<std::string> by;   // label names when !by_all
+  Millis wait{0};
+  Millis interval{5LL * 60 * 1000};
+  Millis repeat{0};  // 0 until loaded: then the receiver's or the top-level repeat_interval
+};
+
 struct ReceiverConfig {
   enum class Kind { kPagerDuty, kSlack, kWebhook, kAlertmanager };
   std::string name;
@@ -41,6 +53,7 @@ struct ReceiverConfig {
   WebhookReceiver webhook;
   AlertmanagerReceiver alertmanager;
   Millis timeout{10'000};
+  GroupingConfig grouping;
 };
 
 struct Config {

@@ -63,6 +63,7 @@ RuleRuntime::~RuleRuntime() { Stop(); }
 void RuleRuntime::StartSender(const Config& config) {
   alerting::OutboxSender::Options opts;
   opts.max_age = config.delivery_max_age;
+  opts.groups = &store_;
   sender_ = std::make_unique<alerting::OutboxSender>(store_, clock_, config.receivers, *notifier_,
                                                      opts);
   sender_->SetActiveAlertsSource([this] { return FiringEvents(); });

@@ -138,14 +138,20 @@ CREATE TABLE IF NOT EXISTS budget_fired(
   fired_at INTEGER NOT NULL, PRIMARY KEY(budget, threshold, period_start));
 )sql";
 
-// Version 3: silences (matchers as a JSON array), and on each alert whether
+// Version 3: silences (matchers as a JSON array); on each alert whether
 // its firing was acknowledged in PagerDuty (no repeats) and whether its
-// trigger is still unannounced (it fired while silenced).
+// trigger is still unannounced (it fired while silenced); and the
+// notification groups of grouped receivers (alerting/grouping.h), so a
+// group waiting out its group_wait survives a restart. An outbox item
+// folded into a group gets status 4 (grouped).
 constexpr const char* kSchemaV3 = R"sql(
 CREATE TABLE IF NOT EXISTS silences(
   id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at INTEGER NOT NULL,
   ends_at INTEGER NOT NULL, created_by TEXT NOT NULL, comment TEXT NOT NULL,
   updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS notify_groups(
+  receiver TEXT NOT NULL, group_key TEXT NOT NULL, state TEXT NOT NULL,
+  PRIMARY KEY(receiver, group_key)) WITHOUT ROWID;
 )sql";
 // Added to alerts by version 3 (ALTER TABLE has no IF NOT EXISTS: the
 // migration checks first).

@@ -86,7 +86,7 @@ struct EventVisitor {
   std::function<void(const Resolution&, int64_t seq)> resolution;
 };
 
-class SqliteStore final : public AlertStore, public OutboxStore {
+class SqliteStore final : public AlertStore, public OutboxStore, public GroupStore {
  public:
   static constexpr int kSchemaVersion = 3;
 
@@ -158,6 +158,15 @@ class SqliteStore final : public AlertStore, public OutboxStore {
                                  int64_t newer_id) override;
   Result<int64_t> OutboxDepth() override;
   Result<std::map<std::string, int64_t>> PendingByReceiver() override;
+
+  // GroupStore (group_store.cc)
+  Result<std::vector<StoredGroup>> LoadGroups(const std::string& receiver) override;
+  Status SaveGroups(const std::string& receiver, const std::vector<int64_t>& grouped_ids,
+                    const std::vector<StoredGroup>& upserts,
+                    const std::vector<std::string>& deleted,
+                    std::vector<OutboxItem> items) override;
+  Result<std::vector<OutboxItem>> PendingOutbox(const std::string& receiver,
+                                                const std::string& fingerprint) override;
 
   // Unavailable once the path no longer names the file opened (deleted or
   // replaced): what /-/ready reports. One stat(); reads only constants.
