@@ -160,6 +160,7 @@ void App::HandleStatusPage(const http::Request&, http::Response& res) {
   StatusPageInput in;
   in.alerts = rules_ ? rules_->AlertsJson() : json{{"alerts", json::array()}};
   in.receivers = ReceiversJson();
+  if (rules_) in.silences = rules_->SilencesJson();
   if (rules_) {
     for (const json& a : in.alerts["alerts"]) {
       const std::string fp = a.value("fingerprint", "");

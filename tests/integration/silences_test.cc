@@ -222,6 +222,10 @@ TEST_F(SilencesTest, MatchingSilenceHoldsNotificationsUntilItExpires) {
     EXPECT_EQ(s["createdBy"], "alice");
     EXPECT_EQ(s["comment"], "deploy");
   }
+  // The status page lists the active silences with their matchers.
+  const std::string page = d->Client()->Get("/")->body;
+  EXPECT_NE(page.find("agent=&quot;billing&quot;"), std::string::npos) << page;
+  EXPECT_NE(page.find("alice"), std::string::npos);
 
   // Past endsAt: expired, and ir's trigger goes out at the next tick.
   SetNow(now_ + 30 * kMinute + 1000);
