@@ -123,6 +123,28 @@ std::vector<GroupNotification> Grouper::Flush(TimeMs now) {
   return out;
 }
 
+std::vector<GroupNotification> Grouper::Drain() {
+  std::vector<const AlertGroup*> order;
+  for (const auto& [key, g] : groups_) order.push_back(&g);
+  std::sort(order.begin(), order.end(), [](const AlertGroup* a, const AlertGroup* b) {
+    return std::tie(a->created_ms, a->key) < std::tie(b->created_ms, b->key);
+  });
+  std::vector<GroupNotification> out;
+  for (const AlertGroup* g : order) {
+    if (!g->dirty) continue;
+    GroupNotification n;
+    n.key = g->key;
+    n.labels = g->labels;
+    for (const auto& [fp, a] : g->alerts) {
+      n.alerts.push_back(a.event);
+      if (a.changed) n.send_fingerprints.push_back(fp);
+    }
+    out.push_back(std::move(n));
+  }
+  groups_.clear();
+  return out;
+}
+
 TimeMs Grouper::NextFlushMs() const {
   TimeMs next = -1;
   for (const auto& [key, g] : groups_) {

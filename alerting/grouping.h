@@ -97,6 +97,11 @@ class Grouper {
   // updates (or deletes) those groups.
   std::vector<GroupNotification> Flush(TimeMs now);
 
+  // Every group with a change not yet notified as one notification, then
+  // forgets every group: for a receiver a reload made ungrouped, whose
+  // waiting changes must still go out.
+  std::vector<GroupNotification> Drain();
+
   // The earliest next_flush_ms of any group, or -1 when there is none.
   TimeMs NextFlushMs() const;
 

@@ -26,7 +26,41 @@ OutboxSender::OutboxSender(OutboxStore& store, const Clock& clock,
       rng_(options.seed != 0 ? options.seed : std::random_device{}()) {
   for (const auto& r : receivers_) {
     counts_[r.name];
-    if (Grouped(r)) groupers_.try_emplace(r.name, r.grouping);
+    if (Grouped(r)) {
+      groupers_.try_emplace(r.name, r.grouping);
+    } else if (options_.groups != nullptr) {
+      to_drain_[r.name] = true;
+    }
+  }
+}
+
+void OutboxSender::DrainGroups(const ReceiverConfig& receiver, TimeMs now) {
+  auto it = to_drain_.find(receiver.name);
+  if (it == to_drain_.end() || !it->second) return;
+  auto rows = options_.groups->LoadGroups(receiver.name);
+  if (!rows.ok()) return;  // tried again at the next step
+  if (rows->empty()) {
+    it->second = false;
+    return;
+  }
+  std::vector<AlertGroup> groups;
+  std::vector<std::string> keys;
+  for (const StoredGroup& row : *rows) {
+    keys.push_back(row.key);
+    if (auto g = GroupFromJson(row.state); g.ok()) groups.push_back(std::move(g).value());
+  }
+  Grouper grouper(receiver.grouping);
+  grouper.Restore(std::move(groups));
+  std::vector<OutboxItem> items;
+  for (GroupNotification& n : grouper.Drain()) {
+    auto more = GroupItems(receiver, std::move(n), now);
+    if (!more.ok()) return;
+    for (OutboxItem& item : *more) items.push_back(std::move(item));
+  }
+  if (options_.groups->SaveGroups(receiver.name, {}, {}, keys, std::move(items)).ok()) {
+    LogInfo("receiver is no longer grouped: its waiting groups were sent",
+            {{"receiver", receiver.name}, {"groups", std::to_string(keys.size())}});
+    it->second = false;
   }
 }
 
@@ -306,7 +340,11 @@ OutboxSender::Outcome OutboxSender::ProcessInOrder(
 int OutboxSender::DeliverDue(TimeMs now) {
   const int limit = std::max(options_.batch_limit, 1);
   for (const auto& r : receivers_) {
-    if (Grouped(r)) GroupStep(r, now);
+    if (Grouped(r)) {
+      GroupStep(r, now);
+    } else {
+      DrainGroups(r, now);
+    }
   }
   std::set<int64_t> done;
   int handled = 0;
@@ -404,6 +442,7 @@ void OutboxSender::Worker(std::stop_token stop, size_t index, TimeMs start_ms,
   const bool grouped = Grouped(receiver);
   while (!stop.stop_requested()) {
     TimeMs now = clock_.NowMs();
+    if (!grouped) DrainGroups(receiver, now);
     const TimeMs next_flush = grouped ? GroupStep(receiver, now) : -1;
     bool more = false;
     if (auto due = store_.DueOutbox(now, limit); due.ok()) {

@@ -165,6 +165,10 @@ class OutboxSender {
   // notifications due at `now`. Returns the next group flush time, -1 for
   // none. REQUIRES: `receiver` is grouped; called by its worker only.
   TimeMs GroupStep(const ReceiverConfig& receiver, TimeMs now);
+  // For a receiver that is not grouped (any more): sends what its stored
+  // groups still hold unnotified and deletes them, once per sender.
+  // Called by its worker only (or by DeliverDue).
+  void DrainGroups(const ReceiverConfig& receiver, TimeMs now);
   // The outbox items for one group notification.
   Result<std::vector<OutboxItem>> GroupItems(const ReceiverConfig& receiver,
                                              GroupNotification notification, TimeMs now);
@@ -184,6 +188,9 @@ class OutboxSender {
     bool loaded = false;  // restored from the store
   };
   std::map<std::string, GroupState> groupers_;
+  // Ungrouped receivers whose stored groups may still need draining; each
+  // entry is used only by its receiver's worker (or by DeliverDue).
+  std::map<std::string, bool> to_drain_;
 
   mutable std::mutex mu_;
   // State below is protected by mu_.

@@ -238,6 +238,14 @@ class Loader {
 
   void LoadGrouping(const YAML::Node& r, const std::string& where, GroupingConfig& g) const {
     g.enabled = r["group_by"] || r["group_wait"] || r["group_interval"];
+    if (!g.enabled && r["repeat_interval"]) {
+      // Its own repeat_interval only: every change still goes out at once
+      // (each alert its own group, no wait, no interval), and the grouper
+      // repeats it at this receiver's interval.
+      g.enabled = true;
+      g.wait = Millis(0);
+      g.interval = Millis(0);
+    }
     if (const YAML::Node by = r["group_by"]) {
       const std::vector<std::string> names = StringList(by, where + ".group_by");
       std::set<std::string> seen;

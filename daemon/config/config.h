@@ -34,8 +34,10 @@ struct AlertmanagerReceiver {
 
 // Alertmanager's notification grouping for one receiver (alerting/grouping.h).
 struct GroupingConfig {
-  // Set when the receiver gives any of group_by, group_wait, group_interval;
-  // an ungrouped receiver gets every change at once, one alert per message.
+  // Set when the receiver gives any of group_by, group_wait, group_interval
+  // (an ungrouped receiver gets every change at once, one alert per
+  // message), or only its own repeat_interval: then each alert is its own
+  // group with no wait and no interval, so changes still go out at once.
   bool enabled = false;
   bool by_all = true;            // group_by: [...] (each alert its own group)
   std::vector<std::string> by;   // label names when !by_all

@@ -243,5 +243,74 @@ TEST_F(GroupedDeliveryTest, WithoutAGroupStoreEveryReceiverIsUngrouped) {
   EXPECT_FALSE(calls[0].group);
 }
 
+// A reload that makes a receiver ungrouped: what its groups still held
+// unnotified goes out at once, as one last group message, and later changes
+// go out alone.
+TEST_F(GroupedDeliveryTest, AReceiverMadeUngroupedSendsItsWaitingGroupsAtOnce) {
+  alerting::OutboxSender::Options o;
+  o.seed = 1;
+  o.groups = store_.get();
+  {
+    auto sender = Sender();
+    Change(Alert("a"));
+    Change(Alert("b"));
+    sender->DeliverDue(clock_.NowMs());
+    EXPECT_THAT(GroupCalls(notifier_.Take()), IsEmpty());  // waiting out group_wait
+  }
+  clock_.Advance(1s);
+  {
+    alerting::OutboxSender sender(*store_, clock_,
+                                  {Hook("grouped", false), Hook("plain", false)}, notifier_, o);
+    sender.DeliverDue(clock_.NowMs());
+    EXPECT_THAT(GroupCalls(notifier_.Take()), ElementsAre(ElementsAre("fp-a", "fp-b")));
+    Change(Alert("c"));
+    sender.DeliverDue(clock_.NowMs());
+    auto calls = notifier_.Take();
+    ASSERT_EQ(calls.size(), 2u);
+    for (const auto& c : calls) {
+      EXPECT_FALSE(c.group) << c.receiver;
+      EXPECT_THAT(c.alerts, ElementsAre("fp-c"));
+    }
+  }
+  // Drained once: a later sender finds no group left.
+  alerting::OutboxSender again(*store_, clock_, {Hook("grouped", false)}, notifier_, o);
+  again.DeliverDue(clock_.NowMs());
+  EXPECT_THAT(notifier_.Take(), IsEmpty());
+}
+
+// A receiver with only its own repeat_interval (config: each alert its own
+// group, no wait, no interval): changes go out at once, the rules' repeats
+// at the top-level interval are not changes, and it repeats at its own.
+TEST_F(GroupedDeliveryTest, OwnRepeatIntervalAloneSendsAtOnceAndRepeatsAtItsInterval) {
+  ReceiverConfig r = Hook("grouped", false);
+  r.grouping.enabled = true;
+  r.grouping.by_all = true;
+  r.grouping.wait = 0ms;
+  r.grouping.interval = 0ms;
+  r.grouping.repeat = 1h;
+  alerting::OutboxSender::Options o;
+  o.seed = 1;
+  o.groups = store_.get();
+  alerting::OutboxSender sender(*store_, clock_, {r, Hook("plain", false)}, notifier_, o);
+  Change(Alert("a"));
+  sender.DeliverDue(clock_.NowMs());
+  EXPECT_THAT(GroupCalls(notifier_.Take()), ElementsAre(ElementsAre("fp-a")));
+  // The rule engine repeats every 10 min here: the same state again.
+  for (int i = 1; i < 6; ++i) {
+    clock_.Advance(10min);
+    Change(Alert("a"));
+    sender.DeliverDue(clock_.NowMs());
+    EXPECT_THAT(GroupCalls(notifier_.Take()), IsEmpty()) << i;
+  }
+  clock_.Set(kStart + 3'600'000);
+  sender.DeliverDue(clock_.NowMs());
+  EXPECT_THAT(GroupCalls(notifier_.Take()), ElementsAre(ElementsAre("fp-a")));
+  // A resolve is a change: at once.
+  clock_.Advance(1s);
+  Change(Alert("a", true));
+  sender.DeliverDue(clock_.NowMs());
+  EXPECT_THAT(GroupCalls(notifier_.Take()), ElementsAre(ElementsAre("fp-a:resolved")));
+}
+
 }  // namespace
 }  // namespace aw

@@ -62,10 +62,18 @@ TEST_F(GroupingConfigTest, AnyOfTheThreeKeysTurnsGroupingOn) {
     EXPECT_TRUE(c->receivers[0].grouping.enabled) << extra;
     EXPECT_TRUE(c->receivers[0].grouping.by_all) << extra;
   }
-  // repeat_interval alone does not group.
+  // Nothing set: ungrouped.
+  auto plain = Load("");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->receivers[0].grouping.enabled);
+  // repeat_interval alone: each alert its own group, at once, repeated at
+  // the receiver's own interval.
   auto c = Load("    repeat_interval: 1h\n");
   ASSERT_TRUE(c.ok());
-  EXPECT_FALSE(c->receivers[0].grouping.enabled);
+  EXPECT_TRUE(c->receivers[0].grouping.enabled);
+  EXPECT_TRUE(c->receivers[0].grouping.by_all);
+  EXPECT_EQ(c->receivers[0].grouping.wait, 0ms);
+  EXPECT_EQ(c->receivers[0].grouping.interval, 0ms);
   EXPECT_EQ(c->receivers[0].grouping.repeat, 1h);
 }
 
