@@ -9,11 +9,12 @@ void AddExternalLabels(std::vector<prometheus::MetricFamily>& families,
   if (labels.empty()) return;
   for (prometheus::MetricFamily& family : families) {
     for (prometheus::ClientMetric& metric : family.metric) {
-      for (const auto& [name, value] : labels) {
+      for (const auto& label : labels) {
+        const std::string& name = label.first;
         const bool present =
             std::any_of(metric.label.begin(), metric.label.end(),
                         [&](const prometheus::ClientMetric::Label& l) { return l.name == name; });
-        if (!present) metric.label.push_back({name, value});
+        if (!present) metric.label.push_back({name, label.second});
       }
     }
   }
