@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <random>
 
+#include <re2/re2.h>
+
 #include "daemon/common/time_util.h"
 
 namespace aw::alerting {
@@ -32,12 +34,14 @@ Result<CompiledMatcher> CompiledMatcher::Compile(const SilenceMatcher& m) {
   CompiledMatcher c;
   c.m_ = m;
   if (m.is_regex) {
-    try {
-      // Anchored as Alertmanager anchors: the whole value must match.
-      c.re_.emplace("^(?:" + m.value + ")$", std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return Status::InvalidArgument(std::string("not a valid regular expression: ") + e.what());
+    RE2::Options options;
+    options.set_log_errors(false);
+    // Anchored as Alertmanager anchors: the whole value must match.
+    auto re = std::make_shared<const RE2>("^(?:" + m.value + ")$", options);
+    if (!re->ok()) {
+      return Status::InvalidArgument("not a valid regular expression: " + re->error());
     }
+    c.re_ = std::move(re);
   }
   return c;
 }
@@ -46,7 +50,7 @@ bool CompiledMatcher::Matches(const Labels& labels) const {
   const auto it = labels.find(m_.name);
   const std::string empty;
   const std::string& value = it == labels.end() ? empty : it->second;
-  const bool hit = re_ ? std::regex_match(value, *re_) : value == m_.value;
+  const bool hit = re_ ? RE2::FullMatch(value, *re_) : value == m_.value;
   return hit == m_.is_equal;
 }
 

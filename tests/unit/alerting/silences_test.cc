@@ -57,6 +57,22 @@ TEST(SilenceMatcherTest, BadRegexIsAnError) {
   EXPECT_NE(m.status().message().find("regular expression"), std::string::npos);
 }
 
+// Label values are chosen by agents: a regex whose backtracking is
+// exponential on them (std::regex took minutes on this one and stalled
+// evaluation) must still answer, as RE2 does in linear time.
+TEST(SilenceMatcherTest, PathologicalRegexAnswersOnHostileValues) {
+  const std::string hostile = std::string(41, 'a') + "b";
+  EXPECT_FALSE(M("agent", "(a|aa)+", true, true).Matches(Labels{{"agent", hostile}}));
+  EXPECT_TRUE(M("agent", "(a|aa)+b", true, true).Matches(Labels{{"agent", hostile}}));
+  EXPECT_FALSE(M("agent", "((a+)+)+c", true, true).Matches(Labels{{"agent", std::string(5000, 'a')}}));
+}
+
+// RE2 syntax, as Alertmanager's: Perl classes and flags; no backreferences.
+TEST(SilenceMatcherTest, Re2Syntax) {
+  EXPECT_TRUE(M("agent", "(?i)IR-\\d+", true, true).Matches(Labels{{"agent", "ir-42"}}));
+  EXPECT_FALSE(CompiledMatcher::Compile({"agent", "(a)\\1", true, true}).ok());
+}
+
 TEST(SilenceMatcherTest, AllMatchersMustMatch) {
   std::vector<CompiledMatcher> both = {M("agent", "ir", false, true),
                                        M("severity", "page", false, true)};
