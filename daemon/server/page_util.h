@@ -13,7 +13,9 @@
 
 namespace aw::server {
 
-// Escapes & < > " ' for text and attribute values.
+// Escapes & < > " ' for text and attribute values, and replaces bytes that
+// are not well-formed UTF-8 (a path, a label a client sent) with U+FFFD so
+// every page is valid UTF-8.
 std::string HtmlEscape(const std::string& s);
 
 // Percent-encodes everything but unreserved characters, for a path segment

@@ -226,6 +226,11 @@ TEST_F(AlertPageTest, UnknownFingerprintIsA404PageThatEscapesIt) {
   EXPECT_EQ(status, 404);
   EXPECT_EQ(page.find("<script"), std::string::npos) << page;
   EXPECT_NE(page.find("&lt;script&gt;x"), std::string::npos) << page;
+  // Bytes that are not UTF-8 come back as U+FFFD: the page stays valid UTF-8.
+  page = Page(d, "/alerts/ab%FF%C0cd", &status);
+  EXPECT_EQ(status, 404);
+  EXPECT_NE(page.find("ab\xEF\xBF\xBD\xEF\xBF\xBD" "cd"), std::string::npos) << page;
+  EXPECT_EQ(page.find('\xFF'), std::string::npos);
   EXPECT_EQ(d.Stop(), 0);
 }
 

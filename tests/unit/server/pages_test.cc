@@ -19,6 +19,14 @@ using ::testing::Not;
 TEST(PagesTest, EscapesEverythingThatCouldOpenATagOrAttribute) {
   EXPECT_EQ(HtmlEscape("<a href=\"x\" onclick='y'>&</a>"),
             "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
+  // Not UTF-8 (a lone byte, an overlong '<', a surrogate, a cut sequence):
+  // U+FFFD each; well-formed sequences pass through.
+  const std::string r = "\xEF\xBF\xBD";
+  EXPECT_EQ(HtmlEscape("a\xFF<"), "a" + r + "&lt;");
+  EXPECT_EQ(HtmlEscape("\xC0\xBC"), r + r);
+  EXPECT_EQ(HtmlEscape("\xED\xA0\x80"), r + r + r);
+  EXPECT_EQ(HtmlEscape("\xE2\x82"), r + r);
+  EXPECT_EQ(HtmlEscape("caf\xC3\xA9 \xF0\x9F\x94\xA5"), "caf\xC3\xA9 \xF0\x9F\x94\xA5");
   EXPECT_EQ(UrlEncode("a/b c<>"), "a%2Fb%20c%3C%3E");
   EXPECT_EQ(SafeLink("javascript:alert(1)", "Runbook"), "Runbook: javascript:alert(1)");
   EXPECT_EQ(SafeLink("https://w/x?a=1&b=\"", "R"), "<a href=\"https://w/x?a=1&amp;b=&quot;\">R</a>");
