@@ -164,8 +164,8 @@ class SilencesTest : public ::testing::Test {
     const double n = EvaluationCount(d);
     ASSERT_TRUE(testing::WaitFor([&] { return EvaluationCount(d) >= n + 3; }));
     ASSERT_TRUE(testing::WaitFor([&] {
-      const std::string body = d.Client()->Get("/api/v1/receivers")->body;
-      for (const json& r : json::parse(body)["receivers"]) {
+      const json body = json::parse(d.Client()->Get("/api/v1/receivers")->body);
+      for (const json& r : body["receivers"]) {
         if (r["pending"] != 0) return false;
       }
       return true;
