@@ -1,8 +1,10 @@
 // Everything at once against the real daemon: two clients ingest spans
 // (timestamps out of order, so the windows re-sort), verdicts and
 // resolutions; rules evaluate on every commit and every 100 ms; /metrics,
-// /api/v1/slis and the status page are read in loops; the config is
-// reloaded with alternating rules. Runs ~10 s (AW_CONCURRENCY_SECONDS).
+// /api/v1/slis, the status page, alert pages, silences and receivers are
+// read in loops; silences are created and expired; alerts go to a grouped
+// and an ungrouped receiver; the config is reloaded with alternating rules
+// (which restarts delivery). Runs ~10 s (AW_CONCURRENCY_SECONDS).
 //
 // It fails when the daemon reports a data race (run under ThreadSanitizer
 // by scripts/tsan.sh: halt_on_error makes the daemon exit), when a request
@@ -25,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/testing/daemon_process.h"
+#include "tests/testing/http_sink.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -112,6 +115,11 @@ class ConcurrencyTest : public ::testing::Test {
                          "evaluation_interval: 100ms\n"
                          "sli_windows: [1h, 24h, 100 investigations]\n"
                          "pricing: {m: {input: 3, output: 15}}\n"
+                         "receivers:\n"
+                         "  - name: grouped\n    webhook: {url: \"" + sink_.Url("/grouped") + "\"}\n"
+                         "    group_by: [alertname]\n    group_wait: 200ms\n    group_interval: 300ms\n"
+                         "  - name: plain\n    webhook: {url: \"" + sink_.Url("/plain") + "\"}\n"
+                         "default_receivers: [grouped, plain]\n"
                          "rule_files: [rules/*.yaml]\n");
   }
   void WriteFleetRules(const std::string& threshold) {
@@ -121,6 +129,7 @@ class ConcurrencyTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  testing::HttpSink sink_;
   std::string config_;
 };
 
@@ -221,6 +230,48 @@ TEST_F(ConcurrencyTest, IngestRulesScrapesApiStatusPageAndReloadsTogether) {
   threads.emplace_back(reader("/api/v1/slis"));
   threads.emplace_back(reader("/api/v1/slis?agent=agent-1"));
   threads.emplace_back(reader("/"));
+  threads.emplace_back(reader("/api/v1/silences"));
+  threads.emplace_back(reader("/api/v1/receivers"));
+  // Alert pages of whatever fires now (200), or has just resolved (404).
+  threads.emplace_back([&] {
+    auto c = d.Client();
+    while (running()) {
+      auto r = c->Get("/api/v1/alerts");
+      if (!r || r->status != 200) {
+        fail(Cat("GET /api/v1/alerts: ", r ? std::to_string(r->status) : "no answer"));
+        return;
+      }
+      const json alerts = json::parse(r->body)["alerts"];
+      for (const json& a : alerts) {
+        const std::string path = Cat("/alerts/", a["fingerprint"].get<std::string>());
+        auto p = c->Get(path.c_str());
+        if (!p || (p->status != 200 && p->status != 404)) {
+          fail(Cat("GET ", path, ": ", p ? std::to_string(p->status) : "no answer"));
+          return;
+        }
+      }
+    }
+  });
+  // Silences come and go: evaluation and delivery read them meanwhile.
+  threads.emplace_back([&] {
+    auto c = d.Client();
+    for (int i = 0; running(); ++i) {
+      const json body = {{"matchers", {{{"name", "agent"}, {"value", Cat("agent-", std::to_string(i % kAgents))},
+                                        {"isRegex", false}, {"isEqual", true}}}},
+                         {"endsAt", "2099-01-01T00:00:00Z"}, {"createdBy", "ci"}, {"comment", "churn"}};
+      auto r = c->Post("/api/v1/silences", body.dump(), "application/json");
+      if (!r || r->status != 200) {
+        fail(Cat("POST /api/v1/silences: ", r ? Cat(std::to_string(r->status), " ", r->body) : "no answer"));
+        return;
+      }
+      const std::string id = json::parse(r->body)["silenceID"].get<std::string>();
+      r = c->Delete(Cat("/api/v1/silences/", id).c_str());
+      if (!r || r->status != 200) {
+        fail(Cat("DELETE /api/v1/silences: ", r ? std::to_string(r->status) : "no answer"));
+        return;
+      }
+    }
+  });
   threads.emplace_back([&] {
     auto c = d.Client();
     for (int i = 0; running(); ++i) {
