@@ -71,13 +71,6 @@ class AlertingTest : public ::testing::Test {
     return json::parse(d.Client()->Get("/api/v1/alerts")->body)["alerts"];
   }
 
-  static double EvaluationCount(DaemonProcess& d) {
-    const std::string body = d.Client()->Get("/metrics")->body;
-    const std::string key = "agentwatch_rule_evaluation_duration_seconds_count ";
-    const size_t at = body.find(key);
-    return at == std::string::npos ? -1 : std::stod(body.substr(at + key.size()));
-  }
-
   testing::TempDir dir_;
   testing::HttpSink sink_;
   std::string config_;
@@ -139,8 +132,7 @@ TEST_F(AlertingTest, BreachRecoveryReloadAndRestart) {
   ASSERT_EQ(d->Stop(), 0);
   d = std::make_unique<DaemonProcess>(AW_BINARY, config_, dir_.path());
   ASSERT_TRUE(d->Start()) << d->Log();
-  const double evaluations = EvaluationCount(*d);
-  ASSERT_TRUE(testing::WaitFor([&] { return EvaluationCount(*d) >= evaluations + 3; }));
+  ASSERT_TRUE(d->WaitForEvaluations(3));
   EXPECT_EQ(sink_.RequestCount("/hook"), 1u);
   alerts = Alerts(*d);
   ASSERT_EQ(alerts.size(), 1u);

@@ -95,16 +95,9 @@ class BudgetIntegrationTest : public ::testing::Test {
     return out;
   }
 
-  static double EvaluationCount(DaemonProcess& d) {
-    const std::string body = d.Client()->Get("/metrics")->body;
-    const std::string key = "agentwatch_rule_evaluation_duration_seconds_count ";
-    const size_t at = body.find(key);
-    return at == std::string::npos ? -1 : std::stod(body.substr(at + key.size()));
-  }
   // Waits until the daemon has run a few more evaluations (at the clock set).
   static void SettleEvaluations(DaemonProcess& d) {
-    const double n = EvaluationCount(d);
-    ASSERT_TRUE(testing::WaitFor([&] { return EvaluationCount(d) >= n + 3; }));
+    ASSERT_TRUE(d.WaitForEvaluations(3));
   }
 
   // GET /api/v1/investigations?alert=: the ids listed.

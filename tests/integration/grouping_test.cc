@@ -107,17 +107,10 @@ class GroupingIntegrationTest : public ::testing::Test {
   void Breach(DaemonProcess& d, const std::string& agent) { Post(d, agent, 6, 50); }
   void Recover(DaemonProcess& d, const std::string& agent) { Post(d, agent, 10, 1); }
 
-  static double EvaluationCount(DaemonProcess& d) {
-    const std::string body = d.Client()->Get("/metrics")->body;
-    const std::string key = "agentwatch_rule_evaluation_duration_seconds_count ";
-    const size_t at = body.find(key);
-    return at == std::string::npos ? -1 : std::stod(body.substr(at + key.size()));
-  }
   // Lets the daemon run evaluations and its delivery workers look at the
   // outbox (they poll at least every second) at the clock set.
   static void Settle(DaemonProcess& d) {
-    const double n = EvaluationCount(d);
-    ASSERT_TRUE(testing::WaitFor([&] { return EvaluationCount(d) >= n + 8; }));
+    ASSERT_TRUE(d.WaitForEvaluations(8));
   }
   // Items of `receiver` not yet delivered (alert items folded into a group
   // are not pending).

@@ -163,13 +163,6 @@ json RegressionAlerts(DaemonProcess& d) {
   return out;
 }
 
-double Evaluations(DaemonProcess& d) {
-  const std::string body = d.Client()->Get("/metrics")->body;
-  const std::string key = "agentwatch_rule_evaluation_duration_seconds_count ";
-  const size_t at = body.find(key);
-  return at == std::string::npos ? -1 : std::stod(body.substr(at + key.size()));
-}
-
 TEST(RegressionCompareTest, FirstSeenOrderSurvivesRestart) {
   testing::TempDir dir;
   dir.Write("rules/releases.yaml", kRegressionRules);
@@ -200,8 +193,7 @@ TEST(RegressionCompareTest, FirstSeenOrderSurvivesRestart) {
   d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir.path());
   ASSERT_TRUE(d->Start()) << d->Log();
   Post(*d, "c-", "ir", 10, 0, now - 60, {{"labels", {{"version", "v9"}}}});
-  const double before = Evaluations(*d);
-  ASSERT_TRUE(testing::WaitFor([&] { return Evaluations(*d) >= before + 2; })) << d->Log();
+  ASSERT_TRUE(d->WaitForEvaluations(2)) << d->Log();
   json alerts = RegressionAlerts(*d);
   ASSERT_EQ(alerts.size(), 1u) << alerts;
   EXPECT_EQ(alerts[0]["fingerprint"], fingerprint);

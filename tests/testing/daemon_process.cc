@@ -123,4 +123,16 @@ int RunBinary(const std::string& binary, const std::vector<std::string>& args, s
   return ExitCode(status);
 }
 
+bool DaemonProcess::WaitForEvaluations(int more) const {
+  const auto count = [this] {
+    auto res = Client()->Get("/metrics");
+    if (!res) return -1.0;
+    const std::string key = "agentwatch_rule_evaluation_duration_seconds_count ";
+    const size_t at = res->body.find(key);
+    return at == std::string::npos ? -1.0 : std::stod(res->body.substr(at + key.size()));
+  };
+  const double start = count();
+  return WaitFor([&] { return count() >= start + more; });
+}
+
 }  // namespace aw::testing

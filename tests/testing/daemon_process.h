@@ -38,6 +38,10 @@ class DaemonProcess {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // A fresh client bound to the daemon.
   std::unique_ptr<httplib::Client> Client() const;
+  // Waits until `more` rule evaluations have run since the call (the
+  // agentwatch_rule_evaluation_duration_seconds count on /metrics), e.g.
+  // after the test moved the daemon's clock. False on timeout.
+  bool WaitForEvaluations(int more) const;
   // The daemon's stderr so far (for failure messages).
   std::string Log() const;
 
