@@ -26,6 +26,7 @@
 #include "daemon/common/hmac.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/raw_socket.h"
+#include "tests/testing/signed_webhooks.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -49,21 +50,6 @@ std::string Iso(std::time_t t) {
   gmtime_r(&t, &tm);
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-std::string FormEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 class SecurityTest : public ::testing::Test {
@@ -160,8 +146,10 @@ std::string PdResolved(const std::string& id, int number, std::time_t occurred,
 }
 
 httplib::Headers PdSigned(const std::string& body, const std::string& secret = kPdSecret) {
-  return {{"X-PagerDuty-Signature", "v1=" + HmacSha256Hex(secret, body)},
-          {"X-Webhook-Id", "whk-1"}, {"User-Agent", "PagerDuty-Webhook/V3.0"}};
+  httplib::Headers h = testing::PagerDutySignedHeaders(body, secret);
+  h.emplace("X-Webhook-Id", "whk-1");
+  h.emplace("User-Agent", "PagerDuty-Webhook/V3.0");
+  return h;
 }
 
 TEST_F(SecurityTest, PagerDutyResolvedIncidentsAreVerifiedAndPairedWithConfidence) {
@@ -246,9 +234,7 @@ TEST_F(SecurityTest, PagerDutyResolvedIncidentsAreVerifiedAndPairedWithConfidenc
 
 httplib::Headers SlackSigned(const std::string& body, std::time_t ts,
                              const std::string& secret = kSlackSecret) {
-  const std::string t = std::to_string(ts);
-  return {{"X-Slack-Request-Timestamp", t},
-          {"X-Slack-Signature", "v0=" + HmacSha256Hex(secret, "v0:" + t + ":" + body)}};
+  return testing::SlackSignedHeaders(body, ts, secret);
 }
 
 std::string SlackButton(const std::string& value, const std::string& username,
@@ -263,7 +249,7 @@ std::string SlackButton(const std::string& value, const std::string& username,
                                  {"text", {{"type", "plain_text"}, {"text", "Confirm"}}}}})}};
   // Real payloads carry the whole message (blocks, state): often > 8 KiB.
   if (padding > 0) payload["message"] = {{"text", std::string(padding, 'm')}};
-  return "payload=" + FormEncode(payload.dump());
+  return "payload=" + testing::FormEncode(payload.dump());
 }
 
 TEST_F(SecurityTest, SlackButtonsBecomeVerdictsOnlyWhenSignedAndFresh) {

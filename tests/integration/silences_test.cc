@@ -5,7 +5,6 @@
 // survives a restart; a PagerDuty ack stops repeats; the Slack "Silence 1h"
 // button creates a silence; the CLI drives the API.
 
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -14,10 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/common/hmac.h"
 #include "daemon/common/time_util.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/http_sink.h"
+#include "tests/testing/signed_webhooks.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -45,21 +44,6 @@ constexpr const char* kRules = R"(groups:
     min_samples: 5
     labels: {severity: page}
 )";
-
-std::string FormEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 class SilencesTest : public ::testing::Test {
  protected:
@@ -152,17 +136,10 @@ class SilencesTest : public ::testing::Test {
     return json::parse(res->body)["silenceID"];
   }
 
-  static double EvaluationCount(DaemonProcess& d) {
-    const std::string body = d.Client()->Get("/metrics")->body;
-    const std::string key = "agentwatch_rule_evaluation_duration_seconds_count ";
-    const size_t at = body.find(key);
-    return at == std::string::npos ? -1 : std::stod(body.substr(at + key.size()));
-  }
   // Waits until the daemon has run a few more evaluations (at the clock set)
   // and their notifications have had time to go out.
   static void Settle(DaemonProcess& d) {
-    const double n = EvaluationCount(d);
-    ASSERT_TRUE(testing::WaitFor([&] { return EvaluationCount(d) >= n + 3; }));
+    ASSERT_TRUE(d.WaitForEvaluations(3));
     ASSERT_TRUE(testing::WaitFor([&] {
       const json body = json::parse(d.Client()->Get("/api/v1/receivers")->body);
       for (const json& r : body["receivers"]) {
@@ -347,7 +324,7 @@ TEST_F(SilencesTest, PagerDutyAckStopsRepeatsAndTheResolveStillGoesOut) {
          {{"id", "Q2ABC3D"}, {"type", "incident"}, {"number", 7}, {"status", "acknowledged"},
           {"incident_key", fingerprint}}}}}};
   const std::string body = ack.dump();
-  const httplib::Headers pd = {{"X-PagerDuty-Signature", "v1=" + HmacSha256Hex(kPdSecret, body)}};
+  const httplib::Headers pd = testing::PagerDutySignedHeaders(body, kPdSecret);
   auto res = d->Client()->Post("/v1/webhooks/pagerduty", pd, body, "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
@@ -396,11 +373,9 @@ TEST_F(SilencesTest, SlackSilenceButtonCreatesAOneHourSilence) {
                                                   {"action_id", button["action_id"]},
                                                   {"block_id", "b"},
                                                   {"value", fingerprint}}})}};
-  const std::string form = "payload=" + FormEncode(payload.dump());
-  const std::string ts = std::to_string(now_ / 1000);  // the daemon's clock
-  const httplib::Headers slack = {
-      {"X-Slack-Request-Timestamp", ts},
-      {"X-Slack-Signature", "v0=" + HmacSha256Hex(kSlackSecret, "v0:" + ts + ":" + form)}};
+  const std::string form = "payload=" + testing::FormEncode(payload.dump());
+  // Signed at the daemon's clock.
+  const httplib::Headers slack = testing::SlackSignedHeaders(form, now_ / 1000, kSlackSecret);
   // Unsigned: refused, nothing created.
   auto res = d->Client()->Post("/v1/webhooks/slack", form, "application/x-www-form-urlencoded");
   EXPECT_EQ(res->status, 401);
