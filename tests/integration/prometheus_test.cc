@@ -2,18 +2,13 @@
 // real scrape, and a real Prometheus scraping the daemon every second sees
 // the same override rate as the daemon's own API.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
 
+#include "tests/testing/child_process.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/temp_dir.h"
 
@@ -22,19 +17,6 @@ namespace {
 
 using json = nlohmann::json;
 using testing::DaemonProcess;
-
-// A port the kernel just handed out and we released again.
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 class PrometheusTest : public ::testing::Test {
  protected:
@@ -99,23 +81,19 @@ TEST_F(PrometheusTest, PromtoolAcceptsARealScrape) {
 
 TEST_F(PrometheusTest, RealPrometheusSeesTheSameOverrideRate) {
   if (!std::filesystem::exists("/usr/bin/prometheus")) GTEST_SKIP() << "prometheus not installed";
-  const int prom_port = FreePort();
+  const int prom_port = testing::FreePort();
   const std::string prom_config = dir_.Write(
       "prometheus.yml",
       "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
       "scrape_configs:\n  - job_name: agentwatch\n    static_configs:\n"
       "      - targets: ['127.0.0.1:" + std::to_string(daemon_->port()) + "']\n");
   std::filesystem::create_directories(dir_.File("tsdb"));
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string log = dir_.File("prometheus.log");
-    freopen(log.c_str(), "w", stderr);
-    freopen(log.c_str(), "a", stdout);
-    execl("/usr/bin/prometheus", "prometheus", ("--config.file=" + prom_config).c_str(),
-          ("--storage.tsdb.path=" + dir_.File("tsdb")).c_str(),
-          ("--web.listen-address=127.0.0.1:" + std::to_string(prom_port)).c_str(), nullptr);
-    _exit(127);
-  }
+  testing::ChildProcess prometheus(
+      "/usr/bin/prometheus",
+      {"--config.file=" + prom_config, "--storage.tsdb.path=" + dir_.File("tsdb"),
+       "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+      dir_.File("prometheus.log"));
+  prometheus.Start();
   httplib::Client prom("127.0.0.1", prom_port);
   prom.set_read_timeout(5);
   prom.set_connection_timeout(1);
@@ -134,9 +112,7 @@ TEST_F(PrometheusTest, RealPrometheusSeesTheSameOverrideRate) {
         return true;
       },
       std::chrono::seconds(30));
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
-  ASSERT_TRUE(ok) << "Prometheus never scraped the SLI";
+  ASSERT_TRUE(ok) << "Prometheus never scraped the SLI\n" << prometheus.Log();
   EXPECT_DOUBLE_EQ(seen, expected);
   EXPECT_DOUBLE_EQ(expected, 0.2);  // 4 overrides of the agent's 20 verdicts
 }
