@@ -7,22 +7,15 @@
 
 namespace aw {
 
+using store_rows::BindText;
 using store_rows::ColText;
 using store_rows::Stmt;
-
-namespace {
-
-void Bind(sqlite3_stmt* st, int i, const std::string& s) {
-  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-}
-
-}  // namespace
 
 Result<std::vector<StoredGroup>> SqliteStore::LoadGroups(const std::string& receiver) {
   std::lock_guard lock(mu_);
   Stmt q(db_, "SELECT group_key, state FROM notify_groups WHERE receiver = ? ORDER BY group_key");
   if (!q) return Error("load groups");
-  Bind(q.get(), 1, receiver);
+  BindText(q.get(), 1, receiver);
   std::vector<StoredGroup> out;
   int rc;
   while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
@@ -49,9 +42,7 @@ Status SqliteStore::SaveGroups(const std::string& receiver, const std::vector<in
     Stmt grouped(db_, "UPDATE outbox SET status = 4 WHERE id = ? AND status = 0");
     Stmt up(db_, "INSERT OR REPLACE INTO notify_groups(receiver, group_key, state) VALUES(?,?,?)");
     Stmt del(db_, "DELETE FROM notify_groups WHERE receiver = ? AND group_key = ?");
-    Stmt out(db_,
-             "INSERT INTO outbox(receiver, fingerprint, payload, created, next_attempt) "
-             "VALUES(?,?,?,?,?)");
+    Stmt out(db_, store_rows::kInsertOutbox);
     ok = grouped && up && del && out;
     for (size_t i = 0; ok && i < grouped_ids.size(); ++i) {
       sqlite3_reset(grouped.get());
@@ -60,26 +51,19 @@ Status SqliteStore::SaveGroups(const std::string& receiver, const std::vector<in
     }
     for (size_t i = 0; ok && i < upserts.size(); ++i) {
       sqlite3_reset(up.get());
-      Bind(up.get(), 1, receiver);
-      Bind(up.get(), 2, upserts[i].key);
-      Bind(up.get(), 3, upserts[i].state);
+      BindText(up.get(), 1, receiver);
+      BindText(up.get(), 2, upserts[i].key);
+      BindText(up.get(), 3, upserts[i].state);
       ok = sqlite3_step(up.get()) == SQLITE_DONE;
     }
     for (size_t i = 0; ok && i < deleted.size(); ++i) {
       sqlite3_reset(del.get());
-      Bind(del.get(), 1, receiver);
-      Bind(del.get(), 2, deleted[i]);
+      BindText(del.get(), 1, receiver);
+      BindText(del.get(), 2, deleted[i]);
       ok = sqlite3_step(del.get()) == SQLITE_DONE;
     }
     for (size_t i = 0; ok && i < items.size(); ++i) {
-      const OutboxItem& n = items[i];
-      sqlite3_reset(out.get());
-      Bind(out.get(), 1, n.receiver);
-      Bind(out.get(), 2, n.fingerprint);
-      Bind(out.get(), 3, n.payload);
-      sqlite3_bind_int64(out.get(), 4, n.created_ms);
-      sqlite3_bind_int64(out.get(), 5, n.next_attempt_ms);
-      ok = sqlite3_step(out.get()) == SQLITE_DONE;
+      ok = store_rows::InsertOutbox(out.get(), items[i]);
     }
     // Read before the statements are finalised, which clears the message.
     if (!ok) error = Error("save groups");
@@ -96,26 +80,15 @@ Status SqliteStore::SaveGroups(const std::string& receiver, const std::vector<in
 Result<std::vector<OutboxItem>> SqliteStore::PendingOutbox(const std::string& receiver,
                                                            const std::string& fingerprint) {
   std::lock_guard lock(mu_);
-  Stmt q(db_,
-         "SELECT id, created, next_attempt, attempts, payload, last_error FROM outbox "
-         "WHERE status = 0 AND receiver = ? AND fingerprint = ? ORDER BY id");
+  Stmt q(db_, std::string("SELECT ") + store_rows::kOutboxColumns +
+                  " FROM outbox WHERE status = 0 AND receiver = ? AND fingerprint = ? ORDER BY id");
   if (!q) return Error("outbox");
-  Bind(q.get(), 1, receiver);
-  Bind(q.get(), 2, fingerprint);
+  BindText(q.get(), 1, receiver);
+  BindText(q.get(), 2, fingerprint);
   std::vector<OutboxItem> items;
   int rc;
   while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
-    sqlite3_stmt* st = q.get();
-    OutboxItem it;
-    it.id = sqlite3_column_int64(st, 0);
-    it.receiver = receiver;
-    it.fingerprint = fingerprint;
-    it.created_ms = sqlite3_column_int64(st, 1);
-    it.next_attempt_ms = sqlite3_column_int64(st, 2);
-    it.attempts = sqlite3_column_int(st, 3);
-    it.payload = ColText(st, 4);
-    it.last_error = ColText(st, 5);
-    items.push_back(std::move(it));
+    items.push_back(store_rows::OutboxItemFromRow(q.get()));
   }
   if (rc != SQLITE_DONE) return Error("outbox");
   return items;

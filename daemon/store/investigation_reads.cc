@@ -10,15 +10,11 @@ namespace {
 
 using store_rows::ColInt;
 using store_rows::ColReal;
+using store_rows::BindText;
 using store_rows::ColText;
 using store_rows::kSpanColumns;
 using store_rows::SpanFromRow;
 using store_rows::Stmt;
-
-// Text bound as text, also when empty (ids and labels are compared as given).
-void Bind(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
 
 // A row selected with kSpanColumns, with its seq.
 InvestigationRecord RecordFromRow(sqlite3_stmt* st) {
@@ -76,7 +72,7 @@ Status InvestigationReader::Error(const std::string& what) const {
 Result<Verdict> InvestigationReader::LatestVerdict(sqlite3_stmt* q,
                                                    const std::string& investigation_id) {
   sqlite3_reset(q);
-  Bind(q, 1, investigation_id);
+  BindText(q, 1, investigation_id);
   const int rc = sqlite3_step(q);
   if (rc == SQLITE_DONE) return Verdict::kNone;
   if (rc != SQLITE_ROW) return Error("read verdict");
@@ -101,7 +97,7 @@ Result<std::vector<InvestigationRecord>> InvestigationReader::List(
               "SELECT verdict FROM feedback WHERE investigation_id = ?1 "
               "ORDER BY ts DESC, seq DESC LIMIT 1");
   if (!q || !latest) return Error("list investigations");
-  if (!query.agent.empty()) Bind(q.get(), 1, query.agent);
+  if (!query.agent.empty()) BindText(q.get(), 1, query.agent);
   if (query.from_ms) sqlite3_bind_int64(q.get(), 2, *query.from_ms);
   if (query.to_ms) sqlite3_bind_int64(q.get(), 3, *query.to_ms);
 
@@ -137,7 +133,7 @@ Result<InvestigationDetail> InvestigationReader::Get(const std::string& investig
     Stmt q(db_, std::string("SELECT ") + kSpanColumns +
                     " FROM spans WHERE investigation_id = ?1 ORDER BY seq LIMIT 1");
     if (!q) return Error("read investigation");
-    Bind(q.get(), 1, investigation_id);
+    BindText(q.get(), 1, investigation_id);
     const int rc = sqlite3_step(q.get());
     if (rc == SQLITE_ROW) {
       d.record = RecordFromRow(q.get());
@@ -150,7 +146,7 @@ Result<InvestigationDetail> InvestigationReader::Get(const std::string& investig
            "SELECT seq, verdict, ts, actor, reason, agent FROM feedback "
            "WHERE investigation_id = ?1 ORDER BY ts DESC, seq DESC");
     if (!q) return Error("read verdicts");
-    Bind(q.get(), 1, investigation_id);
+    BindText(q.get(), 1, investigation_id);
     int rc;
     while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
       StoredVerdict v;
@@ -176,7 +172,7 @@ Result<InvestigationDetail> InvestigationReader::Get(const std::string& investig
                             "time_to_resolve_s FROM resolutions WHERE ") +
                     column + " = ?1 ORDER BY resolved_at DESC, seq DESC LIMIT 1");
     if (!q) return Error("read resolution");
-    Bind(q.get(), 1, key);
+    BindText(q.get(), 1, key);
     const int rc = sqlite3_step(q.get());
     if (rc == SQLITE_ROW) {
       StoredResolution r;
@@ -214,7 +210,7 @@ Result<std::vector<NotificationRecord>> InvestigationReader::Notifications(
          "coalesce(json_extract(payload, '$.resolved'), 0) FROM outbox "
          "WHERE fingerprint = ?1 ORDER BY id DESC LIMIT ?2");
   if (!q) return Error("read notifications");
-  Bind(q.get(), 1, fingerprint);
+  BindText(q.get(), 1, fingerprint);
   sqlite3_bind_int(q.get(), 2, limit);
   std::vector<NotificationRecord> out;
   int rc;

@@ -1,8 +1,9 @@
 #pragma once
 
-// Row helpers shared by the store's connections (the writer in
-// sqlite_store.cc, the read-only one in investigation_reads.cc): a
-// self-finalising statement, typed column reads, and the spans row layout.
+// Row helpers shared by the store's files (the writer in sqlite_store.cc
+// and its parts group_store.cc and sqlite_silences.cc, the read-only
+// connection in investigation_reads.cc): a self-finalising statement,
+// typed binds and column reads, and the spans and outbox row layouts.
 // Internal to daemon/store.
 
 #include <sqlite3.h>
@@ -13,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/common/alert_store.h"
 #include "daemon/common/types.h"
 
 namespace aw::store_rows {
@@ -33,6 +35,19 @@ class Stmt {
  private:
   sqlite3_stmt* stmt_ = nullptr;
 };
+
+// Text bound as text, also when empty (ids and keys are compared as given).
+inline void BindText(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+// Empty text bound as NULL: optional columns.
+inline void BindTextOrNull(sqlite3_stmt* s, int i, const std::string& v) {
+  if (v.empty()) {
+    sqlite3_bind_null(s, i);
+  } else {
+    BindText(s, i, v);
+  }
+}
 
 inline std::string ColText(sqlite3_stmt* s, int i) {
   const unsigned char* t = sqlite3_column_text(s, i);
@@ -90,6 +105,39 @@ inline Span SpanFromRow(sqlite3_stmt* st) {
   sp.incident_id = ColText(st, 17);
   sp.labels = LabelsFromText(ColText(st, 18));
   return sp;
+}
+
+// The outbox columns in the order OutboxItemFromRow reads them.
+inline constexpr const char* kOutboxColumns =
+    "id, receiver, fingerprint, payload, created, next_attempt, attempts, last_error";
+
+// A row selected with kOutboxColumns.
+inline OutboxItem OutboxItemFromRow(sqlite3_stmt* st) {
+  OutboxItem it;
+  it.id = sqlite3_column_int64(st, 0);
+  it.receiver = ColText(st, 1);
+  it.fingerprint = ColText(st, 2);
+  it.payload = ColText(st, 3);
+  it.created_ms = sqlite3_column_int64(st, 4);
+  it.next_attempt_ms = sqlite3_column_int64(st, 5);
+  it.attempts = sqlite3_column_int(st, 6);
+  it.last_error = ColText(st, 7);
+  return it;
+}
+
+// A new pending outbox item: prepare kInsertOutbox once per transaction and
+// run InsertOutbox for each item (false when SQLite refused it).
+inline constexpr const char* kInsertOutbox =
+    "INSERT INTO outbox(receiver, fingerprint, payload, created, next_attempt) "
+    "VALUES(?,?,?,?,?)";
+inline bool InsertOutbox(sqlite3_stmt* st, const OutboxItem& n) {
+  sqlite3_reset(st);
+  BindTextOrNull(st, 1, n.receiver);
+  BindTextOrNull(st, 2, n.fingerprint);
+  BindText(st, 3, n.payload);
+  sqlite3_bind_int64(st, 4, n.created_ms);
+  sqlite3_bind_int64(st, 5, n.next_attempt_ms);
+  return sqlite3_step(st) == SQLITE_DONE;
 }
 
 }  // namespace aw::store_rows

@@ -8,14 +8,11 @@
 namespace aw {
 
 using json = nlohmann::json;
+using store_rows::BindText;
 using store_rows::ColText;
 using store_rows::Stmt;
 
 namespace {
-
-void Bind(sqlite3_stmt* st, int i, const std::string& v) {
-  sqlite3_bind_text(st, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
 
 std::string MatchersToText(const std::vector<SilenceMatcher>& matchers) {
   json out = json::array();
@@ -53,12 +50,12 @@ Status SqliteStore::SaveSilence(const Silence& silence) {
          "updated_at) VALUES(?,?,?,?,?,?,?)");
   if (!q) return Error("save silence");
   sqlite3_stmt* st = q.get();
-  Bind(st, 1, silence.id);
-  Bind(st, 2, MatchersToText(silence.matchers));
+  BindText(st, 1, silence.id);
+  BindText(st, 2, MatchersToText(silence.matchers));
   sqlite3_bind_int64(st, 3, silence.starts_at_ms);
   sqlite3_bind_int64(st, 4, silence.ends_at_ms);
-  Bind(st, 5, silence.created_by);
-  Bind(st, 6, silence.comment);
+  BindText(st, 5, silence.created_by);
+  BindText(st, 6, silence.comment);
   sqlite3_bind_int64(st, 7, silence.updated_at_ms);
   if (sqlite3_step(st) != SQLITE_DONE) return Error("save silence");
   return Status::Ok();

@@ -16,19 +16,13 @@ namespace {
 using json = nlohmann::json;
 using store_rows::ColInt;
 using store_rows::ColReal;
+using store_rows::BindTextOrNull;
 using store_rows::ColText;
 using store_rows::kSpanColumns;
 using store_rows::LabelsFromText;
 using store_rows::SpanFromRow;
 using store_rows::Stmt;
 
-void BindText(sqlite3_stmt* s, int i, const std::string& v) {
-  if (v.empty()) {
-    sqlite3_bind_null(s, i);
-  } else {
-    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-}
 void BindInt(sqlite3_stmt* s, int i, const std::optional<int64_t>& v) {
   if (v) sqlite3_bind_int64(s, i, *v); else sqlite3_bind_null(s, i);
 }
@@ -43,12 +37,12 @@ std::string LabelsToText(const Labels& labels) {
 // Binds a span to the 19 columns of `spans`, seq first.
 void BindSpan(sqlite3_stmt* st, int64_t seq, const Span& sp) {
   sqlite3_bind_int64(st, 1, seq);
-  BindText(st, 2, sp.investigation_id);
-  BindText(st, 3, sp.agent);
+  BindTextOrNull(st, 2, sp.investigation_id);
+  BindTextOrNull(st, 3, sp.agent);
   sqlite3_bind_int64(st, 4, sp.ts_ms);
-  BindText(st, 5, sp.model);
-  BindText(st, 6, sp.response_model);
-  BindText(st, 7, sp.provider);
+  BindTextOrNull(st, 5, sp.model);
+  BindTextOrNull(st, 6, sp.response_model);
+  BindTextOrNull(st, 7, sp.provider);
   BindInt(st, 8, sp.input_tokens);
   BindInt(st, 9, sp.output_tokens);
   BindInt(st, 10, sp.cache_read_tokens);
@@ -57,10 +51,10 @@ void BindSpan(sqlite3_stmt* st, int64_t seq, const Span& sp) {
   BindInt(st, 13, sp.tool_calls);
   BindReal(st, 14, sp.cost_usd);
   BindInt(st, 15, sp.duration_ms);
-  BindText(st, 16, sp.finish_reason);
+  BindTextOrNull(st, 16, sp.finish_reason);
   BindReal(st, 17, sp.confidence);
-  BindText(st, 18, sp.incident_id);
-  BindText(st, 19, LabelsToText(sp.labels));
+  BindTextOrNull(st, 18, sp.incident_id);
+  BindTextOrNull(st, 19, LabelsToText(sp.labels));
 }
 
 Status DbError(sqlite3* db, const std::string& what) {
@@ -357,9 +351,9 @@ SqliteStore::EventCounts SqliteStore::CountEvents() {
 
 Status SqliteStore::InsertJoin(const SpanJoin& join, bool late, bool* inserted) {
   sqlite3_stmt* st = insert_join_;
-  BindText(st, 1, join.trace_id);
-  BindText(st, 2, join.span_id);
-  BindText(st, 3, join.investigation_id);
+  BindTextOrNull(st, 1, join.trace_id);
+  BindTextOrNull(st, 2, join.span_id);
+  BindTextOrNull(st, 3, join.investigation_id);
   sqlite3_bind_int(st, 4, late ? 1 : 0);
   sqlite3_bind_int64(st, 5, join.joined_at_ms);
   const int rc = sqlite3_step(st);
@@ -402,7 +396,7 @@ Result<std::vector<JoinedSpan>> SqliteStore::JoinedSpans(const std::string& inve
          "SELECT trace_id, span_id, joined_late, joined_at_ms FROM otlp_joined_spans "
          "WHERE investigation_id=? ORDER BY joined_at_ms, span_id");
   if (!q) return Error("read joined spans");
-  BindText(q.get(), 1, investigation_id);
+  BindTextOrNull(q.get(), 1, investigation_id);
   std::vector<JoinedSpan> out;
   int rc;
   while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
@@ -443,20 +437,20 @@ Result<int64_t> SqliteStore::Append(const EventBatch& batch,
     const Feedback& f = batch.feedback[i];
     sqlite3_stmt* st = insert_feedback_;
     sqlite3_bind_int64(st, 1, ++seq);
-    BindText(st, 2, f.investigation_id);
+    BindTextOrNull(st, 2, f.investigation_id);
     sqlite3_bind_int(st, 3, static_cast<int>(f.verdict));
     sqlite3_bind_int64(st, 4, f.ts_ms);
-    BindText(st, 5, f.actor);
-    BindText(st, 6, f.reason);
-    BindText(st, 7, f.agent);
+    BindTextOrNull(st, 5, f.actor);
+    BindTextOrNull(st, 6, f.reason);
+    BindTextOrNull(st, 7, f.agent);
     ok = step(st);
   }
   for (size_t i = 0; ok && i < batch.resolutions.size(); ++i) {
     const Resolution& r = batch.resolutions[i];
     sqlite3_stmt* st = insert_resolution_;
     sqlite3_bind_int64(st, 1, ++seq);
-    BindText(st, 2, r.incident_id);
-    BindText(st, 3, r.investigation_id);
+    BindTextOrNull(st, 2, r.incident_id);
+    BindTextOrNull(st, 3, r.investigation_id);
     sqlite3_bind_int64(st, 4, r.resolved_at_ms);
     BindInt(st, 5, r.opened_at_ms);
     BindReal(st, 6, r.time_to_resolve_s);
@@ -626,9 +620,7 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
             "active_since, fired_at, last_notified, keep_firing_since, acknowledged, "
             "unannounced) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
     Stmt del(db_, "DELETE FROM alerts WHERE fingerprint = ?");
-    Stmt out(db_,
-             "INSERT INTO outbox(receiver, fingerprint, payload, created, next_attempt) "
-             "VALUES(?,?,?,?,?)");
+    Stmt out(db_, store_rows::kInsertOutbox);
     Stmt fired(db_,
                "INSERT OR IGNORE INTO budget_fired(budget, threshold, period_start, fired_at) "
                "VALUES(?,?,?,?)");
@@ -637,8 +629,8 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
       const BudgetFired& f = budget_fired[i];
       sqlite3_stmt* st = fired.get();
       sqlite3_reset(st);
-      BindText(st, 1, f.budget);
-      BindText(st, 2, f.threshold);
+      BindTextOrNull(st, 1, f.budget);
+      BindTextOrNull(st, 2, f.threshold);
       sqlite3_bind_int64(st, 3, f.period_start_ms);
       sqlite3_bind_int64(st, 4, f.fired_at_ms);
       ok = sqlite3_step(st) == SQLITE_DONE;
@@ -647,10 +639,10 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
       const StoredAlert& a = upserts[i];
       sqlite3_stmt* st = up.get();
       sqlite3_reset(st);
-      BindText(st, 1, a.fingerprint);
-      BindText(st, 2, a.rule);
-      BindText(st, 3, LabelsToText(a.labels));
-      BindText(st, 4, LabelsToText(a.annotations));
+      BindTextOrNull(st, 1, a.fingerprint);
+      BindTextOrNull(st, 2, a.rule);
+      BindTextOrNull(st, 3, LabelsToText(a.labels));
+      BindTextOrNull(st, 4, LabelsToText(a.annotations));
       sqlite3_bind_int(st, 5, static_cast<int>(a.state));
       sqlite3_bind_double(st, 6, a.value);
       sqlite3_bind_int64(st, 7, a.active_since_ms);
@@ -664,20 +656,11 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
     for (size_t i = 0; ok && i < deleted.size(); ++i) {
       sqlite3_stmt* st = del.get();
       sqlite3_reset(st);
-      BindText(st, 1, deleted[i]);
+      BindTextOrNull(st, 1, deleted[i]);
       ok = sqlite3_step(st) == SQLITE_DONE;
     }
     for (size_t i = 0; ok && i < notifications.size(); ++i) {
-      const OutboxItem& n = notifications[i];
-      sqlite3_stmt* st = out.get();
-      sqlite3_reset(st);
-      BindText(st, 1, n.receiver);
-      BindText(st, 2, n.fingerprint);
-      sqlite3_bind_text(st, 3, n.payload.data(), static_cast<int>(n.payload.size()),
-                        SQLITE_TRANSIENT);
-      sqlite3_bind_int64(st, 4, n.created_ms);
-      sqlite3_bind_int64(st, 5, n.next_attempt_ms);
-      ok = sqlite3_step(st) == SQLITE_DONE;
+      ok = store_rows::InsertOutbox(out.get(), notifications[i]);
     }
     // Read before the statements are finalised, which clears the message.
     if (!ok) error = Error("save alerts");
@@ -741,26 +724,15 @@ Result<std::vector<BudgetFired>> SqliteStore::LoadBudgetFired(TimeMs since_ms) {
 
 Result<std::vector<OutboxItem>> SqliteStore::DueOutbox(TimeMs now, int limit) {
   std::lock_guard lock(mu_);
-  Stmt q(db_,
-         "SELECT id, receiver, fingerprint, payload, created, next_attempt, attempts, "
-         "last_error FROM outbox WHERE status = 0 AND next_attempt <= ? ORDER BY id LIMIT ?");
+  Stmt q(db_, std::string("SELECT ") + store_rows::kOutboxColumns +
+                  " FROM outbox WHERE status = 0 AND next_attempt <= ? ORDER BY id LIMIT ?");
   if (!q) return Error("outbox");
   sqlite3_bind_int64(q.get(), 1, now);
   sqlite3_bind_int(q.get(), 2, limit);
   std::vector<OutboxItem> items;
   int rc;
   while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
-    sqlite3_stmt* st = q.get();
-    OutboxItem it;
-    it.id = sqlite3_column_int64(st, 0);
-    it.receiver = ColText(st, 1);
-    it.fingerprint = ColText(st, 2);
-    it.payload = ColText(st, 3);
-    it.created_ms = sqlite3_column_int64(st, 4);
-    it.next_attempt_ms = sqlite3_column_int64(st, 5);
-    it.attempts = sqlite3_column_int(st, 6);
-    it.last_error = ColText(st, 7);
-    items.push_back(std::move(it));
+    items.push_back(store_rows::OutboxItemFromRow(q.get()));
   }
   if (rc != SQLITE_DONE) return Error("outbox");
   return items;
@@ -779,7 +751,7 @@ Status SqliteStore::SetOutboxStatus(int64_t id, int status, const std::string& e
   Stmt st(db_, "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?");
   if (!st) return Error("outbox");
   sqlite3_bind_int(st.get(), 1, status);
-  BindText(st.get(), 2, error);
+  BindTextOrNull(st.get(), 2, error);
   sqlite3_bind_int64(st.get(), 3, id);
   if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("outbox");
   return Status::Ok();
@@ -798,9 +770,9 @@ Result<int64_t> SqliteStore::SupersedeOlder(const std::string& receiver,
           "UPDATE outbox SET status = 3, last_error = ? WHERE status = 0 AND receiver = ? "
           "AND fingerprint = ? AND id < ?");
   if (!st) return Error("outbox");
-  BindText(st.get(), 1, "superseded by outbox item " + std::to_string(newer_id));
-  BindText(st.get(), 2, receiver);
-  BindText(st.get(), 3, fingerprint);
+  BindTextOrNull(st.get(), 1, "superseded by outbox item " + std::to_string(newer_id));
+  BindTextOrNull(st.get(), 2, receiver);
+  BindTextOrNull(st.get(), 3, fingerprint);
   sqlite3_bind_int64(st.get(), 4, newer_id);
   if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("outbox");
   return static_cast<int64_t>(sqlite3_changes(db_));
@@ -813,7 +785,7 @@ Status SqliteStore::Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
   if (!st) return Error("outbox");
   sqlite3_bind_int64(st.get(), 1, next_attempt_ms);
   sqlite3_bind_int(st.get(), 2, attempts);
-  BindText(st.get(), 3, last_error);
+  BindTextOrNull(st.get(), 3, last_error);
   sqlite3_bind_int64(st.get(), 4, id);
   if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("outbox");
   return Status::Ok();
