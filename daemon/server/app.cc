@@ -364,38 +364,49 @@ void App::OnRejected(http::Rejection why, const http::Request& q, http::Response
     body_limit = config_.limits.max_body_bytes;
     read_timeout = config_.limits.read_timeout;
   }
+  int status = 400;
+  std::string reason = "bad_request";
+  std::string message;
   switch (why) {
     case http::Rejection::kBodyTooLarge:
-      metrics_.CountRejected(endpoint, "too_large");
-      ReplyJson(r, 413, ErrorBody("body: exceeds limits.max_body_bytes (" +
-                                  std::to_string(body_limit) + " bytes)"));
+      status = 413, reason = "too_large";
+      message = "body: exceeds limits.max_body_bytes (" + std::to_string(body_limit) + " bytes)";
       break;
     case http::Rejection::kUnsupportedEncoding:
-      metrics_.CountRejected(endpoint, "unsupported_media_type");
-      ReplyJson(r, 415, ErrorBody("Content-Encoding: " + q.header("Content-Encoding") +
-                                  " is not supported; use gzip or identity"));
+      status = 415, reason = "unsupported_media_type";
+      message = "Content-Encoding: " + q.header("Content-Encoding") +
+                " is not supported; use gzip or identity";
       break;
     case http::Rejection::kBadEncoding:
-      metrics_.CountRejected(endpoint, "malformed");
-      ReplyJson(r, 400, ErrorBody("body: Content-Encoding gzip, but the body does not inflate"));
+      status = 400, reason = "malformed";
+      message = "body: Content-Encoding gzip, but the body does not inflate";
       break;
     case http::Rejection::kTimeout:
-      metrics_.CountRejected(endpoint, "timeout");
-      ReplyJson(r, 408, ErrorBody("request: not received within limits.read_timeout (" +
-                                  FormatDuration(read_timeout) + ")"));
+      status = 408, reason = "timeout";
+      message = "request: not received within limits.read_timeout (" +
+                FormatDuration(read_timeout) + ")";
       break;
     case http::Rejection::kHeaderLineTooLong:
-      metrics_.CountRejected(endpoint, "too_large");
-      ReplyJson(r, 431, ErrorBody("request: a header line exceeds 8192 bytes"));
+      status = 431, reason = "too_large";
+      message = "request: a header line exceeds 8192 bytes";
       break;
     case http::Rejection::kHeadersTooLarge:
-      metrics_.CountRejected(endpoint, "bad_request");
-      ReplyJson(r, 431, ErrorBody("request: headers exceed 65536 bytes or 100 fields"));
+      status = 431, reason = "bad_request";
+      message = "request: headers exceed 65536 bytes or 100 fields";
       break;
     case http::Rejection::kMalformed:
-      metrics_.CountRejected(endpoint, "bad_request");
-      ReplyJson(r, 400, ErrorBody("request: malformed HTTP/1.1"));
+      status = 400, reason = "bad_request";
+      message = "request: malformed HTTP/1.1";
       break;
+  }
+  metrics_.CountRejected(endpoint, reason);
+  // The same shape as the endpoint's own errors, so a client parses one.
+  if (q.path == "/v1/traces" || q.path == "/v1/logs") {
+    ReplyOtlpError(q, r, status, message);
+  } else if (HasIngestReplyShape(q.path)) {
+    ReplyJson(r, status, ErrorBody(message));
+  } else {
+    ReplyJson(r, status, json{{"error", message}});
   }
   metrics_.CountRequest(endpoint, r.status, 0);
 }

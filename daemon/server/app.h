@@ -109,6 +109,10 @@ class App {
   // The checks both OTLP endpoints make before decoding: ready, auth, a
   // supported Content-Type. Returns the body's encoding, or nullopt after
   // filling `res` and counting the rejection under `path`.
+  // A server-level rejection of /v1/traces or /v1/logs as a google.rpc.Status
+  // in the request's encoding (JSON when it names none we serve).
+  static void ReplyOtlpError(const http::Request& req, http::Response& res, int status,
+                             const std::string& message);
   std::optional<otlp::Encoding> AdmitOtlp(const http::Request& req, http::Response& res,
                                           const std::string& path);
   void HandleOtlpTraces(const http::Request& req, http::Response& res);

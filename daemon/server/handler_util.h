@@ -26,6 +26,13 @@ inline nlohmann::json ErrorBody(const std::string& message) {
                         {"errors", nlohmann::json::array({nlohmann::json{{"index", 0}, {"error", message}}})}};
 }
 
+// Paths whose replies have the ingest shape (the error lists the record);
+// every other path answers errors as {"error": "..."}.
+inline bool HasIngestReplyShape(const std::string& path) {
+  return path == "/v1/spans" || path == "/v1/feedback" || path == "/v1/resolutions" ||
+         path.rfind("/v1/webhooks/", 0) == 0;
+}
+
 inline double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

@@ -91,6 +91,13 @@ void App::RememberOtlpInvestigation(const std::string& trace_id, const std::stri
   }
 }
 
+void App::ReplyOtlpError(const http::Request& req, http::Response& res, int status,
+                         const std::string& message) {
+  const otlp::Encoding e = otlp::EncodingFromContentType(req.get_header_value("Content-Type"))
+                               .value_or(otlp::Encoding::kJson);
+  ReplyOtlp(res, status, otlp::EncodeRpcStatus(kInvalidArgument, message, e), e);
+}
+
 std::optional<otlp::Encoding> App::AdmitOtlp(const http::Request& req, http::Response& res,
                                              const std::string& path) {
   const std::optional<otlp::Encoding> encoding =

@@ -149,6 +149,11 @@ TEST_F(OtlpTest, BodyOverTheLimitIs413) {
   auto res = d->Client()->Post("/v1/traces", std::string(8192, ' '), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
+  // The server's own rejection has the shape of every OTLP error: a google.rpc.Status.
+  const json status = json::parse(res->body);
+  EXPECT_EQ(status.value("code", 0), 3) << res->body;
+  EXPECT_EQ(status.value("message", ""), "body: exceeds limits.max_body_bytes (4096 bytes)");
+  EXPECT_FALSE(status.contains("accepted")) << res->body;
 }
 
 TEST_F(OtlpTest, GzipBodiesAreInflatedAndABombOverTheLimitIs413) {

@@ -440,6 +440,11 @@ TEST_F(SecurityTest, SizeLimitsAnswer413WithTheReasonAndAreCounted) {
   r = Post(*d, "/v1/webhooks/slack", "payload=" + std::string(70 * 1024, 'x'), &status, {},
            "application/x-www-form-urlencoded");
   EXPECT_EQ(status, 413);
+  // Endpoints outside ingest answer their usual error shape.
+  r = Post(*d, "/api/v1/silences", std::string(70 * 1024, ' '), &status);
+  EXPECT_EQ(status, 413);
+  EXPECT_EQ(r.value("error", ""), "body: exceeds limits.max_body_bytes (65536 bytes)") << r;
+  EXPECT_FALSE(r.contains("accepted")) << r;
   const std::string m = Metrics(*d);
   EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="too_large"} 1)")) << m;
   EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="too_many"} 1)"));
