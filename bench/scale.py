@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""The SLI engine at scale: one daemon with the example rules filled to
+--count investigations (1M by default) over 1,000 agents and 6 days, then:
+
+  ingest    records/s of the first chunk (empty store) and of the last chunk
+            (store nearly full), batches of 1000, 2 connections
+  reads     /metrics and /api/v1/slis, --reads calls each, 1.1 s apart (so
+            every call finds new data or an expired snapshot: the Prometheus
+            case), wall time per call and bytes
+  alerts    breaching POST -> webhook latency for --trials fresh agents while
+            the load generator offers --background spans/s
+  memory    RSS after loading, after the reads, and after a restart
+  restart   SIGTERM, exec -> /-/ready
+
+    scale.py --agentwatch BIN --loadgen BIN --work DIR [--count N] [--out FILE.json]
+
+Every process started here is stopped on exit. Figures are wall time on
+whatever machine runs it: record the machine and its load with them.
+"""
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import alert_latency as al  # noqa: E402  (Sink, start, stop_all, wait_http, quantile)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def timed_get(url):
+    t = time.monotonic()
+    with urllib.request.urlopen(url, timeout=60) as r:
+        n = len(r.read())
+    return time.monotonic() - t, n
+
+
+def load(loadgen, url, count, agents, seed, report):
+    subprocess.run([loadgen, "--url", url, "--count", str(count), "--agents", str(agents),
+                    "--batch", "1000", "--connections", "2", "--history", "6d", "--lag", "10m",
+                    "--seed", str(seed), "--quiet", "--report-json", report], check=True)
+    with open(report) as f:
+        return json.load(f)
+
+
+def records_per_s(report):
+    for key in ("records_per_s", "records_per_sec", "rate"):
+        if key in report:
+            return float(report[key])
+    return float(report.get("records", 0)) / max(1e-9, float(report.get("seconds", 1)))
+
+
+def start_daemon(binary, work):
+    port_file = os.path.join(work, "port")
+    if os.path.exists(port_file):
+        os.remove(port_file)
+    t0 = time.monotonic()
+    p = al.start([binary, "serve", "--config", os.path.join(work, "agentwatch.yaml"),
+                  "--port-file", port_file], os.path.join(work, f"agentwatch-{len(al.PROCS)}.log"))
+    while not os.path.exists(port_file) or not open(port_file).read().strip():
+        if p.poll() is not None:
+            raise RuntimeError("agentwatch exited; see " + work)
+        time.sleep(0.01)
+    url = "http://127.0.0.1:" + open(port_file).read().strip()
+    al.wait_http(url + "/-/ready", timeout=120, proc=p)
+    return p, url, time.monotonic() - t0
+
+
+def stop_daemon(p):
+    p.terminate()
+    p.wait(timeout=120)
+    al.PROCS.remove(p)
+    if p.returncode != 0:
+        raise RuntimeError(f"agentwatch exited {p.returncode} on SIGTERM")
+
+
+def summary(values):
+    s = sorted(values)
+    return {"n": len(s), "p50": al.quantile(s, 0.5), "p99": al.quantile(s, 0.99), "max": s[-1]}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--agentwatch", required=True)
+    ap.add_argument("--loadgen", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--count", type=int, default=1_000_000)
+    ap.add_argument("--agents", type=int, default=1000)
+    ap.add_argument("--chunk", type=int, default=100_000)
+    ap.add_argument("--reads", type=int, default=20)
+    ap.add_argument("--trials", type=int, default=30)
+    ap.add_argument("--background", type=int, default=5000)
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    if args.count < 2 * args.chunk:
+        sys.exit("--count must be at least two chunks")
+
+    shutil.rmtree(args.work, ignore_errors=True)
+    os.makedirs(os.path.join(args.work, "rules"))
+    for f in glob.glob(os.path.join(ROOT, "examples/rules/*.yaml")):
+        if not f.endswith("_test.yaml"):
+            shutil.copy(f, os.path.join(args.work, "rules"))
+    # The probe: a fresh agent's first investigation breaches it at once.
+    with open(os.path.join(args.work, "rules", "probe.yaml"), "w") as f:
+        f.write("groups:\n- name: probe\n  rules:\n  - alert: ScaleProbe\n"
+                "    sli: investigations\n    window: 1h\n    op: \">\"\n    threshold: 0\n"
+                "    for: 0s\n")
+    sink = al.Sink()
+    with open(os.path.join(args.work, "agentwatch.yaml"), "w") as f:
+        f.write(f"""listen: 127.0.0.1:0
+storage: {{path: aw.db, retention: 30d, sync: normal}}
+evaluation_interval: 15s
+max_event_age: 7d
+max_clock_skew: 5m
+sli_windows: [1h, 24h, 7d]
+limits: {{max_body_bytes: 8MiB, max_records_per_request: 10000, max_agents: {args.agents + args.trials + 10}}}
+pricing:
+  claude-sonnet-4-6: {{input: 3.00, output: 15.00, cache_read: 0.30, cache_write: 3.75}}
+  claude-opus-4-1: {{input: 15.00, output: 75.00, cache_read: 1.50, cache_write: 18.75}}
+receivers:
+  - name: sink
+    webhook: {{url: "http://127.0.0.1:{sink.port}/aw"}}
+default_receivers: [sink]
+repeat_interval: 4h
+rule_files: [rules/*.yaml]
+""")
+    out = {"count": args.count, "agents": args.agents, "chunk": args.chunk,
+           "nproc": os.cpu_count(), "loadavg_start": os.getloadavg()}
+    try:
+        p, url, _ = start_daemon(args.agentwatch, args.work)
+        first = load(args.loadgen, url, args.chunk, args.agents, 1,
+                     os.path.join(args.work, "chunk_first.json"))
+        middle = args.count - 2 * args.chunk
+        if middle > 0:
+            load(args.loadgen, url, middle, args.agents, 2, os.path.join(args.work, "middle.json"))
+        last = load(args.loadgen, url, args.chunk, args.agents, 3,
+                    os.path.join(args.work, "chunk_last.json"))
+        out["ingest"] = {"first_chunk": first, "last_chunk": last,
+                         "ratio_last_to_first": records_per_s(last) / records_per_s(first)}
+        out["rss_after_load_mib"] = rss_mib(p.pid)
+        print(f"ingest: first {records_per_s(first):.0f}/s, last {records_per_s(last):.0f}/s, "
+              f"RSS {out['rss_after_load_mib']:.0f} MiB", flush=True)
+
+        for path in ("/metrics", "/api/v1/slis"):
+            times, sizes = [], []
+            for _ in range(args.reads):
+                time.sleep(1.1)
+                t, n = timed_get(url + path)
+                times.append(t)
+                sizes.append(n)
+            out[path] = dict(summary(times), bytes=statistics.median(sizes))
+            print(f"{path}: p50 {out[path]['p50'] * 1000:.0f} ms, p99 {out[path]['p99'] * 1000:.0f} ms,"
+                  f" {out[path]['bytes'] / 1e6:.1f} MB", flush=True)
+        out["rss_after_reads_mib"] = rss_mib(p.pid)
+
+        bg = subprocess.Popen([args.loadgen, "--url", url, "--rate", str(args.background),
+                               "--batch", "50", "--connections", "4", "--duration", "10m",
+                               "--agents", str(args.agents), "--seed", "4", "--quiet",
+                               "--allow-errors"], stdout=subprocess.DEVNULL)
+        al.PROCS.append(bg)
+        time.sleep(2)
+        lat = []
+        for i in range(args.trials):
+            agent = f"probe-{i}"
+            t0 = time.monotonic()
+            al.post_span(url, {"investigation_id": f"probe-{os.getpid()}-{i}", "agent": agent,
+                               "tool_calls": 1})
+            if not sink.wait_for([("/aw", agent)], 10):
+                raise RuntimeError(f"no alert for {agent} within 10 s")
+            lat.append(sink.arrivals[("/aw", agent)] - t0)
+            time.sleep(0.3)
+        bg.terminate()
+        bg.wait()
+        al.PROCS.remove(bg)
+        out["alert_latency_s"] = summary(lat)
+        print(f"alert latency under {args.background}/s: p50 {out['alert_latency_s']['p50'] * 1000:.1f} ms,"
+              f" p99 {out['alert_latency_s']['p99'] * 1000:.1f} ms", flush=True)
+
+        out["rss_before_restart_mib"] = rss_mib(p.pid)
+        stop_daemon(p)
+        p, url, ready_s = start_daemon(args.agentwatch, args.work)
+        out["restart_to_ready_s"] = ready_s
+        out["rss_after_restart_mib"] = rss_mib(p.pid)
+        t, _ = timed_get(url + "/metrics")
+        out["first_metrics_after_restart_s"] = t
+        out["rss_after_restart_and_scrape_mib"] = rss_mib(p.pid)
+        print(f"restart to ready {ready_s:.2f} s, RSS {out['rss_after_restart_mib']:.0f} MiB "
+              f"({out['rss_after_restart_and_scrape_mib']:.0f} after a scrape)", flush=True)
+        stop_daemon(p)
+        out["db_bytes"] = sum(os.path.getsize(f) for f in glob.glob(os.path.join(args.work, "aw.db*")))
+    finally:
+        al.stop_all()
+    out["loadavg_end"] = os.getloadavg()
+    text = json.dumps(out, indent=1)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
