@@ -8,8 +8,8 @@ PACKAGES=(
   prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev libboost-dev
   libsqlite3-dev sqlite3 libsimdjson-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
-  libhowardhinnant-date-dev tzdata libre2-dev
-  clang libclang-rt-14-dev
+  libhowardhinnant-date-dev tzdata libre2-dev libjemalloc-dev
+  clang libclang-rt-14-dev clang-format
   prometheus prometheus-alertmanager nginx-light wrk
   nodejs
   chromium fonts-dejavu-core
