@@ -251,7 +251,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   }
 
   const auto commit_start = std::chrono::steady_clock::now();
-  std::vector<std::optional<Span>> late_applied;
+  std::vector<LateJoinOutcome> late_applied;
   auto first_seq = store_.Append(committed.accepted, &late_applied);
   if (!first_seq.ok()) {
     LogError("store commit failed: " + first_seq.status().message());
@@ -278,9 +278,10 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
     // After the spans: a late join may change one committed just now. The
     // windows take the record as stored, as if it had arrived so.
     for (size_t i = 0; i < late_applied.size(); ++i) {
-      if (!late_applied[i]) continue;
-      ++outcomes[late_job[i]].late_applied;
-      state_.engine.ReplaceSpan(*late_applied[i], &committed.touched_agents);
+      if (late_applied[i].applied) ++outcomes[late_job[i]].late_applied;
+      if (late_applied[i].record) {
+        state_.engine.ReplaceSpan(*late_applied[i].record, &committed.touched_agents);
+      }
     }
   }
   // After the spans of this group are applied, so a verdict sent with its

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <map>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -364,30 +365,55 @@ Status SqliteStore::InsertJoin(const SpanJoin& join, bool late, bool* inserted) 
   return Status::Ok();
 }
 
-Result<std::optional<Span>> SqliteStore::ApplyLateJoin(const LateJoin& late, int64_t seq) {
-  bool inserted = false;
-  Status s = InsertJoin(late.join, true, &inserted);
-  if (!s.ok()) return s;
-  if (!inserted) return std::optional<Span>();  // joined before: a re-sent descendant
-  sqlite3_stmt* sel = select_span_;
-  sqlite3_bind_int64(sel, 1, seq);
-  const int rc = sqlite3_step(sel);
-  std::optional<Span> span;
-  if (rc == SQLITE_ROW) span = SpanFromRow(sel);
-  sqlite3_reset(sel);
-  sqlite3_clear_bindings(sel);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error("read investigation");
-  if (!span || span->investigation_id != late.join.investigation_id) {
-    return Status::Unavailable("investigation " + late.join.investigation_id +
-                               " is not stored (seq " + std::to_string(seq) + ")");
+Status SqliteStore::ApplyLateJoins(const EventBatch& batch, int64_t first,
+                                   std::vector<LateJoinOutcome>* outcomes) {
+  struct Touched {
+    Span span;
+    size_t last_join = 0;
+  };
+  std::map<int64_t, Touched> touched;  // by the investigation's seq
+  outcomes->assign(batch.late_joins.size(), LateJoinOutcome{});
+  for (size_t i = 0; i < batch.late_joins.size(); ++i) {
+    const LateJoin& late = batch.late_joins[i];
+    int64_t seq = late.investigation_seq;
+    for (size_t k = 0; seq == 0 && k < batch.spans.size(); ++k) {
+      if (batch.spans[k].investigation_id == late.join.investigation_id) {
+        seq = first + static_cast<int64_t>(k);
+      }
+    }
+    bool inserted = false;
+    Status s = InsertJoin(late.join, true, &inserted);
+    if (!s.ok()) return s;
+    if (!inserted) continue;  // joined before: a re-sent descendant
+    auto it = touched.find(seq);
+    if (it == touched.end()) {
+      sqlite3_stmt* sel = select_span_;
+      sqlite3_bind_int64(sel, 1, seq);
+      const int rc = sqlite3_step(sel);
+      std::optional<Span> span;
+      if (rc == SQLITE_ROW) span = SpanFromRow(sel);
+      sqlite3_reset(sel);
+      sqlite3_clear_bindings(sel);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error("read investigation");
+      if (!span || span->investigation_id != late.join.investigation_id) {
+        return Status::Unavailable("investigation " + late.join.investigation_id +
+                                   " is not stored (seq " + std::to_string(seq) + ")");
+      }
+      it = touched.emplace(seq, Touched{std::move(*span), i}).first;
+    }
+    if (late.apply) late.apply(it->second.span);
+    it->second.last_join = i;
+    (*outcomes)[i].applied = true;
   }
-  if (late.apply) late.apply(*span);
-  BindSpan(replace_span_, seq, *span);
-  const int rrc = sqlite3_step(replace_span_);
-  sqlite3_reset(replace_span_);
-  sqlite3_clear_bindings(replace_span_);
-  if (rrc != SQLITE_DONE) return Error("update investigation");
-  return span;
+  for (auto& [seq, t] : touched) {
+    BindSpan(replace_span_, seq, t.span);
+    const int rc = sqlite3_step(replace_span_);
+    sqlite3_reset(replace_span_);
+    sqlite3_clear_bindings(replace_span_);
+    if (rc != SQLITE_DONE) return Error("update investigation");
+    (*outcomes)[t.last_join].record = std::move(t.span);
+  }
+  return Status::Ok();
 }
 
 Result<std::vector<JoinedSpan>> SqliteStore::JoinedSpans(const std::string& investigation_id) {
@@ -412,7 +438,7 @@ Result<std::vector<JoinedSpan>> SqliteStore::JoinedSpans(const std::string& inve
 }
 
 Result<int64_t> SqliteStore::Append(const EventBatch& batch,
-                                    std::vector<std::optional<Span>>* late_applied) {
+                                    std::vector<LateJoinOutcome>* late_applied) {
   std::lock_guard lock(mu_);
   const int64_t first = last_seq_ + 1;
   if (late_applied != nullptr) late_applied->clear();
@@ -466,21 +492,8 @@ Result<int64_t> SqliteStore::Append(const EventBatch& batch,
     s = InsertJoin(j, false, &inserted);
     if (!s.ok()) break;
   }
-  for (size_t i = 0; s.ok() && i < batch.late_joins.size(); ++i) {
-    const LateJoin& late = batch.late_joins[i];
-    int64_t target = late.investigation_seq;
-    for (size_t k = 0; target == 0 && k < batch.spans.size(); ++k) {
-      if (batch.spans[k].investigation_id == late.join.investigation_id) {
-        target = first + static_cast<int64_t>(k);
-      }
-    }
-    auto applied = ApplyLateJoin(late, target);
-    if (!applied.ok()) {
-      s = applied.status();
-    } else if (late_applied != nullptr) {
-      late_applied->push_back(std::move(applied).value());
-    }
-  }
+  std::vector<LateJoinOutcome> late_outcomes;
+  if (s.ok()) s = ApplyLateJoins(batch, first, &late_outcomes);
   if (!s.ok()) {
     (void)Exec("ROLLBACK");
     if (late_applied != nullptr) late_applied->clear();
@@ -492,6 +505,7 @@ Result<int64_t> SqliteStore::Append(const EventBatch& batch,
     return s;
   }
   last_seq_ = seq;
+  if (late_applied != nullptr) *late_applied = std::move(late_outcomes);
   return first;
 }
 

@@ -57,6 +57,11 @@ struct LateJoin {
   int64_t investigation_seq = 0;
 };
 
+struct LateJoinOutcome {
+  bool applied = false;       // false: that descendant was joined before
+  std::optional<Span> record;  // the investigation as stored, on its last join
+};
+
 // Events to commit in one transaction. Seqs are assigned in this order:
 // spans, then feedback, then resolutions. `joins` (descendants joined on
 // time) and `late_joins` take no seq; late joins apply after the spans.
@@ -104,10 +109,12 @@ class SqliteStore final : public AlertStore, public OutboxStore, public GroupSto
 
   // Commits the batch in one transaction. On success returns the first seq
   // assigned; the i-th event (in the batch order above) has first + i.
-  // *late_applied (if given) gets one entry per late join: the updated
-  // record, or nullopt when that descendant was joined before (no change).
+  // *late_applied (if given) gets one entry per late join. Each stored
+  // investigation that late joins change is read and rewritten once per
+  // batch, however many of its descendants arrived: the entry of its last
+  // applied join carries the record as stored.
   Result<int64_t> Append(const EventBatch& batch,
-                         std::vector<std::optional<Span>>* late_applied = nullptr);
+                         std::vector<LateJoinOutcome>* late_applied = nullptr);
 
   // The descendants joined into an investigation, by joined_at then span.
   Result<std::vector<JoinedSpan>> JoinedSpans(const std::string& investigation_id);
@@ -186,7 +193,10 @@ class SqliteStore final : public AlertStore, public OutboxStore, public GroupSto
   // Inserts the join row unless it exists; *inserted tells which.
   Status InsertJoin(const SpanJoin& join, bool late, bool* inserted);
   // Applies one late join to the record at `seq` (inside a transaction).
-  Result<std::optional<Span>> ApplyLateJoin(const LateJoin& late, int64_t seq);
+  // Every late join of the batch: join rows, then one read and one rewrite
+  // per investigation they change. `first` is the batch's first seq.
+  Status ApplyLateJoins(const EventBatch& batch, int64_t first,
+                        std::vector<LateJoinOutcome>* outcomes);
 
   sqlite3* const db_;
   const std::string path_;

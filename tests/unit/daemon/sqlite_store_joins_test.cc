@@ -66,31 +66,35 @@ TEST_F(SqliteStoreJoinsTest, LateJoinUpdatesTheStoredRecordExactlyOnceAcrossAReo
 
     EventBatch late;
     late.late_joins = {Late("t1", "c3", "inv", seq, 2000, 2, 350)};
-    std::vector<std::optional<Span>> applied;
+    std::vector<LateJoinOutcome> applied;
     ASSERT_TRUE(store->Append(late, &applied).ok());
     ASSERT_EQ(applied.size(), 1u);
-    ASSERT_TRUE(applied[0].has_value());
-    EXPECT_EQ(applied[0]->tool_calls, 1 + 2);
-    EXPECT_EQ(applied[0]->input_tokens, 100 + 350);
-    EXPECT_EQ(applied[0]->labels, (Labels{{"env", "prod"}}));
+    EXPECT_TRUE(applied[0].applied);
+    ASSERT_TRUE(applied[0].record.has_value());
+    EXPECT_EQ(applied[0].record->tool_calls, 1 + 2);
+    EXPECT_EQ(applied[0].record->input_tokens, 100 + 350);
+    EXPECT_EQ(applied[0].record->labels, (Labels{{"env", "prod"}}));
 
     // The same descendant again (a client retry): nothing changes.
     ASSERT_TRUE(store->Append(late, &applied).ok());
     ASSERT_EQ(applied.size(), 1u);
-    EXPECT_FALSE(applied[0].has_value());
+    EXPECT_FALSE(applied[0].applied);
+    EXPECT_FALSE(applied[0].record.has_value());
     // A descendant joined on time, re-sent late: nothing changes either.
     EventBatch on_time_again;
     on_time_again.late_joins = {Late("t1", "c1", "inv", seq, 2100, 5, 5)};
     ASSERT_TRUE(store->Append(on_time_again, &applied).ok());
-    EXPECT_FALSE(applied[0].has_value());
+    EXPECT_FALSE(applied[0].applied);
+    EXPECT_FALSE(applied[0].record.has_value());
   }
   auto store = Open();
   EventBatch again;
   again.late_joins = {Late("t1", "c3", "inv", seq, 9000, 2, 350)};
-  std::vector<std::optional<Span>> applied;
+  std::vector<LateJoinOutcome> applied;
   ASSERT_TRUE(store->Append(again, &applied).ok());
   ASSERT_EQ(applied.size(), 1u);
-  EXPECT_FALSE(applied[0].has_value());
+  EXPECT_FALSE(applied[0].applied);
+    EXPECT_FALSE(applied[0].record.has_value());
 
   const std::vector<Span> spans = ScanSpans(*store);
   ASSERT_EQ(spans.size(), 2u);
@@ -124,15 +128,55 @@ TEST_F(SqliteStoreJoinsTest, LateJoinCanTargetASpanOfTheSameBatch) {
   EventBatch b;
   b.spans = {Investigation("a", 10), Investigation("b", 20)};
   b.late_joins = {Late("t", "x", "b", 0, 30, 4, 0), Late("t", "x", "b", 0, 30, 4, 0)};
-  std::vector<std::optional<Span>> applied;
+  std::vector<LateJoinOutcome> applied;
   ASSERT_TRUE(store->Append(b, &applied).ok());
   ASSERT_EQ(applied.size(), 2u);
-  ASSERT_TRUE(applied[0].has_value());
-  EXPECT_FALSE(applied[1].has_value());  // the same descendant twice in one batch
+  EXPECT_TRUE(applied[0].applied);
+    ASSERT_TRUE(applied[0].record.has_value());
+  EXPECT_FALSE(applied[1].applied);
+    EXPECT_FALSE(applied[1].record.has_value());  // the same descendant twice in one batch
   const std::vector<Span> spans = ScanSpans(*store);
   ASSERT_EQ(spans.size(), 2u);
   EXPECT_EQ(spans[0].tool_calls, 1);
   EXPECT_EQ(spans[1].tool_calls, 5);
+}
+
+TEST_F(SqliteStoreJoinsTest, ManyLateDescendantsOfOneInvestigationRewriteItOnce) {
+  auto store = Open();
+  EventBatch b;
+  b.spans = {Investigation("a", 10), Investigation("b", 20)};
+  auto first = store->Append(b);
+  ASSERT_TRUE(first.ok());
+  const int64_t seq_a = *first, seq_b = *first + 1;
+  // Interleaved descendants of both, one of them re-sent within the batch.
+  EventBatch late;
+  late.late_joins = {Late("t", "a1", "a", seq_a, 30, 2, 10), Late("t", "b1", "b", seq_b, 31, 3, 0),
+                     Late("t", "a2", "a", seq_a, 32, 4, 20), Late("t", "a1", "a", seq_a, 33, 2, 10),
+                     Late("t", "a3", "a", seq_a, 34, 1, 30)};
+  std::vector<LateJoinOutcome> applied;
+  ASSERT_TRUE(store->Append(late, &applied).ok());
+  ASSERT_EQ(applied.size(), 5u);
+  const std::vector<bool> was_applied = {true, true, true, false, true};
+  for (size_t i = 0; i < applied.size(); ++i) EXPECT_EQ(applied[i].applied, was_applied[i]) << i;
+  // Only the last applied join of each investigation carries the record,
+  // with every descendant in it.
+  EXPECT_FALSE(applied[0].record.has_value());
+  EXPECT_FALSE(applied[2].record.has_value());
+  ASSERT_TRUE(applied[4].record.has_value());
+  EXPECT_EQ(applied[4].record->investigation_id, "a");
+  EXPECT_EQ(applied[4].record->tool_calls, 1 + 2 + 4 + 1);
+  EXPECT_EQ(applied[4].record->input_tokens, 100 + 10 + 20 + 30);
+  ASSERT_TRUE(applied[1].record.has_value());
+  EXPECT_EQ(applied[1].record->tool_calls, 1 + 3);
+  // Stored as the records say, and the join rows are all there.
+  const std::vector<Span> spans = ScanSpans(*store);
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].tool_calls, 8);
+  EXPECT_EQ(spans[0].input_tokens, 160);
+  EXPECT_EQ(spans[1].tool_calls, 4);
+  auto joined = store->JoinedSpans("a");
+  ASSERT_TRUE(joined.ok());
+  EXPECT_EQ(joined->size(), 3u);
 }
 
 TEST_F(SqliteStoreJoinsTest, ALateJoinToAMissingRecordFailsTheWholeBatch) {
@@ -170,11 +214,12 @@ TEST_F(SqliteStoreJoinsTest, AVersionOneFileIsUpgradedWithItsData) {
   ASSERT_NE(store, nullptr);
   EventBatch late;
   late.late_joins = {Late("t", "c", "old", 1, 50, 1, 1)};
-  std::vector<std::optional<Span>> applied;
+  std::vector<LateJoinOutcome> applied;
   auto r = store->Append(late, &applied);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_TRUE(applied[0].has_value());
-  EXPECT_EQ(applied[0]->tool_calls, 2);
+  EXPECT_TRUE(applied[0].applied);
+    ASSERT_TRUE(applied[0].record.has_value());
+  EXPECT_EQ(applied[0].record->tool_calls, 2);
   store.reset();
 
   ASSERT_EQ(sqlite3_open(dir_.File("events.db").c_str(), &db), SQLITE_OK);
