@@ -8,7 +8,7 @@ PACKAGES=(
   prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev libboost-dev
   libsqlite3-dev sqlite3 libsimdjson-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
-  libhowardhinnant-date-dev tzdata libre2-dev libjemalloc-dev
+  libhowardhinnant-date-dev tzdata libre2-dev libjemalloc-dev libxxhash-dev
   clang libclang-rt-14-dev clang-format
   prometheus prometheus-alertmanager nginx-light wrk
   nodejs

@@ -2,6 +2,10 @@
 
 #include <chrono>
 
+// xxHash header-only: XXH3_128bits inlined, nothing to link.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "daemon/common/log.h"
 
 namespace aw::server {
@@ -32,17 +36,23 @@ IngestWriter::IngestWriter(SqliteStore& store, EngineState& state, Options optio
 
 IngestWriter::~IngestWriter() { Stop(); }
 
-std::string IngestWriter::FeedbackKey(const Feedback& f) {
-  return f.investigation_id + '\x1f' + VerdictName(f.verdict) + '\x1f' + std::to_string(f.ts_ms);
+IngestWriter::EventKey IngestWriter::HashKey(const std::string& fields) {
+  const XXH128_hash_t h = XXH3_128bits(fields.data(), fields.size());
+  return {h.low64, h.high64};
 }
 
-std::string IngestWriter::ResolutionKey(const Resolution& r) {
+IngestWriter::EventKey IngestWriter::FeedbackKey(const Feedback& f) {
+  return HashKey(f.investigation_id + '\x1f' + VerdictName(f.verdict) + '\x1f' +
+                 std::to_string(f.ts_ms));
+}
+
+IngestWriter::EventKey IngestWriter::ResolutionKey(const Resolution& r) {
   std::string key = r.incident_id + '\x1f' + r.investigation_id + '\x1f' +
                     std::to_string(r.resolved_at_ms) + '\x1f';
   if (r.opened_at_ms) key += std::to_string(*r.opened_at_ms);
   key += '\x1f';
   if (r.time_to_resolve_s) key += std::to_string(*r.time_to_resolve_s);
-  return key;
+  return HashKey(key);
 }
 
 Status IngestWriter::Rebuild(const std::function<void(const Span&)>& on_span) {
@@ -163,7 +173,8 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   // Decide duplicates against what is stored and what is earlier in this group.
   CommittedBatch committed;
   std::vector<IngestOutcome> outcomes(jobs.size());
-  std::unordered_set<std::string> batch_spans, batch_feedback, batch_resolutions;
+  std::unordered_set<std::string> batch_spans;
+  EventKeySet batch_feedback, batch_resolutions;
   // Agents and label sets first admitted by this group: forgotten again if
   // the commit fails, so the cardinality caps count only stored records.
   std::vector<std::string> admitted_agents, admitted_label_sets;
@@ -217,7 +228,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
       committed.accepted.spans.push_back(std::move(s));
     }
     for (Feedback& f : in.feedback) {
-      const std::string key = FeedbackKey(f);
+      const EventKey key = FeedbackKey(f);
       if (feedback_seen_.count(key) || !batch_feedback.insert(key).second) {
         ++out.duplicates;
         continue;
@@ -228,7 +239,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
       committed.accepted.feedback.push_back(std::move(f));
     }
     for (Resolution& r : in.resolutions) {
-      const std::string key = ResolutionKey(r);
+      const EventKey key = ResolutionKey(r);
       if (resolutions_seen_.count(key) || !batch_resolutions.insert(key).second) {
         ++out.duplicates;
         continue;
