@@ -727,28 +727,26 @@ bool RuleEngine::Acknowledge(const std::string& fingerprint) {
 }
 const RuleSet& RuleEngine::rules() const { return impl_->rules; }
 
-nlohmann::json RuleEngine::RulesJson() const {
-  nlohmann::json groups = nlohmann::json::array();
+std::vector<RuleGroupStatus> RuleEngine::RuleGroups() const {
+  std::vector<RuleGroupStatus> groups;
   auto entry = [&](const RuleGroup& g, const std::string& name, bool slo) {
     auto it = impl_->health.find(Impl::RuleKey(g, name, slo));
     const Health h = it == impl_->health.end() ? Health{} : it->second;
-    return nlohmann::json{
-        {"name", name},
-        {"type", slo ? "slo" : "alert"},
-        {"health", h.last_error.empty() ? "ok" : "error"},
-        {"last_error", h.last_error},
-        {"last_evaluation",
-         h.last_evaluation_ms ? FormatRfc3339(h.last_evaluation_ms) : ""},
-    };
+    RuleStatus r;
+    r.name = name;
+    r.type = slo ? "slo" : "alert";
+    r.last_error = h.last_error;
+    r.last_evaluation_ms = h.last_evaluation_ms;
+    return r;
   };
   for (const RuleGroup& g : impl_->rules.groups) {
-    nlohmann::json rules = nlohmann::json::array();
-    for (const AlertRule& r : g.rules) rules.push_back(entry(g, r.name, false));
-    for (const Slo& s : g.slos) rules.push_back(entry(g, s.name, true));
-    groups.push_back({{"name", g.name}, {"file", g.file}, {"rules", rules}});
+    RuleGroupStatus group{g.name, g.file, {}};
+    for (const AlertRule& r : g.rules) group.rules.push_back(entry(g, r.name, false));
+    for (const Slo& s : g.slos) group.rules.push_back(entry(g, s.name, true));
+    groups.push_back(std::move(group));
   }
-  AppendBudgetRules(impl_->budgets, groups);
-  return nlohmann::json{{"groups", groups}};
+  AppendBudgetGroups(impl_->budgets, groups);
+  return groups;
 }
 
 std::vector<StoredAlert> RuleEngine::Alerts() const {
@@ -760,23 +758,6 @@ std::vector<StoredAlert> RuleEngine::Alerts() const {
               return std::tie(a.rule, a.labels) < std::tie(b.rule, b.labels);
             });
   return out;
-}
-
-nlohmann::json RuleEngine::AlertsJson() const {
-  nlohmann::json alerts = nlohmann::json::array();
-  for (const StoredAlert& a : Alerts()) {
-    nlohmann::json value = a.value;
-    if (!std::isfinite(a.value)) value = FormatValue(a.value);
-    alerts.push_back({{"name", a.rule},
-                      {"labels", a.labels},
-                      {"annotations", a.annotations},
-                      {"state", AlertStateName(a.state)},
-                      {"value", value},
-                      {"active_since", FormatRfc3339(a.active_since_ms)},
-                      {"fingerprint", a.fingerprint},
-                      {"acknowledged", a.acknowledged}});
-  }
-  return nlohmann::json{{"alerts", alerts}};
 }
 
 std::vector<SliQuery> RuleEngine::Queries() const {

@@ -60,7 +60,7 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -139,6 +139,29 @@ struct SloStatus {
   std::map<std::string, double> burn_rates;
 };
 
+// One rule, SLO or budget as GET /api/v1/rules lists it (the server shapes
+// the JSON).
+struct RuleStatus {
+  std::string name;
+  std::string type;               // "alert", "slo" or "budget"
+  std::string last_error;         // empty: healthy
+  TimeMs last_evaluation_ms = 0;  // 0: not evaluated yet
+  struct BudgetFacts {
+    double amount_usd = 0;
+    std::string period;  // "day" | "week" | "month"
+    std::string timezone;
+  };
+  std::optional<BudgetFacts> budget;  // budgets only
+};
+
+// A rule group in file order; each file's budgets form a group "budgets"
+// after the rule groups.
+struct RuleGroupStatus {
+  std::string name;
+  std::string file;
+  std::vector<RuleStatus> rules;
+};
+
 // Stable identity: FNV-1a 64 over the name and the sorted labels (without
 // alertname), as 16 hex digits.
 std::string Fingerprint(const std::string& name, const Labels& labels);
@@ -193,10 +216,8 @@ class RuleEngine {
   bool Acknowledge(const std::string& fingerprint);
   const RuleSet& rules() const;
 
-  // GET /api/v1/rules {"groups": [...]} (the caller adds "last_reload").
-  nlohmann::json RulesJson() const;
-  // GET /api/v1/alerts {"alerts": [...]}: pending and firing alerts.
-  nlohmann::json AlertsJson() const;
+  // Every group with each rule's (SLO's, budget's) health.
+  std::vector<RuleGroupStatus> RuleGroups() const;
   // Each rule's query (and each SLO's period query), de-duplicated, so
   // /api/v1/slis and /metrics can show them.
   std::vector<SliQuery> Queries() const;

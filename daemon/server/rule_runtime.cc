@@ -6,6 +6,7 @@
 #include "alerting/alert_json.h"
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
+#include "daemon/server/rule_json.h"
 #include "rules/budget.h"
 #include "rules/budget_engine.h"
 #include "rules/rule_loader.h"
@@ -217,7 +218,7 @@ std::vector<AlertEvent> RuleRuntime::FiringEvents() const {
 
 json RuleRuntime::RulesJson() const {
   std::lock_guard lock(mu_);
-  json out = engine_ ? engine_->RulesJson() : json{{"groups", json::array()}};
+  json out = {{"groups", engine_ ? RuleGroupsToJson(engine_->RuleGroups()) : json::array()}};
   out["last_reload"] = {{"success", reload_ok_},
                         {"at", FormatRfc3339(reload_at_)},
                         {"error", reload_error_}};
@@ -225,16 +226,19 @@ json RuleRuntime::RulesJson() const {
 }
 
 json RuleRuntime::AlertsJson() const {
-  json out;
+  std::vector<StoredAlert> alerts;
   {
     std::lock_guard lock(mu_);
-    out = engine_ ? engine_->AlertsJson() : json{{"alerts", json::array()}};
+    if (engine_) alerts = engine_->Alerts();
   }
   const TimeMs now = clock_.NowMs();
-  for (json& a : out["alerts"]) {
-    a["silencedBy"] = silences_.Matching(a.value("labels", Labels{}), now);
+  json list = json::array();
+  for (const StoredAlert& a : alerts) {
+    json entry = AlertToJson(a);
+    entry["silencedBy"] = silences_.Matching(a.labels, now);
+    list.push_back(std::move(entry));
   }
-  return out;
+  return json{{"alerts", std::move(list)}};
 }
 
 Result<std::string> RuleRuntime::AddSilence(Silence silence) {
