@@ -54,6 +54,15 @@
 //   factor = budget_fraction * period / long_window. The alert is named
 //   after the SLO with labels slo, severity, long_window; $value = BR(long).
 //
+// - On ingest (only_agents), an alert that was not found ends only if every
+//   rule and SLO of its name ran (rules of different groups may share a
+//   name; one that does not group by agent is skipped and could have
+//   produced it) and it belongs to an agent evaluated.
+//
+// Parts: evaluation.h (which groups are active: rule_eval.cc, slo_eval.cc),
+// alert_state.h (the state machine and the alerts it owns), budget_engine.h
+// (spend budgets). RuleEngine owns all their state.
+//
 // Not thread-safe: the owner serialises all calls.
 
 #include <cstdint>
@@ -162,6 +171,18 @@ struct RuleGroupStatus {
   std::vector<RuleStatus> rules;
 };
 
+// What stands behind an active (pending or firing) alert: the alert and the
+// query whose figure it watches (an SLO alert: its tier's long window, `by`
+// and `where`; a budget alert: its current period and `where`).
+struct AlertScope {
+  StoredAlert alert;
+  SliQuery query;
+  // A threshold rule's threshold and operator; nullopt for compare, SLO and
+  // budget alerts.
+  std::optional<double> threshold;
+  std::string op;
+};
+
 // Stable identity: FNV-1a 64 over the name and the sorted labels (without
 // alertname), as 16 hex digits.
 std::string Fingerprint(const std::string& name, const Labels& labels);
@@ -226,6 +247,9 @@ class RuleEngine {
   std::map<std::pair<std::string, std::string>, int64_t> AlertCounts() const;
   // The active (pending or firing) alerts, sorted by name then labels.
   std::vector<StoredAlert> Alerts() const;
+  // nullopt for a fingerprint no active alert has, and for an alert whose
+  // rule is gone (it resolves at the next Evaluate()).
+  std::optional<AlertScope> ScopeOf(const std::string& fingerprint, TimeMs now) const;
 
  private:
   struct Impl;

@@ -375,54 +375,7 @@ void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
 std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& fingerprint) const {
   std::lock_guard lock(mu_);
   if (!engine_) return std::nullopt;
-  for (StoredAlert& a : engine_->Alerts()) {
-    if (a.fingerprint != fingerprint) continue;
-    AlertScope scope;
-    for (const rules::RuleGroup& g : engine_->rules().groups) {
-      for (const rules::AlertRule& r : g.rules) {
-        if (r.name == a.rule) {
-          scope.query = r.query;
-          if (!r.compare) {
-            scope.threshold = r.threshold;
-            scope.op = rules::OpName(r.op);
-          }
-          scope.alert = std::move(a);
-          return scope;
-        }
-      }
-      for (const rules::Slo& s : g.slos) {
-        const auto slo = a.labels.find("slo");
-        const auto long_window = a.labels.find("long_window");
-        if (s.name != a.rule || slo == a.labels.end() || long_window == a.labels.end()) continue;
-        const std::optional<Millis> d = ParseDuration(long_window->second);
-        if (!d) continue;
-        scope.query.sli = s.sli;
-        scope.query.window.kind = WindowSpec::Kind::kTime;
-        scope.query.window.duration = *d;
-        scope.query.window.name = long_window->second;
-        scope.query.by = s.by;
-        scope.query.where = s.where;
-        scope.alert = std::move(a);
-        return scope;
-      }
-    }
-    // A budget alert: the investigations placed in the current period
-    // that the budget counts.
-    for (const rules::Budget& b : engine_->rules().budgets) {
-      if (b.name != a.rule) continue;
-      const TimeMs now = clock_.NowMs();
-      const rules::PeriodBounds period = rules::PeriodAt(b.period, b.timezone, now);
-      scope.query.sli = Sli::kCostUsd;
-      scope.query.window.kind = WindowSpec::Kind::kTime;
-      scope.query.window.duration = Millis(now - period.start_ms + 1);
-      scope.query.window.name = rules::BudgetPeriodName(b.period);
-      scope.query.where = b.where;
-      scope.alert = std::move(a);
-      return scope;
-    }
-    return std::nullopt;  // an alert of a rule since removed: it resolves at the next evaluation
-  }
-  return std::nullopt;
+  return engine_->ScopeOf(fingerprint, clock_.NowMs());
 }
 
 }  // namespace aw::server

@@ -82,18 +82,8 @@ class RuleRuntime {
   std::vector<ReceiverStatus> Receivers() const;
   std::vector<SliQuery> Queries() const;
 
-  // What stands behind an active (pending or firing) alert: the alert and
-  // the query whose figure it watches (an SLO alert: its long window, `by`
-  // and `where`; a budget alert: its current period and `where`). nullopt
-  // for a fingerprint no active alert has.
-  struct AlertScope {
-    StoredAlert alert;
-    SliQuery query;
-    // A threshold rule's threshold and operator; nullopt for compare, SLO
-    // and budget alerts.
-    std::optional<double> threshold;
-    std::string op;
-  };
+  // What stands behind an active alert (rules::RuleEngine::ScopeOf).
+  using AlertScope = rules::AlertScope;
   std::optional<AlertScope> ScopeOf(const std::string& fingerprint) const;
   void FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
                     exporters::ExportSnapshot& snapshot) const;
