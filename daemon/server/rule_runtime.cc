@@ -55,8 +55,7 @@ void AddCounts(const std::map<std::string, ReceiverCounts>& from,
 
 }  // namespace
 
-RuleRuntime::RuleRuntime(SqliteStore& store, const Clock& clock,
-                         exporters::DaemonMetrics& metrics)
+RuleRuntime::RuleRuntime(SqliteStore& store, const Clock& clock, exporters::DaemonMetrics& metrics)
     : store_(store), clock_(clock), metrics_(metrics) {}
 
 RuleRuntime::~RuleRuntime() { Stop(); }
@@ -65,8 +64,8 @@ void RuleRuntime::StartSender(const Config& config) {
   alerting::OutboxSender::Options opts;
   opts.max_age = config.delivery_max_age;
   opts.groups = &store_;
-  sender_ = std::make_unique<alerting::OutboxSender>(store_, clock_, config.receivers, *notifier_,
-                                                     opts);
+  sender_ =
+      std::make_unique<alerting::OutboxSender>(store_, clock_, config.receivers, *notifier_, opts);
   sender_->SetActiveAlertsSource([this] { return FiringEvents(); });
   sender_->Start();
 }
@@ -97,8 +96,8 @@ Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
       !config.external_url.empty()
           ? config.external_url
           : (config.tls.cert_file.empty() ? "http://" : "https://") + config.listen;
+  windows::MutexLock lock(mu_);
   notifier_ = std::make_unique<alerting::HttpNotifier>(notifier_options);
-  std::lock_guard lock(mu_);
   engine_ = std::make_unique<rules::RuleEngine>(std::move(rules), SettingsFor(config));
   engine_->Restore(*stored);
   engine_->RestoreBudgetFired(*fired);
@@ -110,7 +109,7 @@ Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
 void RuleRuntime::Stop() {
   std::unique_ptr<alerting::OutboxSender> sender;
   {
-    std::lock_guard lock(mu_);
+    windows::MutexLock lock(mu_);
     sender = std::move(sender_);
   }
   if (sender) sender->Stop();
@@ -119,7 +118,7 @@ void RuleRuntime::Stop() {
 void RuleRuntime::Reconfigure(const Config& config, rules::RuleSet rules) {
   std::unique_ptr<alerting::OutboxSender> old;
   {
-    std::lock_guard lock(mu_);
+    windows::MutexLock lock(mu_);
     engine_->Replace(std::move(rules));
     engine_->SetSettings(SettingsFor(config));
     old = std::move(sender_);
@@ -127,15 +126,15 @@ void RuleRuntime::Reconfigure(const Config& config, rules::RuleSet rules) {
   if (old) {
     old->Stop();
     const auto counts = old->Counts();
-    std::lock_guard lock(mu_);
+    windows::MutexLock lock(mu_);
     AddCounts(counts, retired_counts_);
   }
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   StartSender(config);
 }
 
 void RuleRuntime::RecordReload(bool success, TimeMs at, const std::string& error) {
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   reload_ok_ = success;
   reload_at_ = at;
   reload_error_ = error;
@@ -147,7 +146,7 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
   rules::StepResult result;
   // mu_ is held until the step is committed (or rolled back), so no other
   // evaluation builds on a state the store has not accepted.
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   if (!engine_) return;
   const std::vector<StoredAlert> before = engine_->Alerts();
   result = engine_->Evaluate(state.engine, now, touched);
@@ -196,7 +195,7 @@ Result<std::vector<BudgetFired>> RuleRuntime::LoadRecentBudgetFired() {
 
 std::vector<AlertEvent> RuleRuntime::FiringEvents() const {
   std::vector<AlertEvent> events;
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   if (!engine_) return events;
   const TimeMs now = clock_.NowMs();
   for (const StoredAlert& a : engine_->Alerts()) {
@@ -217,18 +216,17 @@ std::vector<AlertEvent> RuleRuntime::FiringEvents() const {
 }
 
 json RuleRuntime::RulesJson() const {
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   json out = {{"groups", engine_ ? RuleGroupsToJson(engine_->RuleGroups()) : json::array()}};
-  out["last_reload"] = {{"success", reload_ok_},
-                        {"at", FormatRfc3339(reload_at_)},
-                        {"error", reload_error_}};
+  out["last_reload"] = {
+      {"success", reload_ok_}, {"at", FormatRfc3339(reload_at_)}, {"error", reload_error_}};
   return out;
 }
 
 json RuleRuntime::AlertsJson() const {
   std::vector<StoredAlert> alerts;
   {
-    std::lock_guard lock(mu_);
+    windows::MutexLock lock(mu_);
     if (engine_) alerts = engine_->Alerts();
   }
   const TimeMs now = clock_.NowMs();
@@ -246,7 +244,8 @@ Result<std::string> RuleRuntime::AddSilence(Silence silence) {
   silence.updated_at_ms = clock_.NowMs();
   if (Status s = store_.SaveSilence(silence); !s.ok()) return s;
   if (Status s = silences_.Put(silence); !s.ok()) return s;
-  LogInfo("silence created", {{"id", silence.id}, {"created_by", silence.created_by},
+  LogInfo("silence created", {{"id", silence.id},
+                              {"created_by", silence.created_by},
                               {"ends_at", FormatRfc3339(silence.ends_at_ms)}});
   return silence.id;
 }
@@ -280,7 +279,7 @@ Result<std::string> RuleRuntime::SilenceAlert(const std::string& fingerprint, Mi
   Labels labels;
   bool found = false;
   {
-    std::lock_guard lock(mu_);
+    windows::MutexLock lock(mu_);
     if (engine_) {
       for (const StoredAlert& a : engine_->Alerts()) {
         if (a.fingerprint != fingerprint) continue;
@@ -300,7 +299,7 @@ Result<std::string> RuleRuntime::SilenceAlert(const std::string& fingerprint, Mi
 }
 
 Status RuleRuntime::Acknowledge(const std::string& fingerprint) {
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   if (!engine_) return Status::NotFound("no rules loaded");
   for (StoredAlert a : engine_->Alerts()) {
     if (a.fingerprint != fingerprint || a.state != AlertState::kFiring) continue;
@@ -321,7 +320,7 @@ std::vector<RuleRuntime::ReceiverStatus> RuleRuntime::Receivers() const {
   std::map<std::string, ReceiverCounts> counts;
   std::map<std::string, ReceiverCounts> all;
   {
-    std::lock_guard lock(mu_);
+    windows::MutexLock lock(mu_);
     if (sender_) counts = sender_->Counts();
     all = counts;
     AddCounts(retired_counts_, all);
@@ -340,13 +339,13 @@ std::vector<RuleRuntime::ReceiverStatus> RuleRuntime::Receivers() const {
 }
 
 std::vector<SliQuery> RuleRuntime::Queries() const {
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   return engine_ ? engine_->Queries() : std::vector<SliQuery>{};
 }
 
 void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
                                exporters::ExportSnapshot& snapshot) const {
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   if (!engine_) return;
   for (const auto& [key, count] : engine_->AlertCounts()) {
     snapshot.alerts.push_back({key.first, key.second, static_cast<int>(count)});
@@ -373,7 +372,7 @@ void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
 }
 
 std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& fingerprint) const {
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   if (!engine_) return std::nullopt;
   return engine_->ScopeOf(fingerprint, clock_.NowMs());
 }
