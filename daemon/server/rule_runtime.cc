@@ -7,7 +7,6 @@
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
 #include "daemon/server/rule_json.h"
-#include "rules/budget.h"
 #include "rules/budget_engine.h"
 #include "rules/rule_loader.h"
 #include "rules/template.h"
