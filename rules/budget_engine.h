@@ -72,8 +72,8 @@ class BudgetEngine {
   TimeMs last_evaluation_ms_ = 0;
 };
 
-// GET /api/v1/rules: one group "budgets" per rule file that has budgets,
-// each budget a rule of type "budget", appended to `groups`.
-void AppendBudgetRules(const BudgetEngine& engine, nlohmann::json& groups);
+// One group "budgets" per rule file that has budgets, each budget a rule of
+// type "budget", appended to `groups`.
+void AppendBudgetGroups(const BudgetEngine& engine, std::vector<RuleGroupStatus>& groups);
 
 }  // namespace aw::rules

@@ -236,26 +236,23 @@ void BudgetEngine::Evaluate(const ComputeFn& compute, TimeMs now, const Settings
   }
 }
 
-void AppendBudgetRules(const BudgetEngine& engine, nlohmann::json& groups) {
+void AppendBudgetGroups(const BudgetEngine& engine, std::vector<RuleGroupStatus>& groups) {
   std::vector<std::string> files;
   for (const Budget& b : engine.budgets()) {
     if (std::find(files.begin(), files.end(), b.file) == files.end()) files.push_back(b.file);
   }
-  const TimeMs at = engine.last_evaluation_ms();
   for (const std::string& file : files) {
-    nlohmann::json rules = nlohmann::json::array();
+    RuleGroupStatus group{"budgets", file, {}};
     for (const Budget& b : engine.budgets()) {
       if (b.file != file) continue;
-      rules.push_back({{"name", b.name},
-                       {"type", "budget"},
-                       {"health", "ok"},
-                       {"last_error", ""},
-                       {"last_evaluation", at ? FormatRfc3339(at) : ""},
-                       {"amount_usd", b.amount_usd},
-                       {"period", BudgetPeriodName(b.period)},
-                       {"timezone", b.timezone}});
+      RuleStatus r;
+      r.name = b.name;
+      r.type = "budget";
+      r.last_evaluation_ms = engine.last_evaluation_ms();
+      r.budget = RuleStatus::BudgetFacts{b.amount_usd, BudgetPeriodName(b.period), b.timezone};
+      group.rules.push_back(std::move(r));
     }
-    groups.push_back({{"name", "budgets"}, {"file", file}, {"rules", rules}});
+    groups.push_back(std::move(group));
   }
 }
 

@@ -54,13 +54,22 @@
 //   factor = budget_fraction * period / long_window. The alert is named
 //   after the SLO with labels slo, severity, long_window; $value = BR(long).
 //
+// - On ingest (only_agents), an alert that was not found ends only if every
+//   rule and SLO of its name ran (rules of different groups may share a
+//   name; one that does not group by agent is skipped and could have
+//   produced it) and it belongs to an agent evaluated.
+//
+// Parts: evaluation.h (which groups are active: rule_eval.cc, slo_eval.cc),
+// alert_state.h (the state machine and the alerts it owns), budget_engine.h
+// (spend budgets). RuleEngine owns all their state.
+//
 // Not thread-safe: the owner serialises all calls.
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -139,6 +148,41 @@ struct SloStatus {
   std::map<std::string, double> burn_rates;
 };
 
+// One rule, SLO or budget as GET /api/v1/rules lists it (the server shapes
+// the JSON).
+struct RuleStatus {
+  std::string name;
+  std::string type;               // "alert", "slo" or "budget"
+  std::string last_error;         // empty: healthy
+  TimeMs last_evaluation_ms = 0;  // 0: not evaluated yet
+  struct BudgetFacts {
+    double amount_usd = 0;
+    std::string period;  // "day" | "week" | "month"
+    std::string timezone;
+  };
+  std::optional<BudgetFacts> budget;  // budgets only
+};
+
+// A rule group in file order; each file's budgets form a group "budgets"
+// after the rule groups.
+struct RuleGroupStatus {
+  std::string name;
+  std::string file;
+  std::vector<RuleStatus> rules;
+};
+
+// What stands behind an active (pending or firing) alert: the alert and the
+// query whose figure it watches (an SLO alert: its tier's long window, `by`
+// and `where`; a budget alert: its current period and `where`).
+struct AlertScope {
+  StoredAlert alert;
+  SliQuery query;
+  // A threshold rule's threshold and operator; nullopt for compare, SLO and
+  // budget alerts.
+  std::optional<double> threshold;
+  std::string op;
+};
+
 // Stable identity: FNV-1a 64 over the name and the sorted labels (without
 // alertname), as 16 hex digits.
 std::string Fingerprint(const std::string& name, const Labels& labels);
@@ -193,10 +237,8 @@ class RuleEngine {
   bool Acknowledge(const std::string& fingerprint);
   const RuleSet& rules() const;
 
-  // GET /api/v1/rules {"groups": [...]} (the caller adds "last_reload").
-  nlohmann::json RulesJson() const;
-  // GET /api/v1/alerts {"alerts": [...]}: pending and firing alerts.
-  nlohmann::json AlertsJson() const;
+  // Every group with each rule's (SLO's, budget's) health.
+  std::vector<RuleGroupStatus> RuleGroups() const;
   // Each rule's query (and each SLO's period query), de-duplicated, so
   // /api/v1/slis and /metrics can show them.
   std::vector<SliQuery> Queries() const;
@@ -205,6 +247,9 @@ class RuleEngine {
   std::map<std::pair<std::string, std::string>, int64_t> AlertCounts() const;
   // The active (pending or firing) alerts, sorted by name then labels.
   std::vector<StoredAlert> Alerts() const;
+  // nullopt for a fingerprint no active alert has, and for an alert whose
+  // rule is gone (it resolves at the next Evaluate()).
+  std::optional<AlertScope> ScopeOf(const std::string& fingerprint, TimeMs now) const;
 
  private:
   struct Impl;

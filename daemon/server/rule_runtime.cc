@@ -6,7 +6,7 @@
 #include "alerting/alert_json.h"
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
-#include "rules/budget.h"
+#include "daemon/server/rule_json.h"
 #include "rules/budget_engine.h"
 #include "rules/rule_loader.h"
 #include "rules/template.h"
@@ -54,8 +54,7 @@ void AddCounts(const std::map<std::string, ReceiverCounts>& from,
 
 }  // namespace
 
-RuleRuntime::RuleRuntime(SqliteStore& store, const Clock& clock,
-                         exporters::DaemonMetrics& metrics)
+RuleRuntime::RuleRuntime(SqliteStore& store, const Clock& clock, exporters::DaemonMetrics& metrics)
     : store_(store), clock_(clock), metrics_(metrics) {}
 
 RuleRuntime::~RuleRuntime() { Stop(); }
@@ -64,8 +63,8 @@ void RuleRuntime::StartSender(const Config& config) {
   alerting::OutboxSender::Options opts;
   opts.max_age = config.delivery_max_age;
   opts.groups = &store_;
-  sender_ = std::make_unique<alerting::OutboxSender>(store_, clock_, config.receivers, *notifier_,
-                                                     opts);
+  sender_ =
+      std::make_unique<alerting::OutboxSender>(store_, clock_, config.receivers, *notifier_, opts);
   sender_->SetActiveAlertsSource([this] { return FiringEvents(); });
   sender_->Start();
 }
@@ -96,8 +95,8 @@ Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
       !config.external_url.empty()
           ? config.external_url
           : (config.tls.cert_file.empty() ? "http://" : "https://") + config.listen;
+  windows::MutexLock lock(mu_);
   notifier_ = std::make_unique<alerting::HttpNotifier>(notifier_options);
-  std::lock_guard lock(mu_);
   engine_ = std::make_unique<rules::RuleEngine>(std::move(rules), SettingsFor(config));
   engine_->Restore(*stored);
   engine_->RestoreBudgetFired(*fired);
@@ -109,7 +108,7 @@ Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
 void RuleRuntime::Stop() {
   std::unique_ptr<alerting::OutboxSender> sender;
   {
-    std::lock_guard lock(mu_);
+    windows::MutexLock lock(mu_);
     sender = std::move(sender_);
   }
   if (sender) sender->Stop();
@@ -118,7 +117,7 @@ void RuleRuntime::Stop() {
 void RuleRuntime::Reconfigure(const Config& config, rules::RuleSet rules) {
   std::unique_ptr<alerting::OutboxSender> old;
   {
-    std::lock_guard lock(mu_);
+    windows::MutexLock lock(mu_);
     engine_->Replace(std::move(rules));
     engine_->SetSettings(SettingsFor(config));
     old = std::move(sender_);
@@ -126,15 +125,15 @@ void RuleRuntime::Reconfigure(const Config& config, rules::RuleSet rules) {
   if (old) {
     old->Stop();
     const auto counts = old->Counts();
-    std::lock_guard lock(mu_);
+    windows::MutexLock lock(mu_);
     AddCounts(counts, retired_counts_);
   }
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   StartSender(config);
 }
 
 void RuleRuntime::RecordReload(bool success, TimeMs at, const std::string& error) {
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   reload_ok_ = success;
   reload_at_ = at;
   reload_error_ = error;
@@ -146,7 +145,7 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
   rules::StepResult result;
   // mu_ is held until the step is committed (or rolled back), so no other
   // evaluation builds on a state the store has not accepted.
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   if (!engine_) return;
   const std::vector<StoredAlert> before = engine_->Alerts();
   result = engine_->Evaluate(state.engine, now, touched);
@@ -195,7 +194,7 @@ Result<std::vector<BudgetFired>> RuleRuntime::LoadRecentBudgetFired() {
 
 std::vector<AlertEvent> RuleRuntime::FiringEvents() const {
   std::vector<AlertEvent> events;
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   if (!engine_) return events;
   const TimeMs now = clock_.NowMs();
   for (const StoredAlert& a : engine_->Alerts()) {
@@ -216,25 +215,27 @@ std::vector<AlertEvent> RuleRuntime::FiringEvents() const {
 }
 
 json RuleRuntime::RulesJson() const {
-  std::lock_guard lock(mu_);
-  json out = engine_ ? engine_->RulesJson() : json{{"groups", json::array()}};
-  out["last_reload"] = {{"success", reload_ok_},
-                        {"at", FormatRfc3339(reload_at_)},
-                        {"error", reload_error_}};
+  windows::MutexLock lock(mu_);
+  json out = {{"groups", engine_ ? RuleGroupsToJson(engine_->RuleGroups()) : json::array()}};
+  out["last_reload"] = {
+      {"success", reload_ok_}, {"at", FormatRfc3339(reload_at_)}, {"error", reload_error_}};
   return out;
 }
 
 json RuleRuntime::AlertsJson() const {
-  json out;
+  std::vector<StoredAlert> alerts;
   {
-    std::lock_guard lock(mu_);
-    out = engine_ ? engine_->AlertsJson() : json{{"alerts", json::array()}};
+    windows::MutexLock lock(mu_);
+    if (engine_) alerts = engine_->Alerts();
   }
   const TimeMs now = clock_.NowMs();
-  for (json& a : out["alerts"]) {
-    a["silencedBy"] = silences_.Matching(a.value("labels", Labels{}), now);
+  json list = json::array();
+  for (const StoredAlert& a : alerts) {
+    json entry = AlertToJson(a);
+    entry["silencedBy"] = silences_.Matching(a.labels, now);
+    list.push_back(std::move(entry));
   }
-  return out;
+  return json{{"alerts", std::move(list)}};
 }
 
 Result<std::string> RuleRuntime::AddSilence(Silence silence) {
@@ -242,7 +243,8 @@ Result<std::string> RuleRuntime::AddSilence(Silence silence) {
   silence.updated_at_ms = clock_.NowMs();
   if (Status s = store_.SaveSilence(silence); !s.ok()) return s;
   if (Status s = silences_.Put(silence); !s.ok()) return s;
-  LogInfo("silence created", {{"id", silence.id}, {"created_by", silence.created_by},
+  LogInfo("silence created", {{"id", silence.id},
+                              {"created_by", silence.created_by},
                               {"ends_at", FormatRfc3339(silence.ends_at_ms)}});
   return silence.id;
 }
@@ -276,7 +278,7 @@ Result<std::string> RuleRuntime::SilenceAlert(const std::string& fingerprint, Mi
   Labels labels;
   bool found = false;
   {
-    std::lock_guard lock(mu_);
+    windows::MutexLock lock(mu_);
     if (engine_) {
       for (const StoredAlert& a : engine_->Alerts()) {
         if (a.fingerprint != fingerprint) continue;
@@ -296,7 +298,7 @@ Result<std::string> RuleRuntime::SilenceAlert(const std::string& fingerprint, Mi
 }
 
 Status RuleRuntime::Acknowledge(const std::string& fingerprint) {
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   if (!engine_) return Status::NotFound("no rules loaded");
   for (StoredAlert a : engine_->Alerts()) {
     if (a.fingerprint != fingerprint || a.state != AlertState::kFiring) continue;
@@ -317,7 +319,7 @@ std::vector<RuleRuntime::ReceiverStatus> RuleRuntime::Receivers() const {
   std::map<std::string, ReceiverCounts> counts;
   std::map<std::string, ReceiverCounts> all;
   {
-    std::lock_guard lock(mu_);
+    windows::MutexLock lock(mu_);
     if (sender_) counts = sender_->Counts();
     all = counts;
     AddCounts(retired_counts_, all);
@@ -336,13 +338,13 @@ std::vector<RuleRuntime::ReceiverStatus> RuleRuntime::Receivers() const {
 }
 
 std::vector<SliQuery> RuleRuntime::Queries() const {
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   return engine_ ? engine_->Queries() : std::vector<SliQuery>{};
 }
 
 void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
                                exporters::ExportSnapshot& snapshot) const {
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   if (!engine_) return;
   for (const auto& [key, count] : engine_->AlertCounts()) {
     snapshot.alerts.push_back({key.first, key.second, static_cast<int>(count)});
@@ -369,56 +371,9 @@ void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
 }
 
 std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& fingerprint) const {
-  std::lock_guard lock(mu_);
+  windows::MutexLock lock(mu_);
   if (!engine_) return std::nullopt;
-  for (StoredAlert& a : engine_->Alerts()) {
-    if (a.fingerprint != fingerprint) continue;
-    AlertScope scope;
-    for (const rules::RuleGroup& g : engine_->rules().groups) {
-      for (const rules::AlertRule& r : g.rules) {
-        if (r.name == a.rule) {
-          scope.query = r.query;
-          if (!r.compare) {
-            scope.threshold = r.threshold;
-            scope.op = rules::OpName(r.op);
-          }
-          scope.alert = std::move(a);
-          return scope;
-        }
-      }
-      for (const rules::Slo& s : g.slos) {
-        const auto slo = a.labels.find("slo");
-        const auto long_window = a.labels.find("long_window");
-        if (s.name != a.rule || slo == a.labels.end() || long_window == a.labels.end()) continue;
-        const std::optional<Millis> d = ParseDuration(long_window->second);
-        if (!d) continue;
-        scope.query.sli = s.sli;
-        scope.query.window.kind = WindowSpec::Kind::kTime;
-        scope.query.window.duration = *d;
-        scope.query.window.name = long_window->second;
-        scope.query.by = s.by;
-        scope.query.where = s.where;
-        scope.alert = std::move(a);
-        return scope;
-      }
-    }
-    // A budget alert: the investigations placed in the current period
-    // that the budget counts.
-    for (const rules::Budget& b : engine_->rules().budgets) {
-      if (b.name != a.rule) continue;
-      const TimeMs now = clock_.NowMs();
-      const rules::PeriodBounds period = rules::PeriodAt(b.period, b.timezone, now);
-      scope.query.sli = Sli::kCostUsd;
-      scope.query.window.kind = WindowSpec::Kind::kTime;
-      scope.query.window.duration = Millis(now - period.start_ms + 1);
-      scope.query.window.name = rules::BudgetPeriodName(b.period);
-      scope.query.where = b.where;
-      scope.alert = std::move(a);
-      return scope;
-    }
-    return std::nullopt;  // an alert of a rule since removed: it resolves at the next evaluation
-  }
-  return std::nullopt;
+  return engine_->ScopeOf(fingerprint, clock_.NowMs());
 }
 
 }  // namespace aw::server

@@ -3,10 +3,23 @@
 // Rules and delivery at run time: the RuleEngine (evaluated on ingest and on
 // every tick), the persistence of its state changes together with their
 // notifications, and the outbox sender that delivers them.
+//
+// Owns the rule state of the daemon: the engine (alerts, for and
+// keep_firing_for timers, rule health, budgets), the sender, the delivery
+// counts of senders a reload retired, and the last reload's outcome. All of
+// it is guarded by one private lock, mu_; nothing outside this class reaches
+// it except through these methods.
+//
+// Invariants: the engine's state is what the store has committed (a step
+// the store refuses is rolled back); mu_ is held across an evaluation and
+// its commit, so no evaluation builds on uncommitted state. The sender calls
+// back into FiringEvents(), which takes mu_, so a sender is stopped only
+// with mu_ released.
+//
+// Thread-safe. Lock order: mu_, then the silences' own lock.
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 
@@ -21,6 +34,7 @@
 #include "exporters/daemon_metrics.h"
 #include "exporters/sli_collector.h"
 #include "rules/rule_engine.h"
+#include "windows/thread_annotations.h"
 
 namespace aw::server {
 
@@ -29,29 +43,29 @@ namespace aw::server {
 Result<rules::RuleSet> LoadRulesFor(const Config& config);
 rules::Settings RuleSettingsFor(const Config& config);
 
-// Thread-safe.
 class RuleRuntime {
  public:
   RuleRuntime(SqliteStore& store, const Clock& clock, exporters::DaemonMetrics& metrics);
   ~RuleRuntime();
 
   // Restores alert state from the store and starts delivery.
-  Status Start(const Config& config, rules::RuleSet rules);
-  void Stop();
+  Status Start(const Config& config, rules::RuleSet rules) EXCLUDES(mu_);
+  void Stop() EXCLUDES(mu_);
   // Hot reload: rules that stay keep their alerts; the sender restarts
   // with the new receivers.
-  void Reconfigure(const Config& config, rules::RuleSet rules);
-  void RecordReload(bool success, TimeMs at, const std::string& error);
+  void Reconfigure(const Config& config, rules::RuleSet rules) EXCLUDES(mu_);
+  void RecordReload(bool success, TimeMs at, const std::string& error) EXCLUDES(mu_);
 
   // Evaluates (all agents, or only `touched`), persists state changes and
   // notifications in one transaction, and wakes the sender. The new alert
   // state is kept only once the store has committed it; after a failed
   // commit the engine is back where it was and the next call retries.
-  void Evaluate(const EngineState& state, TimeMs now, const std::set<std::string>* touched);
+  void Evaluate(const EngineState& state, TimeMs now, const std::set<std::string>* touched)
+      EXCLUDES(mu_);
 
-  nlohmann::json RulesJson() const;  // with "last_reload"
+  nlohmann::json RulesJson() const EXCLUDES(mu_);  // with "last_reload"
   // Each alert with "silencedBy": the ids of the active silences matching it.
-  nlohmann::json AlertsJson() const;
+  nlohmann::json AlertsJson() const EXCLUDES(mu_);
 
   // Silences (CONTRACT.md "Delivery"). Stored first, then applied: the
   // next evaluation holds back (or, once a silence ends, sends) the
@@ -65,10 +79,11 @@ class RuleRuntime {
   // A silence of `duration` from now matching every label of the active
   // alert `fingerprint` exactly. NotFound when no active alert has it.
   Result<std::string> SilenceAlert(const std::string& fingerprint, Millis duration,
-                                   const std::string& created_by, const std::string& comment);
+                                   const std::string& created_by, const std::string& comment)
+      EXCLUDES(mu_);
   // PagerDuty acknowledged the incident of `fingerprint`: no more repeats
   // until it resolves. NotFound when no alert with it is firing.
-  Status Acknowledge(const std::string& fingerprint);
+  Status Acknowledge(const std::string& fingerprint) EXCLUDES(mu_);
 
   // Delivery health per configured receiver (and any receiver that still
   // has items pending): what GET /api/v1/receivers shows.
@@ -79,46 +94,36 @@ class RuleRuntime {
     TimeMs last_error_ms = 0;    // 0: none since start
     std::string last_error;
   };
-  std::vector<ReceiverStatus> Receivers() const;
-  std::vector<SliQuery> Queries() const;
+  std::vector<ReceiverStatus> Receivers() const EXCLUDES(mu_);
+  std::vector<SliQuery> Queries() const EXCLUDES(mu_);
 
-  // What stands behind an active (pending or firing) alert: the alert and
-  // the query whose figure it watches (an SLO alert: its long window, `by`
-  // and `where`; a budget alert: its current period and `where`). nullopt
-  // for a fingerprint no active alert has.
-  struct AlertScope {
-    StoredAlert alert;
-    SliQuery query;
-    // A threshold rule's threshold and operator; nullopt for compare, SLO
-    // and budget alerts.
-    std::optional<double> threshold;
-    std::string op;
-  };
-  std::optional<AlertScope> ScopeOf(const std::string& fingerprint) const;
+  // What stands behind an active alert (rules::RuleEngine::ScopeOf).
+  using AlertScope = rules::AlertScope;
+  std::optional<AlertScope> ScopeOf(const std::string& fingerprint) const EXCLUDES(mu_);
   void FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
-                    exporters::ExportSnapshot& snapshot) const;
+                    exporters::ExportSnapshot& snapshot) const EXCLUDES(mu_);
 
  private:
-  std::vector<AlertEvent> FiringEvents() const;
+  std::vector<AlertEvent> FiringEvents() const EXCLUDES(mu_);
   Result<std::vector<BudgetFired>> LoadRecentBudgetFired();
-  void StartSender(const Config& config);
+  void StartSender(const Config& config) REQUIRES(mu_);
   rules::Settings SettingsFor(const Config& config);
 
+  // Constant after construction.
   SqliteStore& store_;
   const Clock& clock_;
   exporters::DaemonMetrics& metrics_;
-  std::unique_ptr<alerting::HttpNotifier> notifier_;  // set in Start
   alerting::Silences silences_;  // own lock; taken inside mu_, never the other way
 
-  mutable std::mutex mu_;
-  std::unique_ptr<rules::RuleEngine> engine_;       // guarded by mu_
-  std::unique_ptr<alerting::OutboxSender> sender_;  // guarded by mu_
+  mutable windows::Mutex mu_;
+  std::unique_ptr<alerting::HttpNotifier> notifier_ GUARDED_BY(mu_);  // set in Start
+  std::unique_ptr<rules::RuleEngine> engine_ GUARDED_BY(mu_);
+  std::unique_ptr<alerting::OutboxSender> sender_ GUARDED_BY(mu_);
   // Counts of senders replaced by a reload, so counters never go down.
-  std::map<std::string, alerting::OutboxSender::ReceiverCounts> retired_counts_;
-  bool reload_ok_ = true;  // guarded by mu_
-  TimeMs reload_at_ = 0;
-  std::string reload_error_;
-  Millis delivery_max_age_{0};
+  std::map<std::string, alerting::OutboxSender::ReceiverCounts> retired_counts_ GUARDED_BY(mu_);
+  bool reload_ok_ GUARDED_BY(mu_) = true;
+  TimeMs reload_at_ GUARDED_BY(mu_) = 0;
+  std::string reload_error_ GUARDED_BY(mu_);
 };
 
 }  // namespace aw::server

@@ -289,7 +289,7 @@ TEST(BudgetEngineTest, RestoredFiringAlertIsNotAnnouncedAgainAndResolvesAtPeriod
   StepResult r = restarted.Evaluate(f.windows, day + 2 * kHour);
   EXPECT_TRUE(r.notifications.empty());
   ASSERT_EQ(restarted.Alerts().size(), 1u);
-  EXPECT_EQ(restarted.AlertsJson()["alerts"][0]["labels"]["threshold"], "0.8");
+  EXPECT_EQ(restarted.Alerts()[0].labels.at("threshold"), "0.8");
   r = restarted.Evaluate(f.windows, day + 24 * kHour);
   EXPECT_EQ(Resolved(r), std::vector<std::string>{"0.8"});
   EXPECT_EQ(r.notifications.size(), 1u);
@@ -311,13 +311,15 @@ TEST(BudgetEngineTest, BreachedAgainRightAfterThePeriodResolvesAndFiresAnew) {
   EXPECT_EQ(f.engine.Alerts()[0].active_since_ms, day + 24 * kHour + 20);
 }
 
-TEST(BudgetEngineTest, RulesJsonAndAlertCountsListBudgets) {
+TEST(BudgetEngineTest, RuleGroupsAndAlertCountsListBudgets) {
   Fixture f;
-  const auto rules = f.engine.RulesJson();
-  ASSERT_EQ(rules["groups"].size(), 1u);
-  EXPECT_EQ(rules["groups"][0]["name"], "budgets");
-  EXPECT_EQ(rules["groups"][0]["rules"][0]["name"], "ir-daily");
-  EXPECT_EQ(rules["groups"][0]["rules"][0]["type"], "budget");
+  const auto groups = f.engine.RuleGroups();
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].name, "budgets");
+  ASSERT_EQ(groups[0].rules.size(), 1u);
+  EXPECT_EQ(groups[0].rules[0].name, "ir-daily");
+  EXPECT_EQ(groups[0].rules[0].type, "budget");
+  ASSERT_TRUE(groups[0].rules[0].budget);
   EXPECT_EQ(f.engine.AlertCounts().count({"ir-daily", "firing"}), 1u);
 }
 

@@ -575,13 +575,10 @@ TEST_F(RuleEngineTest, TemplatedLabelsAreIdentityAndDuplicatesAreErrors) {
   StepResult r = Eval(kT0);
   ASSERT_EQ(r.notifications.size(), 1u);
   EXPECT_EQ(r.notifications[0].event.labels.at("who"), "IR");
-  auto rules = engine_->RulesJson();
-  EXPECT_EQ(rules["groups"][0]["rules"][0]["health"], "ok");
-  EXPECT_EQ(rules["groups"][1]["rules"][0]["health"], "error");
-  EXPECT_NE(
-      rules["groups"][1]["rules"][0]["last_error"].get<std::string>().find(
-          "duplicate alert label set"),
-      std::string::npos);
+  auto groups = engine_->RuleGroups();
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].rules[0].last_error, "");
+  EXPECT_NE(groups[1].rules[0].last_error.find("duplicate alert label set"), std::string::npos);
 }
 
 TEST_F(RuleEngineTest, IntrospectionShapes) {
@@ -591,33 +588,34 @@ TEST_F(RuleEngineTest, IntrospectionShapes) {
   objective: 0.95
   period: 28d
 )");
-  auto rules = engine_->RulesJson();
-  EXPECT_EQ(rules["groups"][0]["rules"][0]["last_evaluation"], "");
+  auto groups = engine_->RuleGroups();
+  ASSERT_FALSE(groups.empty());
+  EXPECT_EQ(groups[0].rules[0].last_evaluation_ms, 0);
   windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
   (void)Eval(kT0);
-  rules = engine_->RulesJson();
-  ASSERT_EQ(rules["groups"].size(), 2u);
-  EXPECT_EQ(rules["groups"][0]["name"], "g");
-  EXPECT_EQ(rules["groups"][0]["file"], "rules.yaml");
-  const auto& r0 = rules["groups"][0]["rules"][0];
-  EXPECT_EQ(r0["name"], "AgentToolCallExplosion");
-  EXPECT_EQ(r0["type"], "alert");
-  EXPECT_EQ(r0["health"], "ok");
-  EXPECT_EQ(r0["last_error"], "");
-  EXPECT_EQ(r0["last_evaluation"], FormatRfc3339(kT0));
-  EXPECT_EQ(rules["groups"][1]["rules"][0]["type"], "slo");
+  groups = engine_->RuleGroups();
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].name, "g");
+  EXPECT_EQ(groups[0].file, "rules.yaml");
+  const RuleStatus& r0 = groups[0].rules[0];
+  EXPECT_EQ(r0.name, "AgentToolCallExplosion");
+  EXPECT_EQ(r0.type, "alert");
+  EXPECT_EQ(r0.last_error, "");
+  EXPECT_EQ(r0.last_evaluation_ms, kT0);
+  EXPECT_FALSE(r0.budget);
+  EXPECT_EQ(groups[1].rules[0].type, "slo");
 
-  auto alerts = engine_->AlertsJson();
-  ASSERT_EQ(alerts["alerts"].size(), 1u);
-  const auto& a = alerts["alerts"][0];
-  EXPECT_EQ(a["name"], "AgentToolCallExplosion");
-  EXPECT_EQ(a["state"], "pending");
-  EXPECT_EQ(a["value"], 31);
-  EXPECT_EQ(a["active_since"], FormatRfc3339(kT0));
-  EXPECT_EQ(a["labels"]["agent"], "ir");
-  EXPECT_EQ(a["labels"]["alertname"], "AgentToolCallExplosion");
-  EXPECT_EQ(a["annotations"]["summary"], "ir p95 tool calls 31");
-  EXPECT_EQ(a["fingerprint"].get<std::string>().size(), 16u);
+  auto alerts = engine_->Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  const StoredAlert& a = alerts[0];
+  EXPECT_EQ(a.rule, "AgentToolCallExplosion");
+  EXPECT_EQ(a.state, AlertState::kPending);
+  EXPECT_EQ(a.value, 31);
+  EXPECT_EQ(a.active_since_ms, kT0);
+  EXPECT_EQ(a.labels.at("agent"), "ir");
+  EXPECT_EQ(a.labels.at("alertname"), "AgentToolCallExplosion");
+  EXPECT_EQ(a.annotations.at("summary"), "ir p95 tool calls 31");
+  EXPECT_EQ(a.fingerprint.size(), 16u);
 
   auto counts = engine_->AlertCounts();
   EXPECT_EQ((counts[{"AgentToolCallExplosion", "pending"}]), 1);
