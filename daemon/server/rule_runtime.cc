@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "alerting/alert_json.h"
 #include "daemon/common/log.h"
@@ -381,6 +382,14 @@ std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& f
           if (!r.compare) {
             scope.threshold = r.threshold;
             scope.op = rules::OpName(r.op);
+          } else {
+            scope.kind = r.compare->baseline_previous ? AlertScope::Kind::kBaseline
+                                                      : AlertScope::Kind::kCompare;
+            scope.compare = r.compare;
+            if (!r.compare->baseline_previous) {
+              scope.bound = r.threshold;
+              scope.bound_op = rules::OpName(r.op);
+            }
           }
           scope.alert = std::move(a);
           return scope;
@@ -398,6 +407,21 @@ std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& f
         scope.query.window.name = long_window->second;
         scope.query.by = s.by;
         scope.query.where = s.where;
+        scope.kind = AlertScope::Kind::kSlo;
+        scope.objective = s.objective;
+        const auto severity = a.labels.find("severity");
+        for (const rules::BurnRateTier& t : rules::BurnRateTiers()) {
+          if (t.long_window != *d ||
+              (severity != a.labels.end() && severity->second != t.severity)) {
+            continue;
+          }
+          scope.bound = rules::BurnRateFactor(t, s.period);
+          scope.bound_op = ">";
+          char share[32];
+          std::snprintf(share, sizeof share, "%g%%", t.budget_fraction * 100);
+          scope.tier = std::string(t.severity) + " tier: " + share + " of the " +
+                       s.period_name + " error budget in " + long_window->second;
+        }
         scope.alert = std::move(a);
         return scope;
       }
@@ -413,6 +437,18 @@ std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& f
       scope.query.window.duration = Millis(now - period.start_ms + 1);
       scope.query.window.name = rules::BudgetPeriodName(b.period);
       scope.query.where = b.where;
+      scope.kind = AlertScope::Kind::kBudget;
+      scope.budget_amount_usd = b.amount_usd;
+      scope.period = period;
+      // The `threshold` label names the alert_at fraction, or "projected"
+      // (the projection reaching the amount).
+      if (const auto t = a.labels.find("threshold"); t != a.labels.end()) {
+        for (const auto& [text, fraction] : b.alert_at) {
+          if (text == t->second) scope.bound = fraction * b.amount_usd;
+        }
+        if (t->second == "projected") scope.bound = b.amount_usd;
+      }
+      scope.bound_op = ">=";
       scope.alert = std::move(a);
       return scope;
     }
