@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "alerting/alert_json.h"
+#include "alerting/grouping.h"
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
 #include "rules/budget.h"
@@ -330,8 +331,25 @@ std::vector<RuleRuntime::ReceiverStatus> RuleRuntime::Receivers() const {
   for (const auto& [name, unused] : counts) {
     const ReceiverCounts& c = all[name];
     auto it = pending.find(name);
-    out.push_back({name, it == pending.end() ? 0 : it->second, c.last_success_ms, c.last_error_ms,
-                   c.last_error});
+    ReceiverStatus status;
+    status.name = name;
+    status.pending = it == pending.end() ? 0 : it->second;
+    status.last_success_ms = c.last_success_ms;
+    status.last_error_ms = c.last_error_ms;
+    status.last_error = c.last_error;
+    // The groups as last saved: the worker saves each change it folds in
+    // the same transaction that takes the alert item off the outbox.
+    if (auto groups = store_.LoadGroups(name); groups.ok()) {
+      for (const StoredGroup& stored : *groups) {
+        auto g = alerting::GroupFromJson(stored.state);
+        if (!g.ok() || !g->dirty) continue;
+        for (const auto& [fp, a] : g->alerts) status.waiting_in_groups += a.changed ? 1 : 0;
+        if (status.next_group_flush_ms == 0 || g->next_flush_ms < status.next_group_flush_ms) {
+          status.next_group_flush_ms = g->next_flush_ms;
+        }
+      }
+    }
+    out.push_back(std::move(status));
   }
   return out;
 }

@@ -74,7 +74,11 @@ class RuleRuntime {
   // has items pending): what GET /api/v1/receivers shows.
   struct ReceiverStatus {
     std::string name;
-    int64_t pending = 0;
+    int64_t pending = 0;  // messages in the outbox not yet delivered
+    // Grouped receivers: alert changes held in a group until its
+    // group_wait / group_interval passes, and the earliest time one goes out.
+    int64_t waiting_in_groups = 0;
+    TimeMs next_group_flush_ms = 0;  // 0: none waiting
     TimeMs last_success_ms = 0;  // 0: none since start
     TimeMs last_error_ms = 0;    // 0: none since start
     std::string last_error;
