@@ -24,7 +24,7 @@ void NotificationsTable(std::ostringstream& html,
     return;
   }
   html << "<table><tr><th>receiver</th><th>what</th><th>queued</th><th>delivery</th>"
-          "<th>attempts</th><th>last error</th></tr>";
+          "<th>delivered at</th><th>failed attempts</th><th>last error</th></tr>";
   for (const NotificationRecord& n : notifications) {
     const std::string state = NotificationStateName(n.state);
     const bool bad = n.state == NotificationRecord::State::kFailed ||
@@ -32,9 +32,17 @@ void NotificationsTable(std::ostringstream& html,
     html << "<tr class=\"notification\"><td>" << HtmlEscape(n.receiver) << "</td><td>"
          << (n.resolved ? "resolve" : "trigger") << "</td><td>"
          << HtmlEscape(FormatRfc3339(n.created_ms)) << "</td><td"
-         << (bad ? " class=\"bad\"" : "") << ">" << HtmlEscape(state) << "</td><td>"
-         << n.attempts << "</td><td class=\"wrap\">" << HtmlEscape(n.last_error)
-         << "</td></tr>";
+         << (bad ? " class=\"bad\"" : "") << ">" << HtmlEscape(state)
+         << "</td><td class=\"delivered-at\">";
+    if (n.delivered_ms > 0) {
+      // With how long it took from queueing (retries, group_wait).
+      html << HtmlEscape(FormatRfc3339(n.delivered_ms)) << " <span class=\"muted\">(after "
+           << HtmlEscape(FormatDuration(Millis(n.delivered_ms - n.created_ms))) << ")</span>";
+    } else {
+      html << "-";
+    }
+    html << "</td><td>" << n.attempts << "</td><td class=\"wrap\">"
+         << HtmlEscape(n.last_error) << "</td></tr>";
   }
   html << "</table></div>";
 }

@@ -88,7 +88,7 @@ struct EventVisitor {
 
 class SqliteStore final : public AlertStore, public OutboxStore, public GroupStore {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   struct Options {
     bool sync_full = false;  // synchronous=FULL: fsync on every commit
@@ -150,7 +150,7 @@ class SqliteStore final : public AlertStore, public OutboxStore, public GroupSto
   // OutboxStore
   Result<std::vector<OutboxItem>> DueOutbox(TimeMs now, int limit) override;
   Result<int64_t> NextOutboxAttempt() override;
-  Status MarkDelivered(int64_t id) override;
+  Status MarkDelivered(int64_t id, TimeMs at) override;
   Status Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
                     const std::string& last_error) override;
   Status MarkFailed(int64_t id, const std::string& error) override;
