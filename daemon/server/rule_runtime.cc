@@ -265,6 +265,19 @@ Status RuleRuntime::ExpireSilence(const std::string& id) {
   return Status::Ok();
 }
 
+Result<int64_t> RuleRuntime::PurgeSilences(TimeMs now, Millis retention) {
+  std::vector<std::string> old;
+  for (const Silence& s : silences_.List()) {
+    if (s.ends_at_ms <= now - retention.count()) old.push_back(s.id);
+  }
+  if (old.empty()) return int64_t{0};
+  if (Status s = store_.DeleteSilences(old); !s.ok()) return s;
+  silences_.Erase(old);
+  LogInfo("expired silences purged", {{"count", std::to_string(old.size())},
+                                      {"retention", FormatDuration(retention)}});
+  return static_cast<int64_t>(old.size());
+}
+
 json RuleRuntime::SilencesJson() const {
   const TimeMs now = clock_.NowMs();
   json list = json::array();
@@ -361,6 +374,13 @@ std::vector<SliQuery> RuleRuntime::Queries() const {
 
 void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
                                exporters::ExportSnapshot& snapshot) const {
+  std::map<std::string, int64_t> silences = {{"active", 0}, {"pending", 0}, {"expired", 0}};
+  for (const Silence& s : silences_.List()) {
+    ++silences[alerting::SilenceStatusName(alerting::StatusAt(s, now))];
+  }
+  for (const auto& [state, count] : silences) {
+    snapshot.silences.push_back({state, static_cast<double>(count)});
+  }
   std::lock_guard lock(mu_);
   if (!engine_) return;
   for (const auto& [key, count] : engine_->AlertCounts()) {
@@ -434,11 +454,14 @@ std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& f
             continue;
           }
           scope.bound = rules::BurnRateFactor(t, s.period);
-          scope.bound_op = ">";
-          char share[32];
-          std::snprintf(share, sizeof share, "%g%%", t.budget_fraction * 100);
-          scope.tier = std::string(t.severity) + " tier: " + share + " of the " +
-                       s.period_name + " error budget in " + long_window->second;
+          // OpName, not a literal: g++ 12 warns (-Wrestrict, a false
+          // positive) on a literal assigned here.
+          scope.bound_op = rules::OpName(rules::Op::kGt);
+          char tier[160];
+          std::snprintf(tier, sizeof tier, "%s tier: %g%% of the %s error budget in %s",
+                        t.severity, t.budget_fraction * 100, s.period_name.c_str(),
+                        long_window->second.c_str());
+          scope.tier = tier;
         }
         scope.alert = std::move(a);
         return scope;
@@ -466,7 +489,7 @@ std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& f
         }
         if (t->second == "projected") scope.bound = b.amount_usd;
       }
-      scope.bound_op = ">=";
+      scope.bound_op = rules::OpName(rules::Op::kGe);
       scope.alert = std::move(a);
       return scope;
     }

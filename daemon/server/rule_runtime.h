@@ -62,6 +62,9 @@ class RuleRuntime {
   // NotFound for an unknown id.
   Status ExpireSilence(const std::string& id);
   nlohmann::json SilencesJson() const;  // {"silences": [...]}
+  // Deletes the silences that expired at least `retention` before `now`
+  // (store first, then memory). Returns how many.
+  Result<int64_t> PurgeSilences(TimeMs now, Millis retention);
   // A silence of `duration` from now matching every label of the active
   // alert `fingerprint` exactly. NotFound when no active alert has it.
   Result<std::string> SilenceAlert(const std::string& fingerprint, Millis duration,

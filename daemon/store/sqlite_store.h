@@ -146,6 +146,8 @@ class SqliteStore final : public AlertStore, public OutboxStore, public GroupSto
   // silence, expired ones too.
   Status SaveSilence(const Silence& silence);
   Result<std::vector<Silence>> LoadSilences();
+  // Deletes the silences `ids` (unknown ids are skipped), in one transaction.
+  Status DeleteSilences(const std::vector<std::string>& ids);
 
   // OutboxStore
   Result<std::vector<OutboxItem>> DueOutbox(TimeMs now, int limit) override;
