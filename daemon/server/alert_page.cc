@@ -31,9 +31,8 @@ void NotificationsTable(std::ostringstream& html,
                      (n.state == NotificationRecord::State::kPending && n.attempts > 0);
     html << "<tr class=\"notification\"><td>" << HtmlEscape(n.receiver) << "</td><td>"
          << (n.resolved ? "resolve" : "trigger") << "</td><td>"
-         << HtmlEscape(FormatRfc3339(n.created_ms)) << "</td><td"
-         << (bad ? " class=\"bad\"" : "") << ">" << HtmlEscape(state)
-         << "</td><td class=\"delivered-at\">";
+         << HtmlEscape(FormatRfc3339(n.created_ms)) << "</td><td" << (bad ? " class=\"bad\"" : "")
+         << ">" << HtmlEscape(state) << "</td><td class=\"delivered-at\">";
     if (n.delivered_ms > 0) {
       // With how long it took from queueing (retries, group_wait).
       html << HtmlEscape(FormatRfc3339(n.delivered_ms)) << " <span class=\"muted\">(after "
@@ -41,8 +40,8 @@ void NotificationsTable(std::ostringstream& html,
     } else {
       html << "-";
     }
-    html << "</td><td>" << n.attempts << "</td><td class=\"wrap\">"
-         << HtmlEscape(n.last_error) << "</td></tr>";
+    html << "</td><td>" << n.attempts << "</td><td class=\"wrap\">" << HtmlEscape(n.last_error)
+         << "</td></tr>";
   }
   html << "</table></div>";
 }
@@ -110,8 +109,10 @@ std::string FormatAlertValue(const AlertPageData& d, std::optional<double> v) {
       std::snprintf(buf, sizeof buf, "%.3g\u00d7", *v);
       return buf;
     }
-    case AlertPageData::Unit::kUsd: return FormatSliValue(Sli::kCostUsd, v);
-    case AlertPageData::Unit::kSli: break;
+    case AlertPageData::Unit::kUsd:
+      return FormatSliValue(Sli::kCostUsd, v);
+    case AlertPageData::Unit::kSli:
+      break;
   }
   return FormatSliValue(d.sli, v);
 }
@@ -141,18 +142,17 @@ std::string RenderAlertPage(const AlertPageData& d, TimeMs now) {
        << HtmlEscape(FormatRfc3339(since)) << ")</span></p>";
 
   // The value against its threshold, in the SLI's unit.
-  const std::string figure =
-      !d.figure.empty()
-          ? d.figure
-          : std::string(SliName(d.sli)) + (d.stat.empty() ? "" : " " + d.stat) + " over " +
-                d.window;
+  const std::string figure = !d.figure.empty()
+                                 ? d.figure
+                                 : std::string(SliName(d.sli)) +
+                                       (d.stat.empty() ? "" : " " + d.stat) + " over " + d.window;
   html << "<div class=\"cards\"><div class=\"card\"><h3>Value</h3><p class=\"big\" "
           "id=\"alert-value\">"
        << HtmlEscape(FormatAlertValue(d, d.value));
   if (d.threshold) {
-    html << " <span class=\"muted\">" << HtmlEscape(d.op)
-         << "</span> <span id=\"alert-threshold\">" << HtmlEscape(d.threshold_name) << " "
-         << HtmlEscape(FormatAlertValue(d, d.threshold)) << "</span>";
+    html << " <span class=\"muted\">" << HtmlEscape(d.op) << "</span> <span id=\"alert-threshold\">"
+         << HtmlEscape(d.threshold_name) << " " << HtmlEscape(FormatAlertValue(d, d.threshold))
+         << "</span>";
   }
   html << "</p><p class=\"muted\">" << HtmlEscape(figure) << "</p>";
   const std::string summary = Annotation(d.annotations, "summary");
@@ -188,8 +188,8 @@ std::string RenderAlertPage(const AlertPageData& d, TimeMs now) {
        << "<p class=\"muted\" id=\"chart-legend\">Blue: " << HtmlEscape(figure)
        << (d.figure_note.empty() ? "" : " (" + HtmlEscape(d.figure_note) + ")") << ".";
   if (d.threshold) {
-    html << " Dashed red: the " << HtmlEscape(d.threshold_name) << " (" << HtmlEscape(d.op)
-         << " " << HtmlEscape(FormatAlertValue(d, d.threshold))
+    html << " Dashed red: the " << HtmlEscape(d.threshold_name) << " (" << HtmlEscape(d.op) << " "
+         << HtmlEscape(FormatAlertValue(d, d.threshold))
          << (d.threshold_note.empty() ? "" : "; " + HtmlEscape(d.threshold_note)) << ").";
   }
   html << "</p></div>";

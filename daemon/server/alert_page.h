@@ -38,10 +38,10 @@ struct AlertPageData {
   // a multiple (burn rates, compare ratios: "14.4x") or in dollars.
   enum class Unit : uint8_t { kSli, kTimes, kUsd };
   Unit unit = Unit::kSli;
-  std::string figure;  // what value and history are; "" = the SLI and stat over window
-  std::string figure_note;       // the legend for the line, e.g. how it is computed
+  std::string figure;       // what value and history are; "" = the SLI and stat over window
+  std::string figure_note;  // the legend for the line, e.g. how it is computed
   std::string threshold_name = "threshold";  // "burn-rate threshold", "budget", "bound"
-  std::string threshold_note;    // the legend for the threshold line
+  std::string threshold_note;                // the legend for the threshold line
 
   // The figure at evenly spaced ends, oldest first, the last at now.
   std::vector<std::optional<double>> history;

@@ -105,8 +105,8 @@ void FillHistory(const windows::WindowEngine& engine, const RuleRuntime::AlertSc
       }
       d.unit = AlertPageData::Unit::kTimes;
       d.figure = "burn rate over " + q.window.name;
-      d.figure_note = std::string(coverage ? "unreviewed share" : "override rate") +
-                      " over " + q.window.name + " / the " + Printf("%g%%", allowed * 100) +
+      d.figure_note = std::string(coverage ? "unreviewed share" : "override rate") + " over " +
+                      q.window.name + " / the " + Printf("%g%%", allowed * 100) +
                       " error budget of objective " + Printf("%g%%", scope.objective * 100);
       d.threshold = scope.bound;
       d.op = scope.bound_op;
@@ -156,8 +156,8 @@ void FillHistory(const windows::WindowEngine& engine, const RuleRuntime::AlertSc
       }
       const std::string sli = std::string(SliName(q.sli)) + (d.stat.empty() ? "" : " " + d.stat);
       d.unit = AlertPageData::Unit::kTimes;
-      d.figure = sli + " over " + q.window.name + " vs " +
-                 FormatDuration(scope.compare->offset) + " earlier";
+      d.figure = sli + " over " + q.window.name + " vs " + FormatDuration(scope.compare->offset) +
+                 " earlier";
       d.figure_note = "the ratio of this window's " + sli + " to the same window " +
                       FormatDuration(scope.compare->offset) + " earlier";
       d.threshold = scope.bound;

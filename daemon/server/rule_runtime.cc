@@ -273,8 +273,8 @@ Result<int64_t> RuleRuntime::PurgeSilences(TimeMs now, Millis retention) {
   if (old.empty()) return int64_t{0};
   if (Status s = store_.DeleteSilences(old); !s.ok()) return s;
   silences_.Erase(old);
-  LogInfo("expired silences purged", {{"count", std::to_string(old.size())},
-                                      {"retention", FormatDuration(retention)}});
+  LogInfo("expired silences purged",
+          {{"count", std::to_string(old.size())}, {"retention", FormatDuration(retention)}});
   return static_cast<int64_t>(old.size());
 }
 
@@ -458,8 +458,8 @@ std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& f
           // positive) on a literal assigned here.
           scope.bound_op = rules::OpName(rules::Op::kGt);
           char tier[160];
-          std::snprintf(tier, sizeof tier, "%s tier: %g%% of the %s error budget in %s",
-                        t.severity, t.budget_fraction * 100, s.period_name.c_str(),
+          std::snprintf(tier, sizeof tier, "%s tier: %g%% of the %s error budget in %s", t.severity,
+                        t.budget_fraction * 100, s.period_name.c_str(),
                         long_window->second.c_str());
           scope.tier = tier;
         }

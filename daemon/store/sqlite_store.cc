@@ -292,8 +292,8 @@ Status SqliteStore::Migrate() {
     sqlite3_bind_text(q.get(), 1, table, -1, SQLITE_STATIC);
     sqlite3_bind_text(q.get(), 2, column, -1, SQLITE_STATIC);
     if (sqlite3_step(q.get()) == SQLITE_ROW) return Status::Ok();
-    return Exec(("ALTER TABLE " + std::string(table) + " ADD COLUMN " + column + " " + decl)
-                    .c_str());
+    return Exec(
+        ("ALTER TABLE " + std::string(table) + " ADD COLUMN " + column + " " + decl).c_str());
   };
   for (const char* column : kAlertColumnsV3) {
     if (!s.ok() || version >= 3) break;

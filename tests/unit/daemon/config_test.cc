@@ -79,10 +79,12 @@ TEST_F(ConfigTest, SilenceRetentionDefaultsToAlertmanagersAndMustBePositive) {
   c = Load("silence_retention: 36h\n");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->silence_retention, Millis(36LL * 3600 * 1000));
-  EXPECT_NE(ErrorOf("listen: x\nsilence_retention: 0s\n").find(":2: silence_retention: must be positive"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf("silence_retention: forever\n").find(":1: silence_retention: must be a duration"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf("listen: x\nsilence_retention: 0s\n").find(":2: silence_retention: must be positive"),
+      std::string::npos);
+  EXPECT_NE(
+      ErrorOf("silence_retention: forever\n").find(":1: silence_retention: must be a duration"),
+      std::string::npos);
 }
 
 TEST_F(ConfigTest, ErrorsNameFileLineAndField) {
