@@ -275,7 +275,7 @@ OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item,
   }
   switch (result.status) {
     case DeliveryStatus::kDelivered:
-      (void)store_.MarkDelivered(item.id);
+      (void)store_.MarkDelivered(item.id, now);
       Count(item.receiver, Outcome::kSent);
       {
         std::lock_guard lock(mu_);

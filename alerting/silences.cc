@@ -198,6 +198,11 @@ Status Silences::Put(const Silence& s) {
   return Status::Ok();
 }
 
+void Silences::Erase(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mu_);
+  for (const std::string& id : ids) by_id_.erase(id);
+}
+
 std::optional<Silence> Silences::Get(const std::string& id) const {
   std::lock_guard lock(mu_);
   const auto it = by_id_.find(id);

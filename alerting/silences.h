@@ -71,6 +71,7 @@ class Silences {
   // Adds or replaces (by id). InvalidArgument if a regex does not compile.
   Status Put(const Silence& s);
   std::optional<Silence> Get(const std::string& id) const;
+  void Erase(const std::vector<std::string>& ids);
   // Every silence, expired ones too, by startsAt then id.
   std::vector<Silence> List() const;
   // Ids of the silences active at `now` that match `labels`, sorted.

@@ -136,6 +136,12 @@ std::vector<prometheus::MetricFamily> SliCollector::Collect() const {
   out.push_back(std::move(amount));
   out.push_back(std::move(projected));
 
+  auto silences = Family("agentwatch_silences", "Silences by state (active, pending, expired).");
+  for (const SilenceCount& s : snap.silences) {
+    silences.metric.push_back(Gauge(s.count, {{"state", s.state}}));
+  }
+  out.push_back(std::move(silences));
+
   prometheus::MetricFamily notifications;
   notifications.name = "agentwatch_notifications_total";
   notifications.help = "Notification delivery attempts by receiver and result (sent, retry, failed).";

@@ -61,6 +61,11 @@ MetricSelection MakeSelection(const std::vector<Sli>& slis, const std::vector<St
                               const std::vector<std::string>& windows,
                               const std::vector<WindowSpec>& sli_windows, bool samples);
 
+struct SilenceCount {
+  std::string state;  // active | pending | expired
+  double count = 0;
+};
+
 struct ExportSnapshot {
   std::shared_ptr<const std::vector<windows::SliRow>> slis;  // may be shared with other readers
   MetricSelection selection;
@@ -68,6 +73,7 @@ struct ExportSnapshot {
   std::vector<SloGauge> slos;
   std::vector<BudgetGauge> budgets;
   std::vector<NotificationCount> notifications;
+  std::vector<SilenceCount> silences;
 };
 
 // Appends `rows` as /api/v1/slis JSON objects (comma-separated; `*first`

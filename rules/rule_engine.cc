@@ -280,18 +280,38 @@ std::optional<AlertScope> RuleEngine::ScopeOf(const std::string& fingerprint, Ti
     AlertScope scope;
     scope.alert = inst.stored;
     if (a->rule) {
-      scope.query = a->rule->query;
-      if (!a->rule->compare) {
-        scope.threshold = a->rule->threshold;
-        scope.op = OpName(a->rule->op);
+      const AlertRule& r = *a->rule;
+      scope.query = r.query;
+      if (!r.compare) {
+        scope.threshold = r.threshold;
+        scope.op = OpName(r.op);
+      } else {
+        scope.kind = r.compare->baseline_previous ? AlertScope::Kind::kBaseline
+                                                  : AlertScope::Kind::kCompare;
+        scope.compare = r.compare;
+        if (!r.compare->baseline_previous) {
+          scope.bound = r.threshold;
+          scope.bound_op = OpName(r.op);
+        }
       }
       return scope;
     }
     if (!inst.meta.tier) return std::nullopt;
-    scope.query.sli = a->slo->sli;
-    scope.query.window = TimeWindow(inst.meta.tier->long_window);
-    scope.query.by = a->slo->by;
-    scope.query.where = a->slo->where;
+    const Slo& slo = *a->slo;
+    const BurnRateTier& tier = *inst.meta.tier;
+    scope.kind = AlertScope::Kind::kSlo;
+    scope.query.sli = slo.sli;
+    scope.query.window = TimeWindow(tier.long_window);
+    scope.query.by = slo.by;
+    scope.query.where = slo.where;
+    scope.objective = slo.objective;
+    scope.bound = BurnRateFactor(tier, slo.period);
+    scope.bound_op = OpName(Op::kGt);
+    char text[160];
+    std::snprintf(text, sizeof text, "%s tier: %g%% of the %s error budget in %s", tier.severity,
+                  tier.budget_fraction * 100, slo.period_name.c_str(),
+                  FormatDuration(tier.long_window).c_str());
+    scope.tier = text;
     return scope;
   }
   for (StoredAlert& alert : impl_->budgets.Alerts()) {
@@ -301,11 +321,23 @@ std::optional<AlertScope> RuleEngine::ScopeOf(const std::string& fingerprint, Ti
       // The investigations placed in the current period that it counts.
       const PeriodBounds period = PeriodAt(b.period, b.timezone, now);
       AlertScope scope;
+      scope.kind = AlertScope::Kind::kBudget;
       scope.query.sli = Sli::kCostUsd;
       scope.query.window.kind = WindowSpec::Kind::kTime;
       scope.query.window.duration = Millis(now - period.start_ms + 1);
       scope.query.window.name = BudgetPeriodName(b.period);
       scope.query.where = b.where;
+      scope.budget_amount_usd = b.amount_usd;
+      scope.period = period;
+      // The `threshold` label names the alert_at fraction, or "projected"
+      // (the projection reaching the amount).
+      if (const auto t = alert.labels.find("threshold"); t != alert.labels.end()) {
+        for (const auto& [text, fraction] : b.alert_at) {
+          if (text == t->second) scope.bound = fraction * b.amount_usd;
+        }
+        if (t->second == "projected") scope.bound = b.amount_usd;
+      }
+      scope.bound_op = OpName(Op::kGe);
       scope.alert = std::move(alert);
       return scope;
     }

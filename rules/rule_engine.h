@@ -175,12 +175,24 @@ struct RuleGroupStatus {
 // query whose figure it watches (an SLO alert: its tier's long window, `by`
 // and `where`; a budget alert: its current period and `where`).
 struct AlertScope {
+  enum class Kind : uint8_t { kThreshold, kCompare, kBaseline, kSlo, kBudget };
+  Kind kind = Kind::kThreshold;
   StoredAlert alert;
   SliQuery query;
-  // A threshold rule's threshold and operator; nullopt for compare, SLO and
-  // budget alerts.
+  // A threshold rule's threshold and operator, in the SLI's unit; nullopt
+  // for compare, SLO and budget alerts.
   std::optional<double> threshold;
   std::string op;
+  // What the alert's $value is held against when it is not the SLI itself:
+  // kSlo the tier's burn-rate factor, kBudget the spend in USD that fires
+  // it, kCompare the ratio bound. With bound_op (> >= <).
+  std::optional<double> bound;
+  std::string bound_op;
+  std::optional<Compare> compare;  // kCompare, kBaseline
+  double objective = 0;            // kSlo
+  std::string tier;                // kSlo: "page tier: 2% of the 28d error budget in 1h"
+  double budget_amount_usd = 0;    // kBudget
+  PeriodBounds period;             // kBudget
 };
 
 // Stable identity: FNV-1a 64 over the name and the sorted labels (without

@@ -77,7 +77,8 @@ class OutboxStore {
   virtual Result<std::vector<OutboxItem>> DueOutbox(TimeMs now, int limit) = 0;
   // Earliest next_attempt_ms of any pending item, or -1 when empty.
   virtual Result<int64_t> NextOutboxAttempt() = 0;
-  virtual Status MarkDelivered(int64_t id) = 0;
+  // `at`: when the receiver took it (shown with its notifications).
+  virtual Status MarkDelivered(int64_t id, TimeMs at) = 0;
   virtual Status Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
                             const std::string& last_error) = 0;
   virtual Status MarkFailed(int64_t id, const std::string& error) = 0;

@@ -409,7 +409,8 @@ class Loader {
               {"listen", "storage", "evaluation_interval", "max_event_age", "max_clock_skew",
                "sli_windows", "limits", "auth", "tls", "pricing", "receivers",
                "default_receivers", "repeat_interval", "rule_files", "log", "delivery",
-               "exporters", "otlp", "external_url", "external_labels", "shard"});
+               "exporters", "otlp", "external_url", "external_labels", "shard",
+               "silence_retention"});
     if (root["listen"]) c.listen = Expand(root["listen"], "listen");
     if (root["external_url"]) {
       c.external_url = Expand(root["external_url"], "external_url");
@@ -561,6 +562,12 @@ class Loader {
     if (const YAML::Node dl = root["delivery"]) {
       CheckKeys(dl, "delivery", {"max_age"});
       if (dl["max_age"]) c.delivery_max_age = Duration(dl["max_age"], "delivery.max_age");
+    }
+    if (root["silence_retention"]) {
+      c.silence_retention = Duration(root["silence_retention"], "silence_retention");
+      if (c.silence_retention.count() <= 0) {
+        Fail(root["silence_retention"], "silence_retention: must be positive");
+      }
     }
     if (root["rule_files"]) {
       for (const std::string& g : StringList(root["rule_files"], "rule_files")) {

@@ -119,6 +119,9 @@ struct Config {
   std::vector<std::string> default_receivers;
   Millis repeat_interval{4LL * 3600 * 1000};
   Millis delivery_max_age{24LL * 3600 * 1000};
+  // Expired silences are kept (listed, shown) this long, then deleted, as
+  // Alertmanager's --data.retention.
+  Millis silence_retention{120LL * 3600 * 1000};
   std::vector<std::string> rule_files;  // globs, resolved against dir
   // Added to every series on /metrics (e.g. {replica: a} for Thanos/Mimir
   // deduplication of an HA pair); a label a series already has is kept.

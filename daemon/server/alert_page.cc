@@ -24,16 +24,23 @@ void NotificationsTable(std::ostringstream& html,
     return;
   }
   html << "<table><tr><th>receiver</th><th>what</th><th>queued</th><th>delivery</th>"
-          "<th>attempts</th><th>last error</th></tr>";
+          "<th>delivered at</th><th>failed attempts</th><th>last error</th></tr>";
   for (const NotificationRecord& n : notifications) {
     const std::string state = NotificationStateName(n.state);
     const bool bad = n.state == NotificationRecord::State::kFailed ||
                      (n.state == NotificationRecord::State::kPending && n.attempts > 0);
     html << "<tr class=\"notification\"><td>" << HtmlEscape(n.receiver) << "</td><td>"
          << (n.resolved ? "resolve" : "trigger") << "</td><td>"
-         << HtmlEscape(FormatRfc3339(n.created_ms)) << "</td><td"
-         << (bad ? " class=\"bad\"" : "") << ">" << HtmlEscape(state) << "</td><td>"
-         << n.attempts << "</td><td class=\"wrap\">" << HtmlEscape(n.last_error)
+         << HtmlEscape(FormatRfc3339(n.created_ms)) << "</td><td" << (bad ? " class=\"bad\"" : "")
+         << ">" << HtmlEscape(state) << "</td><td class=\"delivered-at\">";
+    if (n.delivered_ms > 0) {
+      // With how long it took from queueing (retries, group_wait).
+      html << HtmlEscape(FormatRfc3339(n.delivered_ms)) << " <span class=\"muted\">(after "
+           << HtmlEscape(FormatDuration(Millis(n.delivered_ms - n.created_ms))) << ")</span>";
+    } else {
+      html << "-";
+    }
+    html << "</td><td>" << n.attempts << "</td><td class=\"wrap\">" << HtmlEscape(n.last_error)
          << "</td></tr>";
   }
   html << "</table></div>";
@@ -94,6 +101,22 @@ std::string WorstFirst(Sli sli, std::vector<AlertPageData::Investigation>& recor
   }
 }
 
+std::string FormatAlertValue(const AlertPageData& d, std::optional<double> v) {
+  if (!v) return "-";
+  switch (d.unit) {
+    case AlertPageData::Unit::kTimes: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3g\u00d7", *v);
+      return buf;
+    }
+    case AlertPageData::Unit::kUsd:
+      return FormatSliValue(Sli::kCostUsd, v);
+    case AlertPageData::Unit::kSli:
+      break;
+  }
+  return FormatSliValue(d.sli, v);
+}
+
 std::string RenderAlertPage(const AlertPageData& d, TimeMs now) {
   std::ostringstream html;
   const auto agent_it = d.labels.find("agent");
@@ -119,20 +142,19 @@ std::string RenderAlertPage(const AlertPageData& d, TimeMs now) {
        << HtmlEscape(FormatRfc3339(since)) << ")</span></p>";
 
   // The value against its threshold, in the SLI's unit.
-  const std::string figure = std::string(SliName(d.sli)) + (d.stat.empty() ? "" : " " + d.stat);
+  const std::string figure = !d.figure.empty()
+                                 ? d.figure
+                                 : std::string(SliName(d.sli)) +
+                                       (d.stat.empty() ? "" : " " + d.stat) + " over " + d.window;
   html << "<div class=\"cards\"><div class=\"card\"><h3>Value</h3><p class=\"big\" "
-          "id=\"alert-value\">";
+          "id=\"alert-value\">"
+       << HtmlEscape(FormatAlertValue(d, d.value));
   if (d.threshold) {
-    html << HtmlEscape(FormatSliValue(d.sli, d.value)) << " <span class=\"muted\">"
-         << HtmlEscape(d.op) << "</span> <span id=\"alert-threshold\">threshold "
-         << HtmlEscape(FormatSliValue(d.sli, *d.threshold)) << "</span>";
-  } else {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.4g", d.value);
-    html << buf;
+    html << " <span class=\"muted\">" << HtmlEscape(d.op) << "</span> <span id=\"alert-threshold\">"
+         << HtmlEscape(d.threshold_name) << " " << HtmlEscape(FormatAlertValue(d, d.threshold))
+         << "</span>";
   }
-  html << "</p><p class=\"muted\">" << HtmlEscape(figure) << " over "
-       << HtmlEscape(d.window) << "</p>";
+  html << "</p><p class=\"muted\">" << HtmlEscape(figure) << "</p>";
   const std::string summary = Annotation(d.annotations, "summary");
   const std::string description = Annotation(d.annotations, "description");
   if (!summary.empty()) html << "<p id=\"alert-summary\"><b>" << HtmlEscape(summary) << "</b></p>";
@@ -154,19 +176,23 @@ std::string RenderAlertPage(const AlertPageData& d, TimeMs now) {
   chart.width = 440;
   chart.height = 150;
   chart.threshold = d.threshold;
+  chart.threshold_name = d.threshold_name;
   chart.sli = d.sli;
+  chart.format = [&d](double v) { return FormatAlertValue(d, v); };
   const Millis span_ms = d.history_step * static_cast<int64_t>(
                                               d.history.empty() ? 0 : d.history.size() - 1);
   chart.first_label = "-" + FormatDuration(span_ms);
   chart.last_label = "now";
-  html << "<div class=\"card\" id=\"history\"><h3>" << HtmlEscape(figure) << " over "
-       << HtmlEscape(d.window) << ", every " << FormatDuration(d.history_step) << "</h3>"
-       << LineChart(d.history, chart);
+  html << "<div class=\"card\" id=\"history\"><h3>" << HtmlEscape(figure) << ", every "
+       << FormatDuration(d.history_step) << "</h3>" << LineChart(d.history, chart)
+       << "<p class=\"muted\" id=\"chart-legend\">Blue: " << HtmlEscape(figure)
+       << (d.figure_note.empty() ? "" : " (" + HtmlEscape(d.figure_note) + ")") << ".";
   if (d.threshold) {
-    html << "<p class=\"muted\">Dashed red: the threshold (" << HtmlEscape(d.op) << " "
-         << HtmlEscape(FormatSliValue(d.sli, *d.threshold)) << ").</p>";
+    html << " Dashed red: the " << HtmlEscape(d.threshold_name) << " (" << HtmlEscape(d.op) << " "
+         << HtmlEscape(FormatAlertValue(d, d.threshold))
+         << (d.threshold_note.empty() ? "" : "; " + HtmlEscape(d.threshold_note)) << ").";
   }
-  html << "</div>";
+  html << "</p></div>";
 
   html << "<div class=\"card\"><h3>Labels</h3><table class=\"kv\" id=\"alert-labels\">";
   for (const auto& [k, v] : d.labels) {

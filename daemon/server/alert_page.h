@@ -29,8 +29,19 @@ struct AlertPageData {
   Sli sli = Sli::kInvestigations;
   std::string stat;    // "" or "p95", ...
   std::string window;  // as configured: "1h", "100 investigations"
-  std::optional<double> threshold;  // threshold rules only
-  std::string op;                   // with threshold: > >= < <=
+  // What $value is held against (the threshold of a plain rule, an SLO
+  // tier's burn-rate factor, a budget's spend, a compare bound), with op.
+  std::optional<double> threshold;
+  std::string op;  // with threshold: > >= < <=
+
+  // How the value, the chart and the threshold read: in the SLI's unit, as
+  // a multiple (burn rates, compare ratios: "14.4x") or in dollars.
+  enum class Unit : uint8_t { kSli, kTimes, kUsd };
+  Unit unit = Unit::kSli;
+  std::string figure;       // what value and history are; "" = the SLI and stat over window
+  std::string figure_note;  // the legend for the line, e.g. how it is computed
+  std::string threshold_name = "threshold";  // "burn-rate threshold", "budget", "bound"
+  std::string threshold_note;                // the legend for the threshold line
 
   // The figure at evenly spaced ends, oldest first, the last at now.
   std::vector<std::optional<double>> history;
@@ -54,6 +65,9 @@ struct AlertPageData {
 };
 
 std::string RenderAlertPage(const AlertPageData& data, TimeMs now);
+
+// `v` in the page's unit (AlertPageData::unit).
+std::string FormatAlertValue(const AlertPageData& data, std::optional<double> v);
 
 // The 404 page for a fingerprint no active alert has; lists the
 // notifications still stored for it (a resolved alert's), if any.

@@ -304,15 +304,22 @@ void App::EvaluatorLoop() {
     if (!tick && touched.empty()) continue;  // only the cap ran out
     Millis interval;
     Millis retention;
+    Millis silence_retention;
     {
       std::lock_guard lock(config_mu_);
       interval = config_.evaluation_interval;
       retention = config_.storage.retention;
+      silence_retention = config_.silence_retention;
     }
     if (tick) next_tick = clock_.Steady() + interval;
     // A tick evaluates everything (time passing fires and resolves too);
     // an ingest wake-up only the agents it touched.
     if (rules_) rules_->Evaluate(*state_, clock_.NowMs(), tick ? nullptr : &touched);
+    if (rules_ && tick) {
+      if (auto purged = rules_->PurgeSilences(clock_.NowMs(), silence_retention); !purged.ok()) {
+        LogWarn("purging expired silences failed: " + purged.status().message());
+      }
+    }
     if (clock_.Steady() >= next_prune) {
       next_prune = clock_.Steady() + std::chrono::hours(1);
       writer_->Prune(clock_.NowMs() - retention.count());

@@ -237,6 +237,7 @@ std::string LineChart(const std::vector<std::optional<double>>& points,
     lo -= pad;
     hi += pad;
   }
+  const auto label = [&](double v) { return o.format ? o.format(v) : FormatSliValue(o.sli, v); };
   const double top = 2, span = hi - lo;
   const auto y = [&](double v) { return top + (hi - v) / span * plot_h; };
   const double step = points.size() > 1 ? plot_w / static_cast<double>(points.size() - 1) : 0;
@@ -244,14 +245,14 @@ std::string LineChart(const std::vector<std::optional<double>>& points,
   svg << "<line x1=\"" << kGutter << "\" y1=\"" << top << "\" x2=\"" << kGutter << "\" y2=\""
       << top + plot_h << "\" stroke=\"#ccc\"/>"
       << "<text class=\"scale-max\" x=\"" << kGutter - 3 << "\" y=\"" << top + 8
-      << "\" text-anchor=\"end\">" << HtmlEscape(FormatSliValue(o.sli, hi)) << "</text>"
+      << "\" text-anchor=\"end\">" << HtmlEscape(label(hi)) << "</text>"
       << "<text class=\"scale-min\" x=\"" << kGutter - 3 << "\" y=\"" << top + plot_h
-      << "\" text-anchor=\"end\">" << HtmlEscape(FormatSliValue(o.sli, lo)) << "</text>";
+      << "\" text-anchor=\"end\">" << HtmlEscape(label(lo)) << "</text>";
   if (o.threshold && std::isfinite(*o.threshold)) {
     svg << "<line class=\"threshold\" x1=\"" << kGutter << "\" y1=\"" << y(*o.threshold)
         << "\" x2=\"" << kGutter + plot_w << "\" y2=\"" << y(*o.threshold)
-        << "\" stroke=\"#c00\" stroke-dasharray=\"4 3\"><title>threshold "
-        << HtmlEscape(FormatSliValue(o.sli, *o.threshold)) << "</title></line>";
+        << "\" stroke=\"#c00\" stroke-dasharray=\"4 3\"><title>" << HtmlEscape(o.threshold_name)
+        << " " << HtmlEscape(label(*o.threshold)) << "</title></line>";
   }
   std::ostringstream path;
   bool pen = false;

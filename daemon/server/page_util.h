@@ -5,6 +5,7 @@
 // inline SVG charts with a scale. Self-contained pages: no scripts, no
 // external assets. Pure functions; safe from any thread.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,7 +43,9 @@ struct ChartOptions {
   int width = 120;
   int height = 32;
   std::optional<double> threshold;  // drawn dashed, and kept inside the scale
+  std::string threshold_name = "threshold";  // its tooltip
   Sli sli = Sli::kInvestigations;   // unit of the scale labels
+  std::function<std::string(double)> format;  // set: the scale labels instead of `sli`
   std::string first_label;          // under the left end, e.g. "-24h"
   std::string last_label;           // under the right end, e.g. "now"
 };

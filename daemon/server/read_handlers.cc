@@ -87,6 +87,8 @@ nlohmann::json App::ReceiversJson() const {
   for (const RuleRuntime::ReceiverStatus& s : rules_->Receivers()) {
     list.push_back({{"name", s.name},
                     {"pending", s.pending},
+                    {"waiting_in_groups", s.waiting_in_groups},
+                    {"next_group_flush", time_or_null(s.next_group_flush_ms)},
                     {"last_success", time_or_null(s.last_success_ms)},
                     {"last_error", s.last_error},
                     {"last_error_at", time_or_null(s.last_error_ms)}});

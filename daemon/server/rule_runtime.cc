@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "alerting/alert_json.h"
+#include "alerting/grouping.h"
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
 #include "daemon/server/rule_json.h"
@@ -265,6 +267,19 @@ Status RuleRuntime::ExpireSilence(const std::string& id) {
   return Status::Ok();
 }
 
+Result<int64_t> RuleRuntime::PurgeSilences(TimeMs now, Millis retention) {
+  std::vector<std::string> old;
+  for (const Silence& s : silences_.List()) {
+    if (s.ends_at_ms <= now - retention.count()) old.push_back(s.id);
+  }
+  if (old.empty()) return int64_t{0};
+  if (Status s = store_.DeleteSilences(old); !s.ok()) return s;
+  silences_.Erase(old);
+  LogInfo("expired silences purged",
+          {{"count", std::to_string(old.size())}, {"retention", FormatDuration(retention)}});
+  return static_cast<int64_t>(old.size());
+}
+
 json RuleRuntime::SilencesJson() const {
   const TimeMs now = clock_.NowMs();
   json list = json::array();
@@ -331,8 +346,25 @@ std::vector<RuleRuntime::ReceiverStatus> RuleRuntime::Receivers() const {
   for (const auto& [name, unused] : counts) {
     const ReceiverCounts& c = all[name];
     auto it = pending.find(name);
-    out.push_back({name, it == pending.end() ? 0 : it->second, c.last_success_ms, c.last_error_ms,
-                   c.last_error});
+    ReceiverStatus status;
+    status.name = name;
+    status.pending = it == pending.end() ? 0 : it->second;
+    status.last_success_ms = c.last_success_ms;
+    status.last_error_ms = c.last_error_ms;
+    status.last_error = c.last_error;
+    // The groups as last saved: the worker saves each change it folds in
+    // the same transaction that takes the alert item off the outbox.
+    if (auto groups = store_.LoadGroups(name); groups.ok()) {
+      for (const StoredGroup& stored : *groups) {
+        auto g = alerting::GroupFromJson(stored.state);
+        if (!g.ok() || !g->dirty) continue;
+        for (const auto& [fp, a] : g->alerts) status.waiting_in_groups += a.changed ? 1 : 0;
+        if (status.next_group_flush_ms == 0 || g->next_flush_ms < status.next_group_flush_ms) {
+          status.next_group_flush_ms = g->next_flush_ms;
+        }
+      }
+    }
+    out.push_back(std::move(status));
   }
   return out;
 }
@@ -344,6 +376,13 @@ std::vector<SliQuery> RuleRuntime::Queries() const {
 
 void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
                                exporters::ExportSnapshot& snapshot) const {
+  std::map<std::string, int64_t> silences = {{"active", 0}, {"pending", 0}, {"expired", 0}};
+  for (const Silence& s : silences_.List()) {
+    ++silences[alerting::SilenceStatusName(alerting::StatusAt(s, now))];
+  }
+  for (const auto& [state, count] : silences) {
+    snapshot.silences.push_back({state, static_cast<double>(count)});
+  }
   windows::MutexLock lock(mu_);
   if (!engine_) return;
   for (const auto& [key, count] : engine_->AlertCounts()) {

@@ -76,6 +76,9 @@ class RuleRuntime {
   // NotFound for an unknown id.
   Status ExpireSilence(const std::string& id);
   nlohmann::json SilencesJson() const;  // {"silences": [...]}
+  // Deletes the silences that expired at least `retention` before `now`
+  // (store first, then memory). Returns how many.
+  Result<int64_t> PurgeSilences(TimeMs now, Millis retention);
   // A silence of `duration` from now matching every label of the active
   // alert `fingerprint` exactly. NotFound when no active alert has it.
   Result<std::string> SilenceAlert(const std::string& fingerprint, Millis duration,
@@ -89,7 +92,11 @@ class RuleRuntime {
   // has items pending): what GET /api/v1/receivers shows.
   struct ReceiverStatus {
     std::string name;
-    int64_t pending = 0;
+    int64_t pending = 0;  // messages in the outbox not yet delivered
+    // Grouped receivers: alert changes held in a group until its
+    // group_wait / group_interval passes, and the earliest time one goes out.
+    int64_t waiting_in_groups = 0;
+    TimeMs next_group_flush_ms = 0;  // 0: none waiting
     TimeMs last_success_ms = 0;  // 0: none since start
     TimeMs last_error_ms = 0;    // 0: none since start
     std::string last_error;

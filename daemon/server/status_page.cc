@@ -132,11 +132,18 @@ void DeliverySection(std::ostringstream& html, const json& receivers) {
     // Failing: items wait and the latest attempt failed.
     const bool failing = pending > 0 && !error_at.empty() && error_at >= success;
     html << "<tr class=\"receiver" << (failing ? " failing" : "") << "\"><td>"
-         << HtmlEscape(Text(r, "name")) << "</td><td" << (failing ? " class=\"bad\"" : "")
-         << ">" << pending << "</td><td>" << HtmlEscape(success.empty() ? "never" : success)
+         << HtmlEscape(Text(r, "name")) << "</td><td" << (failing ? " class=\"bad\"" : "") << ">"
+         << pending;
+    // Alerts held in a group until its group_wait / group_interval.
+    if (const int64_t waiting = r.value("waiting_in_groups", int64_t{0}); waiting > 0) {
+      html << " <span class=\"muted waiting\">+" << waiting << " in groups until "
+           << HtmlEscape(Text(r, "next_group_flush")) << "</span>";
+    }
+    html << "</td><td>" << HtmlEscape(success.empty() ? "never" : success)
          << "</td><td class=\"wrap\">"
-         << (error_at.empty() ? "" : HtmlEscape(Text(r, "last_error")) + " <span class=\"muted\">(" +
-                                          HtmlEscape(error_at) + ")</span>")
+         << (error_at.empty() ? ""
+                              : HtmlEscape(Text(r, "last_error")) + " <span class=\"muted\">(" +
+                                    HtmlEscape(error_at) + ")</span>")
          << "</td></tr>";
   }
   html << "</table></div>";

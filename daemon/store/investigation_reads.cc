@@ -207,7 +207,7 @@ Result<std::vector<NotificationRecord>> InvestigationReader::Notifications(
   // 2 failed, 3 superseded.
   Stmt q(db_,
          "SELECT id, receiver, created, attempts, status, last_error, "
-         "coalesce(json_extract(payload, '$.resolved'), 0) FROM outbox "
+         "coalesce(json_extract(payload, '$.resolved'), 0), coalesce(delivered, 0) FROM outbox "
          "WHERE fingerprint = ?1 ORDER BY id DESC LIMIT ?2");
   if (!q) return Error("read notifications");
   BindText(q.get(), 1, fingerprint);
@@ -225,6 +225,7 @@ Result<std::vector<NotificationRecord>> InvestigationReader::Notifications(
                                          : NotificationRecord::State::kPending;
     n.last_error = ColText(q.get(), 5);
     n.resolved = sqlite3_column_int(q.get(), 6) != 0;
+    n.delivered_ms = sqlite3_column_int64(q.get(), 7);
     out.push_back(std::move(n));
   }
   if (rc != SQLITE_DONE) return Error("read notifications");

@@ -75,6 +75,7 @@ struct NotificationRecord {
   int64_t id = 0;
   std::string receiver;
   TimeMs created_ms = 0;
+  TimeMs delivered_ms = 0;  // 0: not delivered (or before the store kept it)
   int attempts = 0;
   State state = State::kPending;
   std::string last_error;

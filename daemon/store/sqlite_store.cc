@@ -151,6 +151,9 @@ CREATE TABLE IF NOT EXISTS notify_groups(
 // Added to alerts by version 3 (ALTER TABLE has no IF NOT EXISTS: the
 // migration checks first).
 constexpr const char* kAlertColumnsV3[] = {"acknowledged", "unannounced"};
+// Version 4: when each outbox item was delivered (NULL: not delivered, or
+// delivered before version 4), for the alert page's notifications.
+constexpr const char* kOutboxColumnV4 = "delivered";
 
 }  // namespace
 
@@ -282,19 +285,22 @@ Status SqliteStore::Migrate() {
   s = Exec(kSchema);
   if (s.ok() && version < 2) s = Exec(kSchemaV2);
   if (s.ok() && version < 3) s = Exec(kSchemaV3);
+  // Columns added after version 1 (kSchema keeps the version 1 layout, so a
+  // new file takes these steps too). ALTER TABLE has no IF NOT EXISTS.
+  const auto add_column = [&](const char* table, const char* column, const char* decl) {
+    Stmt q(db_, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2");
+    if (!q) return Error(std::string("read ") + table + " columns");
+    sqlite3_bind_text(q.get(), 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q.get(), 2, column, -1, SQLITE_STATIC);
+    if (sqlite3_step(q.get()) == SQLITE_ROW) return Status::Ok();
+    return Exec(
+        ("ALTER TABLE " + std::string(table) + " ADD COLUMN " + column + " " + decl).c_str());
+  };
   for (const char* column : kAlertColumnsV3) {
     if (!s.ok() || version >= 3) break;
-    Stmt q(db_, "SELECT 1 FROM pragma_table_info('alerts') WHERE name = ?");
-    if (!q) {
-      s = Error("read alerts columns");
-      break;
-    }
-    sqlite3_bind_text(q.get(), 1, column, -1, SQLITE_STATIC);
-    if (sqlite3_step(q.get()) == SQLITE_ROW) continue;
-    s = Exec(("ALTER TABLE alerts ADD COLUMN " + std::string(column) +
-              " INTEGER NOT NULL DEFAULT 0")
-                 .c_str());
+    s = add_column("alerts", column, "INTEGER NOT NULL DEFAULT 0");
   }
+  if (s.ok() && version < 4) s = add_column("outbox", kOutboxColumnV4, "INTEGER");
   if (s.ok()) {
     s = Exec(("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '" +
               std::to_string(kSchemaVersion) + "')")
@@ -771,7 +777,15 @@ Status SqliteStore::SetOutboxStatus(int64_t id, int status, const std::string& e
   return Status::Ok();
 }
 
-Status SqliteStore::MarkDelivered(int64_t id) { return SetOutboxStatus(id, 1, ""); }
+Status SqliteStore::MarkDelivered(int64_t id, TimeMs at) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_, "UPDATE outbox SET status = 1, last_error = NULL, delivered = ? WHERE id = ?");
+  if (!st) return Error("outbox");
+  sqlite3_bind_int64(st.get(), 1, at);
+  sqlite3_bind_int64(st.get(), 2, id);
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("outbox");
+  return Status::Ok();
+}
 
 Status SqliteStore::MarkFailed(int64_t id, const std::string& error) {
   return SetOutboxStatus(id, 2, error);

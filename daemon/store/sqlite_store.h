@@ -93,7 +93,7 @@ struct EventVisitor {
 
 class SqliteStore final : public AlertStore, public OutboxStore, public GroupStore {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   struct Options {
     bool sync_full = false;  // synchronous=FULL: fsync on every commit
@@ -153,11 +153,13 @@ class SqliteStore final : public AlertStore, public OutboxStore, public GroupSto
   // silence, expired ones too.
   Status SaveSilence(const Silence& silence);
   Result<std::vector<Silence>> LoadSilences();
+  // Deletes the silences `ids` (unknown ids are skipped), in one transaction.
+  Status DeleteSilences(const std::vector<std::string>& ids);
 
   // OutboxStore
   Result<std::vector<OutboxItem>> DueOutbox(TimeMs now, int limit) override;
   Result<int64_t> NextOutboxAttempt() override;
-  Status MarkDelivered(int64_t id) override;
+  Status MarkDelivered(int64_t id, TimeMs at) override;
   Status Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
                     const std::string& last_error) override;
   Status MarkFailed(int64_t id, const std::string& error) override;

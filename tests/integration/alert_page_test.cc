@@ -8,10 +8,12 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/common/time_util.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/http_sink.h"
 #include "tests/testing/temp_dir.h"
@@ -76,6 +78,7 @@ class AlertPageTest : public ::testing::Test {
   // healthy; waits for the alert and returns its fingerprint.
   std::string Breach(DaemonProcess& d) {
     const int64_t now = NowSec();
+    breached_ms_ = now * 1000;
     json spans = json::array();
     for (size_t i = 0; i < sent_.size(); ++i) {
       spans.push_back({{"investigation_id", sent_[i].id}, {"agent", "ir"},
@@ -111,6 +114,7 @@ class AlertPageTest : public ::testing::Test {
   testing::TempDir dir_;
   testing::HttpSink sink_;
   std::string config_;
+  TimeMs breached_ms_ = 0;  // wall clock (whole seconds) when Breach posted
   std::vector<Sent> sent_ = {{"inv-a", 0.40, "INC-1"}, {"inv-b", 0.90, "INC-2"},
                              {"inv-c", 0.15, "INC-3"}, {"inv-d", 0.55, "INC-4"}};
 };
@@ -172,6 +176,19 @@ TEST_F(AlertPageTest, FiringAlertPageShowsLabelsValueThresholdAndInvestigations)
   for (const char* receiver : {">hook<", ">pd<", ">slack<"}) {
     EXPECT_NE(page.find(receiver), std::string::npos) << receiver;
   }
+  // Each delivery with its time: after the alert fired, by now.
+  const TimeMs checked_ms = NowSec() * 1000 + 1000;
+  constexpr std::string_view kDeliveredAt = "class=\"delivered-at\">";
+  int times = 0;
+  for (size_t at = 0; (at = page.find(kDeliveredAt, at)) != std::string::npos; ++at) {
+    const size_t from = at + kDeliveredAt.size();
+    const auto t = ParseRfc3339(page.substr(from, page.find(' ', from) - from));
+    ASSERT_TRUE(t.has_value()) << page.substr(from, 40);
+    EXPECT_GE(*t, breached_ms_);
+    EXPECT_LE(*t, checked_ms);
+    ++times;
+  }
+  EXPECT_EQ(times, 3) << page;
   EXPECT_EQ(d.Stop(), 0);
 }
 

@@ -197,6 +197,43 @@ TEST_F(GroupingIntegrationTest, GroupedByAlertnameOneMessagePerFlush) {
   EXPECT_EQ(d->Stop(), 0);
 }
 
+TEST_F(GroupingIntegrationTest, ReceiversShowAlertsWaitingInGroupsAndWhenTheyGoOut) {
+  auto d = Start(Config("[alertname]"));
+  ASSERT_TRUE(d->running());
+  const auto receiver = [&](const std::string& name) {
+    const json body = json::parse(d->Client()->Get("/api/v1/receivers")->body);
+    for (const json& r : body["receivers"]) {
+      if (r["name"] == name) return r;
+    }
+    return json();
+  };
+  for (const char* agent : {"a", "b", "c"}) Breach(*d, agent);
+  ASSERT_TRUE(sink_.WaitForRequests("/plain", 3, seconds(10))) << d->Log();
+  // The three changes sit in one group until group_wait has passed.
+  ASSERT_TRUE(testing::WaitFor([&] { return receiver("grouped")["waiting_in_groups"] == 3; }))
+      << receiver("grouped").dump();
+  json r = receiver("grouped");
+  EXPECT_EQ(r["pending"], 0) << "nothing in the outbox yet";
+  EXPECT_EQ(r["next_group_flush"], FormatRfc3339(t0_ + kWait));
+  EXPECT_EQ(receiver("plain")["waiting_in_groups"], 0);
+  EXPECT_TRUE(receiver("plain")["next_group_flush"].is_null());
+
+  SetNow(t0_ + kWait);
+  ASSERT_TRUE(sink_.WaitForRequests("/grouped", 1, seconds(10))) << d->Log();
+  ASSERT_TRUE(testing::WaitFor([&] { return receiver("grouped")["waiting_in_groups"] == 0; }))
+      << receiver("grouped").dump();
+  EXPECT_TRUE(receiver("grouped")["next_group_flush"].is_null());
+
+  // A fourth alert waits for the group interval after the first message.
+  SetNow(t0_ + kWait + kMin);
+  Breach(*d, "d");
+  ASSERT_TRUE(sink_.WaitForRequests("/plain", 4, seconds(10))) << d->Log();
+  ASSERT_TRUE(testing::WaitFor([&] { return receiver("grouped")["waiting_in_groups"] == 1; }))
+      << receiver("grouped").dump();
+  EXPECT_EQ(receiver("grouped")["next_group_flush"], FormatRfc3339(t0_ + kWait + kInterval));
+  EXPECT_EQ(d->Stop(), 0);
+}
+
 TEST_F(GroupingIntegrationTest, GroupedByAgentOneMessagePerAgent) {
   auto d = Start(Config("[agent]"));
   ASSERT_TRUE(d->running());

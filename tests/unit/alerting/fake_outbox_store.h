@@ -99,7 +99,7 @@ class FakeOutboxStore final : public OutboxStore {
     return next;
   }
 
-  Status MarkDelivered(int64_t id) override {
+  Status MarkDelivered(int64_t id, TimeMs /*at*/) override {
     std::lock_guard lock(mu_);
     auto* e = Find(id);
     if (e == nullptr) return Status::NotFound("no item");

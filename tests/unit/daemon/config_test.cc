@@ -72,6 +72,21 @@ TEST_F(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_FALSE(c->auth.enabled);
 }
 
+TEST_F(ConfigTest, SilenceRetentionDefaultsToAlertmanagersAndMustBePositive) {
+  auto c = Load("");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->silence_retention, Millis(120LL * 3600 * 1000));
+  c = Load("silence_retention: 36h\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->silence_retention, Millis(36LL * 3600 * 1000));
+  EXPECT_NE(
+      ErrorOf("listen: x\nsilence_retention: 0s\n").find(":2: silence_retention: must be positive"),
+      std::string::npos);
+  EXPECT_NE(
+      ErrorOf("silence_retention: forever\n").find(":1: silence_retention: must be a duration"),
+      std::string::npos);
+}
+
 TEST_F(ConfigTest, ErrorsNameFileLineAndField) {
   EXPECT_NE(ErrorOf("listen: x\nbogus: 1\n").find("agentwatch.yaml:2: unknown key \"bogus\""),
             std::string::npos);

@@ -229,7 +229,7 @@ TEST_F(SqliteStoreJoinsTest, AVersionOneFileIsUpgradedWithItsData) {
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(q, 0), SqliteStore::kSchemaVersion);
-  EXPECT_EQ(SqliteStore::kSchemaVersion, 3);
+  EXPECT_EQ(SqliteStore::kSchemaVersion, 4);
   sqlite3_finalize(q);
   sqlite3_close(db);
 }

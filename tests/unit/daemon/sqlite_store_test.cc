@@ -132,7 +132,7 @@ TEST_F(SqliteStoreTest, AlertChangesAndOutboxCommitTogether) {
   ASSERT_TRUE(store->Reschedule(id, 50, 1, "503").ok());
   EXPECT_TRUE(store->DueOutbox(49, 10)->empty());
   EXPECT_EQ((*store->DueOutbox(50, 10))[0].attempts, 1);
-  ASSERT_TRUE(store->MarkDelivered(id).ok());
+  ASSERT_TRUE(store->MarkDelivered(id, 60).ok());
   EXPECT_EQ(*store->OutboxDepth(), 0);
   EXPECT_EQ(*store->NextOutboxAttempt(), -1);
   ASSERT_TRUE(store->SaveAlertChanges({}, {"f1"}, {}).ok());

@@ -128,6 +128,38 @@ TEST(PagesTest, AlertPageEscapesLabelsAndAnnotations) {
   EXPECT_THAT(html, HasSubstr("threshold $1.50"));
 }
 
+TEST(PagesTest, AlertPageDrawsABurnRateAgainstItsThresholdInMultiples) {
+  AlertPageData d;
+  d.fingerprint = "01";
+  d.name = "accuracy";
+  d.state = "firing";
+  d.sli = Sli::kOverrideRate;
+  d.unit = AlertPageData::Unit::kTimes;
+  d.figure = "burn rate over 1h";
+  d.value = 18;
+  d.threshold = 14.4;
+  d.op = ">";
+  d.threshold_name = "burn-rate threshold";
+  d.threshold_note = "page tier";
+  d.history = {std::nullopt, 6.0, 18.0};
+  d.history_step = Millis(60'000);
+  const std::string html = RenderAlertPage(d, 1'000'000);
+  // In multiples, not in the SLI's percent.
+  EXPECT_THAT(html, HasSubstr("18\u00d7"));
+  EXPECT_THAT(html, Not(HasSubstr("1800")));
+  EXPECT_THAT(html, HasSubstr("<title>burn-rate threshold 14.4\u00d7</title>"));
+  EXPECT_THAT(html, HasSubstr(">18\u00d7</text>")) << "scale top: the largest point";
+  EXPECT_THAT(html, HasSubstr(">6\u00d7</text>")) << "scale bottom: the least point";
+  EXPECT_THAT(html, HasSubstr("Blue: burn rate over 1h."));
+  EXPECT_THAT(html, HasSubstr("Dashed red: the burn-rate threshold (&gt; 14.4\u00d7; page tier)."));
+
+  // Without a threshold the chart has no threshold line and no legend for it.
+  d.threshold.reset();
+  const std::string bare = RenderAlertPage(d, 1'000'000);
+  EXPECT_THAT(bare, Not(HasSubstr("class=\"threshold\"")));
+  EXPECT_THAT(bare, Not(HasSubstr("Dashed red")));
+}
+
 TEST(PagesTest, SilencesSectionListsActiveOnesAndIsOutWithoutData) {
   EXPECT_EQ(SilencesSection(nullptr, 0), "");
   const nlohmann::json silences = {
