@@ -5,20 +5,20 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "daemon/common/clock.h"
+#include "daemon/common/did_you_mean.h"
 #include "daemon/common/log.h"
 #include "daemon/config/config.h"
-#include "daemon/common/did_you_mean.h"
 #include "daemon/server/app.h"
 #include "daemon/server/commands.h"
 #include "daemon/server/silence_cli.h"
@@ -76,7 +76,8 @@ struct CommandSpec {
 
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kCommands = {
-      {"serve", "agentwatch serve --config FILE [FLAGS]",
+      {"serve",
+       "agentwatch serve --config FILE [FLAGS]",
        "Runs the daemon: ingest API, rule evaluation, alert delivery, /metrics and the\n"
        "status page on one port. The config and every rule file are checked before\n"
        "anything is opened or bound; an error exits 1 with FILE:LINE. One process per\n"
@@ -91,16 +92,19 @@ const std::vector<CommandSpec>& Commands() {
         {"port-file", true, "FILE  write the bound port here once listening"},
         {"insecure", false, "allow a non-loopback listener without auth"},
         {"help", false, "print this help"}}},
-      {"check", "agentwatch check --config FILE",
+      {"check",
+       "agentwatch check --config FILE",
        "Validates the config and its rule files without starting anything. Prints a\n"
        "summary and exits 0, or prints FILE:LINE: error and exits 1. A rule_files\n"
        "pattern that matches no file is an error here.",
        {{"config", true, "FILE  the YAML config (required)"}, {"help", false, "print this help"}}},
-      {"test", "agentwatch test FILE...",
+      {"test",
+       "agentwatch test FILE...",
        "Runs rule unit tests (YAML test files, see README \"Rule tests\"). Exits 0 when\n"
        "every expectation holds, 1 otherwise.",
        {{"help", false, "print this help"}}},
-      {"replay", "agentwatch replay --config FILE [--json] EVENTS.ndjson",
+      {"replay",
+       "agentwatch replay --config FILE [--json] EVENTS.ndjson",
        "Evaluates the config's rules over recorded events in event time and prints\n"
        "what would have fired. Touches no store and sends no notification.",
        {{"config", true, "FILE  the YAML config whose rules to replay (required)"},
@@ -125,7 +129,9 @@ const std::vector<CommandSpec>& Commands() {
         {"comment", true, "C  add: why"},
         {"json", false, "list: print the daemon's JSON reply"},
         {"help", false, "print this help"}}},
-      {"version", "agentwatch version", "Prints the version.",
+      {"version",
+       "agentwatch version",
+       "Prints the version.",
        {{"help", false, "print this help"}}},
   };
   return kCommands;
@@ -165,7 +171,7 @@ int Usage(const std::string& error, const CommandSpec* command = nullptr) {
 }
 
 struct Flags {
-  std::map<std::string, std::string> values;  // the last value of each flag
+  std::map<std::string, std::string> values;            // the last value of each flag
   std::map<std::string, std::vector<std::string>> all;  // every value, in order
   std::vector<std::string> positional;
   bool json = false;
@@ -196,7 +202,8 @@ std::string ParseFlags(const CommandSpec& command, int argc, char** argv, Flags&
       if (name == f.name) spec = &f;
       names.push_back(std::string("--") + f.name);
     }
-    if (!spec) return "unknown flag --" + name + " for " + command.name + aw::DidYouMean("--" + name, names);
+    if (!spec)
+      return "unknown flag --" + name + " for " + command.name + aw::DidYouMean("--" + name, names);
     if (!spec->takes_value) {
       if (inline_value) return "--" + name + " takes no value";
       if (name == "json") flags.json = true;

@@ -101,16 +101,18 @@ DaemonMetrics::DaemonMetrics(const std::string& version)
                                "distinct models were already in use.")
                          .Register(*registry_)
                          .Add({})),
-      otlp_held_(BuildGauge()
-                     .Name("agentwatch_otlp_spans_held")
-                     .Help("OTLP spans held in memory waiting for (or open to) their investigation.")
-                     .Register(*registry_)
-                     .Add({})),
-      otlp_joined_late_(BuildCounter()
-                            .Name("agentwatch_otlp_spans_joined_late_total")
-                            .Help("OTLP descendant spans applied to an investigation stored before them.")
-                            .Register(*registry_)
-                            .Add({})),
+      otlp_held_(
+          BuildGauge()
+              .Name("agentwatch_otlp_spans_held")
+              .Help("OTLP spans held in memory waiting for (or open to) their investigation.")
+              .Register(*registry_)
+              .Add({})),
+      otlp_joined_late_(
+          BuildCounter()
+              .Name("agentwatch_otlp_spans_joined_late_total")
+              .Help("OTLP descendant spans applied to an investigation stored before them.")
+              .Register(*registry_)
+              .Add({})),
       otlp_dropped_(BuildCounter()
                         .Name("agentwatch_otlp_spans_dropped_total")
                         .Help("OTLP spans that never counted: over otlp.max_pending_spans, past "
@@ -127,8 +129,8 @@ DaemonMetrics::DaemonMetrics(const std::string& version)
   // Series that exist from the start, so rate() and alerts on them work
   // before the first rejection.
   for (const char* endpoint : {"/v1/spans", "/v1/feedback", "/v1/resolutions"}) {
-    for (const char* reason : {"invalid", "malformed", "too_old", "future", "too_large",
-                               "too_many", "unsupported_media_type", "unauthorized", "unavailable"}) {
+    for (const char* reason : {"invalid", "malformed", "too_old", "future", "too_large", "too_many",
+                               "unsupported_media_type", "unauthorized", "unavailable"}) {
       rejected_.Add({{"endpoint", endpoint}, {"reason", reason}});
     }
   }
@@ -220,7 +222,8 @@ void DaemonMetrics::SetOtlpSpans(double held, double joined_late_total, double d
   if (joined_late_total > otlp_joined_late_.Value()) {
     otlp_joined_late_.Increment(joined_late_total - otlp_joined_late_.Value());
   }
-  if (dropped_total > otlp_dropped_.Value()) otlp_dropped_.Increment(dropped_total - otlp_dropped_.Value());
+  if (dropped_total > otlp_dropped_.Value())
+    otlp_dropped_.Increment(dropped_total - otlp_dropped_.Value());
 }
 
 }  // namespace aw::exporters

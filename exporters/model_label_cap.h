@@ -33,7 +33,7 @@ class ModelLabelCap {
 
  private:
   mutable std::mutex mu_;
-  int64_t max_ = 0;                     // guarded by mu_
+  int64_t max_ = 0;                        // guarded by mu_
   std::unordered_set<std::string> names_;  // guarded by mu_
 };
 

@@ -86,16 +86,17 @@ std::vector<prometheus::MetricFamily> SliCollector::Collect() const {
 
   auto sli = Family("agentwatch_sli",
                     "Current SLI value per agent, SLI, window and stat (absent when no sample).");
-  auto samples = Family("agentwatch_sli_samples",
-                        "Number of samples behind each agentwatch_sli value.");
+  auto samples =
+      Family("agentwatch_sli_samples", "Number of samples behind each agentwatch_sli value.");
   static const std::vector<windows::SliRow> kNoRows;
   for (const windows::SliRow& row : snap.slis ? *snap.slis : kNoRows) {
     // Only the agent dimension is exported, to keep cardinality bounded;
     // rows of `by` label sets stay on /api/v1/slis.
     if (!snap.selection.Selected(row)) continue;
-    std::vector<prometheus::ClientMetric::Label> labels = {
-        {"agent", row.agent}, {"sli", SliName(row.sli)}, {"window", row.window},
-        {"stat", StatName(row.stat)}};
+    std::vector<prometheus::ClientMetric::Label> labels = {{"agent", row.agent},
+                                                           {"sli", SliName(row.sli)},
+                                                           {"window", row.window},
+                                                           {"stat", StatName(row.stat)}};
     if (snap.selection.samples) {
       samples.metric.push_back(Gauge(static_cast<double>(row.samples), labels));
     }
@@ -144,7 +145,8 @@ std::vector<prometheus::MetricFamily> SliCollector::Collect() const {
 
   prometheus::MetricFamily notifications;
   notifications.name = "agentwatch_notifications_total";
-  notifications.help = "Notification delivery attempts by receiver and result (sent, retry, failed).";
+  notifications.help =
+      "Notification delivery attempts by receiver and result (sent, retry, failed).";
   notifications.type = prometheus::MetricType::Counter;
   for (const NotificationCount& n : snap.notifications) {
     prometheus::ClientMetric m;

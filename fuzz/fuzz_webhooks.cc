@@ -51,7 +51,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const size_t b = a == std::string_view::npos ? a : input.find('\n', a + 1);
       const std::string_view ts = input.substr(0, a);
       const std::string_view sig =
-          a == std::string_view::npos ? "" : input.substr(a + 1, b == std::string_view::npos ? b : b - a - 1);
+          a == std::string_view::npos
+              ? ""
+              : input.substr(a + 1, b == std::string_view::npos ? b : b - a - 1);
       const std::string_view body = b == std::string_view::npos ? "" : input.substr(b + 1);
       if (aw::ingest::VerifySlackSignature(ts, sig, body, "fuzz-secret", opts.now_ms).ok()) {
         __builtin_trap();

@@ -12,8 +12,8 @@
 #include <set>
 #include <stdexcept>
 
-#include "daemon/common/time_util.h"
 #include "daemon/common/did_you_mean.h"
+#include "daemon/common/time_util.h"
 
 namespace aw::rules {
 
@@ -151,8 +151,7 @@ class BudgetParser {
     std::set<std::string> seen;
     for (auto it = n.begin(); it != n.end(); ++it) {
       const std::string key = it->first.Scalar();
-      if (!seen.insert(key).second)
-        Fail(it->first, ctx, field + ": duplicate key \"" + key + "\"");
+      if (!seen.insert(key).second) Fail(it->first, ctx, field + ": duplicate key \"" + key + "\"");
       if (labels && (key == "alertname" || key == "threshold"))
         Fail(it->first, ctx, field + ": \"" + key + "\" is reserved");
       const std::string source = Scalar(it->second, ctx, field + "." + key);
@@ -175,7 +174,7 @@ class BudgetParser {
     if (b.name.empty()) Fail(n["name"], ctx, "name: must not be empty");
     ctx = "budget \"" + b.name + "\": ";
     static const std::vector<std::string> kKeys = {
-        "name",      "where",     "amount_usd", "period",   "timezone",          "alert_at",
+        "name",      "where",     "amount_usd", "period",      "timezone",         "alert_at",
         "projected", "receivers", "labels",     "annotations", "projection_window"};
     for (auto it = n.begin(); it != n.end(); ++it) {
       const std::string key = it->first.Scalar();

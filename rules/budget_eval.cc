@@ -221,10 +221,10 @@ void BudgetEngine::Evaluate(const ComputeFn& compute, TimeMs now, const Settings
     // A trigger held back by a silence goes out once the silence ends;
     // repeats skip silenced and acknowledged alerts.
     const bool announce = cur.unannounced && !silenced(cur);
-    bool repeat = announce || (!cur.unannounced && !cur.acknowledged &&
-                               settings.repeat_interval.count() > 0 &&
-                               now - cur.last_notified_ms >= settings.repeat_interval.count() &&
-                               !silenced(cur));
+    bool repeat =
+        announce ||
+        (!cur.unannounced && !cur.acknowledged && settings.repeat_interval.count() > 0 &&
+         now - cur.last_notified_ms >= settings.repeat_interval.count() && !silenced(cur));
     if (repeat) {
       cur.unannounced = false;
       cur.last_notified_ms = now;

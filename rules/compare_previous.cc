@@ -11,8 +11,7 @@ namespace {
 
 // The rule's figures for one label value of one agent, by group.
 std::map<Labels, SliValue> Figures(const AlertRule& r, const ComputeFn& compute,
-                                   const std::string& agent,
-                                   const std::string& value, TimeMs now) {
+                                   const std::string& agent, const std::string& value, TimeMs now) {
   SliQuery q = r.query;
   q.where[r.compare->label] = value;
   q.only_agent = agent;
@@ -27,10 +26,8 @@ int64_t Successes(const SliValue& v) {
 
 }  // namespace
 
-std::vector<Regression> CompareWithPrevious(const AlertRule& r,
-                                            const ComputeFn& compute,
-                                            const FirstSeenFn& first_seen,
-                                            TimeMs now,
+std::vector<Regression> CompareWithPrevious(const AlertRule& r, const ComputeFn& compute,
+                                            const FirstSeenFn& first_seen, TimeMs now,
                                             const std::set<std::string>* only_agents) {
   const Compare& cmp = *r.compare;
   std::vector<Regression> out;
@@ -54,8 +51,7 @@ std::vector<Regression> CompareWithPrevious(const AlertRule& r,
       auto it = base.find(group);
       if (it == base.end()) continue;
       const SliValue& bv = it->second;
-      if (!cv.value || !bv.value || cv.samples < cmp.min_samples ||
-          bv.samples < cmp.min_samples) {
+      if (!cv.value || !bv.value || cv.samples < cmp.min_samples || bv.samples < cmp.min_samples) {
         continue;
       }
       Regression g;
@@ -65,8 +61,8 @@ std::vector<Regression> CompareWithPrevious(const AlertRule& r,
       g.value = *cv.value;
       g.baseline = *bv.value;
       if (IsRatioSli(r.query.sli)) {
-        const double p = stats::TwoProportionPValue(Successes(cv), cv.samples,
-                                                    Successes(bv), bv.samples);
+        const double p =
+            stats::TwoProportionPValue(Successes(cv), cv.samples, Successes(bv), bv.samples);
         g.fires = p < 1 - cmp.confidence;
       } else {
         // A zero baseline makes any positive candidate +inf (a regression);

@@ -15,8 +15,8 @@
 namespace aw::rules {
 
 struct Regression {
-  Labels group;  // the rule's by-groups plus `label` = candidate and
-                 // `baseline_<label>` = baseline
+  Labels group;         // the rule's by-groups plus `label` = candidate and
+                        // `baseline_<label>` = baseline
   double value = 0;     // the candidate's figure
   double baseline = 0;  // the baseline's figure
   bool fires = false;
@@ -24,10 +24,8 @@ struct Regression {
 
 // One entry per agent (and by-group) where both sides have a value and at
 // least compare.min_samples samples. REQUIRES: r.compare->baseline_previous.
-std::vector<Regression> CompareWithPrevious(const AlertRule& r,
-                                            const ComputeFn& compute,
-                                            const FirstSeenFn& first_seen,
-                                            TimeMs now,
+std::vector<Regression> CompareWithPrevious(const AlertRule& r, const ComputeFn& compute,
+                                            const FirstSeenFn& first_seen, TimeMs now,
                                             const std::set<std::string>* only_agents);
 
 }  // namespace aw::rules

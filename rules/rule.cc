@@ -39,8 +39,7 @@ bool OpHolds(Op op, double value, double threshold) {
 }
 
 bool IsRatioSli(Sli sli) {
-  return sli == Sli::kOverrideRate || sli == Sli::kReviewCoverage ||
-         sli == Sli::kFinishReasonRate;
+  return sli == Sli::kOverrideRate || sli == Sli::kReviewCoverage || sli == Sli::kFinishReasonRate;
 }
 
 const std::vector<BurnRateTier>& BurnRateTiers() {

@@ -110,7 +110,7 @@ struct RuleGroup {
 struct RuleSet {
   std::vector<RuleGroup> groups;
   std::vector<std::string> files;  // as loaded
-  std::vector<Budget> budgets;      // every file's `budgets:`
+  std::vector<Budget> budgets;     // every file's `budgets:`
 };
 
 }  // namespace aw::rules

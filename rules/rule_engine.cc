@@ -286,8 +286,8 @@ std::optional<AlertScope> RuleEngine::ScopeOf(const std::string& fingerprint, Ti
         scope.threshold = r.threshold;
         scope.op = OpName(r.op);
       } else {
-        scope.kind = r.compare->baseline_previous ? AlertScope::Kind::kBaseline
-                                                  : AlertScope::Kind::kCompare;
+        scope.kind =
+            r.compare->baseline_previous ? AlertScope::Kind::kBaseline : AlertScope::Kind::kCompare;
         scope.compare = r.compare;
         if (!r.compare->baseline_previous) {
           scope.bound = r.threshold;

@@ -98,8 +98,7 @@ struct Settings {
 
 // Figures for one query at `now`: the seam to the windows engine (tests
 // pass a fake). WindowEngine::Compute fits it.
-using ComputeFn =
-    std::function<std::vector<SliValue>(const SliQuery& query, TimeMs now)>;
+using ComputeFn = std::function<std::vector<SliValue>(const SliQuery& query, TimeMs now)>;
 
 // Per agent, the values of a span label ordered by first appearance
 // (compare with baseline: previous). WindowEngine::LabelValuesByFirstSeen
@@ -133,8 +132,7 @@ struct StepResult {
   std::vector<BudgetFired> budget_fired;
 
   bool empty() const {
-    return upserts.empty() && deleted.empty() && notifications.empty() &&
-           budget_fired.empty();
+    return upserts.empty() && deleted.empty() && notifications.empty() && budget_fired.empty();
   }
 };
 
@@ -214,28 +212,24 @@ class RuleEngine {
   // Which budget thresholds fired in which period (from the store).
   void RestoreBudgetFired(const std::vector<BudgetFired>& fired);
 
-  // Evaluates every rule and SLO at `now` (budgets too, without only_agents). With only_agents (evaluation on
-  // ingest), rules whose `by` includes agent evaluate just those agents'
-  // groups (alerts of other agents are left as they are); rules and SLOs
-  // that do not group by agent are skipped (they scan every agent's records,
-  // so the periodic evaluation, without only_agents, covers them).
+  // Evaluates every rule and SLO at `now` (budgets too, without only_agents). With only_agents
+  // (evaluation on ingest), rules whose `by` includes agent evaluate just those agents' groups
+  // (alerts of other agents are left as they are); rules and SLOs that do not group by agent are
+  // skipped (they scan every agent's records, so the periodic evaluation, without only_agents,
+  // covers them).
   StepResult Evaluate(const windows::WindowEngine& engine, TimeMs now,
                       const std::set<std::string>* only_agents = nullptr);
   StepResult Evaluate(const ComputeFn& compute, TimeMs now,
                       const std::set<std::string>* only_agents = nullptr);
   // As above; rules with compare baseline: previous need `first_seen`
   // (without it they report an error in their health).
-  StepResult Evaluate(const ComputeFn& compute, const FirstSeenFn& first_seen,
-                      TimeMs now,
+  StepResult Evaluate(const ComputeFn& compute, const FirstSeenFn& first_seen, TimeMs now,
                       const std::set<std::string>* only_agents = nullptr);
 
-  std::vector<SloStatus> SloStatuses(const windows::WindowEngine& engine,
-                                     TimeMs now) const;
-  std::vector<SloStatus> SloStatuses(const ComputeFn& compute,
-                                     TimeMs now) const;
+  std::vector<SloStatus> SloStatuses(const windows::WindowEngine& engine, TimeMs now) const;
+  std::vector<SloStatus> SloStatuses(const ComputeFn& compute, TimeMs now) const;
   // Each budget's spend and projection at `now`.
-  std::vector<BudgetStatus> BudgetStatuses(const windows::WindowEngine& engine,
-                                                  TimeMs now) const;
+  std::vector<BudgetStatus> BudgetStatuses(const windows::WindowEngine& engine, TimeMs now) const;
   std::vector<BudgetStatus> BudgetStatuses(const ComputeFn& compute, TimeMs now) const;
 
   // Hot reload: alerts of rules whose name stays keep their state (and

@@ -1,17 +1,15 @@
 // The WindowEngine overloads of RuleEngine, in their own object file so the
 // rest of the rules library links without the windows engine.
 
-#include "rules/rule_engine.h"
 #include "rules/budget_engine.h"
+#include "rules/rule_engine.h"
 #include "windows/window_engine.h"
 
 namespace aw::rules {
 
 namespace {
 ComputeFn ComputeOf(const windows::WindowEngine& engine) {
-  return [&engine](const SliQuery& q, TimeMs now) {
-    return engine.Compute(q, now);
-  };
+  return [&engine](const SliQuery& q, TimeMs now) { return engine.Compute(q, now); };
 }
 }  // namespace
 
@@ -25,12 +23,12 @@ StepResult RuleEngine::Evaluate(const windows::WindowEngine& engine, TimeMs now,
 }
 
 std::vector<BudgetStatus> RuleEngine::BudgetStatuses(const windows::WindowEngine& engine,
-                                                    TimeMs now) const {
+                                                     TimeMs now) const {
   return BudgetStatuses(ComputeOf(engine), now);
 }
 
-std::vector<SloStatus> RuleEngine::SloStatuses(
-    const windows::WindowEngine& engine, TimeMs now) const {
+std::vector<SloStatus> RuleEngine::SloStatuses(const windows::WindowEngine& engine,
+                                               TimeMs now) const {
   return SloStatuses(ComputeOf(engine), now);
 }
 

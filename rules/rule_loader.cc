@@ -18,8 +18,8 @@
 #include <map>
 #include <sstream>
 
-#include "daemon/common/time_util.h"
 #include "daemon/common/did_you_mean.h"
+#include "daemon/common/time_util.h"
 
 namespace aw::rules {
 
@@ -50,8 +50,7 @@ class FileLoader {
     set.files.push_back(file_);
     if (!root || root.IsNull()) return set;  // an empty file has no rules
     if (!root.IsMap())
-      Fail(root, "",
-           "a rule file is a mapping with \"groups\", \"slos\" and/or \"budgets\"");
+      Fail(root, "", "a rule file is a mapping with \"groups\", \"slos\" and/or \"budgets\"");
     CheckKeys(root, {"groups", "slos", "budgets"}, "");
     if (const YAML::Node budgets = root["budgets"]) {
       const std::vector<std::string> known(options_.receivers.begin(), options_.receivers.end());
@@ -60,22 +59,19 @@ class FileLoader {
       set.budgets = std::move(parsed).value();
     }
     if (const YAML::Node groups = root["groups"]) {
-      if (!groups.IsSequence() && !groups.IsNull())
-        Fail(groups, "", "groups: must be a list");
+      if (!groups.IsSequence() && !groups.IsNull()) Fail(groups, "", "groups: must be a list");
       std::set<std::string> names;
       for (size_t i = 0; groups.IsSequence() && i < groups.size(); ++i) {
         RuleGroup g = LoadGroup(groups[i], i);
         if (!names.insert(g.name).second) {
           Fail(groups[i]["name"], "",
-               "groups[" + std::to_string(i) +
-                   "].name: duplicate group name \"" + g.name + "\"");
+               "groups[" + std::to_string(i) + "].name: duplicate group name \"" + g.name + "\"");
         }
         set.groups.push_back(std::move(g));
       }
     }
     if (const YAML::Node slos = root["slos"]) {
-      if (!slos.IsSequence() && !slos.IsNull())
-        Fail(slos, "", "slos: must be a list");
+      if (!slos.IsSequence() && !slos.IsNull()) Fail(slos, "", "slos: must be a list");
       RuleGroup g;
       g.name = "slos";
       g.file = file_;
@@ -84,8 +80,7 @@ class FileLoader {
       for (size_t i = 0; slos.IsSequence() && i < slos.size(); ++i) {
         Slo slo = LoadSlo(slos[i], i);
         if (!names.insert(slo.name).second) {
-          Fail(slos[i]["name"],
-               "slo \"" + slo.name + "\": ", "name: duplicate SLO name");
+          Fail(slos[i]["name"], "slo \"" + slo.name + "\": ", "name: duplicate SLO name");
         }
         g.slos.push_back(std::move(slo));
       }
@@ -100,13 +95,11 @@ class FileLoader {
     return last_line_;
   }
 
-  [[noreturn]] void Fail(const YAML::Node& at, const std::string& ctx,
-                         const std::string& msg) {
+  [[noreturn]] void Fail(const YAML::Node& at, const std::string& ctx, const std::string& msg) {
     throw LoadError{file_ + ":" + std::to_string(Line(at)) + ": " + ctx + msg};
   }
 
-  void CheckKeys(const YAML::Node& map,
-                 std::initializer_list<const char*> allowed,
+  void CheckKeys(const YAML::Node& map, std::initializer_list<const char*> allowed,
                  const std::string& ctx) {
     std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
@@ -118,19 +111,16 @@ class FileLoader {
         valid.push_back(a);
       }
       if (!ok) Fail(it->first, ctx, "unknown field \"" + key + "\"" + DidYouMean(key, valid));
-      if (!seen.insert(key).second)
-        Fail(it->first, ctx, "duplicate field \"" + key + "\"");
+      if (!seen.insert(key).second) Fail(it->first, ctx, "duplicate field \"" + key + "\"");
     }
   }
 
-  std::string Scalar(const YAML::Node& n, const std::string& ctx,
-                     const std::string& field) {
+  std::string Scalar(const YAML::Node& n, const std::string& ctx, const std::string& field) {
     if (!n.IsScalar()) Fail(n, ctx, field + ": must be a string");
     return n.Scalar();
   }
 
-  double Number(const YAML::Node& n, const std::string& ctx,
-                const std::string& field) {
+  double Number(const YAML::Node& n, const std::string& ctx, const std::string& field) {
     if (!n.IsScalar()) Fail(n, ctx, field + ": must be a number");
     const std::string s = n.Scalar();
     char* end = nullptr;
@@ -142,8 +132,8 @@ class FileLoader {
     return d;
   }
 
-  int64_t Integer(const YAML::Node& n, const std::string& ctx,
-                  const std::string& field, int64_t min) {
+  int64_t Integer(const YAML::Node& n, const std::string& ctx, const std::string& field,
+                  int64_t min) {
     if (!n.IsScalar()) Fail(n, ctx, field + ": must be an integer");
     const std::string s = n.Scalar();
     char* end = nullptr;
@@ -156,8 +146,7 @@ class FileLoader {
     return v;
   }
 
-  Millis Duration(const YAML::Node& n, const std::string& ctx,
-                  const std::string& field) {
+  Millis Duration(const YAML::Node& n, const std::string& ctx, const std::string& field) {
     if (!n.IsScalar()) Fail(n, ctx, field + ": must be a duration");
     auto d = ParseDuration(n.Scalar());
     if (!d) {
@@ -170,8 +159,7 @@ class FileLoader {
     return *d;
   }
 
-  std::vector<std::string> StringList(const YAML::Node& n,
-                                      const std::string& ctx,
+  std::vector<std::string> StringList(const YAML::Node& n, const std::string& ctx,
                                       const std::string& field) {
     if (!n.IsSequence()) Fail(n, ctx, field + ": must be a list");
     std::vector<std::string> out;
@@ -181,8 +169,8 @@ class FileLoader {
     return out;
   }
 
-  Labels StringMap(const YAML::Node& n, const std::string& ctx,
-                   const std::string& field, bool label_names) {
+  Labels StringMap(const YAML::Node& n, const std::string& ctx, const std::string& field,
+                   bool label_names) {
     if (!n.IsMap()) Fail(n, ctx, field + ": must be a mapping");
     Labels out;
     for (auto it = n.begin(); it != n.end(); ++it) {
@@ -190,15 +178,14 @@ class FileLoader {
       if (label_names && !IsLabelName(key)) {
         Fail(it->first, ctx, field + ": invalid label name \"" + key + "\"");
       }
-      if (out.count(key))
-        Fail(it->first, ctx, field + ": duplicate key \"" + key + "\"");
+      if (out.count(key)) Fail(it->first, ctx, field + ": duplicate key \"" + key + "\"");
       out[key] = Scalar(it->second, ctx, field + "." + key);
     }
     return out;
   }
 
-  TemplatedLabels Templates(const YAML::Node& n, const std::string& ctx,
-                            const std::string& field, bool label_names) {
+  TemplatedLabels Templates(const YAML::Node& n, const std::string& ctx, const std::string& field,
+                            bool label_names) {
     Labels raw = StringMap(n, ctx, field, label_names);
     TemplatedLabels out;
     for (auto it = n.begin(); it != n.end(); ++it) {
@@ -207,24 +194,21 @@ class FileLoader {
         Fail(it->first, ctx, field + ": \"alertname\" is reserved");
       }
       auto t = Template::Parse(raw[key]);
-      if (!t.ok())
-        Fail(it->second, ctx, field + "." + key + ": " + t.status().message());
+      if (!t.ok()) Fail(it->second, ctx, field + "." + key + ": " + t.status().message());
       out.emplace_back(key, TemplatedString{raw[key], *t});
     }
     return out;
   }
 
-  std::vector<std::string> Receivers(const YAML::Node& n,
-                                     const std::string& ctx) {
+  std::vector<std::string> Receivers(const YAML::Node& n, const std::string& ctx) {
     std::vector<std::string> out = StringList(n, ctx, "receivers");
     for (size_t i = 0; i < out.size(); ++i) {
       if (options_.check_receivers && !options_.receivers.count(out[i])) {
-        const std::vector<std::string> known(options_.receivers.begin(),
-                                             options_.receivers.end());
-        Fail(n[i], ctx,
-             "receivers: unknown receiver \"" + out[i] + "\"" +
-                 (known.empty() ? " (the config defines no receivers)"
-                                : DidYouMean(out[i], known)));
+        const std::vector<std::string> known(options_.receivers.begin(), options_.receivers.end());
+        Fail(
+            n[i], ctx,
+            "receivers: unknown receiver \"" + out[i] + "\"" +
+                (known.empty() ? " (the config defines no receivers)" : DidYouMean(out[i], known)));
       }
     }
     return out;
@@ -234,18 +218,15 @@ class FileLoader {
     std::vector<std::string> by = StringList(n, ctx, "by");
     std::set<std::string> seen;
     for (size_t i = 0; i < by.size(); ++i) {
-      if (!IsLabelName(by[i]))
-        Fail(n[i], ctx, "by: invalid label name \"" + by[i] + "\"");
-      if (!seen.insert(by[i]).second)
-        Fail(n[i], ctx, "by: duplicate label \"" + by[i] + "\"");
+      if (!IsLabelName(by[i])) Fail(n[i], ctx, "by: invalid label name \"" + by[i] + "\"");
+      if (!seen.insert(by[i]).second) Fail(n[i], ctx, "by: duplicate label \"" + by[i] + "\"");
     }
     return by;
   }
 
   RuleGroup LoadGroup(const YAML::Node& n, size_t index) {
     const std::string where = "groups[" + std::to_string(index) + "]: ";
-    if (!n.IsMap())
-      Fail(n, where, "a group is a mapping with \"name\" and \"rules\"");
+    if (!n.IsMap()) Fail(n, where, "a group is a mapping with \"name\" and \"rules\"");
     last_line_ = Line(n);
     RuleGroup g;
     g.file = file_;
@@ -257,16 +238,13 @@ class FileLoader {
     CheckKeys(n, {"name", "rules"}, ctx);
     const YAML::Node rules = n["rules"];
     if (!rules) Fail(n, ctx, "rules: required");
-    if (!rules.IsSequence() && !rules.IsNull())
-      Fail(rules, ctx, "rules: must be a list");
+    if (!rules.IsSequence() && !rules.IsNull()) Fail(rules, ctx, "rules: must be a list");
     std::set<std::string> names;
     for (size_t i = 0; rules.IsSequence() && i < rules.size(); ++i) {
-      AlertRule r =
-          LoadRule(rules[i], ctx + "rules[" + std::to_string(i) + "]: ");
+      AlertRule r = LoadRule(rules[i], ctx + "rules[" + std::to_string(i) + "]: ");
       if (!names.insert(r.name).second) {
         Fail(rules[i]["alert"], ctx,
-             "rule \"" + r.name +
-                 "\": alert: duplicate alert name in the group");
+             "rule \"" + r.name + "\": alert: duplicate alert name in the group");
       }
       g.rules.push_back(std::move(r));
     }
@@ -279,17 +257,16 @@ class FileLoader {
     AlertRule r;
     r.file = file_;
     r.line = Line(n);
-    if (n["record"])
-      Fail(n["record"], where, "record: recording rules are not supported");
+    if (n["record"]) Fail(n["record"], where, "record: recording rules are not supported");
     if (!n["alert"]) Fail(n, where, "alert: required");
     r.name = Scalar(n["alert"], where, "alert");
     if (r.name.empty()) Fail(n["alert"], where, "alert: must not be empty");
     const std::string ctx = "rule \"" + r.name + "\": ";
-    CheckKeys(n,
-              {"alert", "sli", "stat", "window", "by", "where", "match", "op",
-               "threshold", "min_samples", "for", "keep_firing_for", "labels",
-               "annotations", "receivers", "compare", "confidence"},
-              ctx);
+    CheckKeys(
+        n,
+        {"alert", "sli", "stat", "window", "by", "where", "match", "op", "threshold", "min_samples",
+         "for", "keep_firing_for", "labels", "annotations", "receivers", "compare", "confidence"},
+        ctx);
 
     if (!n["sli"]) Fail(n, ctx, "sli: required");
     const std::string sli = Scalar(n["sli"], ctx, "sli");
@@ -316,8 +293,7 @@ class FileLoader {
       }
       r.query.stat = *s;
     } else if (n["stat"]) {
-      Fail(n["stat"], ctx,
-           "stat: not allowed for \"" + sli + "\" (not a distribution)");
+      Fail(n["stat"], ctx, "stat: not allowed for \"" + sli + "\" (not a distribution)");
     }
 
     if (!n["window"]) Fail(n, ctx, "window: required");
@@ -345,8 +321,7 @@ class FileLoader {
              "match: required for finish_reason_rate (the finish_reason to "
              "count)");
       r.query.match = Scalar(n["match"], ctx, "match");
-      if (r.query.match.empty())
-        Fail(n["match"], ctx, "match: must not be empty");
+      if (r.query.match.empty()) Fail(n["match"], ctx, "match: must not be empty");
     } else if (n["match"]) {
       Fail(n["match"], ctx, "match: only for finish_reason_rate");
     }
@@ -361,21 +336,18 @@ class FileLoader {
              "threshold: not used with compare (use "
              "compare.ratio_above/ratio_below)");
       if (n["op"])
-        Fail(n["op"], ctx,
-             "op: not used with compare (use compare.ratio_above/ratio_below)");
+        Fail(n["op"], ctx, "op: not used with compare (use compare.ratio_above/ratio_below)");
       if (n["confidence"])
-        Fail(n["confidence"], ctx,
-             "confidence: not used with compare (use compare.confidence)");
+        Fail(n["confidence"], ctx, "confidence: not used with compare (use compare.confidence)");
       r.compare = c["baseline"] ? BaselineCompare(c, ctx, r) : OffsetCompare(c, ctx);
       r.op = r.compare->ratio_below ? Op::kLt : Op::kGt;
-      r.threshold = r.compare->ratio_below ? *r.compare->ratio_below
-                                           : r.compare->ratio_above.value_or(0);
+      r.threshold =
+          r.compare->ratio_below ? *r.compare->ratio_below : r.compare->ratio_above.value_or(0);
     } else {
       if (n["op"]) {
         const std::string op = Scalar(n["op"], ctx, "op");
         auto o = ParseOp(op);
-        if (!o)
-          Fail(n["op"], ctx, "op: unknown operator \"" + op + "\" (> >= < <=)");
+        if (!o) Fail(n["op"], ctx, "op: unknown operator \"" + op + "\" (> >= < <=)");
         r.op = *o;
       }
       if (!n["threshold"]) Fail(n, ctx, "threshold: required (or use compare)");
@@ -384,36 +356,32 @@ class FileLoader {
         if (!IsRatioSli(r.query.sli))
           Fail(n["confidence"], ctx,
                "confidence: only for ratio SLIs (override_rate, "
-               "review_coverage, finish_reason_rate), not \"" + sli + "\"");
+               "review_coverage, finish_reason_rate), not \"" +
+                   sli + "\"");
         r.confidence = Confidence(n["confidence"], ctx, "confidence");
       }
     }
 
-    if (n["min_samples"])
-      r.min_samples = Integer(n["min_samples"], ctx, "min_samples", 1);
+    if (n["min_samples"]) r.min_samples = Integer(n["min_samples"], ctx, "min_samples", 1);
     if (n["for"]) r.for_duration = Duration(n["for"], ctx, "for");
     if (n["keep_firing_for"])
-      r.keep_firing_for =
-          Duration(n["keep_firing_for"], ctx, "keep_firing_for");
+      r.keep_firing_for = Duration(n["keep_firing_for"], ctx, "keep_firing_for");
     if (n["labels"]) r.labels = Templates(n["labels"], ctx, "labels", true);
-    if (n["annotations"])
-      r.annotations = Templates(n["annotations"], ctx, "annotations", false);
+    if (n["annotations"]) r.annotations = Templates(n["annotations"], ctx, "annotations", false);
     if (n["receivers"]) r.receivers = Receivers(n["receivers"], ctx);
     if (r.compare && r.compare->baseline_previous) {
       const YAML::Node c = n["compare"];
-      r.compare->min_samples =
-          c["min_samples"] ? Integer(c["min_samples"], ctx, "compare.min_samples", 1)
-                           : r.min_samples;
+      r.compare->min_samples = c["min_samples"]
+                                   ? Integer(c["min_samples"], ctx, "compare.min_samples", 1)
+                                   : r.min_samples;
     }
     return r;
   }
 
   // A one-sided confidence level, strictly between 0 and 1.
-  double Confidence(const YAML::Node& n, const std::string& ctx,
-                    const std::string& field) {
+  double Confidence(const YAML::Node& n, const std::string& ctx, const std::string& field) {
     const double v = Number(n, ctx, field);
-    if (!(v > 0 && v < 1))
-      Fail(n, ctx, field + ": must be between 0 and 1 (exclusive), e.g. 0.95");
+    if (!(v > 0 && v < 1)) Fail(n, ctx, field + ": must be between 0 and 1 (exclusive), e.g. 0.95");
     return v;
   }
 
@@ -422,12 +390,9 @@ class FileLoader {
     Compare cmp;
     if (!c["offset"]) Fail(c, ctx, "compare.offset: required");
     cmp.offset = Duration(c["offset"], ctx, "compare.offset");
-    if (cmp.offset.count() <= 0)
-      Fail(c["offset"], ctx, "compare.offset: must be > 0");
-    if (c["ratio_above"])
-      cmp.ratio_above = Number(c["ratio_above"], ctx, "compare.ratio_above");
-    if (c["ratio_below"])
-      cmp.ratio_below = Number(c["ratio_below"], ctx, "compare.ratio_below");
+    if (cmp.offset.count() <= 0) Fail(c["offset"], ctx, "compare.offset: must be > 0");
+    if (c["ratio_above"]) cmp.ratio_above = Number(c["ratio_above"], ctx, "compare.ratio_above");
+    if (c["ratio_below"]) cmp.ratio_below = Number(c["ratio_below"], ctx, "compare.ratio_below");
     if (cmp.ratio_above.has_value() == cmp.ratio_below.has_value()) {
       Fail(c, ctx, "compare: needs exactly one of ratio_above or ratio_below");
     }
@@ -438,8 +403,7 @@ class FileLoader {
   }
 
   // compare: {baseline: previous, label, confidence | ratio_above, min_samples}
-  Compare BaselineCompare(const YAML::Node& c, const std::string& ctx,
-                          const AlertRule& r) {
+  Compare BaselineCompare(const YAML::Node& c, const std::string& ctx, const AlertRule& r) {
     CheckKeys(c, {"baseline", "label", "confidence", "ratio_above", "min_samples"},
               ctx + "compare: ");
     Compare cmp;
@@ -462,13 +426,13 @@ class FileLoader {
         Fail(c["ratio_above"], ctx,
              "compare.ratio_above: not for the ratio SLI \"" + sli +
                  "\" (it is tested with compare.confidence)");
-      if (c["confidence"])
-        cmp.confidence = Confidence(c["confidence"], ctx, "compare.confidence");
+      if (c["confidence"]) cmp.confidence = Confidence(c["confidence"], ctx, "compare.confidence");
     } else {
       if (c["confidence"])
         Fail(c["confidence"], ctx,
              "compare.confidence: only for ratio SLIs (override_rate, "
-             "review_coverage, finish_reason_rate), not \"" + sli + "\"");
+             "review_coverage, finish_reason_rate), not \"" +
+                 sli + "\"");
       if (!c["ratio_above"])
         Fail(c, ctx, "compare.ratio_above: required for \"" + sli + "\" with baseline: previous");
       cmp.ratio_above = Number(c["ratio_above"], ctx, "compare.ratio_above");
@@ -488,11 +452,10 @@ class FileLoader {
     s.name = Scalar(n["name"], where, "name");
     if (s.name.empty()) Fail(n["name"], where, "name: must not be empty");
     const std::string ctx = "slo \"" + s.name + "\": ";
-    CheckKeys(
-        n,
-        {"name", "description", "sli", "objective", "period", "alerting",
-         "where", "by", "min_samples", "labels", "annotations", "receivers"},
-        ctx);
+    CheckKeys(n,
+              {"name", "description", "sli", "objective", "period", "alerting", "where", "by",
+               "min_samples", "labels", "annotations", "receivers"},
+              ctx);
     if (n["description"]) Scalar(n["description"], ctx, "description");
     if (!n["sli"]) Fail(n, ctx, "sli: required");
     const std::string sli = Scalar(n["sli"], ctx, "sli");
@@ -508,15 +471,13 @@ class FileLoader {
     if (!n["objective"]) Fail(n, ctx, "objective: required");
     s.objective = Number(n["objective"], ctx, "objective");
     if (!(s.objective > 0 && s.objective < 1)) {
-      Fail(n["objective"], ctx,
-           "objective: must be between 0 and 1 (exclusive), e.g. 0.95");
+      Fail(n["objective"], ctx, "objective: must be between 0 and 1 (exclusive), e.g. 0.95");
     }
     if (n["period"]) {
       s.period = Duration(n["period"], ctx, "period");
       s.period_name = n["period"].Scalar();
       if (s.period < BurnRateTiers().back().long_window) {
-        Fail(n["period"], ctx,
-             "period: must be at least 3d (the longest burn-rate window)");
+        Fail(n["period"], ctx, "period: must be at least 3d (the longest burn-rate window)");
       }
     }
     if (n["alerting"]) {
@@ -526,24 +487,20 @@ class FileLoader {
       else if (a == "none")
         s.multiwindow = false;
       else
-        Fail(n["alerting"], ctx,
-             "alerting: unknown mode \"" + a + "\" (multiwindow, none)");
+        Fail(n["alerting"], ctx, "alerting: unknown mode \"" + a + "\" (multiwindow, none)");
     }
     if (n["where"]) s.where = StringMap(n["where"], ctx, "where", true);
     if (n["by"]) s.by = By(n["by"], ctx);
-    if (n["min_samples"])
-      s.min_samples = Integer(n["min_samples"], ctx, "min_samples", 1);
+    if (n["min_samples"]) s.min_samples = Integer(n["min_samples"], ctx, "min_samples", 1);
     if (n["labels"]) {
       s.labels = Templates(n["labels"], ctx, "labels", true);
       for (const auto& [k, v] : s.labels) {
         if (k == "slo" || k == "severity" || k == "long_window") {
-          Fail(n["labels"], ctx,
-               "labels: \"" + k + "\" is set by the SLO alerts");
+          Fail(n["labels"], ctx, "labels: \"" + k + "\" is set by the SLO alerts");
         }
       }
     }
-    if (n["annotations"])
-      s.annotations = Templates(n["annotations"], ctx, "annotations", false);
+    if (n["annotations"]) s.annotations = Templates(n["annotations"], ctx, "annotations", false);
     if (n["receivers"]) s.receivers = Receivers(n["receivers"], ctx);
     return s;
   }
@@ -573,9 +530,8 @@ Status CheckCrossFile(const RuleSet& set) {
     }
     for (const Slo& s : g.slos) {
       if (auto it = budget_where.find(s.name); it != budget_where.end())
-        return Status::InvalidArgument(s.file + ":" + std::to_string(s.line) + ": slo \"" +
-                                       s.name + "\": name: already used by the budget at " +
-                                       it->second);
+        return Status::InvalidArgument(s.file + ":" + std::to_string(s.line) + ": slo \"" + s.name +
+                                       "\": name: already used by the budget at " + it->second);
     }
   }
   std::map<std::string, std::string> slo_where;
@@ -586,8 +542,7 @@ Status CheckCrossFile(const RuleSet& set) {
       auto [it, inserted] = slo_where.emplace(s.name, here);
       if (!inserted) {
         return Status::InvalidArgument(here + ": slo \"" + s.name +
-                                       "\": name: already defined at " +
-                                       it->second);
+                                       "\": name: already defined at " + it->second);
       }
     }
   }
@@ -595,9 +550,9 @@ Status CheckCrossFile(const RuleSet& set) {
     for (const AlertRule& r : g.rules) {
       auto it = slo_where.find(r.name);
       if (it != slo_where.end()) {
-        return Status::InvalidArgument(
-            r.file + ":" + std::to_string(r.line) + ": rule \"" + r.name +
-            "\": alert: name already used by the SLO at " + it->second);
+        return Status::InvalidArgument(r.file + ":" + std::to_string(r.line) + ": rule \"" +
+                                       r.name + "\": alert: name already used by the SLO at " +
+                                       it->second);
       }
     }
   }
@@ -612,8 +567,7 @@ Result<RuleSet> LoadRuleText(const std::string& text, const std::string& file,
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(file + ":" +
-                                   std::to_string(e.mark.line + 1) +
+    return Status::InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) +
                                    ": invalid YAML: " + e.msg);
   }
   try {
@@ -625,19 +579,16 @@ Result<RuleSet> LoadRuleText(const std::string& text, const std::string& file,
   } catch (const LoadError& e) {
     return Status::InvalidArgument(e.message);
   } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(
-        file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    return Status::InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
 }
 
-Result<RuleSet> LoadRuleFiles(const std::vector<std::string>& paths,
-                              const LoadOptions& options) {
+Result<RuleSet> LoadRuleFiles(const std::vector<std::string>& paths, const LoadOptions& options) {
   RuleSet all;
   for (const std::string& path : paths) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      return Status::InvalidArgument(
-          path + ": cannot read rule file: " + std::strerror(errno));
+      return Status::InvalidArgument(path + ": cannot read rule file: " + std::strerror(errno));
     }
     std::stringstream buf;
     buf << in.rdbuf();
@@ -652,8 +603,8 @@ Result<RuleSet> LoadRuleFiles(const std::vector<std::string>& paths,
   return all;
 }
 
-Result<std::vector<std::string>> ExpandRuleGlobs(
-    const std::vector<std::string>& globs, const std::string& base_dir) {
+Result<std::vector<std::string>> ExpandRuleGlobs(const std::vector<std::string>& globs,
+                                                 const std::string& base_dir) {
   std::vector<std::string> out;
   std::set<std::string> seen;
   for (const std::string& pattern : globs) {
@@ -672,8 +623,7 @@ Result<std::vector<std::string>> ExpandRuleGlobs(
     }
     if (rc != 0) {
       globfree(&g);
-      return Status::InvalidArgument(pattern +
-                                     ": cannot expand rule file pattern");
+      return Status::InvalidArgument(pattern + ": cannot expand rule file pattern");
     }
     for (size_t i = 0; i < g.gl_pathc; ++i) {
       std::string p = g.gl_pathv[i];

@@ -22,8 +22,7 @@ struct LoadOptions {
 
 // Loads every file (already glob-expanded) into one RuleSet. The first
 // error found is returned; nothing is partially loaded.
-Result<RuleSet> LoadRuleFiles(const std::vector<std::string>& paths,
-                              const LoadOptions& options);
+Result<RuleSet> LoadRuleFiles(const std::vector<std::string>& paths, const LoadOptions& options);
 
 // Parses one file's text (`file` is used only in messages and RuleGroup::file).
 Result<RuleSet> LoadRuleText(const std::string& text, const std::string& file,
@@ -33,8 +32,8 @@ Result<RuleSet> LoadRuleText(const std::string& text, const std::string& file,
 // base_dir (the config file's folder). Matches are sorted per pattern and
 // de-duplicated. A pattern without glob characters that names no file is an
 // error ("rules/x.yaml: no such file"); a glob matching nothing is not.
-Result<std::vector<std::string>> ExpandRuleGlobs(
-    const std::vector<std::string>& globs, const std::string& base_dir);
+Result<std::vector<std::string>> ExpandRuleGlobs(const std::vector<std::string>& globs,
+                                                 const std::string& base_dir);
 
 // The patterns of `globs` (resolved as ExpandRuleGlobs does) that match no
 // file. Not an error for ExpandRuleGlobs, as a glob over an empty folder is

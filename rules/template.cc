@@ -40,9 +40,7 @@ double ToNum(const Val& v) {
   if (end == begin) return 0;
   return d;
 }
-std::string ToStr(const Val& v) {
-  return v.is_num ? FormatValue(v.num) : v.str;
-}
+std::string ToStr(const Val& v) { return v.is_num ? FormatValue(v.num) : v.str; }
 
 struct FuncInfo {
   const char* name;
@@ -68,23 +66,19 @@ const FuncInfo* FindFunc(const std::string& name) {
 
 // Counts the conversions in a printf format, validating each. Only the
 // float verbs (f e E g G), %v, %s and %% are supported.
-std::optional<int> CountPrintfVerbs(const std::string& format,
-                                    std::string* error) {
+std::optional<int> CountPrintfVerbs(const std::string& format, std::string* error) {
   int n = 0;
   for (size_t i = 0; i < format.size(); ++i) {
     if (format[i] != '%') continue;
     ++i;
     if (i < format.size() && format[i] == '%') continue;
     // strchr also matches the terminator, so a NUL must be refused here.
-    while (i < format.size() && format[i] != '\0' &&
-           std::strchr("+- #0", format[i]))
-      ++i;
+    while (i < format.size() && format[i] != '\0' && std::strchr("+- #0", format[i])) ++i;
     // Width and precision of at most two digits: "%.349144356f" would make
     // snprintf allocate hundreds of megabytes.
     const auto digits = [&] {
       size_t count = 0;
-      while (i < format.size() &&
-             std::isdigit(static_cast<unsigned char>(format[i]))) {
+      while (i < format.size() && std::isdigit(static_cast<unsigned char>(format[i]))) {
         ++i;
         ++count;
       }
@@ -96,14 +90,11 @@ std::optional<int> CountPrintfVerbs(const std::string& format,
       too_wide |= digits() > 2;
     }
     if (too_wide) {
-      *error = "printf: width and precision must be below 100 in \"" +
-               format + "\"";
+      *error = "printf: width and precision must be below 100 in \"" + format + "\"";
       return std::nullopt;
     }
-    if (i >= format.size() || format[i] == '\0' ||
-        !std::strchr("feEgGvs", format[i])) {
-      *error = "printf: unsupported format \"" + format +
-               "\" (use %f %e %g %v %s or %%)";
+    if (i >= format.size() || format[i] == '\0' || !std::strchr("feEgGvs", format[i])) {
+      *error = "printf: unsupported format \"" + format + "\" (use %f %e %g %v %s or %%)";
       return std::nullopt;
     }
     ++n;
@@ -151,8 +142,7 @@ std::string Title(std::string s) {
   bool start = true;
   for (char& c : s) {
     const bool alpha = std::isalnum(static_cast<unsigned char>(c)) != 0;
-    if (alpha && start)
-      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (alpha && start) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     start = !alpha;
   }
   return s;
@@ -177,22 +167,16 @@ Val CallFunc(const std::string& name, const std::vector<Val>& args) {
   else {
     out.str = ToStr(a);
     for (char& c : out.str) {
-      if (name == "toUpper")
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      if (name == "toLower")
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name == "toUpper") c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (name == "toLower") c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     if (name == "title") out.str = Title(out.str);
   }
   return out;
 }
 
-bool IsIdentStart(char c) {
-  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
-}
-bool IsIdent(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
+bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool IsIdent(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 // Splits the inside of {{ }} into commands separated by '|'.
 Result<std::vector<Command>> ParseAction(const std::string& src) {
@@ -242,8 +226,7 @@ Result<std::vector<Command>> ParseAction(const std::string& src) {
       } else if (word == "$bound" || word == "$baseline") {
         arg.kind = Arg::Kind::kVar;
         arg.text = word.substr(1);
-      } else if (word.rfind("$labels.", 0) == 0 ||
-                 word.rfind(".Labels.", 0) == 0) {
+      } else if (word.rfind("$labels.", 0) == 0 || word.rfind(".Labels.", 0) == 0) {
         arg.kind = Arg::Kind::kLabel;
         arg.text = word.substr(8);
         if (arg.text.empty() || !IsIdentStart(arg.text[0]) ||
@@ -269,16 +252,14 @@ Result<std::vector<Command>> ParseAction(const std::string& src) {
     pipeline.back().push_back(std::move(arg));
   }
   if (pipeline.back().empty()) {
-    return fail(pipeline.size() == 1 ? "empty action"
-                                     : "missing command after '|'");
+    return fail(pipeline.size() == 1 ? "empty action" : "missing command after '|'");
   }
   // Check shapes and arities.
   for (size_t k = 0; k < pipeline.size(); ++k) {
     const Command& cmd = pipeline[k];
     const bool piped = k > 0;
     if (cmd[0].kind != Arg::Kind::kFunc) {
-      if (cmd.size() != 1)
-        return fail("unexpected operand after \"" + cmd[0].text + "\"");
+      if (cmd.size() != 1) return fail("unexpected operand after \"" + cmd[0].text + "\"");
       if (piped) return fail("can only pipe into a function");
       continue;
     }
@@ -290,9 +271,8 @@ Result<std::vector<Command>> ParseAction(const std::string& src) {
     const FuncInfo* f = FindFunc(cmd[0].text);
     const int nargs = static_cast<int>(cmd.size()) - 1 + (piped ? 1 : 0);
     if (f->arity >= 0 && nargs != f->arity) {
-      return fail("wrong number of args for " + std::string(f->name) +
-                  ": want " + std::to_string(f->arity) + " got " +
-                  std::to_string(nargs));
+      return fail("wrong number of args for " + std::string(f->name) + ": want " +
+                  std::to_string(f->arity) + " got " + std::to_string(nargs));
     }
     if (f->arity < 0) {
       if (cmd.size() < 2 || cmd[1].kind != Arg::Kind::kString) {
@@ -302,17 +282,15 @@ Result<std::vector<Command>> ParseAction(const std::string& src) {
       auto verbs = CountPrintfVerbs(cmd[1].text, &error);
       if (!verbs) return fail(error);
       if (*verbs != nargs - 1) {
-        return fail("printf format \"" + cmd[1].text + "\" has " +
-                    std::to_string(*verbs) + " verbs for " +
-                    std::to_string(nargs - 1) + " args");
+        return fail("printf format \"" + cmd[1].text + "\" has " + std::to_string(*verbs) +
+                    " verbs for " + std::to_string(nargs - 1) + " args");
       }
     }
   }
   return pipeline;
 }
 
-Val EvalArg(const Arg& a, const Labels& labels, double value,
-            const TemplateVars& vars) {
+Val EvalArg(const Arg& a, const Labels& labels, double value, const TemplateVars& vars) {
   Val v;
   switch (a.kind) {
     case Arg::Kind::kVar: {
@@ -347,8 +325,7 @@ struct Decimal {
 };
 Decimal Shortest(double v) {
   char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, std::fabs(v),
-                         std::chars_format::scientific);
+  auto r = std::to_chars(buf, buf + sizeof buf, std::fabs(v), std::chars_format::scientific);
   std::string s(buf, r.ptr);
   Decimal d;
   const size_t e = s.find('e');
@@ -370,19 +347,16 @@ struct Template::Node {
 Template::Template() = default;
 Template::~Template() = default;
 
-Result<std::shared_ptr<const Template>> Template::Parse(
-    const std::string& text) {
+Result<std::shared_ptr<const Template>> Template::Parse(const std::string& text) {
   std::shared_ptr<Template> t(new Template());
   size_t pos = 0;
   bool trim_next = false;
   while (pos <= text.size()) {
     size_t open = text.find("{{", pos);
-    std::string lit = text.substr(
-        pos, open == std::string::npos ? std::string::npos : open - pos);
+    std::string lit = text.substr(pos, open == std::string::npos ? std::string::npos : open - pos);
     if (trim_next) {
       size_t k = 0;
-      while (k < lit.size() && std::isspace(static_cast<unsigned char>(lit[k])))
-        ++k;
+      while (k < lit.size() && std::isspace(static_cast<unsigned char>(lit[k]))) ++k;
       lit.erase(0, k);
     }
     if (open == std::string::npos) {
@@ -392,9 +366,7 @@ Result<std::shared_ptr<const Template>> Template::Parse(
     size_t body = open + 2;
     if (body + 1 < text.size() && text[body] == '-' &&
         std::isspace(static_cast<unsigned char>(text[body + 1]))) {
-      while (!lit.empty() &&
-             std::isspace(static_cast<unsigned char>(lit.back())))
-        lit.pop_back();
+      while (!lit.empty() && std::isspace(static_cast<unsigned char>(lit.back()))) lit.pop_back();
       ++body;
     }
     if (!lit.empty()) t->nodes_.push_back(Node{true, lit, {}});
@@ -416,8 +388,7 @@ Result<std::shared_ptr<const Template>> Template::Parse(
       }
     }
     if (close == std::string::npos) {
-      return Status::InvalidArgument(
-          "template: unclosed action (missing \"}}\")");
+      return Status::InvalidArgument("template: unclosed action (missing \"}}\")");
     }
     size_t body_end = close;
     trim_next = false;
@@ -429,8 +400,7 @@ Result<std::shared_ptr<const Template>> Template::Parse(
     std::string action = text.substr(body, body_end - body);
     size_t a = action.find_first_not_of(" \t\r\n");
     size_t b = action.find_last_not_of(" \t\r\n");
-    std::string trimmed =
-        a == std::string::npos ? "" : action.substr(a, b - a + 1);
+    std::string trimmed = a == std::string::npos ? "" : action.substr(a, b - a + 1);
     pos = close + 2;
     if (trimmed.size() >= 4 && trimmed.rfind("/*", 0) == 0 &&
         trimmed.compare(trimmed.size() - 2, 2, "*/") == 0) {
@@ -443,8 +413,7 @@ Result<std::shared_ptr<const Template>> Template::Parse(
   return std::shared_ptr<const Template>(std::move(t));
 }
 
-std::string Template::Render(const Labels& labels, double value,
-                             const TemplateVars& vars) const {
+std::string Template::Render(const Labels& labels, double value, const TemplateVars& vars) const {
   std::string out;
   for (const Node& n : nodes_) {
     if (n.is_text) {
@@ -459,8 +428,7 @@ std::string Template::Render(const Labels& labels, double value,
         continue;
       }
       std::vector<Val> args;
-      for (size_t a = 1; a < cmd.size(); ++a)
-        args.push_back(EvalArg(cmd[a], labels, value, vars));
+      for (size_t a = 1; a < cmd.size(); ++a) args.push_back(EvalArg(cmd[a], labels, value, vars));
       if (k > 0) args.push_back(piped);
       piped = CallFunc(cmd[0].text, args);
     }
@@ -480,20 +448,17 @@ std::string FormatValue(double v) {
     out += d.digits[0];
     if (d.digits.size() > 1) out += "." + d.digits.substr(1);
     char buf[16];
-    std::snprintf(buf, sizeof buf, "e%c%02d", d.exp < 0 ? '-' : '+',
-                  std::abs(d.exp));
+    std::snprintf(buf, sizeof buf, "e%c%02d", d.exp < 0 ? '-' : '+', std::abs(d.exp));
     return out + buf;
   }
   if (d.exp < 0) {
-    return out + "0." + std::string(static_cast<size_t>(-d.exp - 1), '0') +
-           d.digits;
+    return out + "0." + std::string(static_cast<size_t>(-d.exp - 1), '0') + d.digits;
   }
   const size_t int_digits = static_cast<size_t>(d.exp) + 1;
   if (d.digits.size() <= int_digits) {
     return out + d.digits + std::string(int_digits - d.digits.size(), '0');
   }
-  return out + d.digits.substr(0, int_digits) + "." +
-         d.digits.substr(int_digits);
+  return out + d.digits.substr(0, int_digits) + "." + d.digits.substr(int_digits);
 }
 
 std::string FormatG4(double v) {
@@ -527,8 +492,7 @@ std::string Humanize(double v) {
 
 std::string Humanize1024(double v) {
   if (std::fabs(v) <= 1 || std::isnan(v) || std::isinf(v)) return FormatG4(v);
-  static const char* const kBig[] = {"ki", "Mi", "Gi", "Ti",
-                                     "Pi", "Ei", "Zi", "Yi"};
+  static const char* const kBig[] = {"ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"};
   std::string prefix;
   for (const char* p : kBig) {
     if (std::fabs(v) < 1024) break;
@@ -560,16 +524,13 @@ std::string HumanizeDuration(double v) {
     if (days != 0) {
       std::snprintf(buf, sizeof buf, "%s%lldd %lldh %lldm %llds", sign.c_str(),
                     static_cast<long long>(days), static_cast<long long>(hours),
-                    static_cast<long long>(minutes),
-                    static_cast<long long>(seconds));
+                    static_cast<long long>(minutes), static_cast<long long>(seconds));
     } else if (hours != 0) {
       std::snprintf(buf, sizeof buf, "%s%lldh %lldm %llds", sign.c_str(),
-                    static_cast<long long>(hours),
-                    static_cast<long long>(minutes),
+                    static_cast<long long>(hours), static_cast<long long>(minutes),
                     static_cast<long long>(seconds));
     } else if (minutes != 0) {
-      std::snprintf(buf, sizeof buf, "%s%lldm %llds", sign.c_str(),
-                    static_cast<long long>(minutes),
+      std::snprintf(buf, sizeof buf, "%s%lldm %llds", sign.c_str(), static_cast<long long>(minutes),
                     static_cast<long long>(seconds));
     } else {
       return sign + FormatG4(v) + "s";

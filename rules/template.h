@@ -35,8 +35,7 @@ class Template {
   // Error messages have no file:line; the loader prefixes them.
   static Result<std::shared_ptr<const Template>> Parse(const std::string& text);
 
-  std::string Render(const Labels& labels, double value,
-                     const TemplateVars& vars = {}) const;
+  std::string Render(const Labels& labels, double value, const TemplateVars& vars = {}) const;
 
   struct Node;  // parsed text/action pieces (template.cc)
   ~Template();

@@ -7,9 +7,9 @@
 
 #include "daemon/common/time_util.h"
 #include "daemon/ingest/parser.h"
-#include "tools/event_yaml.h"
 #include "rules/rule_engine.h"
 #include "rules/template.h"
+#include "tools/event_yaml.h"
 #include "windows/window_engine.h"
 
 namespace aw::tools {
@@ -32,12 +32,10 @@ Millis Tail(const RuleSet& rules) {
   for (const RuleGroup& g : rules.groups) {
     for (const AlertRule& r : g.rules) {
       Millis t = r.for_duration + r.keep_firing_for;
-      if (r.query.window.kind == WindowSpec::Kind::kTime)
-        t += r.query.window.duration;
+      if (r.query.window.kind == WindowSpec::Kind::kTime) t += r.query.window.duration;
       tail = std::max(tail, t);
     }
-    if (!g.slos.empty())
-      tail = std::max(tail, BurnRateTiers().back().long_window);
+    if (!g.slos.empty()) tail = std::max(tail, BurnRateTiers().back().long_window);
   }
   return tail;
 }
@@ -60,17 +58,14 @@ void Print(const StepResult::Change& c, bool json, std::ostream& out) {
   }
   std::string padded = state;
   padded.resize(8, ' ');
-  out << FormatRfc3339(c.at) << " " << padded << " " << c.event.name << " "
-      << FormatLabels(labels);
-  if (c.kind == Transition::kFiring)
-    out << " value=" << FormatValue(c.event.value);
+  out << FormatRfc3339(c.at) << " " << padded << " " << c.event.name << " " << FormatLabels(labels);
+  if (c.kind == Transition::kFiring) out << " value=" << FormatValue(c.event.value);
   out << "\n";
 }
 
 }  // namespace
 
-int Replay(const RuleSet& rules, const Pricing& pricing,
-           const std::string& events_path, bool json,
+int Replay(const RuleSet& rules, const Pricing& pricing, const std::string& events_path, bool json,
            Millis evaluation_interval, std::ostream& out, std::ostream& err) {
   std::ifstream in(events_path, std::ios::binary);
   if (!in) {
@@ -98,16 +93,13 @@ int Replay(const RuleSet& rules, const Pricing& pricing,
     const std::string kind = j.begin().key();
     const nlohmann::json& body = j.begin().value();
     if (kind != "span" && kind != "feedback" && kind != "resolution") {
-      return fail("unknown record \"" + kind +
-                  "\" (span, feedback, resolution)");
+      return fail("unknown record \"" + kind + "\" (span, feedback, resolution)");
     }
     if (!body.is_object()) return fail(kind + ": must be an object");
     const char* time_key = kind == "resolution" ? "resolved_at" : "ts";
-    auto t = body.contains(time_key) ? internal::JsonTime(body[time_key])
-                                     : std::nullopt;
+    auto t = body.contains(time_key) ? internal::JsonTime(body[time_key]) : std::nullopt;
     if (!t) {
-      return fail(kind + "." + time_key +
-                  ": required in replay (RFC 3339 or Unix seconds)");
+      return fail(kind + "." + time_key + ": required in replay (RFC 3339 or Unix seconds)");
     }
     Record r;
     r.time = *t;
@@ -128,9 +120,8 @@ int Replay(const RuleSet& rules, const Pricing& pricing,
     }
     records.push_back(std::move(r));
   }
-  std::stable_sort(
-      records.begin(), records.end(),
-      [](const Record& a, const Record& b) { return a.time < b.time; });
+  std::stable_sort(records.begin(), records.end(),
+                   [](const Record& a, const Record& b) { return a.time < b.time; });
   if (records.empty()) return 0;
 
   windows::WindowEngine windows(pricing);
@@ -139,8 +130,7 @@ int Replay(const RuleSet& rules, const Pricing& pricing,
   RuleEngine engine(rules, settings);
   auto evaluate = [&](TimeMs now) {
     for (const auto& c : engine.Evaluate(windows, now).transitions) {
-      if (c.kind == Transition::kFiring || c.kind == Transition::kResolved)
-        Print(c, json, out);
+      if (c.kind == Transition::kFiring || c.kind == Transition::kResolved) Print(c, json, out);
     }
   };
   const int64_t step = evaluation_interval.count();

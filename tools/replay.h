@@ -26,8 +26,7 @@ namespace aw::tools {
 // json: print {"time","state","alert","labels","value"} lines instead.
 // Returns 0, or 1 with "EVENTS:LINE: message" on `err` for an unreadable
 // file or a bad line (nothing is printed on `out` then).
-int Replay(const rules::RuleSet& rules, const Pricing& pricing,
-           const std::string& events_path, bool json,
-           Millis evaluation_interval, std::ostream& out, std::ostream& err);
+int Replay(const rules::RuleSet& rules, const Pricing& pricing, const std::string& events_path,
+           bool json, Millis evaluation_interval, std::ostream& out, std::ostream& err);
 
 }  // namespace aw::tools

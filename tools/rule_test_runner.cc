@@ -10,10 +10,10 @@
 
 #include "daemon/common/time_util.h"
 #include "daemon/ingest/parser.h"
-#include "tools/event_yaml.h"
 #include "rules/rule_engine.h"
 #include "rules/rule_loader.h"
 #include "rules/template.h"
+#include "tools/event_yaml.h"
 #include "windows/window_engine.h"
 
 namespace aw::tools {
@@ -62,8 +62,7 @@ class TestFile {
       out << e.message << "\n" << file_ << ": FAIL\n";
       return 1;
     } catch (const YAML::Exception& e) {
-      out << file_ << ":" << e.mark.line + 1 << ": " << e.msg << "\n"
-          << file_ << ": FAIL\n";
+      out << file_ << ":" << e.mark.line + 1 << ": " << e.msg << "\n" << file_ << ": FAIL\n";
       return 1;
     }
   }
@@ -74,14 +73,12 @@ class TestFile {
     throw TestError{file_ + ":" + std::to_string(line) + ": " + msg};
   }
 
-  void CheckKeys(const YAML::Node& n,
-                 std::initializer_list<const char*> allowed,
+  void CheckKeys(const YAML::Node& n, std::initializer_list<const char*> allowed,
                  const std::string& ctx) {
     if (!n.IsMap()) Fail(n, ctx + ": must be a mapping");
     for (auto it = n.begin(); it != n.end(); ++it) {
       const std::string key = it->first.Scalar();
-      if (std::none_of(allowed.begin(), allowed.end(),
-                       [&](const char* a) { return key == a; })) {
+      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
         Fail(it->first, ctx + ": unknown field \"" + key + "\"");
       }
     }
@@ -105,18 +102,15 @@ class TestFile {
     std::stringstream buf;
     buf << in.rdbuf();
     const YAML::Node root = YAML::Load(buf.str());
-    CheckKeys(root, {"rule_files", "evaluation_interval", "tests"},
-              "test file");
+    CheckKeys(root, {"rule_files", "evaluation_interval", "tests"}, "test file");
     if (!root["rule_files"] || !root["rule_files"].IsSequence()) {
       Fail(root, "rule_files: required (a list of rule files)");
     }
     std::vector<std::string> globs;
     for (const auto& g : root["rule_files"]) globs.push_back(g.Scalar());
     auto files = ExpandRuleGlobs(globs, Dir(file_));
-    if (!files.ok())
-      Fail(root["rule_files"], "rule_files: " + files.status().message());
-    if (files->empty())
-      Fail(root["rule_files"], "rule_files: no rule file matched");
+    if (!files.ok()) Fail(root["rule_files"], "rule_files: " + files.status().message());
+    if (files->empty()) Fail(root["rule_files"], "rule_files: no rule file matched");
     LoadOptions opts;
     opts.check_receivers = false;
     auto rules = LoadRuleFiles(*files, opts);
@@ -144,12 +138,10 @@ class TestFile {
       failed += RunCase(cases[i], i, *rules, out, &total);
     }
     if (failed) {
-      out << file_ << ": FAIL (" << failed << " of " << total
-          << " expectations failed)\n";
+      out << file_ << ": FAIL (" << failed << " of " << total << " expectations failed)\n";
       return 1;
     }
-    out << file_ << ": PASS (" << cases.size() << " tests, " << total
-        << " expectations)\n";
+    out << file_ << ": PASS (" << cases.size() << " tests, " << total << " expectations)\n";
     return 0;
   }
 
@@ -162,13 +154,11 @@ class TestFile {
     if (n["name"]) c.name = n["name"].Scalar();
     if (n["interval"]) {
       c.interval = Duration(n["interval"], ctx + ".interval");
-      if (c.interval.count() <= 0)
-        Fail(n["interval"], ctx + ".interval: must be > 0");
+      if (c.interval.count() <= 0) Fail(n["interval"], ctx + ".interval: must be > 0");
     }
     if (n["start"]) {
       auto t = internal::JsonTime(internal::YamlToJson(n["start"]));
-      if (!t)
-        Fail(n["start"], ctx + ".start: expected RFC 3339 or Unix seconds");
+      if (!t) Fail(n["start"], ctx + ".start: expected RFC 3339 or Unix seconds");
       c.start = *t;
     }
     if (const YAML::Node events = n["events"]) {
@@ -181,24 +171,18 @@ class TestFile {
         ev.line = e.Mark().line + 1;
         if (!e["at"]) Fail(e, ectx + ".at: required");
         ev.at = Duration(e["at"], ectx + ".at").count();
-        const int kinds = (e["span"] ? 1 : 0) + (e["feedback"] ? 1 : 0) +
-                          (e["resolution"] ? 1 : 0);
-        if (kinds != 1)
-          Fail(e, ectx + ": needs exactly one of span, feedback, resolution");
-        const char* key = e["span"]       ? "span"
-                          : e["feedback"] ? "feedback"
-                                          : "resolution";
+        const int kinds = (e["span"] ? 1 : 0) + (e["feedback"] ? 1 : 0) + (e["resolution"] ? 1 : 0);
+        if (kinds != 1) Fail(e, ectx + ": needs exactly one of span, feedback, resolution");
+        const char* key = e["span"] ? "span" : e["feedback"] ? "feedback" : "resolution";
         ev.kind = e["span"]       ? Event::Kind::kSpan
                   : e["feedback"] ? Event::Kind::kFeedback
                                   : Event::Kind::kResolution;
-        if (!e[key].IsMap())
-          Fail(e[key], ectx + "." + key + ": must be a mapping");
+        if (!e[key].IsMap()) Fail(e[key], ectx + "." + key + ": must be a mapping");
         ev.record = internal::YamlToJson(e[key]);
         // Validate now, so a bad record is reported with its line.
         const auto opts = internal::ReplayParseOptions(c.start + ev.at);
         Status st;
-        if (ev.kind == Event::Kind::kSpan)
-          st = ingest::SpanFromJson(ev.record, opts).status();
+        if (ev.kind == Event::Kind::kSpan) st = ingest::SpanFromJson(ev.record, opts).status();
         if (ev.kind == Event::Kind::kFeedback)
           st = ingest::FeedbackFromJson(ev.record, opts).status();
         if (ev.kind == Event::Kind::kResolution)
@@ -208,8 +192,7 @@ class TestFile {
       }
     }
     const YAML::Node expect = n["expect"];
-    if (!expect || !expect.IsSequence())
-      Fail(n, ctx + ".expect: required (a list)");
+    if (!expect || !expect.IsSequence()) Fail(n, ctx + ".expect: required (a list)");
     for (size_t i = 0; i < expect.size(); ++i) {
       const YAML::Node x = expect[i];
       const std::string xctx = ctx + ".expect[" + std::to_string(i) + "]";
@@ -221,8 +204,7 @@ class TestFile {
       if (!x["alert"]) Fail(x, xctx + ".alert: required");
       ex.alert = x["alert"].Scalar();
       if (!names.count(ex.alert)) {
-        Fail(x["alert"], xctx + ".alert: \"" + ex.alert +
-                             "\" is not defined in the rule files");
+        Fail(x["alert"], xctx + ".alert: \"" + ex.alert + "\" is not defined in the rule files");
       }
       if (const YAML::Node l = x["labels"]) {
         if (!l.IsMap()) Fail(l, xctx + ".labels: must be a mapping");
@@ -230,27 +212,23 @@ class TestFile {
           ex.labels[it->first.Scalar()] = it->second.Scalar();
         }
       }
-      if (!x["state"])
-        Fail(x, xctx + ".state: required (firing, pending or inactive)");
+      if (!x["state"]) Fail(x, xctx + ".state: required (firing, pending or inactive)");
       ex.state = x["state"].Scalar();
-      if (ex.state != "firing" && ex.state != "pending" &&
-          ex.state != "inactive") {
+      if (ex.state != "firing" && ex.state != "pending" && ex.state != "inactive") {
         Fail(x["state"], xctx + ".state: must be firing, pending or inactive");
       }
       c.expect.push_back(std::move(ex));
     }
-    std::stable_sort(
-        c.events.begin(), c.events.end(),
-        [](const Event& a, const Event& b) { return a.at < b.at; });
-    std::stable_sort(
-        c.expect.begin(), c.expect.end(),
-        [](const Expectation& a, const Expectation& b) { return a.at < b.at; });
+    std::stable_sort(c.events.begin(), c.events.end(),
+                     [](const Event& a, const Event& b) { return a.at < b.at; });
+    std::stable_sort(c.expect.begin(), c.expect.end(),
+                     [](const Expectation& a, const Expectation& b) { return a.at < b.at; });
     return c;
   }
 
   // Returns the number of failed expectations.
-  int RunCase(const TestCase& c, size_t index, const RuleSet& rules,
-              std::ostream& out, int* total) {
+  int RunCase(const TestCase& c, size_t index, const RuleSet& rules, std::ostream& out,
+              int* total) {
     windows::WindowEngine windows(Pricing{});
     Settings settings;
     RuleEngine engine(rules, settings);
@@ -262,8 +240,8 @@ class TestFile {
     for (const Event& e : c.events) points.insert(e.at);
     for (const Expectation& x : c.expect) points.insert(x.at);
 
-    const std::string label = "test " + std::to_string(index + 1) +
-                              (c.name.empty() ? "" : " (" + c.name + ")");
+    const std::string label =
+        "test " + std::to_string(index + 1) + (c.name.empty() ? "" : " (" + c.name + ")");
     int failed = 0;
     int64_t seq = 0;
     size_t next_event = 0, next_expect = 0;
@@ -289,18 +267,16 @@ class TestFile {
         std::string got = Check(x, engine.Alerts());
         if (got.empty()) continue;
         ++failed;
-        out << file_ << ":" << x.line << ": " << label << ": at "
-            << FormatDuration(Millis(x.at)) << ": " << x.alert << " "
-            << FormatLabels(x.labels) << ": expected " << x.state << ", got "
-            << got << "\n";
+        out << file_ << ":" << x.line << ": " << label << ": at " << FormatDuration(Millis(x.at))
+            << ": " << x.alert << " " << FormatLabels(x.labels) << ": expected " << x.state
+            << ", got " << got << "\n";
       }
     }
     return failed;
   }
 
   // "" when the expectation holds; else what happened instead.
-  static std::string Check(const Expectation& x,
-                           const std::vector<StoredAlert>& alerts) {
+  static std::string Check(const Expectation& x, const std::vector<StoredAlert>& alerts) {
     std::vector<const StoredAlert*> same_name, matching;
     for (const StoredAlert& a : alerts) {
       if (a.rule != x.alert) continue;
@@ -316,8 +292,7 @@ class TestFile {
     if (x.state == "inactive") {
       holds = matching.empty();
     } else {
-      for (const StoredAlert* a : matching)
-        holds = holds || AlertStateName(a->state) == x.state;
+      for (const StoredAlert* a : matching) holds = holds || AlertStateName(a->state) == x.state;
     }
     if (holds) return "";
     auto describe = [](const StoredAlert& a) {
@@ -328,8 +303,7 @@ class TestFile {
     };
     std::string got;
     if (!matching.empty()) {
-      for (const StoredAlert* a : matching)
-        got += (got.empty() ? "" : "; ") + describe(*a);
+      for (const StoredAlert* a : matching) got += (got.empty() ? "" : "; ") + describe(*a);
       return got;
     }
     got = "inactive";

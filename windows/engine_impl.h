@@ -24,11 +24,11 @@ struct WindowEngine::Impl {
   std::vector<Rec> recs;
   std::vector<uint32_t> free_slots;
   std::unordered_map<std::string, uint32_t> index;  // investigation_id -> slot
-  int64_t index_heap_bytes = 0;  // ids too long for the string's SSO buffer
-  std::unordered_map<uint32_t, ResInfo> own_res;   // slot -> its own resolution
+  int64_t index_heap_bytes = 0;                     // ids too long for the string's SSO buffer
+  std::unordered_map<uint32_t, ResInfo> own_res;    // slot -> its own resolution
   StringInterner agent_names, models, finishes, incident_ids;
   LabelsInterner labelsets;
-  std::vector<AgentState> agents;  // by agent id
+  std::vector<AgentState> agents;   // by agent id
   std::vector<Incident> incidents;  // by incident id
   int64_t placed = 0;               // records in some agent's order
   std::vector<uint32_t> unsorted;   // agents with dirty set
@@ -193,8 +193,9 @@ struct WindowEngine::Impl {
     std::vector<Key> keys;
     keys.reserve(a.order.size());
     for (uint32_t slot : a.order) keys.push_back(Key{recs[slot].ts, recs[slot].seq, slot});
-    std::sort(keys.begin(), keys.end(),
-              [](const Key& x, const Key& y) { return std::tie(x.ts, x.seq) < std::tie(y.ts, y.seq); });
+    std::sort(keys.begin(), keys.end(), [](const Key& x, const Key& y) {
+      return std::tie(x.ts, x.seq) < std::tie(y.ts, y.seq);
+    });
     for (size_t i = 0; i < keys.size(); ++i) a.order[i] = keys[i].slot;
     a.dirty = false;
     RebuildFirstSpans(a);
@@ -295,10 +296,14 @@ struct WindowEngine::Impl {
     if (r.verdict != Verdict::kNone) ++a.reviewed;
     if (n.finish_match != kNoId && r.finish == n.finish_match) ++a.matches;
     if (n.dist[kDistCost]) a.dist[kDistCost].push_back(r.cost);
-    if (n.dist[kDistTool] && (r.flags & kHasTool)) a.dist[kDistTool].push_back(static_cast<double>(r.tool));
-    if (n.dist[kDistInput] && (r.flags & kHasInput)) a.dist[kDistInput].push_back(static_cast<double>(r.input));
-    if (n.dist[kDistOutput] && (r.flags & kHasOutput)) a.dist[kDistOutput].push_back(static_cast<double>(r.output));
-    if (n.dist[kDistDuration] && (r.flags & kHasDuration)) a.dist[kDistDuration].push_back(static_cast<double>(r.duration));
+    if (n.dist[kDistTool] && (r.flags & kHasTool))
+      a.dist[kDistTool].push_back(static_cast<double>(r.tool));
+    if (n.dist[kDistInput] && (r.flags & kHasInput))
+      a.dist[kDistInput].push_back(static_cast<double>(r.input));
+    if (n.dist[kDistOutput] && (r.flags & kHasOutput))
+      a.dist[kDistOutput].push_back(static_cast<double>(r.output));
+    if (n.dist[kDistDuration] && (r.flags & kHasDuration))
+      a.dist[kDistDuration].push_back(static_cast<double>(r.duration));
     if (r.flags & kHasConfidence) {
       if (r.verdict != Verdict::kNone) {
         const double outcome = r.verdict == Verdict::kConfirm ? 1.0 : 0.0;
@@ -318,10 +323,10 @@ struct WindowEngine::Impl {
   // The [begin, end) range of a sorted order with lo < ts <= hi.
   std::pair<size_t, size_t> Range(const std::vector<uint32_t>& order, TimeMs lo, TimeMs hi) const {
     auto by_ts = [this](uint32_t slot, TimeMs t) { return recs[slot].ts <= t; };
-    const auto first = std::partition_point(order.begin(), order.end(),
-                                            [&](uint32_t s) { return by_ts(s, lo); });
-    const auto last = std::partition_point(first, order.end(),
-                                           [&](uint32_t s) { return by_ts(s, hi); });
+    const auto first =
+        std::partition_point(order.begin(), order.end(), [&](uint32_t s) { return by_ts(s, lo); });
+    const auto last =
+        std::partition_point(first, order.end(), [&](uint32_t s) { return by_ts(s, hi); });
     return {static_cast<size_t>(first - order.begin()), static_cast<size_t>(last - order.begin())};
   }
 

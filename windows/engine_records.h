@@ -100,7 +100,7 @@ enum Flag : uint16_t {
   kHasTool = 1 << 2,
   kHasDuration = 1 << 3,
   kHasConfidence = 1 << 4,
-  kCostSent = 1 << 5,     // cost came with the span; pricing never changes it
+  kCostSent = 1 << 5,  // cost came with the span; pricing never changes it
   kHasOwnResolution = 1 << 6,
 };
 
@@ -109,9 +109,9 @@ enum Flag : uint16_t {
 // ids for everything textual. The investigation_id itself lives only as the
 // key of the id index.
 struct Rec {
-  TimeMs ts = 0;     // placement: span.ts, or the verdict's ts if no span
-  int64_t seq = 0;   // placement tie-break: the span's (or verdict's) seq
-  TimeMs vts = 0;    // standing verdict: ts and seq decide which wins
+  TimeMs ts = 0;    // placement: span.ts, or the verdict's ts if no span
+  int64_t seq = 0;  // placement tie-break: the span's (or verdict's) seq
+  TimeMs vts = 0;   // standing verdict: ts and seq decide which wins
   int64_t vseq = 0;
   int64_t input = 0, output = 0, cache_read = 0, cache_write = 0;
   int64_t tool = 0, duration = 0;
@@ -180,12 +180,18 @@ enum Dist { kDistCost, kDistTool, kDistInput, kDistOutput, kDistDuration, kNumDi
 
 inline std::optional<Dist> DistOf(Sli s) {
   switch (s) {
-    case Sli::kCostPerInvestigation: return kDistCost;
-    case Sli::kToolCalls: return kDistTool;
-    case Sli::kInputTokens: return kDistInput;
-    case Sli::kOutputTokens: return kDistOutput;
-    case Sli::kDurationMs: return kDistDuration;
-    default: return std::nullopt;
+    case Sli::kCostPerInvestigation:
+      return kDistCost;
+    case Sli::kToolCalls:
+      return kDistTool;
+    case Sli::kInputTokens:
+      return kDistInput;
+    case Sli::kOutputTokens:
+      return kDistOutput;
+    case Sli::kDurationMs:
+      return kDistDuration;
+    default:
+      return std::nullopt;
   }
 }
 

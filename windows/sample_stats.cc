@@ -13,11 +13,16 @@ namespace aw::windows {
 
 int QuantilePct(Stat s) {
   switch (s) {
-    case Stat::kP50: return 50;
-    case Stat::kP90: return 90;
-    case Stat::kP95: return 95;
-    case Stat::kP99: return 99;
-    default: return 0;
+    case Stat::kP50:
+      return 50;
+    case Stat::kP90:
+      return 90;
+    case Stat::kP95:
+      return 95;
+    case Stat::kP99:
+      return 99;
+    default:
+      return 0;
   }
 }
 
@@ -34,8 +39,10 @@ double Sum(const std::vector<double>& v) {
 
 double StatOf(std::vector<double>& v, Stat stat) {
   switch (stat) {
-    case Stat::kMean: return Sum(v) / static_cast<double>(v.size());
-    case Stat::kMax: return *std::max_element(v.begin(), v.end());
+    case Stat::kMean:
+      return Sum(v) / static_cast<double>(v.size());
+    case Stat::kMax:
+      return *std::max_element(v.begin(), v.end());
     default: {
       auto nth = v.begin() + static_cast<ptrdiff_t>(RankIndex(QuantilePct(stat), v.size()));
       std::nth_element(v.begin(), nth, v.end());

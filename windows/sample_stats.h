@@ -30,12 +30,18 @@ struct AllStats {
   double mean, p50, p90, p95, p99, max;
   double Get(Stat s) const {
     switch (s) {
-      case Stat::kMean: return mean;
-      case Stat::kP50: return p50;
-      case Stat::kP90: return p90;
-      case Stat::kP95: return p95;
-      case Stat::kP99: return p99;
-      default: return max;
+      case Stat::kMean:
+        return mean;
+      case Stat::kP50:
+        return p50;
+      case Stat::kP90:
+        return p90;
+      case Stat::kP95:
+        return p95;
+      case Stat::kP99:
+        return p99;
+      default:
+        return max;
     }
   }
 };

@@ -20,8 +20,7 @@ WilsonInterval Wilson(double p, int64_t n, double z) {
   const double z2 = z * z;
   const double denom = 1 + z2 / nn;
   const double centre = (p + z2 / (2 * nn)) / denom;
-  const double half =
-      z * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / denom;
+  const double half = z * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / denom;
   return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
 }
 
@@ -65,8 +64,8 @@ std::optional<double> ExpectedCalibrationError(const CalibrationBins& bins) {
   return ece;
 }
 
-std::optional<double> CalibrationThreshold(const CalibrationBins& bins,
-                                           double target, double confidence) {
+std::optional<double> CalibrationThreshold(const CalibrationBins& bins, double target,
+                                           double confidence) {
   // Suffix sums: the investigations at or above each lower edge.
   int64_t n[kCalibrationBins + 1] = {}, overrides[kCalibrationBins + 1] = {};
   for (int k = kCalibrationBins - 1; k >= 0; --k) {
@@ -76,8 +75,7 @@ std::optional<double> CalibrationThreshold(const CalibrationBins& bins,
   for (int k = 0; k < kCalibrationBins; ++k) {
     if (n[k] == 0) continue;
     const double p = static_cast<double>(overrides[k]) / static_cast<double>(n[k]);
-    if (WilsonBound(p, n[k], confidence, false) <= target)
-      return CalibrationBinLower(k);
+    if (WilsonBound(p, n[k], confidence, false) <= target) return CalibrationBinLower(k);
   }
   return std::nullopt;
 }

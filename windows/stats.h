@@ -54,8 +54,7 @@ std::optional<double> ExpectedCalibrationError(const CalibrationBins& bins);
 // The lowest lower edge c such that the investigations with confidence >= c
 // have an override rate whose Wilson upper bound at `confidence` (0.95 in
 // the API) is <= target; nullopt when no edge qualifies.
-std::optional<double> CalibrationThreshold(const CalibrationBins& bins,
-                                           double target,
+std::optional<double> CalibrationThreshold(const CalibrationBins& bins, double target,
                                            double confidence = 0.95);
 
 }  // namespace aw::stats

@@ -90,15 +90,15 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   // Figures the bucket counts carry, for groups no finer than the agent.
   bool label_filter = false;
   for (const auto& [k, v] : q.where) label_filter |= k != "agent";
-  const bool countable =
-      (q.sli == Sli::kInvestigations || q.sli == Sli::kOverrideRate ||
-       q.sli == Sli::kReviewCoverage) &&
-      !label_filter && (q.by.empty() || q.by == std::vector<std::string>{"agent"});
+  const bool countable = (q.sli == Sli::kInvestigations || q.sli == Sli::kOverrideRate ||
+                          q.sli == Sli::kReviewCoverage) &&
+                         !label_filter &&
+                         (q.by.empty() || q.by == std::vector<std::string>{"agent"});
 
   // Groups, keyed by their by-values (in `by` order).
   std::map<std::vector<std::string>, size_t> group_ids;
   std::vector<Acc> accs;
-  std::vector<std::vector<uint32_t>> candidates;  // count windows
+  std::vector<std::vector<uint32_t>> candidates;        // count windows
   std::vector<int64_t> group_of(labelsets.size(), -1);  // per agent; -2 = filtered
   std::vector<uint32_t> group_stamp(labelsets.size(), kNoId);
 
@@ -138,8 +138,8 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
         const int64_t g = group_for(agent, ag.labelsets.begin()->first);
         if (g < 0) continue;
         Acc& a = accs[static_cast<size_t>(g)];
-        const int64_t first = BucketOf(lo) + 1;       // first bucket wholly after lo
-        const int64_t last = BucketOf(end + 1) - 1;   // last bucket wholly at or before end
+        const int64_t first = BucketOf(lo) + 1;      // first bucket wholly after lo
+        const int64_t last = BucketOf(end + 1) - 1;  // last bucket wholly at or before end
         const auto scan_range = [&](TimeMs from, TimeMs to) {  // from < ts <= to
           auto [b, e] = Range(order, from, to);
           for (size_t i = b; i < e; ++i) Add(a, order[i], needs);
@@ -225,8 +225,7 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
 
 // ---- Snapshot ----
 
-std::vector<SliRow> WindowEngine::Impl::Snapshot(const std::vector<WindowSpec>& windows,
-                                                 TimeMs now,
+std::vector<SliRow> WindowEngine::Impl::Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,
                                                  const std::string& only_agent) const {
   std::vector<std::pair<std::string, uint32_t>> names;
   for (uint32_t i = 0; i < agents.size(); ++i) {
@@ -241,8 +240,7 @@ std::vector<SliRow> WindowEngine::Impl::Snapshot(const std::vector<WindowSpec>& 
   for (bool& d : needs.dist) d = true;
   needs.corr = true;
   static const Sli kDistSlis[kNumDist] = {Sli::kCostPerInvestigation, Sli::kToolCalls,
-                                          Sli::kInputTokens, Sli::kOutputTokens,
-                                          Sli::kDurationMs};
+                                          Sli::kInputTokens, Sli::kOutputTokens, Sli::kDurationMs};
 
   std::vector<SliRow> rows;
   rows.reserve(names.size() * windows.size() * 37);
@@ -262,7 +260,12 @@ std::vector<SliRow> WindowEngine::Impl::Snapshot(const std::vector<WindowSpec>& 
         std::optional<AllStats> st;
         if (!d.empty()) st = StatsOf(d);
         for (Stat stat : DistributionStats()) {
-          SliRow row{name, {}, kDistSlis[*dist], w.name, stat, std::nullopt,
+          SliRow row{name,
+                     {},
+                     kDistSlis[*dist],
+                     w.name,
+                     stat,
+                     std::nullopt,
                      static_cast<int64_t>(d.size())};
           if (st) row.value = st->Get(stat);
           rows.push_back(std::move(row));

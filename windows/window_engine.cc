@@ -175,8 +175,8 @@ void WindowEngine::ApplyFeedback(const Feedback& fb, int64_t seq, std::set<std::
 void WindowEngine::Impl::ApplyFeedbackLocked(Impl& m, uint32_t slot, const Feedback& fb,
                                              int64_t seq, std::set<std::string>* touched) {
   Rec& r = m.recs[slot];
-  const bool wins = r.verdict == Verdict::kNone ||
-                    std::tie(fb.ts_ms, seq) > std::tie(r.vts, r.vseq);
+  const bool wins =
+      r.verdict == Verdict::kNone || std::tie(fb.ts_ms, seq) > std::tie(r.vts, r.vseq);
   if (wins) {
     r.verdict = fb.verdict;
     r.vts = fb.ts_ms;
@@ -241,8 +241,8 @@ std::vector<SliValue> WindowEngine::Compute(const SliQuery& query, TimeMs now) c
   return Read([&](const Impl& m) { return m.Compute(query, now); });
 }
 
-stats::CalibrationBins WindowEngine::Calibration(const std::string& agent,
-                                                const WindowSpec& w, TimeMs now) const {
+stats::CalibrationBins WindowEngine::Calibration(const std::string& agent, const WindowSpec& w,
+                                                 TimeMs now) const {
   return Read([&](const Impl& m) {
     const uint32_t id = m.agent_names.Find(agent);
     if (id == kNoId || id >= m.agents.size()) return stats::CalibrationBins{};
@@ -367,8 +367,8 @@ MemoryStats WindowEngine::Memory() const {
   b += static_cast<int64_t>(m.own_res.size() * 64 + m.own_res.bucket_count() * sizeof(void*));
   for (const AgentState& a : m.agents) {
     b += static_cast<int64_t>(sizeof(AgentState) + a.order.capacity() * sizeof(uint32_t) +
-                              a.labelsets.size() * 32 + a.first_span.size() * 40 + a.buckets.size() * 80 +
-                              a.labelsets.bucket_count() * sizeof(void*));
+                              a.labelsets.size() * 32 + a.first_span.size() * 40 +
+                              a.buckets.size() * 80 + a.labelsets.bucket_count() * sizeof(void*));
   }
   b += static_cast<int64_t>(m.incidents.capacity() * sizeof(Incident));
   for (const Incident& inc : m.incidents) {
@@ -396,4 +396,3 @@ void WindowEngine::SetPricing(Pricing pricing) {
 }
 
 }  // namespace aw::windows
-

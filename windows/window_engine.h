@@ -96,8 +96,8 @@ class WindowEngine {
   // Each Apply adds the agents whose windows changed to *touched (if given).
   // ApplySpan returns false (and changes nothing) for an investigation_id
   // it already holds a span for: the first span stands.
-  bool ApplySpan(const Span& span, int64_t seq,
-                 std::set<std::string>* touched = nullptr) EXCLUDES(mu_);
+  bool ApplySpan(const Span& span, int64_t seq, std::set<std::string>* touched = nullptr)
+      EXCLUDES(mu_);
   // Replaces the values of a held investigation span with `span`'s (same
   // investigation_id; it keeps its seq), exactly as if it had arrived so:
   // a descendant joined late changed the stored record. Returns false (and
@@ -118,8 +118,7 @@ class WindowEngine {
   // Every SLI (distributions with every stat) for each window, per agent,
   // for every agent known (or just `only_agent`). finish_reason_rate is left
   // out: it needs a `match`.
-  std::vector<SliRow> Snapshot(const std::vector<WindowSpec>& windows,
-                               TimeMs now,
+  std::vector<SliRow> Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,
                                const std::string& only_agent = "") const EXCLUDES(mu_);
 
   // The calibration bins (confidence against confirm = 1 / override = 0) of
@@ -134,8 +133,8 @@ class WindowEngine {
   // without the label carry no value. Rebuilt from the store on start, the
   // order survives restarts as long as retention keeps the first ones.
   std::map<std::string, std::vector<std::string>> LabelValuesByFirstSeen(
-      const std::string& label, const Labels& where,
-      const std::string& only_agent = "") const EXCLUDES(mu_);
+      const std::string& label, const Labels& where, const std::string& only_agent = "") const
+      EXCLUDES(mu_);
 
   // Drops investigations with ts < cutoff (retention).
   void PruneBefore(TimeMs cutoff) EXCLUDES(mu_);

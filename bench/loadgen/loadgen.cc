@@ -355,9 +355,11 @@ class Source {
       const double elapsed = std::chrono::duration<double>(now - start_).count();
       const TimeMs latest = WallMs() - 1000;
       for (int i = 0; i < o_.batch && (!o_.count || spans_ < *o_.count); ++i) {
-        const double p = o_.count ? static_cast<double>(spans_) / static_cast<double>(std::max<int64_t>(1, *o_.count - 1))
+        const double p = o_.count ? static_cast<double>(spans_) /
+                                        static_cast<double>(std::max<int64_t>(1, *o_.count - 1))
                                   : elapsed / *o_.duration_s;
-        const TimeMs ts = end_ms_ - static_cast<TimeMs>(o_.history_s * 1000 * (1.0 - std::min(p, 1.0)));
+        const TimeMs ts =
+            end_ms_ - static_cast<TimeMs>(o_.history_s * 1000 * (1.0 - std::min(p, 1.0)));
         if (i > 0) r->body.push_back('\n');
         traffic_.NextInvestigation(p, ts, latest, &r->body);
         ++spans_;
@@ -389,7 +391,8 @@ class Source {
     for (int t = 0; t < o_.templates; ++t) {
       Template tpl;
       for (int i = 0; i < o_.batch; ++i, ++k) {
-        const double p = static_cast<double>(k) / static_cast<double>(std::max<int64_t>(1, total - 1));
+        const double p =
+            static_cast<double>(k) / static_cast<double>(std::max<int64_t>(1, total - 1));
         const TimeMs ts = end_ms_ - static_cast<TimeMs>(o_.history_s * 1000 * (1.0 - p));
         if (i > 0) tpl.body.push_back('\n');
         traffic_.NextInvestigation(p, ts, latest, &tpl.body);
@@ -444,9 +447,9 @@ class Source {
 };
 
 struct Tally {
-  std::vector<double> latency_ms;       // send -> reply
+  std::vector<double> latency_ms;        // send -> reply
   std::vector<double> sched_latency_ms;  // scheduled start -> reply (paced runs)
-  std::map<int, int64_t> statuses;      // 0 = transport error
+  std::map<int, int64_t> statuses;       // 0 = transport error
   std::map<std::string, int64_t> transport_errors;
   int64_t requests = 0, records = 0, ok_records = 0;
   int64_t accepted = 0, duplicates = 0, rejected = 0;
@@ -509,7 +512,8 @@ int Send(const Options& o) {
   {
     std::vector<std::thread> threads;
     for (int c = 0; c < o.connections; ++c) {
-      threads.emplace_back(Worker, std::cref(o), std::ref(source), std::ref(tallies[static_cast<size_t>(c)]));
+      threads.emplace_back(Worker, std::cref(o), std::ref(source),
+                           std::ref(tallies[static_cast<size_t>(c)]));
     }
     for (auto& t : threads) t.join();
   }
@@ -605,8 +609,8 @@ int Send(const Options& o) {
     if (report.contains("latency_from_schedule_ms")) {
       std::cout << "  offered " << o.rate << " records/s; latency from the scheduled start: p50 "
                 << report["latency_from_schedule_ms"]["p50"].get<double>() << " ms, p99 "
-                << report["latency_from_schedule_ms"]["p99"].get<double>() << " ms; "
-                << all.late << " requests started > 10 ms late\n";
+                << report["latency_from_schedule_ms"]["p99"].get<double>() << " ms; " << all.late
+                << " requests started > 10 ms late\n";
     }
   }
   if (!o.report_json.empty()) {

@@ -9,9 +9,9 @@ namespace aw::bench {
 
 namespace {
 
-constexpr const char* kNamedAgents[] = {
-    "incident-response", "cost-bot",       "release-validator", "oncall-triage",
-    "db-doctor",         "k8s-fixer",      "capacity-planner",  "log-summarizer"};
+constexpr const char* kNamedAgents[] = {"incident-response", "cost-bot",      "release-validator",
+                                        "oncall-triage",     "db-doctor",     "k8s-fixer",
+                                        "capacity-planner",  "log-summarizer"};
 constexpr const char* kTeams[] = {"sre", "platform", "data", "payments"};
 constexpr const char* kActors[] = {"alice", "bob", "carol", "dave", "erin", "frank"};
 constexpr const char* kOverrideReasons[] = {
@@ -80,10 +80,14 @@ std::optional<Scenario> ParseScenario(std::string_view name) {
 
 const char* ScenarioName(Scenario s) {
   switch (s) {
-    case Scenario::kSteady: return "steady";
-    case Scenario::kLoop: return "loop";
-    case Scenario::kDrift: return "drift";
-    case Scenario::kOverrideSpike: return "override-spike";
+    case Scenario::kSteady:
+      return "steady";
+    case Scenario::kLoop:
+      return "loop";
+    case Scenario::kDrift:
+      return "drift";
+    case Scenario::kOverrideSpike:
+      return "override-spike";
   }
   return "steady";
 }
@@ -112,11 +116,10 @@ void AppendRfc3339(TimeMs t, std::string* out) {
   const int64_t m = mp < 10 ? mp + 3 : mp - 9;
   const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
   char buf[32];
-  const int n = std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03dZ",
-                              static_cast<long long>(y), static_cast<long long>(m),
-                              static_cast<long long>(d), static_cast<long long>(rem / 3600),
-                              static_cast<long long>(rem / 60 % 60),
-                              static_cast<long long>(rem % 60), ms);
+  const int n = std::snprintf(
+      buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03dZ", static_cast<long long>(y),
+      static_cast<long long>(m), static_cast<long long>(d), static_cast<long long>(rem / 3600),
+      static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60), ms);
   out->append(buf, static_cast<size_t>(n));
 }
 
@@ -145,8 +148,7 @@ double Traffic::Lognormal(double median, double sigma) {
   return std::lognormal_distribution<double>(std::log(median), sigma)(rng_);
 }
 
-void Traffic::NextInvestigation(double progress, TimeMs ts_ms, TimeMs latest_ms,
-                                std::string* out) {
+void Traffic::NextInvestigation(double progress, TimeMs ts_ms, TimeMs latest_ms, std::string* out) {
   const int64_t id = next_id_++;
   const size_t agent_index = std::uniform_int_distribution<size_t>(0, agents_.size() - 1)(rng_);
   const Agent& agent = agents_[agent_index];
@@ -169,22 +171,22 @@ void Traffic::NextInvestigation(double progress, TimeMs ts_ms, TimeMs latest_ms,
       std::max<int64_t>(0, std::llround(Lognormal(tool_median, agent.tool_sigma)));
   const int64_t llm_calls =
       1 + std::llround(static_cast<double>(tool_calls) * (0.6 + 0.3 * Uniform()));
-  const int64_t input_tokens = std::llround(
-      Lognormal(2500.0 * static_cast<double>(llm_calls) * token_scale, 0.35));
+  const int64_t input_tokens =
+      std::llround(Lognormal(2500.0 * static_cast<double>(llm_calls) * token_scale, 0.35));
   const int64_t output_tokens =
       std::llround(Lognormal(250.0 * static_cast<double>(llm_calls) * token_scale, 0.4));
-  const int64_t cache_read = std::llround(static_cast<double>(input_tokens) * (0.3 + 0.4 * Uniform()));
+  const int64_t cache_read =
+      std::llround(static_cast<double>(input_tokens) * (0.3 + 0.4 * Uniform()));
   const int64_t cache_write = Uniform() < 0.5 ? 0 : std::llround(Lognormal(2000, 0.5));
-  const int64_t duration_ms =
-      std::llround(Lognormal(4000.0 * static_cast<double>(llm_calls), 0.3));
+  const int64_t duration_ms = std::llround(Lognormal(4000.0 * static_cast<double>(llm_calls), 0.3));
   const Price& price = agent.model == "claude-opus-4-1" ? kOpus : kSonnet;
   // The daemon's pricing formula (aw::PriceSpan), so reported and derived
   // costs agree.
-  const double cost =
-      (static_cast<double>(input_tokens) * price.input +
-       static_cast<double>(output_tokens) * price.output +
-       static_cast<double>(cache_read) * price.cache_read +
-       static_cast<double>(cache_write) * price.cache_write) / 1e6;
+  const double cost = (static_cast<double>(input_tokens) * price.input +
+                       static_cast<double>(output_tokens) * price.output +
+                       static_cast<double>(cache_read) * price.cache_read +
+                       static_cast<double>(cache_write) * price.cache_write) /
+                      1e6;
 
   const char* finish = "end_turn";
   const double f = Uniform();
@@ -197,8 +199,8 @@ void Traffic::NextInvestigation(double progress, TimeMs ts_ms, TimeMs latest_ms,
   } else if (f < 0.07) {
     finish = "error";
   }
-  const double logit = std::normal_distribution<double>(agent.confidence_mean, 0.9)(rng_) -
-                       (looping ? 1.0 : 0.0);
+  const double logit =
+      std::normal_distribution<double>(agent.confidence_mean, 0.9)(rng_) - (looping ? 1.0 : 0.0);
   // Three decimals, as sent, so verdict odds use the value the daemon sees.
   const double confidence = std::round(1000.0 / (1.0 + std::exp(-logit))) / 1000.0;
 

@@ -52,8 +52,7 @@ class Traffic {
   // (scenarios change with it) ending at event time `ts_ms`. Appends the
   // span's JSON object to `span_json`; its verdict and resolution (if any)
   // are queued with event times capped at `latest_ms` (never in the future).
-  void NextInvestigation(double progress, TimeMs ts_ms, TimeMs latest_ms,
-                         std::string* span_json);
+  void NextInvestigation(double progress, TimeMs ts_ms, TimeMs latest_ms, std::string* span_json);
 
   std::deque<FollowUp>& pending_feedback() { return feedback_; }
   std::deque<FollowUp>& pending_resolutions() { return resolutions_; }

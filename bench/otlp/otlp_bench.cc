@@ -112,7 +112,8 @@ std::string ToHex(const std::string& b) {
 // The OTLP JSON mapping of the same request (written by hand: protobuf's own
 // JSON printer would base64 the ids).
 std::string ToJson(const pb::ExportTraceServiceRequest& req) {
-  std::string o = R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"triage-service"}}]},"scopeSpans":[{"spans":[)";
+  std::string o =
+      R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"triage-service"}}]},"scopeSpans":[{"spans":[)";
   bool first = true;
   for (const auto& s : req.resource_spans(0).scope_spans(0).spans()) {
     if (!first) o += ',';
@@ -198,11 +199,11 @@ void RunHttp(const char* name, const std::string& url, const std::vector<std::st
   }
   for (auto& t : clients) t.join();
   const double took = Seconds(start);
-  std::printf("%-9s end to end %9.0f spans/s  %7.0f investigations/s  (%zu requests 200, %zu failed, "
-              "%d connections, %.1f s)\n",
-              name, static_cast<double>(spans) / took,
-              static_cast<double>(spans) / took / (kChildren + 1), ok.load(), failed.load(),
-              connections, took);
+  std::printf(
+      "%-9s end to end %9.0f spans/s  %7.0f investigations/s  (%zu requests 200, %zu failed, "
+      "%d connections, %.1f s)\n",
+      name, static_cast<double>(spans) / took, static_cast<double>(spans) / took / (kChildren + 1),
+      ok.load(), failed.load(), connections, took);
 }
 
 }  // namespace

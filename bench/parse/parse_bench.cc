@@ -25,8 +25,8 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <simdjson.h>
+#include <nlohmann/json.hpp>
 
 #include "daemon/ingest/parser.h"
 #include "daemon/store/sqlite_store.h"
@@ -115,8 +115,8 @@ double Rate(double seconds, Pass pass) {
 struct SimdSpan {
   std::string investigation_id, agent, ts, model, response_model, provider, finish_reason,
       incident_id;
-  int64_t input_tokens = 0, output_tokens = 0, cache_read_tokens = 0,
-          cache_creation_tokens = 0, llm_calls = 0, tool_calls = 0, duration_ms = 0;
+  int64_t input_tokens = 0, output_tokens = 0, cache_read_tokens = 0, cache_creation_tokens = 0,
+          llm_calls = 0, tool_calls = 0, duration_ms = 0;
   double cost = 0, confidence = 0;
   std::map<std::string, std::string> labels;
 };
@@ -191,8 +191,7 @@ int64_t SimdjsonPass(simdjson::ondemand::parser& parser,
   return n;
 }
 
-double SqliteRate(const std::vector<aw::Span>& spans, int64_t rows, bool full,
-                  std::string* error) {
+double SqliteRate(const std::vector<aw::Span>& spans, int64_t rows, bool full, std::string* error) {
   std::string name = "aw-parse-bench-";
   name.append(std::to_string(::getpid()));
   name.append(full ? "-full" : "-normal");
@@ -250,10 +249,11 @@ int main(int argc, char** argv) {
   aw::ingest::ParseOptions popts;
   popts.now_ms = WallMs();
   popts.max_records = 100'000;
-  json report = {{"spans_file", args.spans_path},
-                 {"lines", lines},
-                 {"bytes", text.size()},
-                 {"mean_line_bytes", static_cast<double>(text.size()) / static_cast<double>(lines)}};
+  json report = {
+      {"spans_file", args.spans_path},
+      {"lines", lines},
+      {"bytes", text.size()},
+      {"mean_line_bytes", static_cast<double>(text.size()) / static_cast<double>(lines)}};
   bool failed = false;
 
   std::vector<aw::Span> parsed_spans;
@@ -332,8 +332,9 @@ int main(int argc, char** argv) {
         failed = true;
       }
       report[full ? "sqlite_full_rows_per_s" : "sqlite_normal_rows_per_s"] = rate;
-      std::printf("SqliteStore::Append, batches of 1000, synchronous=%s: %9.0f rows/s (%lld rows)\n",
-                  full ? "FULL" : "NORMAL", rate, static_cast<long long>(args.rows));
+      std::printf(
+          "SqliteStore::Append, batches of 1000, synchronous=%s: %9.0f rows/s (%lld rows)\n",
+          full ? "FULL" : "NORMAL", rate, static_cast<long long>(args.rows));
     }
   }
   if (!args.json_path.empty()) std::ofstream(args.json_path) << report.dump(2) << "\n";

@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
       s.incident_id = Cat("INC-", static_cast<int64_t>(rng() % 100'000));
       // v2 only in the last hour: compare {baseline: previous} must find a
       // value that first appears at the very end of the week.
-      s.labels = {{"env", rng() % 2 ? "prod" : "dev"}, {"team", "sre"},
+      s.labels = {{"env", rng() % 2 ? "prod" : "dev"},
+                  {"team", "sre"},
                   {"version", s.ts_ms >= kT0 + kWeek - kHour ? "v2" : "v1"}};
       spans.push_back(std::move(s));
     }
@@ -126,15 +127,16 @@ int main(int argc, char** argv) {
   std::printf("times are thread CPU time unless marked wall\n");
   std::printf("agents=%d investigations/agent=%d total=%lld (7d spread, shuffled ts order)\n",
               agents, per_agent, static_cast<long long>(n));
-  std::printf("insert:   %.0f ns per ApplySpan (%.2f s total)\n", insert_s * 1e9 / static_cast<double>(n),
-              insert_s);
+  std::printf("insert:   %.0f ns per ApplySpan (%.2f s total)\n",
+              insert_s * 1e9 / static_cast<double>(n), insert_s);
   std::printf("feedback: %.0f ns per ApplyFeedback\n",
               feedback_s * 1e9 / static_cast<double>(feedbacks));
-  std::printf("memory:   Memory() estimate %.1f bytes/investigation (%.1f MiB); "
-              "malloc-measured %.1f bytes/investigation\n",
-              static_cast<double>(mem.bytes) / static_cast<double>(mem.investigations),
-              static_cast<double>(mem.bytes) / (1 << 20),
-              static_cast<double>(heap_after - heap_before) / static_cast<double>(n));
+  std::printf(
+      "memory:   Memory() estimate %.1f bytes/investigation (%.1f MiB); "
+      "malloc-measured %.1f bytes/investigation\n",
+      static_cast<double>(mem.bytes) / static_cast<double>(mem.investigations),
+      static_cast<double>(mem.bytes) / (1 << 20),
+      static_cast<double>(heap_after - heap_before) / static_cast<double>(n));
 
   const TimeMs now = kT0 + kWeek;
   const std::vector<aw::WindowSpec> windows = {Time(kHour, "1h"), Time(24 * kHour, "24h"),
@@ -150,10 +152,11 @@ int main(int argc, char** argv) {
   const double snap_s = Seconds(Clock::now() - t0) / kReps;
   const double snap_wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count() / kReps;
-  std::printf("snapshot: [1h,24h,7d] all SLIs all stats: %.1f ms CPU, %.1f ms wall "
-              "(%.0f ns CPU per record-window)\n",
-              snap_s * 1e3, snap_wall_s * 1e3,
-              snap_s * 1e9 / (static_cast<double>(n) * (1.0 / 168 + 1.0 / 7 + 1)));
+  std::printf(
+      "snapshot: [1h,24h,7d] all SLIs all stats: %.1f ms CPU, %.1f ms wall "
+      "(%.0f ns CPU per record-window)\n",
+      snap_s * 1e3, snap_wall_s * 1e3,
+      snap_s * 1e9 / (static_cast<double>(n) * (1.0 / 168 + 1.0 / 7 + 1)));
   aw::WindowSpec count;
   count.kind = aw::WindowSpec::Kind::kCount;
   count.count = 100;
@@ -178,8 +181,8 @@ int main(int argc, char** argv) {
     t0 = Clock::now();
     for (int r = 0; r < kOne; ++r) engine.Compute(q, now);
     const double one_s = Seconds(Clock::now() - t0) / kOne;
-    std::printf("  %-36s %-4s all: %7.1f ms (%zu groups)   one agent: %7.1f us\n",
-                aw::SliName(sli), aw::StatName(q.stat), all_s * 1e3, groups, one_s * 1e6);
+    std::printf("  %-36s %-4s all: %7.1f ms (%zu groups)   one agent: %7.1f us\n", aw::SliName(sli),
+                aw::StatName(q.stat), all_s * 1e3, groups, one_s * 1e6);
   }
   // The SLO shape: override_rate of the whole fleet (by: []) over 28 d and
   // its burn-rate windows; served from the hour buckets plus edge records.
@@ -203,17 +206,19 @@ int main(int argc, char** argv) {
   q.where = {{"team", "sre"}};
   t0 = Clock::now();
   engine.Compute(q, now);
-  std::printf("  tool_calls p95, 100 investigations, by=[agent,env] where team=sre, all agents: %.1f ms\n",
-              Seconds(Clock::now() - t0) * 1e3);
+  std::printf(
+      "  tool_calls p95, 100 investigations, by=[agent,env] where team=sre, all agents: %.1f ms\n",
+      Seconds(Clock::now() - t0) * 1e3);
 
   t0 = Clock::now();
   const auto first_seen = engine.LabelValuesByFirstSeen("version", {});
   const double all_ms = Seconds(Clock::now() - t0) * 1e3;
   t0 = Clock::now();
   engine.LabelValuesByFirstSeen("version", {}, "agent-0");
-  std::printf("\nversions by first seen (compare baseline: previous), v2 only in the last hour: "
-              "all agents %.3f ms (%zu agents), one agent %.1f us\n",
-              all_ms, first_seen.size(), Seconds(Clock::now() - t0) * 1e6);
+  std::printf(
+      "\nversions by first seen (compare baseline: previous), v2 only in the last hour: "
+      "all agents %.3f ms (%zu agents), one agent %.1f us\n",
+      all_ms, first_seen.size(), Seconds(Clock::now() - t0) * 1e6);
 
   t0 = Clock::now();
   engine.PruneBefore(kT0 + 24 * kHour);

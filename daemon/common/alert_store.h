@@ -85,8 +85,7 @@ class OutboxStore {
   // Marks every pending item of `receiver` and `fingerprint` with an id below
   // `newer_id` superseded (never to be sent). Returns how many it marked.
   virtual Result<int64_t> SupersedeOlder(const std::string& receiver,
-                                         const std::string& fingerprint,
-                                         int64_t newer_id) = 0;
+                                         const std::string& fingerprint, int64_t newer_id) = 0;
   virtual Result<int64_t> OutboxDepth() = 0;  // pending items
   // Pending items per receiver name (receivers with none are absent).
   virtual Result<std::map<std::string, int64_t>> PendingByReceiver() = 0;

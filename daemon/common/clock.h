@@ -15,15 +15,14 @@ using Millis = std::chrono::milliseconds;
 class Clock {
  public:
   virtual ~Clock() = default;
-  virtual TimeMs NowMs() const = 0;                                   // wall
+  virtual TimeMs NowMs() const = 0;                                  // wall
   virtual std::chrono::steady_clock::time_point Steady() const = 0;  // timers
 };
 
 class SystemClock final : public Clock {
  public:
   TimeMs NowMs() const override {
-    return std::chrono::duration_cast<Millis>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
   std::chrono::steady_clock::time_point Steady() const override {

@@ -36,8 +36,8 @@ inline std::string ClosestName(const std::string& got, const std::vector<std::st
   for (const std::string& v : valid) {
     size_t d = EditDistance(got, v);
     const size_t limit = std::max<size_t>(1, std::max(got.size(), v.size()) / 3);
-    const bool contains = got.size() >= 3 && (v.find(got) != std::string::npos ||
-                                              got.find(v) != std::string::npos);
+    const bool contains =
+        got.size() >= 3 && (v.find(got) != std::string::npos || got.find(v) != std::string::npos);
     if (d > limit && !contains) continue;
     if (contains && d > limit) d = limit;  // rank a containment like a close typo
     if (d < best_distance) {
@@ -74,7 +74,8 @@ inline std::string SuggestDuration(const std::string& text) {
   const long long n = std::stoll(text.substr(start, i - start));
   while (i < text.size() && text[i] == ' ') ++i;
   std::string unit;
-  for (; i < text.size(); ++i) unit += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+  for (; i < text.size(); ++i)
+    unit += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
   while (!unit.empty() && unit.back() == ' ') unit.pop_back();
   if (unit.size() > 1 && unit.back() == 's' && unit != "ms") unit.pop_back();
   struct Unit {
@@ -83,9 +84,18 @@ inline std::string SuggestDuration(const std::string& text) {
     long long mul;
   };
   static const Unit kUnits[] = {
-      {"millisecond", "ms", 1}, {"msec", "ms", 1},  {"second", "s", 1}, {"sec", "s", 1},
-      {"minute", "m", 1},       {"min", "m", 1},    {"mn", "m", 1},     {"hour", "h", 1},
-      {"hr", "h", 1},           {"day", "d", 1},    {"week", "d", 7},   {"wk", "d", 7},
+      {"millisecond", "ms", 1},
+      {"msec", "ms", 1},
+      {"second", "s", 1},
+      {"sec", "s", 1},
+      {"minute", "m", 1},
+      {"min", "m", 1},
+      {"mn", "m", 1},
+      {"hour", "h", 1},
+      {"hr", "h", 1},
+      {"day", "d", 1},
+      {"week", "d", 7},
+      {"wk", "d", 7},
       {"w", "d", 7},
   };
   for (const Unit& u : kUnits) {

@@ -21,22 +21,15 @@ class [[nodiscard]] Status {
   };
 
   Status() = default;
-  Status(Code code, std::string message)
-      : code_(code), message_(std::move(message)) {}
+  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
   static Status InvalidArgument(std::string m) {
     return Status(Code::kInvalidArgument, std::move(m));
   }
-  static Status NotFound(std::string m) {
-    return Status(Code::kNotFound, std::move(m));
-  }
-  static Status Unavailable(std::string m) {
-    return Status(Code::kUnavailable, std::move(m));
-  }
-  static Status Internal(std::string m) {
-    return Status(Code::kInternal, std::move(m));
-  }
+  static Status NotFound(std::string m) { return Status(Code::kNotFound, std::move(m)); }
+  static Status Unavailable(std::string m) { return Status(Code::kUnavailable, std::move(m)); }
+  static Status Internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
   static Status ResourceExhausted(std::string m) {
     return Status(Code::kResourceExhausted, std::move(m));
   }

@@ -24,14 +24,22 @@ std::optional<Millis> ParseDuration(const std::string& text) {
       unit += text[i++];
     }
     int64_t ms_per;
-    if (unit == "ms") ms_per = 1;
-    else if (unit == "s") ms_per = 1000;
-    else if (unit == "m") ms_per = 60'000;
-    else if (unit == "h") ms_per = 3'600'000;
-    else if (unit == "d") ms_per = 86'400'000;
-    else if (unit == "w") ms_per = 7 * 86'400'000LL;
-    else if (unit == "y") ms_per = 365 * 86'400'000LL;
-    else return std::nullopt;
+    if (unit == "ms")
+      ms_per = 1;
+    else if (unit == "s")
+      ms_per = 1000;
+    else if (unit == "m")
+      ms_per = 60'000;
+    else if (unit == "h")
+      ms_per = 3'600'000;
+    else if (unit == "d")
+      ms_per = 86'400'000;
+    else if (unit == "w")
+      ms_per = 7 * 86'400'000LL;
+    else if (unit == "y")
+      ms_per = 365 * 86'400'000LL;
+    else
+      return std::nullopt;
     total += n * ms_per;
   }
   return Millis(total);
@@ -45,10 +53,12 @@ std::string FormatDuration(Millis d) {
     out = "-";
     ms = -ms;
   }
-  struct Unit { int64_t ms; const char* name; };
-  static const Unit kUnits[] = {{7 * 86'400'000LL, "w"}, {86'400'000, "d"},
-                                {3'600'000, "h"},        {60'000, "m"},
-                                {1000, "s"},             {1, "ms"}};
+  struct Unit {
+    int64_t ms;
+    const char* name;
+  };
+  static const Unit kUnits[] = {{7 * 86'400'000LL, "w"}, {86'400'000, "d"}, {3'600'000, "h"},
+                                {60'000, "m"},           {1000, "s"},       {1, "ms"}};
   for (const Unit& u : kUnits) {
     if (ms >= u.ms) {
       out += std::to_string(ms / u.ms) + u.name;
@@ -80,7 +90,8 @@ bool ReadInt(const std::string& s, size_t& i, int digits, int& out) {
 }
 
 bool Expect(const std::string& s, size_t& i, char c) {
-  if (i < s.size() && (s[i] == c || std::tolower(static_cast<unsigned char>(s[i])) == std::tolower(c))) {
+  if (i < s.size() &&
+      (s[i] == c || std::tolower(static_cast<unsigned char>(s[i])) == std::tolower(c))) {
     ++i;
     return true;
   }
@@ -96,8 +107,8 @@ std::optional<TimeMs> ParseRfc3339(const std::string& s) {
       !Expect(s, i, '-') || !ReadInt(s, i, 2, day))
     return std::nullopt;
   if (!(Expect(s, i, 'T') || Expect(s, i, ' '))) return std::nullopt;
-  if (!ReadInt(s, i, 2, hh) || !Expect(s, i, ':') || !ReadInt(s, i, 2, mm) ||
-      !Expect(s, i, ':') || !ReadInt(s, i, 2, ss))
+  if (!ReadInt(s, i, 2, hh) || !Expect(s, i, ':') || !ReadInt(s, i, 2, mm) || !Expect(s, i, ':') ||
+      !ReadInt(s, i, 2, ss))
     return std::nullopt;
   if (mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
     return std::nullopt;
@@ -132,16 +143,14 @@ std::optional<TimeMs> ParseRfc3339(const std::string& s) {
     const int sign = s[i] == '-' ? -1 : 1;
     ++i;
     int oh, om;
-    if (!ReadInt(s, i, 2, oh) || !Expect(s, i, ':') || !ReadInt(s, i, 2, om) ||
-        oh > 23 || om > 59)
+    if (!ReadInt(s, i, 2, oh) || !Expect(s, i, ':') || !ReadInt(s, i, 2, om) || oh > 23 || om > 59)
       return std::nullopt;
     offset_s = sign * (oh * 3600 + om * 60);
   } else {
     return std::nullopt;
   }
   if (i != s.size()) return std::nullopt;
-  const int64_t days = DaysFromCivil(year, static_cast<unsigned>(mon),
-                                     static_cast<unsigned>(day));
+  const int64_t days = DaysFromCivil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day));
   const int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss - offset_s;
   return secs * 1000 + ms;
 }
@@ -154,13 +163,12 @@ std::string FormatRfc3339(TimeMs t) {
   gmtime_r(&tt, &tm);
   char buf[64];
   if (ms != 0) {
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                  tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
   } else {
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                  tm.tm_min, tm.tm_sec);
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   }
   return buf;
 }

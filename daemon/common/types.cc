@@ -8,9 +8,12 @@ namespace aw {
 
 const char* VerdictName(Verdict v) {
   switch (v) {
-    case Verdict::kConfirm: return "confirm";
-    case Verdict::kOverride: return "override";
-    case Verdict::kNone: break;
+    case Verdict::kConfirm:
+      return "confirm";
+    case Verdict::kOverride:
+      return "override";
+    case Verdict::kNone:
+      break;
   }
   return "";
 }
@@ -26,15 +29,18 @@ std::optional<double> PriceSpan(const Span& span, const Pricing& pricing) {
   const auto tokens = [](const std::optional<int64_t>& v) {
     return static_cast<double>(v.value_or(0));
   };
-  return (tokens(span.input_tokens) * p.input +
-          tokens(span.output_tokens) * p.output +
+  return (tokens(span.input_tokens) * p.input + tokens(span.output_tokens) * p.output +
           tokens(span.cache_read_tokens) * p.cache_read +
           tokens(span.cache_creation_tokens) * p.cache_write) /
          1e6;
 }
 
 namespace {
-struct SliEntry { Sli sli; const char* name; bool distribution; };
+struct SliEntry {
+  Sli sli;
+  const char* name;
+  bool distribution;
+};
 constexpr SliEntry kSlis[] = {
     {Sli::kInvestigations, "investigations", false},
     {Sli::kOverrideRate, "override_rate", false},
@@ -88,15 +94,17 @@ const std::vector<Stat>& DistributionStats() {
 
 const char* AlertStateName(AlertState s) {
   switch (s) {
-    case AlertState::kPending: return "pending";
-    case AlertState::kFiring: return "firing";
-    case AlertState::kInactive: break;
+    case AlertState::kPending:
+      return "pending";
+    case AlertState::kFiring:
+      return "firing";
+    case AlertState::kInactive:
+      break;
   }
   return "inactive";
 }
 
-std::optional<WindowSpec> ParseWindow(const std::string& text,
-                                      std::string* error) {
+std::optional<WindowSpec> ParseWindow(const std::string& text, std::string* error) {
   WindowSpec w;
   w.name = text;
   const size_t space = text.find(' ');
@@ -125,7 +133,9 @@ std::optional<WindowSpec> ParseWindow(const std::string& text,
   }
   auto d = ParseDuration(text);
   if (!d || d->count() <= 0) {
-    if (error) *error = "window \"" + text + "\": expected a duration such as 5m, 1h, 7d or \"N investigations\"";
+    if (error)
+      *error =
+          "window \"" + text + "\": expected a duration such as 5m, 1h, 7d or \"N investigations\"";
     return std::nullopt;
   }
   w.kind = WindowSpec::Kind::kTime;

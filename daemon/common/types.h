@@ -96,7 +96,7 @@ const char* SliName(Sli s);
 const char* StatName(Stat s);  // kNone -> ""
 std::optional<Sli> ParseSli(const std::string& name);
 std::optional<Stat> ParseStat(const std::string& name);  // "" -> kNone
-bool IsDistribution(Sli s);  // needs a stat (mean, p50, ...)
+bool IsDistribution(Sli s);                              // needs a stat (mean, p50, ...)
 const std::vector<Sli>& AllSlis();
 const std::vector<Stat>& DistributionStats();  // mean p50 p90 p95 p99 max
 
@@ -112,8 +112,7 @@ struct WindowSpec {
 };
 
 // "5m", "24h", "7d", "100 investigations". Error names what was wrong.
-std::optional<WindowSpec> ParseWindow(const std::string& text,
-                                      std::string* error);
+std::optional<WindowSpec> ParseWindow(const std::string& text, std::string* error);
 
 struct SliQuery {
   Sli sli = Sli::kInvestigations;
@@ -142,12 +141,12 @@ const char* AlertStateName(AlertState s);  // inactive|pending|firing
 // What a receiver is told: one alert firing (or re-sent) or resolved.
 struct AlertEvent {
   std::string name;
-  Labels labels;       // group labels + rule labels + alertname
+  Labels labels;  // group labels + rule labels + alertname
   Labels annotations;
   bool resolved = false;
   double value = 0;
   double threshold = 0;
-  std::string op;      // > >= < <=
+  std::string op;  // > >= < <=
   std::string sli;
   std::string stat;
   std::string window;

@@ -15,8 +15,7 @@ namespace aw::http {
 namespace {
 
 bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -93,13 +92,20 @@ const Handler* Router::Find(std::string_view method, std::string_view path,
 
 const char* RejectionName(Rejection r) {
   switch (r) {
-    case Rejection::kMalformed: return "malformed";
-    case Rejection::kHeaderLineTooLong: return "header_line_too_long";
-    case Rejection::kHeadersTooLarge: return "headers_too_large";
-    case Rejection::kBodyTooLarge: return "too_large";
-    case Rejection::kBadEncoding: return "bad_encoding";
-    case Rejection::kUnsupportedEncoding: return "unsupported_encoding";
-    case Rejection::kTimeout: return "timeout";
+    case Rejection::kMalformed:
+      return "malformed";
+    case Rejection::kHeaderLineTooLong:
+      return "header_line_too_long";
+    case Rejection::kHeadersTooLarge:
+      return "headers_too_large";
+    case Rejection::kBodyTooLarge:
+      return "too_large";
+    case Rejection::kBadEncoding:
+      return "bad_encoding";
+    case Rejection::kUnsupportedEncoding:
+      return "unsupported_encoding";
+    case Rejection::kTimeout:
+      return "timeout";
   }
   return "unknown";
 }

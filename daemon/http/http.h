@@ -38,10 +38,10 @@ struct Request {
   std::string method;  // as sent ("GET", "POST", ...)
   std::string target;  // the raw request target
   std::string path;    // target before '?', percent-decoded (may hold any bytes)
-  std::multimap<std::string, std::string> params;  // the query, decoded
+  std::multimap<std::string, std::string> params;            // the query, decoded
   std::vector<std::pair<std::string, std::string>> headers;  // in order, as sent
-  std::string body;    // decoded (gzip already inflated)
-  std::string remote;  // peer address
+  std::string body;                                          // decoded (gzip already inflated)
+  std::string remote;                                        // peer address
 
   // Case-insensitive; the first value, or "" when absent.
   std::string header(std::string_view name) const;
@@ -102,15 +102,15 @@ using RejectionHook = std::function<void(Rejection, const Request&, Response&)>;
 
 struct Options {
   int io_threads = 2;
-  int worker_threads = 32;       // handlers that block on a commit hold one each
+  int worker_threads = 32;  // handlers that block on a commit hold one each
   // When full, the connection that has waited longest with no request in
   // flight is closed for the new one; with none such, the new one is closed.
   int max_connections = 4096;
   int backlog = 1024;
   size_t header_limit = 64 * 1024;  // all header bytes, request line included
   size_t max_header_fields = 100;
-  size_t max_header_line = 8192;    // one field's name + value
-  uint64_t body_limit = 4 << 20;    // after decoding
+  size_t max_header_line = 8192;  // one field's name + value
+  uint64_t body_limit = 4 << 20;  // after decoding
   // Absolute, from when the server starts waiting for the request (after
   // the previous reply on a keep-alive connection); bytes do not extend it.
   std::chrono::milliseconds head_timeout{10'000};

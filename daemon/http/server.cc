@@ -66,8 +66,7 @@ std::string PercentDecode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() &&
-        Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2])));
       i += 2;
     } else if (plus_is_space && s[i] == '+') {
@@ -104,8 +103,9 @@ void FillHead(const Parser& p, Request* r) {
       const std::string_view pair = query.substr(0, amp);
       const size_t eq = pair.find('=');
       if (!pair.empty()) {
-        r->params.emplace(PercentDecode(pair.substr(0, eq), true),
-                          eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true));
+        r->params.emplace(
+            PercentDecode(pair.substr(0, eq), true),
+            eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true));
       }
       if (amp == std::string_view::npos) break;
       query.remove_prefix(amp + 1);
@@ -143,9 +143,12 @@ std::optional<Rejection> FinishBody(std::string body, const Options& o, Request*
     return std::nullopt;
   }
   switch (Inflate(body, o.body_limit, &r->body)) {
-    case InflateResult::kOk: return std::nullopt;
-    case InflateResult::kTooLarge: return Rejection::kBodyTooLarge;
-    case InflateResult::kCorrupt: return Rejection::kBadEncoding;
+    case InflateResult::kOk:
+      return std::nullopt;
+    case InflateResult::kTooLarge:
+      return Rejection::kBodyTooLarge;
+    case InflateResult::kCorrupt:
+      return Rejection::kBadEncoding;
   }
   return Rejection::kBadEncoding;
 }
@@ -165,17 +168,23 @@ std::optional<Rejection> MapError(const beast::error_code& ec) {
 int RejectionStatus(Rejection r) {
   switch (r) {
     case Rejection::kHeaderLineTooLong:
-    case Rejection::kHeadersTooLarge: return 431;
-    case Rejection::kBodyTooLarge: return 413;
-    case Rejection::kTimeout: return 408;
-    case Rejection::kUnsupportedEncoding: return 415;
-    default: return 400;
+    case Rejection::kHeadersTooLarge:
+      return 431;
+    case Rejection::kBodyTooLarge:
+      return 413;
+    case Rejection::kTimeout:
+      return 408;
+    case Rejection::kUnsupportedEncoding:
+      return 415;
+    default:
+      return 400;
   }
 }
 
 std::string RejectionMessage(Rejection r, const Options& o, const Request& req) {
   switch (r) {
-    case Rejection::kMalformed: return "request: malformed HTTP";
+    case Rejection::kMalformed:
+      return "request: malformed HTTP";
     case Rejection::kHeaderLineTooLong:
       return "request: a header line exceeds " + std::to_string(o.max_header_line) + " bytes";
     case Rejection::kHeadersTooLarge:
@@ -183,11 +192,13 @@ std::string RejectionMessage(Rejection r, const Options& o, const Request& req) 
              std::to_string(o.max_header_fields) + " fields";
     case Rejection::kBodyTooLarge:
       return "body: exceeds " + std::to_string(o.body_limit) + " bytes";
-    case Rejection::kBadEncoding: return "body: not valid gzip";
+    case Rejection::kBadEncoding:
+      return "body: not valid gzip";
     case Rejection::kUnsupportedEncoding:
       return "Content-Encoding: " + req.header("Content-Encoding") +
              " is not supported; use gzip or identity";
-    case Rejection::kTimeout: return "request: not received within the read timeout";
+    case Rejection::kTimeout:
+      return "request: not received within the read timeout";
   }
   return "request: rejected";
 }
@@ -417,10 +428,9 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     wait_start_ = SteadyClock::now();
     MarkWaiting();
     Arm(wait_start_ + std::min(opts().idle_timeout, opts().head_timeout));
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                               self->OnHead(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHead(ec); });
   }
 
   void OnHead(beast::error_code ec) {
@@ -444,10 +454,9 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   }
 
   void ReadBody() {
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                        self->OnBody(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnReadError(const beast::error_code& ec) {
@@ -481,23 +490,23 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     ++timer_gen_;
     timer_.cancel();
     ++server_.in_flight;
-    net::post(*server_.workers, [self = this->shared_from_this(), body = std::move(body),
-                                 rejection]() mutable {
-      Response res;
-      std::optional<Rejection> r = rejection;
-      if (!r) r = FinishBody(std::move(body), self->opts(), &self->req_);
-      if (r) {
-        res = RejectionResponse(*r, self->opts(), self->req_, self->server_.on_reject);
-        self->keep_alive_ = false;
-      } else {
-        res = RunHandler(self->server_.handler, self->req_);
-      }
-      auto* conn = self.get();
-      net::post(conn->stream_.get_executor(),
-                [self = std::move(self), res = std::move(res)]() mutable {
-                  self->Write(std::move(res));
-                });
-    });
+    net::post(*server_.workers,
+              [self = this->shared_from_this(), body = std::move(body), rejection]() mutable {
+                Response res;
+                std::optional<Rejection> r = rejection;
+                if (!r) r = FinishBody(std::move(body), self->opts(), &self->req_);
+                if (r) {
+                  res = RejectionResponse(*r, self->opts(), self->req_, self->server_.on_reject);
+                  self->keep_alive_ = false;
+                } else {
+                  res = RunHandler(self->server_.handler, self->req_);
+                }
+                auto* conn = self.get();
+                net::post(conn->stream_.get_executor(),
+                          [self = std::move(self), res = std::move(res)]() mutable {
+                            self->Write(std::move(res));
+                          });
+              });
   }
 
   void Write(Response res) {
@@ -623,7 +632,8 @@ void Server::Impl::Accept() {
     auto ep = socket.remote_endpoint(ignored);
     if (!ignored) remote = ep.address().to_string();
     if (ssl) {
-      auto c = std::make_shared<Connection<net::ssl::stream<tcp::socket>>>(*this, std::move(socket), *ssl);
+      auto c = std::make_shared<Connection<net::ssl::stream<tcp::socket>>>(*this, std::move(socket),
+                                                                           *ssl);
       c->SetRemote(remote);
       Register(c);
       c->Start();
@@ -644,9 +654,7 @@ Server::Server(Options options, Handler handler, RejectionHook on_reject)
   impl_->on_reject = std::move(on_reject);
 }
 
-Server::~Server() {
-  Stop(std::chrono::milliseconds(0));
-}
+Server::~Server() { Stop(std::chrono::milliseconds(0)); }
 
 std::string Server::Bind(const std::string& host, int port) {
   Impl& s = *impl_;
@@ -660,8 +668,8 @@ std::string Server::Bind(const std::string& host, int port) {
     if (!ec) s.ssl->use_private_key_file(s.options.tls_key_file, net::ssl::context::pem, ec);
     if (ec) {
       s.ssl.reset();
-      return "tls: cannot load " + s.options.tls_cert_file + " / " + s.options.tls_key_file +
-             ": " + ec.message();
+      return "tls: cannot load " + s.options.tls_cert_file + " / " + s.options.tls_key_file + ": " +
+             ec.message();
     }
   }
   beast::error_code ec;
@@ -690,15 +698,14 @@ std::string Server::Bind(const std::string& host, int port) {
   return "";
 }
 
-int Server::port() const {
-  return impl_->port;
-}
+int Server::port() const { return impl_->port; }
 
 void Server::Start() {
   Impl& s = *impl_;
   if (s.started) return;
   s.started = true;
-  s.workers = std::make_unique<net::thread_pool>(static_cast<size_t>(std::max(1, s.options.worker_threads)));
+  s.workers = std::make_unique<net::thread_pool>(
+      static_cast<size_t>(std::max(1, s.options.worker_threads)));
   s.guard.emplace(s.ioc.get_executor());
   net::post(s.acceptor.get_executor(), [&s] { s.Accept(); });
   for (int i = 0; i < std::max(1, s.options.io_threads); ++i) {

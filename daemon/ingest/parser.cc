@@ -13,11 +13,16 @@ using json = nlohmann::json;
 
 const char* RejectReasonName(RejectReason r) {
   switch (r) {
-    case RejectReason::kMalformed: return "malformed";
-    case RejectReason::kInvalid: return "invalid";
-    case RejectReason::kTooOld: return "too_old";
-    case RejectReason::kFuture: return "future";
-    case RejectReason::kTooMany: return "too_many";
+    case RejectReason::kMalformed:
+      return "malformed";
+    case RejectReason::kInvalid:
+      return "invalid";
+    case RejectReason::kTooOld:
+      return "too_old";
+    case RejectReason::kFuture:
+      return "future";
+    case RejectReason::kTooMany:
+      return "too_many";
   }
   return "invalid";
 }
@@ -64,8 +69,7 @@ std::string GetString(const json& obj, std::initializer_list<const char*> names,
   return s;
 }
 
-std::optional<int64_t> GetCount(const json& obj,
-                                std::initializer_list<const char*> names) {
+std::optional<int64_t> GetCount(const json& obj, std::initializer_list<const char*> names) {
   std::string name;
   const json* v = Find(obj, names, &name);
   if (!v) return std::nullopt;
@@ -82,8 +86,7 @@ std::optional<int64_t> GetCount(const json& obj,
   Fail(name, "must be a non-negative integer");
 }
 
-std::optional<double> GetNumber(const json& obj,
-                                std::initializer_list<const char*> names,
+std::optional<double> GetNumber(const json& obj, std::initializer_list<const char*> names,
                                 double min, double max, const char* range) {
   std::string name;
   const json* v = Find(obj, names, &name);
@@ -121,15 +124,15 @@ void CheckAge(TimeMs t, const char* name, const ParseOptions& opt) {
          RejectReason::kTooOld);
   }
   if (t - opt.now_ms > opt.max_clock_skew.count()) {
-    Fail(name, "is more than max_clock_skew (" + FormatDuration(opt.max_clock_skew) +
-                   ") in the future",
+    Fail(name,
+         "is more than max_clock_skew (" + FormatDuration(opt.max_clock_skew) + ") in the future",
          RejectReason::kFuture);
   }
 }
 
 bool IsAgentChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '.' || c == ':' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == ':' || c == '-';
 }
 
 std::string GetAgent(const json& obj, bool required) {
@@ -148,8 +151,7 @@ std::string GetAgent(const json& obj, bool required) {
   return s;
 }
 
-std::string GetId(const json& obj, std::initializer_list<const char*> names,
-                  bool required) {
+std::string GetId(const json& obj, std::initializer_list<const char*> names, bool required) {
   std::string name;
   const json* v = Find(obj, names, &name);
   if (!v) {
@@ -205,25 +207,20 @@ Span ReadSpan(const json& j, const ParseOptions& opt) {
   s.input_tokens = GetCount(j, {"input_tokens", "agent.total_input_tokens",
                                 "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"});
   s.output_tokens = GetCount(j, {"output_tokens", "agent.total_output_tokens",
-                                 "gen_ai.usage.output_tokens",
-                                 "gen_ai.usage.completion_tokens"});
-  s.cache_read_tokens =
-      GetCount(j, {"cache_read_tokens", "gen_ai.usage.cache_read.input_tokens",
-                   "gen_ai.usage.cache_read_input_tokens"});
-  s.cache_creation_tokens =
-      GetCount(j, {"cache_creation_tokens", "gen_ai.usage.cache_creation.input_tokens",
-                   "gen_ai.usage.cache_write.input_tokens",
-                   "gen_ai.usage.cache_creation_input_tokens"});
+                                 "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"});
+  s.cache_read_tokens = GetCount(j, {"cache_read_tokens", "gen_ai.usage.cache_read.input_tokens",
+                                     "gen_ai.usage.cache_read_input_tokens"});
+  s.cache_creation_tokens = GetCount(
+      j, {"cache_creation_tokens", "gen_ai.usage.cache_creation.input_tokens",
+          "gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation_input_tokens"});
   s.llm_calls = GetCount(j, {"llm_calls", "agent.llm_calls"});
   s.tool_calls = GetCount(j, {"tool_calls", "agent.tool_calls_made"});
-  s.cost_usd = GetNumber(j, {"estimated_cost_usd", "agent.estimated_cost_usd",
-                             "gen_ai.usage.cost"},
+  s.cost_usd = GetNumber(j, {"estimated_cost_usd", "agent.estimated_cost_usd", "gen_ai.usage.cost"},
                          0, 1e9, "(non-negative USD)");
   if (auto d = GetNumber(j, {"duration_ms"}, 0, 1e12, "(non-negative milliseconds)")) {
     s.duration_ms = static_cast<int64_t>(std::llround(*d));
   }
-  s.finish_reason =
-      GetString(j, {"finish_reason", "gen_ai.response.finish_reasons"}, opt, 64);
+  s.finish_reason = GetString(j, {"finish_reason", "gen_ai.response.finish_reasons"}, opt, 64);
   s.confidence = GetNumber(j, {"confidence"}, 0, 1, "between 0 and 1");
   s.incident_id = GetId(j, {"incident_id", "incident.id"}, false);
   s.labels = GetLabels(j, opt);
@@ -286,8 +283,7 @@ Result<T> FromJson(const json& j, const ParseOptions& opt, Reader read) {
 }
 
 template <typename T, typename Reader>
-void AddRecord(Parsed<T>& out, int index, const json& j, const ParseOptions& opt,
-               Reader read) {
+void AddRecord(Parsed<T>& out, int index, const json& j, const ParseOptions& opt, Reader read) {
   if (!j.is_object()) {
     out.errors.push_back({index, "record: must be a JSON object", RejectReason::kInvalid});
     return;
@@ -309,8 +305,8 @@ bool IsBlank(std::string_view line) {
 }
 
 template <typename T, typename Reader>
-Parsed<T> ParseBody(std::string_view body, BodyFormat format,
-                    const ParseOptions& opt, Reader read) {
+Parsed<T> ParseBody(std::string_view body, BodyFormat format, const ParseOptions& opt,
+                    Reader read) {
   Parsed<T> out;
   const auto too_many = [&](int n) {
     out.records.clear();
@@ -377,11 +373,10 @@ Parsed<T> ParseBody(std::string_view body, BodyFormat format,
     return out;
   }
   out.malformed = true;
-  out.errors.push_back({0, "body: must be a JSON object, an array of objects or NDJSON",
-                        RejectReason::kMalformed});
+  out.errors.push_back(
+      {0, "body: must be a JSON object, an array of objects or NDJSON", RejectReason::kMalformed});
   return out;
 }
-
 
 void PutIf(json& j, const char* key, const std::string& v) {
   if (!v.empty()) j[key] = v;
@@ -393,8 +388,7 @@ void PutIf(json& j, const char* key, const std::optional<T>& v) {
 
 }  // namespace
 
-Parsed<Span> ParseSpans(std::string_view body, BodyFormat format,
-                        const ParseOptions& options) {
+Parsed<Span> ParseSpans(std::string_view body, BodyFormat format, const ParseOptions& options) {
   return ParseBody<Span>(body, format, options, ReadSpan);
 }
 Parsed<Feedback> ParseFeedback(std::string_view body, BodyFormat format,
@@ -417,9 +411,8 @@ Result<Resolution> ResolutionFromJson(const json& j, const ParseOptions& options
 }
 
 json ToJson(const Span& s) {
-  json j = {{"investigation_id", s.investigation_id},
-            {"agent", s.agent},
-            {"ts", FormatRfc3339(s.ts_ms)}};
+  json j = {
+      {"investigation_id", s.investigation_id}, {"agent", s.agent}, {"ts", FormatRfc3339(s.ts_ms)}};
   PutIf(j, "model", s.model);
   PutIf(j, "response_model", s.response_model);
   PutIf(j, "provider", s.provider);

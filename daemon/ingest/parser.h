@@ -21,7 +21,7 @@ enum class BodyFormat { kJson, kNdjson };
 struct ParseOptions {
   TimeMs now_ms = 0;
   Millis max_event_age{7LL * 24 * 3600 * 1000};  // older: "too_old"
-  Millis max_clock_skew{5 * 60 * 1000};         // further ahead: rejected
+  Millis max_clock_skew{5 * 60 * 1000};          // further ahead: rejected
   int64_t max_records = 10'000;
   size_t max_labels = 16;
   size_t max_string_bytes = 1024;  // any string field
@@ -46,8 +46,7 @@ struct Parsed {
 };
 
 // A body is one object, an array of objects, or NDJSON.
-Parsed<Span> ParseSpans(std::string_view body, BodyFormat format,
-                        const ParseOptions& options);
+Parsed<Span> ParseSpans(std::string_view body, BodyFormat format, const ParseOptions& options);
 Parsed<Feedback> ParseFeedback(std::string_view body, BodyFormat format,
                                const ParseOptions& options);
 Parsed<Resolution> ParseResolutions(std::string_view body, BodyFormat format,
@@ -56,10 +55,8 @@ Parsed<Resolution> ParseResolutions(std::string_view body, BodyFormat format,
 // One record from an already-parsed JSON object (rule tests, replay).
 // The error's message names the field.
 Result<Span> SpanFromJson(const nlohmann::json& j, const ParseOptions& options);
-Result<Feedback> FeedbackFromJson(const nlohmann::json& j,
-                                  const ParseOptions& options);
-Result<Resolution> ResolutionFromJson(const nlohmann::json& j,
-                                      const ParseOptions& options);
+Result<Feedback> FeedbackFromJson(const nlohmann::json& j, const ParseOptions& options);
+Result<Resolution> ResolutionFromJson(const nlohmann::json& j, const ParseOptions& options);
 
 // Serialises a record back to its canonical JSON (store, replay output).
 nlohmann::json ToJson(const Span& span);

@@ -100,8 +100,7 @@ std::optional<TimeMs> ParseSlackTs(std::string_view s) {
 
 // Builds and validates one verdict. `value` is the button's value;
 // returns nullopt when it is not an agentwatch button.
-std::optional<Result<Feedback>> ActionToFeedback(std::string_view value,
-                                                 const std::string& actor,
+std::optional<Result<Feedback>> ActionToFeedback(std::string_view value, const std::string& actor,
                                                  std::optional<TimeMs> ts_ms,
                                                  const ParseOptions& options) {
   json record = json::object();
@@ -148,8 +147,7 @@ bool VerifyPagerDutySignature(std::string_view header, std::string_view body,
   return match;
 }
 
-Result<WebhookRecords> ParsePagerDutyWebhook(std::string_view body,
-                                             const ParseOptions& options) {
+Result<WebhookRecords> ParsePagerDutyWebhook(std::string_view body, const ParseOptions& options) {
   const json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded()) return Status::InvalidArgument("body: malformed JSON");
   if (!doc.is_object()) {
@@ -211,12 +209,11 @@ Result<WebhookRecords> ParsePagerDutyWebhook(std::string_view body,
     }
     Result<Resolution> r = ResolutionFromJson(record, options);
     if (!r.ok()) {
-      return Status::InvalidArgument(
-          RenameField(r.status().message(),
-                      {{"incident_id", "event.data.id"},
-                       {"resolved_at", "event.occurred_at"},
-                       {"opened_at", "event.data.created_at"}},
-                      "event"));
+      return Status::InvalidArgument(RenameField(r.status().message(),
+                                                 {{"incident_id", "event.data.id"},
+                                                  {"resolved_at", "event.occurred_at"},
+                                                  {"opened_at", "event.data.created_at"}},
+                                                 "event"));
     }
     out.resolutions.push_back(std::move(r).value());
   }
@@ -224,8 +221,7 @@ Result<WebhookRecords> ParsePagerDutyWebhook(std::string_view body,
 }
 
 Status VerifySlackSignature(std::string_view timestamp, std::string_view signature,
-                            std::string_view body, std::string_view secret,
-                            TimeMs now_ms) {
+                            std::string_view body, std::string_view secret, TimeMs now_ms) {
   if (secret.empty()) return Status::InvalidArgument("slack_signing_secret: not configured");
   if (timestamp.empty()) return Status::InvalidArgument("X-Slack-Request-Timestamp: is required");
   int64_t ts = 0;
@@ -274,8 +270,7 @@ std::optional<Result<Feedback>> ParseSlackActionValue(std::string_view value,
   return ActionToFeedback(value, "", std::nullopt, options);
 }
 
-Result<WebhookRecords> ParseSlackInteraction(std::string_view body,
-                                             const ParseOptions& options) {
+Result<WebhookRecords> ParseSlackInteraction(std::string_view body, const ParseOptions& options) {
   const std::optional<std::string> payload = FormValue(body, "payload");
   if (!payload) {
     return Status::InvalidArgument(
@@ -333,10 +328,9 @@ Result<WebhookRecords> ParseSlackInteraction(std::string_view body,
     auto fb = ActionToFeedback(value->get_ref<const std::string&>(), actor, ts, options);
     if (!fb) continue;
     if (!fb->ok()) {
-      return Status::InvalidArgument(RenameField(fb->status().message(),
-                                                 {{"actor", "payload.user.username"},
-                                                  {"ts", field + ".action_ts"}},
-                                                 field + ".value"));
+      return Status::InvalidArgument(RenameField(
+          fb->status().message(),
+          {{"actor", "payload.user.username"}, {"ts", field + ".action_ts"}}, field + ".value"));
     }
     out.feedback.push_back(std::move(*fb).value());
   }

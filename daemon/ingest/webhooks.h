@@ -85,8 +85,7 @@ bool VerifyPagerDutySignature(std::string_view header, std::string_view body,
 
 // Parses one v3 envelope ({"event": {...}}). Errors name the field, e.g.
 // "event.occurred_at: must be an RFC 3339 time ...".
-Result<WebhookRecords> ParsePagerDutyWebhook(std::string_view body,
-                                             const ParseOptions& options);
+Result<WebhookRecords> ParsePagerDutyWebhook(std::string_view body, const ParseOptions& options);
 
 // ---- Slack ----
 
@@ -94,8 +93,7 @@ Result<WebhookRecords> ParsePagerDutyWebhook(std::string_view body,
 // + ":" + body) and `timestamp` (Unix seconds) is within 300 s of now_ms.
 // The error names the header and the reason.
 Status VerifySlackSignature(std::string_view timestamp, std::string_view signature,
-                            std::string_view body, std::string_view secret,
-                            TimeMs now_ms);
+                            std::string_view body, std::string_view secret, TimeMs now_ms);
 
 // Decodes application/x-www-form-urlencoded text and returns the value of
 // `key` ('+' is a space, %XX a byte). nullopt when absent or badly encoded.
@@ -103,8 +101,7 @@ std::optional<std::string> FormValue(std::string_view form, std::string_view key
 
 // Parses an interaction body (form-encoded, with a `payload` field).
 // Errors name the field, e.g. "payload.actions[0].value: ...".
-Result<WebhookRecords> ParseSlackInteraction(std::string_view body,
-                                             const ParseOptions& options);
+Result<WebhookRecords> ParseSlackInteraction(std::string_view body, const ParseOptions& options);
 
 // One button value in either form above. nullopt: not an agentwatch button.
 // An error: ours, but invalid (names the problem).

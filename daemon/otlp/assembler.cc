@@ -26,8 +26,8 @@ std::string Assembler::ResolveLocked(const Trace& trace, const Node& node) const
   return "";
 }
 
-void Assembler::RemoveLocked(const std::string& trace_id, const std::string& span_id,
-                             uint64_t seq, bool count_unjoined, bool over_limit) {
+void Assembler::RemoveLocked(const std::string& trace_id, const std::string& span_id, uint64_t seq,
+                             bool count_unjoined, bool over_limit) {
   auto t = traces_.find(trace_id);
   if (t == traces_.end()) return;
   auto it = t->second.nodes.find(span_id);
@@ -69,8 +69,9 @@ AssemblerCounters Assembler::counters() const {
   return counters_;
 }
 
-AssemblyResult Assembler::Ingest(const TraceBatch& batch, TimeMs now_ms,
-                                 const std::function<std::string(const std::string&)>& misdirected) {
+AssemblyResult Assembler::Ingest(
+    const TraceBatch& batch, TimeMs now_ms,
+    const std::function<std::string(const std::string&)>& misdirected) {
   AssemblyResult result;
   MappingOptions mapping = options_.mapping;
   mapping.validation.now_ms = now_ms;

@@ -48,7 +48,7 @@ struct AssembledInvestigation {
   std::string trace_id;
   std::string span_id;
   std::vector<std::string> joined_span_ids;  // descendants joined now
-  bool cost_was_sent = false;  // agent.estimated_cost_usd given: never re-price
+  bool cost_was_sent = false;                // agent.estimated_cost_usd given: never re-price
 };
 
 // An investigation span that failed validation: counted in partialSuccess
@@ -76,7 +76,7 @@ struct AssemblyResult {
       uint64_t seq = 0;
     };
     std::vector<Key> inserted;
-    std::vector<Key> joined;  // held spans this call joined
+    std::vector<Key> joined;                              // held spans this call joined
     std::vector<std::pair<Key, Derivation>> derivations;  // before this call changed them
     int64_t joined_on_time = 0;
     int64_t joined_late = 0;
@@ -84,13 +84,13 @@ struct AssemblyResult {
 };
 
 struct AssemblerCounters {
-  int64_t held = 0;         // gauge: non-investigation spans held now
-  int64_t waiting = 0;      // gauge: of those, not joined to an investigation yet
+  int64_t held = 0;                 // gauge: non-investigation spans held now
+  int64_t waiting = 0;              // gauge: of those, not joined to an investigation yet
   int64_t investigations_held = 0;  // gauge: investigations open for late spans
-  int64_t joined_total = 0;       // descendants joined when their investigation arrived
-  int64_t joined_late_total = 0;  // descendants joined after it (late updates)
-  int64_t dropped_total = 0;      // unjoined spans dropped at max_pending_spans
-  int64_t expired_total = 0;      // unjoined spans that outlived the window
+  int64_t joined_total = 0;         // descendants joined when their investigation arrived
+  int64_t joined_late_total = 0;    // descendants joined after it (late updates)
+  int64_t dropped_total = 0;        // unjoined spans dropped at max_pending_spans
+  int64_t expired_total = 0;        // unjoined spans that outlived the window
   int64_t duplicates_total = 0;
 };
 
@@ -105,8 +105,9 @@ class Assembler {
   // what outlived the window first, and enforces the bound last.
   // `misdirected`, when set, says why an agent is not served here ("" when
   // it is); such investigations go to `misdirected` instead of being kept.
-  AssemblyResult Ingest(const TraceBatch& batch, TimeMs now_ms,
-                        const std::function<std::string(const std::string& agent)>& misdirected = {});
+  AssemblyResult Ingest(
+      const TraceBatch& batch, TimeMs now_ms,
+      const std::function<std::string(const std::string& agent)>& misdirected = {});
 
   // Undoes an Ingest whose results could not be stored (the request gets a
   // 503 and the client retries): its spans are forgotten, so the retry is

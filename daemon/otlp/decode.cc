@@ -18,12 +18,18 @@ using nlohmann::json;
 
 AttrScalar ScalarFromPb(const pb::AnyValue& v) {
   switch (v.value_case()) {
-    case pb::AnyValue::kStringValue: return v.string_value();
-    case pb::AnyValue::kBoolValue: return v.bool_value();
-    case pb::AnyValue::kIntValue: return static_cast<int64_t>(v.int_value());
-    case pb::AnyValue::kDoubleValue: return v.double_value();
-    case pb::AnyValue::kBytesValue: return ToHex(v.bytes_value());
-    default: return std::monostate{};
+    case pb::AnyValue::kStringValue:
+      return v.string_value();
+    case pb::AnyValue::kBoolValue:
+      return v.bool_value();
+    case pb::AnyValue::kIntValue:
+      return static_cast<int64_t>(v.int_value());
+    case pb::AnyValue::kDoubleValue:
+      return v.double_value();
+    case pb::AnyValue::kBytesValue:
+      return ToHex(v.bytes_value());
+    default:
+      return std::monostate{};
   }
 }
 
@@ -37,8 +43,7 @@ AttrValue ValueFromPb(const pb::AnyValue& v) {
   return std::visit([](auto&& s) -> AttrValue { return s; }, ScalarFromPb(v));
 }
 
-Attributes AttributesFromPb(
-    const google::protobuf::RepeatedPtrField<pb::KeyValue>& kvs) {
+Attributes AttributesFromPb(const google::protobuf::RepeatedPtrField<pb::KeyValue>& kvs) {
   Attributes out;
   for (const pb::KeyValue& kv : kvs) out.Add(kv.key(), ValueFromPb(kv.value()));
   return out;
@@ -52,8 +57,8 @@ Result<TraceBatch> TracesFromProtobuf(std::string_view body) {
   }
   TraceBatch batch;
   for (const pb::ResourceSpans& rs : req.resource_spans()) {
-    auto resource = std::make_shared<const Attributes>(
-        AttributesFromPb(rs.resource().attributes()));
+    auto resource =
+        std::make_shared<const Attributes>(AttributesFromPb(rs.resource().attributes()));
     for (const pb::ScopeSpans& ss : rs.scope_spans()) {
       for (const pb::Span& s : ss.spans()) {
         OtlpSpan span;
@@ -80,8 +85,8 @@ Result<LogBatch> LogsFromProtobuf(std::string_view body) {
   }
   LogBatch batch;
   for (const pb::ResourceLogs& rl : req.resource_logs()) {
-    auto resource = std::make_shared<const Attributes>(
-        AttributesFromPb(rl.resource().attributes()));
+    auto resource =
+        std::make_shared<const Attributes>(AttributesFromPb(rl.resource().attributes()));
     for (const pb::ScopeLogs& sl : rl.scope_logs()) {
       for (const pb::LogRecord& r : sl.log_records()) {
         OtlpLogRecord rec;

@@ -33,9 +33,9 @@ LogsResult VerdictsFromLogs(const LogBatch& batch, const LogsOptions& options, T
     Verdict verdict = Verdict::kNone;
     if (label == "confirm" || label == "confirmed") verdict = Verdict::kConfirm;
     if (label == "override" || label == "overridden") verdict = Verdict::kOverride;
-    const bool wanted = std::find(options.verdict_evaluations.begin(),
-                                  options.verdict_evaluations.end(),
-                                  evaluation) != options.verdict_evaluations.end();
+    const bool wanted =
+        std::find(options.verdict_evaluations.begin(), options.verdict_evaluations.end(),
+                  evaluation) != options.verdict_evaluations.end();
     if (event != "gen_ai.evaluation.result" || !wanted || verdict == Verdict::kNone) {
       ++out.ignored;
       continue;

@@ -34,9 +34,9 @@ struct OtlpVerdict {
 
 struct LogsResult {
   std::vector<OtlpVerdict> verdicts;
-  int64_t ignored = 0;  // records that are not verdicts
-  int64_t rejected = 0; // verdict events without a usable trace id
-  std::string error;    // the first rejection's reason, for partialSuccess
+  int64_t ignored = 0;   // records that are not verdicts
+  int64_t rejected = 0;  // verdict events without a usable trace id
+  std::string error;     // the first rejection's reason, for partialSuccess
 };
 
 // `now_ms` stamps a verdict whose record has neither time nor observed time.

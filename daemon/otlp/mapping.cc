@@ -15,8 +15,7 @@ bool IsHex(const std::string& s) {
 }
 
 const char* const kInputKeys[] = {"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"};
-const char* const kOutputKeys[] = {"gen_ai.usage.output_tokens",
-                                   "gen_ai.usage.completion_tokens"};
+const char* const kOutputKeys[] = {"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"};
 const char* const kCacheReadKeys[] = {"gen_ai.usage.cache_read.input_tokens",
                                       "gen_ai.usage.cache_read_input_tokens"};
 const char* const kCacheCreationKeys[] = {"gen_ai.usage.cache_creation.input_tokens",
@@ -74,8 +73,8 @@ Status SentCount(const Attributes& a, const char* key, const char* field,
   if (!a.Has(key)) return Status::Ok();
   *out = a.Int(key);
   if (!*out) {
-    return Status::InvalidArgument(std::string(field) + ": must be a non-negative integer (" +
-                                   key + ")");
+    return Status::InvalidArgument(std::string(field) + ": must be a non-negative integer (" + key +
+                                   ")");
   }
   return Status::Ok();
 }
@@ -150,9 +149,8 @@ LateUpdate ApplyChild(Derivation& d, const ChildFacts& c) {
     }
   }
   if (d.finish_reason && c.is_model_call && !c.finish_reason.empty()) {
-    const bool later =
-        !d.has_finish_source || c.end_ns > d.finish_source_end_ns ||
-        (c.end_ns == d.finish_source_end_ns && c.span_id > d.finish_source_span_id);
+    const bool later = !d.has_finish_source || c.end_ns > d.finish_source_end_ns ||
+                       (c.end_ns == d.finish_source_end_ns && c.span_id > d.finish_source_span_id);
     if (later) {
       d.has_finish_source = true;
       d.finish_source_end_ns = c.end_ns;
@@ -193,8 +191,7 @@ Result<MappedInvestigation> MapInvestigation(const OtlpSpan& span,
   static const Attributes kNoResource;
   const Attributes& r = span.resource ? *span.resource : kNoResource;
   if (!HasValidIds(span)) {
-    return Status::InvalidArgument(
-        "traceId/spanId: must be 16 and 8 bytes (32 and 16 hex digits)");
+    return Status::InvalidArgument("traceId/spanId: must be 16 and 8 bytes (32 and 16 hex digits)");
   }
   MappedInvestigation out;
   Span& s = out.span;
@@ -221,7 +218,7 @@ Result<MappedInvestigation> MapInvestigation(const OtlpSpan& span,
     bool* derived;
     const char* total_key;  // agent.total_* (or nullptr)
     const char* name;
-    const char* own_key;    // the span's own gen_ai.usage.* key present, if any
+    const char* own_key;  // the span's own gen_ai.usage.* key present, if any
   };
   const TokenField tokens[] = {
       {&s.input_tokens, &d.input_tokens, "agent.total_input_tokens", "input_tokens",
@@ -247,12 +244,12 @@ Result<MappedInvestigation> MapInvestigation(const OtlpSpan& span,
   s.llm_calls = 0;
 
   if (a.Has("agent.estimated_cost_usd") || a.Has("gen_ai.usage.cost")) {
-    const char* key = a.Has("agent.estimated_cost_usd") ? "agent.estimated_cost_usd"
-                                                        : "gen_ai.usage.cost";
+    const char* key =
+        a.Has("agent.estimated_cost_usd") ? "agent.estimated_cost_usd" : "gen_ai.usage.cost";
     s.cost_usd = a.Double(key);
     if (!s.cost_usd) {
-      return Status::InvalidArgument(std::string("estimated_cost_usd: must be a number (") +
-                                     key + ")");
+      return Status::InvalidArgument(std::string("estimated_cost_usd: must be a number (") + key +
+                                     ")");
     }
     out.cost_was_sent = true;
   }

@@ -42,8 +42,8 @@ struct ChildFacts {
   std::string span_id;
   uint64_t start_ns = 0;
   uint64_t end_ns = 0;
-  bool is_tool = false;     // execute_tool, or a gen_ai.tool.name attribute
-  bool is_llm_call = false; // carries gen_ai.usage.input_tokens
+  bool is_tool = false;        // execute_tool, or a gen_ai.tool.name attribute
+  bool is_llm_call = false;    // carries gen_ai.usage.input_tokens
   bool is_model_call = false;  // an LLM call, or any gen_ai.usage.* / request model
   // Negative or non-integer usage values are dropped (a child is never rejected).
   std::optional<int64_t> input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens;
@@ -64,13 +64,13 @@ struct Derivation {
   bool model = false;
   bool response_model = false;
   bool provider = false;
-  bool finish_reason = false;   // empty on the span
+  bool finish_reason = false;  // empty on the span
   // Ties on time are broken by span id, so the fold does not depend on order.
   bool has_model_source = false;
   uint64_t model_source_start_ns = 0;  // the earliest-started model-call descendant
   std::string model_source_span_id;
   bool has_finish_source = false;
-  uint64_t finish_source_end_ns = 0;   // the latest-ended one with a finish reason
+  uint64_t finish_source_end_ns = 0;  // the latest-ended one with a finish reason
   std::string finish_source_span_id;
 };
 

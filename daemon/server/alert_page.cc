@@ -55,12 +55,18 @@ std::optional<double> InvestigationValue(Sli sli, const Span& s,
   };
   switch (sli) {
     case Sli::kCostUsd:
-    case Sli::kCostPerInvestigation: return priced_cost;
-    case Sli::kToolCalls: return num(s.tool_calls);
-    case Sli::kInputTokens: return num(s.input_tokens);
-    case Sli::kOutputTokens: return num(s.output_tokens);
-    case Sli::kDurationMs: return num(s.duration_ms);
-    default: return std::nullopt;
+    case Sli::kCostPerInvestigation:
+      return priced_cost;
+    case Sli::kToolCalls:
+      return num(s.tool_calls);
+    case Sli::kInputTokens:
+      return num(s.input_tokens);
+    case Sli::kOutputTokens:
+      return num(s.output_tokens);
+    case Sli::kDurationMs:
+      return num(s.duration_ms);
+    default:
+      return std::nullopt;
   }
 }
 
@@ -125,8 +131,9 @@ std::string RenderAlertPage(const AlertPageData& d, TimeMs now) {
   const std::string severity = sev_it == d.labels.end() ? "" : sev_it->second;
   html << PageHead(d.name + (agent.empty() ? "" : " on " + agent) + " - agentwatch", 60)
        << "<nav><a href=\"/\">&larr; status</a><a href=\"/api/v1/alerts?fingerprint="
-       << UrlEncode(d.fingerprint) << "\">JSON</a><a href=\"/api/v1/investigations?alert="
-       << UrlEncode(d.fingerprint) << "\">investigations JSON</a></nav>";
+       << UrlEncode(d.fingerprint)
+       << "\">JSON</a><a href=\"/api/v1/investigations?alert=" << UrlEncode(d.fingerprint)
+       << "\">investigations JSON</a></nav>";
   html << "<h1 id=\"alert-name\">" << HtmlEscape(d.name);
   if (!agent.empty()) html << " <span class=\"muted\">on</span> " << HtmlEscape(agent);
   html << "</h1><p><span class=\"badge " << HtmlEscape(d.state) << "\" id=\"alert-state\">"
@@ -179,8 +186,8 @@ std::string RenderAlertPage(const AlertPageData& d, TimeMs now) {
   chart.threshold_name = d.threshold_name;
   chart.sli = d.sli;
   chart.format = [&d](double v) { return FormatAlertValue(d, v); };
-  const Millis span_ms = d.history_step * static_cast<int64_t>(
-                                              d.history.empty() ? 0 : d.history.size() - 1);
+  const Millis span_ms =
+      d.history_step * static_cast<int64_t>(d.history.empty() ? 0 : d.history.size() - 1);
   chart.first_label = "-" + FormatDuration(span_ms);
   chart.last_label = "now";
   html << "<div class=\"card\" id=\"history\"><h3>" << HtmlEscape(figure) << ", every "
@@ -213,8 +220,8 @@ std::string RenderAlertPage(const AlertPageData& d, TimeMs now) {
   if (d.investigations.empty()) {
     html << "<p class=\"muted\">None in the figure's window.</p>";
   } else {
-    html << "<p class=\"muted\">" << d.investigations.size() << " of "
-         << d.investigations_behind << ", " << HtmlEscape(d.ranked_by) << ".</p>"
+    html << "<p class=\"muted\">" << d.investigations.size() << " of " << d.investigations_behind
+         << ", " << HtmlEscape(d.ranked_by) << ".</p>"
          << "<table><tr><th>investigation</th><th>incident</th><th>verdict</th><th>"
          << HtmlEscape(SliName(d.sli)) << "</th><th>confidence</th><th>at</th></tr>";
     for (const AlertPageData::Investigation& i : d.investigations) {

@@ -52,8 +52,8 @@ struct AlertPageData {
     std::string agent;
     TimeMs ts = 0;
     std::string incident_id;
-    std::string verdict;           // "confirm" | "override" | ""
-    std::optional<double> value;   // its own share of the figure (cost, tool calls, ...)
+    std::string verdict;          // "confirm" | "override" | ""
+    std::optional<double> value;  // its own share of the figure (cost, tool calls, ...)
     std::optional<double> confidence;
   };
   // The worst first (see WorstFirst), at most a page's worth.

@@ -49,7 +49,8 @@ std::optional<double> GroupValue(const std::vector<SliValue>& values,
     for (const std::string& key : by) {
       const auto want = labels.find(key);
       const auto have = v.group.find(key);
-      if ((want == labels.end() ? "" : want->second) != (have == v.group.end() ? "" : have->second)) {
+      if ((want == labels.end() ? "" : want->second) !=
+          (have == v.group.end() ? "" : have->second)) {
         match = false;
         break;
       }

@@ -31,12 +31,12 @@ json CalibrationBody(const std::string& agent, const WindowSpec& window, double 
     const stats::CalibrationBin& b = bins[k];
     n += b.count;
     const double c = static_cast<double>(b.count);
-    list.push_back({{"lower", stats::CalibrationBinLower(k)},
-                    {"upper", stats::CalibrationBinUpper(k)},
-                    {"count", b.count},
-                    {"mean_confidence", b.count ? json(b.confidence_sum / c) : json(nullptr)},
-                    {"confirm_rate",
-                     b.count ? json(static_cast<double>(b.confirms) / c) : json(nullptr)}});
+    list.push_back(
+        {{"lower", stats::CalibrationBinLower(k)},
+         {"upper", stats::CalibrationBinUpper(k)},
+         {"count", b.count},
+         {"mean_confidence", b.count ? json(b.confidence_sum / c) : json(nullptr)},
+         {"confirm_rate", b.count ? json(static_cast<double>(b.confirms) / c) : json(nullptr)}});
   }
   const auto ece = stats::ExpectedCalibrationError(bins);
   const auto threshold = stats::CalibrationThreshold(bins, target, kThresholdConfidence);

@@ -4,8 +4,8 @@
 #include "daemon/config/config.h"
 #include "daemon/server/rule_runtime.h"
 #include "daemon/store/sqlite_store.h"
-#include "tools/replay.h"
 #include "rules/rule_loader.h"
+#include "tools/replay.h"
 #include "tools/rule_test_runner.h"
 
 namespace aw::server {
@@ -47,9 +47,9 @@ int RunCheck(const std::string& config_path, std::ostream& out, std::ostream& er
     alerts += g.rules.size();
     slos += g.slos.size();
   }
-  out << config_path << ": OK (" << config.receivers.size() << " receivers, "
-      << rules.files.size() << " rule files, " << alerts << " alerts, " << slos << " SLOs, "
-      << rules.budgets.size() << " budgets)\n";
+  out << config_path << ": OK (" << config.receivers.size() << " receivers, " << rules.files.size()
+      << " rule files, " << alerts << " alerts, " << slos << " SLOs, " << rules.budgets.size()
+      << " budgets)\n";
   return 0;
 }
 

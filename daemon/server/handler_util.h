@@ -22,8 +22,11 @@ inline void ReplyJson(http::Response& res, int status, const nlohmann::json& bod
 }
 
 inline nlohmann::json ErrorBody(const std::string& message) {
-  return nlohmann::json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0},
-                        {"errors", nlohmann::json::array({nlohmann::json{{"index", 0}, {"error", message}}})}};
+  return nlohmann::json{
+      {"accepted", 0},
+      {"duplicates", 0},
+      {"rejected", 0},
+      {"errors", nlohmann::json::array({nlohmann::json{{"index", 0}, {"error", message}}})}};
 }
 
 // Paths whose replies have the ingest shape (the error lists the record);
@@ -40,11 +43,21 @@ inline double SecondsSince(std::chrono::steady_clock::time_point start) {
 // A metric label for a request path: known endpoints by name, anything else
 // as "other", so a scanner cannot blow up the series count.
 inline std::string EndpointLabel(const std::string& path) {
-  static const char* kKnown[] = {"/v1/spans", "/v1/feedback", "/v1/resolutions",
-                                 "/v1/traces", "/v1/logs", "/v1/webhooks/pagerduty",
-                                 "/v1/webhooks/slack", "/-/reload", "/metrics", "/api/v1/slis",
-                                 "/api/v1/alerts", "/api/v1/rules", "/api/v1/investigations",
-                                 "/api/v1/calibration", "/api/v1/receivers",
+  static const char* kKnown[] = {"/v1/spans",
+                                 "/v1/feedback",
+                                 "/v1/resolutions",
+                                 "/v1/traces",
+                                 "/v1/logs",
+                                 "/v1/webhooks/pagerduty",
+                                 "/v1/webhooks/slack",
+                                 "/-/reload",
+                                 "/metrics",
+                                 "/api/v1/slis",
+                                 "/api/v1/alerts",
+                                 "/api/v1/rules",
+                                 "/api/v1/investigations",
+                                 "/api/v1/calibration",
+                                 "/api/v1/receivers",
                                  "/api/v1/silences"};
   for (const char* k : kKnown) {
     if (path == k) return path;

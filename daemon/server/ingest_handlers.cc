@@ -52,8 +52,8 @@ void App::IngestRoutes() {
   });
 }
 
-bool App::Authorize(const http::Request& req, http::Response& res, bool admin,
-                    bool allow_signature, std::string* claimed) {
+bool App::Authorize(const http::Request& req, http::Response& res, bool admin, bool allow_signature,
+                    std::string* claimed) {
   Config::Auth auth;
   {
     std::lock_guard lock(config_mu_);
@@ -76,8 +76,7 @@ bool App::Authorize(const http::Request& req, http::Response& res, bool admin,
     ReplyJson(res, 401, json{{"error", "unknown bearer token"}});
     return false;
   }
-  if (allow_signature && !auth.webhook_secret.empty() &&
-      req.has_header("X-Agentwatch-Signature")) {
+  if (allow_signature && !auth.webhook_secret.empty() && req.has_header("X-Agentwatch-Signature")) {
     const std::string ts = req.get_header_value("X-Agentwatch-Timestamp");
     const std::string sig = req.get_header_value("X-Agentwatch-Signature");
     const std::optional<int64_t> parsed = ParseWholeInt(ts);
@@ -91,7 +90,8 @@ bool App::Authorize(const http::Request& req, http::Response& res, bool admin,
       ReplyJson(res, 401, json{{"error", "X-Agentwatch-Timestamp: outside the 5 minute window"}});
       return false;
     }
-    const std::string expected = "sha256=" + HmacSha256Hex(auth.webhook_secret, ts + "." + req.body);
+    const std::string expected =
+        "sha256=" + HmacSha256Hex(auth.webhook_secret, ts + "." + req.body);
     if (!ConstantTimeEquals(sig, expected)) {
       ReplyJson(res, 401, json{{"error", "X-Agentwatch-Signature: does not match the body"}});
       return false;
@@ -99,8 +99,10 @@ bool App::Authorize(const http::Request& req, http::Response& res, bool admin,
     // One request per signature: a replay inside the timestamp window is refused.
     const std::string key = "agentwatch:" + expected;
     if (!replay_cache_.Claim(key, clock_.NowMs(), (ts_s + 301) * 1000)) {
-      ReplyJson(res, 409, json{{"error", "X-Agentwatch-Signature: this signed request was already received "
-                                         "(replay); sign a new request with a fresh X-Agentwatch-Timestamp"}});
+      ReplyJson(res, 409,
+                json{{"error",
+                      "X-Agentwatch-Signature: this signed request was already received "
+                      "(replay); sign a new request with a fresh X-Agentwatch-Timestamp"}});
       return false;
     }
     if (claimed) *claimed = key;
@@ -137,8 +139,9 @@ void App::HandleIngest(const http::Request& req, http::Response& res, Endpoint e
              ctype == "application/jsonl") {
     format = ingest::BodyFormat::kNdjson;
   } else {
-    ReplyJson(res, 415, ErrorBody("Content-Type: " + ctype +
-                                  " is not supported; use application/json or application/x-ndjson"));
+    ReplyJson(res, 415,
+              ErrorBody("Content-Type: " + ctype +
+                        " is not supported; use application/json or application/x-ndjson"));
     metrics_.CountRejected(path, "unsupported_media_type");
     return finish();
   }
@@ -164,7 +167,9 @@ void App::HandleIngest(const http::Request& req, http::Response& res, Endpoint e
     }
   };
   switch (endpoint) {
-    case Endpoint::kSpans: take(ingest::ParseSpans(req.body, format, popts), batch.spans); break;
+    case Endpoint::kSpans:
+      take(ingest::ParseSpans(req.body, format, popts), batch.spans);
+      break;
     case Endpoint::kFeedback:
       take(ingest::ParseFeedback(req.body, format, popts), batch.feedback);
       break;
@@ -178,24 +183,31 @@ void App::HandleIngest(const http::Request& req, http::Response& res, Endpoint e
   size_t misdirected = 0;
   if (endpoint == Endpoint::kSpans) misdirected = DropMisdirected(batch.spans, indexes, errors);
   UnnameForeignAgents(*Shard(), batch.feedback);
-  if (misdirected > 0) metrics_.CountRejected(path, "misdirected", static_cast<double>(misdirected));
+  if (misdirected > 0)
+    metrics_.CountRejected(path, "misdirected", static_cast<double>(misdirected));
 
   json error_list = json::array();
   for (const auto& e : errors) error_list.push_back({{"index", e.index}, {"error", e.error}});
   if (!errors.empty() && errors[0].reason == ingest::RejectReason::kTooMany) {
-    ReplyJson(res, 413, json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0}, {"errors", error_list}});
+    ReplyJson(res, 413,
+              json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0}, {"errors", error_list}});
     return finish();
   }
   if (indexes.empty() && misdirected > 0 && misdirected == errors.size()) {
-    ReplyJson(res, 421, json{{"accepted", 0}, {"duplicates", 0},
-                             {"rejected", static_cast<int>(errors.size())},
-                             {"error", errors.front().error}, {"errors", error_list}});
+    ReplyJson(res, 421,
+              json{{"accepted", 0},
+                   {"duplicates", 0},
+                   {"rejected", static_cast<int>(errors.size())},
+                   {"error", errors.front().error},
+                   {"errors", error_list}});
     return finish();
   }
   if (indexes.empty()) {
-    ReplyJson(res, 400, json{{"accepted", 0}, {"duplicates", 0},
-                             {"rejected", malformed ? 0 : static_cast<int>(errors.size())},
-                             {"errors", error_list}});
+    ReplyJson(res, 400,
+              json{{"accepted", 0},
+                   {"duplicates", 0},
+                   {"rejected", malformed ? 0 : static_cast<int>(errors.size())},
+                   {"errors", error_list}});
     return finish();
   }
   IngestOutcome outcome = writer_->Submit(std::move(batch)).get();
@@ -206,11 +218,12 @@ void App::HandleIngest(const http::Request& req, http::Response& res, Endpoint e
     metrics_.CountRejected(path, "unavailable", static_cast<double>(indexes.size()));
     return finish();
   }
-  ReplyJson(res, 200, json{{"accepted", outcome.accepted},
-                           {"duplicates", outcome.duplicates},
-                           {"held", outcome.held},
-                           {"rejected", static_cast<int>(errors.size())},
-                           {"errors", error_list}});
+  ReplyJson(res, 200,
+            json{{"accepted", outcome.accepted},
+                 {"duplicates", outcome.duplicates},
+                 {"held", outcome.held},
+                 {"rejected", static_cast<int>(errors.size())},
+                 {"errors", error_list}});
   finish();
 }
 
@@ -235,13 +248,14 @@ size_t App::DropMisdirected(std::vector<Span>& spans, std::vector<int>& indexes,
   spans.resize(kept);
   indexes.resize(kept);
   if (dropped == 0) return 0;
-  std::stable_sort(errors.begin(), errors.end(),
-                   [](const ingest::RecordError& a, const ingest::RecordError& b) { return a.index < b.index; });
+  std::stable_sort(
+      errors.begin(), errors.end(),
+      [](const ingest::RecordError& a, const ingest::RecordError& b) { return a.index < b.index; });
   return dropped;
 }
 
-void App::SubmitWebhookRecords(EventBatch batch, const std::string& endpoint,
-                               http::Response& res, const std::string& replay_key) {
+void App::SubmitWebhookRecords(EventBatch batch, const std::string& endpoint, http::Response& res,
+                               const std::string& replay_key) {
   const auto start = std::chrono::steady_clock::now();
   if (!ready_ || stopping_) {
     if (!replay_key.empty()) replay_cache_.Release(replay_key);
@@ -251,8 +265,8 @@ void App::SubmitWebhookRecords(EventBatch batch, const std::string& endpoint,
     // An event we do not map (e.g. incident.acknowledged): acknowledged so
     // the sender does not retry it, and counted.
     metrics_.CountRejected(endpoint, "ignored_event");
-    ReplyJson(res, 200, json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0},
-                             {"errors", json::array()}});
+    ReplyJson(res, 200,
+              json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0}, {"errors", json::array()}});
   } else {
     IngestOutcome outcome = writer_->Submit(std::move(batch)).get();
     if (!outcome.status.ok()) {
@@ -260,9 +274,12 @@ void App::SubmitWebhookRecords(EventBatch batch, const std::string& endpoint,
       res.set_header("Retry-After", "1");
       ReplyJson(res, 503, ErrorBody(outcome.status.message()));
     } else {
-      ReplyJson(res, 200, json{{"accepted", outcome.accepted}, {"duplicates", outcome.duplicates},
-                               {"held", outcome.held},
-                               {"rejected", 0}, {"errors", json::array()}});
+      ReplyJson(res, 200,
+                json{{"accepted", outcome.accepted},
+                     {"duplicates", outcome.duplicates},
+                     {"held", outcome.held},
+                     {"rejected", 0},
+                     {"errors", json::array()}});
     }
   }
   metrics_.CountRequest(endpoint, res.status, SecondsSince(start));

@@ -79,7 +79,9 @@ Status IngestWriter::Rebuild(const std::function<void(const Span&)>& on_span) {
   return store_.Scan(v);
 }
 
-void IngestWriter::Start() { thread_ = std::thread([this] { Run(); }); }
+void IngestWriter::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void IngestWriter::Stop() {
   {
@@ -161,8 +163,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
     auto removed = store_.Prune(job->prune_cutoff);
     state_.engine.PruneBefore(job->prune_cutoff);
     std::erase_if(feedback_seen_, [&](const auto& kv) { return kv.second < job->prune_cutoff; });
-    std::erase_if(resolutions_seen_,
-                  [&](const auto& kv) { return kv.second < job->prune_cutoff; });
+    std::erase_if(resolutions_seen_, [&](const auto& kv) { return kv.second < job->prune_cutoff; });
     if (removed.ok() && *removed > 0) {
       LogInfo("pruned " + std::to_string(*removed) + " events older than retention");
     }
@@ -270,8 +271,8 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
     for (const std::string& a : admitted_agents) agents_.erase(a);
     for (const std::string& k : admitted_label_sets) label_sets_.erase(k);
     for (auto& job : jobs) {
-      job->done.set_value({Status::Unavailable("store unavailable: " + first_seq.status().message()),
-                           0, 0, {}});
+      job->done.set_value(
+          {Status::Unavailable("store unavailable: " + first_seq.status().message()), 0, 0, {}});
     }
     return;
   }
@@ -311,7 +312,8 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
       ++outcomes[resolution_job[i]].held;
     }
   }
-  for (const Feedback& f : committed.accepted.feedback) feedback_seen_.emplace(FeedbackKey(f), f.ts_ms);
+  for (const Feedback& f : committed.accepted.feedback)
+    feedback_seen_.emplace(FeedbackKey(f), f.ts_ms);
   for (const Resolution& r : committed.accepted.resolutions) {
     resolutions_seen_.emplace(ResolutionKey(r), r.resolved_at_ms);
   }

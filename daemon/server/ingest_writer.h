@@ -67,8 +67,8 @@ struct CommittedBatch {
 class IngestWriter {
  public:
   struct Options {
-    int64_t max_agents = 1000;          // more distinct agents go to "other"
-    int64_t max_label_sets = 10'000;    // more distinct label sets: labels dropped
+    int64_t max_agents = 1000;             // more distinct agents go to "other"
+    int64_t max_label_sets = 10'000;       // more distinct label sets: labels dropped
     int64_t max_queued_records = 200'000;  // more waiting: 503
   };
   using OnCommit = std::function<void(const CommittedBatch&)>;

@@ -204,8 +204,8 @@ void App::HandleInvestigations(const http::Request& req, http::Response& res) {
     const std::string text = req.param(name);
     if (name == std::string("agent")) {
       if (!ValidAgent(text)) {
-        return BadParam(res, "agent: must be 1..64 characters of [a-zA-Z0-9_.:-], got \"" +
-                                 text + "\"");
+        return BadParam(res,
+                        "agent: must be 1..64 characters of [a-zA-Z0-9_.:-], got \"" + text + "\"");
       }
       query.agent = text;
       continue;
@@ -213,8 +213,7 @@ void App::HandleInvestigations(const http::Request& req, http::Response& res) {
     const auto t = ParseTimeParam(text);
     if (!t) {
       return BadParam(res, std::string(name) +
-                               ": expected an RFC 3339 time or Unix seconds, got \"" + text +
-                               "\"");
+                               ": expected an RFC 3339 time or Unix seconds, got \"" + text + "\"");
     }
     (name == std::string("from") ? query.from_ms : query.to_ms) = *t;
   }
@@ -226,19 +225,18 @@ void App::HandleInvestigations(const http::Request& req, http::Response& res) {
   if (!fingerprint.empty()) {
     const auto scope = rules_->ScopeOf(fingerprint);
     if (!scope) {
-      return ReplyJson(res, 404, json{{"error", "alert: no active alert has fingerprint \"" +
-                                                    fingerprint + "\""}});
+      return ReplyJson(
+          res, 404,
+          json{{"error", "alert: no active alert has fingerprint \"" + fingerprint + "\""}});
     }
     const SliQuery& rq = scope->query;
     const bool consistent = NarrowToAlert(*scope, clock_.NowMs(), query);
     const TimeMs end = *query.to_ms;
     if (!consistent) query.limit = 0;  // its `by` and `where` disagree: nothing matches
-    alert_json = json{{"fingerprint", fingerprint},
-                      {"name", scope->alert.rule},
-                      {"labels", scope->alert.labels},
-                      {"state", AlertStateName(scope->alert.state)},
-                      {"window", rq.window.name},
-                      {"to", FormatRfc3339(end)}};
+    alert_json =
+        json{{"fingerprint", fingerprint},    {"name", scope->alert.rule},
+             {"labels", scope->alert.labels}, {"state", AlertStateName(scope->alert.state)},
+             {"window", rq.window.name},      {"to", FormatRfc3339(end)}};
     if (query.from_ms) alert_json["from"] = FormatRfc3339(*query.from_ms);
   }
 
@@ -289,8 +287,7 @@ void App::HandleInvestigation(const http::Request& req, http::Response& res) {
                         {"counts", i == 0}});
   }
   body["verdicts"] = std::move(verdicts);
-  body["resolution"] =
-      d.resolution ? ResolutionJson(*d.resolution, &*d.record) : json(nullptr);
+  body["resolution"] = d.resolution ? ResolutionJson(*d.resolution, &*d.record) : json(nullptr);
   // The OTLP descendants joined into it (none for /v1/spans records).
   auto joined = store_->JoinedSpans(id);
   if (!joined.ok()) return ReplyJson(res, 503, json{{"error", joined.status().message()}});

@@ -51,12 +51,10 @@ constexpr int32_t kUnavailable = 14;
 }  // namespace
 
 void App::OtlpRoutes() {
-  router_->Add("POST", "/v1/traces", [this](const http::Request& q, http::Response& r) {
-    HandleOtlpTraces(q, r);
-  });
-  router_->Add("POST", "/v1/logs", [this](const http::Request& q, http::Response& r) {
-    HandleOtlpLogs(q, r);
-  });
+  router_->Add("POST", "/v1/traces",
+               [this](const http::Request& q, http::Response& r) { HandleOtlpTraces(q, r); });
+  router_->Add("POST", "/v1/logs",
+               [this](const http::Request& q, http::Response& r) { HandleOtlpLogs(q, r); });
 }
 
 void App::PublishOtlpMetrics() {
@@ -107,7 +105,8 @@ std::optional<otlp::Encoding> App::AdmitOtlp(const http::Request& req, http::Res
   if (!ready_ || stopping_) {
     res.set_header("Retry-After", "1");
     ReplyOtlp(res, 503,
-              otlp::EncodeRpcStatus(kUnavailable, stopping_ ? "shutting down" : "starting: rebuilding state",
+              otlp::EncodeRpcStatus(kUnavailable,
+                                    stopping_ ? "shutting down" : "starting: rebuilding state",
                                     reply_encoding),
               reply_encoding);
     metrics_.CountRejected(path, "unavailable");
@@ -119,10 +118,11 @@ std::optional<otlp::Encoding> App::AdmitOtlp(const http::Request& req, http::Res
   }
   if (!encoding) {
     ReplyOtlp(res, 415,
-              otlp::EncodeRpcStatus(kInvalidArgument,
-                                    "Content-Type: " + req.get_header_value("Content-Type") +
-                                        " is not supported; use application/x-protobuf or application/json",
-                                    otlp::Encoding::kJson),
+              otlp::EncodeRpcStatus(
+                  kInvalidArgument,
+                  "Content-Type: " + req.get_header_value("Content-Type") +
+                      " is not supported; use application/x-protobuf or application/json",
+                  otlp::Encoding::kJson),
               otlp::Encoding::kJson);
     metrics_.CountRejected(path, "unsupported_media_type");
     return std::nullopt;
@@ -138,7 +138,8 @@ void App::HandleOtlpTraces(const http::Request& req, http::Response& res) {
   if (!encoding) return finish();
   auto batch = otlp::DecodeTraces(req.body, *encoding);
   if (!batch.ok()) {
-    ReplyOtlp(res, 400, otlp::EncodeRpcStatus(kInvalidArgument, batch.status().message(), *encoding),
+    ReplyOtlp(res, 400,
+              otlp::EncodeRpcStatus(kInvalidArgument, batch.status().message(), *encoding),
               *encoding);
     metrics_.CountRejected(path, "malformed");
     return finish();
@@ -187,7 +188,8 @@ void App::HandleOtlpTraces(const http::Request& req, http::Response& res) {
       res.set_header("Retry-After", "1");
       ReplyOtlp(res, 503, otlp::EncodeRpcStatus(kUnavailable, outcome.status.message(), *encoding),
                 *encoding);
-      metrics_.CountRejected(path, "unavailable", static_cast<double>(result.investigations.size()));
+      metrics_.CountRejected(path, "unavailable",
+                             static_cast<double>(result.investigations.size()));
       PublishOtlpMetrics();
       return finish();
     }
@@ -230,7 +232,8 @@ void App::HandleOtlpLogs(const http::Request& req, http::Response& res) {
   if (!encoding) return finish();
   auto batch = otlp::DecodeLogs(req.body, *encoding);
   if (!batch.ok()) {
-    ReplyOtlp(res, 400, otlp::EncodeRpcStatus(kInvalidArgument, batch.status().message(), *encoding),
+    ReplyOtlp(res, 400,
+              otlp::EncodeRpcStatus(kInvalidArgument, batch.status().message(), *encoding),
               *encoding);
     metrics_.CountRejected(path, "malformed");
     return finish();
@@ -278,7 +281,8 @@ void App::HandleOtlpLogs(const http::Request& req, http::Response& res) {
       return finish();
     }
   }
-  ReplyOtlp(res, 200, otlp::EncodeLogsResponse(verdicts.rejected, verdicts.error, *encoding), *encoding);
+  ReplyOtlp(res, 200, otlp::EncodeLogsResponse(verdicts.rejected, verdicts.error, *encoding),
+            *encoding);
   finish();
 }
 

@@ -107,12 +107,23 @@ std::string HtmlEscape(const std::string& s) {
       continue;
     }
     switch (s[i]) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += s[i];
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += s[i];
     }
     ++i;
   }
@@ -123,8 +134,8 @@ std::string UrlEncode(const std::string& s) {
   static const char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-        c == '-' || c == '_' || c == '.' || c == '~') {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -149,8 +160,7 @@ std::string PageHead(const std::string& title, int refresh_s) {
   if (refresh_s > 0) {
     out += "<meta http-equiv=\"refresh\" content=\"" + std::to_string(refresh_s) + "\">";
   }
-  return out + "<title>" + HtmlEscape(title) + "</title><style>" + kCss +
-         "</style></head><body>";
+  return out + "<title>" + HtmlEscape(title) + "</title><style>" + kCss + "</style></head><body>";
 }
 
 std::string FormatSliValue(Sli sli, std::optional<double> v) {
@@ -205,8 +215,7 @@ std::string FormatDuration(Millis d) {
   return buf;
 }
 
-std::string LineChart(const std::vector<std::optional<double>>& points,
-                      const ChartOptions& o) {
+std::string LineChart(const std::vector<std::optional<double>>& points, const ChartOptions& o) {
   double lo = INFINITY, hi = -INFINITY;
   for (const auto& p : points) {
     if (p && std::isfinite(*p)) {
@@ -268,8 +277,7 @@ std::string LineChart(const std::vector<std::optional<double>>& points,
   // A lone point between gaps draws no line: mark the last point.
   for (size_t i = points.size(); i-- > 0;) {
     if (points[i] && std::isfinite(*points[i])) {
-      svg << "<circle cx=\"" << x(i) << "\" cy=\"" << y(*points[i])
-          << "\" r=\"2\" fill=\"#36c\"/>";
+      svg << "<circle cx=\"" << x(i) << "\" cy=\"" << y(*points[i]) << "\" r=\"2\" fill=\"#36c\"/>";
       break;
     }
   }

@@ -42,12 +42,12 @@ std::string FormatDuration(Millis d);
 struct ChartOptions {
   int width = 120;
   int height = 32;
-  std::optional<double> threshold;  // drawn dashed, and kept inside the scale
-  std::string threshold_name = "threshold";  // its tooltip
-  Sli sli = Sli::kInvestigations;   // unit of the scale labels
+  std::optional<double> threshold;            // drawn dashed, and kept inside the scale
+  std::string threshold_name = "threshold";   // its tooltip
+  Sli sli = Sli::kInvestigations;             // unit of the scale labels
   std::function<std::string(double)> format;  // set: the scale labels instead of `sli`
-  std::string first_label;          // under the left end, e.g. "-24h"
-  std::string last_label;           // under the right end, e.g. "now"
+  std::string first_label;                    // under the left end, e.g. "-24h"
+  std::string last_label;                     // under the right end, e.g. "now"
 };
 
 // Points oldest first, nullopt = no data (a gap). An <svg> with the line,

@@ -32,7 +32,8 @@ void App::ReadRoutes() {
       r.set_content("agentwatch is ready.\n", "text/plain");
     } else {
       r.status = 503;
-      r.set_content(stopping_ ? "shutting down\n" : "rebuilding state from the store\n", "text/plain");
+      r.set_content(stopping_ ? "shutting down\n" : "rebuilding state from the store\n",
+                    "text/plain");
     }
   });
   const auto read_guard = [this](const http::Request& q, http::Response& r) {
@@ -51,34 +52,39 @@ void App::ReadRoutes() {
     if (!read_guard(q, r)) return;
     r.set_content(MetricsText(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  router_->Add("GET", "/api/v1/slis", [this, read_guard](const http::Request& q, http::Response& r) {
-    if (read_guard(q, r)) HandleSlis(q, r);
-  });
+  router_->Add("GET", "/api/v1/slis",
+               [this, read_guard](const http::Request& q, http::Response& r) {
+                 if (read_guard(q, r)) HandleSlis(q, r);
+               });
   router_->Add("GET", "/", [this, read_guard](const http::Request& q, http::Response& r) {
     if (read_guard(q, r)) HandleStatusPage(q, r);
   });
-  router_->AddPrefix("GET", "/alerts/", [this, read_guard](const http::Request& q, http::Response& r) {
-    if (read_guard(q, r)) HandleAlertPage(q, r);
-  });
-  router_->Add("GET", "/api/v1/rules", [this, read_guard](const http::Request& q, http::Response& r) {
-    if (read_guard(q, r)) ReplyJson(r, 200, rules_->RulesJson());
-  });
-  router_->Add("GET", "/api/v1/alerts", [this, read_guard](const http::Request& q, http::Response& r) {
-    if (!read_guard(q, r)) return;
-    json body = rules_->AlertsJson();
-    // One alert by fingerprint (the alert page links here as JSON).
-    if (const std::string fp = q.get_param_value("fingerprint"); !fp.empty()) {
-      json kept = json::array();
-      for (json& a : body["alerts"]) {
-        if (a.value("fingerprint", "") == fp) kept.push_back(std::move(a));
-      }
-      body["alerts"] = std::move(kept);
-    }
-    ReplyJson(r, 200, body);
-  });
-  router_->Add("GET", "/api/v1/receivers", [this, read_guard](const http::Request& q, http::Response& r) {
-    if (read_guard(q, r)) ReplyJson(r, 200, ReceiversJson());
-  });
+  router_->AddPrefix("GET", "/alerts/",
+                     [this, read_guard](const http::Request& q, http::Response& r) {
+                       if (read_guard(q, r)) HandleAlertPage(q, r);
+                     });
+  router_->Add("GET", "/api/v1/rules",
+               [this, read_guard](const http::Request& q, http::Response& r) {
+                 if (read_guard(q, r)) ReplyJson(r, 200, rules_->RulesJson());
+               });
+  router_->Add("GET", "/api/v1/alerts",
+               [this, read_guard](const http::Request& q, http::Response& r) {
+                 if (!read_guard(q, r)) return;
+                 json body = rules_->AlertsJson();
+                 // One alert by fingerprint (the alert page links here as JSON).
+                 if (const std::string fp = q.get_param_value("fingerprint"); !fp.empty()) {
+                   json kept = json::array();
+                   for (json& a : body["alerts"]) {
+                     if (a.value("fingerprint", "") == fp) kept.push_back(std::move(a));
+                   }
+                   body["alerts"] = std::move(kept);
+                 }
+                 ReplyJson(r, 200, body);
+               });
+  router_->Add("GET", "/api/v1/receivers",
+               [this, read_guard](const http::Request& q, http::Response& r) {
+                 if (read_guard(q, r)) ReplyJson(r, 200, ReceiversJson());
+               });
 }
 
 nlohmann::json App::ReceiversJson() const {
@@ -105,17 +111,17 @@ void App::HandleSlis(const http::Request& req, http::Response& res) {
   }
   const TimeMs now = clock_.NowMs();
   const std::vector<SliQuery> rule_queries = rules_ ? rules_->Queries() : std::vector<SliQuery>{};
-  const windows::SliRows base =
-      agent.empty() ? state_->snapshots.Get(state_->engine, windows, now)
-                    : std::make_shared<const std::vector<windows::SliRow>>(
-                          state_->engine.Snapshot(windows, now, agent));
+  const windows::SliRows base = agent.empty()
+                                    ? state_->snapshots.Get(state_->engine, windows, now)
+                                    : std::make_shared<const std::vector<windows::SliRow>>(
+                                          state_->engine.Snapshot(windows, now, agent));
   // Written row by row: a DOM of every row would be built (and kept by the
   // allocator) on every call.
   std::string body = "{\"slis\":[";
   bool first = true;
   exporters::AppendSliRowsJson(*base, body, &first);
-  exporters::AppendSliRowsJson(
-      windows::RuleRows(state_->engine, windows, rule_queries, now, agent), body, &first);
+  exporters::AppendSliRowsJson(windows::RuleRows(state_->engine, windows, rule_queries, now, agent),
+                               body, &first);
   body += "]}";
   res.status = 200;
   res.set_content(body, "application/json");
@@ -138,7 +144,8 @@ exporters::ExportSnapshot App::Snapshot() {
 
 std::string App::MetricsText() {
   if (store_) {
-    if (auto depth = store_->OutboxDepth(); depth.ok()) metrics_.SetOutboxDepth(static_cast<double>(*depth));
+    if (auto depth = store_->OutboxDepth(); depth.ok())
+      metrics_.SetOutboxDepth(static_cast<double>(*depth));
   }
   if (assembler_) {
     // Spans past the window go at scrape time too, so the gauge does not
@@ -168,8 +175,8 @@ void App::HandleStatusPage(const http::Request&, http::Response& res) {
       const std::string fp = a.value("fingerprint", "");
       const auto scope = rules_->ScopeOf(fp);
       if (!scope) continue;  // resolved since the list was taken
-      in.figures[fp] = AlertFigure{scope->query.sli,        scope->query.stat,
-                                   scope->threshold,        scope->op,
+      in.figures[fp] = AlertFigure{scope->query.sli,         scope->query.stat,
+                                   scope->threshold,         scope->op,
                                    scope->query.window.name, scope->alert.active_since_ms,
                                    scope->alert.fired_at_ms};
     }

@@ -48,7 +48,7 @@ class ReplayCache {
   mutable std::mutex mu_;
   std::map<std::string, TimeMs> expiry_;                // guarded by mu_
   std::set<std::pair<TimeMs, std::string>> by_expiry_;  // guarded by mu_
-  int64_t evicted_ = 0;                                  // guarded by mu_
+  int64_t evicted_ = 0;                                 // guarded by mu_
 };
 
 }  // namespace aw::server

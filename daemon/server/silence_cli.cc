@@ -112,8 +112,10 @@ int Add(const SilenceCliArgs& args, Target& t, std::ostream& out, std::ostream& 
       err << "agentwatch silence add: " << m.status().message() << "\n";
       return 2;
     }
-    body["matchers"].push_back(
-        {{"name", m->name}, {"value", m->value}, {"isRegex", m->is_regex}, {"isEqual", m->is_equal}});
+    body["matchers"].push_back({{"name", m->name},
+                                {"value", m->value},
+                                {"isRegex", m->is_regex},
+                                {"isEqual", m->is_equal}});
   }
   if (!args.duration.empty()) {
     const std::optional<Millis> d = ParseDuration(args.duration);
@@ -123,9 +125,9 @@ int Add(const SilenceCliArgs& args, Target& t, std::ostream& out, std::ostream& 
       return 2;
     }
     // The daemon's clock decides "now": send an explicit start only with --end.
-    const TimeMs now = std::chrono::duration_cast<Millis>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+    const TimeMs now =
+        std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     body["endsAt"] = FormatRfc3339(now + d->count());
   } else {
     if (!ParseRfc3339(args.end)) {

@@ -16,15 +16,15 @@
 namespace aw::server {
 
 struct SilenceCliArgs {
-  std::string action;  // add | list | expire
-  std::string url;     // the daemon, e.g. http://127.0.0.1:9464
-  std::string token;   // Bearer token (admin, when auth is set)
+  std::string action;                 // add | list | expire
+  std::string url;                    // the daemon, e.g. http://127.0.0.1:9464
+  std::string token;                  // Bearer token (admin, when auth is set)
   std::vector<std::string> matchers;  // agent=ir, alertname=~Cost.*, a!=b, a!~b
   std::string duration;               // add: from now, e.g. 2h
   std::string end;                    // add: RFC 3339 end (instead of duration)
   std::string author;
   std::string comment;
-  std::string id;  // expire
+  std::string id;     // expire
   bool json = false;  // list: print the server's JSON as is
 };
 

@@ -59,14 +59,14 @@ void App::SilenceRoutes() {
     if (!ready(r) || (protect && !Authorize(q, r, false, false))) return;
     ReplyJson(r, 200, rules_->SilencesJson());
   });
-  router_->AddPrefix("DELETE", kItemPrefix, [this, ready](const http::Request& q,
-                                                         http::Response& r) {
-    if (!Authorize(q, r, true, false) || !ready(r)) return;
-    const std::string id = q.path.substr(std::string(kItemPrefix).size());
-    Status s = rules_->ExpireSilence(id);
-    if (!s.ok()) return ReplyJson(r, HttpStatus(s), Error(s.message()));
-    ReplyJson(r, 200, json{{"status", "success"}});
-  });
+  router_->AddPrefix("DELETE", kItemPrefix,
+                     [this, ready](const http::Request& q, http::Response& r) {
+                       if (!Authorize(q, r, true, false) || !ready(r)) return;
+                       const std::string id = q.path.substr(std::string(kItemPrefix).size());
+                       Status s = rules_->ExpireSilence(id);
+                       if (!s.ok()) return ReplyJson(r, HttpStatus(s), Error(s.message()));
+                       ReplyJson(r, 200, json{{"status", "success"}});
+                     });
 }
 
 }  // namespace aw::server

@@ -79,7 +79,8 @@ std::string ValueText(const json& alert, const AlertFigure* f) {
   if (!v.is_number()) return v.is_string() ? v.get<std::string>() : "-";
   const double value = v.get<double>();
   if (f && f->threshold) {
-    return FormatSliValue(f->sli, value) + " " + f->op + " " + FormatSliValue(f->sli, *f->threshold);
+    return FormatSliValue(f->sli, value) + " " + f->op + " " +
+           FormatSliValue(f->sli, *f->threshold);
   }
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.4g", value);
@@ -181,8 +182,8 @@ std::string ReliabilityDiagram(const stats::CalibrationBins& bins) {
   std::ostringstream svg;
   svg << "<svg class=\"reliability\" width=\"120\" height=\"120\" "
          "xmlns=\"http://www.w3.org/2000/svg\">"
-      << "<rect x=\"" << kPad << "\" y=\"" << kPad << "\" width=\"" << kSize
-      << "\" height=\"" << kSize << "\" fill=\"none\" stroke=\"#999\"/>"
+      << "<rect x=\"" << kPad << "\" y=\"" << kPad << "\" width=\"" << kSize << "\" height=\""
+      << kSize << "\" fill=\"none\" stroke=\"#999\"/>"
       << "<line class=\"diagonal\" x1=\"" << x(0) << "\" y1=\"" << y(0) << "\" x2=\"" << x(1)
       << "\" y2=\"" << y(1) << "\" stroke=\"#bbb\" stroke-dasharray=\"3 2\"/>";
   std::ostringstream path;
@@ -223,13 +224,13 @@ std::string SilencesSection(const json& silences, TimeMs now) {
     for (const json& m : s.value("matchers", json::array())) {
       const bool equal = m.value("isEqual", true), regex = m.value("isRegex", false);
       matchers += (matchers.empty() ? "" : ", ") + Text(m, "name") +
-                  (regex ? (equal ? "=~" : "!~") : (equal ? "=" : "!=")) + "\"" +
-                  Text(m, "value") + "\"";
+                  (regex ? (equal ? "=~" : "!~") : (equal ? "=" : "!=")) + "\"" + Text(m, "value") +
+                  "\"";
     }
     const std::string ends = Text(s, "endsAt");
     const auto end_ms = ParseRfc3339(ends);
-    html << "<tr><td class=\"wrap\">" << HtmlEscape(matchers) << "</td><td>"
-         << HtmlEscape(status) << "</td><td>" << HtmlEscape(ends)
+    html << "<tr><td class=\"wrap\">" << HtmlEscape(matchers) << "</td><td>" << HtmlEscape(status)
+         << "</td><td>" << HtmlEscape(ends)
          << (end_ms && *end_ms > now ? " <span class=\"muted\">(in " +
                                            FormatDuration(Millis(*end_ms - now)) + ")</span>"
                                      : "")
@@ -250,7 +251,11 @@ std::string RenderStatusPage(const windows::WindowEngine& engine, TimeMs now,
   std::vector<ActiveAlert> active;
   const json alerts = in.alerts.contains("alerts") ? in.alerts["alerts"] : json::array();
   for (const json& a : alerts) {
-    ActiveAlert x{&a, nullptr, Text(a, "state"), Label(a, "severity"), Label(a, "agent"),
+    ActiveAlert x{&a,
+                  nullptr,
+                  Text(a, "state"),
+                  Label(a, "severity"),
+                  Label(a, "agent"),
                   Text(a, "fingerprint")};
     if (const auto it = in.figures.find(x.fingerprint); it != in.figures.end()) {
       x.figure = &it->second;
@@ -287,10 +292,10 @@ std::string RenderStatusPage(const windows::WindowEngine& engine, TimeMs now,
   html << PageHead("agentwatch", 30)
        << "<nav><b>agentwatch</b> <a href=\"/api/v1/slis\">SLIs</a><a href=\"/api/v1/alerts\">"
           "alerts</a><a href=\"/api/v1/rules\">rules</a><a href=\"/metrics\">metrics</a></nav>"
-       << "<p id=\"overview\"><span class=\"badge " << (firing ? "firing" : "ok") << "\">"
-       << firing << " firing</span><span class=\"badge " << (pending ? "pending" : "ok") << "\">"
-       << pending << " pending</span> " << agents.size() << " agents · "
-       << HtmlEscape(FormatRfc3339(now)) << "</p>";
+       << "<p id=\"overview\"><span class=\"badge " << (firing ? "firing" : "ok") << "\">" << firing
+       << " firing</span><span class=\"badge " << (pending ? "pending" : "ok") << "\">" << pending
+       << " pending</span> " << agents.size() << " agents · " << HtmlEscape(FormatRfc3339(now))
+       << "</p>";
 
   html << "<h2>Alerts</h2>";
   if (active.empty()) {
@@ -309,11 +314,14 @@ std::string RenderStatusPage(const windows::WindowEngine& engine, TimeMs now,
   const WindowSpec day = *ParseWindow("24h", nullptr);
   for (const std::string& agent : agents) {
     const int h = health.count(agent) ? health[agent] : 0;
-    html << "<div class=\"card agent" << (h == 2 ? " unhealthy" : h == 1 ? " warn" : "")
+    html << "<div class=\"card agent"
+         << (h == 2   ? " unhealthy"
+             : h == 1 ? " warn"
+                      : "")
          << "\" data-agent=\"" << HtmlEscape(agent) << "\"><h3>" << HtmlEscape(agent) << " "
-         << (h == 2 ? "<span class=\"badge firing\">unhealthy</span>"
-                    : h == 1 ? "<span class=\"badge pending\">at risk</span>"
-                             : "<span class=\"badge ok\">ok</span>")
+         << (h == 2   ? "<span class=\"badge firing\">unhealthy</span>"
+             : h == 1 ? "<span class=\"badge pending\">at risk</span>"
+                      : "<span class=\"badge ok\">ok</span>")
          << "</h3><p class=\"freshness\">";
     if (const auto it = in.last_span.find(agent); it != in.last_span.end()) {
       const Millis age(now - it->second);
@@ -335,8 +343,8 @@ std::string RenderStatusPage(const windows::WindowEngine& engine, TimeMs now,
       std::optional<double> threshold;
       std::string op;
       for (const ActiveAlert& a : active) {
-        if (a.agent == agent && a.figure && a.figure->sli == hl.sli &&
-            a.figure->stat == hl.stat && a.figure->threshold) {
+        if (a.agent == agent && a.figure && a.figure->sli == hl.sli && a.figure->stat == hl.stat &&
+            a.figure->threshold) {
           threshold = a.figure->threshold;
           op = a.figure->op;
         }

@@ -30,8 +30,8 @@ struct AlertFigure {
 };
 
 struct StatusPageInput {
-  nlohmann::json alerts;     // the body of /api/v1/alerts
-  nlohmann::json receivers;  // the body of /api/v1/receivers
+  nlohmann::json alerts;                       // the body of /api/v1/alerts
+  nlohmann::json receivers;                    // the body of /api/v1/receivers
   std::map<std::string, AlertFigure> figures;  // by fingerprint
   std::vector<exporters::SloGauge> slos;
   std::map<std::string, TimeMs> last_span;  // per agent: ts of its newest span

@@ -8,9 +8,9 @@ namespace aw {
 
 namespace {
 
+using store_rows::BindText;
 using store_rows::ColInt;
 using store_rows::ColReal;
-using store_rows::BindText;
 using store_rows::ColText;
 using store_rows::kSpanColumns;
 using store_rows::SpanFromRow;
@@ -34,10 +34,14 @@ bool LabelsMatch(const Labels& want, const Labels& have) {
 
 bool VerdictMatches(VerdictFilter f, Verdict v) {
   switch (f) {
-    case VerdictFilter::kAny: return true;
-    case VerdictFilter::kConfirm: return v == Verdict::kConfirm;
-    case VerdictFilter::kOverride: return v == Verdict::kOverride;
-    case VerdictFilter::kUnreviewed: return v == Verdict::kNone;
+    case VerdictFilter::kAny:
+      return true;
+    case VerdictFilter::kConfirm:
+      return v == Verdict::kConfirm;
+    case VerdictFilter::kOverride:
+      return v == Verdict::kOverride;
+    case VerdictFilter::kUnreviewed:
+      return v == Verdict::kNone;
   }
   return false;
 }
@@ -48,8 +52,8 @@ Result<std::unique_ptr<InvestigationReader>> InvestigationReader::Open(const std
   sqlite3* db = nullptr;
   // Read-write flags without CREATE: a WAL reader may need to write the
   // -shm index; query_only below keeps this connection from changing data.
-  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -161,7 +165,8 @@ Result<InvestigationDetail> InvestigationReader::Get(const std::string& investig
     }
     if (rc != SQLITE_DONE) return Error("read verdicts");
   }
-  if (d.record) d.record->verdict = d.verdicts.empty() ? Verdict::kNone : d.verdicts[0].feedback.verdict;
+  if (d.record)
+    d.record->verdict = d.verdicts.empty() ? Verdict::kNone : d.verdicts[0].feedback.verdict;
 
   // By the investigation's own id first; else by its incident.
   const std::string incident = d.record ? d.record->span.incident_id : std::string();
@@ -192,10 +197,14 @@ Result<InvestigationDetail> InvestigationReader::Get(const std::string& investig
 
 const char* NotificationStateName(NotificationRecord::State s) {
   switch (s) {
-    case NotificationRecord::State::kPending: return "pending";
-    case NotificationRecord::State::kDelivered: return "delivered";
-    case NotificationRecord::State::kFailed: return "failed";
-    case NotificationRecord::State::kSuperseded: return "superseded";
+    case NotificationRecord::State::kPending:
+      return "pending";
+    case NotificationRecord::State::kDelivered:
+      return "delivered";
+    case NotificationRecord::State::kFailed:
+      return "failed";
+    case NotificationRecord::State::kSuperseded:
+      return "superseded";
   }
   return "pending";
 }

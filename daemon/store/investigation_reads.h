@@ -63,8 +63,8 @@ struct InvestigationRecord {
 };
 
 struct InvestigationDetail {
-  std::optional<InvestigationRecord> record;  // nullopt: no span stored
-  std::vector<StoredVerdict> verdicts;        // the one that counts first
+  std::optional<InvestigationRecord> record;   // nullopt: no span stored
+  std::vector<StoredVerdict> verdicts;         // the one that counts first
   std::optional<StoredResolution> resolution;  // the one that applies
 };
 
@@ -81,7 +81,8 @@ struct NotificationRecord {
   std::string last_error;
   bool resolved = false;  // a resolve, else a trigger (or re-send)
 };
-const char* NotificationStateName(NotificationRecord::State s);  // pending|delivered|failed|superseded
+const char* NotificationStateName(
+    NotificationRecord::State s);  // pending|delivered|failed|superseded
 
 class InvestigationReader {
  public:
@@ -100,8 +101,7 @@ class InvestigationReader {
 
   // The latest `limit` notifications of the alert `fingerprint`, newest
   // first.
-  Result<std::vector<NotificationRecord>> Notifications(const std::string& fingerprint,
-                                                        int limit);
+  Result<std::vector<NotificationRecord>> Notifications(const std::string& fingerprint, int limit);
 
  private:
   explicit InvestigationReader(sqlite3* db) : db_(db) {}

@@ -15,9 +15,9 @@ namespace aw {
 namespace {
 
 using json = nlohmann::json;
+using store_rows::BindTextOrNull;
 using store_rows::ColInt;
 using store_rows::ColReal;
-using store_rows::BindTextOrNull;
 using store_rows::ColText;
 using store_rows::kSpanColumns;
 using store_rows::LabelsFromText;
@@ -25,10 +25,16 @@ using store_rows::SpanFromRow;
 using store_rows::Stmt;
 
 void BindInt(sqlite3_stmt* s, int i, const std::optional<int64_t>& v) {
-  if (v) sqlite3_bind_int64(s, i, *v); else sqlite3_bind_null(s, i);
+  if (v)
+    sqlite3_bind_int64(s, i, *v);
+  else
+    sqlite3_bind_null(s, i);
 }
 void BindReal(sqlite3_stmt* s, int i, const std::optional<double>& v) {
-  if (v) sqlite3_bind_double(s, i, *v); else sqlite3_bind_null(s, i);
+  if (v)
+    sqlite3_bind_double(s, i, *v);
+  else
+    sqlite3_bind_null(s, i);
 }
 
 std::string LabelsToText(const Labels& labels) {
@@ -73,8 +79,8 @@ bool IsDamage(int code) {
 std::string RecoveryHint(const std::string& path) {
   return "the database file " + path +
          " is damaged. Stop agentwatch and either restore a backup, or salvage the "
-         "readable rows: sqlite3 " + path +
-         " .dump | sed 's/^ROLLBACK; -- due to errors$/COMMIT;/' | sqlite3 " + path +
+         "readable rows: sqlite3 " +
+         path + " .dump | sed 's/^ROLLBACK; -- due to errors$/COMMIT;/' | sqlite3 " + path +
          ".salvaged, then move " + path + ".salvaged to " + path + " and delete " + path +
          "-wal and " + path + "-shm (see README, Operations)";
 }
@@ -202,13 +208,10 @@ Status SqliteStore::Exec(const char* sql) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
-                                                       Options options) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, Options options) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                     SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -322,8 +325,7 @@ Status SqliteStore::Migrate() {
 
 Status SqliteStore::Prepare() {
   const auto prep = [&](const char* sql, sqlite3_stmt** out) {
-    return sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) ==
-           SQLITE_OK;
+    return sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) == SQLITE_OK;
   };
   if (!prep("INSERT INTO spans VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &insert_span_) ||
       !prep("INSERT INTO feedback VALUES(?,?,?,?,?,?,?)", &insert_feedback_) ||
@@ -735,8 +737,8 @@ Result<std::vector<BudgetFired>> SqliteStore::LoadBudgetFired(TimeMs since_ms) {
   int rc;
   while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
     sqlite3_stmt* st = q.get();
-    out.push_back({ColText(st, 0), ColText(st, 1), sqlite3_column_int64(st, 2),
-                   sqlite3_column_int64(st, 3)});
+    out.push_back(
+        {ColText(st, 0), ColText(st, 1), sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)});
   }
   if (rc != SQLITE_DONE) return Error("load budget thresholds");
   return out;

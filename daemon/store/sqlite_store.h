@@ -58,7 +58,7 @@ struct LateJoin {
 };
 
 struct LateJoinOutcome {
-  bool applied = false;       // false: that descendant was joined before
+  bool applied = false;        // false: that descendant was joined before
   std::optional<Span> record;  // the investigation as stored, on its last join
 };
 
@@ -96,15 +96,14 @@ class SqliteStore final : public AlertStore, public OutboxStore, public GroupSto
   static constexpr int kSchemaVersion = 4;
 
   struct Options {
-    bool sync_full = false;  // synchronous=FULL: fsync on every commit
+    bool sync_full = false;    // synchronous=FULL: fsync on every commit
     bool quick_check = false;  // PRAGMA quick_check at open (reads every page)
   };
 
   // Opens (creating if needed) the database at `path` and migrates it.
   // Fails for a file written by a newer agentwatch, and for a damaged file
   // (header, schema or `PRAGMA quick_check` when Options::quick_check).
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
-                                                   Options options);
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, Options options);
   ~SqliteStore() override;
 
   // Commits the batch in one transaction. On success returns the first seq

@@ -81,7 +81,8 @@ class BrowserTest : public ::testing::Test {
     chromium_ = FindChromium();
     if (chromium_.empty()) GTEST_SKIP() << "chromium is not installed";
     const char* out = std::getenv("AW_SCREENSHOT_DIR");
-    shots_ = out && *out ? std::filesystem::path(out) : std::filesystem::path(dir_.path()) / "shots";
+    shots_ =
+        out && *out ? std::filesystem::path(out) : std::filesystem::path(dir_.path()) / "shots";
     std::filesystem::create_directories(shots_);
   }
 
@@ -125,12 +126,14 @@ class BrowserTest : public ::testing::Test {
 TEST_F(BrowserTest, StatusAndAlertPagesRenderForOnCall) {
   dir_.Write("rules/agents.yaml", kRules);
   testing::HttpSink sink;  // the receiver, so the pages show a delivery
-  const std::string config = dir_.Write(
-      "agentwatch.yaml",
-      "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
-      "receivers:\n  - name: oncall-webhook\n    webhook: {url: \"" + sink.Url("/hook") + "\"}\n"
-      "default_receivers: [oncall-webhook]\n"
-      "rule_files: [rules/*.yaml]\n");
+  const std::string config =
+      dir_.Write("agentwatch.yaml",
+                 "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
+                 "receivers:\n  - name: oncall-webhook\n    webhook: {url: \"" +
+                     sink.Url("/hook") +
+                     "\"}\n"
+                     "default_receivers: [oncall-webhook]\n"
+                     "rule_files: [rules/*.yaml]\n");
   DaemonProcess d(AW_BINARY, config, dir_.path());
   ASSERT_TRUE(d.Start()) << d.Log();
 
@@ -145,20 +148,27 @@ TEST_F(BrowserTest, StatusAndAlertPagesRenderForOnCall) {
     for (size_t a = 0; a < agents.size(); ++a) {
       for (int k = 0; k < 2; ++k) {
         const std::string id = agents[a] + "-h" + std::to_string(h) + "-" + std::to_string(k);
-        spans.push_back({{"investigation_id", id}, {"agent", agents[a]},
+        spans.push_back({{"investigation_id", id},
+                         {"agent", agents[a]},
                          {"ts", now - h * 3600 + k * 900},
                          {"estimated_cost_usd", 0.2 + 0.05 * ((h + k + a) % 5)},
-                         {"tool_calls", 4 + (h * 3 + k) % 7}, {"confidence", 0.6 + 0.03 * (h % 10)}});
-        feedback.push_back({{"investigation_id", id}, {"verdict", (h + k) % 9 ? "confirm" : "override"}});
+                         {"tool_calls", 4 + (h * 3 + k) % 7},
+                         {"confidence", 0.6 + 0.03 * (h % 10)}});
+        feedback.push_back(
+            {{"investigation_id", id}, {"verdict", (h + k) % 9 ? "confirm" : "override"}});
       }
     }
   }
   const std::vector<std::string> overridden = {"ir-7", "ir-3", "ir-5"};
   for (int i = 0; i < 8; ++i) {
     const std::string id = "ir-" + std::to_string(i);
-    spans.push_back({{"investigation_id", id}, {"agent", "incident-response"},
-                     {"ts", now - 3000 + i * 300}, {"incident_id", "INC-" + std::to_string(4400 + i)},
-                     {"estimated_cost_usd", 0.3}, {"tool_calls", 6}, {"confidence", 0.5 + 0.05 * i}});
+    spans.push_back({{"investigation_id", id},
+                     {"agent", "incident-response"},
+                     {"ts", now - 3000 + i * 300},
+                     {"incident_id", "INC-" + std::to_string(4400 + i)},
+                     {"estimated_cost_usd", 0.3},
+                     {"tool_calls", 6},
+                     {"confidence", 0.5 + 0.05 * i}});
     const bool over = std::find(overridden.begin(), overridden.end(), id) != overridden.end();
     feedback.push_back({{"investigation_id", id}, {"verdict", over ? "override" : "confirm"}});
   }
@@ -166,12 +176,16 @@ TEST_F(BrowserTest, StatusAndAlertPagesRenderForOnCall) {
     if (agents[a] == "incident-response") continue;
     for (int i = 0; i < 4; ++i) {
       const std::string id = agents[a] + "-now-" + std::to_string(i);
-      spans.push_back({{"investigation_id", id}, {"agent", agents[a]}, {"ts", now - 2400 + i * 500},
-                       {"estimated_cost_usd", 0.25}, {"tool_calls", 5}});
+      spans.push_back({{"investigation_id", id},
+                       {"agent", agents[a]},
+                       {"ts", now - 2400 + i * 500},
+                       {"estimated_cost_usd", 0.25},
+                       {"tool_calls", 5}});
       feedback.push_back({{"investigation_id", id}, {"verdict", "confirm"}});
     }
   }
-  for (const auto& [path, body] : {std::pair{"/v1/spans", &spans}, std::pair{"/v1/feedback", &feedback}}) {
+  for (const auto& [path, body] :
+       {std::pair{"/v1/spans", &spans}, std::pair{"/v1/feedback", &feedback}}) {
     auto res = d.Client()->Post(path, body->dump(), "application/json");
     ASSERT_TRUE(res && res->status == 200) << path << ": " << (res ? res->body : "no reply");
   }

@@ -62,16 +62,24 @@ class AlertPageTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_.Write("rules/agents.yaml", kRules);
-    config_ = dir_.Write(
-        "agentwatch.yaml",
-        "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
-        "external_url: " + std::string(kBase) + "/\n"
-        "receivers:\n"
-        "  - name: hook\n    webhook: {url: \"" + sink_.Url("/hook") + "\"}\n"
-        "  - name: pd\n    pagerduty: {routing_key: rk-1, url: \"" + sink_.Url("/pd") + "\"}\n"
-        "  - name: slack\n    slack: {webhook_url: \"" + sink_.Url("/slack") + "\"}\n"
-        "default_receivers: [hook, pd, slack]\n"
-        "rule_files: [rules/*.yaml]\n");
+    config_ =
+        dir_.Write("agentwatch.yaml",
+                   "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
+                   "external_url: " +
+                       std::string(kBase) +
+                       "/\n"
+                       "receivers:\n"
+                       "  - name: hook\n    webhook: {url: \"" +
+                       sink_.Url("/hook") +
+                       "\"}\n"
+                       "  - name: pd\n    pagerduty: {routing_key: rk-1, url: \"" +
+                       sink_.Url("/pd") +
+                       "\"}\n"
+                       "  - name: slack\n    slack: {webhook_url: \"" +
+                       sink_.Url("/slack") +
+                       "\"}\n"
+                       "default_receivers: [hook, pd, slack]\n"
+                       "rule_files: [rules/*.yaml]\n");
   }
 
   // Posts `sent` for agent ir (env kEvil), plus a cheap agent that stays
@@ -81,13 +89,19 @@ class AlertPageTest : public ::testing::Test {
     breached_ms_ = now * 1000;
     json spans = json::array();
     for (size_t i = 0; i < sent_.size(); ++i) {
-      spans.push_back({{"investigation_id", sent_[i].id}, {"agent", "ir"},
+      spans.push_back({{"investigation_id", sent_[i].id},
+                       {"agent", "ir"},
                        {"ts", now - 600 + static_cast<int64_t>(i) * 30},
-                       {"estimated_cost_usd", sent_[i].cost}, {"incident_id", sent_[i].incident},
-                       {"tool_calls", 3}, {"labels", {{"env", kEvil}}}});
+                       {"estimated_cost_usd", sent_[i].cost},
+                       {"incident_id", sent_[i].incident},
+                       {"tool_calls", 3},
+                       {"labels", {{"env", kEvil}}}});
     }
-    spans.push_back({{"investigation_id", "calm-1"}, {"agent", "calm"}, {"ts", now - 60},
-                     {"estimated_cost_usd", 0.01}, {"labels", {{"env", kEvil}}}});
+    spans.push_back({{"investigation_id", "calm-1"},
+                     {"agent", "calm"},
+                     {"ts", now - 60},
+                     {"estimated_cost_usd", 0.01},
+                     {"labels", {{"env", kEvil}}}});
     auto res = d.Client()->Post("/v1/spans", spans.dump(), "application/json");
     EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no reply");
     std::string fp, last;
@@ -97,7 +111,8 @@ class AlertPageTest : public ::testing::Test {
       last = r->body;
       const json body = json::parse(r->body);
       for (const json& a : body["alerts"]) {
-        if (a["name"] == "CostRunaway" && a["state"] == "firing") fp = a["fingerprint"].get<std::string>();
+        if (a["name"] == "CostRunaway" && a["state"] == "firing")
+          fp = a["fingerprint"].get<std::string>();
       }
       return !fp.empty();
     })) << last;
@@ -115,8 +130,10 @@ class AlertPageTest : public ::testing::Test {
   testing::HttpSink sink_;
   std::string config_;
   TimeMs breached_ms_ = 0;  // wall clock (whole seconds) when Breach posted
-  std::vector<Sent> sent_ = {{"inv-a", 0.40, "INC-1"}, {"inv-b", 0.90, "INC-2"},
-                             {"inv-c", 0.15, "INC-3"}, {"inv-d", 0.55, "INC-4"}};
+  std::vector<Sent> sent_ = {{"inv-a", 0.40, "INC-1"},
+                             {"inv-b", 0.90, "INC-2"},
+                             {"inv-c", 0.15, "INC-3"},
+                             {"inv-d", 0.55, "INC-4"}};
 };
 
 TEST_F(AlertPageTest, FiringAlertPageShowsLabelsValueThresholdAndInvestigations) {
@@ -246,7 +263,10 @@ TEST_F(AlertPageTest, UnknownFingerprintIsA404PageThatEscapesIt) {
   // Bytes that are not UTF-8 come back as U+FFFD: the page stays valid UTF-8.
   page = Page(d, "/alerts/ab%FF%C0cd", &status);
   EXPECT_EQ(status, 404);
-  EXPECT_NE(page.find("ab\xEF\xBF\xBD\xEF\xBF\xBD" "cd"), std::string::npos) << page;
+  EXPECT_NE(page.find("ab\xEF\xBF\xBD\xEF\xBF\xBD"
+                      "cd"),
+            std::string::npos)
+      << page;
   EXPECT_EQ(page.find('\xFF'), std::string::npos);
   EXPECT_EQ(d.Stop(), 0);
 }

@@ -39,15 +39,21 @@ class AlertingTest : public ::testing::Test {
  protected:
   void SetUp() override {
     WriteRules("25");
-    config_ = dir_.Write(
-        "agentwatch.yaml",
-        "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
-        "receivers:\n"
-        "  - name: hook\n    webhook: {url: \"" + sink_.Url("/hook") + "\", secret: s3cret}\n"
-        "  - name: pd\n    pagerduty: {routing_key: rk-123, url: \"" + sink_.Url("/pd") + "\"}\n"
-        "  - name: slack\n    slack: {webhook_url: \"" + sink_.Url("/slack") + "\"}\n"
-        "default_receivers: [hook, pd, slack]\n"
-        "rule_files: [rules/*.yaml]\n");
+    config_ =
+        dir_.Write("agentwatch.yaml",
+                   "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
+                   "receivers:\n"
+                   "  - name: hook\n    webhook: {url: \"" +
+                       sink_.Url("/hook") +
+                       "\", secret: s3cret}\n"
+                       "  - name: pd\n    pagerduty: {routing_key: rk-123, url: \"" +
+                       sink_.Url("/pd") +
+                       "\"}\n"
+                       "  - name: slack\n    slack: {webhook_url: \"" +
+                       sink_.Url("/slack") +
+                       "\"}\n"
+                       "default_receivers: [hook, pd, slack]\n"
+                       "rule_files: [rules/*.yaml]\n");
   }
 
   void WriteRules(const std::string& threshold) {
@@ -117,7 +123,8 @@ TEST_F(AlertingTest, BreachRecoveryReloadAndRestart) {
   auto reload = d->Client()->Post("/-/reload", "", "application/json");
   ASSERT_EQ(reload->status, 200) << reload->body;
   EXPECT_EQ(Alerts(*d)[0]["active_since"], alerts[0]["active_since"]);
-  dir_.Write("rules/agents.yaml", "groups:\n- name: agents\n  rules:\n  - alert: X\n    sli: nope\n");
+  dir_.Write("rules/agents.yaml",
+             "groups:\n- name: agents\n  rules:\n  - alert: X\n    sli: nope\n");
   reload = d->Client()->Post("/-/reload", "", "application/json");
   EXPECT_EQ(reload->status, 400);
   EXPECT_NE(reload->body.find("agents.yaml:5"), std::string::npos) << reload->body;
@@ -171,15 +178,20 @@ TEST_F(AlertingTest, ReceiverOutageIsRetriedThroughTheOutbox) {
 TEST_F(AlertingTest, CheckTestAndReplayCommands) {
   std::string out, err;
   const std::string examples = std::string(AW_SOURCE_DIR) + "/examples";
-  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"check", "--config", examples + "/agentwatch.yaml"}, &out, &err), 0)
+  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"check", "--config", examples + "/agentwatch.yaml"},
+                               &out, &err),
+            0)
       << out << err;
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"check", "--config", config_}, &out, &err), 0) << err;
-  dir_.Write("rules/agents.yaml", "groups:\n- name: g\n  rules:\n  - alert: X\n    sli: tool_calls\n    window: 1h\n    threshold: 1\n");
+  dir_.Write("rules/agents.yaml",
+             "groups:\n- name: g\n  rules:\n  - alert: X\n    sli: tool_calls\n    window: 1h\n    "
+             "threshold: 1\n");
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"check", "--config", config_}, &out, &err), 1);
   EXPECT_NE(err.find("agents.yaml:"), std::string::npos) << err;
   EXPECT_NE(err.find("stat"), std::string::npos) << err;
 
-  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"test", examples + "/tests/agents_test.yaml"}, &out, &err), 0)
+  EXPECT_EQ(
+      testing::RunBinary(AW_BINARY, {"test", examples + "/tests/agents_test.yaml"}, &out, &err), 0)
       << out << err;
 
   WriteRules("25");
@@ -190,12 +202,16 @@ TEST_F(AlertingTest, CheckTestAndReplayCommands) {
               ":00Z\"}}\n";
   }
   const std::string events_file = dir_.Write("events.ndjson", events);
-  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"replay", "--config", config_, events_file}, &out, &err), 0)
+  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"replay", "--config", config_, events_file}, &out, &err),
+            0)
       << err;
-  EXPECT_NE(out.find("2026-11-20T03:14:00Z firing   AgentToolCallExplosion {agent=\"ir\", severity=\"page\"} value=40"),
+  EXPECT_NE(out.find("2026-11-20T03:14:00Z firing   AgentToolCallExplosion {agent=\"ir\", "
+                     "severity=\"page\"} value=40"),
             std::string::npos)
       << out << err;
-  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"replay", "--config", config_, "--json", events_file}, &out, &err), 0);
+  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"replay", "--config", config_, "--json", events_file},
+                               &out, &err),
+            0);
   EXPECT_NE(out.find("\"state\":\"firing\""), std::string::npos) << out;
 
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"frobnicate"}, &out, &err), 2);
@@ -246,29 +262,34 @@ TEST_F(AlertingTest, FailedDeliveriesAreLoggedAndShownPerReceiver) {
   const std::string log = d->Log();
   const size_t line = log.find("delivery failed");
   ASSERT_NE(line, std::string::npos) << log;
-  const std::string text = log.substr(log.rfind('\n', line) + 1, log.find('\n', line) - log.rfind('\n', line));
+  const std::string text =
+      log.substr(log.rfind('\n', line) + 1, log.find('\n', line) - log.rfind('\n', line));
   EXPECT_NE(text.find("level=warn"), std::string::npos) << text;
   EXPECT_NE(text.find("receiver=hook"), std::string::npos) << text;
   EXPECT_NE(text.find("next_attempt="), std::string::npos) << text;
   // The alert's own line carries its labels.
   const size_t alert_at = log.find("alertname=AgentToolCallExplosion");
   ASSERT_NE(alert_at, std::string::npos) << log;
-  const std::string alert_line =
-      log.substr(log.rfind('\n', alert_at) + 1, log.find('\n', alert_at) - log.rfind('\n', alert_at));
+  const std::string alert_line = log.substr(log.rfind('\n', alert_at) + 1,
+                                            log.find('\n', alert_at) - log.rfind('\n', alert_at));
   EXPECT_NE(alert_line.find("agent=ir"), std::string::npos) << alert_line;
   EXPECT_NE(alert_line.find("severity=page"), std::string::npos) << alert_line;
 }
 
 TEST_F(AlertingTest, LinksUseExternalUrlAndTheFingerprintFilterHolds) {
-  config_ = dir_.Write(
-      "agentwatch.yaml",
-      "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
-      "external_url: https://agentwatch.example.com/\n"
-      "receivers:\n"
-      "  - name: hook\n    webhook: {url: \"" + sink_.Url("/hook") + "\"}\n"
-      "  - name: pd\n    pagerduty: {routing_key: rk-123, url: \"" + sink_.Url("/pd") + "\"}\n"
-      "default_receivers: [hook, pd]\n"
-      "rule_files: [rules/*.yaml]\n");
+  config_ =
+      dir_.Write("agentwatch.yaml",
+                 "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
+                 "external_url: https://agentwatch.example.com/\n"
+                 "receivers:\n"
+                 "  - name: hook\n    webhook: {url: \"" +
+                     sink_.Url("/hook") +
+                     "\"}\n"
+                     "  - name: pd\n    pagerduty: {routing_key: rk-123, url: \"" +
+                     sink_.Url("/pd") +
+                     "\"}\n"
+                     "default_receivers: [hook, pd]\n"
+                     "rule_files: [rules/*.yaml]\n");
   auto d = std::make_unique<DaemonProcess>(AW_BINARY, config_, dir_.path());
   ASSERT_TRUE(d->Start()) << d->Log();
   PostSpans(*d, "loop-", 10, 40);
@@ -284,19 +305,23 @@ TEST_F(AlertingTest, LinksUseExternalUrlAndTheFingerprintFilterHolds) {
   // A second alert (another agent), so the filter has something to drop.
   std::string body;
   for (int i = 0; i < 10; ++i) {
-    body += R"({"investigation_id":"other-)" + std::to_string(i) + R"(","agent":"cost","tool_calls":50})" "\n";
+    body += R"({"investigation_id":"other-)" + std::to_string(i) +
+            R"(","agent":"cost","tool_calls":50})"
+            "\n";
   }
   ASSERT_EQ(d->Client()->Post("/v1/spans", body, "application/x-ndjson")->status, 200);
   ASSERT_TRUE(testing::WaitFor([&] { return Alerts(*d).size() == 2; }));
-  const json one = json::parse(
-      d->Client()->Get(("/api/v1/alerts?fingerprint=" + fp).c_str())->body)["alerts"];
+  const json one =
+      json::parse(d->Client()->Get(("/api/v1/alerts?fingerprint=" + fp).c_str())->body)["alerts"];
   ASSERT_EQ(one.size(), 1u) << one.dump();
   EXPECT_EQ(one[0]["fingerprint"], fp);
   EXPECT_EQ(one[0]["labels"]["agent"], "ir");
-  EXPECT_TRUE(json::parse(d->Client()->Get("/api/v1/alerts?fingerprint=nope")->body)["alerts"].empty());
+  EXPECT_TRUE(
+      json::parse(d->Client()->Get("/api/v1/alerts?fingerprint=nope")->body)["alerts"].empty());
 
   // Anything but an http(s) URL is refused at start, with its line.
-  const std::string bad = dir_.Write("bad.yaml", "listen: 127.0.0.1:0\nexternal_url: agentwatch.example.com\n");
+  const std::string bad =
+      dir_.Write("bad.yaml", "listen: 127.0.0.1:0\nexternal_url: agentwatch.example.com\n");
   std::string out, err;
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"check", "--config", bad}, &out, &err), 1);
   EXPECT_NE(err.find("bad.yaml:2"), std::string::npos) << err;

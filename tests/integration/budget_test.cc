@@ -53,14 +53,16 @@ class BudgetIntegrationTest : public ::testing::Test {
     SetNow(day_ + kHour);
     ::setenv("AGENTWATCH_TEST_NOW_FILE", now_file_.c_str(), 1);
     dir_.Write("rules/budgets.yaml", kRules);
-    config_ = dir_.Write(
-        "agentwatch.yaml",
-        "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
-        // Hours pass between evaluations here: no repeats muddle the count.
-        "repeat_interval: 1000d\n"
-        "receivers:\n"
-        "  - name: hook\n    webhook: {url: \"" + sink_.Url("/hook") + "\"}\n"
-        "rule_files: [rules/*.yaml]\n");
+    config_ =
+        dir_.Write("agentwatch.yaml",
+                   "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
+                   // Hours pass between evaluations here: no repeats muddle the count.
+                   "repeat_interval: 1000d\n"
+                   "receivers:\n"
+                   "  - name: hook\n    webhook: {url: \"" +
+                       sink_.Url("/hook") +
+                       "\"}\n"
+                       "rule_files: [rules/*.yaml]\n");
   }
   void TearDown() override { ::unsetenv("AGENTWATCH_TEST_NOW_FILE"); }
 
@@ -96,9 +98,7 @@ class BudgetIntegrationTest : public ::testing::Test {
   }
 
   // Waits until the daemon has run a few more evaluations (at the clock set).
-  static void SettleEvaluations(DaemonProcess& d) {
-    ASSERT_TRUE(d.WaitForEvaluations(3));
-  }
+  static void SettleEvaluations(DaemonProcess& d) { ASSERT_TRUE(d.WaitForEvaluations(3)); }
 
   // GET /api/v1/investigations?alert=: the ids listed.
   static std::vector<std::string> InvestigationsBehind(DaemonProcess& d, const json& fingerprint) {
@@ -169,8 +169,7 @@ TEST_F(BudgetIntegrationTest, FiresOnceSurvivesRestartsAndResetsNextPeriod) {
     EXPECT_EQ(InvestigationsBehind(*d, a["fingerprint"]), std::vector<std::string>{"b1"});
   }
   EXPECT_EQ(bursts, 1) << firing;
-  EXPECT_NEAR(Gauge(*d, "agentwatch_budget_projected_usd{budget=\"burst\"}"),
-              6 + 6.0 * 19, 1e-6);
+  EXPECT_NEAR(Gauge(*d, "agentwatch_budget_projected_usd{budget=\"burst\"}"), 6 + 6.0 * 19, 1e-6);
   // A quiet hour: the projection falls to $6 and the alert resolves.
   SetNow(day_ + 6 * kHour + 30 * kMin);
   ASSERT_TRUE(sink_.WaitForRequests("/hook", 3, seconds(10))) << d->Log();
@@ -183,8 +182,8 @@ TEST_F(BudgetIntegrationTest, FiresOnceSurvivesRestartsAndResetsNextPeriod) {
   ASSERT_TRUE(d->Start()) << d->Log();
   Spend(*d, "b2", "burst", day_ + 6 * kHour + 20 * kMin, 6);
   SettleEvaluations(*d);
-  EXPECT_NEAR(Gauge(*d, "agentwatch_budget_projected_usd{budget=\"burst\"}"),
-              12 + 6.0 * 17.5, 1e-6);  // over the amount, yet silent
+  EXPECT_NEAR(Gauge(*d, "agentwatch_budget_projected_usd{budget=\"burst\"}"), 12 + 6.0 * 17.5,
+              1e-6);  // over the amount, yet silent
   EXPECT_EQ(Received().size(), 3u);
   alerts = json::parse(d->Client()->Get("/api/v1/alerts")->body)["alerts"];
   ASSERT_EQ(alerts.size(), 1u);
@@ -194,9 +193,9 @@ TEST_F(BudgetIntegrationTest, FiresOnceSurvivesRestartsAndResetsNextPeriod) {
   SetNow(day_ + 24 * kHour + 1000);
   ASSERT_TRUE(sink_.WaitForRequests("/hook", 4, seconds(10))) << d->Log();
   SettleEvaluations(*d);
-  EXPECT_EQ(Received(), (std::vector<std::string>{"firing fleet-daily 0.5", "firing burst projected",
-                                                  "resolved burst projected",
-                                                  "resolved fleet-daily 0.5"}));
+  EXPECT_EQ(Received(),
+            (std::vector<std::string>{"firing fleet-daily 0.5", "firing burst projected",
+                                      "resolved burst projected", "resolved fleet-daily 0.5"}));
   EXPECT_DOUBLE_EQ(Gauge(*d, "agentwatch_budget_spent_usd{budget=\"fleet-daily\"}"), 0);
   // ... and the new day's spend fires 0.5 and 1.0 again.
   Spend(*d, "c1", "ir", day_ + 24 * kHour + 500, 100);
@@ -210,9 +209,8 @@ TEST_F(BudgetIntegrationTest, FiresOnceSurvivesRestartsAndResetsNextPeriod) {
 TEST_F(BudgetIntegrationTest, CheckTestAndReplayKnowBudgets) {
   std::string out, err;
   const std::string examples = std::string(AW_SOURCE_DIR) + "/examples";
-  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"test", examples + "/tests/budgets_test.yaml"}, &out,
-                               &err),
-            0)
+  EXPECT_EQ(
+      testing::RunBinary(AW_BINARY, {"test", examples + "/tests/budgets_test.yaml"}, &out, &err), 0)
       << out << err;
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"check", "--config", config_}, &out, &err), 0) << err;
   dir_.Write("rules/bad.yaml",

@@ -96,10 +96,9 @@ std::map<std::string, json> SliRows(DaemonProcess& d) {
   }
   const json body = json::parse(res->body);
   for (const json& row : body["slis"]) {
-    const std::string key =
-        Cat(row["agent"].get<std::string>(), "|", row["sli"].get<std::string>(), "|",
-            row["window"].get<std::string>(), "|", row["stat"].get<std::string>(), "|",
-            row["labels"].dump());
+    const std::string key = Cat(row["agent"].get<std::string>(), "|", row["sli"].get<std::string>(),
+                                "|", row["window"].get<std::string>(), "|",
+                                row["stat"].get<std::string>(), "|", row["labels"].dump());
     out[key] = row;
   }
   return out;
@@ -108,19 +107,25 @@ std::map<std::string, json> SliRows(DaemonProcess& d) {
 class ConcurrencyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_.Write("rules/agents.yaml", ReadFile(std::string(AW_SOURCE_DIR) + "/examples/rules/agents.yaml"));
+    dir_.Write("rules/agents.yaml",
+               ReadFile(std::string(AW_SOURCE_DIR) + "/examples/rules/agents.yaml"));
     WriteFleetRules("0.5");
-    config_ = dir_.Write("agentwatch.yaml",
-                         "listen: 127.0.0.1:0\nstorage: {path: events.db}\n"
-                         "evaluation_interval: 100ms\n"
-                         "sli_windows: [1h, 24h, 100 investigations]\n"
-                         "pricing: {m: {input: 3, output: 15}}\n"
-                         "receivers:\n"
-                         "  - name: grouped\n    webhook: {url: \"" + sink_.Url("/grouped") + "\"}\n"
-                         "    group_by: [alertname]\n    group_wait: 200ms\n    group_interval: 300ms\n"
-                         "  - name: plain\n    webhook: {url: \"" + sink_.Url("/plain") + "\"}\n"
-                         "default_receivers: [grouped, plain]\n"
-                         "rule_files: [rules/*.yaml]\n");
+    config_ = dir_.Write(
+        "agentwatch.yaml",
+        "listen: 127.0.0.1:0\nstorage: {path: events.db}\n"
+        "evaluation_interval: 100ms\n"
+        "sli_windows: [1h, 24h, 100 investigations]\n"
+        "pricing: {m: {input: 3, output: 15}}\n"
+        "receivers:\n"
+        "  - name: grouped\n    webhook: {url: \"" +
+            sink_.Url("/grouped") +
+            "\"}\n"
+            "    group_by: [alertname]\n    group_wait: 200ms\n    group_interval: 300ms\n"
+            "  - name: plain\n    webhook: {url: \"" +
+            sink_.Url("/plain") +
+            "\"}\n"
+            "default_receivers: [grouped, plain]\n"
+            "rule_files: [rules/*.yaml]\n");
   }
   void WriteFleetRules(const std::string& threshold) {
     std::string text = kFleetRules;
@@ -171,9 +176,8 @@ TEST_F(ConcurrencyTest, IngestRulesScrapesApiStatusPageAndReloadsTogether) {
           spans += Cat(R"({"investigation_id":")", id, R"(","agent":")", agent, R"(","ts":)",
                        std::to_string(ts), R"(,"model":"m","input_tokens":)",
                        std::to_string(rng() % 4000), R"(,"output_tokens":)",
-                       std::to_string(rng() % 800), R"(,"tool_calls":)",
-                       std::to_string(rng() % 40), R"(,"duration_ms":)",
-                       std::to_string(rng() % 120000), R"(,"confidence":0.)",
+                       std::to_string(rng() % 800), R"(,"tool_calls":)", std::to_string(rng() % 40),
+                       R"(,"duration_ms":)", std::to_string(rng() % 120000), R"(,"confidence":0.)",
                        std::to_string(rng() % 9 + 1), R"(,"incident_id":"INC-)",
                        std::to_string(rng() % 200), "\"}\n");
           ++s_count[agent];
@@ -187,7 +191,8 @@ TEST_F(ConcurrencyTest, IngestRulesScrapesApiStatusPageAndReloadsTogether) {
         }
         auto r = c->Post("/v1/spans", spans, "application/x-ndjson");
         if (!r || r->status != 200) {
-          fail(Cat("POST /v1/spans: ", r ? Cat(std::to_string(r->status), " ", r->body) : "no answer"));
+          fail(Cat("POST /v1/spans: ",
+                   r ? Cat(std::to_string(r->status), " ", r->body) : "no answer"));
           return;
         }
         r = c->Post("/v1/feedback", verdicts, "application/x-ndjson");
@@ -256,12 +261,18 @@ TEST_F(ConcurrencyTest, IngestRulesScrapesApiStatusPageAndReloadsTogether) {
   threads.emplace_back([&] {
     auto c = d.Client();
     for (int i = 0; running(); ++i) {
-      const json body = {{"matchers", {{{"name", "agent"}, {"value", Cat("agent-", std::to_string(i % kAgents))},
-                                        {"isRegex", false}, {"isEqual", true}}}},
-                         {"endsAt", "2099-01-01T00:00:00Z"}, {"createdBy", "ci"}, {"comment", "churn"}};
+      const json body = {{"matchers",
+                          {{{"name", "agent"},
+                            {"value", Cat("agent-", std::to_string(i % kAgents))},
+                            {"isRegex", false},
+                            {"isEqual", true}}}},
+                         {"endsAt", "2099-01-01T00:00:00Z"},
+                         {"createdBy", "ci"},
+                         {"comment", "churn"}};
       auto r = c->Post("/api/v1/silences", body.dump(), "application/json");
       if (!r || r->status != 200) {
-        fail(Cat("POST /api/v1/silences: ", r ? Cat(std::to_string(r->status), " ", r->body) : "no answer"));
+        fail(Cat("POST /api/v1/silences: ",
+                 r ? Cat(std::to_string(r->status), " ", r->body) : "no answer"));
         return;
       }
       const std::string id = json::parse(r->body)["silenceID"].get<std::string>();
@@ -278,7 +289,8 @@ TEST_F(ConcurrencyTest, IngestRulesScrapesApiStatusPageAndReloadsTogether) {
       WriteFleetRules(i % 2 ? "0.5" : "0.1");
       auto r = c->Post("/-/reload", "", "application/json");
       if (!r || r->status != 200) {
-        fail(Cat("POST /-/reload: ", r ? Cat(std::to_string(r->status), " ", r->body) : "no answer"));
+        fail(Cat("POST /-/reload: ",
+                 r ? Cat(std::to_string(r->status), " ", r->body) : "no answer"));
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // pacing, not waiting
@@ -300,9 +312,10 @@ TEST_F(ConcurrencyTest, IngestRulesScrapesApiStatusPageAndReloadsTogether) {
     EXPECT_EQ(inv->second["value"].get<double>(), static_cast<double>(n)) << agent;
     const auto rate = before.find(agent + "|override_rate|24h||{}");
     ASSERT_NE(rate, before.end()) << agent;
-    EXPECT_NEAR(rate->second["value"].get<double>(),
-                static_cast<double>(overrides_sent[agent]) / static_cast<double>(verdicts_sent[agent]),
-                1e-12)
+    EXPECT_NEAR(
+        rate->second["value"].get<double>(),
+        static_cast<double>(overrides_sent[agent]) / static_cast<double>(verdicts_sent[agent]),
+        1e-12)
         << agent;
     EXPECT_EQ(rate->second["samples"].get<int64_t>(), verdicts_sent[agent]) << agent;
   }

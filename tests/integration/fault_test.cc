@@ -98,7 +98,8 @@ TEST_F(FaultTest, DamagedDatabaseRefusesToStartNamingTheFileAndTheRecovery) {
   const std::string err = d.Log();
   EXPECT_NE(err.find("events.db"), std::string::npos) << err;
   EXPECT_NE(err.find(".dump"), std::string::npos) << err;
-  EXPECT_EQ(err.find("rebuilt state"), std::string::npos) << "started on part of the data:\n" << err;
+  EXPECT_EQ(err.find("rebuilt state"), std::string::npos) << "started on part of the data:\n"
+                                                          << err;
 }
 
 TEST_F(FaultTest, DeletedDatabaseStopsAcknowledging) {
@@ -119,7 +120,8 @@ TEST_F(FaultTest, DeletedDatabaseStopsAcknowledging) {
 TEST_F(FaultTest, DiskFullIs503AndRecoversWithoutRestart) {
   // The daemon inherits SIGXFSZ ignored, so a write past the limit fails
   // with EFBIG (what a full disk looks like to SQLite) instead of killing it.
-  struct sigaction ignore {}, old {};
+  struct sigaction ignore {
+  }, old{};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGXFSZ, &ignore, &old);
   auto d = Start();
@@ -196,18 +198,19 @@ TEST_F(FaultTest, ReplayedOnCallWebhooksAreRefused) {
       "  slack_signing_secret: slack-secret\n");
   // PagerDuty signs no timestamp: a ping (acknowledged, not stored) is
   // enough to show the signature is good once.
-  const std::string ping =
-      json{{"event",
-            {{"id", "01PING"}, {"event_type", "pagey.ping"}, {"resource_type", "ping"},
-             {"occurred_at", "2026-01-01T00:00:00Z"}, {"data", {{"type", "ping"}}}}}}
-          .dump();
+  const std::string ping = json{{"event",
+                                 {{"id", "01PING"},
+                                  {"event_type", "pagey.ping"},
+                                  {"resource_type", "ping"},
+                                  {"occurred_at", "2026-01-01T00:00:00Z"},
+                                  {"data", {{"type", "ping"}}}}}}
+                               .dump();
   const httplib::Headers pd = {{"X-PagerDuty-Signature", "v1=" + HmacSha256Hex("pd-secret", ping)}};
   auto res = d->Client()->Post("/v1/webhooks/pagerduty", pd, ping, "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status / 100, 2) << res->body;
   // Again, with a bogus extra entry so the header differs: still a replay.
-  const httplib::Headers pd2 = {
-      {"X-PagerDuty-Signature", "v1=00," + pd.begin()->second}};
+  const httplib::Headers pd2 = {{"X-PagerDuty-Signature", "v1=00," + pd.begin()->second}};
   res = d->Client()->Post("/v1/webhooks/pagerduty", pd2, ping, "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 409) << res->body;
@@ -307,7 +310,8 @@ TEST_F(DeliveryFaultTest, Kill9DuringDeliveryRedeliversOnce) {
   PostSpans(*d, "hot-", 10, 40);
   ASSERT_TRUE(sink_.WaitForRequests("/hook", 1, 15s)) << d->Log();
   d->Kill9();
-  auto again = std::make_unique<DaemonProcess>(AW_BINARY, dir_.File("agentwatch.yaml"), dir_.path());
+  auto again =
+      std::make_unique<DaemonProcess>(AW_BINARY, dir_.File("agentwatch.yaml"), dir_.path());
   ASSERT_TRUE(again->Start()) << again->Log();
   ASSERT_TRUE(sink_.WaitForRequests("/hook", 2, 15s)) << again->Log();
   ASSERT_TRUE(testing::WaitFor([&] { return OutboxPending(*again) == 0; }, 15s));

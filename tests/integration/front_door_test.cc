@@ -109,7 +109,8 @@ class FrontDoorTest : public ::testing::Test {
                                           "listen: 127.0.0.1:0\n"
                                           "storage: {path: events.db}\n"
                                           "sli_windows: [1h]\n"
-                                          "limits: " + limits + "\n" + extra_yaml);
+                                          "limits: " +
+                                              limits + "\n" + extra_yaml);
     auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.path());
     EXPECT_TRUE(d->Start()) << d->Log();
     return d;
@@ -161,7 +162,8 @@ TEST_F(FrontDoorTest, BytesThatAreNotUtf8AnywhereGetA4xxWithValidJson) {
            std::to_string(span.size()) + "\r\n\r\n" + span,
        415},
       {"POST /v1/spans HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-       "Content-Length: " + std::to_string(span.size()) + "\r\n\r\n" + span,
+       "Content-Length: " +
+           std::to_string(span.size()) + "\r\n\r\n" + span,
        415},
       {PostRequest("/v1/spans", span, "Content-Encoding: br\r\n"), 415},
       {PostRequest("/v1/spans", span, "Content-Encoding: deflate\xff\r\n"), 415},
@@ -176,14 +178,17 @@ TEST_F(FrontDoorTest, BytesThatAreNotUtf8AnywhereGetA4xxWithValidJson) {
     ASSERT_TRUE(s.connected());
     ASSERT_TRUE(s.Send(c.request));
     const std::string reply = s.ReadResponse();
-    EXPECT_EQ(StatusOf(reply), c.status) << json(c.request).dump(-1, ' ', false, json::error_handler_t::replace) << "\n" << reply;
+    EXPECT_EQ(StatusOf(reply), c.status)
+        << json(c.request).dump(-1, ' ', false, json::error_handler_t::replace) << "\n"
+        << reply;
     EXPECT_TRUE(IsUtf8Json(BodyOf(reply))) << reply;
     ASSERT_TRUE(d->running());
   }
   // The 415 for an encoding names the header.
   RawSocket s(d->port());
   ASSERT_TRUE(s.Send(PostRequest("/v1/spans", span, "Content-Encoding: br\r\n")));
-  EXPECT_NE(BodyOf(s.ReadResponse()).find("Content-Encoding: br is not supported"), std::string::npos);
+  EXPECT_NE(BodyOf(s.ReadResponse()).find("Content-Encoding: br is not supported"),
+            std::string::npos);
   EXPECT_EQ(LegitPost(*d, "after-bytes"), 200);
   EXPECT_EQ(d->Stop(), 0) << d->Log();
 }
@@ -194,7 +199,8 @@ TEST_F(FrontDoorTest, AuthOnInvalidBytesInTokensAndSignaturesAre401) {
                        "admin_tokens: [admin-token-0123456789ab], webhook_secret: s3cret}\n");
   const std::vector<std::string> requests = {
       PostRequest("/v1/spans", Span("a"), "Authorization: Bearer \xff\xfe\r\n"),
-      PostRequest("/v1/feedback", "{}", "X-Agentwatch-Timestamp: \xff\r\nX-Agentwatch-Signature: \xfe\r\n"),
+      PostRequest("/v1/feedback", "{}",
+                  "X-Agentwatch-Timestamp: \xff\r\nX-Agentwatch-Signature: \xfe\r\n"),
       PostRequest("/-/reload", "", "Authorization: \xc0\r\n"),
   };
   for (const std::string& r : requests) {
@@ -223,8 +229,9 @@ TEST_F(FrontDoorTest, ChunkedBodyOverTheLimitIs413WithoutBufferingIt) {
   const int64_t before = PeakRssKib(d->pid());
   ASSERT_GT(before, 0);
   RawSocket s(d->port());
-  ASSERT_TRUE(s.Send("POST /v1/spans HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(
+      s.Send("POST /v1/spans HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n"));
   // Up to 300 MiB in 64 KiB chunks, from another thread while this one
   // reads: the reply comes while the client is still sending.
   std::atomic<bool> stop{false};
@@ -248,10 +255,12 @@ TEST_F(FrontDoorTest, ChunkedBodyOverTheLimitIs413WithoutBufferingIt) {
   stop = true;
   sender.join();
   EXPECT_EQ(StatusOf(reply), 413) << reply;
-  EXPECT_NE(BodyOf(reply).find("limits.max_body_bytes (1048576 bytes)"), std::string::npos) << reply;
+  EXPECT_NE(BodyOf(reply).find("limits.max_body_bytes (1048576 bytes)"), std::string::npos)
+      << reply;
   EXPECT_LT(sent.load(), 300LL << 20) << "the daemon read the whole body";
   const int64_t after = PeakRssKib(d->pid());
-  EXPECT_LT(after - before, 64 * 1024) << "peak RSS grew from " << before << " to " << after << " KiB";
+  EXPECT_LT(after - before, 64 * 1024)
+      << "peak RSS grew from " << before << " to " << after << " KiB";
   EXPECT_EQ(LegitPost(*d, "after-chunked"), 200);
 }
 
@@ -273,7 +282,8 @@ TEST_F(FrontDoorTest, GzipBombIs413AfterInflatingOnlyUpToTheLimit) {
   const std::string reply = s.ReadResponse(std::chrono::seconds(20));
   EXPECT_EQ(StatusOf(reply), 413) << reply;
   const int64_t after = PeakRssKib(d->pid());
-  EXPECT_LT(after - before, 64 * 1024) << "peak RSS grew from " << before << " to " << after << " KiB";
+  EXPECT_LT(after - before, 64 * 1024)
+      << "peak RSS grew from " << before << " to " << after << " KiB";
 
   // A well-formed gzip body within the limit is accepted.
   const std::string ndjson = Span("gz-1") + "\n" + Span("gz-2") + "\n";
@@ -284,9 +294,10 @@ TEST_F(FrontDoorTest, GzipBombIs413AfterInflatingOnlyUpToTheLimit) {
     return false;
   });
   RawSocket ok(d->port());
-  ASSERT_TRUE(ok.Send("POST /v1/spans HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
-                      "Content-Encoding: gzip\r\nContent-Length: " + std::to_string(small.size()) +
-                      "\r\n\r\n" + small));
+  ASSERT_TRUE(
+      ok.Send("POST /v1/spans HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+              "Content-Encoding: gzip\r\nContent-Length: " +
+              std::to_string(small.size()) + "\r\n\r\n" + small));
   const std::string ok_reply = ok.ReadResponse();
   EXPECT_EQ(StatusOf(ok_reply), 200) << ok_reply;
   EXPECT_EQ(json::parse(BodyOf(ok_reply))["accepted"], 2) << ok_reply;
@@ -374,16 +385,18 @@ TEST_F(FrontDoorTest, PipelinedRequestsAreAllAnsweredInOrderAndStored) {
   for (const int n : {3, 100}) {
     const std::string agent = "pipe" + std::to_string(n);
     std::string batch;
-    for (int i = 0; i < n; ++i) batch += PostRequest("/v1/spans", Span(agent + "-" + std::to_string(i), agent));
+    for (int i = 0; i < n; ++i)
+      batch += PostRequest("/v1/spans", Span(agent + "-" + std::to_string(i), agent));
     // The same span again last: its reply must say duplicate, which tells
     // the replies are in request order.
     batch += PostRequest("/v1/spans", Span(agent + "-0", agent));
     RawSocket s(d->port());
     ASSERT_TRUE(s.Send(batch));
     bool closed = false;
-    const std::string replies = s.Read(std::chrono::seconds(30), &closed, [&](const std::string& r) {
-      return RawSocket::ResponsesIn(r) >= static_cast<size_t>(n + 1);
-    });
+    const std::string replies =
+        s.Read(std::chrono::seconds(30), &closed, [&](const std::string& r) {
+          return RawSocket::ResponsesIn(r) >= static_cast<size_t>(n + 1);
+        });
     ASSERT_EQ(RawSocket::ResponsesIn(replies), static_cast<size_t>(n + 1)) << replies;
     size_t pos = 0;
     for (int i = 0; i <= n; ++i) {
@@ -427,9 +440,8 @@ TEST_F(FrontDoorTest, OversizedHeadersAreRejectedWithoutBufferingThem) {
     }
   });
   bool closed = false;
-  reply = b.Read(std::chrono::seconds(10), &closed, [](const std::string& r) {
-    return RawSocket::ResponsesIn(r) >= 1;
-  });
+  reply = b.Read(std::chrono::seconds(10), &closed,
+                 [](const std::string& r) { return RawSocket::ResponsesIn(r) >= 1; });
   stop = true;
   sender.join();
   EXPECT_TRUE(StatusOf(reply) == 431 || StatusOf(reply) == 400) << reply;
@@ -441,13 +453,14 @@ TEST_F(FrontDoorTest, OversizedHeadersAreRejectedWithoutBufferingThem) {
 TEST_F(FrontDoorTest, ASecondDaemonOnAPortInUseExitsNonZeroSayingSo) {
   auto d = StartDaemon();
   testing::TempDir other;
-  const std::string config = other.Write("agentwatch.yaml",
-                                         "listen: 127.0.0.1:" + std::to_string(d->port()) +
-                                             "\nstorage: {path: other.db}\n");
+  const std::string config =
+      other.Write("agentwatch.yaml", "listen: 127.0.0.1:" + std::to_string(d->port()) +
+                                         "\nstorage: {path: other.db}\n");
   std::string out, err;
   const int code = testing::RunBinary(AW_BINARY, {"serve", "--config", config}, &out, &err);
   EXPECT_NE(code, 0);
-  EXPECT_NE(err.find("cannot bind 127.0.0.1:" + std::to_string(d->port())), std::string::npos) << err;
+  EXPECT_NE(err.find("cannot bind 127.0.0.1:" + std::to_string(d->port())), std::string::npos)
+      << err;
   EXPECT_NE(err.find("in use"), std::string::npos) << err;
   // The first one still serves.
   EXPECT_EQ(LegitPost(*d, "first-still-serves"), 200);

@@ -109,9 +109,7 @@ class GroupingIntegrationTest : public ::testing::Test {
 
   // Lets the daemon run evaluations and its delivery workers look at the
   // outbox (they poll at least every second) at the clock set.
-  static void Settle(DaemonProcess& d) {
-    ASSERT_TRUE(d.WaitForEvaluations(8));
-  }
+  static void Settle(DaemonProcess& d) { ASSERT_TRUE(d.WaitForEvaluations(8)); }
   // Items of `receiver` not yet delivered (alert items folded into a group
   // are not pending).
   static int64_t Pending(DaemonProcess& d, const std::string& receiver) {

@@ -45,12 +45,13 @@ class HaTest : public ::testing::Test {
   void StartAlertmanager(int i) {
     const std::string dir = dir_.File("am" + std::to_string(i));
     std::filesystem::create_directories(dir);
-    const std::string config = dir_.Write(
-        "am" + std::to_string(i) + "/alertmanager.yml",
-        "route:\n  receiver: hook\n  group_by: [alertname, agent]\n"
-        "  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"
-        "receivers:\n  - name: hook\n    webhook_configs:\n"
-        "      - {url: \"" + sink_.Url("/notify") + "\", send_resolved: false}\n");
+    const std::string config =
+        dir_.Write("am" + std::to_string(i) + "/alertmanager.yml",
+                   "route:\n  receiver: hook\n  group_by: [alertname, agent]\n"
+                   "  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"
+                   "receivers:\n  - name: hook\n    webhook_configs:\n"
+                   "      - {url: \"" +
+                       sink_.Url("/notify") + "\", send_resolved: false}\n");
     const std::string self = "127.0.0.1:" + std::to_string(cluster_ports_[i]);
     const std::string peer = "127.0.0.1:" + std::to_string(cluster_ports_[1 - i]);
     am_[i] = std::make_unique<testing::ChildProcess>(
@@ -87,22 +88,25 @@ class HaTest : public ::testing::Test {
     std::string receivers;
     for (int i = 0; i < 2; ++i) {
       receivers += "  - name: am" + std::to_string(i) +
-                   "\n    alertmanager: {url: \"http://127.0.0.1:" +
-                   std::to_string(web_ports_[i]) + "\"}\n";
+                   "\n    alertmanager: {url: \"http://127.0.0.1:" + std::to_string(web_ports_[i]) +
+                   "\"}\n";
     }
-    const std::string config = dir_.Write(
-        name + "/agentwatch.yaml",
-        "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
-        "external_labels: {replica: " + name + "}\n"
-        "receivers:\n" + receivers + "default_receivers: [am0, am1]\nrule_files: [rules.yaml]\n");
+    const std::string config =
+        dir_.Write(name + "/agentwatch.yaml",
+                   "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
+                   "external_labels: {replica: " +
+                       name +
+                       "}\n"
+                       "receivers:\n" +
+                       receivers + "default_receivers: [am0, am1]\nrule_files: [rules.yaml]\n");
     return std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.File(name));
   }
 
   static void Breach(DaemonProcess& d, const std::string& agent) {
     std::string body;
     for (int i = 0; i < 3; ++i) {
-      body += R"({"investigation_id":")" + agent + "-" + std::to_string(i) +
-              R"(","agent":")" + agent + "\"}\n";
+      body += R"({"investigation_id":")" + agent + "-" + std::to_string(i) + R"(","agent":")" +
+              agent + "\"}\n";
     }
     auto res = d.Client()->Post("/v1/spans", body, "application/x-ndjson");
     ASSERT_TRUE(res);
@@ -137,7 +141,8 @@ class HaTest : public ::testing::Test {
 };
 
 TEST_F(HaTest, AlertmanagerClusterNotifiesOncePerBreach) {
-  if (!std::filesystem::exists(kAlertmanager)) GTEST_SKIP() << "prometheus-alertmanager not installed";
+  if (!std::filesystem::exists(kAlertmanager))
+    GTEST_SKIP() << "prometheus-alertmanager not installed";
   StartAlertmanager(0);
   StartAlertmanager(1);
   ASSERT_TRUE(ClusterReady()) << am_[0]->Log() << am_[1]->Log();

@@ -14,8 +14,8 @@
 #include <set>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 #include <sqlite3.h>
+#include <nlohmann/json.hpp>
 
 #include "daemon/common/hmac.h"
 #include "tests/testing/daemon_process.h"
@@ -54,20 +54,19 @@ class IngestTest : public ::testing::Test {
   std::unique_ptr<DaemonProcess> StartDaemon(
       const std::string& extra_yaml = "",
       const std::string& limits = "{max_body_bytes: 64KiB, max_records_per_request: 500}") {
-    const std::string config = dir_.Write(
-        "agentwatch.yaml",
-        "listen: 127.0.0.1:0\n"
-        "storage: {path: events.db}\n"
-        "sli_windows: [1h, 7d]\n"
-        "limits: " + limits + "\n" +
-            extra_yaml);
+    const std::string config = dir_.Write("agentwatch.yaml",
+                                          "listen: 127.0.0.1:0\n"
+                                          "storage: {path: events.db}\n"
+                                          "sli_windows: [1h, 7d]\n"
+                                          "limits: " +
+                                              limits + "\n" + extra_yaml);
     auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.path());
     EXPECT_TRUE(d->Start()) << d->Log();
     return d;
   }
 
-  static json Post(DaemonProcess& d, const std::string& path, const std::string& body,
-                   int* status, const std::string& ctype = "application/json",
+  static json Post(DaemonProcess& d, const std::string& path, const std::string& body, int* status,
+                   const std::string& ctype = "application/json",
                    const httplib::Headers& headers = {}) {
     auto res = d.Client()->Post(path.c_str(), headers, body, ctype.c_str());
     if (!res) {
@@ -97,7 +96,8 @@ class IngestTest : public ::testing::Test {
 TEST_F(IngestTest, AcceptsOneObjectArrayAndNdjson) {
   auto d = StartDaemon();
   int status = 0;
-  json r = Post(*d, "/v1/spans", R"({"investigation_id":"a","agent":"ir","tool_calls":3})", &status);
+  json r =
+      Post(*d, "/v1/spans", R"({"investigation_id":"a","agent":"ir","tool_calls":3})", &status);
   EXPECT_EQ(status, 200);
   EXPECT_EQ(r["accepted"], 1);
   r = Post(*d, "/v1/spans",
@@ -105,16 +105,20 @@ TEST_F(IngestTest, AcceptsOneObjectArrayAndNdjson) {
            &status);
   EXPECT_EQ(r["accepted"], 2);
   r = Post(*d, "/v1/spans",
-           "{\"investigation_id\":\"d\",\"agent\":\"ir\"}\n\n{\"investigation_id\":\"e\",\"agent\":\"ir\"}\n",
+           "{\"investigation_id\":\"d\",\"agent\":\"ir\"}\n\n{\"investigation_id\":\"e\",\"agent\":"
+           "\"ir\"}\n",
            &status, "application/x-ndjson");
   EXPECT_EQ(status, 200);
   EXPECT_EQ(r["accepted"], 2);
   // httplib always sends a Content-Type, so write this request by hand.
   const std::string body = R"({"investigation_id":"f","agent":"ir"})";
-  const std::string reply = RawRequest(d->port(), "POST /v1/spans HTTP/1.1\r\nHost: x\r\n"
-                                                  "Content-Length: " + std::to_string(body.size()) +
-                                                  "\r\nConnection: close\r\n\r\n" + body);
-  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << "a missing Content-Type is read as JSON: " << reply;
+  const std::string reply =
+      RawRequest(d->port(),
+                 "POST /v1/spans HTTP/1.1\r\nHost: x\r\n"
+                 "Content-Length: " +
+                     std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u)
+      << "a missing Content-Type is read as JSON: " << reply;
   EXPECT_EQ(Sli(*d, "ir", "investigations", "1h"), 6);
   EXPECT_EQ(d->Stop(), 0) << d->Log();
 }
@@ -151,7 +155,9 @@ TEST_F(IngestTest, ReplyCodesForBadRequests) {
   Post(*d, "/v1/spans", std::string(70 * 1024, ' '), &status);
   EXPECT_EQ(status, 413);
   std::string many;
-  for (int i = 0; i < 501; ++i) many += R"({"investigation_id":"x","agent":"ir"})" "\n";
+  for (int i = 0; i < 501; ++i)
+    many += R"({"investigation_id":"x","agent":"ir"})"
+            "\n";
   Post(*d, "/v1/spans", many, &status, "application/x-ndjson");
   EXPECT_EQ(status, 413);
   Post(*d, "/v1/feedback", R"({"investigation_id":"a","verdict":"maybe"})", &status);
@@ -161,9 +167,11 @@ TEST_F(IngestTest, ReplyCodesForBadRequests) {
   EXPECT_EQ(get->status, 404);
   auto metrics = d->Client()->Get("/metrics");
   ASSERT_TRUE(metrics);
-  EXPECT_NE(metrics->body.find("agentwatch_ingest_rejected_total{endpoint=\"/v1/spans\",reason=\"too_large\"} 1"),
+  EXPECT_NE(metrics->body.find(
+                "agentwatch_ingest_rejected_total{endpoint=\"/v1/spans\",reason=\"too_large\"} 1"),
             std::string::npos);
-  EXPECT_NE(metrics->body.find("agentwatch_ingest_rejected_total{endpoint=\"/v1/spans\",reason=\"malformed\"} 1"),
+  EXPECT_NE(metrics->body.find(
+                "agentwatch_ingest_rejected_total{endpoint=\"/v1/spans\",reason=\"malformed\"} 1"),
             std::string::npos);
 }
 
@@ -180,7 +188,8 @@ TEST_F(IngestTest, RetriesAreDuplicatesAndTheFirstRecordStands) {
   EXPECT_EQ(r["accepted"], 1);
   EXPECT_EQ(r["duplicates"], 2);
   EXPECT_EQ(Sli(*d, "ir", "tool_calls", "1h", "max"), 5);
-  Post(*d, "/v1/feedback", R"({"investigation_id":"a","verdict":"override","ts":1795622400})", &status);
+  Post(*d, "/v1/feedback", R"({"investigation_id":"a","verdict":"override","ts":1795622400})",
+       &status);
   r = Post(*d, "/v1/feedback", R"({"investigation_id":"a","verdict":"override","ts":1795622400})",
            &status);
   // The same verdict with the same ts: a duplicate (unless ts is too old).
@@ -206,11 +215,13 @@ TEST_F(IngestTest, HeldVerdictsAreReportedAndVerdictsCountUnderTheSpansAgent) {
   auto d = StartDaemon();
   int status = 0;
   // No span yet: stored, and the reply says it waits for its investigation.
-  json reply = Post(*d, "/v1/feedback", R"({"investigation_id":"early","verdict":"override"})", &status);
+  json reply =
+      Post(*d, "/v1/feedback", R"({"investigation_id":"early","verdict":"override"})", &status);
   EXPECT_EQ(status, 200);
   EXPECT_EQ(reply["accepted"], 1);
   EXPECT_EQ(reply["held"], 1) << reply.dump();
-  reply = Post(*d, "/v1/resolutions", R"({"investigation_id":"early","time_to_resolve_s":60})", &status);
+  reply = Post(*d, "/v1/resolutions", R"({"investigation_id":"early","time_to_resolve_s":60})",
+               &status);
   EXPECT_EQ(reply["held"], 1) << reply.dump();
   // A span and its verdict in one go, or the span first: nothing held.
   Post(*d, "/v1/spans", R"({"investigation_id":"known","agent":"ir"})", &status);
@@ -225,8 +236,7 @@ TEST_F(IngestTest, HeldVerdictsAreReportedAndVerdictsCountUnderTheSpansAgent) {
 
 TEST_F(IngestTest, AuthTokensAndSignedWebhooks) {
   auto d = StartDaemon(std::string("auth:\n  ingest_tokens: [") + kIngestToken +
-                       "]\n  admin_tokens: [" + kAdminToken +
-                       "]\n  webhook_secret: hook-secret\n");
+                       "]\n  admin_tokens: [" + kAdminToken + "]\n  webhook_secret: hook-secret\n");
   int status = 0;
   const std::string span = R"({"investigation_id":"a","agent":"ir"})";
   Post(*d, "/v1/spans", span, &status);
@@ -237,8 +247,9 @@ TEST_F(IngestTest, AuthTokensAndSignedWebhooks) {
   Post(*d, "/v1/spans", span, &status, "application/json",
        {{"Authorization", std::string("Bearer ") + kIngestToken}});
   EXPECT_EQ(status, 200);
-  auto reload = d->Client()->Post("/-/reload", {{"Authorization", std::string("Bearer ") + kIngestToken}},
-                                  "", "application/json");
+  auto reload =
+      d->Client()->Post("/-/reload", {{"Authorization", std::string("Bearer ") + kIngestToken}}, "",
+                        "application/json");
   ASSERT_TRUE(reload);
   EXPECT_EQ(reload->status, 403);
   reload = d->Client()->Post("/-/reload", {{"Authorization", std::string("Bearer ") + kAdminToken}},
@@ -306,7 +317,8 @@ TEST_F(IngestTest, AcknowledgedRecordsSurviveKill9AndRetriesStayDuplicates) {
   stop = true;
   for (auto& t : clients) t.join();
 
-  auto again = std::make_unique<DaemonProcess>(AW_BINARY, dir_.File("agentwatch.yaml"), dir_.path());
+  auto again =
+      std::make_unique<DaemonProcess>(AW_BINARY, dir_.File("agentwatch.yaml"), dir_.path());
   ASSERT_TRUE(again->Start()) << again->Log();
   const double stored = Sli(*again, "load", "investigations", "1h");
   EXPECT_GE(stored, static_cast<double>(acked)) << "an acknowledged record was lost";

@@ -66,16 +66,17 @@ struct Sent {
 class InvestigationsTest : public ::testing::Test {
  protected:
   std::unique_ptr<DaemonProcess> StartDaemon(const std::string& extra_yaml = "") {
-    const std::string config = dir_.Write(
-        "agentwatch.yaml",
-        "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n" +
-            extra_yaml);
+    const std::string config =
+        dir_.Write("agentwatch.yaml",
+                   "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n" +
+                       extra_yaml);
     auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.path());
     EXPECT_TRUE(d->Start()) << d->Log();
     return d;
   }
 
-  static Reply Get(DaemonProcess& d, const std::string& path, const httplib::Headers& headers = {}) {
+  static Reply Get(DaemonProcess& d, const std::string& path,
+                   const httplib::Headers& headers = {}) {
     Reply r;
     auto res = d.Client()->Get(path.c_str(), headers);
     if (!res) return r;
@@ -120,16 +121,19 @@ TEST_F(InvestigationsTest, ListsNewestFirstWithFiltersLimitAndLatestVerdicts) {
   std::vector<Sent> sent;
   for (int i = 0; i < 24; ++i) {
     // Distinct times, sent in a shuffled order below.
-    sent.push_back({"inv-" + std::to_string(i), i % 3 == 0 ? "triage" : "ir",
-                    now - 3600 - 97 * i, i % 2 ? "prod" : "staging", ""});
+    sent.push_back({"inv-" + std::to_string(i), i % 3 == 0 ? "triage" : "ir", now - 3600 - 97 * i,
+                    i % 2 ? "prod" : "staging", ""});
   }
   std::mt19937 rng(7);
   std::vector<Sent> order = sent;
   std::shuffle(order.begin(), order.end(), rng);
   json spans = json::array();
   for (const Sent& s : order) {
-    spans.push_back({{"investigation_id", s.id}, {"agent", s.agent}, {"ts", s.ts},
-                     {"tool_calls", 3}, {"labels", {{"env", s.env}}}});
+    spans.push_back({{"investigation_id", s.id},
+                     {"agent", s.agent},
+                     {"ts", s.ts},
+                     {"tool_calls", 3},
+                     {"labels", {{"env", s.env}}}});
   }
   Post(*d, "/v1/spans", spans);
 
@@ -165,9 +169,11 @@ TEST_F(InvestigationsTest, ListsNewestFirstWithFiltersLimitAndLatestVerdicts) {
   EXPECT_EQ(Ids(Get(*d, "/api/v1/investigations?agent=triage").body),
             Expected(sent, [](const Sent& s) { return s.agent == "triage"; }));
   EXPECT_EQ(Ids(Get(*d, "/api/v1/investigations?limit=5").body),
-            Expected(sent, [](const Sent&) { return true; }, 5));
+            Expected(
+                sent, [](const Sent&) { return true; }, 5));
   EXPECT_EQ(Ids(Get(*d, "/api/v1/investigations?agent=ir&limit=4").body),
-            Expected(sent, [](const Sent& s) { return s.agent == "ir"; }, 4));
+            Expected(
+                sent, [](const Sent& s) { return s.agent == "ir"; }, 4));
   for (const char* v : {"confirm", "override"}) {
     EXPECT_EQ(Ids(Get(*d, std::string("/api/v1/investigations?verdict=") + v).body),
               Expected(sent, [&](const Sent& s) { return s.verdict == v; }))
@@ -180,8 +186,9 @@ TEST_F(InvestigationsTest, ListsNewestFirstWithFiltersLimitAndLatestVerdicts) {
   const int64_t from = sent[15].ts;
   const int64_t to = sent[4].ts;
   const auto in_range = [&](const Sent& s) { return s.ts >= from && s.ts <= to; };
-  EXPECT_EQ(Ids(Get(*d, "/api/v1/investigations?from=" + Rfc3339(from) + "&to=" + Rfc3339(to)).body),
-            Expected(sent, in_range));
+  EXPECT_EQ(
+      Ids(Get(*d, "/api/v1/investigations?from=" + Rfc3339(from) + "&to=" + Rfc3339(to)).body),
+      Expected(sent, in_range));
   EXPECT_EQ(Ids(Get(*d, "/api/v1/investigations?from=" + std::to_string(from) +
                             "&to=" + std::to_string(to) + "&agent=ir&verdict=override")
                     .body),
@@ -191,8 +198,10 @@ TEST_F(InvestigationsTest, ListsNewestFirstWithFiltersLimitAndLatestVerdicts) {
   EXPECT_EQ(Get(*d, "/api/v1/investigations?agent=nobody").body["investigations"], json::array());
 
   // A verdict that changes later (by ts) changes what is listed.
-  Post(*d, "/v1/feedback", json{{"investigation_id", sent[0].id}, {"verdict", "override"}, {"ts", now}});
-  Post(*d, "/v1/feedback", json{{"investigation_id", sent[2].id}, {"verdict", "confirm"}, {"ts", now}});
+  Post(*d, "/v1/feedback",
+       json{{"investigation_id", sent[0].id}, {"verdict", "override"}, {"ts", now}});
+  Post(*d, "/v1/feedback",
+       json{{"investigation_id", sent[2].id}, {"verdict", "confirm"}, {"ts", now}});
   sent[0].verdict = "override";
   sent[2].verdict = "confirm";
   EXPECT_EQ(Ids(Get(*d, "/api/v1/investigations?verdict=override").body),
@@ -236,18 +245,35 @@ TEST_F(InvestigationsTest, OneInvestigationWithItsVerdictsAndResolution) {
   const int64_t now = NowSec();
   const int64_t ts = now - 1800;
   Post(*d, "/v1/spans",
-       json{{"investigation_id", "inv-7f3a"}, {"agent", "incident-response"}, {"ts", ts},
-            {"model", "claude-sonnet-4-6"}, {"input_tokens", 18234}, {"output_tokens", 2311},
-            {"tool_calls", 9}, {"estimated_cost_usd", 0.093}, {"duration_ms", 41200},
-            {"confidence", 0.82}, {"incident_id", "INC-4411"}, {"labels", {{"env", "prod"}}}});
+       json{{"investigation_id", "inv-7f3a"},
+            {"agent", "incident-response"},
+            {"ts", ts},
+            {"model", "claude-sonnet-4-6"},
+            {"input_tokens", 18234},
+            {"output_tokens", 2311},
+            {"tool_calls", 9},
+            {"estimated_cost_usd", 0.093},
+            {"duration_ms", 41200},
+            {"confidence", 0.82},
+            {"incident_id", "INC-4411"},
+            {"labels", {{"env", "prod"}}}});
   // Arrival order differs from ts order: the override (latest ts) counts.
-  Post(*d, "/v1/feedback", json{{"investigation_id", "inv-7f3a"}, {"verdict", "confirm"},
-                                {"ts", now - 600}, {"actor", "bob"}});
-  Post(*d, "/v1/feedback", json{{"investigation_id", "inv-7f3a"}, {"verdict", "override"},
-                                {"ts", now - 300}, {"actor", "alice"},
-                                {"reason", "root cause was the DNS change"}});
-  Post(*d, "/v1/feedback", json{{"investigation_id", "inv-7f3a"}, {"verdict", "confirm"},
-                                {"ts", now - 900}, {"actor", "carol"}});
+  Post(*d, "/v1/feedback",
+       json{{"investigation_id", "inv-7f3a"},
+            {"verdict", "confirm"},
+            {"ts", now - 600},
+            {"actor", "bob"}});
+  Post(*d, "/v1/feedback",
+       json{{"investigation_id", "inv-7f3a"},
+            {"verdict", "override"},
+            {"ts", now - 300},
+            {"actor", "alice"},
+            {"reason", "root cause was the DNS change"}});
+  Post(*d, "/v1/feedback",
+       json{{"investigation_id", "inv-7f3a"},
+            {"verdict", "confirm"},
+            {"ts", now - 900},
+            {"actor", "carol"}});
   // By incident, without opened_at: opened when the investigation started.
   Post(*d, "/v1/resolutions", json{{"incident_id", "INC-4411"}, {"resolved_at", now - 60}});
 
@@ -285,14 +311,19 @@ TEST_F(InvestigationsTest, OneInvestigationWithItsVerdictsAndResolution) {
   EXPECT_DOUBLE_EQ(res["time_to_resolve_s"].get<double>(), (now - 60 - ts) + 41.2);
 
   // A resolution naming the investigation wins over its incident's.
-  Post(*d, "/v1/resolutions", json{{"investigation_id", "inv-7f3a"}, {"resolved_at", now - 30},
-                                   {"time_to_resolve_s", 1830}});
+  Post(*d, "/v1/resolutions",
+       json{{"investigation_id", "inv-7f3a"},
+            {"resolved_at", now - 30},
+            {"time_to_resolve_s", 1830}});
   r = Get(*d, "/api/v1/investigations/inv-7f3a");
   EXPECT_EQ(r.body["resolution"]["by"], "investigation_id");
   EXPECT_EQ(r.body["resolution"]["time_to_resolve_s"], 1830);
   // A later verdict by ts takes over.
-  Post(*d, "/v1/feedback", json{{"investigation_id", "inv-7f3a"}, {"verdict", "confirm"},
-                                {"ts", now}, {"actor", "dave"}});
+  Post(*d, "/v1/feedback",
+       json{{"investigation_id", "inv-7f3a"},
+            {"verdict", "confirm"},
+            {"ts", now},
+            {"actor", "dave"}});
   r = Get(*d, "/api/v1/investigations/inv-7f3a");
   EXPECT_EQ(r.body["verdict"], "confirm");
   EXPECT_EQ(r.body["verdicts"][0]["actor"], "dave");
@@ -325,8 +356,9 @@ TEST_F(InvestigationsTest, ReadsNeedATokenWithProtectReads) {
   Post(*d, "/v1/spans", json{{"investigation_id", "a"}, {"agent", "ir"}}, auth);
   EXPECT_EQ(Get(*d, "/api/v1/investigations").status, 401);
   EXPECT_EQ(Get(*d, "/api/v1/investigations/a").status, 401);
-  EXPECT_EQ(Get(*d, "/api/v1/investigations", {{"Authorization", "Bearer wrong-token-000000"}}).status,
-            401);
+  EXPECT_EQ(
+      Get(*d, "/api/v1/investigations", {{"Authorization", "Bearer wrong-token-000000"}}).status,
+      401);
   Reply r = Get(*d, "/api/v1/investigations", auth);
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(Ids(r.body), std::vector<std::string>{"a"});
@@ -354,20 +386,29 @@ TEST_F(InvestigationsTest, AlertListsTheInvestigationsBehindItsFigure) {
   std::vector<Sent> sent;
   // ir: 8 prod spans, then 2 newer staging ones (2 in the last hour: not
   // busy); cost: 2 prod spans before the last hour and 3 in it (busy).
-  for (int i = 0; i < 8; ++i) sent.push_back({"ir-p" + std::to_string(i), "ir", now - 7200 + 60 * i, "prod", ""});
-  for (int i = 0; i < 2; ++i) sent.push_back({"ir-s" + std::to_string(i), "ir", now - 600 + 60 * i, "staging", ""});
-  for (int i = 0; i < 2; ++i) sent.push_back({"cost-old" + std::to_string(i), "cost", now - 5000 + 60 * i, "prod", ""});
-  for (int i = 0; i < 3; ++i) sent.push_back({"cost-" + std::to_string(i), "cost", now - 1800 + 60 * i, "prod", ""});
+  for (int i = 0; i < 8; ++i)
+    sent.push_back({"ir-p" + std::to_string(i), "ir", now - 7200 + 60 * i, "prod", ""});
+  for (int i = 0; i < 2; ++i)
+    sent.push_back({"ir-s" + std::to_string(i), "ir", now - 600 + 60 * i, "staging", ""});
+  for (int i = 0; i < 2; ++i)
+    sent.push_back({"cost-old" + std::to_string(i), "cost", now - 5000 + 60 * i, "prod", ""});
+  for (int i = 0; i < 3; ++i)
+    sent.push_back({"cost-" + std::to_string(i), "cost", now - 1800 + 60 * i, "prod", ""});
   json spans = json::array();
   for (const Sent& s : sent) {
-    spans.push_back({{"investigation_id", s.id}, {"agent", s.agent}, {"ts", s.ts}, {"labels", {{"env", s.env}}}});
+    spans.push_back({{"investigation_id", s.id},
+                     {"agent", s.agent},
+                     {"ts", s.ts},
+                     {"labels", {{"env", s.env}}}});
   }
   Post(*d, "/v1/spans", spans);
   // Verdicts on ir's prod spans: 2 overrides and 2 confirms among the latest
   // five (ir-p3..ir-p7), and an override outside them (ir-p0).
-  const std::map<std::string, std::string> verdicts = {
-      {"ir-p0", "override"}, {"ir-p4", "override"}, {"ir-p5", "confirm"},
-      {"ir-p6", "override"}, {"ir-p7", "confirm"}};
+  const std::map<std::string, std::string> verdicts = {{"ir-p0", "override"},
+                                                       {"ir-p4", "override"},
+                                                       {"ir-p5", "confirm"},
+                                                       {"ir-p6", "override"},
+                                                       {"ir-p7", "confirm"}};
   json feedback = json::array();
   for (const auto& [id, v] : verdicts) {
     feedback.push_back({{"investigation_id", id}, {"verdict", v}});
@@ -383,16 +424,18 @@ TEST_F(InvestigationsTest, AlertListsTheInvestigationsBehindItsFigure) {
     firing.clear();
     const Reply r = Get(*d, "/api/v1/alerts");
     for (const json& a : r.body["alerts"]) {
-      if (a["state"] == "firing") firing[a["name"].get<std::string>() + "/" + a["labels"].value("agent", "")] = a;
+      if (a["state"] == "firing")
+        firing[a["name"].get<std::string>() + "/" + a["labels"].value("agent", "")] = a;
     }
     return firing.count("OverridesInProd/ir") && firing.count("BusyHour/cost");
-  })) << Get(*d, "/api/v1/alerts").body << d->Log();
+  })) << Get(*d, "/api/v1/alerts").body
+      << d->Log();
 
   // Count window: the latest 5 of ir's prod spans, newest first, with
   // their verdicts; staging and the other agent are not behind the figure.
   const std::string fp = firing["OverridesInProd/ir"]["fingerprint"];
-  std::vector<std::string> window_ids =
-      Expected(sent, [](const Sent& s) { return s.agent == "ir" && s.env == "prod"; }, 5);
+  std::vector<std::string> window_ids = Expected(
+      sent, [](const Sent& s) { return s.agent == "ir" && s.env == "prod"; }, 5);
   Reply r = Get(*d, "/api/v1/investigations?alert=" + fp);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Ids(r.body), window_ids);
@@ -420,9 +463,8 @@ TEST_F(InvestigationsTest, AlertListsTheInvestigationsBehindItsFigure) {
   const std::string busy = firing["BusyHour/cost"]["fingerprint"];
   r = Get(*d, "/api/v1/investigations?alert=" + busy);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(Ids(r.body), Expected(sent, [&](const Sent& s) {
-              return s.agent == "cost" && s.ts > now - 3600;
-            }));
+  EXPECT_EQ(Ids(r.body),
+            Expected(sent, [&](const Sent& s) { return s.agent == "cost" && s.ts > now - 3600; }));
   EXPECT_EQ(Ids(r.body).size(), 3u);
   EXPECT_EQ(r.body["alert"]["window"], "1h");
   EXPECT_EQ(d->Stop(), 0) << d->Log();

@@ -67,8 +67,8 @@ class Child {
   // the deadline.
   std::optional<int> Wait(milliseconds timeout) {
     int status = 0;
-    const bool done = testing::WaitFor(
-        [&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout);
+    const bool done =
+        testing::WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout);
     if (!done) return std::nullopt;
     pid_ = -1;
     if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -239,16 +239,15 @@ TEST_F(OperationsTest, HelpForEveryCommandAndUsageErrors) {
     EXPECT_EQ(testing::RunBinary(AW_BINARY, {command, "-h"}, &out, &err), 0);
   }
   std::string out, err;
-  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"serve", "--config", config_, "--listn", "x"}, &out,
-                               &err),
-            2);
+  EXPECT_EQ(
+      testing::RunBinary(AW_BINARY, {"serve", "--config", config_, "--listn", "x"}, &out, &err), 2);
   EXPECT_NE(err.find("unknown flag --listn for serve (did you mean \"--listen\"?"),
             std::string::npos)
       << err;
   EXPECT_NE(err.find("usage: agentwatch serve"), std::string::npos) << err;
-  EXPECT_EQ(testing::RunBinary(AW_BINARY, {"check", "--config", config_, "--listen", "x"}, &out,
-                               &err),
-            2);
+  EXPECT_EQ(
+      testing::RunBinary(AW_BINARY, {"check", "--config", config_, "--listen", "x"}, &out, &err),
+      2);
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"serv"}, &out, &err), 2);
   EXPECT_NE(err.find("did you mean \"serve\"?"), std::string::npos) << err;
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"--help"}, &out, &err), 0);
@@ -256,8 +255,8 @@ TEST_F(OperationsTest, HelpForEveryCommandAndUsageErrors) {
 }
 
 TEST_F(OperationsTest, CheckRejectsARuleGlobThatMatchesNothing) {
-  const std::string cfg = dir_.Write(
-      "typo.yaml", "listen: 127.0.0.1:0\nrule_files: [rules/*.yaml, rule/*.yml]\n");
+  const std::string cfg =
+      dir_.Write("typo.yaml", "listen: 127.0.0.1:0\nrule_files: [rules/*.yaml, rule/*.yml]\n");
   std::string out, err;
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"check", "--config", cfg}, &out, &err), 1);
   EXPECT_NE(err.find("rule_files: \"" + dir_.File("rule/*.yml") + "\" matches no file"),

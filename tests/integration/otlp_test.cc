@@ -16,9 +16,9 @@
 #include <sstream>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 #include <sqlite3.h>
 #include <zlib.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/temp_dir.h"
@@ -39,9 +39,12 @@ std::string Ns(int64_t ms) { return std::to_string(ms) + "000000"; }
 
 json Attr(const std::string& key, const json& value) {
   json v;
-  if (value.is_string()) v["stringValue"] = value;
-  else if (value.is_number_integer()) v["intValue"] = std::to_string(value.get<int64_t>());
-  else v["doubleValue"] = value;
+  if (value.is_string())
+    v["stringValue"] = value;
+  else if (value.is_number_integer())
+    v["intValue"] = std::to_string(value.get<int64_t>());
+  else
+    v["doubleValue"] = value;
   return json{{"key", key}, {"value", v}};
 }
 
@@ -50,16 +53,22 @@ json OtlpSpan(const std::string& trace, const std::string& span, const std::stri
               int64_t start_ms, int64_t end_ms, const json& attrs) {
   json a = json::array();
   for (const auto& [k, v] : attrs.items()) a.push_back(Attr(k, v));
-  json s{{"traceId", trace}, {"spanId", span}, {"name", "s"}, {"kind", 1},
-         {"startTimeUnixNano", Ns(start_ms)}, {"endTimeUnixNano", Ns(end_ms)}, {"attributes", a}};
+  json s{{"traceId", trace},
+         {"spanId", span},
+         {"name", "s"},
+         {"kind", 1},
+         {"startTimeUnixNano", Ns(start_ms)},
+         {"endTimeUnixNano", Ns(end_ms)},
+         {"attributes", a}};
   if (!parent.empty()) s["parentSpanId"] = parent;
   return s;
 }
 
 std::string TracesBody(const json& spans) {
-  return json{{"resourceSpans",
-               json::array({json{{"resource", {{"attributes", json::array({Attr("service.name", "svc")})}}},
-                                 {"scopeSpans", json::array({json{{"spans", spans}}})}}})}}
+  return json{
+      {"resourceSpans",
+       json::array({json{{"resource", {{"attributes", json::array({Attr("service.name", "svc")})}}},
+                         {"scopeSpans", json::array({json{{"spans", spans}}})}}})}}
       .dump();
 }
 
@@ -85,7 +94,8 @@ class OtlpTest : public ::testing::Test {
                                           "listen: 127.0.0.1:0\n"
                                           "storage: {path: events.db}\n"
                                           "sli_windows: [7d]\n"
-                                          "limits: " + limits + "\n" + extra);
+                                          "limits: " +
+                                              limits + "\n" + extra);
     auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.path());
     EXPECT_TRUE(d->Start()) << d->Log();
     return d;
@@ -98,7 +108,8 @@ class OtlpTest : public ::testing::Test {
     if (!res || res->status != 200) return std::nan("");
     const json body = json::parse(res->body);
     for (const json& row : body["slis"]) {
-      if (row["agent"] == agent && row["sli"] == sli && row["window"] == "7d" && row["stat"] == stat) {
+      if (row["agent"] == agent && row["sli"] == sli && row["window"] == "7d" &&
+          row["stat"] == stat) {
         return row["value"].is_null() ? std::nan("") : row["value"].get<double>();
       }
     }
@@ -176,10 +187,11 @@ TEST_F(OtlpTest, GzipBodiesAreInflatedAndABombOverTheLimitIs413) {
 TEST_F(OtlpTest, InvalidInvestigationSpanIsAPartialSuccessAndTheValidOnesAreStored) {
   auto d = StartDaemon();
   const int64_t t = NowMs() - 60'000;
-  const json spans = json::array(
-      {OtlpSpan(kTrace, kRoot, "", t, t + 1000, {{"agent.type", "ir"}, {"agent.tool_calls_made", 4}}),
-       OtlpSpan("1af7651916cd43dd8448eb211c80319c", kRoot, "", t, t + 1000,
-                {{"agent.type", "ir"}, {"agent.total_input_tokens", -5}})});
+  const json spans =
+      json::array({OtlpSpan(kTrace, kRoot, "", t, t + 1000,
+                            {{"agent.type", "ir"}, {"agent.tool_calls_made", 4}}),
+                   OtlpSpan("1af7651916cd43dd8448eb211c80319c", kRoot, "", t, t + 1000,
+                            {{"agent.type", "ir"}, {"agent.total_input_tokens", -5}})});
   auto res = d->Client()->Post("/v1/traces", TracesBody(spans), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
@@ -193,9 +205,10 @@ TEST_F(OtlpTest, InvalidInvestigationSpanIsAPartialSuccessAndTheValidOnesAreStor
 
   // All well: an empty response, and children joined into their investigation.
   const std::string trace2 = "2af7651916cd43dd8448eb211c80319c";
-  const json family = json::array(
-      {OtlpSpan(trace2, "0000000000000002", kRoot, t, t + 10, {{"gen_ai.operation.name", "execute_tool"}}),
-       OtlpSpan(trace2, "0000000000000003", kRoot, t, t + 10, {{"gen_ai.operation.name", "execute_tool"}})});
+  const json family = json::array({OtlpSpan(trace2, "0000000000000002", kRoot, t, t + 10,
+                                            {{"gen_ai.operation.name", "execute_tool"}}),
+                                   OtlpSpan(trace2, "0000000000000003", kRoot, t, t + 10,
+                                            {{"gen_ai.operation.name", "execute_tool"}})});
   res = d->Client()->Post("/v1/traces", TracesBody(family), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
@@ -207,7 +220,8 @@ TEST_F(OtlpTest, InvalidInvestigationSpanIsAPartialSuccessAndTheValidOnesAreStor
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(Sli(*d, "ir", "investigations"), 2);
-  EXPECT_EQ(Sli(*d, "ir", "tool_calls", "p50"), 2) << "the two tool spans held before their investigation";
+  EXPECT_EQ(Sli(*d, "ir", "tool_calls", "p50"), 2)
+      << "the two tool spans held before their investigation";
 
   auto metrics = d->Client()->Get("/metrics");
   ASSERT_TRUE(metrics);
@@ -292,14 +306,17 @@ TEST_F(OtlpTest, VerdictEventsOnLogsAreFeedback) {
       "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200);
-  const json record{{"timeUnixNano", Ns(t + 5000)},
-                    {"eventName", "gen_ai.evaluation.result"},
-                    {"traceId", kTrace},
-                    {"spanId", kRoot},
-                    {"attributes", json::array({Attr("gen_ai.evaluation.name", "oncall_verdict"),
-                                                Attr("gen_ai.evaluation.score.label", "overridden")})}};
-  const json logs{{"resourceLogs",
-                   json::array({json{{"scopeLogs", json::array({json{{"logRecords", json::array({record})}}})}}})}};
+  const json record{
+      {"timeUnixNano", Ns(t + 5000)},
+      {"eventName", "gen_ai.evaluation.result"},
+      {"traceId", kTrace},
+      {"spanId", kRoot},
+      {"attributes", json::array({Attr("gen_ai.evaluation.name", "oncall_verdict"),
+                                  Attr("gen_ai.evaluation.score.label", "overridden")})}};
+  const json logs{
+      {"resourceLogs",
+       json::array(
+           {json{{"scopeLogs", json::array({json{{"logRecords", json::array({record})}}})}}})}};
   res = d->Client()->Post("/v1/logs", logs.dump(), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
@@ -313,9 +330,10 @@ TEST_F(OtlpTest, AVerdictFindsANonRootAgentSpanAfterARestart) {
   auto d = StartDaemon();
   const int64_t t = NowMs() - 60'000;
   const std::string trace2 = "5b8efff798038103d269b633813fc60c";
-  const json spans = json::array(
-      {OtlpSpan(kTrace, "00000000000000a1", "00000000000000f0", t, t + 1000, {{"agent.type", "ir"}}),
-       OtlpSpan(trace2, "00000000000000b1", "00000000000000f1", t, t + 1000, {{"agent.type", "ir"}})});
+  const json spans = json::array({OtlpSpan(kTrace, "00000000000000a1", "00000000000000f0", t,
+                                           t + 1000, {{"agent.type", "ir"}}),
+                                  OtlpSpan(trace2, "00000000000000b1", "00000000000000f1", t,
+                                           t + 1000, {{"agent.type", "ir"}})});
   auto res = d->Client()->Post("/v1/traces", TracesBody(spans), "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
@@ -328,8 +346,10 @@ TEST_F(OtlpTest, AVerdictFindsANonRootAgentSpanAfterARestart) {
                 {"attributes", json::array({Attr("gen_ai.evaluation.name", "oncall_verdict"),
                                             Attr("gen_ai.evaluation.score.label", label)})}};
     if (!span.empty()) record["spanId"] = span;
-    const json logs{{"resourceLogs", json::array({json{{"scopeLogs",
-        json::array({json{{"logRecords", json::array({record})}}})}}})}};
+    const json logs{
+        {"resourceLogs",
+         json::array(
+             {json{{"scopeLogs", json::array({json{{"logRecords", json::array({record})}}})}}})}};
     auto r = d->Client()->Post("/v1/logs", logs.dump(), "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << r->body;
@@ -372,11 +392,13 @@ TEST_F(OtlpTest, ALateDescendantUpdatesTheStoredInvestigationOnceAlsoAfterAResta
                    Sli(*d, "ir", "output_tokens", "max"), Sli(*d, "ir", "cost_usd")};
   };
   const json root = OtlpSpan(kTrace, kRoot, "", t, t + 1000, {{"agent.type", "ir"}});
-  const json tool1 = OtlpSpan(kTrace, "0000000000000001", kRoot, t, t + 10, {{"gen_ai.tool.name", "kubectl"}});
+  const json tool1 =
+      OtlpSpan(kTrace, "0000000000000001", kRoot, t, t + 10, {{"gen_ai.tool.name", "kubectl"}});
   const json tool2 = OtlpSpan(kTrace, "0000000000000002", kRoot, t + 20, t + 30,
                               {{"gen_ai.operation.name", "execute_tool"}});
   // A model call under a span that is not an investigation: still a descendant.
-  const json step = OtlpSpan(kTrace, "0000000000000003", kRoot, t + 40, t + 900, {{"step", "plan"}});
+  const json step =
+      OtlpSpan(kTrace, "0000000000000003", kRoot, t + 40, t + 900, {{"step", "plan"}});
   const json chat = OtlpSpan(kTrace, "0000000000000004", "0000000000000003", t + 50, t + 800,
                              {{"gen_ai.request.model", "m"},
                               {"gen_ai.usage.input_tokens", 1000},
@@ -444,11 +466,12 @@ TEST_F(OtlpTest, ALateDescendantUpdatesTheStoredInvestigationOnceAlsoAfterAResta
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(dir_.File("events.db").c_str(), &db), SQLITE_OK);
   sqlite3_stmt* q = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db,
-                               "SELECT span_id, joined_late, investigation_id FROM otlp_joined_spans "
-                               "ORDER BY span_id",
-                               -1, &q, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db,
+                         "SELECT span_id, joined_late, investigation_id FROM otlp_joined_spans "
+                         "ORDER BY span_id",
+                         -1, &q, nullptr),
+      SQLITE_OK);
   std::vector<std::string> rows;
   while (sqlite3_step(q) == SQLITE_ROW) {
     rows.push_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, 0))) + ":" +
@@ -457,7 +480,8 @@ TEST_F(OtlpTest, ALateDescendantUpdatesTheStoredInvestigationOnceAlsoAfterAResta
   }
   sqlite3_finalize(q);
   sqlite3_close(db);
-  EXPECT_EQ(rows, (std::vector<std::string>{"0000000000000001:0:" + kTrace, "0000000000000002:1:" + kTrace,
+  EXPECT_EQ(rows, (std::vector<std::string>{"0000000000000001:0:" + kTrace,
+                                            "0000000000000002:1:" + kTrace,
                                             "0000000000000004:1:" + kTrace}));
 }
 
@@ -488,10 +512,10 @@ TEST_P(OtelSdkTest, RealSdkAgentsGiveTheSlisTheySent) {
   // Span times two hours back, verdicts one hour back: inside the 7d window
   // and max_event_age.
   std::string out;
-  const int rc = RunShell("AW_T0_MS=" + std::to_string(NowMs() - 2 * 3600 * 1000) + " node '" + otel +
-                         "/agents.js' " + d->url() + " " + GetParam() + " " + std::to_string(kCount) +
-                         " 2>&1",
-                     &out);
+  const int rc = RunShell("AW_T0_MS=" + std::to_string(NowMs() - 2 * 3600 * 1000) + " node '" +
+                              otel + "/agents.js' " + d->url() + " " + GetParam() + " " +
+                              std::to_string(kCount) + " 2>&1",
+                          &out);
   ASSERT_EQ(rc, 0) << out << d->Log();
   std::istringstream lines(out);
   int printed = 0;

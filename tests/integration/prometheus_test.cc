@@ -75,18 +75,20 @@ TEST_F(PrometheusTest, PromtoolAcceptsARealScrape) {
   }
   const std::string scrape = dir_.Write("scrape.txt", res->body);
   std::string out, err;
-  const int rc = testing::RunBinary("/bin/sh", {"-c", "promtool check metrics < " + scrape}, &out, &err);
+  const int rc =
+      testing::RunBinary("/bin/sh", {"-c", "promtool check metrics < " + scrape}, &out, &err);
   EXPECT_EQ(rc, 0) << "promtool check metrics:\n" << out << err;
 }
 
 TEST_F(PrometheusTest, RealPrometheusSeesTheSameOverrideRate) {
   if (!std::filesystem::exists("/usr/bin/prometheus")) GTEST_SKIP() << "prometheus not installed";
   const int prom_port = testing::FreePort();
-  const std::string prom_config = dir_.Write(
-      "prometheus.yml",
-      "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-      "scrape_configs:\n  - job_name: agentwatch\n    static_configs:\n"
-      "      - targets: ['127.0.0.1:" + std::to_string(daemon_->port()) + "']\n");
+  const std::string prom_config =
+      dir_.Write("prometheus.yml",
+                 "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+                 "scrape_configs:\n  - job_name: agentwatch\n    static_configs:\n"
+                 "      - targets: ['127.0.0.1:" +
+                     std::to_string(daemon_->port()) + "']\n");
   std::filesystem::create_directories(dir_.File("tsdb"));
   testing::ChildProcess prometheus(
       "/usr/bin/prometheus",

@@ -62,7 +62,8 @@ class SecurityTest : public ::testing::Test {
                                           "listen: 127.0.0.1:0\n"
                                           "storage: {path: events.db}\n"
                                           "sli_windows: [1h]\n"
-                                          "limits: " + limits + "\n" + extra_yaml);
+                                          "limits: " +
+                                              limits + "\n" + extra_yaml);
     auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.path());
     EXPECT_TRUE(d->Start()) << d->Log();
     return d;
@@ -117,8 +118,8 @@ class SecurityTest : public ::testing::Test {
 
   static bool Healthy(DaemonProcess& d) {
     int status = 0;
-    Post(d, "/v1/spans", R"({"investigation_id":"probe-)" + std::to_string(probe_++) +
-                             R"(","agent":"probe"})",
+    Post(d, "/v1/spans",
+         R"({"investigation_id":"probe-)" + std::to_string(probe_++) + R"(","agent":"probe"})",
          &status, {{"Authorization", Bearer()}});
     return status == 200;
   }
@@ -139,8 +140,11 @@ std::string PdResolved(const std::string& id, int number, std::time_t occurred,
                 {"agent", {{"id", "PXPGF42"}, {"type", "user_reference"}}},
                 {"client", nullptr},
                 {"data",
-                 {{"id", id}, {"type", "incident"}, {"number", number},
-                  {"status", "resolved"}, {"created_at", Iso(created)},
+                 {{"id", id},
+                  {"type", "incident"},
+                  {"number", number},
+                  {"status", "resolved"},
+                  {"created_at", Iso(created)},
                   {"title", "checkout latency"}}}}}}
       .dump();
 }
@@ -159,12 +163,21 @@ TEST_F(SecurityTest, PagerDutyResolvedIncidentsAreVerifiedAndPairedWithConfidenc
   // Three investigations, two naming PagerDuty's incident id and one the
   // incident number.
   json r = Post(*d, "/v1/spans",
-                json::array({{{"investigation_id", "i1"}, {"agent", "ir"}, {"confidence", 0.9},
-                              {"incident_id", "Q1AAAAA"}, {"ts", now - 3000}},
-                             {{"investigation_id", "i2"}, {"agent", "ir"}, {"confidence", 0.5},
-                              {"incident_id", "Q2BBBBB"}, {"ts", now - 3000}},
-                             {{"investigation_id", "i3"}, {"agent", "ir"}, {"confidence", 0.1},
-                              {"incident_id", "4413"}, {"ts", now - 3000}}})
+                json::array({{{"investigation_id", "i1"},
+                              {"agent", "ir"},
+                              {"confidence", 0.9},
+                              {"incident_id", "Q1AAAAA"},
+                              {"ts", now - 3000}},
+                             {{"investigation_id", "i2"},
+                              {"agent", "ir"},
+                              {"confidence", 0.5},
+                              {"incident_id", "Q2BBBBB"},
+                              {"ts", now - 3000}},
+                             {{"investigation_id", "i3"},
+                              {"agent", "ir"},
+                              {"confidence", 0.1},
+                              {"incident_id", "4413"},
+                              {"ts", now - 3000}}})
                     .dump(),
                 &status, {{"Authorization", Bearer()}});
   ASSERT_EQ(status, 200) << r.dump();
@@ -186,9 +199,9 @@ TEST_F(SecurityTest, PagerDutyResolvedIncidentsAreVerifiedAndPairedWithConfidenc
   EXPECT_EQ((*slis)["samples"], 0) << "nothing unverified was applied";
 
   // Rotation: an old and the current secret's signatures side by side.
-  httplib::Headers rotated = {{"X-PagerDuty-Signature",
-                               "v1=" + HmacSha256Hex("old-secret", body) + ",v1=" +
-                                   HmacSha256Hex(kPdSecret, body)}};
+  httplib::Headers rotated = {
+      {"X-PagerDuty-Signature",
+       "v1=" + HmacSha256Hex("old-secret", body) + ",v1=" + HmacSha256Hex(kPdSecret, body)}};
   r = Post(*d, "/v1/webhooks/pagerduty", body, &status, rotated);
   EXPECT_EQ(status, 200) << r.dump();
   EXPECT_EQ(r["accepted"], 2) << "one resolution by id, one by number";
@@ -223,10 +236,19 @@ TEST_F(SecurityTest, PagerDutyResolvedIncidentsAreVerifiedAndPairedWithConfidenc
   EXPECT_EQ(FirstError(r), "body: malformed JSON");
 
   const std::string m = Metrics(*d);
-  EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/pagerduty",reason="unauthorized"} 4)")) << m;
-  EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/pagerduty",reason="ignored_event"} 1)"));
-  EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/pagerduty",reason="invalid"} 1)"));
-  EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/pagerduty",reason="malformed"} 1)"));
+  EXPECT_TRUE(HasMetric(
+      m,
+      R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/pagerduty",reason="unauthorized"} 4)"))
+      << m;
+  EXPECT_TRUE(HasMetric(
+      m,
+      R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/pagerduty",reason="ignored_event"} 1)"));
+  EXPECT_TRUE(HasMetric(
+      m,
+      R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/pagerduty",reason="invalid"} 1)"));
+  EXPECT_TRUE(HasMetric(
+      m,
+      R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/pagerduty",reason="malformed"} 1)"));
   EXPECT_EQ(d->Stop(), 0);
 }
 
@@ -237,16 +259,17 @@ httplib::Headers SlackSigned(const std::string& body, std::time_t ts,
   return testing::SlackSignedHeaders(body, ts, secret);
 }
 
-std::string SlackButton(const std::string& value, const std::string& username,
-                        size_t padding = 0) {
-  json payload = {{"type", "block_actions"},
-                  {"user", {{"id", "U024BE7LH"}, {"username", username}, {"team_id", "T1"}}},
-                  {"trigger_id", "1.2.3"},
-                  {"response_url", "https://hooks.slack.com/actions/T1/1/x"},
-                  {"actions",
-                   json::array({{{"type", "button"}, {"action_id", "aw-verdict"},
-                                 {"block_id", "b"}, {"value", value},
-                                 {"text", {{"type", "plain_text"}, {"text", "Confirm"}}}}})}};
+std::string SlackButton(const std::string& value, const std::string& username, size_t padding = 0) {
+  json payload = {
+      {"type", "block_actions"},
+      {"user", {{"id", "U024BE7LH"}, {"username", username}, {"team_id", "T1"}}},
+      {"trigger_id", "1.2.3"},
+      {"response_url", "https://hooks.slack.com/actions/T1/1/x"},
+      {"actions", json::array({{{"type", "button"},
+                                {"action_id", "aw-verdict"},
+                                {"block_id", "b"},
+                                {"value", value},
+                                {"text", {{"type", "plain_text"}, {"text", "Confirm"}}}}})}};
   // Real payloads carry the whole message (blocks, state): often > 8 KiB.
   if (padding > 0) payload["message"] = {{"text", std::string(padding, 'm')}};
   return "payload=" + testing::FormEncode(payload.dump());
@@ -274,16 +297,17 @@ TEST_F(SecurityTest, SlackButtonsBecomeVerdictsOnlyWhenSignedAndFresh) {
   EXPECT_EQ(FirstError(r).rfind("X-Slack-Request-Timestamp: more than 5 minutes", 0), 0u);
   r = Post(*d, "/v1/webhooks/slack", confirm, &status, {{"Authorization", Bearer()}}, form);
   EXPECT_EQ(status, 401);
-  EXPECT_FALSE(SliRow(*d, "ir", "override_rate", "1h").value_or(json{{"value", 1}})["value"].is_number())
+  EXPECT_FALSE(
+      SliRow(*d, "ir", "override_rate", "1h").value_or(json{{"value", 1}})["value"].is_number())
       << "no verdict counted yet";
 
   r = Post(*d, "/v1/webhooks/slack", confirm, &status, SlackSigned(confirm, now), form);
   EXPECT_EQ(status, 200) << r.dump();
   EXPECT_EQ(r["accepted"], 1);
   // Over httplib's 8 KiB cap for form bodies of ordinary handlers.
-  const std::string override_big = SlackButton(
-      R"({"investigation_id":"inv-2","verdict":"override","reason":"wrong service"})", "bob",
-      20'000);
+  const std::string override_big =
+      SlackButton(R"({"investigation_id":"inv-2","verdict":"override","reason":"wrong service"})",
+                  "bob", 20'000);
   ASSERT_GT(override_big.size(), 16'000u);
   r = Post(*d, "/v1/webhooks/slack", override_big, &status, SlackSigned(override_big, now), form);
   EXPECT_EQ(status, 200) << r.dump();
@@ -307,9 +331,15 @@ TEST_F(SecurityTest, SlackButtonsBecomeVerdictsOnlyWhenSignedAndFresh) {
   EXPECT_EQ(FirstError(r).rfind("payload: missing", 0), 0u);
 
   const std::string m = Metrics(*d);
-  EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/slack",reason="unauthorized"} 4)")) << m;
-  EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/slack",reason="ignored_event"} 1)"));
-  EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/slack",reason="invalid"} 2)"));
+  EXPECT_TRUE(HasMetric(
+      m,
+      R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/slack",reason="unauthorized"} 4)"))
+      << m;
+  EXPECT_TRUE(HasMetric(
+      m,
+      R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/slack",reason="ignored_event"} 1)"));
+  EXPECT_TRUE(HasMetric(
+      m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/slack",reason="invalid"} 2)"));
   EXPECT_EQ(d->Stop(), 0);
 }
 
@@ -335,16 +365,17 @@ TEST_F(SecurityTest, TlsListenerServesHttpsAndRefusesPlainHttp) {
   const std::string cert = dir_.File("cert.pem");
   const std::string key = dir_.File("key.pem");
   std::string out, err;
-  ASSERT_EQ(testing::RunBinary("/usr/bin/openssl",
-                               {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                                "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                                "subjectAltName=IP:127.0.0.1"},
-                               &out, &err),
+  ASSERT_EQ(testing::RunBinary(
+                "/usr/bin/openssl",
+                {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                 "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                &out, &err),
             0)
       << err;
-  const std::string config = dir_.Write(
-      "agentwatch.yaml", "listen: 127.0.0.1:0\nstorage: {path: events.db}\nsli_windows: [1h]\n"
-                         "tls: {cert_file: cert.pem, key_file: key.pem}\n");
+  const std::string config =
+      dir_.Write("agentwatch.yaml",
+                 "listen: 127.0.0.1:0\nstorage: {path: events.db}\nsli_windows: [1h]\n"
+                 "tls: {cert_file: cert.pem, key_file: key.pem}\n");
   // DaemonProcess polls readiness over plain HTTP, so start this one here.
   const std::string port_file = dir_.File("port");
   const pid_t pid = fork();
@@ -366,10 +397,12 @@ TEST_F(SecurityTest, TlsListenerServesHttpsAndRefusesPlainHttp) {
     }
   } reaper{pid};
   int port = 0;
-  const bool up = testing::WaitFor([&] {
-    std::ifstream in(port_file);
-    return static_cast<bool>(in >> port) && port > 0;
-  }, std::chrono::seconds(20));
+  const bool up = testing::WaitFor(
+      [&] {
+        std::ifstream in(port_file);
+        return static_cast<bool>(in >> port) && port > 0;
+      },
+      std::chrono::seconds(20));
   const auto stop = [&] {
     kill(pid, SIGTERM);
     int st = 0;
@@ -387,8 +420,8 @@ TEST_F(SecurityTest, TlsListenerServesHttpsAndRefusesPlainHttp) {
   tls.set_ca_cert_path(cert.c_str());
   tls.enable_server_certificate_verification(true);
   tls.set_connection_timeout(5);
-  auto res = tls.Post("/v1/spans", R"({"investigation_id":"tls-1","agent":"ir"})",
-                      "application/json");
+  auto res =
+      tls.Post("/v1/spans", R"({"investigation_id":"tls-1","agent":"ir"})", "application/json");
   ASSERT_TRUE(res) << httplib::to_string(res.error());
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(json::parse(res->body)["accepted"], 1);
@@ -398,11 +431,11 @@ TEST_F(SecurityTest, TlsListenerServesHttpsAndRefusesPlainHttp) {
 
   // The certificate is checked: a client trusting another CA refuses it.
   const std::string other_cert = dir_.File("other.pem");
-  ASSERT_EQ(testing::RunBinary("/usr/bin/openssl",
-                               {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                                dir_.File("other.key"), "-out", other_cert, "-days", "1", "-subj",
-                                "/CN=127.0.0.1"},
-                               &out, &err),
+  ASSERT_EQ(testing::RunBinary(
+                "/usr/bin/openssl",
+                {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir_.File("other.key"),
+                 "-out", other_cert, "-days", "1", "-subj", "/CN=127.0.0.1"},
+                &out, &err),
             0);
   httplib::SSLClient untrusting("127.0.0.1", port);
   untrusting.set_ca_cert_path(other_cert.c_str());
@@ -413,8 +446,8 @@ TEST_F(SecurityTest, TlsListenerServesHttpsAndRefusesPlainHttp) {
   httplib::Client plain("127.0.0.1", port);
   plain.set_connection_timeout(5);
   plain.set_read_timeout(5);
-  auto plain_res = plain.Post("/v1/spans", R"({"investigation_id":"plain","agent":"ir"})",
-                              "application/json");
+  auto plain_res =
+      plain.Post("/v1/spans", R"({"investigation_id":"plain","agent":"ir"})", "application/json");
   EXPECT_FALSE(plain_res && plain_res->status == 200);
   // ... and the daemon keeps serving TLS clients.
   res = tls.Get("/-/healthy");
@@ -432,7 +465,10 @@ TEST_F(SecurityTest, SizeLimitsAnswer413WithTheReasonAndAreCounted) {
   EXPECT_EQ(status, 413);
   EXPECT_EQ(FirstError(r), "body: exceeds limits.max_body_bytes (65536 bytes)");
   std::string six;
-  for (int i = 0; i < 6; ++i) six += R"({"investigation_id":"n)" + std::to_string(i) + R"(","agent":"ir"})" "\n";
+  for (int i = 0; i < 6; ++i)
+    six += R"({"investigation_id":"n)" + std::to_string(i) +
+           R"(","agent":"ir"})"
+           "\n";
   r = Post(*d, "/v1/spans", six, &status, {}, "application/x-ndjson");
   EXPECT_EQ(status, 413);
   EXPECT_EQ(FirstError(r), "body: 6 records exceed max_records_per_request (5)");
@@ -446,9 +482,14 @@ TEST_F(SecurityTest, SizeLimitsAnswer413WithTheReasonAndAreCounted) {
   EXPECT_EQ(r.value("error", ""), "body: exceeds limits.max_body_bytes (65536 bytes)") << r;
   EXPECT_FALSE(r.contains("accepted")) << r;
   const std::string m = Metrics(*d);
-  EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="too_large"} 1)")) << m;
-  EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="too_many"} 1)"));
-  EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/slack",reason="too_large"} 1)"));
+  EXPECT_TRUE(HasMetric(
+      m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="too_large"} 1)"))
+      << m;
+  EXPECT_TRUE(HasMetric(
+      m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="too_many"} 1)"));
+  EXPECT_TRUE(HasMetric(
+      m,
+      R"(agentwatch_ingest_rejected_total{endpoint="/v1/webhooks/slack",reason="too_large"} 1)"));
   EXPECT_TRUE(Healthy(*d));
 }
 
@@ -463,7 +504,8 @@ TEST_F(SecurityTest, FieldLimitsAnswer400NamingTheField) {
   const std::vector<Case> cases = {
       {{{"investigation_id", std::string(129, 'i')}, {"agent", "ir"}},
        "investigation_id: must be 1..128 characters"},
-      {{{"investigation_id", "a"}, {"agent", std::string(65, 'a')}}, "agent: must be 1..64 characters"},
+      {{{"investigation_id", "a"}, {"agent", std::string(65, 'a')}},
+       "agent: must be 1..64 characters"},
       {{{"investigation_id", "a"}, {"agent", "ir"}, {"model", std::string(257, 'm')}},
        "model: must be at most 256 bytes"},
       {{{"investigation_id", "a"}, {"agent", "ir"}, {"finish_reason", std::string(65, 'f')}},
@@ -482,8 +524,9 @@ TEST_F(SecurityTest, FieldLimitsAnswer400NamingTheField) {
     EXPECT_EQ(FirstError(r), c.error);
   }
   const std::string m = Metrics(*d);
-  EXPECT_TRUE(HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="invalid"} )" +
-                               std::to_string(cases.size())))
+  EXPECT_TRUE(
+      HasMetric(m, R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="invalid"} )" +
+                       std::to_string(cases.size())))
       << m;
 }
 
@@ -499,7 +542,8 @@ TEST_F(SecurityTest, NoInputCrashesTheDaemon) {
   Post(*d, "/v1/feedback", R"({"investigation_id":)" + deep + R"(,"verdict":"confirm"})", &status);
   EXPECT_EQ(status, 400);
   // Bytes that are not UTF-8, NULs, a lone surrogate escape.
-  Post(*d, "/v1/spans", std::string("{\"investigation_id\":\"\xff\xfe\",\"agent\":\"ir\"}"), &status);
+  Post(*d, "/v1/spans", std::string("{\"investigation_id\":\"\xff\xfe\",\"agent\":\"ir\"}"),
+       &status);
   EXPECT_EQ(status, 400);
   static const char kNul[] = "{\"investigation_id\":\"a\0b\",\"agent\":\"ir\"}";
   Post(*d, "/v1/spans", std::string(kNul, sizeof kNul - 1), &status);
@@ -521,8 +565,9 @@ TEST_F(SecurityTest, OversizedHeaderIsRejectedAndTheDaemonKeepsServing) {
   Post(*d, "/v1/spans", R"({"investigation_id":"h","agent":"ir"})", &status,
        {{"X-Padding", std::string(8000, 'p')}});
   EXPECT_EQ(status, 200);
-  EXPECT_TRUE(HasMetric(Metrics(*d),
-                        R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="too_large"} 1)"));
+  EXPECT_TRUE(
+      HasMetric(Metrics(*d),
+                R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="too_large"} 1)"));
   EXPECT_TRUE(Healthy(*d));
 }
 
@@ -551,8 +596,9 @@ TEST_F(SecurityTest, StalledClientsAreClosedAfterTheReadTimeout) {
   // Half a body, then nothing.
   RawSocket body_stall(d->port());
   ASSERT_TRUE(body_stall.connected());
-  ASSERT_TRUE(body_stall.Send("POST /v1/spans HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                              "Content-Length: 100\r\n\r\n{\"investigation_id\":"));
+  ASSERT_TRUE(
+      body_stall.Send("POST /v1/spans HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 100\r\n\r\n{\"investigation_id\":"));
   // Half the headers, then nothing.
   RawSocket header_stall(d->port());
   ASSERT_TRUE(header_stall.connected());
@@ -564,18 +610,17 @@ TEST_F(SecurityTest, StalledClientsAreClosedAfterTheReadTimeout) {
   bool closed = false;
   // The stalled body gets a 400 naming the reason once read_timeout passes
   // (the default is 10 s; 1 s applies, with a margin for a loaded host) ...
-  const std::string reply = body_stall.Read(std::chrono::seconds(8), &closed, [](const std::string& r) {
-    return r.find("limits.read_timeout") != std::string::npos;
-  });
+  const std::string reply = body_stall.Read(
+      std::chrono::seconds(8), &closed,
+      [](const std::string& r) { return r.find("limits.read_timeout") != std::string::npos; });
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
   EXPECT_EQ(reply.rfind("HTTP/1.1 408", 0), 0u) << reply;
   EXPECT_NE(reply.find("limits.read_timeout"), std::string::npos) << reply;
   // ... and so do the stalled headers.
   bool header_closed = false;
-  const std::string header_reply = header_stall.Read(std::chrono::seconds(8), &header_closed,
-                                                     [](const std::string& r) {
-    return r.find("limits.read_timeout") != std::string::npos;
-  });
+  const std::string header_reply = header_stall.Read(
+      std::chrono::seconds(8), &header_closed,
+      [](const std::string& r) { return r.find("limits.read_timeout") != std::string::npos; });
   EXPECT_EQ(header_reply.rfind("HTTP/1.1 408", 0), 0u) << header_reply;
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
   // Both connections are then closed, after the keep-alive wait (5 s).
@@ -583,8 +628,8 @@ TEST_F(SecurityTest, StalledClientsAreClosedAfterTheReadTimeout) {
   EXPECT_TRUE(closed) << "the daemon kept a stalled connection open";
   header_stall.Read(std::chrono::seconds(8), &header_closed);
   EXPECT_TRUE(header_closed) << "the daemon kept a stalled connection open";
-  EXPECT_TRUE(HasMetric(Metrics(*d),
-                        R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="timeout"} 2)"));
+  EXPECT_TRUE(HasMetric(
+      Metrics(*d), R"(agentwatch_ingest_rejected_total{endpoint="/v1/spans",reason="timeout"} 2)"));
   EXPECT_TRUE(Healthy(*d));
 }
 

@@ -47,15 +47,15 @@ class ShardingTest : public ::testing::Test {
                       "listen: 127.0.0.1:" + std::to_string(port) +
                           "\nstorage: {path: events.db}\nsli_windows: [1h]\n"
                           "exporters: {samples: true}\n"
-                          "receivers:\n  - name: hook\n    webhook: {url: \"" + sink_.Url("/hook") +
+                          "receivers:\n  - name: hook\n    webhook: {url: \"" +
+                          sink_.Url("/hook") +
                           "\"}\ndefault_receivers: [hook]\nrule_files: [rules.yaml]\n" + extra);
   }
 
   std::unique_ptr<DaemonProcess> Launch(const std::string& name, const std::string& extra,
                                         int port) {
     dir_.Write(name + "/rules.yaml", kFleetRules);
-    auto d = std::make_unique<DaemonProcess>(AW_BINARY, Config(name, extra, port),
-                                             dir_.File(name));
+    auto d = std::make_unique<DaemonProcess>(AW_BINARY, Config(name, extra, port), dir_.File(name));
     EXPECT_TRUE(d->Start()) << d->Log();
     return d;
   }
@@ -118,7 +118,8 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
       ASSERT_EQ(status, 421) << body.dump();
       const std::string error = body["error"];
       EXPECT_NE(error.find("agent: \"" + agent + "\" is served by shard 1 (" + url1 + ")"),
-                std::string::npos) << error;
+                std::string::npos)
+          << error;
       EXPECT_EQ(body["rejected"], n);
       ASSERT_EQ(body["errors"].size(), static_cast<size_t>(n));
       ++redirected;
@@ -151,7 +152,8 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
   EXPECT_NE(body["errors"][0]["error"].get<std::string>().find(foreign), std::string::npos);
   ASSERT_EQ((Post(url1, "/v1/spans",
                   R"({"investigation_id":"mixed-1","agent":")" + foreign + "\"}\n", &status),
-             status), 200);
+             status),
+            200);
   ASSERT_EQ((Post(single->url(), "/v1/spans", mixed, &status), status), 200);
   investigations += 2;
 
@@ -164,10 +166,13 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
     const std::string otlp =
         R"({"resourceSpans":[{"resource":{"attributes":[]},"scopeSpans":[{"spans":[{)"
         R"("traceId":"0123456789abcdef0123456789abcdef","spanId":"0123456789abcdef",)"
-        R"("name":"invoke_agent","startTimeUnixNano":")" + std::to_string(now_ns - 1'000'000'000) +
-        R"(","endTimeUnixNano":")" + std::to_string(now_ns) + R"(","attributes":[)"
+        R"("name":"invoke_agent","startTimeUnixNano":")" +
+        std::to_string(now_ns - 1'000'000'000) + R"(","endTimeUnixNano":")" +
+        std::to_string(now_ns) +
+        R"(","attributes":[)"
         R"({"key":"gen_ai.operation.name","value":{"stringValue":"invoke_agent"}},)"
-        R"({"key":"gen_ai.agent.name","value":{"stringValue":")" + foreign + R"("}}]}]}]}]})";
+        R"({"key":"gen_ai.agent.name","value":{"stringValue":")" +
+        foreign + R"("}}]}]}]}]})";
     httplib::Client c(url0);
     auto res = c.Post("/v1/traces", otlp, "application/json");
     ASSERT_TRUE(res);
@@ -178,8 +183,9 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
                   "agent: \"" + foreign + "\" is served by shard 1 (" + url1 + ")"),
               std::string::npos)
         << res->body;
-    EXPECT_EQ(shard0->Client()->Get("/api/v1/investigations/0123456789abcdef0123456789abcdef")->status,
-              404);
+    EXPECT_EQ(
+        shard0->Client()->Get("/api/v1/investigations/0123456789abcdef0123456789abcdef")->status,
+        404);
   }
 
   // Verdicts go to every shard (the sender does not know the owner).
@@ -199,14 +205,17 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
     t += '\'';
     return t;
   };
-  const std::string prom_config = dir_.Write(
-      "prometheus.yml",
-      "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-      "rule_files: ['" AW_SOURCE_DIR "/examples/prometheus/agentwatch-recording-rules.yml']\n"
-      "scrape_configs:\n"
-      "  - job_name: shards\n    static_configs: [{targets: [" + target(url0) + ", " +
-          target(url1) + "]}]\n"
-      "  - job_name: single\n    static_configs: [{targets: [" + target(single->url()) + "]}]\n");
+  const std::string prom_config =
+      dir_.Write("prometheus.yml",
+                 "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+                 "rule_files: ['" AW_SOURCE_DIR
+                 "/examples/prometheus/agentwatch-recording-rules.yml']\n"
+                 "scrape_configs:\n"
+                 "  - job_name: shards\n    static_configs: [{targets: [" +
+                     target(url0) + ", " + target(url1) +
+                     "]}]\n"
+                     "  - job_name: single\n    static_configs: [{targets: [" +
+                     target(single->url()) + "]}]\n");
   std::filesystem::create_directories(dir_.File("tsdb"));
   testing::ChildProcess prom(
       "/usr/bin/prometheus",
@@ -238,11 +247,12 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
         return true;
       },
       std::chrono::seconds(40)))
-      << "want " << investigations << " investigations, " << verdicts << " verdicts; Prometheus has "
-      << [&] {
+      << "want " << investigations << " investigations, " << verdicts
+      << " verdicts; Prometheus has " << [&] {
            std::string out;
-           for (const char* q : {"agentwatch:investigations:fleet", "agentwatch:override_rate_samples:fleet",
-                                 "agentwatch_sli{sli=\"investigations\"}"}) {
+           for (const char* q :
+                {"agentwatch:investigations:fleet", "agentwatch:override_rate_samples:fleet",
+                 "agentwatch_sli{sli=\"investigations\"}"}) {
              auto res = pc.Get("/api/v1/query", httplib::Params{{"query", q}}, httplib::Headers{});
              out += std::string(q) + " -> " + (res ? res->body : "no answer") + "\n";
            }
@@ -285,15 +295,15 @@ TEST_F(ShardingTest, FleetFiguresOverShardsEqualOneInstanceHoldingAllAgents) {
   };
   EXPECT_EQ(fb("shards"), std::optional<double>(verdicts));
   EXPECT_EQ(fb("single"), std::optional<double>(verdicts));
-  EXPECT_EQ(query("sum(agentwatch_ingest_rejected_total{job=\"shards\",endpoint=\"/v1/spans\",reason=\"misdirected\"})"),
-            std::optional<double>(
-                [&] {
-                  int n = 1;  // the mixed batch's foreign record
-                  for (int a = 0; a < 10; ++a) {
-                    if (Fnv("agent-" + std::to_string(a)) % 2 == 1) n += 3 + a % 4;
-                  }
-                  return n;
-                }()));
+  EXPECT_EQ(query("sum(agentwatch_ingest_rejected_total{job=\"shards\",endpoint=\"/v1/"
+                  "spans\",reason=\"misdirected\"})"),
+            std::optional<double>([&] {
+              int n = 1;  // the mixed batch's foreign record
+              for (int a = 0; a < 10; ++a) {
+                if (Fnv("agent-" + std::to_string(a)) % 2 == 1) n += 3 + a % 4;
+              }
+              return n;
+            }()));
 
   // external_labels: every series of the single instance carries replica.
   const std::string metrics = single->Client()->Get("/metrics")->body;

@@ -61,16 +61,23 @@ class SilencesTest : public ::testing::Test {
   void TearDown() override { ::unsetenv("AGENTWATCH_TEST_NOW_FILE"); }
 
   std::unique_ptr<DaemonProcess> Start(const std::string& auth = "") {
-    const std::string config = dir_.Write(
-        "agentwatch.yaml",
-        "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
-        "repeat_interval: 1h\n" + auth +
-        "receivers:\n"
-        "  - name: hook\n    webhook: {url: \"" + sink_.Url("/hook") + "\"}\n"
-        "  - name: pd\n    pagerduty: {routing_key: rk, url: \"" + sink_.Url("/pd") + "\"}\n"
-        "  - name: slack\n    slack: {webhook_url: \"" + sink_.Url("/slack") + "\"}\n"
-        "default_receivers: [hook, pd, slack]\n"
-        "rule_files: [rules/*.yaml]\n");
+    const std::string config =
+        dir_.Write("agentwatch.yaml",
+                   "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
+                   "repeat_interval: 1h\n" +
+                       auth +
+                       "receivers:\n"
+                       "  - name: hook\n    webhook: {url: \"" +
+                       sink_.Url("/hook") +
+                       "\"}\n"
+                       "  - name: pd\n    pagerduty: {routing_key: rk, url: \"" +
+                       sink_.Url("/pd") +
+                       "\"}\n"
+                       "  - name: slack\n    slack: {webhook_url: \"" +
+                       sink_.Url("/slack") +
+                       "\"}\n"
+                       "default_receivers: [hook, pd, slack]\n"
+                       "rule_files: [rules/*.yaml]\n");
     auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.path());
     EXPECT_TRUE(d->Start()) << d->Log();
     return d;
@@ -121,11 +128,12 @@ class SilencesTest : public ::testing::Test {
   // POSTs a silence of agent=`agent` ending `for_ms` from now; its id.
   std::string Silence(DaemonProcess& d, const std::string& agent, TimeMs for_ms,
                       const std::string& token = "") {
-    const json body = {{"matchers", {{{"name", "agent"}, {"value", agent},
-                                      {"isRegex", false}, {"isEqual", true}}}},
-                       {"endsAt", FormatRfc3339(now_ + for_ms)},
-                       {"createdBy", "alice"},
-                       {"comment", "deploy"}};
+    const json body = {
+        {"matchers",
+         {{{"name", "agent"}, {"value", agent}, {"isRegex", false}, {"isEqual", true}}}},
+        {"endsAt", FormatRfc3339(now_ + for_ms)},
+        {"createdBy", "alice"},
+        {"comment", "deploy"}};
     httplib::Headers h;
     if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
     auto res = d.Client()->Post("/api/v1/silences", h, body.dump(), "application/json");
@@ -314,15 +322,17 @@ TEST_F(SilencesTest, PagerDutyAckStopsRepeatsAndTheResolveStillGoesOut) {
   Settle(*d);
   EXPECT_EQ(PdActions(), (std::vector<std::string>{"trigger", "trigger"}));
 
-  const json ack = {
-      {"event",
-       {{"id", "01ABC"},
-        {"event_type", "incident.acknowledged"},
-        {"resource_type", "incident"},
-        {"occurred_at", FormatRfc3339(now_)},
-        {"data",
-         {{"id", "Q2ABC3D"}, {"type", "incident"}, {"number", 7}, {"status", "acknowledged"},
-          {"incident_key", fingerprint}}}}}};
+  const json ack = {{"event",
+                     {{"id", "01ABC"},
+                      {"event_type", "incident.acknowledged"},
+                      {"resource_type", "incident"},
+                      {"occurred_at", FormatRfc3339(now_)},
+                      {"data",
+                       {{"id", "Q2ABC3D"},
+                        {"type", "incident"},
+                        {"number", 7},
+                        {"status", "acknowledged"},
+                        {"incident_key", fingerprint}}}}}};
   const std::string body = ack.dump();
   const httplib::Headers pd = testing::PagerDutySignedHeaders(body, kPdSecret);
   auto res = d->Client()->Post("/v1/webhooks/pagerduty", pd, body, "application/json");
@@ -358,8 +368,8 @@ TEST_F(SilencesTest, SlackSilenceButtonCreatesAOneHourSilence) {
   json button;
   const json blocks = message["attachments"][0]["blocks"];
   for (const json& block : blocks) {
-    if (block["type"] == "actions" && block["elements"][0].value("action_id", "") ==
-                                          std::string("agentwatch_silence_1h")) {
+    if (block["type"] == "actions" &&
+        block["elements"][0].value("action_id", "") == std::string("agentwatch_silence_1h")) {
       button = block["elements"][0];
     }
   }
@@ -408,19 +418,20 @@ TEST_F(SilencesTest, SlackSilenceButtonCreatesAOneHourSilence) {
 TEST_F(SilencesTest, CliAddsListsAndExpires) {
   auto d = Start();
   std::string out, err;
-  int code = testing::RunBinary(AW_BINARY,
-                                {"silence", "add", "--url", d->url(), "--matcher", "agent=ir",
-                                 "--matcher", "alertname=~Agent.*", "--duration", "2h",
-                                 "--author", "carol", "--comment", "maintenance"},
-                                &out, &err);
+  int code = testing::RunBinary(
+      AW_BINARY,
+      {"silence", "add", "--url", d->url(), "--matcher", "agent=ir", "--matcher",
+       "alertname=~Agent.*", "--duration", "2h", "--author", "carol", "--comment", "maintenance"},
+      &out, &err);
   ASSERT_EQ(code, 0) << err;
   const std::string id = out.substr(0, out.find('\n'));
   json silences = Silences(*d);
   ASSERT_EQ(silences.size(), 1u);
   EXPECT_EQ(silences[0]["id"], id);
   EXPECT_EQ(silences[0]["createdBy"], "carol");
-  EXPECT_EQ(silences[0]["matchers"][1],
-            (json{{"name", "alertname"}, {"value", "Agent.*"}, {"isRegex", true}, {"isEqual", true}}));
+  EXPECT_EQ(
+      silences[0]["matchers"][1],
+      (json{{"name", "alertname"}, {"value", "Agent.*"}, {"isRegex", true}, {"isEqual", true}}));
 
   // It silences: a breach notifies nobody.
   PostSpans(*d, "ir", "ir-", 10, 40);
@@ -438,7 +449,8 @@ TEST_F(SilencesTest, CliAddsListsAndExpires) {
   ASSERT_TRUE(sink_.WaitForRequests("/hook", 1, seconds(10))) << d->Log();
 
   // The server says no: 1, with its error.
-  code = testing::RunBinary(AW_BINARY, {"silence", "expire", "--url", d->url(), "nope"}, &out, &err);
+  code =
+      testing::RunBinary(AW_BINARY, {"silence", "expire", "--url", d->url(), "nope"}, &out, &err);
   EXPECT_EQ(code, 1);
   EXPECT_NE(err.find("does not exist"), std::string::npos) << err;
   code = testing::RunBinary(AW_BINARY,
@@ -449,10 +461,10 @@ TEST_F(SilencesTest, CliAddsListsAndExpires) {
   EXPECT_NE(err.find("matchers[0].value"), std::string::npos) << err;
   // Usage errors: 2.
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"silence", "list"}, &out, &err), 2);
-  EXPECT_EQ(testing::RunBinary(AW_BINARY,
-                               {"silence", "add", "--url", d->url(), "--matcher", "agent=ir",
-                                "--author", "carol"},
-                               &out, &err),
+  EXPECT_EQ(testing::RunBinary(
+                AW_BINARY,
+                {"silence", "add", "--url", d->url(), "--matcher", "agent=ir", "--author", "carol"},
+                &out, &err),
             2);
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"silence", "mute", "--url", d->url()}, &out, &err), 2);
   EXPECT_EQ(testing::RunBinary(AW_BINARY, {"silence", "--help"}, &out, &err), 0);

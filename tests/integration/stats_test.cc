@@ -57,9 +57,9 @@ json GetJson(DaemonProcess& d, const std::string& path, int* status = nullptr) {
 
 TEST(CalibrationApiTest, BinsThresholdErrorsAndEce) {
   testing::TempDir dir;
-  const std::string config = dir.Write(
-      "agentwatch.yaml",
-      "listen: 127.0.0.1:0\nstorage: {path: events.db}\nsli_windows: [1h, 24h, 7d]\n");
+  const std::string config =
+      dir.Write("agentwatch.yaml",
+                "listen: 127.0.0.1:0\nstorage: {path: events.db}\nsli_windows: [1h, 24h, 7d]\n");
   DaemonProcess d(AW_BINARY, config, dir.path());
   ASSERT_TRUE(d.Start()) << d.Log();
 
@@ -166,10 +166,10 @@ json RegressionAlerts(DaemonProcess& d) {
 TEST(RegressionCompareTest, FirstSeenOrderSurvivesRestart) {
   testing::TempDir dir;
   dir.Write("rules/releases.yaml", kRegressionRules);
-  const std::string config = dir.Write(
-      "agentwatch.yaml",
-      "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
-      "rule_files: [rules/*.yaml]\n");
+  const std::string config =
+      dir.Write("agentwatch.yaml",
+                "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
+                "rule_files: [rules/*.yaml]\n");
   auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir.path());
   ASSERT_TRUE(d->Start()) << d->Log();
 

@@ -57,7 +57,7 @@ class DaemonProcess {
 
 // Runs the binary to completion with `args`; returns the exit code and
 // fills stdout/stderr.
-int RunBinary(const std::string& binary, const std::vector<std::string>& args,
-              std::string* out, std::string* err);
+int RunBinary(const std::string& binary, const std::vector<std::string>& args, std::string* out,
+              std::string* err);
 
 }  // namespace aw::testing

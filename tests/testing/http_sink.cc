@@ -11,9 +11,7 @@ std::string HttpSink::Request::Header(const std::string& name) const {
 }
 
 HttpSink::HttpSink() {
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    Handle(req, res);
-  };
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); };
   server_.Get(".*", handler);
   server_.Post(".*", handler);
   server_.Put(".*", handler);
@@ -64,8 +62,7 @@ void HttpSink::Respond(const std::string& path, int code, int times,
   Script(path, r, times);
 }
 
-void HttpSink::Hang(const std::string& path, std::chrono::milliseconds d,
-                    int times, int code) {
+void HttpSink::Hang(const std::string& path, std::chrono::milliseconds d, int times, int code) {
   Reply r;
   r.code = code;
   r.hang = d;
@@ -85,10 +82,9 @@ void HttpSink::Handle(const httplib::Request& req, httplib::Response& res) {
     for (const auto& [k, v] : req.params) {
       query += (query.empty() ? "" : "&") + k + "=" + v;
     }
-    requests_.push_back(Request{req.method, req.path, query, req.headers,
-                                req.body, std::chrono::steady_clock::now()});
-    if (auto it = scripts_.find(req.path);
-        it != scripts_.end() && !it->second.empty()) {
+    requests_.push_back(Request{req.method, req.path, query, req.headers, req.body,
+                                std::chrono::steady_clock::now()});
+    if (auto it = scripts_.find(req.path); it != scripts_.end() && !it->second.empty()) {
       reply = it->second.front();
       it->second.pop_front();
     } else if (auto d = defaults_.find(req.path); d != defaults_.end()) {
@@ -111,8 +107,7 @@ std::vector<HttpSink::Request> HttpSink::Requests() const {
   return requests_;
 }
 
-std::vector<HttpSink::Request> HttpSink::Requests(
-    const std::string& path) const {
+std::vector<HttpSink::Request> HttpSink::Requests(const std::string& path) const {
   std::lock_guard lock(mu_);
   std::vector<Request> out;
   for (const auto& r : requests_) {
@@ -126,12 +121,9 @@ size_t HttpSink::RequestCount() const {
   return requests_.size();
 }
 
-size_t HttpSink::RequestCount(const std::string& path) const {
-  return Requests(path).size();
-}
+size_t HttpSink::RequestCount(const std::string& path) const { return Requests(path).size(); }
 
-bool HttpSink::WaitForRequests(size_t n,
-                               std::chrono::milliseconds timeout) const {
+bool HttpSink::WaitForRequests(size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mu_);
   return cv_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
 }

@@ -63,8 +63,7 @@ class HttpSink {
   // Shorthands for Script.
   void Respond(const std::string& path, int code, int times = 1,
                const std::string& retry_after = "");
-  void Hang(const std::string& path, std::chrono::milliseconds d, int times = 1,
-            int code = 200);
+  void Hang(const std::string& path, std::chrono::milliseconds d, int times = 1, int code = 200);
   // What `path` answers once its script is used up (initially 200 "ok").
   void SetDefault(const std::string& path, const Reply& reply);
 
@@ -75,8 +74,7 @@ class HttpSink {
   // True once at least `n` requests (to `path`, if given) have arrived;
   // false after `timeout`. Waits on a condition variable, no polling.
   bool WaitForRequests(size_t n, std::chrono::milliseconds timeout) const;
-  bool WaitForRequests(const std::string& path, size_t n,
-                       std::chrono::milliseconds timeout) const;
+  bool WaitForRequests(const std::string& path, size_t n, std::chrono::milliseconds timeout) const;
 
   // Stops the server (idempotent). Hanging handlers return at once.
   void Stop();

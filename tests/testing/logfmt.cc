@@ -28,10 +28,14 @@ std::optional<std::map<std::string, std::string>> ParseLogfmt(const std::string&
         }
         if (i >= line.size()) return std::nullopt;
         const char e = line[i++];
-        if (e == '"' || e == '\\') value += e;
-        else if (e == 'n') value += '\n';
-        else if (e == 'r') value += '\r';
-        else if (e == 't') value += '\t';
+        if (e == '"' || e == '\\')
+          value += e;
+        else if (e == 'n')
+          value += '\n';
+        else if (e == 'r')
+          value += '\r';
+        else if (e == 't')
+          value += '\t';
         else if (e == 'u' && i + 4 <= line.size()) {
           value += static_cast<char>(std::stoi(line.substr(i, 4), nullptr, 16));
           i += 4;

@@ -50,8 +50,7 @@ TEST(TimeUtil, LeapSecondReadsAsLastMillisecondOfTheMinute) {
   ASSERT_TRUE(last);
   EXPECT_EQ(ParseRfc3339("2016-12-31T23:59:60Z"), *last + 999);
   EXPECT_EQ(ParseRfc3339("2016-12-31T23:59:60.5Z"), *last + 999);
-  EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2016-12-31T23:59:60Z")),
-            "2016-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2016-12-31T23:59:60Z")), "2016-12-31T23:59:59.999Z");
 }
 
 TEST(TimeUtilTest, FormatRoundTrips) {

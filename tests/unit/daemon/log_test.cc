@@ -29,12 +29,9 @@ TEST(LogTest, LogfmtEscapesQuotesBackslashesAndNewlines) {
 }
 
 TEST(LogTest, LogfmtQuotesFieldValuesOnlyWhenNeeded) {
-  const LogFields fields = {{"agent", "incident-response"},
-                            {"summary", "p95 is now 41"},
-                            {"expr", "a=b"},
-                            {"empty", ""},
-                            {"quote", "say \"hi\""},
-                            {"ctl", std::string("a\x01z")}};
+  const LogFields fields = {
+      {"agent", "incident-response"}, {"summary", "p95 is now 41"},  {"expr", "a=b"}, {"empty", ""},
+      {"quote", "say \"hi\""},        {"ctl", std::string("a\x01z")}};
   const std::string line = FormatLogLine(LogFormat::kLogfmt, kTs, LogLevel::kInfo, "m", fields);
   EXPECT_NE(line.find(" agent=incident-response"), std::string::npos) << line;
   EXPECT_NE(line.find(" summary=\"p95 is now 41\""), std::string::npos) << line;
@@ -72,7 +69,8 @@ TEST(LogTest, JsonIsOneObjectPerLineWithFields) {
 
 TEST(LogTest, JsonEscapesControlCharacters) {
   const std::string msg = std::string("bell\x07 and del\x7f");
-  const auto j = nlohmann::json::parse(FormatLogLine(LogFormat::kJson, kTs, LogLevel::kInfo, msg, {}));
+  const auto j =
+      nlohmann::json::parse(FormatLogLine(LogFormat::kJson, kTs, LogLevel::kInfo, msg, {}));
   EXPECT_EQ(j.at("msg"), msg);
 }
 

@@ -94,8 +94,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpan{R"({"investigation_id":"i"})", "agent: is required", RejectReason::kInvalid},
         BadSpan{R"({"investigation_id":"i","agent":"a b"})",
                 "agent: may contain only [a-zA-Z0-9_.:-]", RejectReason::kInvalid},
-        BadSpan{R"({"investigation_id":"i","agent":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"})",
-                "agent: must be 1..64", RejectReason::kInvalid},
+        BadSpan{
+            R"({"investigation_id":"i","agent":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"})",
+            "agent: must be 1..64", RejectReason::kInvalid},
         BadSpan{R"({"investigation_id":"i","agent":"a","tool_calls":-1})",
                 "tool_calls: must be a non-negative integer", RejectReason::kInvalid},
         BadSpan{R"({"investigation_id":"i","agent":"a","tool_calls":1.5})",
@@ -128,8 +129,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "labels.bad-name: name must match", RejectReason::kInvalid},
         BadSpan{R"({"investigation_id":"i","agent":"a","labels":{"agent":"x"}})",
                 "labels.agent: is a reserved label name", RejectReason::kInvalid},
-        BadSpan{R"({"investigation_id":"i","agent":"a","labels":{"a":"1","b":"1","c":"1","d":"1","e":"1","f":"1","g":"1","h":"1","i":"1","j":"1","k":"1","l":"1","m":"1","n":"1","o":"1","p":"1","q":"1"}})",
-                "labels: at most 16 pairs", RejectReason::kInvalid},
+        BadSpan{
+            R"({"investigation_id":"i","agent":"a","labels":{"a":"1","b":"1","c":"1","d":"1","e":"1","f":"1","g":"1","h":"1","i":"1","j":"1","k":"1","l":"1","m":"1","n":"1","o":"1","p":"1","q":"1"}})",
+            "labels: at most 16 pairs", RejectReason::kInvalid},
         BadSpan{R"({"investigation_id":"i","agent":"a","model":5})", "model: must be a string",
                 RejectReason::kInvalid},
         BadSpan{R"([3])", "record: must be a JSON object", RejectReason::kInvalid}));
@@ -156,9 +158,10 @@ TEST(ParserTest, ArrayKeepsValidRecordsAndIndexesErrors) {
 }
 
 TEST(ParserTest, NdjsonSkipsBlankLinesAndCountsIndexFromZero) {
-  auto p = ParseSpans("{\"investigation_id\":\"a\",\"agent\":\"x\"}\n\n  \n{bad json\n"
-                      "{\"investigation_id\":\"c\",\"agent\":\"x\"}\n",
-                      BodyFormat::kNdjson, Options());
+  auto p = ParseSpans(
+      "{\"investigation_id\":\"a\",\"agent\":\"x\"}\n\n  \n{bad json\n"
+      "{\"investigation_id\":\"c\",\"agent\":\"x\"}\n",
+      BodyFormat::kNdjson, Options());
   EXPECT_EQ(p.total, 3);
   ASSERT_EQ(p.records.size(), 2u);
   EXPECT_EQ(p.records[1].first, 2);
@@ -169,7 +172,9 @@ TEST(ParserTest, NdjsonSkipsBlankLinesAndCountsIndexFromZero) {
 
 TEST(ParserTest, TooManyRecordsRejectsTheBody) {
   std::string body;
-  for (int i = 0; i < 6; ++i) body += R"({"investigation_id":"a","agent":"x"})" "\n";
+  for (int i = 0; i < 6; ++i)
+    body += R"({"investigation_id":"a","agent":"x"})"
+            "\n";
   auto p = ParseSpans(body, BodyFormat::kNdjson, Options());
   EXPECT_TRUE(p.records.empty());
   ASSERT_EQ(p.errors.size(), 1u);
@@ -183,8 +188,8 @@ TEST(ParserTest, FeedbackNeedsAKnownVerdict) {
   ASSERT_EQ(ok.records.size(), 1u);
   EXPECT_EQ(ok.records[0].second.verdict, Verdict::kOverride);
   EXPECT_EQ(ok.records[0].second.agent, "ir");
-  auto bad = ParseFeedback(R"({"investigation_id":"i","verdict":"maybe"})", BodyFormat::kJson,
-                           Options());
+  auto bad =
+      ParseFeedback(R"({"investigation_id":"i","verdict":"maybe"})", BodyFormat::kJson, Options());
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_NE(bad.errors[0].error.find("verdict: must be"), std::string::npos);
   auto missing = ParseFeedback(R"({"investigation_id":"i"})", BodyFormat::kJson, Options());
@@ -197,11 +202,11 @@ TEST(ParserTest, ResolutionNeedsExactlyOneKey) {
                              BodyFormat::kJson, Options());
   ASSERT_EQ(ok.records.size(), 1u);
   EXPECT_EQ(*ok.records[0].second.opened_at_ms, kNow - 2 * 3'600'000);
-  auto none = ParseResolutions(R"({"resolved_at":"2026-11-25T15:00:00Z"})", BodyFormat::kJson,
-                               Options());
+  auto none =
+      ParseResolutions(R"({"resolved_at":"2026-11-25T15:00:00Z"})", BodyFormat::kJson, Options());
   EXPECT_NE(none.errors[0].error.find("incident_id"), std::string::npos);
-  auto both = ParseResolutions(R"({"incident_id":"a","investigation_id":"b"})",
-                               BodyFormat::kJson, Options());
+  auto both = ParseResolutions(R"({"incident_id":"a","investigation_id":"b"})", BodyFormat::kJson,
+                               Options());
   EXPECT_NE(both.errors[0].error.find("not both"), std::string::npos);
   auto reversed = ParseResolutions(R"({"incident_id":"a","resolved_at":"2026-11-25T14:00:00Z",
                                       "opened_at":"2026-11-25T15:00:00Z"})",

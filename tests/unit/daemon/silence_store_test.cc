@@ -12,8 +12,10 @@ namespace {
 TEST(SilenceStoreTest, SilencesAndAckFlagsSurviveReopen) {
   testing::TempDir dir;
   const std::string path = dir.File("events.db");
-  Silence s{"id-1", {{"agent", "ir", false, true}, {"alertname", "Cost.*", true, false}},
-            1000, 5000, "alice", "deploy", 900};
+  Silence s{"id-1",  {{"agent", "ir", false, true}, {"alertname", "Cost.*", true, false}},
+            1000,    5000,
+            "alice", "deploy",
+            900};
   {
     auto store = SqliteStore::Open(path, {});
     ASSERT_TRUE(store.ok()) << store.status().message();
@@ -58,7 +60,8 @@ TEST(SilenceStoreTest, MigratesVersionTwo) {
                          "UPDATE meta SET value='2' WHERE key='schema_version';"
                          "INSERT INTO alerts VALUES('f1', 'r', '{}', '{}', 2, 1.5, 1, 2, 3, 0);",
                          nullptr, nullptr, nullptr),
-            SQLITE_OK) << sqlite3_errmsg(db);
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
   sqlite3_close(db);
   auto store = SqliteStore::Open(path, {});
   ASSERT_TRUE(store.ok()) << store.status().message();

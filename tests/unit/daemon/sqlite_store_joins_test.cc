@@ -94,7 +94,7 @@ TEST_F(SqliteStoreJoinsTest, LateJoinUpdatesTheStoredRecordExactlyOnceAcrossAReo
   ASSERT_TRUE(store->Append(again, &applied).ok());
   ASSERT_EQ(applied.size(), 1u);
   EXPECT_FALSE(applied[0].applied);
-    EXPECT_FALSE(applied[0].record.has_value());
+  EXPECT_FALSE(applied[0].record.has_value());
 
   const std::vector<Span> spans = ScanSpans(*store);
   ASSERT_EQ(spans.size(), 2u);
@@ -105,7 +105,7 @@ TEST_F(SqliteStoreJoinsTest, LateJoinUpdatesTheStoredRecordExactlyOnceAcrossAReo
   EXPECT_EQ(spans[1].input_tokens, 450);
   EXPECT_EQ(spans[1].model, "gpt-late");
   EXPECT_FALSE(spans[1].cost_usd.has_value());  // priced when applied, never stored
-  EXPECT_EQ(store->last_seq(), seq);  // late joins take no seq
+  EXPECT_EQ(store->last_seq(), seq);            // late joins take no seq
 
   auto joined = store->JoinedSpans("inv");
   ASSERT_TRUE(joined.ok()) << joined.status().message();
@@ -132,9 +132,9 @@ TEST_F(SqliteStoreJoinsTest, LateJoinCanTargetASpanOfTheSameBatch) {
   ASSERT_TRUE(store->Append(b, &applied).ok());
   ASSERT_EQ(applied.size(), 2u);
   EXPECT_TRUE(applied[0].applied);
-    ASSERT_TRUE(applied[0].record.has_value());
+  ASSERT_TRUE(applied[0].record.has_value());
   EXPECT_FALSE(applied[1].applied);
-    EXPECT_FALSE(applied[1].record.has_value());  // the same descendant twice in one batch
+  EXPECT_FALSE(applied[1].record.has_value());  // the same descendant twice in one batch
   const std::vector<Span> spans = ScanSpans(*store);
   ASSERT_EQ(spans.size(), 2u);
   EXPECT_EQ(spans[0].tool_calls, 1);
@@ -218,15 +218,15 @@ TEST_F(SqliteStoreJoinsTest, AVersionOneFileIsUpgradedWithItsData) {
   auto r = store->Append(late, &applied);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(applied[0].applied);
-    ASSERT_TRUE(applied[0].record.has_value());
+  ASSERT_TRUE(applied[0].record.has_value());
   EXPECT_EQ(applied[0].record->tool_calls, 2);
   store.reset();
 
   ASSERT_EQ(sqlite3_open(dir_.File("events.db").c_str(), &db), SQLITE_OK);
   sqlite3_stmt* q = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema_version'", -1, &q,
-                               nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema_version'", -1, &q, nullptr),
+      SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(q, 0), SqliteStore::kSchemaVersion);
   EXPECT_EQ(SqliteStore::kSchemaVersion, 4);

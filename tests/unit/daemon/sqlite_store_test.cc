@@ -80,8 +80,8 @@ TEST_F(SqliteStoreTest, AppendsAndScansInSeqOrderAcrossReopen) {
     EXPECT_FALSE(r.time_to_resolve_s.has_value());
   };
   ASSERT_TRUE(store->Scan(v).ok());
-  EXPECT_EQ(order, (std::vector<std::string>{"1:span:a", "2:span:b", "3:feedback:a",
-                                             "4:span:c", "5:resolution:INC-1"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"1:span:a", "2:span:b", "3:feedback:a", "4:span:c",
+                                             "5:resolution:INC-1"}));
 }
 
 TEST_F(SqliteStoreTest, PruneDropsOldEvents) {
@@ -149,11 +149,11 @@ TEST_F(SqliteStoreTest, NewerOutboxItemSupersedesOlderPendingOfTheSameAlert) {
     n.created_ms = n.next_attempt_ms = 10;
     return n;
   };
-  ASSERT_TRUE(store
-                  ->SaveAlertChanges({}, {},
-                                     {item("pd", "f1"), item("pd", "f2"), item("slack", "f1"),
-                                      item("pd", "f1")})
-                  .ok());
+  ASSERT_TRUE(
+      store
+          ->SaveAlertChanges(
+              {}, {}, {item("pd", "f1"), item("pd", "f2"), item("slack", "f1"), item("pd", "f1")})
+          .ok());
   auto due = store->DueOutbox(10, 10);
   ASSERT_EQ(due->size(), 4u);
   const int64_t newest = (*due)[3].id;

@@ -39,8 +39,11 @@ std::string PdBody(const std::string& event_type, const json& data,
 }
 
 json Incident() {
-  return {{"id", "Q2ABC3D"}, {"type", "incident"}, {"number", 4411},
-          {"status", "resolved"}, {"created_at", Iso(kNow - 3'600'000)}};
+  return {{"id", "Q2ABC3D"},
+          {"type", "incident"},
+          {"number", 4411},
+          {"status", "resolved"},
+          {"created_at", Iso(kNow - 3'600'000)}};
 }
 
 // ---- PagerDuty signature ----
@@ -94,8 +97,8 @@ TEST(PagerDutyWebhookTest, ResolvedIncidentBecomesResolutionsByIdAndNumber) {
 
 TEST(PagerDutyWebhookTest, WithoutNumberOrCreatedAt) {
   json data = {{"id", "PXYZ"}};
-  auto r = ParsePagerDutyWebhook(PdBody("incident.resolved", data, "2025-11-24T15:59:00.250Z"),
-                                 Opts());
+  auto r =
+      ParsePagerDutyWebhook(PdBody("incident.resolved", data, "2025-11-24T15:59:00.250Z"), Opts());
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->resolutions.size(), 1u);
   EXPECT_EQ(r->resolutions[0].incident_id, "PXYZ");
@@ -157,21 +160,20 @@ TEST(PagerDutyWebhookTest, MalformedPayloadsNameTheField) {
   }
 }
 
-std::string Nested(size_t depth) {
-  return std::string(depth, '[') + std::string(depth, ']');
-}
+std::string Nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 // A value nested a million deep (2 MB, under the 4 MiB body limit) must be
 // rejected by type, not copied: copying recurses once per level.
 TEST(PagerDutyWebhookTest, DeeplyNestedValuesAreRejectedWithoutRecursing) {
   const std::string deep = Nested(1'000'000);
-  for (const std::string& body :
-       {R"({"event":{"event_type":"incident.resolved","occurred_at":"2025-11-24T15:59:00Z","data":{"id":)" +
-            deep + "}}}",
-        R"({"event":{"event_type":"incident.resolved","occurred_at":)" + deep +
-            R"(,"data":{"id":"P1"}}})",
-        R"({"event":{"event_type":"incident.resolved","occurred_at":"2025-11-24T15:59:00Z","data":{"id":"P1","created_at":)" +
-            deep + "}}}"}) {
+  for (
+      const std::string& body :
+      {R"({"event":{"event_type":"incident.resolved","occurred_at":"2025-11-24T15:59:00Z","data":{"id":)" +
+           deep + "}}}",
+       R"({"event":{"event_type":"incident.resolved","occurred_at":)" + deep +
+           R"(,"data":{"id":"P1"}}})",
+       R"({"event":{"event_type":"incident.resolved","occurred_at":"2025-11-24T15:59:00Z","data":{"id":"P1","created_at":)" +
+           deep + "}}}"}) {
     auto r = ParsePagerDutyWebhook(body, Opts());
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.status().message().find("must be"), std::string::npos) << r.status().message();
@@ -202,7 +204,8 @@ TEST(SlackSignatureTest, RejectionsNameTheHeader) {
     ASSERT_FALSE(s.ok()) << want;
     EXPECT_EQ(s.message().rfind(want, 0), 0u) << s.message();
   };
-  check(ts, SlackSig("s3cret", ts, body), body + "x", "s3cret", "X-Slack-Signature: does not match");
+  check(ts, SlackSig("s3cret", ts, body), body + "x", "s3cret",
+        "X-Slack-Signature: does not match");
   check(ts, SlackSig("other", ts, body), body, "s3cret", "X-Slack-Signature: does not match");
   check(ts, "", body, "s3cret", "X-Slack-Signature: is required");
   check(ts, HmacSha256Hex("s3cret", "v0:" + ts + ":" + body), body, "s3cret",
@@ -244,29 +247,27 @@ std::string FormEncode(const std::string& s) {
   return out;
 }
 
-json BlockActions(const json& actions, const json& user = {{"id", "U024BE7LH"},
-                                                           {"username", "alice"},
-                                                           {"name", "alice"}}) {
-  return {{"type", "block_actions"},
-          {"user", user},
-          {"api_app_id", "A02"},
-          {"token", "legacy"},
-          {"trigger_id", "123.456"},
-          {"response_url", "https://hooks.slack.com/actions/T/1/x"},
+json BlockActions(const json& actions,
+                  const json& user = {
+                      {"id", "U024BE7LH"}, {"username", "alice"}, {"name", "alice"}}) {
+  return {{"type", "block_actions"}, {"user", user},
+          {"api_app_id", "A02"},     {"token", "legacy"},
+          {"trigger_id", "123.456"}, {"response_url", "https://hooks.slack.com/actions/T/1/x"},
           {"actions", actions}};
 }
 
 json Button(const std::string& value, const std::string& text = "Confirm",
             const std::string& action_ts = "") {
-  json a = {{"action_id", "aw_verdict"}, {"block_id", "b1"}, {"type", "button"},
-            {"text", {{"type", "plain_text"}, {"text", text}}}, {"value", value}};
+  json a = {{"action_id", "aw_verdict"},
+            {"block_id", "b1"},
+            {"type", "button"},
+            {"text", {{"type", "plain_text"}, {"text", text}}},
+            {"value", value}};
   if (!action_ts.empty()) a["action_ts"] = action_ts;
   return a;
 }
 
-std::string Form(const json& payload) {
-  return "payload=" + FormEncode(payload.dump());
-}
+std::string Form(const json& payload) { return "payload=" + FormEncode(payload.dump()); }
 
 TEST(FormValueTest, DecodesPlusPercentAndFindsTheKey) {
   EXPECT_EQ(FormValue("a=1&payload=%7B%22x%22%3A+1%7D&b=2", "payload"), R"({"x": 1})");
@@ -294,10 +295,11 @@ TEST(SlackInteractionTest, ConfirmAndOverrideButtonsBecomeVerdicts) {
   EXPECT_EQ(f.ts_ms, 1'764'000'000'123);
 
   r = ParseSlackInteraction(
-      Form(BlockActions(json::array({Button(
-               R"({"investigation_id":"inv:with:colons","verdict":"override","agent":"incident-response","reason":"wrong service"})",
-               "Override")}),
-                        json{{"id", "U024BE7LH"}})),
+      Form(BlockActions(
+          json::array({Button(
+              R"({"investigation_id":"inv:with:colons","verdict":"override","agent":"incident-response","reason":"wrong service"})",
+              "Override")}),
+          json{{"id", "U024BE7LH"}})),
       Opts());
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->feedback.size(), 1u);
@@ -319,10 +321,8 @@ TEST(SlackInteractionTest, OtherButtonsAndPayloadTypesAreIgnored) {
   for (const json& payload :
        {BlockActions(json::array({Button("snooze:inv-1"), Button("open-runbook")})),
         BlockActions(json::array({Button("{\"foo\": 1}"), Button("{not json")})),
-        BlockActions(json::array(
-            {json{{"type", "static_select"}, {"value", "confirm:inv-1"}}})),
-        BlockActions(json::array()),
-        json{{"type", "view_submission"}, {"user", {{"id", "U1"}}}},
+        BlockActions(json::array({json{{"type", "static_select"}, {"value", "confirm:inv-1"}}})),
+        BlockActions(json::array()), json{{"type", "view_submission"}, {"user", {{"id", "U1"}}}},
         json{{"type", "shortcut"}}}) {
     auto r = ParseSlackInteraction(Form(payload), Opts());
     ASSERT_TRUE(r.ok()) << payload.dump() << ": " << r.status().message();
@@ -357,7 +357,8 @@ TEST(SlackInteractionTest, MalformedPayloadsNameTheField) {
        "payload.actions[0].value: verdict: is required"},
       {Form(BlockActions(json::array({Button(R"({"investigation_id":7,"verdict":"confirm"})")}))),
        "payload.actions[0].value: investigation_id: must be a string"},
-      {Form(BlockActions(json::array({Button(R"({"investigation_id":"a","verdict":"confirm","agent":"bad agent"})")}))),
+      {Form(BlockActions(json::array(
+           {Button(R"({"investigation_id":"a","verdict":"confirm","agent":"bad agent"})")}))),
        "payload.actions[0].value: agent: may contain only"},
       {Form(BlockActions(json::array({Button("confirm:a", "Confirm", "1000000000.5")}))),
        "payload.actions[0].action_ts: is older than max_event_age"},
@@ -374,7 +375,8 @@ TEST(SlackInteractionTest, MalformedPayloadsNameTheField) {
 }
 
 TEST(SlackInteractionTest, DeeplyNestedValueIsRejectedWithoutRecursing) {
-  const std::string value = R"({"investigation_id":)" + Nested(1'000'000) + R"(,"verdict":"confirm"})";
+  const std::string value =
+      R"({"investigation_id":)" + Nested(1'000'000) + R"(,"verdict":"confirm"})";
   auto r = ParseSlackInteraction(Form(BlockActions(json::array({Button(value)}))), Opts());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "payload.actions[0].value: investigation_id: must be a string");

@@ -15,12 +15,20 @@ namespace {
 
 std::string Serialized(const std::map<std::string, std::string>& labels) {
   prometheus::Registry registry;
-  prometheus::BuildCounter().Name("t_total").Help("h").Register(registry)
-      .Add({{"agent", "ir"}}).Increment(2);
+  prometheus::BuildCounter()
+      .Name("t_total")
+      .Help("h")
+      .Register(registry)
+      .Add({{"agent", "ir"}})
+      .Increment(2);
   prometheus::BuildGauge().Name("t_gauge").Help("h").Register(registry).Add({}).Set(1);
   // A series that already has the label keeps its own value.
-  prometheus::BuildGauge().Name("t_own").Help("h").Register(registry)
-      .Add({{"replica", "mine"}}).Set(3);
+  prometheus::BuildGauge()
+      .Name("t_own")
+      .Help("h")
+      .Register(registry)
+      .Add({{"replica", "mine"}})
+      .Set(3);
   auto families = registry.Collect();
   AddExternalLabels(families, labels);
   return prometheus::TextSerializer().Serialize(families);

@@ -27,8 +27,8 @@ Result<Config> LoadText(const std::string& yaml) {
 // fuzz_config_loader: "max_body_bytes: 1099511627776GiB" multiplied
 // 2^40 by 2^30 in int64 (signed overflow; UBSan: config.cc Bytes()).
 TEST(FuzzRegressionTest, ConfigByteSizeOverflowIsAnError) {
-  for (const char* size : {"1099511627776GiB", "1099511627776MiB", "1099511627776KiB",
-                           "1099511627776MB", "2000GiB"}) {
+  for (const char* size :
+       {"1099511627776GiB", "1099511627776MiB", "1099511627776KiB", "1099511627776MB", "2000GiB"}) {
     auto c = LoadText(std::string("limits: {max_body_bytes: ") + size + "}\n");
     ASSERT_FALSE(c.ok()) << size;
     EXPECT_NE(c.status().message().find("limits.max_body_bytes: too large"), std::string::npos)
@@ -95,7 +95,6 @@ TEST(FuzzRegressionTest, PrintfWidthAndPrecisionAreBounded) {
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ((*ok)->Render({}, 3.14159), "    3.14");
 }
-
 
 }  // namespace
 }  // namespace aw

@@ -54,7 +54,8 @@ TEST(ParseRequest, SplitsTheTargetAndDecodesPercentEscapes) {
 
 TEST(ParseRequest, IncompleteInputIsNeitherCompleteNorRejected) {
   Request r;
-  const ParseOutcome o = ParseRequest("POST /v1/spans HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", {}, &r);
+  const ParseOutcome o =
+      ParseRequest("POST /v1/spans HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", {}, &r);
   EXPECT_FALSE(o.complete);
   EXPECT_FALSE(o.rejected);
 }
@@ -64,7 +65,8 @@ TEST(ParseRequest, LimitsApplyToChunkedAndInflatedBodies) {
   opts.body_limit = 16;
   Request r;
   ParseOutcome o = ParseRequest(
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n1\r\nx\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n10\r\n0123456789abcdef\r\n1\r\nx\r\n0\r\n\r\n",
       opts, &r);
   EXPECT_TRUE(o.rejected);
   EXPECT_EQ(o.rejection, Rejection::kBodyTooLarge);
@@ -93,8 +95,9 @@ TEST(ParseRequest, HeadChecks) {
   opts.max_header_fields = 3;
   opts.max_header_line = 20;
   Request r;
-  EXPECT_EQ(ParseRequest("GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\nd: 4\r\n\r\n", opts, &r).rejection,
-            Rejection::kHeadersTooLarge);
+  EXPECT_EQ(
+      ParseRequest("GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\nd: 4\r\n\r\n", opts, &r).rejection,
+      Rejection::kHeadersTooLarge);
   EXPECT_EQ(ParseRequest("GET / HTTP/1.1\r\na: 123456789012345678901\r\n\r\n", opts, &r).rejection,
             Rejection::kHeaderLineTooLong);
   EXPECT_EQ(ParseRequest("POST / HTTP/1.1\r\nContent-Encoding: br\r\n\r\n", opts, &r).rejection,
@@ -102,7 +105,8 @@ TEST(ParseRequest, HeadChecks) {
   EXPECT_EQ(ParseRequest("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", opts, &r).rejection,
             Rejection::kMalformed);
   opts.header_limit = 64;
-  const ParseOutcome big = ParseRequest("GET / HTTP/1.1\r\nX: " + std::string(100, 'x') + "\r\n\r\n", opts, &r);
+  const ParseOutcome big =
+      ParseRequest("GET / HTTP/1.1\r\nX: " + std::string(100, 'x') + "\r\n\r\n", opts, &r);
   EXPECT_TRUE(big.rejected);
   EXPECT_EQ(big.rejection, Rejection::kHeadersTooLarge);
 }
@@ -156,8 +160,8 @@ TEST(Router, PrefixRoutesTakeTheRestOfThePathExactRoutesFirst) {
   EXPECT_EQ(call("HEAD", "/items/a"), std::make_pair(2, true));
   EXPECT_EQ(call("GET", "/items/special/x"), std::make_pair(3, true));  // longest prefix
   EXPECT_EQ(call("GET", "/items/fixed"), std::make_pair(4, true));      // exact first
-  EXPECT_EQ(call("GET", "/items/"), std::make_pair(0, false));  // nothing after the prefix
-  EXPECT_EQ(call("DELETE", "/items/a"), std::make_pair(0, true));  // 405, not 404
+  EXPECT_EQ(call("GET", "/items/"), std::make_pair(0, false));          // nothing after the prefix
+  EXPECT_EQ(call("DELETE", "/items/a"), std::make_pair(0, true));       // 405, not 404
   EXPECT_EQ(call("GET", "/itemsx"), std::make_pair(0, false));
 }
 
@@ -188,7 +192,8 @@ size_t ResponsesIn(const std::string& r) {
     std::string head = r.substr(pos, head_end - pos);
     for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     size_t length = 0;
-    if (size_t cl = head.find("content-length:"); cl != std::string::npos) length = std::stoul(head.substr(cl + 15));
+    if (size_t cl = head.find("content-length:"); cl != std::string::npos)
+      length = std::stoul(head.substr(cl + 15));
     if (r.size() < head_end + 4 + length) return count;
     ++count;
     pos = head_end + 4 + length;
@@ -245,7 +250,8 @@ TEST_F(LiveServer, PipelinedRepliesComeInRequestOrder) {
       "GET /last HTTP/1.1\r\n\r\n";
   ASSERT_EQ(send(fd, reqs.data(), reqs.size(), 0), static_cast<ssize_t>(reqs.size()));
   const std::string out = ReadReplies(fd, 3);
-  const size_t a = out.find("echo:/slow:1"), b = out.find("echo:/fast:2"), c = out.find("echo:/last:");
+  const size_t a = out.find("echo:/slow:1"), b = out.find("echo:/fast:2"),
+               c = out.find("echo:/last:");
   ASSERT_NE(a, std::string::npos) << out;
   ASSERT_NE(b, std::string::npos) << out;
   ASSERT_NE(c, std::string::npos) << out;
@@ -311,7 +317,8 @@ TEST_F(LiveServer, AtTheCapTheLongestIdleConnectionMakesRoom) {
 
 TEST_F(LiveServer, ASecondBindOnTheSamePortFails) {
   Serve({});
-  Server second({}, [](const Request&, Response&) {}, nullptr);
+  Server second(
+      {}, [](const Request&, Response&) {}, nullptr);
   const std::string err = second.Bind("127.0.0.1", server_->port());
   EXPECT_NE(err.find("cannot bind"), std::string::npos) << err;
 }

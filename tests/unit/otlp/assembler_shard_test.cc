@@ -6,8 +6,8 @@
 #include "daemon/common/clock.h"
 #include "daemon/config/shard.h"
 #include "daemon/otlp/assembler.h"
-#include "tests/unit/otlp/test_util.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/unit/otlp/test_util.h"
 
 namespace aw::otlp {
 namespace {
@@ -20,8 +20,9 @@ using namespace std::chrono_literals;
 class AssemblerShardTest : public ::testing::Test {
  protected:
   AssemblyResult Send(std::vector<OtlpSpan> spans) {
-    return assembler_.Ingest(Batch(std::move(spans)), clock_.NowMs(),
-                             [this](const std::string& agent) { return shard_.Misdirected(agent); });
+    return assembler_.Ingest(
+        Batch(std::move(spans)), clock_.NowMs(),
+        [this](const std::string& agent) { return shard_.Misdirected(agent); });
   }
   FakeClock clock_{kT0Ms + 10'000};
   Assembler assembler_{AssemblerOptions{}};
@@ -44,8 +45,8 @@ TEST_F(AssemblerShardTest, ForeignInvestigationsAreMisdirectedAndForgotten) {
   // A child of the foreign investigation arriving later updates nothing;
   // a child of our own does.
   clock_.Advance(1s);
-  auto late = Send({SpanBuilder(1, 3, 1).Tool("t").Times(30, 40),
-                    SpanBuilder(2, 3, 1).Tool("t").Times(30, 40)});
+  auto late = Send(
+      {SpanBuilder(1, 3, 1).Tool("t").Times(30, 40), SpanBuilder(2, 3, 1).Tool("t").Times(30, 40)});
   ASSERT_EQ(late.late_updates.size(), 1u);
   EXPECT_EQ(late.late_updates[0].agent, "mine");
   EXPECT_EQ(assembler_.counters().waiting, 2);  // the foreign one's children

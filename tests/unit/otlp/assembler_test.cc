@@ -9,8 +9,8 @@
 
 #include "daemon/common/clock.h"
 #include "daemon/otlp/decode.h"
-#include "tests/unit/otlp/test_util.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/unit/otlp/test_util.h"
 
 namespace aw::otlp {
 namespace {
@@ -141,8 +141,9 @@ TEST_F(AssemblerTest, SeedAgentTotalsWinOverLateChildren) {
 
 TEST_F(AssemblerTest, NestedInvestigationsEachKeepTheirOwnDescendants) {
   // outer agent (1) -> inner agent (2) -> chat (3); outer -> tool (4)
-  auto r = Send({SpanBuilder(1, 3, 2).Chat(10, 1), SpanBuilder(1, 4, 1).Tool("x"),
-                 SpanBuilder(1, 2, 1).InvokeAgent("inner"), SpanBuilder(1, 1).InvokeAgent("outer")});
+  auto r =
+      Send({SpanBuilder(1, 3, 2).Chat(10, 1), SpanBuilder(1, 4, 1).Tool("x"),
+            SpanBuilder(1, 2, 1).InvokeAgent("inner"), SpanBuilder(1, 1).InvokeAgent("outer")});
   ASSERT_EQ(r.investigations.size(), 2u);
   std::map<std::string, Span> by_agent;
   for (auto& i : r.investigations) by_agent[i.span.agent] = i.span;
@@ -285,7 +286,10 @@ TEST(AssemblerCycleTest, ParentCyclesDoNotHang) {
 // Any arrival order of a trace's spans, split over any requests, gives the
 // same stored record once late updates are applied.
 TEST(AssemblerOrderTest, AnyOrderAnySplitGivesTheSameRecord) {
-  const std::vector<OtlpSpan> spans = {Agent(1), Chat(1), Tool(1), Nested(1),
+  const std::vector<OtlpSpan> spans = {Agent(1),
+                                       Chat(1),
+                                       Tool(1),
+                                       Nested(1),
                                        SpanBuilder(1, 5, 1).Tool("restart").Times(960, 990),
                                        SpanBuilder(1, 6, 4).Str("gen_ai.tool.name", "deep")};
   Assembler reference(Opts());

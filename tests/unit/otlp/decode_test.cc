@@ -28,8 +28,8 @@ TEST(DecodeTest, RealSdkRequestsDecodeInBothEncodings) {
     size_t spans = 0;
     bool saw_array = false, saw_int = false, saw_resource = false;
     for (int i = 0; i < 4; ++i) {
-      const std::string name = std::string(enc) + "/00" + std::to_string(i) + "-traces." +
-                               (json ? "json" : "pb");
+      const std::string name =
+          std::string(enc) + "/00" + std::to_string(i) + "-traces." + (json ? "json" : "pb");
       const std::string body = Fixture(name);
       ASSERT_FALSE(body.empty()) << name;
       auto batch = DecodeTraces(body, json ? Encoding::kJson : Encoding::kProtobuf);
@@ -123,8 +123,7 @@ TEST_P(DecodeBadJsonTest, NamesWhereAndWhat) {
   auto b = DecodeTraces(GetParam().body, Encoding::kJson);
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(b.status().message().find(GetParam().error), std::string::npos)
-      << b.status().message();
+  EXPECT_NE(b.status().message().find(GetParam().error), std::string::npos) << b.status().message();
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -261,9 +260,10 @@ TEST(DecodeTest, LogsInBothEncodings) {
   EXPECT_EQ(pbl->records[0].span_id, std::string(16, '2'));
   EXPECT_EQ(pbl->records[0].attributes.String("gen_ai.evaluation.name"), "oncall_verdict");
   EXPECT_FALSE(DecodeLogs("\xff\xff", Encoding::kProtobuf).ok());
-  EXPECT_FALSE(DecodeLogs(R"({"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":true}]}]}]})",
-                          Encoding::kJson)
-                   .ok());
+  EXPECT_FALSE(
+      DecodeLogs(R"({"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":true}]}]}]})",
+                 Encoding::kJson)
+          .ok());
 }
 
 TEST(DecodeTest, Responses) {

@@ -10,7 +10,8 @@
 namespace aw::otlp {
 namespace {
 
-OtlpLogRecord Eval(std::string name, std::string label, std::string event = "gen_ai.evaluation.result") {
+OtlpLogRecord Eval(std::string name, std::string label,
+                   std::string event = "gen_ai.evaluation.result") {
   OtlpLogRecord r;
   r.trace_id = testing::TraceId(3);
   r.span_id = testing::SpanId(1);
@@ -24,9 +25,12 @@ OtlpLogRecord Eval(std::string name, std::string label, std::string event = "gen
 
 TEST(LogsTest, VerdictEventsBecomeFeedback) {
   LogBatch b;
-  b.records = {Eval("oncall_verdict", "confirm"), Eval("oncall_verdict", "Confirmed"),
-               Eval("oncall_verdict", "override"), Eval("oncall_verdict", "overridden"),
-               Eval("oncall_verdict", "maybe"), Eval("relevance", "confirm"),
+  b.records = {Eval("oncall_verdict", "confirm"),
+               Eval("oncall_verdict", "Confirmed"),
+               Eval("oncall_verdict", "override"),
+               Eval("oncall_verdict", "overridden"),
+               Eval("oncall_verdict", "maybe"),
+               Eval("relevance", "confirm"),
                Eval("oncall_verdict", "confirm", "some.other.event")};
   auto r = VerdictsFromLogs(b, LogsOptions{}, 0);
   ASSERT_EQ(r.verdicts.size(), 4u);
@@ -73,7 +77,8 @@ TEST(LogsTest, RealSdkEvaluationEvents) {
   auto got = VerdictsFromLogs(*batch, LogsOptions{}, 0);
   ASSERT_EQ(got.verdicts.size(), 2u);  // the JSON run's two investigations
   EXPECT_EQ(got.ignored, 2);           // relevance evaluations
-  std::ifstream ids(std::string(AW_SOURCE_DIR) + "/tests/unit/otlp/fixtures/json/investigations.txt");
+  std::ifstream ids(std::string(AW_SOURCE_DIR) +
+                    "/tests/unit/otlp/fixtures/json/investigations.txt");
   std::string agent, trace_id, span_id;
   ids >> agent >> trace_id >> span_id;
   EXPECT_EQ(got.verdicts[0].trace_id, trace_id);

@@ -52,7 +52,8 @@ TEST(MappingTest, AgentFromAgentNameThenAgentTypeThenServiceName) {
                    .Resource(Resource({{"service.name", "svc"}})));
   ASSERT_TRUE(a.ok()) << a.status().message();
   EXPECT_EQ(a->span.agent, "triage");
-  auto b = Map(SpanBuilder(1, 1).Str("agent.type", "incident-response")
+  auto b = Map(SpanBuilder(1, 1)
+                   .Str("agent.type", "incident-response")
                    .Resource(Resource({{"service.name", "svc"}})));
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->span.agent, "incident-response");
@@ -196,20 +197,25 @@ TEST(MappingTest, CostFromEstimatedCostElseLeftForPricing) {
   ASSERT_TRUE(priced.ok());
   EXPECT_EQ(priced->span.cost_usd, std::nullopt);  // PriceSpan by model, downstream
   EXPECT_FALSE(priced->cost_was_sent);
-  EXPECT_FALSE(Map(SpanBuilder(1, 1).Str("agent.type", "x").Attr("agent.estimated_cost_usd", -1.0))
-                   .ok());
+  EXPECT_FALSE(
+      Map(SpanBuilder(1, 1).Str("agent.type", "x").Attr("agent.estimated_cost_usd", -1.0)).ok());
 }
 
 // ---- model, response_model, provider
 
 TEST(MappingTest, ModelFromSpanElseFirstModelCallByStart) {
-  std::vector<OtlpSpan> kids = {
-      SpanBuilder(1, 2, 1).Chat(1, 1).Times(500, 600)
-          .Str("gen_ai.request.model", "late").Str("gen_ai.provider.name", "p2"),
-      SpanBuilder(1, 3, 1).Chat(1, 1).Times(100, 900)
-          .Str("gen_ai.request.model", "first").Str("gen_ai.response.model", "first-2026")
-          .Str("gen_ai.system", "anthropic"),
-      SpanBuilder(1, 4, 1).Tool("t").Times(0, 10)};
+  std::vector<OtlpSpan> kids = {SpanBuilder(1, 2, 1)
+                                    .Chat(1, 1)
+                                    .Times(500, 600)
+                                    .Str("gen_ai.request.model", "late")
+                                    .Str("gen_ai.provider.name", "p2"),
+                                SpanBuilder(1, 3, 1)
+                                    .Chat(1, 1)
+                                    .Times(100, 900)
+                                    .Str("gen_ai.request.model", "first")
+                                    .Str("gen_ai.response.model", "first-2026")
+                                    .Str("gen_ai.system", "anthropic"),
+                                SpanBuilder(1, 4, 1).Tool("t").Times(0, 10)};
   auto own = Map(SpanBuilder(1, 1).InvokeAgent("t").Str("gen_ai.request.model", "mine"), kids);
   ASSERT_TRUE(own.ok());
   EXPECT_EQ(own->span.model, "mine");
@@ -220,7 +226,9 @@ TEST(MappingTest, ModelFromSpanElseFirstModelCallByStart) {
   EXPECT_EQ(derived->span.model, "first");
   EXPECT_EQ(derived->span.response_model, "first-2026");
   EXPECT_EQ(derived->span.provider, "anthropic");
-  auto provider = Map(SpanBuilder(1, 1).InvokeAgent("t").Str("gen_ai.provider.name", "openai")
+  auto provider = Map(SpanBuilder(1, 1)
+                          .InvokeAgent("t")
+                          .Str("gen_ai.provider.name", "openai")
                           .Str("gen_ai.system", "x"));
   ASSERT_TRUE(provider.ok());
   EXPECT_EQ(provider->span.provider, "openai");
@@ -230,16 +238,17 @@ TEST(MappingTest, ModelFromSpanElseFirstModelCallByStart) {
 
 TEST(MappingTest, FinishReasonFromSpanElseLastModelCallByEnd) {
   auto arr = [](std::string s) { return AttrValue(std::vector<AttrScalar>{std::move(s)}); };
-  std::vector<OtlpSpan> kids = {
-      SpanBuilder(1, 2, 1).Chat(1, 1).Times(0, 900).Attr("gen_ai.response.finish_reasons",
-                                                         arr("end_turn")),
-      SpanBuilder(1, 3, 1).Chat(1, 1).Times(0, 300).Attr("gen_ai.response.finish_reasons",
-                                                         arr("tool_use"))};
-  auto own = Map(SpanBuilder(1, 1).InvokeAgent("t").Attr("gen_ai.response.finish_reasons",
-                                                         arr("max_tokens")), kids);
+  std::vector<OtlpSpan> kids = {SpanBuilder(1, 2, 1).Chat(1, 1).Times(0, 900).Attr(
+                                    "gen_ai.response.finish_reasons", arr("end_turn")),
+                                SpanBuilder(1, 3, 1).Chat(1, 1).Times(0, 300).Attr(
+                                    "gen_ai.response.finish_reasons", arr("tool_use"))};
+  auto own = Map(
+      SpanBuilder(1, 1).InvokeAgent("t").Attr("gen_ai.response.finish_reasons", arr("max_tokens")),
+      kids);
   ASSERT_TRUE(own.ok());
   EXPECT_EQ(own->span.finish_reason, "max_tokens");
-  auto single = Map(SpanBuilder(1, 1).InvokeAgent("t").Str("gen_ai.response.finish_reason", "stop"));
+  auto single =
+      Map(SpanBuilder(1, 1).InvokeAgent("t").Str("gen_ai.response.finish_reason", "stop"));
   ASSERT_TRUE(single.ok());
   EXPECT_EQ(single->span.finish_reason, "stop");
   auto derived = Map(SpanBuilder(1, 1).InvokeAgent("t"), kids);
@@ -250,7 +259,9 @@ TEST(MappingTest, FinishReasonFromSpanElseLastModelCallByEnd) {
 // ---- confidence, incident_id
 
 TEST(MappingTest, ConfidenceAndIncidentId) {
-  auto a = Map(SpanBuilder(1, 1).Str("agent.type", "x").Attr("agent.confidence", 0.82)
+  auto a = Map(SpanBuilder(1, 1)
+                   .Str("agent.type", "x")
+                   .Attr("agent.confidence", 0.82)
                    .Str("incident.id", "INC-4411"));
   ASSERT_TRUE(a.ok());
   EXPECT_DOUBLE_EQ(*a->span.confidence, 0.82);
@@ -272,8 +283,11 @@ TEST(MappingTest, LabelsFromSpanThenResourceThroughTheConfiguredMap) {
   EXPECT_EQ(a->span.labels, (Labels{{"env", "prod"}, {"version", "1.4.0"}}));
   MappingOptions o = Options();
   o.labels = {{"team", "team.name"}, {"shard", "shard.id"}};
-  auto b = Map(SpanBuilder(1, 1).InvokeAgent("t").Int("shard.id", 3)
-                   .Str("deployment.environment.name", "prod"), {}, o);
+  auto b = Map(SpanBuilder(1, 1)
+                   .InvokeAgent("t")
+                   .Int("shard.id", 3)
+                   .Str("deployment.environment.name", "prod"),
+               {}, o);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->span.labels, (Labels{{"shard", "3"}}));
 }
@@ -282,13 +296,18 @@ TEST(MappingTest, LabelsFromSpanThenResourceThroughTheConfiguredMap) {
 
 TEST(MappingTest, LateUpdatesGiveTheSameRecordAsJoiningOnTime) {
   auto arr = [](std::string s) { return AttrValue(std::vector<AttrScalar>{std::move(s)}); };
-  std::vector<OtlpSpan> kids = {
-      SpanBuilder(1, 2, 1).Chat(100, 10).Times(10, 200).Str("gen_ai.request.model", "m1")
-          .Attr("gen_ai.response.finish_reasons", arr("tool_use")),
-      SpanBuilder(1, 3, 1).Tool("kubectl").Times(210, 300),
-      SpanBuilder(1, 4, 1).Chat(50, 5).Times(5, 900).Str("gen_ai.request.model", "m0")
-          .Int("gen_ai.usage.cache_read.input_tokens", 7)
-          .Attr("gen_ai.response.finish_reasons", arr("end_turn"))};
+  std::vector<OtlpSpan> kids = {SpanBuilder(1, 2, 1)
+                                    .Chat(100, 10)
+                                    .Times(10, 200)
+                                    .Str("gen_ai.request.model", "m1")
+                                    .Attr("gen_ai.response.finish_reasons", arr("tool_use")),
+                                SpanBuilder(1, 3, 1).Tool("kubectl").Times(210, 300),
+                                SpanBuilder(1, 4, 1)
+                                    .Chat(50, 5)
+                                    .Times(5, 900)
+                                    .Str("gen_ai.request.model", "m0")
+                                    .Int("gen_ai.usage.cache_read.input_tokens", 7)
+                                    .Attr("gen_ai.response.finish_reasons", arr("end_turn"))};
   const OtlpSpan inv = SpanBuilder(1, 1).InvokeAgent("t").Times(0, 1000);
   auto all = Map(inv, kids);
   ASSERT_TRUE(all.ok());

@@ -35,7 +35,8 @@ otlp:
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->otlp.assembly_window, Millis(30'000));
   EXPECT_EQ(c->otlp.max_pending_spans, 5000);
-  EXPECT_EQ(c->otlp.labels, (Labels{{"env", "deployment.environment.name"}, {"team", "team.name"}}));
+  EXPECT_EQ(c->otlp.labels,
+            (Labels{{"env", "deployment.environment.name"}, {"team", "team.name"}}));
   EXPECT_EQ(c->otlp.verdict_evaluations, (std::vector<std::string>{"oncall_verdict", "review"}));
 }
 

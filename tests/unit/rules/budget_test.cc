@@ -37,15 +37,15 @@ TEST(BudgetPeriodTest, DaysAcrossDstAreExact) {
   ExpectPeriod(BudgetPeriod::kDay, "America/New_York", "2026-11-01T10:00:00Z",
                "2026-11-01T04:00:00Z", "2026-11-02T05:00:00Z");
   // Berlin: CET +1 -> CEST +2 on 2026-03-29, back on 2026-10-25.
-  ExpectPeriod(BudgetPeriod::kDay, "Europe/Berlin", "2026-03-29T12:00:00Z",
-               "2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z");
-  ExpectPeriod(BudgetPeriod::kDay, "Europe/Berlin", "2026-10-25T12:00:00Z",
-               "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z");
+  ExpectPeriod(BudgetPeriod::kDay, "Europe/Berlin", "2026-03-29T12:00:00Z", "2026-03-28T23:00:00Z",
+               "2026-03-29T22:00:00Z");
+  ExpectPeriod(BudgetPeriod::kDay, "Europe/Berlin", "2026-10-25T12:00:00Z", "2026-10-24T22:00:00Z",
+               "2026-10-25T23:00:00Z");
   // The last millisecond of a day is in it; local midnight starts the next.
   ExpectPeriod(BudgetPeriod::kDay, "Europe/Berlin", "2026-10-25T22:59:59.999Z",
                "2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z");
-  ExpectPeriod(BudgetPeriod::kDay, "Europe/Berlin", "2026-10-25T23:00:00Z",
-               "2026-10-25T23:00:00Z", "2026-10-26T23:00:00Z");
+  ExpectPeriod(BudgetPeriod::kDay, "Europe/Berlin", "2026-10-25T23:00:00Z", "2026-10-25T23:00:00Z",
+               "2026-10-26T23:00:00Z");
 }
 
 TEST(BudgetPeriodTest, WeeksStartOnMonday) {
@@ -55,8 +55,8 @@ TEST(BudgetPeriodTest, WeeksStartOnMonday) {
   ExpectPeriod(BudgetPeriod::kWeek, "UTC", "2026-11-30T00:00:00Z", "2026-11-30T00:00:00Z",
                "2026-12-07T00:00:00Z");
   // A Berlin week holding the spring change is 167 hours long.
-  ExpectPeriod(BudgetPeriod::kWeek, "Europe/Berlin", "2026-03-27T12:00:00Z",
-               "2026-03-22T23:00:00Z", "2026-03-29T22:00:00Z");
+  ExpectPeriod(BudgetPeriod::kWeek, "Europe/Berlin", "2026-03-27T12:00:00Z", "2026-03-22T23:00:00Z",
+               "2026-03-29T22:00:00Z");
   // Sunday evening in New York is already Monday in UTC: the local week counts.
   ExpectPeriod(BudgetPeriod::kWeek, "America/New_York", "2026-11-30T02:00:00Z",
                "2026-11-23T05:00:00Z", "2026-11-30T05:00:00Z");

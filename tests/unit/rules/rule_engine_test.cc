@@ -12,8 +12,7 @@ constexpr TimeMs kT0 = 1'764'000'000'000;
 constexpr int64_t kMin = 60'000;
 constexpr int64_t kHour = 60 * kMin;
 
-SliValue V(const std::string& agent, std::optional<double> value,
-           int64_t samples) {
+SliValue V(const std::string& agent, std::optional<double> value, int64_t samples) {
   SliValue v;
   if (!agent.empty()) v.group["agent"] = agent;
   v.value = value;
@@ -37,8 +36,7 @@ class FakeWindows {
       if (it == data_.end()) return out;
       for (const SliValue& v : it->second) {
         auto agent = v.group.find("agent");
-        if (!q.only_agent.empty() &&
-            (agent == v.group.end() || agent->second != q.only_agent)) {
+        if (!q.only_agent.empty() && (agent == v.group.end() || agent->second != q.only_agent)) {
           continue;
         }
         out.push_back(v);
@@ -50,8 +48,7 @@ class FakeWindows {
 
  private:
   static std::string Key(Sli sli, const std::string& window, Millis offset) {
-    return std::string(SliName(sli)) + "|" + window + "|" +
-           std::to_string(offset.count());
+    return std::string(SliName(sli)) + "|" + window + "|" + std::to_string(offset.count());
   }
   std::map<std::string, std::vector<SliValue>> data_;
 };
@@ -127,9 +124,9 @@ TEST_F(RuleEngineTest, PendingThenFiringAfterFor) {
   EXPECT_EQ(n.receiver, "slack");
   const AlertEvent& e = n.event;
   EXPECT_EQ(e.name, "AgentToolCallExplosion");
-  EXPECT_EQ(e.labels, (Labels{{"agent", "ir"},
-                              {"alertname", "AgentToolCallExplosion"},
-                              {"severity", "page"}}));
+  EXPECT_EQ(
+      e.labels,
+      (Labels{{"agent", "ir"}, {"alertname", "AgentToolCallExplosion"}, {"severity", "page"}}));
   EXPECT_EQ(e.annotations, (Labels{{"summary", "ir p95 tool calls 33"}}));
   EXPECT_FALSE(e.resolved);
   EXPECT_EQ(e.value, 33);
@@ -141,8 +138,7 @@ TEST_F(RuleEngineTest, PendingThenFiringAfterFor) {
   EXPECT_EQ(e.active_since_ms, kT0);
   EXPECT_EQ(e.fired_at_ms, kT0 + 5 * kMin);
   EXPECT_EQ(e.fingerprint,
-            Fingerprint("AgentToolCallExplosion",
-                        {{"agent", "ir"}, {"severity", "page"}}));
+            Fingerprint("AgentToolCallExplosion", {{"agent", "ir"}, {"severity", "page"}}));
   ASSERT_EQ(r.upserts.size(), 1u);
   EXPECT_EQ(r.upserts[0].state, AlertState::kFiring);
   EXPECT_EQ(r.upserts[0].last_notified_ms, kT0 + 5 * kMin);
@@ -160,16 +156,11 @@ TEST_F(RuleEngineTest, ForZeroFiresOnFirstEvaluation) {
 }
 
 TEST_F(RuleEngineTest, OperatorsCompareAgainstThreshold) {
-  for (const auto& [op, value, fires] :
-       std::vector<std::tuple<std::string, double, bool>>{
-           {">", 25, false},
-           {">=", 25, true},
-           {"<", 24.9, true},
-           {"<=", 25.1, false}}) {
+  for (const auto& [op, value, fires] : std::vector<std::tuple<std::string, double, bool>>{
+           {">", 25, false}, {">=", 25, true}, {"<", 24.9, true}, {"<=", 25.1, false}}) {
     Make(ToolCallsRule("    op: \"" + op + "\"\n"));
     windows_.Set(Sli::kToolCalls, "24h", {V("ir", value, 10)});
-    EXPECT_EQ(Eval(kT0).notifications.size(), fires ? 1u : 0u)
-        << op << " " << value;
+    EXPECT_EQ(Eval(kT0).notifications.size(), fires ? 1u : 0u) << op << " " << value;
   }
 }
 
@@ -193,8 +184,7 @@ TEST_F(RuleEngineTest, PendingThatClearsIsDeletedSilently) {
 
 TEST_F(RuleEngineTest, MinSamplesAndNullValuesFireNothing) {
   Make(ToolCallsRule(""));
-  windows_.Set(Sli::kToolCalls, "24h",
-               {V("ir", 40, 2), V("cost", std::nullopt, 0)});
+  windows_.Set(Sli::kToolCalls, "24h", {V("ir", 40, 2), V("cost", std::nullopt, 0)});
   StepResult r = Eval(kT0);
   EXPECT_TRUE(r.transitions.empty());
   EXPECT_TRUE(r.empty());
@@ -296,11 +286,8 @@ TEST_F(RuleEngineTest, RestoreKeepsPendingStartAndDoesNotReannounceFiring) {
   windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10)});
   std::vector<StoredAlert> stored = Eval(kT0).upserts;  // ir pending since kT0
   windows_.Set(Sli::kToolCalls, "24h", {V("ir", 31, 10), V("cost", 40, 10)});
-  for (const StoredAlert& a :
-       Eval(kT0 + 10 * kMin).upserts) {  // ir fires, cost pending
-    std::erase_if(stored, [&](const StoredAlert& s) {
-      return s.fingerprint == a.fingerprint;
-    });
+  for (const StoredAlert& a : Eval(kT0 + 10 * kMin).upserts) {  // ir fires, cost pending
+    std::erase_if(stored, [&](const StoredAlert& s) { return s.fingerprint == a.fingerprint; });
     stored.push_back(a);
   }
   ASSERT_EQ(stored.size(), 2u);
@@ -345,8 +332,7 @@ TEST_F(RuleEngineTest, RestoredAlertOfUnknownRuleResolves) {
 }
 
 TEST_F(RuleEngineTest, ReplaceKeepsStateAndResolvesRemovedRules) {
-  const std::string two =
-      ToolCallsRule("    for: 10m\n") + R"(  - alert: AgentCostSpike
+  const std::string two = ToolCallsRule("    for: 10m\n") + R"(  - alert: AgentCostSpike
     sli: cost_usd
     window: 1d
     threshold: 50
@@ -389,15 +375,12 @@ TEST_F(RuleEngineTest, CompareFiresOnRatio) {
 )");
   const Millis week(7 * 24 * kHour), day(24 * kHour);
   windows_.Set(Sli::kToolCalls, "24h",
-               {V("a", 30, 5), V("b", 30, 5), V("c", 30, 5), V("d", 30, 5),
-                V("e", 30, 1)});
+               {V("a", 30, 5), V("b", 30, 5), V("c", 30, 5), V("d", 30, 5), V("e", 30, 1)});
   windows_.Set(Sli::kToolCalls, "24h",
-               {V("a", 15, 5), V("b", 25, 5), V("c", 0, 5),
-                V("d", std::nullopt, 0), V("e", 10, 5)},
+               {V("a", 15, 5), V("b", 25, 5), V("c", 0, 5), V("d", std::nullopt, 0), V("e", 10, 5)},
                week);
   windows_.Set(Sli::kInvestigations, "1h", {V("a", 4, 4), V("b", 6, 6)});
-  windows_.Set(Sli::kInvestigations, "1h", {V("a", 10, 10), V("b", 10, 10)},
-               day);
+  windows_.Set(Sli::kInvestigations, "1h", {V("a", 10, 10), V("b", 10, 10)}, day);
   StepResult r = Eval(kT0);
   ASSERT_EQ(r.notifications.size(), 2u);
   std::map<std::string, AlertEvent> fired;
@@ -433,8 +416,7 @@ TEST_F(RuleEngineTest, SloMultiwindowBurnRates) {
   StepResult r = Eval(kT0);
   ASSERT_EQ(r.notifications.size(), 2u);
   std::map<std::string, AlertEvent> by_window;
-  for (const auto& n : r.notifications)
-    by_window[n.event.labels.at("long_window")] = n.event;
+  for (const auto& n : r.notifications) by_window[n.event.labels.at("long_window")] = n.event;
   ASSERT_TRUE(by_window.count("1h"));
   ASSERT_TRUE(by_window.count("3d"));
   const AlertEvent& page = by_window["1h"];
@@ -445,8 +427,7 @@ TEST_F(RuleEngineTest, SloMultiwindowBurnRates) {
                                  {"slo", "diagnosis-accuracy"}}));
   EXPECT_NEAR(page.value, 16, 1e-9);
   EXPECT_NEAR(page.threshold, 14.4, 1e-9);
-  EXPECT_NE(page.annotations.at("summary").find("16x over 1h"),
-            std::string::npos)
+  EXPECT_NE(page.annotations.at("summary").find("16x over 1h"), std::string::npos)
       << page.annotations.at("summary");
   EXPECT_EQ(by_window["3d"].labels.at("severity"), "ticket");
   EXPECT_NEAR(by_window["3d"].value, 1.2, 1e-9);
@@ -507,13 +488,11 @@ TEST_F(RuleEngineTest, ReviewCoverageSloUsesUncoveredShare) {
   Make(
       "slos:\n- name: cov\n  sli: review_coverage\n  objective: 0.9\n  by: "
       "[agent]\n");
-  windows_.Set(Sli::kReviewCoverage, "30d",
-               {V("ir", 0.85, 100), V("cb", 0.95, 100)});
+  windows_.Set(Sli::kReviewCoverage, "30d", {V("ir", 0.85, 100), V("cb", 0.95, 100)});
   auto statuses = engine_->SloStatuses(windows_.Fn(), kT0);
   ASSERT_EQ(statuses.size(), 2u);
   std::map<std::string, double> remaining;
-  for (const auto& s : statuses)
-    remaining[s.group.at("agent")] = s.error_budget_remaining;
+  for (const auto& s : statuses) remaining[s.group.at("agent")] = s.error_budget_remaining;
   EXPECT_NEAR(remaining["ir"], -0.5, 1e-9);  // 1 - 0.15/0.1
   EXPECT_NEAR(remaining["cb"], 0.5, 1e-9);   // 1 - 0.05/0.1
 }
@@ -547,11 +526,9 @@ TEST_F(RuleEngineTest, OnlyAgentsLeavesOtherAgentsAndFleetRulesAlone) {
   for (const auto& n : r.notifications) {
     EXPECT_TRUE(n.event.resolved);
     auto agent = n.event.labels.find("agent");
-    resolved.insert(n.event.name + "/" +
-                    (agent == n.event.labels.end() ? "" : agent->second));
+    resolved.insert(n.event.name + "/" + (agent == n.event.labels.end() ? "" : agent->second));
   }
-  EXPECT_EQ(resolved,
-            (std::set<std::string>{"AgentToolCallExplosion/b", "FleetCost/"}));
+  EXPECT_EQ(resolved, (std::set<std::string>{"AgentToolCallExplosion/b", "FleetCost/"}));
 }
 
 TEST_F(RuleEngineTest, TemplatedLabelsAreIdentityAndDuplicatesAreErrors) {
@@ -633,13 +610,10 @@ TEST_F(RuleEngineTest, IntrospectionShapes) {
 }
 
 TEST(FingerprintTest, StableAndLabelSensitive) {
-  const std::string fp =
-      Fingerprint("A", {{"agent", "ir"}, {"severity", "page"}});
+  const std::string fp = Fingerprint("A", {{"agent", "ir"}, {"severity", "page"}});
   EXPECT_EQ(fp.size(), 16u);
   EXPECT_EQ(fp.find_first_not_of("0123456789abcdef"), std::string::npos);
-  EXPECT_EQ(fp, Fingerprint("A", {{"severity", "page"},
-                                  {"agent", "ir"},
-                                  {"alertname", "A"}}));
+  EXPECT_EQ(fp, Fingerprint("A", {{"severity", "page"}, {"agent", "ir"}, {"alertname", "A"}}));
   EXPECT_NE(fp, Fingerprint("B", {{"agent", "ir"}, {"severity", "page"}}));
   EXPECT_NE(fp, Fingerprint("A", {{"agent", "ir"}, {"severity", "ticket"}}));
   EXPECT_NE(Fingerprint("A", {{"ab", "c"}}), Fingerprint("A", {{"a", "bc"}}));

@@ -93,8 +93,7 @@ TEST(RuleLoaderTest, LoadsEveryField) {
   ASSERT_EQ(r.labels.size(), 1u);
   EXPECT_EQ(r.labels[0].first, "severity");
   ASSERT_EQ(r.annotations.size(), 1u);
-  EXPECT_EQ(r.annotations[0].second.tmpl->Render({{"agent", "ir"}}, 0.07),
-            "ir overrides 7%");
+  EXPECT_EQ(r.annotations[0].second.tmpl->Render({{"agent", "ir"}}, 0.07), "ir overrides 7%");
   EXPECT_EQ(r.receivers, (std::vector<std::string>{"pagerduty-sre"}));
   EXPECT_FALSE(r.compare);
 
@@ -177,85 +176,69 @@ TEST(RuleLoaderTest, ErrorsNameFileLineAndField) {
   const std::vector<ErrorCase> cases = {
       {"yaml syntax", "groups: [\n", 2, "invalid YAML"},
       {"top-level unknown key", "grups: []\n", 1, "unknown field \"grups\""},
-      {"group unknown key", "groups:\n- name: g\n  interval: 1m\n  rules: []\n",
-       3, "group \"g\": unknown field \"interval\""},
+      {"group unknown key", "groups:\n- name: g\n  interval: 1m\n  rules: []\n", 3,
+       "group \"g\": unknown field \"interval\""},
       {"group without name", "groups:\n- rules: []\n", 2, "name: required"},
-      {"duplicate group",
-       "groups:\n- name: g\n  rules: []\n- name: g\n  rules: []\n", 4,
+      {"duplicate group", "groups:\n- name: g\n  rules: []\n- name: g\n  rules: []\n", 4,
        "duplicate group name \"g\""},
-      {"rules not a list", "groups:\n- name: g\n  rules: {a: 1}\n", 3,
-       "rules: must be a list"},
-      {"rule unknown key", Rule(base + "    threshold: 1\n    treshold: 2\n"),
-       8, "rule \"A\": unknown field \"treshold\""},
-      {"missing sli", Rule("    window: 1d\n    threshold: 1\n"), 4,
-       "rule \"A\": sli: required"},
-      {"unknown sli",
-       Rule("    sli: accuracy\n    window: 1d\n    threshold: 1\n"), 5,
+      {"rules not a list", "groups:\n- name: g\n  rules: {a: 1}\n", 3, "rules: must be a list"},
+      {"rule unknown key", Rule(base + "    threshold: 1\n    treshold: 2\n"), 8,
+       "rule \"A\": unknown field \"treshold\""},
+      {"missing sli", Rule("    window: 1d\n    threshold: 1\n"), 4, "rule \"A\": sli: required"},
+      {"unknown sli", Rule("    sli: accuracy\n    window: 1d\n    threshold: 1\n"), 5,
        "sli: unknown SLI \"accuracy\""},
-      {"missing window", Rule("    sli: cost_usd\n    threshold: 1\n"), 4,
-       "window: required"},
-      {"bad window",
-       Rule("    sli: cost_usd\n    window: 1x\n    threshold: 1\n"), 6,
+      {"missing window", Rule("    sli: cost_usd\n    threshold: 1\n"), 4, "window: required"},
+      {"bad window", Rule("    sli: cost_usd\n    window: 1x\n    threshold: 1\n"), 6,
        "rule \"A\": window: window \"1x\""},
       {"bad count window",
        Rule("    sli: cost_usd\n    window: 0 investigations\n    threshold: "
             "1\n"),
-       6,
-       "window: window \"0 investigations\": count must be a positive integer"},
-      {"missing stat",
-       Rule("    sli: tool_calls\n    window: 1h\n    threshold: 1\n"), 4,
+       6, "window: window \"0 investigations\": count must be a positive integer"},
+      {"missing stat", Rule("    sli: tool_calls\n    window: 1h\n    threshold: 1\n"), 4,
        "stat: required for the distribution SLI \"tool_calls\""},
       {"bad stat",
        Rule("    sli: tool_calls\n    stat: p42\n    window: 1h\n    "
             "threshold: 1\n"),
        6, "stat: unknown stat \"p42\""},
-      {"stat on non-distribution",
-       Rule(base + "    stat: p95\n    threshold: 1\n"), 7,
+      {"stat on non-distribution", Rule(base + "    stat: p95\n    threshold: 1\n"), 7,
        "stat: not allowed for \"cost_usd\""},
       {"bad op", Rule(base + "    op: \"=>\"\n    threshold: 1\n"), 7,
        "op: unknown operator \"=>\""},
       {"missing threshold", Rule(base), 4, "threshold: required"},
       {"threshold not a number", Rule(base + "    threshold: lots\n"), 7,
        "threshold: must be a number, got \"lots\""},
-      {"bad min_samples", Rule(base + "    threshold: 1\n    min_samples: 0\n"),
-       8, "min_samples: must be >= 1"},
-      {"min_samples not int",
-       Rule(base + "    threshold: 1\n    min_samples: 2.5\n"), 8,
+      {"bad min_samples", Rule(base + "    threshold: 1\n    min_samples: 0\n"), 8,
+       "min_samples: must be >= 1"},
+      {"min_samples not int", Rule(base + "    threshold: 1\n    min_samples: 2.5\n"), 8,
        "min_samples: must be an integer"},
       {"bad for", Rule(base + "    threshold: 1\n    for: 10 minutes\n"), 8,
        "for: bad duration \"10 minutes\""},
-      {"bad keep_firing_for",
-       Rule(base + "    threshold: 1\n    keep_firing_for: -1s\n"), 8,
+      {"bad keep_firing_for", Rule(base + "    threshold: 1\n    keep_firing_for: -1s\n"), 8,
        "keep_firing_for: bad duration"},
       {"finish_reason_rate without match",
-       Rule("    sli: finish_reason_rate\n    window: 1h\n    threshold: 1\n"),
-       4, "match: required for finish_reason_rate"},
-      {"match on other sli", Rule(base + "    match: stop\n    threshold: 1\n"),
-       7, "match: only for finish_reason_rate"},
+       Rule("    sli: finish_reason_rate\n    window: 1h\n    threshold: 1\n"), 4,
+       "match: required for finish_reason_rate"},
+      {"match on other sli", Rule(base + "    match: stop\n    threshold: 1\n"), 7,
+       "match: only for finish_reason_rate"},
       {"compare neither ratio", Rule(base + "    compare: {offset: 7d}\n"), 7,
        "compare: needs exactly one of ratio_above or ratio_below"},
       {"compare both ratios",
-       Rule(base +
-            "    compare: {offset: 7d, ratio_above: 2, ratio_below: 0.5}\n"),
-       7, "needs exactly one of ratio_above or ratio_below"},
-      {"compare without offset", Rule(base + "    compare: {ratio_above: 2}\n"),
-       7, "compare.offset: required"},
-      {"compare unknown key",
-       Rule(base + "    compare: {offset: 7d, ratio_abov: 2}\n"), 7,
+       Rule(base + "    compare: {offset: 7d, ratio_above: 2, ratio_below: 0.5}\n"), 7,
+       "needs exactly one of ratio_above or ratio_below"},
+      {"compare without offset", Rule(base + "    compare: {ratio_above: 2}\n"), 7,
+       "compare.offset: required"},
+      {"compare unknown key", Rule(base + "    compare: {offset: 7d, ratio_abov: 2}\n"), 7,
        "compare: unknown field \"ratio_abov\""},
       {"compare with threshold",
-       Rule(base +
-            "    compare: {offset: 7d, ratio_above: 2}\n    threshold: 3\n"),
-       8, "threshold: not used with compare"},
-      {"bad by label", Rule(base + "    threshold: 1\n    by: [agent, 9x]\n"),
-       8, "by: invalid label name \"9x\""},
-      {"duplicate by",
-       Rule(base + "    threshold: 1\n    by: [agent, agent]\n"), 8,
+       Rule(base + "    compare: {offset: 7d, ratio_above: 2}\n    threshold: 3\n"), 8,
+       "threshold: not used with compare"},
+      {"bad by label", Rule(base + "    threshold: 1\n    by: [agent, 9x]\n"), 8,
+       "by: invalid label name \"9x\""},
+      {"duplicate by", Rule(base + "    threshold: 1\n    by: [agent, agent]\n"), 8,
        "by: duplicate label \"agent\""},
-      {"where not a map", Rule(base + "    threshold: 1\n    where: [env]\n"),
-       8, "where: must be a mapping"},
-      {"alertname label",
-       Rule(base + "    threshold: 1\n    labels: {alertname: x}\n"), 8,
+      {"where not a map", Rule(base + "    threshold: 1\n    where: [env]\n"), 8,
+       "where: must be a mapping"},
+      {"alertname label", Rule(base + "    threshold: 1\n    labels: {alertname: x}\n"), 8,
        "labels: \"alertname\" is reserved"},
       {"bad annotation template",
        Rule(base + "    threshold: 1\n    annotations:\n      summary: \"{{ "
@@ -263,11 +246,9 @@ TEST(RuleLoaderTest, ErrorsNameFileLineAndField) {
        9,
        "annotations.summary: template {{ $value | humanise }}: function "
        "\"humanise\" not defined"},
-      {"bad label template",
-       Rule(base + "    threshold: 1\n    labels: {x: \"{{ $nope }}\"}\n"), 8,
+      {"bad label template", Rule(base + "    threshold: 1\n    labels: {x: \"{{ $nope }}\"}\n"), 8,
        "labels.x: template"},
-      {"unknown receiver",
-       Rule(base + "    threshold: 1\n    receivers: [slack-sre, pager]\n"), 8,
+      {"unknown receiver", Rule(base + "    threshold: 1\n    receivers: [slack-sre, pager]\n"), 8,
        "receivers: unknown receiver \"pager\""},
       {"duplicate alert in group",
        "groups:\n- name: g\n  rules:\n  - alert: A\n    sli: cost_usd\n    "
@@ -277,22 +258,19 @@ TEST(RuleLoaderTest, ErrorsNameFileLineAndField) {
        8, "rule \"A\": alert: duplicate alert name in the group"},
       {"recording rule", "groups:\n- name: g\n  rules:\n  - record: x\n", 4,
        "record: recording rules are not supported"},
-      {"missing alert", "groups:\n- name: g\n  rules:\n  - sli: cost_usd\n", 4,
-       "alert: required"},
+      {"missing alert", "groups:\n- name: g\n  rules:\n  - sli: cost_usd\n", 4, "alert: required"},
       {"slo unknown key",
        "slos:\n- name: s\n  sli: override_rate\n  objective: 0.9\n  target: "
        "1\n",
        5, "slo \"s\": unknown field \"target\""},
-      {"slo objective 1",
-       "slos:\n- name: s\n  sli: override_rate\n  objective: 1\n", 4,
+      {"slo objective 1", "slos:\n- name: s\n  sli: override_rate\n  objective: 1\n", 4,
        "objective: must be between 0 and 1"},
-      {"slo objective 0",
-       "slos:\n- name: s\n  sli: override_rate\n  objective: 0\n", 4,
+      {"slo objective 0", "slos:\n- name: s\n  sli: override_rate\n  objective: 0\n", 4,
        "objective: must be between 0 and 1"},
       {"slo missing objective", "slos:\n- name: s\n  sli: override_rate\n", 2,
        "objective: required"},
-      {"slo bad sli", "slos:\n- name: s\n  sli: cost_usd\n  objective: 0.9\n",
-       3, "sli: \"cost_usd\" is not supported for SLOs"},
+      {"slo bad sli", "slos:\n- name: s\n  sli: cost_usd\n  objective: 0.9\n", 3,
+       "sli: \"cost_usd\" is not supported for SLOs"},
       {"slo bad period",
        "slos:\n- name: s\n  sli: override_rate\n  objective: 0.9\n  period: "
        "1d\n",
@@ -334,17 +312,15 @@ TEST(RuleLoaderTest, ErrorsNameFileLineAndField) {
 TEST(RuleLoaderTest, ReceiversNotCheckedWhenDisabled) {
   LoadOptions o;
   o.check_receivers = false;
-  auto set =
-      LoadRuleText(Rule("    sli: cost_usd\n    window: 1d\n    threshold: 1\n"
-                        "    receivers: [anything]\n"),
-                   "f.yaml", o);
+  auto set = LoadRuleText(Rule("    sli: cost_usd\n    window: 1d\n    threshold: 1\n"
+                               "    receivers: [anything]\n"),
+                          "f.yaml", o);
   ASSERT_TRUE(set.ok()) << set.status().message();
 }
 
 TEST(RuleLoaderTest, LoadsFilesAndExpandsGlobs) {
   aw::testing::TempDir dir;
-  dir.Write("a.yaml",
-            Rule("    sli: cost_usd\n    window: 1d\n    threshold: 1\n"));
+  dir.Write("a.yaml", Rule("    sli: cost_usd\n    window: 1d\n    threshold: 1\n"));
   dir.Write("b.yaml", "groups:\n- name: other\n  rules: []\n");
   dir.Write("c.txt", "not yaml: [");
   auto files = ExpandRuleGlobs({"*.yaml", "a.yaml"}, dir.path());
@@ -357,8 +333,7 @@ TEST(RuleLoaderTest, LoadsFilesAndExpandsGlobs) {
   EXPECT_TRUE(none->empty());
   auto missing = ExpandRuleGlobs({"nope.yaml"}, dir.path());
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.status().message().find("nope.yaml: no such rule file"),
-            std::string::npos);
+  EXPECT_NE(missing.status().message().find("nope.yaml: no such rule file"), std::string::npos);
   auto abs = ExpandRuleGlobs({dir.File("b.yaml")}, "/elsewhere");
   ASSERT_TRUE(abs.ok());
   EXPECT_EQ(abs->size(), 1u);
@@ -372,28 +347,23 @@ TEST(RuleLoaderTest, LoadsFilesAndExpandsGlobs) {
 
   auto bad = LoadRuleFiles({dir.File("a.yaml"), dir.File("c.txt")}, Opts());
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(
-      bad.status().message().rfind(dir.File("c.txt") + ":1: invalid YAML", 0),
-      0u)
+  EXPECT_EQ(bad.status().message().rfind(dir.File("c.txt") + ":1: invalid YAML", 0), 0u)
       << bad.status().message();
   auto unreadable = LoadRuleFiles({dir.File("zzz.yaml")}, Opts());
   ASSERT_FALSE(unreadable.ok());
-  EXPECT_NE(
-      unreadable.status().message().find("zzz.yaml: cannot read rule file"),
-      std::string::npos);
+  EXPECT_NE(unreadable.status().message().find("zzz.yaml: cannot read rule file"),
+            std::string::npos);
 }
 
 TEST(RuleLoaderTest, SloNamesUniqueAcrossFiles) {
   aw::testing::TempDir dir;
-  const std::string slo =
-      "slos:\n- name: s\n  sli: override_rate\n  objective: 0.9\n";
+  const std::string slo = "slos:\n- name: s\n  sli: override_rate\n  objective: 0.9\n";
   dir.Write("a.yaml", slo);
   dir.Write("b.yaml", slo);
   auto set = LoadRuleFiles({dir.File("a.yaml"), dir.File("b.yaml")}, Opts());
   ASSERT_FALSE(set.ok());
   EXPECT_NE(
-      set.status().message().find(dir.File("b.yaml") +
-                                  ":2: slo \"s\": name: already defined at " +
+      set.status().message().find(dir.File("b.yaml") + ":2: slo \"s\": name: already defined at " +
                                   dir.File("a.yaml") + ":2"),
       std::string::npos)
       << set.status().message();
@@ -406,8 +376,7 @@ namespace aw::rules {
 namespace {
 
 std::string ErrorOfRule(const std::string& body) {
-  auto set = LoadRuleText("groups:\n- name: g\n  rules:\n  - alert: A\n" + body, "f.yaml",
-                          Opts());
+  auto set = LoadRuleText("groups:\n- name: g\n  rules:\n  - alert: A\n" + body, "f.yaml", Opts());
   EXPECT_FALSE(set.ok()) << body;
   return set.ok() ? "" : set.status().message();
 }
@@ -443,7 +412,8 @@ TEST(RuleLoaderHintTest, UnknownNamesSuggestTheClosestAndListValid) {
 TEST(RuleLoaderHintTest, WordWindowSuggestsTheShortForm) {
   std::string e = ErrorOfRule("    sli: cost_usd\n    window: 10 minutes\n    threshold: 1\n");
   EXPECT_NE(e.find("f.yaml:6: rule \"A\": window: "), std::string::npos) << e;
-  EXPECT_NE(e.find("window: \"10 minutes\" is not a window (did you mean 10m?"), std::string::npos) << e;
+  EXPECT_NE(e.find("window: \"10 minutes\" is not a window (did you mean 10m?"), std::string::npos)
+      << e;
   e = ErrorOfRule("    sli: cost_usd\n    window: 1d\n    threshold: 1\n    for: 5 minutes\n");
   EXPECT_NE(e.find("did you mean 5m?"), std::string::npos) << e;
 }
@@ -467,8 +437,8 @@ namespace aw::rules {
 namespace {
 
 TEST(RuleLoaderHintTest, SloSliSuggestsASupportedOne) {
-  auto set = LoadRuleText("slos:\n- name: s\n  sli: overide_rate\n  objective: 0.9\n", "f.yaml",
-                          Opts());
+  auto set =
+      LoadRuleText("slos:\n- name: s\n  sli: overide_rate\n  objective: 0.9\n", "f.yaml", Opts());
   ASSERT_FALSE(set.ok());
   EXPECT_NE(set.status().message().find(
                 "f.yaml:3: slo \"s\": sli: \"overide_rate\" is not supported for SLOs (did you "

@@ -197,8 +197,7 @@ TEST_F(StatsRulesTest, ConfidenceOnlyOnRatioSlis) {
 )",
                             "r.yaml", o);
   ASSERT_FALSE(range.ok());
-  EXPECT_NE(range.status().message().find("confidence: must be between 0 and 1"),
-            std::string::npos)
+  EXPECT_NE(range.status().message().find("confidence: must be between 0 and 1"), std::string::npos)
       << range.status().message();
 }
 
@@ -297,9 +296,9 @@ TEST_F(StatsRulesTest, CompareLoadErrors) {
   EXPECT_NE(error("{baseline: latest, label: version}").find("compare.baseline"),
             std::string::npos);
   EXPECT_NE(error("{baseline: previous}").find("compare.label: required"), std::string::npos);
-  EXPECT_NE(error("{baseline: previous, label: version, ratio_above: 2}").find(
-                "compare.ratio_above"),
-            std::string::npos);
+  EXPECT_NE(
+      error("{baseline: previous, label: version, ratio_above: 2}").find("compare.ratio_above"),
+      std::string::npos);
   EXPECT_NE(error("{baseline: previous, label: version, confidence: 0.9}", "tool_calls",
                   "    stat: p95\n")
                 .find("compare.confidence: only for ratio SLIs"),
@@ -364,7 +363,8 @@ TEST_F(StatsRulesTest, EceIsUsableInRules) {
 
 TEST(StatsExampleTest, ExampleRuleTestsPass) {
   std::ostringstream out;
-  EXPECT_EQ(tools::RunRuleTests({std::string(AW_SOURCE_DIR) + "/examples/tests/stats_test.yaml"}, out), 0)
+  EXPECT_EQ(
+      tools::RunRuleTests({std::string(AW_SOURCE_DIR) + "/examples/tests/stats_test.yaml"}, out), 0)
       << out.str();
   EXPECT_NE(out.str().find("stats_test.yaml: PASS (8 tests"), std::string::npos) << out.str();
 }

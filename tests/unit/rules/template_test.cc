@@ -8,8 +8,7 @@
 namespace aw::rules {
 namespace {
 
-std::string Render(const std::string& text, const Labels& labels,
-                   double value) {
+std::string Render(const std::string& text, const Labels& labels, double value) {
   auto t = Template::Parse(text);
   EXPECT_TRUE(t.ok()) << t.status().message();
   if (!t.ok()) return "<parse error>";
@@ -85,10 +84,8 @@ TEST(TemplateTest, RendersLabelsAndValue) {
 
 TEST(TemplateTest, PipelinesPrintfAndStringFunctions) {
   const Labels labels = {{"agent", "incident-response"}};
-  EXPECT_EQ(Render("{{ $labels.agent | toUpper }}", labels, 0),
-            "INCIDENT-RESPONSE");
-  EXPECT_EQ(Render("{{ title $labels.agent }}", labels, 0),
-            "Incident-Response");
+  EXPECT_EQ(Render("{{ $labels.agent | toUpper }}", labels, 0), "INCIDENT-RESPONSE");
+  EXPECT_EQ(Render("{{ title $labels.agent }}", labels, 0), "Incident-Response");
   EXPECT_EQ(Render("{{ printf \"%.2f\" $value }}", labels, 0.12345), "0.12");
   EXPECT_EQ(Render("{{ $value | printf \"%.1f%%\" }}", labels, 12.34), "12.3%");
   EXPECT_EQ(Render("{{ \"lit\" }}", labels, 0), "lit");
@@ -99,33 +96,24 @@ TEST(TemplateTest, PipelinesPrintfAndStringFunctions) {
 
 TEST(TemplateTest, ParseErrorsNameTheProblem) {
   EXPECT_NE(ParseError("{{ $value").find("unclosed"), std::string::npos);
-  EXPECT_NE(ParseError("{{ humanise $value }}")
-                .find("function \"humanise\" not defined"),
+  EXPECT_NE(ParseError("{{ humanise $value }}").find("function \"humanise\" not defined"),
             std::string::npos);
-  EXPECT_NE(ParseError("{{ $foo }}").find("unsupported variable \"$foo\""),
+  EXPECT_NE(ParseError("{{ $foo }}").find("unsupported variable \"$foo\""), std::string::npos);
+  EXPECT_NE(ParseError("{{ humanize }}").find("wrong number of args for humanize"),
             std::string::npos);
-  EXPECT_NE(
-      ParseError("{{ humanize }}").find("wrong number of args for humanize"),
-      std::string::npos);
-  EXPECT_NE(ParseError("{{ $value | }}").find("missing command"),
-            std::string::npos);
+  EXPECT_NE(ParseError("{{ $value | }}").find("missing command"), std::string::npos);
   EXPECT_NE(ParseError("{{ }}").find("empty action"), std::string::npos);
-  EXPECT_NE(ParseError("{{ printf \"%d\" $value }}").find("unsupported format"),
+  EXPECT_NE(ParseError("{{ printf \"%d\" $value }}").find("unsupported format"), std::string::npos);
+  EXPECT_NE(ParseError("{{ printf \"%f %f\" $value }}").find("2 verbs for 1 args"),
             std::string::npos);
-  EXPECT_NE(
-      ParseError("{{ printf \"%f %f\" $value }}").find("2 verbs for 1 args"),
-      std::string::npos);
-  EXPECT_NE(ParseError("{{ $value $value }}").find("unexpected operand"),
-            std::string::npos);
-  EXPECT_NE(ParseError("{{ if $value }}x{{ end }}")
-                .find("function \"if\" not defined"),
+  EXPECT_NE(ParseError("{{ $value $value }}").find("unexpected operand"), std::string::npos);
+  EXPECT_NE(ParseError("{{ if $value }}x{{ end }}").find("function \"if\" not defined"),
             std::string::npos);
 }
 
 TEST(FormatLabelsTest, SortedAndEscaped) {
   EXPECT_EQ(FormatLabels({{"agent", "ir"}}), "{agent=\"ir\"}");
-  EXPECT_EQ(FormatLabels({{"b", "x\"y"}, {"a", "1\\2"}}),
-            "{a=\"1\\\\2\", b=\"x\\\"y\"}");
+  EXPECT_EQ(FormatLabels({{"b", "x\"y"}, {"a", "1\\2"}}), "{a=\"1\\\\2\", b=\"x\\\"y\"}");
   EXPECT_EQ(FormatLabels({}), "{}");
 }
 

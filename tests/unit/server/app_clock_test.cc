@@ -10,8 +10,8 @@
 #include "daemon/config/config.h"
 #include "daemon/server/app.h"
 #include "tests/testing/daemon_process.h"
-#include "tests/testing/temp_dir.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/temp_dir.h"
 
 namespace aw::server {
 namespace {
@@ -44,8 +44,8 @@ TEST(AppClockTest, EvaluationTicksFollowTheInjectedClock) {
   ASSERT_TRUE(app.Start().ok());
   httplib::Client client("127.0.0.1", app.port());
   for (int i = 0; i < 5; ++i) {
-    const std::string span = R"({"investigation_id":"inv)" + std::to_string(i) +
-                             R"(","agent":"ir","tool_calls":40})";
+    const std::string span =
+        R"({"investigation_id":"inv)" + std::to_string(i) + R"(","agent":"ir","tool_calls":40})";
     auto res = client.Post("/v1/spans", span, "application/json");
     ASSERT_TRUE(res);
     ASSERT_EQ(res->status, 200) << res->body;

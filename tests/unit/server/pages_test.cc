@@ -29,7 +29,8 @@ TEST(PagesTest, EscapesEverythingThatCouldOpenATagOrAttribute) {
   EXPECT_EQ(HtmlEscape("caf\xC3\xA9 \xF0\x9F\x94\xA5"), "caf\xC3\xA9 \xF0\x9F\x94\xA5");
   EXPECT_EQ(UrlEncode("a/b c<>"), "a%2Fb%20c%3C%3E");
   EXPECT_EQ(SafeLink("javascript:alert(1)", "Runbook"), "Runbook: javascript:alert(1)");
-  EXPECT_EQ(SafeLink("https://w/x?a=1&b=\"", "R"), "<a href=\"https://w/x?a=1&amp;b=&quot;\">R</a>");
+  EXPECT_EQ(SafeLink("https://w/x?a=1&b=\"", "R"),
+            "<a href=\"https://w/x?a=1&amp;b=&quot;\">R</a>");
 }
 
 TEST(PagesTest, ValuesCarryTheirSliUnits) {
@@ -63,7 +64,9 @@ TEST(PagesTest, ChartScaleSpansTheDataAndTheThreshold) {
   EXPECT_THAT(svg, HasSubstr("class=\"threshold\""));
   // The gap splits the line: two moves.
   const std::regex moves(" M");
-  EXPECT_EQ(std::distance(std::sregex_iterator(svg.begin(), svg.end(), moves), std::sregex_iterator()), 2);
+  EXPECT_EQ(
+      std::distance(std::sregex_iterator(svg.begin(), svg.end(), moves), std::sregex_iterator()),
+      2);
   EXPECT_THAT(LineChart({std::nullopt}, {}), HasSubstr("no data"));
 }
 
@@ -164,11 +167,20 @@ TEST(PagesTest, SilencesSectionListsActiveOnesAndIsOutWithoutData) {
   EXPECT_EQ(SilencesSection(nullptr, 0), "");
   const nlohmann::json silences = {
       {"silences",
-       {{{"id", "s1"}, {"matchers", {{{"name", "agent"}, {"value", "<ir>"}, {"isRegex", false}, {"isEqual", true}}}},
-         {"startsAt", "2026-11-30T00:00:00Z"}, {"endsAt", "2026-11-30T02:00:00Z"},
-         {"createdBy", "alice"}, {"comment", "deploy"}, {"status", "active"}},
-        {{"id", "s2"}, {"matchers", nlohmann::json::array()}, {"endsAt", "2026-11-29T00:00:00Z"},
-         {"createdBy", "bob"}, {"comment", "old"}, {"status", "expired"}}}}};
+       {{{"id", "s1"},
+         {"matchers",
+          {{{"name", "agent"}, {"value", "<ir>"}, {"isRegex", false}, {"isEqual", true}}}},
+         {"startsAt", "2026-11-30T00:00:00Z"},
+         {"endsAt", "2026-11-30T02:00:00Z"},
+         {"createdBy", "alice"},
+         {"comment", "deploy"},
+         {"status", "active"}},
+        {{"id", "s2"},
+         {"matchers", nlohmann::json::array()},
+         {"endsAt", "2026-11-29T00:00:00Z"},
+         {"createdBy", "bob"},
+         {"comment", "old"},
+         {"status", "expired"}}}}};
   const std::string html = SilencesSection(silences, 0);
   EXPECT_THAT(html, HasSubstr("agent=&quot;&lt;ir&gt;&quot;"));
   EXPECT_THAT(html, HasSubstr("alice"));

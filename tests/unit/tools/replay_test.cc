@@ -49,18 +49,15 @@ TEST(ReplayTest, PrintsTransitionsInEventTime) {
   const std::string events = dir.Write("events.ndjson", kEvents);
   std::ostringstream out, err;
   Pricing pricing = {{"m", ModelPrice{2.0, 0, 0, 0}}};  // b1 costs $2
-  ASSERT_EQ(Replay(Rules(), pricing, events, false, Millis(60'000), out, err),
-            0)
-      << err.str();
-  EXPECT_EQ(
-      out.str(),
-      "2026-11-20T03:14:00Z firing   AgentToolCallExplosion {agent=\"ir\", "
-      "severity=\"page\"} "
-      "value=31\n"
-      "2026-11-20T03:35:00Z firing   AgentCostSpike {agent=\"cb\"} value=2\n"
-      "2026-11-20T04:05:00Z resolved AgentCostSpike {agent=\"cb\"}\n"
-      "2026-11-20T04:14:00Z resolved AgentToolCallExplosion {agent=\"ir\", "
-      "severity=\"page\"}\n");
+  ASSERT_EQ(Replay(Rules(), pricing, events, false, Millis(60'000), out, err), 0) << err.str();
+  EXPECT_EQ(out.str(),
+            "2026-11-20T03:14:00Z firing   AgentToolCallExplosion {agent=\"ir\", "
+            "severity=\"page\"} "
+            "value=31\n"
+            "2026-11-20T03:35:00Z firing   AgentCostSpike {agent=\"cb\"} value=2\n"
+            "2026-11-20T04:05:00Z resolved AgentCostSpike {agent=\"cb\"}\n"
+            "2026-11-20T04:14:00Z resolved AgentToolCallExplosion {agent=\"ir\", "
+            "severity=\"page\"}\n");
   EXPECT_EQ(err.str(), "");
 }
 
@@ -68,8 +65,7 @@ TEST(ReplayTest, JsonLines) {
   aw::testing::TempDir dir;
   const std::string events = dir.Write("events.ndjson", kEvents);
   std::ostringstream out, err;
-  ASSERT_EQ(Replay(Rules(), {}, events, true, Millis(60'000), out, err), 0)
-      << err.str();
+  ASSERT_EQ(Replay(Rules(), {}, events, true, Millis(60'000), out, err), 0) << err.str();
   EXPECT_EQ(
       out.str(),
       R"({"alert":"AgentToolCallExplosion","labels":{"agent":"ir","severity":"page"},"state":"firing","time":"2026-11-20T03:14:00Z","value":31.0})"
@@ -85,12 +81,10 @@ TEST(ReplayTest, CostSpikeFiresAfterFor) {
       R"({"span": {"investigation_id": "c1", "agent": "cb", "ts": "2026-11-20T03:00:00Z", "estimated_cost_usd": 2}})"
       "\n");
   std::ostringstream out, err;
-  ASSERT_EQ(Replay(Rules(), {}, events, false, Millis(60'000), out, err), 0)
-      << err.str();
-  EXPECT_EQ(
-      out.str(),
-      "2026-11-20T03:30:00Z firing   AgentCostSpike {agent=\"cb\"} value=2\n"
-      "2026-11-20T04:00:00Z resolved AgentCostSpike {agent=\"cb\"}\n");
+  ASSERT_EQ(Replay(Rules(), {}, events, false, Millis(60'000), out, err), 0) << err.str();
+  EXPECT_EQ(out.str(),
+            "2026-11-20T03:30:00Z firing   AgentCostSpike {agent=\"cb\"} value=2\n"
+            "2026-11-20T04:00:00Z resolved AgentCostSpike {agent=\"cb\"}\n");
 }
 
 TEST(ReplayTest, BadLinesAreErrorsWithLineNumbers) {
@@ -102,31 +96,24 @@ TEST(ReplayTest, BadLinesAreErrorsWithLineNumbers) {
   const std::vector<Case> cases = {
       {"{not json", ":2: malformed JSON"},
       {R"({"spam": {}})", ":2: unknown record \"spam\""},
-      {R"({"span": {"investigation_id": "x", "agent": "ir"}})",
-       ":2: span.ts: required in replay"},
-      {R"({"resolution": {"incident_id": "I"}})",
-       ":2: resolution.resolved_at: required in replay"},
+      {R"({"span": {"investigation_id": "x", "agent": "ir"}})", ":2: span.ts: required in replay"},
+      {R"({"resolution": {"incident_id": "I"}})", ":2: resolution.resolved_at: required in replay"},
       {R"({"span": {"investigation_id": "x", "agent": "ir", "ts": 1795662300, "tool_calls": -1}})",
        ":2: span: tool_calls"},
       {R"({"span": {}, "feedback": {}})", ":2: expected one of"},
   };
   for (const Case& c : cases) {
     const std::string events = dir.Write(
-        "e.ndjson",
-        R"({"span": {"investigation_id": "a", "agent": "ir", "ts": 1795662300}})"
-        "\n" +
-            c.line + "\n");
+        "e.ndjson", R"({"span": {"investigation_id": "a", "agent": "ir", "ts": 1795662300}})"
+                    "\n" +
+                        c.line + "\n");
     std::ostringstream out, err;
-    EXPECT_EQ(Replay(Rules(), {}, events, false, Millis(60'000), out, err), 1)
-        << c.line;
-    EXPECT_NE(err.str().find(events + c.message), std::string::npos)
-        << err.str();
+    EXPECT_EQ(Replay(Rules(), {}, events, false, Millis(60'000), out, err), 1) << c.line;
+    EXPECT_NE(err.str().find(events + c.message), std::string::npos) << err.str();
     EXPECT_EQ(out.str(), "");
   }
   std::ostringstream out, err;
-  EXPECT_EQ(Replay(Rules(), {}, dir.File("none.ndjson"), false, Millis(60'000),
-                   out, err),
-            1);
+  EXPECT_EQ(Replay(Rules(), {}, dir.File("none.ndjson"), false, Millis(60'000), out, err), 1);
   EXPECT_NE(err.str().find("cannot read"), std::string::npos);
 }
 

@@ -15,9 +15,7 @@ TEST(RuleTestRunnerTest, ExampleTestsPass) {
   std::ostringstream out;
   EXPECT_EQ(RunRuleTests({std::string(AW_SOURCE_DIR) + "/examples/tests/agents_test.yaml"}, out), 0)
       << out.str();
-  EXPECT_NE(out.str().find("agents_test.yaml: PASS (4 tests"),
-            std::string::npos)
-      << out.str();
+  EXPECT_NE(out.str().find("agents_test.yaml: PASS (4 tests"), std::string::npos) << out.str();
 }
 
 constexpr const char* kRules = R"(groups:
@@ -48,28 +46,24 @@ tests:
   std::ostringstream out;
   EXPECT_EQ(RunRuleTests({test}, out), 1);
   const std::string s = out.str();
-  EXPECT_NE(
-      s.find(test + ":7: test 1 (explosion): at 2m: AgentToolCallExplosion "
-                    "{agent=\"ir\"}: expected firing, got pending "
-                    "{agent=\"ir\"} value=40"),
-      std::string::npos)
+  EXPECT_NE(s.find(test + ":7: test 1 (explosion): at 2m: AgentToolCallExplosion "
+                          "{agent=\"ir\"}: expected firing, got pending "
+                          "{agent=\"ir\"} value=40"),
+            std::string::npos)
       << s;
   EXPECT_EQ(s.find(":8:"), std::string::npos) << "5m holds: " << s;
-  EXPECT_NE(
-      s.find(":9: test 1 (explosion): at 6m: AgentToolCallExplosion "
-             "{agent=\"cb\"}: "
-             "expected firing, got inactive (other alerts of that name: firing "
-             "{agent=\"ir\"} value=40)"),
-      std::string::npos)
+  EXPECT_NE(s.find(":9: test 1 (explosion): at 6m: AgentToolCallExplosion "
+                   "{agent=\"cb\"}: "
+                   "expected firing, got inactive (other alerts of that name: firing "
+                   "{agent=\"ir\"} value=40)"),
+            std::string::npos)
       << s;
   EXPECT_NE(s.find(":10: test 1 (explosion): at 7m: AgentToolCallExplosion "
                    "{agent=\"ir\"}: "
                    "expected inactive, got firing {agent=\"ir\"} value=40"),
             std::string::npos)
       << s;
-  EXPECT_NE(s.find(test + ": FAIL (3 of 4 expectations failed)"),
-            std::string::npos)
-      << s;
+  EXPECT_NE(s.find(test + ": FAIL (3 of 4 expectations failed)"), std::string::npos) << s;
 }
 
 TEST(RuleTestRunnerTest, InvalidFilesReportFileAndLine) {
@@ -95,10 +89,8 @@ TEST(RuleTestRunnerTest, InvalidFilesReportFileAndLine) {
       {"rule_files: [rules.yaml]\ntests:\n- events:\n  - {at: soon, span: "
        "{}}\n  expect: []\n",
        "t.yaml:4: tests[0].events[0].at: bad duration \"soon\""},
-      {"rule_files: [missing.yaml]\ntests: []\n",
-       "missing.yaml: no such rule file"},
-      {"rule_files: [rules.yaml]\ntest: []\n",
-       "t.yaml:2: test file: unknown field \"test\""},
+      {"rule_files: [missing.yaml]\ntests: []\n", "missing.yaml: no such rule file"},
+      {"rule_files: [rules.yaml]\ntest: []\n", "t.yaml:2: test file: unknown field \"test\""},
   };
   for (const Case& c : cases) {
     const std::string test = dir.Write("t.yaml", c.yaml);

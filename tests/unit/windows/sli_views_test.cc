@@ -57,7 +57,7 @@ TEST(SnapshotCacheTest, RebuildsOnWriteWindowChangeAndTtlOnly) {
   EXPECT_EQ(cache.builds(), 2);
   ExpectSame(*second, engine.Snapshot(w, kT0 + 20));
   // ttl of clock time passed: rebuilt (records age out of time windows).
-  const TimeMs later = kT0 + 3'600'000 + 5;  // "a" has left the 1h window
+  const TimeMs later = kT0 + 3'600'000 + 5;                         // "a" has left the 1h window
   EXPECT_EQ(cache.Get(engine, w, kT0 + 1019).get(), second.get());  // 999 ms after its build
   EXPECT_EQ(cache.builds(), 2);
   cache.Get(engine, w, kT0 + 1020);

@@ -76,7 +76,8 @@ void Feed(WindowEngine& engine, const Events& e, std::atomic<int>* spans_done) {
       engine.ApplyFeedback(e.feedback[f++], ++seq);
     }
     if (r < e.resolutions.size() && i % 97 == 0) engine.ApplyResolution(e.resolutions[r++], ++seq);
-    if (spans_done != nullptr) spans_done->store(static_cast<int>(i + 1), std::memory_order_release);
+    if (spans_done != nullptr)
+      spans_done->store(static_cast<int>(i + 1), std::memory_order_release);
   }
 }
 

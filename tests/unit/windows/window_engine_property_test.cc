@@ -125,7 +125,7 @@ class Reference {
       }
       for (auto it = incidents_.begin(); it != incidents_.end();) {
         it = it->second && it->second->r.resolved_at_ms < cutoff ? incidents_.erase(it)
-                                                                  : std::next(it);
+                                                                 : std::next(it);
       }
     }
   }
@@ -149,13 +149,14 @@ class Reference {
           } else if (r.opened_at_ms) {
             rec.ttr = static_cast<double>(r.resolved_at_ms - *r.opened_at_ms) / 1000.0;
           } else {
-            rec.ttr = static_cast<double>(r.resolved_at_ms - (s.ts_ms - s.duration_ms.value_or(0))) /
-                      1000.0;
+            rec.ttr =
+                static_cast<double>(r.resolved_at_ms - (s.ts_ms - s.duration_ms.value_or(0))) /
+                1000.0;
           }
         }
       } else if (inv.verdict && !inv.verdict_agent.empty()) {
-        rec = RefRecord{inv.verdict->ts, inv.verdict->seq, inv.verdict_agent, {}, nullptr,
-                        Verdict::kNone, {}};
+        rec = RefRecord{
+            inv.verdict->ts, inv.verdict->seq, inv.verdict_agent, {}, nullptr, Verdict::kNone, {}};
       } else {
         continue;
       }
@@ -255,12 +256,23 @@ SliValue RefValue(const Reference& ref, const std::vector<const RefRecord*>& rec
     }
     std::optional<double> x;
     switch (q.sli) {
-      case Sli::kCostPerInvestigation: x = ref.Cost(s); break;
-      case Sli::kToolCalls: if (s.tool_calls) x = static_cast<double>(*s.tool_calls); break;
-      case Sli::kInputTokens: if (s.input_tokens) x = static_cast<double>(*s.input_tokens); break;
-      case Sli::kOutputTokens: if (s.output_tokens) x = static_cast<double>(*s.output_tokens); break;
-      case Sli::kDurationMs: if (s.duration_ms) x = static_cast<double>(*s.duration_ms); break;
-      default: break;
+      case Sli::kCostPerInvestigation:
+        x = ref.Cost(s);
+        break;
+      case Sli::kToolCalls:
+        if (s.tool_calls) x = static_cast<double>(*s.tool_calls);
+        break;
+      case Sli::kInputTokens:
+        if (s.input_tokens) x = static_cast<double>(*s.input_tokens);
+        break;
+      case Sli::kOutputTokens:
+        if (s.output_tokens) x = static_cast<double>(*s.output_tokens);
+        break;
+      case Sli::kDurationMs:
+        if (s.duration_ms) x = static_cast<double>(*s.duration_ms);
+        break;
+      default:
+        break;
     }
     if (x) dist.push_back(*x);
   }
@@ -308,8 +320,8 @@ SliValue RefValue(const Reference& ref, const std::vector<const RefRecord*>& rec
           }
         }
         if (count > 0) {
-          ece += count / static_cast<double>(calib.size()) *
-                 std::abs(conf / count - confirms / count);
+          ece +=
+              count / static_cast<double>(calib.size()) * std::abs(conf / count - confirms / count);
         }
       }
       out.value = ece;
@@ -318,7 +330,8 @@ SliValue RefValue(const Reference& ref, const std::vector<const RefRecord*>& rec
     case Sli::kConfidenceResolutionCorrelation: {
       out.samples = static_cast<int64_t>(xs.size());
       const bool constant =
-          xs.size() < 2 || std::all_of(xs.begin(), xs.end(), [&](double v) { return v == xs[0]; }) ||
+          xs.size() < 2 ||
+          std::all_of(xs.begin(), xs.end(), [&](double v) { return v == xs[0]; }) ||
           std::all_of(ys.begin(), ys.end(), [&](double v) { return v == ys[0]; });
       if (constant) break;
       long double mx = 0, my = 0;
@@ -347,12 +360,23 @@ SliValue RefValue(const Reference& ref, const std::vector<const RefRecord*>& rec
           out.value = static_cast<double>(sum / dist.size());
           break;
         }
-        case Stat::kMax: out.value = *std::max_element(dist.begin(), dist.end()); break;
-        case Stat::kP50: out.value = RefQuantile(dist, 50); break;
-        case Stat::kP90: out.value = RefQuantile(dist, 90); break;
-        case Stat::kP95: out.value = RefQuantile(dist, 95); break;
-        case Stat::kP99: out.value = RefQuantile(dist, 99); break;
-        case Stat::kNone: break;
+        case Stat::kMax:
+          out.value = *std::max_element(dist.begin(), dist.end());
+          break;
+        case Stat::kP50:
+          out.value = RefQuantile(dist, 50);
+          break;
+        case Stat::kP90:
+          out.value = RefQuantile(dist, 90);
+          break;
+        case Stat::kP95:
+          out.value = RefQuantile(dist, 95);
+          break;
+        case Stat::kP99:
+          out.value = RefQuantile(dist, 99);
+          break;
+        case Stat::kNone:
+          break;
       }
     }
   }
@@ -491,8 +515,11 @@ std::vector<SliQuery> RandomQueries(StreamGen& g, int n) {
   }();
   const std::vector<std::vector<std::string>> bys = {
       {"agent"}, {"team"}, {"agent", "env"}, {}, {"env", "team"}};
-  const std::vector<Labels> wheres = {
-      {}, {{"env", "prod"}}, {{"agent", "ir"}}, {{"team", ""}}, {{"agent", "cost"}, {"env", "dev"}}};
+  const std::vector<Labels> wheres = {{},
+                                      {{"env", "prod"}},
+                                      {{"agent", "ir"}},
+                                      {{"team", ""}},
+                                      {{"agent", "cost"}, {"env", "dev"}}};
   std::vector<SliQuery> out;
   for (int i = 0; i < n; ++i) {
     SliQuery q;
@@ -521,11 +548,11 @@ void CheckQuery(const WindowEngine& engine, const Reference& ref,
         const auto got = engine.Compute(q, now);
         std::string where;
         for (const auto& [k, v] : q.where) where += k + "=" + v + ",";
-        const std::string ctx = std::string(SliName(sli)) + "/" + StatName(stat) + " window=" +
-                                std::to_string(q.window.duration.count()) + "ms/" +
+        const std::string ctx = std::string(SliName(sli)) + "/" + StatName(stat) +
+                                " window=" + std::to_string(q.window.duration.count()) + "ms/" +
                                 std::to_string(q.window.count) + " where=" + where +
-                                Cat(" offset=", q.offset.count()) +
-                                " only=" + q.only_agent + Cat(" now=", now);
+                                Cat(" offset=", q.offset.count()) + " only=" + q.only_agent +
+                                Cat(" now=", now);
         ASSERT_EQ(got.size(), groups.size()) << ctx;
         for (const SliValue& v : got) {
           auto it = groups.find(v.group);
@@ -590,8 +617,7 @@ void RunAgainstReference(uint32_t seed, int length, size_t check_every) {
     if (const Replace* rp = std::get_if<Replace>(&events[i])) {
       // Before the reference applies it: the engine holds the span (and its
       // seq) exactly when the reference does.
-      ASSERT_EQ(engine.SpanSeq(rp->span.investigation_id),
-                ref.SpanSeq(rp->span.investigation_id));
+      ASSERT_EQ(engine.SpanSeq(rp->span.investigation_id), ref.SpanSeq(rp->span.investigation_id));
       const bool held = ref.HoldsSpan(rp->span.investigation_id);
       ASSERT_EQ(engine.ReplaceSpan(rp->span), held) << rp->span.investigation_id;
       ASSERT_EQ(replayed.ReplaceSpan(rp->span), held);
@@ -669,8 +695,8 @@ TEST_P(WindowEnginePropertyTest, MatchesBruteForceReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, WindowEnginePropertyTest,
-                         ::testing::Values(1u, 3u, 5u, 7u, 11u, 42u, 777u, 2024u, 31337u,
-                                           99991u, 123457u, 4000000007u));
+                         ::testing::Values(1u, 3u, 5u, 7u, 11u, 42u, 777u, 2024u, 31337u, 99991u,
+                                           123457u, 4000000007u));
 
 // Longer streams: more records per bucket, more late verdicts and moves.
 class WindowEngineLongPropertyTest : public ::testing::TestWithParam<uint32_t> {};

@@ -316,7 +316,7 @@ TEST_F(WindowEngineTest, TimeToResolvePrefersExplicitThenOpenedAtThenSpanStart) 
   Resolution r;
   r.investigation_id = "i0";
   r.resolved_at_ms = kT0 + kHour;
-  r.opened_at_ms = kT0;        // ignored: time_to_resolve_s wins
+  r.opened_at_ms = kT0;  // ignored: time_to_resolve_s wins
   r.time_to_resolve_s = 7;
   AddResolution(r);
   r.investigation_id = "i1";
@@ -334,8 +334,8 @@ TEST_F(WindowEngineTest, TimeWindowEdges) {
   const TimeMs now = kT0 + 10 * kHour;
   AddSpan(MakeSpan("at-start", "a", now - kHour));  // end - W: excluded
   AddSpan(MakeSpan("inside", "a", now - kHour + 1));
-  AddSpan(MakeSpan("at-end", "a", now));             // included
-  AddSpan(MakeSpan("future", "a", now + 1));         // excluded
+  AddSpan(MakeSpan("at-end", "a", now));      // included
+  AddSpan(MakeSpan("future", "a", now + 1));  // excluded
   int64_t n = 0;
   EXPECT_EQ(V(Sli::kInvestigations, TimeWindow(kHour), now, "a", &n), 2.0);
   EXPECT_EQ(n, 2);
@@ -492,8 +492,7 @@ TEST_F(WindowEngineTest, DistributionStatsAreNearestRank) {
   EXPECT_EQ(stat(Stat::kP99), 20.0);
   EXPECT_EQ(stat(Stat::kMax), 20.0);
   EXPECT_EQ(stat(Stat::kMean), 10.5);
-  EXPECT_EQ(V(Sli::kDurationMs, TimeWindow(kHour), kT0 + kMin, "a", nullptr, Stat::kP90),
-            18000.0);
+  EXPECT_EQ(V(Sli::kDurationMs, TimeWindow(kHour), kT0 + kMin, "a", nullptr, Stat::kP90), 18000.0);
   // 3 samples: p50 = rank ceil(1.5) = 2nd.
   WindowEngine e(Pricing{});
   for (int k = 0; k < 3; ++k) {
@@ -538,8 +537,8 @@ TEST_F(WindowEngineTest, FinishReasonRateBrierAndCost) {
   EXPECT_EQ(V(Sli::kCostPerInvestigation, TimeWindow(kHour), kT0, "a", &n, Stat::kP50), 0.5);
   EXPECT_EQ(n, 3);
   // New pricing re-prices the spans that sent no cost.
-  engine_.SetPricing(Pricing{{"m", ModelPrice{2.0, 2.0, 0, 0}},
-                             {"unknown-model", ModelPrice{1.0, 0, 0, 0}}});
+  engine_.SetPricing(
+      Pricing{{"m", ModelPrice{2.0, 2.0, 0, 0}}, {"unknown-model", ModelPrice{1.0, 0, 0, 0}}});
   EXPECT_DOUBLE_EQ(*V(Sli::kCostUsd, TimeWindow(kHour), kT0), 0.5 + 1 + 3);
 }
 
@@ -602,7 +601,9 @@ TEST_F(WindowEngineTest, SnapshotMatchesComputeForEveryRow) {
     s.confidence = (i % 10) / 10.0;
     s.incident_id = Cat("INC", i % 4);
     AddSpan(s);
-    if (i % 4) AddVerdict(MakeVerdict(s.investigation_id, i % 5 ? Verdict::kConfirm : Verdict::kOverride, s.ts_ms));
+    if (i % 4)
+      AddVerdict(
+          MakeVerdict(s.investigation_id, i % 5 ? Verdict::kConfirm : Verdict::kOverride, s.ts_ms));
   }
   for (int k = 0; k < 4; ++k) {
     Resolution r;
@@ -634,8 +635,7 @@ TEST_F(WindowEngineTest, SnapshotMatchesComputeForEveryRow) {
 
 TEST_F(WindowEngineTest, MemoryReportsCompactRecords) {
   for (int i = 0; i < 10'000; ++i) {
-    Span s = MakeSpan(Cat("investigation-", i), Cat("agent-", i % 10),
-                      kT0 + i);
+    Span s = MakeSpan(Cat("investigation-", i), Cat("agent-", i % 10), kT0 + i);
     s.labels = {{"env", "prod"}};
     s.tool_calls = i % 20;
     AddSpan(s);
