@@ -28,7 +28,7 @@ std::string LabelSetText(const Labels& labels) {
 
 }  // namespace
 
-std::string GroupKeyFor(const GroupingConfig& config, const Labels& labels, Labels* group_labels) {
+std::string GroupKeyFor(const GroupingOptions& config, const Labels& labels, Labels* group_labels) {
   Labels picked;
   if (config.by_all) {
     picked = labels;
@@ -45,7 +45,7 @@ std::string GroupKeyFor(const GroupingConfig& config, const Labels& labels, Labe
 
 std::string GroupFingerprint(const std::string& key) { return "group:" + key; }
 
-Grouper::Grouper(GroupingConfig config) : config_(std::move(config)) {}
+Grouper::Grouper(GroupingOptions config) : config_(std::move(config)) {}
 
 std::string Grouper::Add(const AlertEvent& event, TimeMs now) {
   Labels group_labels;

@@ -1,7 +1,7 @@
 #pragma once
 
 // Notification grouping per receiver, with Alertmanager's meaning
-// (ReceiverConfig::grouping). The design:
+// (ReceiverOptions::grouping). The design:
 //
 //  - Rules put every alert change in the outbox as one item per receiver,
 //    grouped or not (an "alert item": an AlertEvent, alert_json.h). For an
@@ -46,10 +46,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alerting/receiver.h"
 #include "daemon/common/clock.h"
 #include "daemon/common/status.h"
 #include "daemon/common/types.h"
-#include "daemon/config/config.h"
 
 namespace aw::alerting {
 
@@ -80,7 +80,7 @@ struct GroupNotification {
 
 // The group key and group labels of an alert with `labels` (AlertLabels:
 // alertname included).
-std::string GroupKeyFor(const GroupingConfig& config, const Labels& labels, Labels* group_labels);
+std::string GroupKeyFor(const GroupingOptions& config, const Labels& labels, Labels* group_labels);
 
 // The outbox fingerprint of a group's messages.
 std::string GroupFingerprint(const std::string& key);
@@ -88,7 +88,7 @@ std::string GroupFingerprint(const std::string& key);
 // Not thread-safe; one per grouped receiver, owned by its delivery worker.
 class Grouper {
  public:
-  explicit Grouper(GroupingConfig config);
+  explicit Grouper(GroupingOptions config);
 
   // Folds one alert change into its group and returns the group's key.
   std::string Add(const AlertEvent& event, TimeMs now);
@@ -109,7 +109,7 @@ class Grouper {
   void Restore(std::vector<AlertGroup> groups);
 
  private:
-  const GroupingConfig config_;
+  const GroupingOptions config_;
   std::map<std::string, AlertGroup> groups_;
 };
 

@@ -185,21 +185,21 @@ HttpNotifier::HttpNotifier(Options options)
           options_.http_proxy.value_or(Env("HTTP_PROXY", "http_proxy"))),
       no_proxy_(options_.no_proxy.value_or(Env("NO_PROXY", "no_proxy"))) {}
 
-Result<HttpNotifier::Request> HttpNotifier::BuildRequest(
-    const ReceiverConfig& r, const AlertEvent& event, TimeMs now) const {
+Result<HttpNotifier::Request> HttpNotifier::BuildRequest(const ReceiverOptions& r,
+                                                         const AlertEvent& event,
+                                                         TimeMs now) const {
   nlohmann::json body;
   switch (r.kind) {
-    case ReceiverConfig::Kind::kPagerDuty:
-      body = BuildPagerDutyEvent(r.pagerduty.routing_key, event,
-                                 options_.payload, now);
+    case ReceiverOptions::Kind::kPagerDuty:
+      body = BuildPagerDutyEvent(r.routing_key, event, options_.payload, now);
       break;
-    case ReceiverConfig::Kind::kSlack:
+    case ReceiverOptions::Kind::kSlack:
       body = BuildSlackMessage(event, options_.payload);
       break;
-    case ReceiverConfig::Kind::kWebhook:
+    case ReceiverOptions::Kind::kWebhook:
       body = BuildWebhookV4(r.name, event, options_.payload);
       break;
-    case ReceiverConfig::Kind::kAlertmanager:
+    case ReceiverOptions::Kind::kAlertmanager:
       body = BuildAlertmanagerAlerts(event, options_.payload, now);
       break;
   }
@@ -208,26 +208,16 @@ Result<HttpNotifier::Request> HttpNotifier::BuildRequest(
 
 namespace {
 
-std::string ReceiverUrl(const ReceiverConfig& r) {
-  switch (r.kind) {
-    case ReceiverConfig::Kind::kPagerDuty:
-      return r.pagerduty.url;
-    case ReceiverConfig::Kind::kSlack:
-      return r.slack.webhook_url;
-    case ReceiverConfig::Kind::kWebhook:
-      return r.webhook.url;
-    case ReceiverConfig::Kind::kAlertmanager: {
-      std::string url = r.alertmanager.url;
-      while (!url.empty() && url.back() == '/') url.pop_back();
-      return url + "/api/v2/alerts";
-    }
-  }
-  return "";
+std::string ReceiverUrl(const ReceiverOptions& r) {
+  if (r.kind != ReceiverOptions::Kind::kAlertmanager) return r.url;
+  std::string url = r.url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url + "/api/v2/alerts";
 }
 
 }  // namespace
 
-Result<HttpNotifier::Request> HttpNotifier::MakeRequest(const ReceiverConfig& r,
+Result<HttpNotifier::Request> HttpNotifier::MakeRequest(const ReceiverOptions& r,
                                                         const nlohmann::json& body) const {
   const std::string url = ReceiverUrl(r);
   Request request;
@@ -240,27 +230,27 @@ Result<HttpNotifier::Request> HttpNotifier::MakeRequest(const ReceiverConfig& r,
   // Invalid UTF-8 in a label must not throw: replace it.
   request.body =
       body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (r.kind == ReceiverConfig::Kind::kWebhook && !r.webhook.secret.empty()) {
-    request.signature = WebhookSignature(r.webhook.secret, request.body);
+  if (r.kind == ReceiverOptions::Kind::kWebhook && !r.secret.empty()) {
+    request.signature = WebhookSignature(r.secret, request.body);
   }
   return request;
 }
 
-DeliveryResult HttpNotifier::SendGroup(const ReceiverConfig& r, const GroupNotification& group,
+DeliveryResult HttpNotifier::SendGroup(const ReceiverOptions& r, const GroupNotification& group,
                                        TimeMs now) noexcept {
   try {
     std::vector<nlohmann::json> bodies;
     switch (r.kind) {
-      case ReceiverConfig::Kind::kPagerDuty:
-        bodies = BuildGroupPagerDutyEvents(r.pagerduty.routing_key, group, options_.payload, now);
+      case ReceiverOptions::Kind::kPagerDuty:
+        bodies = BuildGroupPagerDutyEvents(r.routing_key, group, options_.payload, now);
         break;
-      case ReceiverConfig::Kind::kSlack:
+      case ReceiverOptions::Kind::kSlack:
         bodies.push_back(BuildGroupSlackMessage(group, options_.payload));
         break;
-      case ReceiverConfig::Kind::kWebhook:
+      case ReceiverOptions::Kind::kWebhook:
         bodies.push_back(BuildGroupWebhookV4(r.name, group, options_.payload));
         break;
-      case ReceiverConfig::Kind::kAlertmanager:
+      case ReceiverOptions::Kind::kAlertmanager:
         bodies.push_back(BuildGroupAlertmanagerAlerts(group, options_.payload, now));
         break;
     }
@@ -278,8 +268,7 @@ DeliveryResult HttpNotifier::SendGroup(const ReceiverConfig& r, const GroupNotif
   }
 }
 
-DeliveryResult HttpNotifier::Send(const ReceiverConfig& receiver,
-                                  const AlertEvent& event,
+DeliveryResult HttpNotifier::Send(const ReceiverOptions& receiver, const AlertEvent& event,
                                   TimeMs now) noexcept {
   try {
     auto request = BuildRequest(receiver, event, now);
@@ -296,8 +285,8 @@ DeliveryResult HttpNotifier::Send(const ReceiverConfig& receiver,
   }
 }
 
-DeliveryResult HttpNotifier::Post(const ReceiverConfig& receiver,
-                                  const Request& request, TimeMs now) const {
+DeliveryResult HttpNotifier::Post(const ReceiverOptions& receiver, const Request& request,
+                                  TimeMs now) const {
   httplib::Client client(request.url.SchemeHostPort());
   if (!client.is_valid()) {
     return DeliveryResult::Permanent("cannot create a client for " +

@@ -2,12 +2,12 @@
 
 // The real Notifier: one HTTP POST per call with cpp-httplib (HTTPS through
 // OpenSSL), body from alerting/payloads.h by receiver kind:
-//   pagerduty    POST pagerduty.url (Events API v2)
-//   slack        POST slack.webhook_url
-//   webhook      POST webhook.url, Alertmanager webhook v4 JSON, plus
+//   pagerduty    POST url (Events API v2)
+//   slack        POST url (incoming webhook)
+//   webhook      POST url, Alertmanager webhook v4 JSON, plus
 //                X-Agentwatch-Signature: sha256=<hex HMAC> when secret set
-//   alertmanager POST alertmanager.url + "/api/v2/alerts"
-// Connect, read and write timeouts are ReceiverConfig::timeout. A proxy is
+//   alertmanager POST url + "/api/v2/alerts"
+// Connect, read and write timeouts are ReceiverOptions::timeout. A proxy is
 // taken from HTTPS_PROXY / HTTP_PROXY (or lower-case) at construction;
 // NO_PROXY is honoured and loopback never goes through a proxy.
 
@@ -57,11 +57,11 @@ class HttpNotifier final : public Notifier {
   HttpNotifier();
   explicit HttpNotifier(Options options);
 
-  DeliveryResult Send(const ReceiverConfig& receiver, const AlertEvent& event,
+  DeliveryResult Send(const ReceiverOptions& receiver, const AlertEvent& event,
                       TimeMs now) noexcept override;
   // One POST with the group's body (group_payloads.h); PagerDuty: one POST
   // per event, stopping at the first not delivered.
-  DeliveryResult SendGroup(const ReceiverConfig& receiver, const GroupNotification& group,
+  DeliveryResult SendGroup(const ReceiverOptions& receiver, const GroupNotification& group,
                            TimeMs now) noexcept override;
 
   // The request Send would make, for tests and `agentwatch check`-style
@@ -71,14 +71,13 @@ class HttpNotifier final : public Notifier {
     std::string body;
     std::string signature;  // header value; empty when unsigned
   };
-  Result<Request> BuildRequest(const ReceiverConfig& receiver,
-                               const AlertEvent& event, TimeMs now) const;
+  Result<Request> BuildRequest(const ReceiverOptions& receiver, const AlertEvent& event,
+                               TimeMs now) const;
 
  private:
   // The request for `body` to receiver `r` (URL and signature by kind).
-  Result<Request> MakeRequest(const ReceiverConfig& r, const nlohmann::json& body) const;
-  DeliveryResult Post(const ReceiverConfig& receiver, const Request& request,
-                      TimeMs now) const;
+  Result<Request> MakeRequest(const ReceiverOptions& r, const nlohmann::json& body) const;
+  DeliveryResult Post(const ReceiverOptions& receiver, const Request& request, TimeMs now) const;
 
   // Constant after construction.
   const Options options_;

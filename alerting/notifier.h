@@ -6,10 +6,10 @@
 #include <string>
 
 #include "alerting/grouping.h"
+#include "alerting/receiver.h"
 
 #include "daemon/common/clock.h"
 #include "daemon/common/types.h"
-#include "daemon/config/config.h"
 
 namespace aw::alerting {
 
@@ -46,13 +46,12 @@ struct DeliveryResult {
 class Notifier {
  public:
   virtual ~Notifier() = default;
-  virtual DeliveryResult Send(const ReceiverConfig& receiver,
-                              const AlertEvent& event, TimeMs now) noexcept = 0;
+  virtual DeliveryResult Send(const ReceiverOptions& receiver, const AlertEvent& event,
+                              TimeMs now) noexcept = 0;
 
   // Sends one group message (grouping.h), once. This default sends its
   // alerts one Send each and stops at the first that is not delivered.
-  virtual DeliveryResult SendGroup(const ReceiverConfig& receiver,
-                                   const GroupNotification& group,
+  virtual DeliveryResult SendGroup(const ReceiverOptions& receiver, const GroupNotification& group,
                                    TimeMs now) noexcept {
     for (const AlertEvent& e : group.alerts) {
       DeliveryResult r = Send(receiver, e, now);

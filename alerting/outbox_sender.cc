@@ -11,13 +11,12 @@
 namespace aw::alerting {
 
 OutboxSender::OutboxSender(OutboxStore& store, const Clock& clock,
-                           std::vector<ReceiverConfig> receivers,
-                           Notifier& notifier)
+                           std::vector<ReceiverOptions> receivers, Notifier& notifier)
     : OutboxSender(store, clock, std::move(receivers), notifier, Options{}) {}
 
 OutboxSender::OutboxSender(OutboxStore& store, const Clock& clock,
-                           std::vector<ReceiverConfig> receivers,
-                           Notifier& notifier, Options options)
+                           std::vector<ReceiverOptions> receivers, Notifier& notifier,
+                           Options options)
     : store_(store),
       clock_(clock),
       receivers_(std::move(receivers)),
@@ -34,7 +33,7 @@ OutboxSender::OutboxSender(OutboxStore& store, const Clock& clock,
   }
 }
 
-void OutboxSender::DrainGroups(const ReceiverConfig& receiver, TimeMs now) {
+void OutboxSender::DrainGroups(const ReceiverOptions& receiver, TimeMs now) {
   auto it = to_drain_.find(receiver.name);
   if (it == to_drain_.end() || !it->second) return;
   auto rows = options_.groups->LoadGroups(receiver.name);
@@ -64,11 +63,11 @@ void OutboxSender::DrainGroups(const ReceiverConfig& receiver, TimeMs now) {
   }
 }
 
-bool OutboxSender::Grouped(const ReceiverConfig& receiver) const {
+bool OutboxSender::Grouped(const ReceiverOptions& receiver) const {
   return options_.groups != nullptr && receiver.grouping.enabled;
 }
 
-Result<std::vector<OutboxItem>> OutboxSender::GroupItems(const ReceiverConfig& receiver,
+Result<std::vector<OutboxItem>> OutboxSender::GroupItems(const ReceiverOptions& receiver,
                                                          GroupNotification n, TimeMs now) {
   std::vector<OutboxItem> items;
   auto add = [&](const std::string& fingerprint, const GroupNotification& payload) {
@@ -80,7 +79,7 @@ Result<std::vector<OutboxItem>> OutboxSender::GroupItems(const ReceiverConfig& r
     item.next_attempt_ms = now;
     items.push_back(std::move(item));
   };
-  if (receiver.kind == ReceiverConfig::Kind::kPagerDuty) {
+  if (receiver.kind == ReceiverOptions::Kind::kPagerDuty) {
     // One item per alert: its dedup key is per alert, and so is its order.
     for (const std::string& fp : n.send_fingerprints) {
       GroupNotification one{n.key, n.labels, {}, {fp}};
@@ -103,7 +102,7 @@ Result<std::vector<OutboxItem>> OutboxSender::GroupItems(const ReceiverConfig& r
   return items;
 }
 
-TimeMs OutboxSender::GroupStep(const ReceiverConfig& receiver, TimeMs now) {
+TimeMs OutboxSender::GroupStep(const ReceiverOptions& receiver, TimeMs now) {
   GroupState& state = groupers_.at(receiver.name);
   Grouper& grouper = state.grouper;
   const TimeMs retry = now + std::max<int64_t>(options_.idle_poll.count(), 1);
@@ -171,7 +170,7 @@ TimeMs OutboxSender::GroupStep(const ReceiverConfig& receiver, TimeMs now) {
 
 OutboxSender::~OutboxSender() { Stop(); }
 
-const ReceiverConfig* OutboxSender::Find(const std::string& name) const {
+const ReceiverOptions* OutboxSender::Find(const std::string& name) const {
   for (const auto& r : receivers_) {
     if (r.name == name) return &r;
   }
@@ -244,8 +243,7 @@ std::map<std::string, OutboxSender::ReceiverCounts> OutboxSender::Counts()
   return counts_;
 }
 
-OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item,
-                                            const ReceiverConfig* receiver,
+OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item, const ReceiverOptions* receiver,
                                             TimeMs now) {
   // Store errors below are not fatal: the item stays pending and comes due
   // again (at-least-once), so they are deliberately ignored.
@@ -321,8 +319,8 @@ std::set<int64_t> OlderInBatch(const std::vector<OutboxItem>& due) {
 
 }  // namespace
 
-OutboxSender::Outcome OutboxSender::ProcessInOrder(
-    const OutboxItem& item, const ReceiverConfig* receiver, TimeMs now) {
+OutboxSender::Outcome OutboxSender::ProcessInOrder(const OutboxItem& item,
+                                                   const ReceiverOptions* receiver, TimeMs now) {
   if (receiver != nullptr && !item.fingerprint.empty()) {
     // Older states of this alert (due or still backing off) must never go
     // out after this one.
@@ -357,7 +355,7 @@ int OutboxSender::DeliverDue(TimeMs now) {
       if (!done.insert(item.id).second) continue;
       ++fresh;
       if (older.count(item.id) != 0) continue;  // the newer one supersedes it
-      const ReceiverConfig* receiver = Find(item.receiver);
+      const ReceiverOptions* receiver = Find(item.receiver);
       // A grouped receiver's alert items go out only through their group.
       if (receiver != nullptr && Grouped(*receiver) && !IsGroupPayload(item.payload)) continue;
       ProcessInOrder(item, receiver, now);
@@ -432,8 +430,8 @@ Millis OutboxSender::WaitBeforeNextAttempt(TimeMs now) {
 
 void OutboxSender::Worker(std::stop_token stop, size_t index, TimeMs start_ms,
                           uint64_t generation) {
-  const ReceiverConfig& receiver = receivers_[index];
-  const bool resends = receiver.kind == ReceiverConfig::Kind::kAlertmanager;
+  const ReceiverOptions& receiver = receivers_[index];
+  const bool resends = receiver.kind == ReceiverOptions::Kind::kAlertmanager;
   const Millis resend_every =
       std::max(options_.alertmanager_resend_interval, Millis(1));
   const int limit = std::max(options_.batch_limit, 1);
@@ -478,7 +476,7 @@ void OutboxSender::Worker(std::stop_token stop, size_t index, TimeMs start_ms,
   }
 }
 
-void OutboxSender::Resend(const ReceiverConfig& receiver, TimeMs now) {
+void OutboxSender::Resend(const ReceiverOptions& receiver, TimeMs now) {
   std::function<std::vector<AlertEvent>()> source;
   {
     std::lock_guard lock(mu_);

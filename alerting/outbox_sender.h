@@ -32,7 +32,7 @@
 //    Options::idle_poll) or until Wake(). What is due is decided with the
 //    Clock; the waiting itself is in real time.
 //
-// Grouped receivers (ReceiverConfig::grouping, given Options::groups): the
+// Grouped receivers (ReceiverOptions::grouping, given Options::groups): the
 // receiver's worker first folds its pending alert items into its Grouper
 // and writes the group notifications that are due as group items, in one
 // GroupStore transaction (grouping.h states the design and invariants);
@@ -68,10 +68,10 @@
 
 #include "alerting/grouping.h"
 #include "alerting/notifier.h"
+#include "alerting/receiver.h"
 #include "daemon/common/alert_store.h"
 #include "daemon/common/clock.h"
 #include "daemon/common/log.h"
-#include "daemon/config/config.h"
 
 namespace aw::alerting {
 
@@ -104,11 +104,10 @@ class OutboxSender {
   };
 
   // All references must outlive the sender.
-  OutboxSender(OutboxStore& store, const Clock& clock,
-               std::vector<ReceiverConfig> receivers, Notifier& notifier,
-               Options options);
-  OutboxSender(OutboxStore& store, const Clock& clock,
-               std::vector<ReceiverConfig> receivers, Notifier& notifier);
+  OutboxSender(OutboxStore& store, const Clock& clock, std::vector<ReceiverOptions> receivers,
+               Notifier& notifier, Options options);
+  OutboxSender(OutboxStore& store, const Clock& clock, std::vector<ReceiverOptions> receivers,
+               Notifier& notifier);
   ~OutboxSender();  // Stop()s
   OutboxSender(const OutboxSender&) = delete;
   OutboxSender& operator=(const OutboxSender&) = delete;
@@ -118,7 +117,7 @@ class OutboxSender {
   int DeliverDue(TimeMs now);
 
   // Threaded mode. Start is a no-op when started; Stop joins the workers
-  // (an in-flight POST finishes first: at most ReceiverConfig::timeout).
+  // (an in-flight POST finishes first: at most ReceiverOptions::timeout).
   void Start();
   void Stop();
 
@@ -139,17 +138,15 @@ class OutboxSender {
 
  private:
   enum class Outcome { kSent, kRetry, kFailed, kDeferred };
-  Outcome Process(const OutboxItem& item, const ReceiverConfig* receiver,
-                  TimeMs now);
+  Outcome Process(const OutboxItem& item, const ReceiverOptions* receiver, TimeMs now);
   // Sends `item` only once older items of its alert are superseded; a store
   // error defers it (it stays pending and comes due again).
-  Outcome ProcessInOrder(const OutboxItem& item, const ReceiverConfig* receiver,
-                         TimeMs now);
-  const ReceiverConfig* Find(const std::string& name) const;
+  Outcome ProcessInOrder(const OutboxItem& item, const ReceiverOptions* receiver, TimeMs now);
+  const ReceiverOptions* Find(const std::string& name) const;
   void Worker(std::stop_token stop, size_t receiver_index, TimeMs start_ms,
               uint64_t generation);
   void Janitor(std::stop_token stop, uint64_t generation);
-  void Resend(const ReceiverConfig& receiver, TimeMs now);
+  void Resend(const ReceiverOptions& receiver, TimeMs now);
   // Waits until woken, stopped or `max_wait` passed.
   void WaitForWork(std::stop_token& stop, uint64_t* seen_generation,
                    Millis max_wait);
@@ -160,30 +157,30 @@ class OutboxSender {
   void RecordFailure(const OutboxItem& item, const std::string& error, TimeMs now,
                      TimeMs next_attempt_ms);
   void CountResend(const std::string& receiver, bool ok);
-  bool Grouped(const ReceiverConfig& receiver) const;
+  bool Grouped(const ReceiverOptions& receiver) const;
   // Folds `receiver`'s alert items into its groups and queues the group
   // notifications due at `now`. Returns the next group flush time, -1 for
   // none. REQUIRES: `receiver` is grouped; called by its worker only.
-  TimeMs GroupStep(const ReceiverConfig& receiver, TimeMs now);
+  TimeMs GroupStep(const ReceiverOptions& receiver, TimeMs now);
   // For a receiver that is not grouped (any more): sends what its stored
   // groups still hold unnotified and deletes them, once per sender.
   // Called by its worker only (or by DeliverDue).
-  void DrainGroups(const ReceiverConfig& receiver, TimeMs now);
+  void DrainGroups(const ReceiverOptions& receiver, TimeMs now);
   // The outbox items for one group notification.
-  Result<std::vector<OutboxItem>> GroupItems(const ReceiverConfig& receiver,
+  Result<std::vector<OutboxItem>> GroupItems(const ReceiverOptions& receiver,
                                              GroupNotification notification, TimeMs now);
 
   // Constant after construction.
   OutboxStore& store_;
   const Clock& clock_;
-  const std::vector<ReceiverConfig> receivers_;
+  const std::vector<ReceiverOptions> receivers_;
   Notifier& notifier_;
   const Options options_;
 
   // One per grouped receiver; the map is built at construction and each
   // entry is used only by its receiver's worker (or by DeliverDue).
   struct GroupState {
-    explicit GroupState(const GroupingConfig& config) : grouper(config) {}
+    explicit GroupState(const GroupingOptions& config) : grouper(config) {}
     Grouper grouper;
     bool loaded = false;  // restored from the store
   };

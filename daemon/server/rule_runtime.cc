@@ -8,6 +8,7 @@
 #include "alerting/grouping.h"
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
+#include "daemon/server/receiver_options.h"
 #include "daemon/server/rule_json.h"
 #include "rules/budget_engine.h"
 #include "rules/rule_loader.h"
@@ -65,8 +66,8 @@ void RuleRuntime::StartSender(const Config& config) {
   alerting::OutboxSender::Options opts;
   opts.max_age = config.delivery_max_age;
   opts.groups = &store_;
-  sender_ =
-      std::make_unique<alerting::OutboxSender>(store_, clock_, config.receivers, *notifier_, opts);
+  sender_ = std::make_unique<alerting::OutboxSender>(
+      store_, clock_, ToReceiverOptions(config.receivers), *notifier_, opts);
   sender_->SetActiveAlertsSource([this] { return FiringEvents(); });
   sender_->Start();
 }

@@ -23,8 +23,8 @@ constexpr Millis kWait = 30s;
 constexpr Millis kInterval = 5min;
 constexpr Millis kRepeat = 4h;
 
-GroupingConfig By(std::vector<std::string> labels) {
-  GroupingConfig c;
+GroupingOptions By(std::vector<std::string> labels) {
+  GroupingOptions c;
   c.enabled = true;
   c.by_all = false;
   c.by = std::move(labels);
@@ -184,7 +184,7 @@ TEST_F(GrouperTest, AMissingLabelIsLeftOutOfTheGroupLabels) {
 }
 
 TEST_F(GrouperTest, GroupByEverythingMakesEachAlertItsOwnGroup) {
-  GroupingConfig c = By({});
+  GroupingOptions c = By({});
   c.by_all = true;
   Grouper g(c);
   g.Add(Alert("a"), Now());
@@ -257,7 +257,7 @@ TEST(GroupPayloadJsonTest, CarryOverKeepsResolvesOfASupersededMessage) {
 TEST(GrouperPropertyTest, MatchesAReferenceOverRandomHistories) {
   std::mt19937 rng(7);
   for (int round = 0; round < 50; ++round) {
-    GroupingConfig c = By({"alertname"});
+    GroupingOptions c = By({"alertname"});
     c.wait = Millis(int64_t{60'000} * (rng() % 3));
     c.interval = Millis(int64_t{60'000} * (1 + rng() % 5));
     c.repeat = Millis(int64_t{60'000} * (5 + rng() % 20));

@@ -38,7 +38,7 @@ OutboxSender::Options Seeded() {
 
 class OutboxSenderTest : public ::testing::Test {
  protected:
-  std::vector<ReceiverConfig> Receivers() {
+  std::vector<ReceiverOptions> Receivers() {
     return {test::Webhook("audit", sink_.Url("/hook"), "s3cret"),
             test::PagerDuty("pd", sink_.Url("/pd")),
             test::Slack("slack", sink_.Url("/slack"))};
@@ -298,9 +298,8 @@ TEST_F(OutboxSenderTest, ActiveAlertsAreRepostedToAlertmanager) {
   OutboxSender::Options options = Seeded();
   options.idle_poll = 10min;
   options.alertmanager_resend_interval = 1min;
-  std::vector<ReceiverConfig> receivers = {
-      test::Alertmanager("am", sink_.Url()),
-      test::Slack("slack", sink_.Url("/slack"))};
+  std::vector<ReceiverOptions> receivers = {test::Alertmanager("am", sink_.Url()),
+                                            test::Slack("slack", sink_.Url("/slack"))};
   OutboxSender sender(store_, clock_, receivers, notifier_, options);
   AlertEvent resolved = FiringEvent("gone");
   resolved.resolved = true;

@@ -3,8 +3,8 @@
 #include <string>
 
 #include "alerting/alert_json.h"
+#include "alerting/receiver.h"
 #include "daemon/common/types.h"
-#include "daemon/config/config.h"
 #include "tests/testing/fake_clock.h"
 
 namespace aw::alerting::test {
@@ -20,7 +20,7 @@ inline AlertEvent FiringEvent(const std::string& name = "low_accuracy") {
   e.annotations = {{"summary", "Override rate is high"}};
   e.value = 0.31;
   e.threshold = 0.2;
-  e.op = ">";
+  e.op.assign(1, '>');  // not = ">": GCC 12 -Wrestrict false positive (bug 105329)
   e.sli = "override_rate";
   e.window = "1h";
   e.active_since_ms = kStart - 300'000;
@@ -33,43 +33,41 @@ inline std::string Payload(const AlertEvent& e) {
   return AlertEventToJson(e).dump();
 }
 
-inline ReceiverConfig Webhook(const std::string& name, const std::string& url,
-                              const std::string& secret = "") {
-  ReceiverConfig r;
+inline ReceiverOptions Webhook(const std::string& name, const std::string& url,
+                               const std::string& secret = "") {
+  ReceiverOptions r;
   r.name = name;
-  r.kind = ReceiverConfig::Kind::kWebhook;
-  r.webhook.url = url;
-  r.webhook.secret = secret;
+  r.kind = ReceiverOptions::Kind::kWebhook;
+  r.url = url;
+  r.secret = secret;
   r.timeout = Millis(5000);
   return r;
 }
 
-inline ReceiverConfig PagerDuty(const std::string& name,
-                                const std::string& url) {
-  ReceiverConfig r;
+inline ReceiverOptions PagerDuty(const std::string& name, const std::string& url) {
+  ReceiverOptions r;
   r.name = name;
-  r.kind = ReceiverConfig::Kind::kPagerDuty;
-  r.pagerduty.url = url;
-  r.pagerduty.routing_key = std::string(32, 'k');
+  r.kind = ReceiverOptions::Kind::kPagerDuty;
+  r.url = url;
+  r.routing_key = std::string(32, 'k');
   r.timeout = Millis(5000);
   return r;
 }
 
-inline ReceiverConfig Slack(const std::string& name, const std::string& url) {
-  ReceiverConfig r;
+inline ReceiverOptions Slack(const std::string& name, const std::string& url) {
+  ReceiverOptions r;
   r.name = name;
-  r.kind = ReceiverConfig::Kind::kSlack;
-  r.slack.webhook_url = url;
+  r.kind = ReceiverOptions::Kind::kSlack;
+  r.url = url;
   r.timeout = Millis(5000);
   return r;
 }
 
-inline ReceiverConfig Alertmanager(const std::string& name,
-                                   const std::string& url) {
-  ReceiverConfig r;
+inline ReceiverOptions Alertmanager(const std::string& name, const std::string& url) {
+  ReceiverOptions r;
   r.name = name;
-  r.kind = ReceiverConfig::Kind::kAlertmanager;
-  r.alertmanager.url = url;
+  r.kind = ReceiverOptions::Kind::kAlertmanager;
+  r.url = url;
   r.timeout = Millis(5000);
   return r;
 }

@@ -20,6 +20,7 @@ namespace {
 
 using alerting::DeliveryResult;
 using alerting::GroupNotification;
+using alerting::ReceiverOptions;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using namespace std::chrono_literals;
@@ -34,12 +35,12 @@ class RecordingNotifier final : public alerting::Notifier {
     std::vector<std::string> alerts;  // fingerprint[:resolved]
     bool group = false;
   };
-  DeliveryResult Send(const ReceiverConfig& r, const AlertEvent& e, TimeMs) noexcept override {
+  DeliveryResult Send(const ReceiverOptions& r, const AlertEvent& e, TimeMs) noexcept override {
     std::lock_guard lock(mu_);
     calls_.push_back({r.name, {Name(e)}, false});
     return next_;
   }
-  DeliveryResult SendGroup(const ReceiverConfig& r, const GroupNotification& g,
+  DeliveryResult SendGroup(const ReceiverOptions& r, const GroupNotification& g,
                            TimeMs) noexcept override {
     std::lock_guard lock(mu_);
     Call c{r.name, {}, true};
@@ -65,11 +66,11 @@ class RecordingNotifier final : public alerting::Notifier {
   DeliveryResult next_ = DeliveryResult::Delivered();
 };
 
-ReceiverConfig Hook(const std::string& name, bool grouped) {
-  ReceiverConfig r;
+ReceiverOptions Hook(const std::string& name, bool grouped) {
+  ReceiverOptions r;
   r.name = name;
-  r.kind = ReceiverConfig::Kind::kWebhook;
-  r.webhook.url = "http://127.0.0.1:9/" + name;
+  r.kind = ReceiverOptions::Kind::kWebhook;
+  r.url = "http://127.0.0.1:9/" + name;
   if (grouped) {
     r.grouping.enabled = true;
     r.grouping.by_all = false;
@@ -105,7 +106,7 @@ class GroupedDeliveryTest : public ::testing::Test {
     o.seed = 1;
     o.groups = store_.get();
     return std::make_unique<alerting::OutboxSender>(
-        *store_, clock_, std::vector<ReceiverConfig>{Hook("grouped", true), Hook("plain", false)},
+        *store_, clock_, std::vector<ReceiverOptions>{Hook("grouped", true), Hook("plain", false)},
         notifier_, o);
   }
   // What the rule runtime commits for one alert change: one item per receiver.
@@ -282,7 +283,7 @@ TEST_F(GroupedDeliveryTest, AReceiverMadeUngroupedSendsItsWaitingGroupsAtOnce) {
 // group, no wait, no interval): changes go out at once, the rules' repeats
 // at the top-level interval are not changes, and it repeats at its own.
 TEST_F(GroupedDeliveryTest, OwnRepeatIntervalAloneSendsAtOnceAndRepeatsAtItsInterval) {
-  ReceiverConfig r = Hook("grouped", false);
+  ReceiverOptions r = Hook("grouped", false);
   r.grouping.enabled = true;
   r.grouping.by_all = true;
   r.grouping.wait = 0ms;
