@@ -1,14 +1,14 @@
 # agentwatch: the two commands a new user needs.
 #   make run    install missing Debian packages, build Release, start the daemon
 #   make test   the same setup, then build and run every test (ctest)
-# Other targets: build, bench, bench-smoke, demo, sanitize, fuzz, format, clean.
+# Other targets: build, bench, bench-smoke, demo, sanitize, fuzz, format, format-check, clean.
 
 BUILD      ?= build
 JOBS       ?= 2
 CONFIG     ?= examples/agentwatch.yaml
 CMAKE_ARGS ?=
 
-.PHONY: deps build run test sanitize bench bench-smoke demo fuzz format clean
+.PHONY: deps build run test sanitize bench bench-smoke demo fuzz format format-check clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -48,6 +48,9 @@ fuzz: deps
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+format-check:
+	bash scripts/check-format.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -20,8 +20,7 @@ std::string TypeName(const json& j) { return j.type_name(); }
 
 // Each reader returns false with *error set when the field has the wrong
 // type; an absent field leaves *out alone.
-bool ReadString(const json& obj, const char* key, std::string* out,
-                std::string* error) {
+bool ReadString(const json& obj, const char* key, std::string* out, std::string* error) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return true;
   if (!it->is_string()) {
@@ -32,8 +31,7 @@ bool ReadString(const json& obj, const char* key, std::string* out,
   return true;
 }
 
-bool ReadDouble(const json& obj, const char* key, double* out,
-                std::string* error) {
+bool ReadDouble(const json& obj, const char* key, double* out, std::string* error) {
   auto it = obj.find(key);
   if (it == obj.end()) return true;
   if (it->is_null()) {
@@ -48,8 +46,7 @@ bool ReadDouble(const json& obj, const char* key, double* out,
   return true;
 }
 
-bool ReadTime(const json& obj, const char* key, TimeMs* out,
-              std::string* error) {
+bool ReadTime(const json& obj, const char* key, TimeMs* out, std::string* error) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return true;
   if (it->is_number_integer()) {
@@ -60,8 +57,7 @@ bool ReadTime(const json& obj, const char* key, TimeMs* out,
     *out = static_cast<TimeMs>(std::llround(it->get<double>()));
     return true;
   }
-  *error = std::string(key) + ": expected integer milliseconds, got " +
-           TypeName(*it);
+  *error = std::string(key) + ": expected integer milliseconds, got " + TypeName(*it);
   return false;
 }
 
@@ -76,8 +72,7 @@ bool ReadBool(const json& obj, const char* key, bool* out, std::string* error) {
   return true;
 }
 
-bool ReadLabels(const json& obj, const char* key, Labels* out,
-                std::string* error) {
+bool ReadLabels(const json& obj, const char* key, Labels* out, std::string* error) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return true;
   if (!it->is_object()) {
@@ -86,8 +81,7 @@ bool ReadLabels(const json& obj, const char* key, Labels* out,
   }
   for (const auto& [k, v] : it->items()) {
     if (!v.is_string()) {
-      *error =
-          std::string(key) + "." + k + ": expected string, got " + TypeName(v);
+      *error = std::string(key) + "." + k + ": expected string, got " + TypeName(v);
       return false;
     }
     (*out)[k] = v.get<std::string>();
@@ -122,21 +116,17 @@ Result<AlertEvent> AlertEventFromJson(const std::string& text) {
     return Status::InvalidArgument("alert event: invalid JSON");
   }
   if (!j.is_object()) {
-    return Status::InvalidArgument("alert event: expected object, got " +
-                                   TypeName(j));
+    return Status::InvalidArgument("alert event: expected object, got " + TypeName(j));
   }
   AlertEvent e;
   std::string error;
-  bool ok = ReadString(j, "name", &e.name, &error) &&
-            ReadLabels(j, "labels", &e.labels, &error) &&
+  bool ok = ReadString(j, "name", &e.name, &error) && ReadLabels(j, "labels", &e.labels, &error) &&
             ReadLabels(j, "annotations", &e.annotations, &error) &&
             ReadBool(j, "resolved", &e.resolved, &error) &&
             ReadDouble(j, "value", &e.value, &error) &&
             ReadDouble(j, "threshold", &e.threshold, &error) &&
-            ReadString(j, "op", &e.op, &error) &&
-            ReadString(j, "sli", &e.sli, &error) &&
-            ReadString(j, "stat", &e.stat, &error) &&
-            ReadString(j, "window", &e.window, &error) &&
+            ReadString(j, "op", &e.op, &error) && ReadString(j, "sli", &e.sli, &error) &&
+            ReadString(j, "stat", &e.stat, &error) && ReadString(j, "window", &e.window, &error) &&
             ReadTime(j, "active_since_ms", &e.active_since_ms, &error) &&
             ReadTime(j, "fired_at_ms", &e.fired_at_ms, &error) &&
             ReadTime(j, "resolved_at_ms", &e.resolved_at_ms, &error) &&

@@ -15,8 +15,7 @@ namespace aw::alerting {
 namespace {
 
 std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
 }
 
@@ -53,15 +52,13 @@ bool NoProxyMatches(const std::string& host, const std::string& no_proxy) {
     if (entry == "*") return true;
     if (entry.front() != '[') {
       size_t colon = entry.find(':');
-      if (colon != std::string::npos &&
-          entry.find(':', colon + 1) == std::string::npos) {
+      if (colon != std::string::npos && entry.find(':', colon + 1) == std::string::npos) {
         entry.resize(colon);
       }
     }
     if (!entry.empty() && entry.front() == '.') entry.erase(0, 1);
     if (h == entry) return true;
-    if (h.size() > entry.size() &&
-        h.compare(h.size() - entry.size(), entry.size(), entry) == 0 &&
+    if (h.size() > entry.size() && h.compare(h.size() - entry.size(), entry.size(), entry) == 0 &&
         h[h.size() - entry.size() - 1] == '.') {
       return true;
     }
@@ -101,8 +98,8 @@ std::optional<ParsedUrl> ParseUrl(const std::string& url) {
   if (out.scheme != "http" && out.scheme != "https") return std::nullopt;
   size_t start = sep + 3;
   size_t end = url.find_first_of("/?#", start);
-  std::string authority = url.substr(
-      start, end == std::string::npos ? std::string::npos : end - start);
+  std::string authority =
+      url.substr(start, end == std::string::npos ? std::string::npos : end - start);
   out.path = end == std::string::npos ? "/" : url.substr(end);
   if (out.path.front() != '/') out.path = "/" + out.path;
   if (size_t hash = out.path.find('#'); hash != std::string::npos) {
@@ -129,10 +126,9 @@ std::optional<ParsedUrl> ParseUrl(const std::string& url) {
   if (port_text.empty()) {
     out.port = out.scheme == "https" ? 443 : 80;
   } else {
-    auto [p, ec] = std::from_chars(
-        port_text.data(), port_text.data() + port_text.size(), out.port);
-    if (ec != std::errc() || p != port_text.data() + port_text.size() ||
-        out.port <= 0 || out.port > 65535) {
+    auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), out.port);
+    if (ec != std::errc() || p != port_text.data() + port_text.size() || out.port <= 0 ||
+        out.port > 65535) {
       return std::nullopt;
     }
   }
@@ -142,11 +138,9 @@ std::optional<ParsedUrl> ParseUrl(const std::string& url) {
 Millis ParseRetryAfter(const std::string& raw, TimeMs now) {
   std::string value = Trim(raw);
   if (value.empty()) return Millis(0);
-  if (std::all_of(value.begin(), value.end(),
-                  [](unsigned char c) { return std::isdigit(c); })) {
+  if (std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); })) {
     int64_t seconds = 0;
-    auto [p, ec] =
-        std::from_chars(value.data(), value.data() + value.size(), seconds);
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
     // Cap absurd values at a day; the outbox's max age bounds them anyway.
     if (ec != std::errc()) return Millis(24LL * 3600 * 1000);
     return Millis(std::min<int64_t>(seconds, 24LL * 3600) * 1000);
@@ -159,19 +153,15 @@ Millis ParseRetryAfter(const std::string& raw, TimeMs now) {
   return at > now ? Millis(at - now) : Millis(0);
 }
 
-std::optional<ParsedUrl> ProxyFor(const ParsedUrl& target,
-                                  const std::string& https_proxy,
-                                  const std::string& http_proxy,
-                                  const std::string& no_proxy) {
+std::optional<ParsedUrl> ProxyFor(const ParsedUrl& target, const std::string& https_proxy,
+                                  const std::string& http_proxy, const std::string& no_proxy) {
   if (IsLoopback(target.host) || NoProxyMatches(target.host, no_proxy)) {
     return std::nullopt;
   }
-  const std::string& proxy =
-      target.scheme == "https" ? https_proxy : http_proxy;
+  const std::string& proxy = target.scheme == "https" ? https_proxy : http_proxy;
   if (proxy.empty()) return std::nullopt;
   // "host:port" without a scheme is common in the wild.
-  std::string with_scheme =
-      proxy.find("://") == std::string::npos ? "http://" + proxy : proxy;
+  std::string with_scheme = proxy.find("://") == std::string::npos ? "http://" + proxy : proxy;
   return ParseUrl(with_scheme);
 }
 
@@ -179,10 +169,8 @@ HttpNotifier::HttpNotifier() : HttpNotifier(Options{}) {}
 
 HttpNotifier::HttpNotifier(Options options)
     : options_(std::move(options)),
-      https_proxy_(
-          options_.https_proxy.value_or(Env("HTTPS_PROXY", "https_proxy"))),
-      http_proxy_(
-          options_.http_proxy.value_or(Env("HTTP_PROXY", "http_proxy"))),
+      https_proxy_(options_.https_proxy.value_or(Env("HTTPS_PROXY", "https_proxy"))),
+      http_proxy_(options_.http_proxy.value_or(Env("HTTP_PROXY", "http_proxy"))),
       no_proxy_(options_.no_proxy.value_or(Env("NO_PROXY", "no_proxy"))) {}
 
 Result<HttpNotifier::Request> HttpNotifier::BuildRequest(const ReceiverOptions& r,
@@ -223,13 +211,11 @@ Result<HttpNotifier::Request> HttpNotifier::MakeRequest(const ReceiverOptions& r
   Request request;
   auto parsed = ParseUrl(url);
   if (!parsed) {
-    return Status::InvalidArgument("receiver " + r.name + ": unusable URL \"" +
-                                   url + "\"");
+    return Status::InvalidArgument("receiver " + r.name + ": unusable URL \"" + url + "\"");
   }
   request.url = *parsed;
   // Invalid UTF-8 in a label must not throw: replace it.
-  request.body =
-      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (r.kind == ReceiverOptions::Kind::kWebhook && !r.secret.empty()) {
     request.signature = WebhookSignature(r.secret, request.body);
   }
@@ -278,8 +264,7 @@ DeliveryResult HttpNotifier::Send(const ReceiverOptions& receiver, const AlertEv
     return Post(receiver, *request, now);
   } catch (const std::exception& e) {
     // Nothing here should throw; if it does, the next attempt may succeed.
-    return DeliveryResult::Retryable(std::string("internal error: ") +
-                                     e.what());
+    return DeliveryResult::Retryable(std::string("internal error: ") + e.what());
   } catch (...) {
     return DeliveryResult::Retryable("internal error");
   }
@@ -289,8 +274,7 @@ DeliveryResult HttpNotifier::Post(const ReceiverOptions& receiver, const Request
                                   TimeMs now) const {
   httplib::Client client(request.url.SchemeHostPort());
   if (!client.is_valid()) {
-    return DeliveryResult::Permanent("cannot create a client for " +
-                                     request.url.SchemeHostPort());
+    return DeliveryResult::Permanent("cannot create a client for " + request.url.SchemeHostPort());
   }
   client.set_connection_timeout(receiver.timeout);
   client.set_read_timeout(receiver.timeout);
@@ -300,28 +284,24 @@ DeliveryResult HttpNotifier::Post(const ReceiverOptions& receiver, const Request
   if (!options_.ca_cert_path.empty()) {
     client.set_ca_cert_path(options_.ca_cert_path);
   }
-  if (auto proxy =
-          ProxyFor(request.url, https_proxy_, http_proxy_, no_proxy_)) {
+  if (auto proxy = ProxyFor(request.url, https_proxy_, http_proxy_, no_proxy_)) {
     client.set_proxy(proxy->host, proxy->port);
   }
   httplib::Headers headers = {{"User-Agent", options_.user_agent}};
   if (!request.signature.empty()) {
     headers.emplace(kSignatureHeader, request.signature);
   }
-  auto res =
-      client.Post(request.url.path, headers, request.body, "application/json");
+  auto res = client.Post(request.url.path, headers, request.body, "application/json");
   if (!res) {
-    return DeliveryResult::Retryable("POST " + request.url.SchemeHostPort() +
-                                     ": " + httplib::to_string(res.error()));
+    return DeliveryResult::Retryable("POST " + request.url.SchemeHostPort() + ": " +
+                                     httplib::to_string(res.error()));
   }
   int code = res->status;
   if (code >= 200 && code < 300) return DeliveryResult::Delivered(code);
-  std::string error =
-      "HTTP " + std::to_string(code) + ": " + BodyPrefix(res->body);
+  std::string error = "HTTP " + std::to_string(code) + ": " + BodyPrefix(res->body);
   if (code == 429 || code >= 500) {
     return DeliveryResult::Retryable(
-        std::move(error),
-        ParseRetryAfter(res->get_header_value("Retry-After"), now), code);
+        std::move(error), ParseRetryAfter(res->get_header_value("Retry-After"), now), code);
   }
   return DeliveryResult::Permanent(std::move(error), code);
 }

@@ -37,10 +37,8 @@ Millis ParseRetryAfter(const std::string& value, TimeMs now);
 
 // The proxy (a parsed http:// URL) to use for `target`, or nullopt.
 // `no_proxy` is a comma list of hosts, ".suffix"es or "*".
-std::optional<ParsedUrl> ProxyFor(const ParsedUrl& target,
-                                  const std::string& https_proxy,
-                                  const std::string& http_proxy,
-                                  const std::string& no_proxy);
+std::optional<ParsedUrl> ProxyFor(const ParsedUrl& target, const std::string& https_proxy,
+                                  const std::string& http_proxy, const std::string& no_proxy);
 
 // Thread-safe; holds no connection between calls.
 class HttpNotifier final : public Notifier {

@@ -31,8 +31,7 @@ struct DeliveryResult {
   static DeliveryResult Delivered(int code = 200) {
     return {DeliveryStatus::kDelivered, Millis(0), "", code};
   }
-  static DeliveryResult Retryable(std::string error, Millis after = Millis(0),
-                                  int code = 0) {
+  static DeliveryResult Retryable(std::string error, Millis after = Millis(0), int code = 0) {
     return {DeliveryStatus::kRetryable, after, std::move(error), code};
   }
   static DeliveryResult Permanent(std::string error, int code = 0) {

@@ -232,13 +232,13 @@ void OutboxSender::RecordFailure(const OutboxItem& item, const std::string& erro
                       {"error", error},
                       {"attempts", std::to_string(item.attempts + 1)},
                       {"fingerprint", item.fingerprint}};
-  fields.emplace_back("next_attempt", next_attempt_ms > 0 ? FormatRfc3339(next_attempt_ms) : "never (given up)");
+  fields.emplace_back("next_attempt",
+                      next_attempt_ms > 0 ? FormatRfc3339(next_attempt_ms) : "never (given up)");
   if (held > 0) fields.emplace_back("suppressed", std::to_string(held));
   LogWarn("delivery failed", fields);
 }
 
-std::map<std::string, OutboxSender::ReceiverCounts> OutboxSender::Counts()
-    const {
+std::map<std::string, OutboxSender::ReceiverCounts> OutboxSender::Counts() const {
   std::lock_guard lock(mu_);
   return counts_;
 }
@@ -287,8 +287,7 @@ OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item, const Receiv
   }
   const int attempts = item.attempts + 1;
   if (now >= deadline) {
-    return fail("gave up after " + std::to_string(attempts) +
-                " attempts: " + result.error);
+    return fail("gave up after " + std::to_string(attempts) + " attempts: " + result.error);
   }
   TimeMs next = now + std::max(Backoff(attempts), result.retry_after).count();
   next = std::min(next, deadline);  // one last try at the deadline
@@ -324,8 +323,7 @@ OutboxSender::Outcome OutboxSender::ProcessInOrder(const OutboxItem& item,
   if (receiver != nullptr && !item.fingerprint.empty()) {
     // Older states of this alert (due or still backing off) must never go
     // out after this one.
-    auto superseded =
-        store_.SupersedeOlder(item.receiver, item.fingerprint, item.id);
+    auto superseded = store_.SupersedeOlder(item.receiver, item.fingerprint, item.id);
     if (!superseded.ok()) return Outcome::kDeferred;
     if (*superseded > 0) {
       std::lock_guard lock(mu_);
@@ -373,8 +371,7 @@ void OutboxSender::Wake() {
   cv_.notify_all();
 }
 
-void OutboxSender::SetActiveAlertsSource(
-    std::function<std::vector<AlertEvent>()> source) {
+void OutboxSender::SetActiveAlertsSource(std::function<std::vector<AlertEvent>()> source) {
   std::lock_guard lock(mu_);
   active_source_ = std::move(source);
 }
@@ -390,14 +387,12 @@ void OutboxSender::Start() {
     generation = generation_;
   }
   for (size_t i = 0; i < receivers_.size(); ++i) {
-    threads_.emplace_back(
-        [this, i, start_ms, generation](std::stop_token stop) {
-          Worker(std::move(stop), i, start_ms, generation);
-        });
+    threads_.emplace_back([this, i, start_ms, generation](std::stop_token stop) {
+      Worker(std::move(stop), i, start_ms, generation);
+    });
   }
-  threads_.emplace_back([this, generation](std::stop_token stop) {
-    Janitor(std::move(stop), generation);
-  });
+  threads_.emplace_back(
+      [this, generation](std::stop_token stop) { Janitor(std::move(stop), generation); });
 }
 
 void OutboxSender::Stop() {
@@ -411,8 +406,7 @@ void OutboxSender::Stop() {
   threads.clear();  // joins
 }
 
-void OutboxSender::WaitForWork(std::stop_token& stop, uint64_t* seen,
-                               Millis max_wait) {
+void OutboxSender::WaitForWork(std::stop_token& stop, uint64_t* seen, Millis max_wait) {
   std::unique_lock lock(mu_);
   cv_.wait_for(lock, stop, max_wait, [&] { return generation_ != *seen; });
   *seen = generation_;
@@ -432,8 +426,7 @@ void OutboxSender::Worker(std::stop_token stop, size_t index, TimeMs start_ms,
                           uint64_t generation) {
   const ReceiverOptions& receiver = receivers_[index];
   const bool resends = receiver.kind == ReceiverOptions::Kind::kAlertmanager;
-  const Millis resend_every =
-      std::max(options_.alertmanager_resend_interval, Millis(1));
+  const Millis resend_every = std::max(options_.alertmanager_resend_interval, Millis(1));
   const int limit = std::max(options_.batch_limit, 1);
   uint64_t seen = generation;
   TimeMs next_resend = start_ms + resend_every.count();

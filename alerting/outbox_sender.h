@@ -92,12 +92,12 @@ class OutboxSender {
   };
 
   struct ReceiverCounts {
-    int64_t sent = 0;    // delivered
-    int64_t retry = 0;   // retryable failure, rescheduled
-    int64_t failed = 0;  // given up (permanent, expired, unknown, bad item)
-    int64_t resent = 0;  // alertmanager re-posts delivered
-    int64_t resend_failed = 0;  // alertmanager re-posts not delivered
-    int64_t superseded = 0;  // replaced by a newer state before delivery
+    int64_t sent = 0;            // delivered
+    int64_t retry = 0;           // retryable failure, rescheduled
+    int64_t failed = 0;          // given up (permanent, expired, unknown, bad item)
+    int64_t resent = 0;          // alertmanager re-posts delivered
+    int64_t resend_failed = 0;   // alertmanager re-posts not delivered
+    int64_t superseded = 0;      // replaced by a newer state before delivery
     TimeMs last_success_ms = 0;  // 0: never delivered since start
     TimeMs last_error_ms = 0;    // 0: no failed attempt since start
     std::string last_error;      // of the latest failed attempt
@@ -143,13 +143,11 @@ class OutboxSender {
   // error defers it (it stays pending and comes due again).
   Outcome ProcessInOrder(const OutboxItem& item, const ReceiverOptions* receiver, TimeMs now);
   const ReceiverOptions* Find(const std::string& name) const;
-  void Worker(std::stop_token stop, size_t receiver_index, TimeMs start_ms,
-              uint64_t generation);
+  void Worker(std::stop_token stop, size_t receiver_index, TimeMs start_ms, uint64_t generation);
   void Janitor(std::stop_token stop, uint64_t generation);
   void Resend(const ReceiverOptions& receiver, TimeMs now);
   // Waits until woken, stopped or `max_wait` passed.
-  void WaitForWork(std::stop_token& stop, uint64_t* seen_generation,
-                   Millis max_wait);
+  void WaitForWork(std::stop_token& stop, uint64_t* seen_generation, Millis max_wait);
   Millis WaitBeforeNextAttempt(TimeMs now);
   void Count(const std::string& receiver, Outcome outcome);
   // Records a failed attempt and logs it at warn, at most once a minute per
@@ -198,7 +196,7 @@ class OutboxSender {
   std::function<std::vector<AlertEvent>()> active_source_;
   LogRateLimiter failure_log_{60'000};  // own lock
 
-  std::mutex threads_mu_;  // serialises Start/Stop; never held with mu_
+  std::mutex threads_mu_;              // serialises Start/Stop; never held with mu_
   std::vector<std::jthread> threads_;  // guarded by threads_mu_
 };
 

@@ -88,8 +88,7 @@ std::string GeneratorUrl(const AlertEvent& e, const PayloadOptions& o) {
 
 }  // namespace
 
-std::string AlertPageUrl(const std::string& external_url,
-                         const std::string& fingerprint) {
+std::string AlertPageUrl(const std::string& external_url, const std::string& fingerprint) {
   if (external_url.empty()) return "";
   std::string base = external_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
@@ -131,8 +130,8 @@ std::string AlertHeadline(const AlertEvent& e) {
   std::string out = e.name;
   if (!agent.empty()) out += " on " + agent;
   if (e.resolved) {
-    out += " resolved: " + SliText(e) + " " + FormatNumber(e.value) +
-           " (threshold " + e.op + " " + FormatNumber(e.threshold);
+    out += " resolved: " + SliText(e) + " " + FormatNumber(e.value) + " (threshold " + e.op + " " +
+           FormatNumber(e.threshold);
     if (!e.window.empty()) out += ", " + e.window;
     return out + ")";
   }
@@ -148,9 +147,8 @@ Labels AlertLabels(const AlertEvent& e) {
   return labels;
 }
 
-nlohmann::json BuildPagerDutyEvent(const std::string& routing_key,
-                                   const AlertEvent& e, const PayloadOptions& o,
-                                   TimeMs now) {
+nlohmann::json BuildPagerDutyEvent(const std::string& routing_key, const AlertEvent& e,
+                                   const PayloadOptions& o, TimeMs now) {
   json out = {{"routing_key", routing_key},
               {"event_action", e.resolved ? "resolve" : "trigger"},
               {"dedup_key", e.fingerprint}};
@@ -170,25 +168,23 @@ nlohmann::json BuildPagerDutyEvent(const std::string& routing_key,
   if (e.active_since_ms != 0) {
     details["active_since"] = FormatRfc3339(e.active_since_ms);
   }
-  json payload = {
-      {"summary", TruncateRunes(summary, kPagerDutySummaryMaxRunes)},
-      {"source", agent.empty() ? "agentwatch" : agent},
-      {"severity", PagerDutySeverity(e.labels)},
-      {"timestamp", FormatRfc3339(ts)},
-      {"group", e.name},
-      {"class", e.sli},
-      {"custom_details", std::move(details)}};
+  json payload = {{"summary", TruncateRunes(summary, kPagerDutySummaryMaxRunes)},
+                  {"source", agent.empty() ? "agentwatch" : agent},
+                  {"severity", PagerDutySeverity(e.labels)},
+                  {"timestamp", FormatRfc3339(ts)},
+                  {"group", e.name},
+                  {"class", e.sli},
+                  {"custom_details", std::move(details)}};
   if (!agent.empty()) payload["component"] = agent;
   out["payload"] = std::move(payload);
   out["client"] = "agentwatch";
   json links = json::array();
-  if (const std::string page = AlertPageUrl(o.external_url, e.fingerprint);
-      !page.empty()) {
+  if (const std::string page = AlertPageUrl(o.external_url, e.fingerprint); !page.empty()) {
     out["client_url"] = page;
     links.push_back({{"href", page}, {"text", "Alert page"}});
   }
-  for (const auto& [key, text] : {std::pair{"runbook_url", "Runbook"},
-                                  std::pair{"dashboard_url", "Dashboard"}}) {
+  for (const auto& [key, text] :
+       {std::pair{"runbook_url", "Runbook"}, std::pair{"dashboard_url", "Dashboard"}}) {
     if (std::string url = Annotation(e, key); !url.empty()) {
       links.push_back({{"href", std::move(url)}, {"text", text}});
     }
@@ -199,19 +195,17 @@ nlohmann::json BuildPagerDutyEvent(const std::string& routing_key,
 
 nlohmann::json BuildSlackMessage(const AlertEvent& e, const PayloadOptions& o) {
   std::string agent = Agent(e);
-  std::string text = e.resolved ? ":white_check_mark: *[RESOLVED] "
-                                : ":rotating_light: *[FIRING] ";
+  std::string text = e.resolved ? ":white_check_mark: *[RESOLVED] " : ":rotating_light: *[FIRING] ";
   text += SlackEscape(e.name) + "*";
   if (!agent.empty()) text += " on agent `" + SlackEscape(agent) + "`";
   text += "\n";
   std::string window = e.window.empty() ? "" : " over " + e.window;
   if (e.resolved) {
-    text += SlackEscape(SliText(e) + " is now " + FormatNumber(e.value) +
-                        " (threshold " + e.op + " " +
-                        FormatNumber(e.threshold) + window + ")");
+    text += SlackEscape(SliText(e) + " is now " + FormatNumber(e.value) + " (threshold " + e.op +
+                        " " + FormatNumber(e.threshold) + window + ")");
   } else {
-    text += SlackEscape(SliText(e) + " = " + FormatNumber(e.value) + " " +
-                        e.op + " " + FormatNumber(e.threshold) + window);
+    text += SlackEscape(SliText(e) + " = " + FormatNumber(e.value) + " " + e.op + " " +
+                        FormatNumber(e.threshold) + window);
   }
   for (const char* key : {"summary", "description"}) {
     std::string a = Annotation(e, key);
@@ -237,18 +231,15 @@ nlohmann::json BuildSlackMessage(const AlertEvent& e, const PayloadOptions& o) {
   if (!runbook.empty()) text += "\n<" + runbook + "|Runbook>";
   std::string dashboard = Annotation(e, "dashboard_url");
   if (!dashboard.empty()) text += "\n<" + dashboard + "|Dashboard>";
-  if (std::string page = AlertPageUrl(o.external_url, e.fingerprint);
-      !page.empty()) {
+  if (std::string page = AlertPageUrl(o.external_url, e.fingerprint); !page.empty()) {
     text += "\n<" + page + "|Alert page>";
   }
   // `text` is the notification and fallback; the coloured attachment holds
   // the Block Kit layout.
   text = TruncateRunes(text, kSlackTextMaxRunes);
-  json attachment = {{"color", SlackColor(e)},
-                     {"fallback", text},
-                     {"blocks", SlackAlertBlocks(e, o)}};
-  json message{{"text", std::move(text)},
-               {"attachments", json::array({std::move(attachment)})}};
+  json attachment = {
+      {"color", SlackColor(e)}, {"fallback", text}, {"blocks", SlackAlertBlocks(e, o)}};
+  json message{{"text", std::move(text)}, {"attachments", json::array({std::move(attachment)})}};
   AddSlackSilenceButton(e, message);
   return message;
 }
@@ -273,12 +264,10 @@ constexpr size_t kSlackFieldMaxRunes = 2000;
 
 json SlackField(const std::string& title, const std::string& value) {
   return {{"type", "mrkdwn"},
-          {"text", TruncateRunes("*" + title + "*\n" + SlackEscape(value),
-                                 kSlackFieldMaxRunes)}};
+          {"text", TruncateRunes("*" + title + "*\n" + SlackEscape(value), kSlackFieldMaxRunes)}};
 }
 
-json SlackButton(const std::string& text, const std::string& url,
-                 const std::string& action_id) {
+json SlackButton(const std::string& text, const std::string& url, const std::string& action_id) {
   return {{"type", "button"},
           {"text", {{"type", "plain_text"}, {"text", text}}},
           {"url", url},
@@ -293,26 +282,23 @@ nlohmann::json SlackAlertBlocks(const AlertEvent& e, const PayloadOptions& o) {
   const std::string agent = Agent(e);
   if (!agent.empty()) header += " on " + agent;
   json blocks = json::array();
-  blocks.push_back({{"type", "header"},
-                    {"text",
-                     {{"type", "plain_text"},
-                      {"text", TruncateRunes(header, kSlackHeaderMaxRunes)}}}});
+  blocks.push_back(
+      {{"type", "header"},
+       {"text", {{"type", "plain_text"}, {"text", TruncateRunes(header, kSlackHeaderMaxRunes)}}}});
   json fields = json::array();
   fields.push_back(SlackField("Agent", agent.empty() ? "-" : agent));
-  fields.push_back(SlackField(e.resolved ? "Value (now)" : "Value",
-                              SliText(e) + " " + FormatNumber(e.value)));
-  fields.push_back(SlackField("Threshold", e.op.empty()
-                                               ? FormatNumber(e.threshold)
-                                               : e.op + " " + FormatNumber(e.threshold)));
+  fields.push_back(
+      SlackField(e.resolved ? "Value (now)" : "Value", SliText(e) + " " + FormatNumber(e.value)));
+  fields.push_back(SlackField("Threshold", e.op.empty() ? FormatNumber(e.threshold)
+                                                        : e.op + " " + FormatNumber(e.threshold)));
   fields.push_back(SlackField("Window", e.window.empty() ? "-" : e.window));
   if (auto it = e.labels.find("severity"); it != e.labels.end()) {
     fields.push_back(SlackField("Severity", it->second));
   }
   if (StartsAt(e) != 0) {
-    fields.push_back(SlackField(e.resolved ? "Resolved at" : "Firing since",
-                                FormatRfc3339(e.resolved && e.resolved_at_ms != 0
-                                                  ? e.resolved_at_ms
-                                                  : StartsAt(e))));
+    fields.push_back(SlackField(
+        e.resolved ? "Resolved at" : "Firing since",
+        FormatRfc3339(e.resolved && e.resolved_at_ms != 0 ? e.resolved_at_ms : StartsAt(e))));
   }
   blocks.push_back({{"type", "section"}, {"fields", std::move(fields)}});
   std::string about;
@@ -325,12 +311,10 @@ nlohmann::json SlackAlertBlocks(const AlertEvent& e, const PayloadOptions& o) {
   if (!about.empty()) {
     blocks.push_back(
         {{"type", "section"},
-         {"text",
-          {{"type", "mrkdwn"}, {"text", TruncateRunes(about, kSlackTextMaxRunes)}}}});
+         {"text", {{"type", "mrkdwn"}, {"text", TruncateRunes(about, kSlackTextMaxRunes)}}}});
   }
   json buttons = json::array();
-  if (std::string page = AlertPageUrl(o.external_url, e.fingerprint);
-      !page.empty()) {
+  if (std::string page = AlertPageUrl(o.external_url, e.fingerprint); !page.empty()) {
     buttons.push_back(SlackButton("Alert page", page, "alert_page"));
   }
   if (std::string url = Annotation(e, "runbook_url"); !url.empty()) {
@@ -340,21 +324,21 @@ nlohmann::json SlackAlertBlocks(const AlertEvent& e, const PayloadOptions& o) {
     buttons.push_back(SlackButton("Dashboard", url, "dashboard"));
   }
   if (!buttons.empty()) {
-    blocks.push_back({{"type", "actions"},
-                      {"block_id", "links"},
-                      {"elements", std::move(buttons)}});
+    blocks.push_back(
+        {{"type", "actions"}, {"block_id", "links"}, {"elements", std::move(buttons)}});
   }
   return blocks;
 }
 
 void AddSlackSilenceButton(const AlertEvent& e, nlohmann::json& message) {
   if (e.resolved || e.fingerprint.empty()) return;
-  json action = {{"type", "actions"},
-                 {"block_id", "silence"},
-                 {"elements", json::array({json{{"type", "button"},
-                                                {"action_id", kSlackSilenceActionId},
-                                                {"text", {{"type", "plain_text"}, {"text", "Silence 1h"}}},
-                                                {"value", e.fingerprint}}})}};
+  json action = {
+      {"type", "actions"},
+      {"block_id", "silence"},
+      {"elements", json::array({json{{"type", "button"},
+                                     {"action_id", kSlackSilenceActionId},
+                                     {"text", {{"type", "plain_text"}, {"text", "Silence 1h"}}},
+                                     {"value", e.fingerprint}}})}};
   // Our own layout keeps its blocks in the coloured attachment; a message
   // without blocks gets its text as a section first, since Slack shows the
   // blocks and not `text` once there are any.
@@ -364,15 +348,14 @@ void AddSlackSilenceButton(const AlertEvent& e, nlohmann::json& message) {
     return;
   }
   if (!message.contains("blocks")) {
-    message["blocks"] = json::array(
-        {json{{"type", "section"},
-              {"text", {{"type", "mrkdwn"}, {"text", message.value("text", "")}}}}});
+    message["blocks"] = json::array({json{
+        {"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", message.value("text", "")}}}}});
   }
   message["blocks"].push_back(std::move(action));
 }
 
-nlohmann::json BuildWebhookV4(const std::string& receiver_name,
-                              const AlertEvent& e, const PayloadOptions& o) {
+nlohmann::json BuildWebhookV4(const std::string& receiver_name, const AlertEvent& e,
+                              const PayloadOptions& o) {
   Labels labels = AlertLabels(e);
   std::string group_key = "{}:{";
   bool first = true;
@@ -382,14 +365,13 @@ nlohmann::json BuildWebhookV4(const std::string& receiver_name,
   }
   group_key += "}";
   const char* status = e.resolved ? "resolved" : "firing";
-  json alert = {
-      {"status", status},
-      {"labels", LabelsJson(labels)},
-      {"annotations", LabelsJson(e.annotations)},
-      {"startsAt", FormatRfc3339(StartsAt(e))},
-      {"endsAt", e.resolved ? FormatRfc3339(e.resolved_at_ms) : kZeroTime},
-      {"generatorURL", GeneratorUrl(e, o)},
-      {"fingerprint", e.fingerprint}};
+  json alert = {{"status", status},
+                {"labels", LabelsJson(labels)},
+                {"annotations", LabelsJson(e.annotations)},
+                {"startsAt", FormatRfc3339(StartsAt(e))},
+                {"endsAt", e.resolved ? FormatRfc3339(e.resolved_at_ms) : kZeroTime},
+                {"generatorURL", GeneratorUrl(e, o)},
+                {"fingerprint", e.fingerprint}};
   return json{{"version", "4"},
               {"groupKey", group_key},
               {"truncatedAlerts", 0},
@@ -402,22 +384,19 @@ nlohmann::json BuildWebhookV4(const std::string& receiver_name,
               {"alerts", json::array({std::move(alert)})}};
 }
 
-nlohmann::json BuildAlertmanagerAlerts(const AlertEvent& e,
-                                       const PayloadOptions& o, TimeMs now) {
+nlohmann::json BuildAlertmanagerAlerts(const AlertEvent& e, const PayloadOptions& o, TimeMs now) {
   TimeMs ends = e.resolved ? (e.resolved_at_ms != 0 ? e.resolved_at_ms : now)
                            : now + 4 * o.alertmanager_resend_interval.count();
-  json alert = {
-      {"labels", LabelsJson(AlertLabels(e))},
-      {"annotations", LabelsJson(e.annotations)},
-      {"startsAt", FormatRfc3339(StartsAt(e) != 0 ? StartsAt(e) : now)},
-      {"endsAt", FormatRfc3339(ends)}};
+  json alert = {{"labels", LabelsJson(AlertLabels(e))},
+                {"annotations", LabelsJson(e.annotations)},
+                {"startsAt", FormatRfc3339(StartsAt(e) != 0 ? StartsAt(e) : now)},
+                {"endsAt", FormatRfc3339(ends)}};
   std::string gen = GeneratorUrl(e, o);
   if (!gen.empty()) alert["generatorURL"] = gen;
   return json::array({std::move(alert)});
 }
 
-std::string WebhookSignature(const std::string& secret,
-                             const std::string& body) {
+std::string WebhookSignature(const std::string& secret, const std::string& body) {
   return "sha256=" + HmacSha256Hex(secret, body);
 }
 

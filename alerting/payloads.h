@@ -44,21 +44,18 @@ Labels AlertLabels(const AlertEvent& event);
 // dedup_key = fingerprint, summary <= 1024 code points. A trigger links the
 // alert page as client_url and first links[] entry, then the runbook_url and
 // dashboard_url annotations when set.
-nlohmann::json BuildPagerDutyEvent(const std::string& routing_key,
-                                   const AlertEvent& event,
+nlohmann::json BuildPagerDutyEvent(const std::string& routing_key, const AlertEvent& event,
                                    const PayloadOptions& options, TimeMs now);
 
 // The alert page: "<external_url>/alerts/<fingerprint>" (trailing '/' of
 // the base dropped), or "" without an external_url.
-std::string AlertPageUrl(const std::string& external_url,
-                         const std::string& fingerprint);
+std::string AlertPageUrl(const std::string& external_url, const std::string& fingerprint);
 
 // Slack incoming webhook: {"text": mrkdwn fallback with &, <, > escaped,
 // "attachments": [{"color", "blocks"}]}, the blocks from SlackAlertBlocks
 // and the colour from SlackColor; a firing alert's blocks end with a
 // "Silence 1h" button (AddSlackSilenceButton).
-nlohmann::json BuildSlackMessage(const AlertEvent& event,
-                                 const PayloadOptions& options);
+nlohmann::json BuildSlackMessage(const AlertEvent& event, const PayloadOptions& options);
 
 // The Slack attachment colour: green when resolved, else by the severity
 // label (critical/page red, warning/ticket orange, info blue, else red).
@@ -68,25 +65,21 @@ std::string SlackColor(const AlertEvent& event);
 // threshold, window), the summary and description, and an actions block
 // with link buttons to the alert page, runbook and dashboard (those that
 // are set). Further blocks may be appended by the caller.
-nlohmann::json SlackAlertBlocks(const AlertEvent& event,
-                                const PayloadOptions& options);
+nlohmann::json SlackAlertBlocks(const AlertEvent& event, const PayloadOptions& options);
 
 // Alertmanager webhook payload, version 4, with one alert; the group is
 // the alert's full label set.
-nlohmann::json BuildWebhookV4(const std::string& receiver_name,
-                              const AlertEvent& event,
+nlohmann::json BuildWebhookV4(const std::string& receiver_name, const AlertEvent& event,
                               const PayloadOptions& options);
 
 // Alertmanager API v2 POST /api/v2/alerts body: a one-element array.
 // endsAt = now + 4 x resend interval while firing, resolved_at when
 // resolved.
-nlohmann::json BuildAlertmanagerAlerts(const AlertEvent& event,
-                                       const PayloadOptions& options,
+nlohmann::json BuildAlertmanagerAlerts(const AlertEvent& event, const PayloadOptions& options,
                                        TimeMs now);
 
 // The X-Agentwatch-Signature header value: "sha256=<hex>".
-std::string WebhookSignature(const std::string& secret,
-                             const std::string& body);
+std::string WebhookSignature(const std::string& secret, const std::string& body);
 
 inline constexpr char kSignatureHeader[] = "X-Agentwatch-Signature";
 inline constexpr size_t kPagerDutySummaryMaxRunes = 1024;

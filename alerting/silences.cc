@@ -64,7 +64,8 @@ namespace {
 
 Result<TimeMs> TimeField(const json& body, const char* field) {
   const json& v = body.at(field);
-  if (!v.is_string()) return Status::InvalidArgument(std::string(field) + ": must be an RFC 3339 time string");
+  if (!v.is_string())
+    return Status::InvalidArgument(std::string(field) + ": must be an RFC 3339 time string");
   const std::optional<TimeMs> t = ParseRfc3339(v.get<std::string>());
   if (!t) {
     return Status::InvalidArgument(std::string(field) + ": must be an RFC 3339 time, got \"" +
@@ -75,7 +76,8 @@ Result<TimeMs> TimeField(const json& body, const char* field) {
 
 Result<std::string> StringField(const json& body, const char* field) {
   if (!body.contains(field) || body.at(field).is_null()) return std::string();
-  if (!body.at(field).is_string()) return Status::InvalidArgument(std::string(field) + ": must be a string");
+  if (!body.at(field).is_string())
+    return Status::InvalidArgument(std::string(field) + ": must be a string");
   return body.at(field).get<std::string>();
 }
 
@@ -120,7 +122,8 @@ Result<Silence> ParseSilenceRequest(std::string_view text, TimeMs now) {
   // As Alertmanager: a silence whose matchers all accept an alert without
   // those labels would silence nearly everything.
   if (!any_non_empty) {
-    return Status::InvalidArgument("matchers: at least one matcher must not match the empty string");
+    return Status::InvalidArgument(
+        "matchers: at least one matcher must not match the empty string");
   }
   s.starts_at_ms = now;
   if (body.contains("startsAt") && !body["startsAt"].is_null()) {
@@ -136,7 +139,8 @@ Result<Silence> ParseSilenceRequest(std::string_view text, TimeMs now) {
   if (!ends.ok()) return ends.status();
   s.ends_at_ms = *ends;
   if (s.ends_at_ms <= now) return Status::InvalidArgument("endsAt: must be in the future");
-  if (s.ends_at_ms <= s.starts_at_ms) return Status::InvalidArgument("endsAt: must be after startsAt");
+  if (s.ends_at_ms <= s.starts_at_ms)
+    return Status::InvalidArgument("endsAt: must be after startsAt");
   auto created_by = StringField(body, "createdBy");
   if (!created_by.ok()) return created_by.status();
   s.created_by = *created_by;

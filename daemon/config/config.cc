@@ -11,8 +11,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "daemon/common/time_util.h"
 #include "daemon/common/did_you_mean.h"
+#include "daemon/common/time_util.h"
 
 namespace aw {
 
@@ -83,11 +83,12 @@ class Loader {
   }
 
   // A string given inline as `key` or read from `key_file`.
-  std::string Secret(const YAML::Node& parent, const std::string& key,
-                     const std::string& where, bool required) const {
+  std::string Secret(const YAML::Node& parent, const std::string& key, const std::string& where,
+                     bool required) const {
     const YAML::Node inl = parent[key];
     const YAML::Node file = parent[key + "_file"];
-    if (inl && file) Fail(file, where + "." + key + "_file: give " + key + " or " + key + "_file, not both");
+    if (inl && file)
+      Fail(file, where + "." + key + "_file: give " + key + " or " + key + "_file, not both");
     if (inl) return Expand(inl, where + "." + key);
     if (file) return ReadSecretFile(file, where + "." + key + "_file");
     if (required) Fail(parent, where + "." + key + ": is required");
@@ -115,13 +116,20 @@ class Loader {
     }
     const std::string unit = s.substr(i);
     int64_t mul = 0;
-    if (unit.empty() || unit == "B") mul = 1;
-    else if (unit == "KiB") mul = 1 << 10;
-    else if (unit == "MiB") mul = 1 << 20;
-    else if (unit == "GiB") mul = 1 << 30;
-    else if (unit == "KB" || unit == "kB") mul = 1000;
-    else if (unit == "MB") mul = 1000 * 1000;
-    if (i == 0 || mul == 0 || n <= 0) Fail(node, field + ": must be a size such as 4MiB or 1048576");
+    if (unit.empty() || unit == "B")
+      mul = 1;
+    else if (unit == "KiB")
+      mul = 1 << 10;
+    else if (unit == "MiB")
+      mul = 1 << 20;
+    else if (unit == "GiB")
+      mul = 1 << 30;
+    else if (unit == "KB" || unit == "kB")
+      mul = 1000;
+    else if (unit == "MB")
+      mul = 1000 * 1000;
+    if (i == 0 || mul == 0 || n <= 0)
+      Fail(node, field + ": must be a size such as 4MiB or 1048576");
     if (n > (int64_t{1} << 40) / mul) Fail(node, field + ": too large");  // n * mul overflowed
     return n * mul;
   }
@@ -323,7 +331,8 @@ class Loader {
       for (const auto& kv : l) {
         const std::string name = kv.first.as<std::string>();
         const std::string attr = Expand(kv.second, "otlp.labels." + name);
-        if (name.empty() || attr.empty()) Fail(kv.first, "otlp.labels: names and attributes must not be empty");
+        if (name.empty() || attr.empty())
+          Fail(kv.first, "otlp.labels: names and attributes must not be empty");
         if (name == "agent") Fail(kv.first, "otlp.labels.agent: agent is not a label");
         c.otlp.labels[name] = attr;
       }
@@ -362,9 +371,10 @@ class Loader {
     if (!s["count"] || !s["index"]) Fail(s, "shard: needs agents, or both count and index");
     c.shard.count = PositiveInt(s["count"], "shard.count");
     const std::string index = Expand(s["index"], "shard.index");
-    const bool digits = !index.empty() && index.size() < 10 &&
-                        std::all_of(index.begin(), index.end(),
-                                    [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+    const bool digits =
+        !index.empty() && index.size() < 10 && std::all_of(index.begin(), index.end(), [](char ch) {
+          return std::isdigit(static_cast<unsigned char>(ch));
+        });
     if (!digits || std::stoll(index) >= c.shard.count) {
       Fail(s["index"], "shard.index: must be an integer from 0 to shard.count - 1 (" +
                            std::to_string(c.shard.count - 1) + ")");
@@ -406,17 +416,35 @@ class Loader {
     c.storage.path = Resolve(c.storage.path);
     if (!root || root.IsNull()) return WithDefaults(c);
     CheckKeys(root, "config",
-              {"listen", "storage", "evaluation_interval", "max_event_age", "max_clock_skew",
-               "sli_windows", "limits", "auth", "tls", "pricing", "receivers",
-               "default_receivers", "repeat_interval", "rule_files", "log", "delivery",
-               "exporters", "otlp", "external_url", "external_labels", "shard",
+              {"listen",
+               "storage",
+               "evaluation_interval",
+               "max_event_age",
+               "max_clock_skew",
+               "sli_windows",
+               "limits",
+               "auth",
+               "tls",
+               "pricing",
+               "receivers",
+               "default_receivers",
+               "repeat_interval",
+               "rule_files",
+               "log",
+               "delivery",
+               "exporters",
+               "otlp",
+               "external_url",
+               "external_labels",
+               "shard",
                "silence_retention"});
     if (root["listen"]) c.listen = Expand(root["listen"], "listen");
     if (root["external_url"]) {
       c.external_url = Expand(root["external_url"], "external_url");
       if (c.external_url.rfind("http://", 0) != 0 && c.external_url.rfind("https://", 0) != 0) {
-        Fail(root["external_url"], "external_url: must start with http:// or https:// (the address "
-                                   "people open links at, e.g. https://agentwatch.example.com)");
+        Fail(root["external_url"],
+             "external_url: must start with http:// or https:// (the address "
+             "people open links at, e.g. https://agentwatch.example.com)");
       }
     }
     if (const YAML::Node st = root["storage"]) {
@@ -487,7 +515,8 @@ class Loader {
       CheckKeys(l, "limits",
                 {"max_body_bytes", "max_records_per_request", "max_agents", "max_label_sets",
                  "max_models", "max_connections", "read_timeout"});
-      if (l["max_body_bytes"]) c.limits.max_body_bytes = Bytes(l["max_body_bytes"], "limits.max_body_bytes");
+      if (l["max_body_bytes"])
+        c.limits.max_body_bytes = Bytes(l["max_body_bytes"], "limits.max_body_bytes");
       if (l["max_records_per_request"]) {
         c.limits.max_records_per_request =
             PositiveInt(l["max_records_per_request"], "limits.max_records_per_request");
@@ -500,7 +529,8 @@ class Loader {
       if (l["max_connections"]) {
         c.limits.max_connections = PositiveInt(l["max_connections"], "limits.max_connections");
       }
-      if (l["read_timeout"]) c.limits.read_timeout = Duration(l["read_timeout"], "limits.read_timeout");
+      if (l["read_timeout"])
+        c.limits.read_timeout = Duration(l["read_timeout"], "limits.read_timeout");
     }
     if (const YAML::Node a = root["auth"]) {
       CheckKeys(a, "auth",
@@ -590,8 +620,8 @@ class Loader {
     }
     if (c.storage.retention < c.max_event_age) {
       Fail(root["storage"] ? root["storage"] : root,
-           "storage.retention: must be at least max_event_age (" +
-               FormatDuration(c.max_event_age) + ") so a resent old record is never counted twice");
+           "storage.retention: must be at least max_event_age (" + FormatDuration(c.max_event_age) +
+               ") so a resent old record is never counted twice");
     }
     return WithDefaults(c);
   }

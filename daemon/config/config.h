@@ -39,8 +39,8 @@ struct GroupingConfig {
   // message), or only its own repeat_interval: then each alert is its own
   // group with no wait and no interval, so changes still go out at once.
   bool enabled = false;
-  bool by_all = true;            // group_by: [...] (each alert its own group)
-  std::vector<std::string> by;   // label names when !by_all
+  bool by_all = true;           // group_by: [...] (each alert its own group)
+  std::vector<std::string> by;  // label names when !by_all
   Millis wait{0};
   Millis interval{5LL * 60 * 1000};
   Millis repeat{0};  // 0 until loaded: then the receiver's or the top-level repeat_interval
@@ -82,12 +82,12 @@ struct Config {
     std::vector<Sli> slis;                            // empty: every SLI
     std::vector<Stat> stats{Stat::kP50, Stat::kP95};  // of distribution SLIs
     std::vector<std::string> windows;                 // sli_windows names; empty: all
-    bool samples = false;  // also export agentwatch_sli_samples per row
+    bool samples = false;                             // also export agentwatch_sli_samples per row
   } exporters;
   struct Limits {
     int64_t max_body_bytes = 4 << 20;
     int64_t max_records_per_request = 10'000;
-    int64_t max_agents = 1'000;      // label cardinality guard
+    int64_t max_agents = 1'000;  // label cardinality guard
     int64_t max_label_sets = 10'000;
     int64_t max_models = 200;  // distinct `model` metric label values
     int64_t max_connections = 4096;
@@ -140,8 +140,7 @@ Result<Config> LoadConfig(const std::string& path);
 
 // Applies a command-line override such as "listen", "storage.path",
 // "log.level", "log.format". Returns an error for an unknown key or bad value.
-Status ApplyOverride(Config& config, const std::string& key,
-                     const std::string& value);
+Status ApplyOverride(Config& config, const std::string& key, const std::string& value);
 
 // What a reload applies: `fresh` with the running process's overrides
 // applied again and the settings that only a restart changes (file,

@@ -58,19 +58,19 @@ Result<ListenAddress> ParseListen(const std::string& listen) {
 bool IsLoopback(const std::string& host) {
   if (host == "localhost" || host == "::1") return true;
   in_addr addr{};
-  return inet_pton(AF_INET, host.c_str(), &addr) == 1 &&
-         (ntohl(addr.s_addr) >> 24) == 127;
+  return inet_pton(AF_INET, host.c_str(), &addr) == 1 && (ntohl(addr.s_addr) >> 24) == 127;
 }
 
 }  // namespace
 
 App::App(Config config, const Clock& clock, AppOptions options)
-    : config_(std::move(config)), clock_(clock), options_(std::move(options)),
-      metrics_(AW_VERSION), shard_(std::make_shared<const ShardMap>(config_.shard)) {}
+    : config_(std::move(config)),
+      clock_(clock),
+      options_(std::move(options)),
+      metrics_(AW_VERSION),
+      shard_(std::make_shared<const ShardMap>(config_.shard)) {}
 
-App::~App() {
-  Stop();
-}
+App::~App() { Stop(); }
 
 Status App::Start() {
   auto addr = ParseListen(config_.listen);
@@ -117,7 +117,8 @@ Status App::Start() {
   // Listen first (so /-/healthy answers during the rebuild), open ingest
   // once the state is rebuilt.
   http::Options hopts;
-  hopts.max_connections = static_cast<int>(std::clamp<int64_t>(config_.limits.max_connections, 8, 1 << 20));
+  hopts.max_connections =
+      static_cast<int>(std::clamp<int64_t>(config_.limits.max_connections, 8, 1 << 20));
   hopts.body_limit = static_cast<uint64_t>(config_.limits.max_body_bytes);
   hopts.head_timeout = std::max<Millis>(config_.limits.read_timeout, Millis(1));
   hopts.body_timeout = hopts.head_timeout;
@@ -222,7 +223,8 @@ Status App::Reload() {
   std::lock_guard reload_lock(reload_mu_);
   auto fresh = LoadConfig(config_.file);
   if (fresh.ok()) WarnUnmatchedRuleGlobs(*fresh);  // not an error: the old files may be moving
-  Result<rules::RuleSet> rules = fresh.ok() ? LoadRulesFor(*fresh) : Result<rules::RuleSet>(fresh.status());
+  Result<rules::RuleSet> rules =
+      fresh.ok() ? LoadRulesFor(*fresh) : Result<rules::RuleSet>(fresh.status());
   if (!rules.ok()) {
     const TimeMs now = clock_.NowMs();
     metrics_.SetReload(false, now);
@@ -269,10 +271,12 @@ void App::OnCommit(const CommittedBatch& batch) {
     if (shard->enabled() && (agent == "unknown" || !shard->Owns(agent))) continue;
     metrics_.CountFeedback(batch.feedback_agents[i], batch.accepted.feedback[i].verdict);
   }
-  metrics_.ObserveCommit(batch.commit_seconds,
-                         static_cast<double>(batch.accepted.spans.size() + batch.accepted.feedback.size() +
-                                             batch.accepted.resolutions.size()));
-  if (batch.over_agent_cap > 0) metrics_.CountOverCardinality(static_cast<double>(batch.over_agent_cap));
+  metrics_.ObserveCommit(
+      batch.commit_seconds,
+      static_cast<double>(batch.accepted.spans.size() + batch.accepted.feedback.size() +
+                          batch.accepted.resolutions.size()));
+  if (batch.over_agent_cap > 0)
+    metrics_.CountOverCardinality(static_cast<double>(batch.over_agent_cap));
   if (!batch.touched_agents.empty()) {
     {
       std::lock_guard lock(eval_mu_);
@@ -295,7 +299,8 @@ void App::EvaluatorLoop() {
     bool tick = false;
     {
       std::unique_lock lock(eval_mu_);
-      const Duration wait = std::clamp<Duration>(next_tick - clock_.Steady(), Duration::zero(), kMaxWait);
+      const Duration wait =
+          std::clamp<Duration>(next_tick - clock_.Steady(), Duration::zero(), kMaxWait);
       eval_cv_.wait_for(lock, wait, [&] { return eval_stop_ || !touched_.empty(); });
       if (eval_stop_) return;
       touched.swap(touched_);
@@ -390,8 +395,8 @@ void App::OnRejected(http::Rejection why, const http::Request& q, http::Response
       break;
     case http::Rejection::kTimeout:
       status = 408, reason = "timeout";
-      message = "request: not received within limits.read_timeout (" +
-                FormatDuration(read_timeout) + ")";
+      message =
+          "request: not received within limits.read_timeout (" + FormatDuration(read_timeout) + ")";
       break;
     case http::Rejection::kHeaderLineTooLong:
       status = 431, reason = "too_large";

@@ -78,13 +78,13 @@ class App {
   enum class Endpoint { kSpans, kFeedback, kResolutions };
   // Commits records that a webhook produced; fills `res` like an ingest call.
   // `replay_key` (if any) is released when the commit fails.
-  void SubmitWebhookRecords(EventBatch batch, const std::string& endpoint,
-                            http::Response& res, const std::string& replay_key = "");
+  void SubmitWebhookRecords(EventBatch batch, const std::string& endpoint, http::Response& res,
+                            const std::string& replay_key = "");
   // The routing table: each family registers its own routes.
   void Routes();
-  void IngestRoutes();  // ingest_handlers.cc
-  void ReadRoutes();    // read_handlers.cc
-  void AdminRoutes();   // admin_handlers.cc
+  void IngestRoutes();   // ingest_handlers.cc
+  void ReadRoutes();     // read_handlers.cc
+  void AdminRoutes();    // admin_handlers.cc
   void SilenceRoutes();  // silence_handlers.cc
   // investigation_handlers.cc: GET /api/v1/investigations and /{id}.
   void InvestigationRoutes();
@@ -138,8 +138,8 @@ class App {
   // Returns true when the request may proceed; otherwise fills `res`.
   // A verified signature is claimed in replay_cache_; its key goes to
   // *claimed so the caller can release it if nothing was stored.
-  bool Authorize(const http::Request& req, http::Response& res, bool admin,
-                 bool allow_signature, std::string* claimed = nullptr);
+  bool Authorize(const http::Request& req, http::Response& res, bool admin, bool allow_signature,
+                 std::string* claimed = nullptr);
   void OnCommit(const CommittedBatch& batch);
   void EvaluatorLoop();
   exporters::ExportSnapshot Snapshot();

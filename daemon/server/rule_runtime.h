@@ -97,8 +97,8 @@ class RuleRuntime {
     // group_wait / group_interval passes, and the earliest time one goes out.
     int64_t waiting_in_groups = 0;
     TimeMs next_group_flush_ms = 0;  // 0: none waiting
-    TimeMs last_success_ms = 0;  // 0: none since start
-    TimeMs last_error_ms = 0;    // 0: none since start
+    TimeMs last_success_ms = 0;      // 0: none since start
+    TimeMs last_error_ms = 0;        // 0: none since start
     std::string last_error;
   };
   std::vector<ReceiverStatus> Receivers() const EXCLUDES(mu_);

@@ -81,11 +81,9 @@ class AlertmanagerProcess {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     log_ = dir.File("alertmanager.log");
-    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawn(&pid_, kAlertmanager, &actions, nullptr, argv.data(),
-                    environ) != 0) {
+    if (posix_spawn(&pid_, kAlertmanager, &actions, nullptr, argv.data(), environ) != 0) {
       pid_ = -1;
     }
     posix_spawn_file_actions_destroy(&actions);
@@ -121,9 +119,7 @@ class AlertmanagerProcess {
     return false;
   }
 
-  std::string Url() const {
-    return "http://127.0.0.1:" + std::to_string(port_);
-  }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::string Log() const { return ReadFile(log_); }
 
   // Active alerts from GET /api/v2/alerts.
@@ -151,9 +147,7 @@ class AlertmanagerProcess {
 
 TEST(AlertmanagerIntegrationTest, PostedAlertIsActiveInAlertmanager) {
   if (::access(kAlertmanager, X_OK) != 0) {
-    GTEST_SKIP()
-        << kAlertmanager
-        << " is not installed (apt-get install prometheus-alertmanager)";
+    GTEST_SKIP() << kAlertmanager << " is not installed (apt-get install prometheus-alertmanager)";
   }
   aw::testing::TempDir dir;
   AlertmanagerProcess am(dir);
@@ -168,8 +162,7 @@ TEST(AlertmanagerIntegrationTest, PostedAlertIsActiveInAlertmanager) {
   HttpNotifier notifier(notifier_options);
   OutboxSender::Options options;
   options.seed = 7;
-  OutboxSender sender(store, clock, {test::Alertmanager("am", am.Url())},
-                      notifier, options);
+  OutboxSender sender(store, clock, {test::Alertmanager("am", am.Url())}, notifier, options);
 
   const TimeMs now = clock.NowMs();
   AlertEvent event = test::FiringEvent("agentwatch_it_low_accuracy");
@@ -177,24 +170,20 @@ TEST(AlertmanagerIntegrationTest, PostedAlertIsActiveInAlertmanager) {
   event.fired_at_ms = now - 60'000;
   int64_t id = store.Add("am", test::Payload(event), now);
   EXPECT_EQ(sender.DeliverDue(now), 1);
-  ASSERT_EQ(store.Get(id)->state, State::kDelivered)
-      << store.Get(id)->item.last_error << "\n"
-      << am.Log();
+  ASSERT_EQ(store.Get(id)->state, State::kDelivered) << store.Get(id)->item.last_error << "\n"
+                                                     << am.Log();
 
   nlohmann::json alert = am.FindAlert("agentwatch_it_low_accuracy");
   ASSERT_FALSE(alert.is_null()) << am.Alerts().dump(2);
   EXPECT_EQ(alert["labels"]["agent"], "incident-response");
   EXPECT_EQ(alert["labels"]["severity"], "page");
   EXPECT_EQ(alert["annotations"]["summary"], "Override rate is high");
-  EXPECT_EQ(alert["generatorURL"].get<std::string>().rfind(
-                "http://agentwatch.test:9464/", 0),
-            0u);
+  EXPECT_EQ(alert["generatorURL"].get<std::string>().rfind("http://agentwatch.test:9464/", 0), 0u);
   EXPECT_NE(alert["status"]["state"], "");
   auto ends = ParseRfc3339(alert["endsAt"].get<std::string>());
   ASSERT_TRUE(ends.has_value());
   // now + 4 x 1 min resend interval (Alertmanager keeps ms precision).
-  EXPECT_NEAR(static_cast<double>(*ends), static_cast<double>(now + 240'000),
-              1000.0);
+  EXPECT_NEAR(static_cast<double>(*ends), static_cast<double>(now + 240'000), 1000.0);
 
   // The resolve ends it: Alertmanager no longer lists it as active.
   event.resolved = true;
@@ -202,8 +191,7 @@ TEST(AlertmanagerIntegrationTest, PostedAlertIsActiveInAlertmanager) {
   int64_t resolve = store.Add("am", test::Payload(event), clock.NowMs());
   EXPECT_EQ(sender.DeliverDue(clock.NowMs()), 1);
   ASSERT_EQ(store.Get(resolve)->state, State::kDelivered);
-  EXPECT_TRUE(am.FindAlert("agentwatch_it_low_accuracy").is_null())
-      << am.Alerts().dump(2);
+  EXPECT_TRUE(am.FindAlert("agentwatch_it_low_accuracy").is_null()) << am.Alerts().dump(2);
 }
 
 }  // namespace

@@ -25,8 +25,8 @@ class FakeOutboxStore final : public OutboxStore {
   };
 
   // Adds a pending item due at `created_ms`; returns its id.
-  int64_t Add(const std::string& receiver, const std::string& payload,
-              TimeMs created_ms, const std::string& fingerprint = "fp") {
+  int64_t Add(const std::string& receiver, const std::string& payload, TimeMs created_ms,
+              const std::string& fingerprint = "fp") {
     std::lock_guard lock(mu_);
     OutboxItem item;
     item.id = next_id_++;
@@ -48,8 +48,7 @@ class FakeOutboxStore final : public OutboxStore {
 
   // True once item `id` is in `state`; false after `timeout`. Woken by
   // every change, no polling.
-  bool WaitForState(int64_t id, State state,
-                    std::chrono::milliseconds timeout) const {
+  bool WaitForState(int64_t id, State state, std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, [&] {
       auto it = entries_.find(id);
@@ -59,8 +58,7 @@ class FakeOutboxStore final : public OutboxStore {
 
   // True once `pred(entry)` holds for item `id`; false after `timeout`.
   template <typename Pred>
-  bool WaitForItem(int64_t id, Pred pred,
-                   std::chrono::milliseconds timeout) const {
+  bool WaitForItem(int64_t id, Pred pred, std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, [&] {
       auto it = entries_.find(id);
@@ -70,9 +68,8 @@ class FakeOutboxStore final : public OutboxStore {
 
   int Count(State state) const {
     std::lock_guard lock(mu_);
-    return static_cast<int>(
-        std::count_if(entries_.begin(), entries_.end(),
-                      [&](const auto& e) { return e.second.state == state; }));
+    return static_cast<int>(std::count_if(entries_.begin(), entries_.end(),
+                                          [&](const auto& e) { return e.second.state == state; }));
   }
 
   Result<std::vector<OutboxItem>> DueOutbox(TimeMs now, int limit) override {
@@ -127,15 +124,14 @@ class FakeOutboxStore final : public OutboxStore {
     return Status::Ok();
   }
 
-  Result<int64_t> SupersedeOlder(const std::string& receiver,
-                                 const std::string& fingerprint,
+  Result<int64_t> SupersedeOlder(const std::string& receiver, const std::string& fingerprint,
                                  int64_t newer_id) override {
     std::lock_guard lock(mu_);
     cv_.notify_all();
     int64_t n = 0;
     for (auto& [id, e] : entries_) {
-      if (id < newer_id && e.state == State::kPending &&
-          e.item.receiver == receiver && e.item.fingerprint == fingerprint) {
+      if (id < newer_id && e.state == State::kPending && e.item.receiver == receiver &&
+          e.item.fingerprint == fingerprint) {
         e.state = State::kSuperseded;
         ++n;
       }

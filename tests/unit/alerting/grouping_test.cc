@@ -7,8 +7,8 @@
 #include <random>
 #include <set>
 
-#include "tests/unit/alerting/test_util.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/unit/alerting/test_util.h"
 
 namespace aw::alerting {
 namespace {

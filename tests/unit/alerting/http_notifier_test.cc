@@ -24,13 +24,11 @@ using test::kStart;
 using ::testing::HasSubstr;
 
 // Recomputed independently of alerting/payloads.cc.
-std::string ExpectedSignature(const std::string& secret,
-                              const std::string& body) {
+std::string ExpectedSignature(const std::string& secret, const std::string& body) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac,
-       &len);
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
   std::string hex;
   char buf[3];
   for (unsigned int i = 0; i < len; ++i) {
@@ -60,8 +58,7 @@ TEST_F(HttpNotifierTest, WebhookIsSignedWithHmacOfTheBody) {
   ASSERT_EQ(reqs.size(), 1u);
   EXPECT_EQ(reqs[0].method, "POST");
   EXPECT_EQ(reqs[0].Header("Content-Type"), "application/json");
-  EXPECT_EQ(reqs[0].Header("X-Agentwatch-Signature"),
-            ExpectedSignature("s3cret", reqs[0].body));
+  EXPECT_EQ(reqs[0].Header("X-Agentwatch-Signature"), ExpectedSignature("s3cret", reqs[0].body));
   auto body = nlohmann::json::parse(reqs[0].body);
   EXPECT_EQ(body["version"], "4");
   EXPECT_EQ(body["receiver"], "audit");
@@ -70,33 +67,25 @@ TEST_F(HttpNotifierTest, WebhookIsSignedWithHmacOfTheBody) {
 
 TEST_F(HttpNotifierTest, WebhookWithoutSecretIsUnsigned) {
   auto r = test::Webhook("audit", sink_.Url("/hook"));
-  EXPECT_EQ(notifier_.Send(r, FiringEvent(), kStart).status,
-            DeliveryStatus::kDelivered);
+  EXPECT_EQ(notifier_.Send(r, FiringEvent(), kStart).status, DeliveryStatus::kDelivered);
   ASSERT_EQ(sink_.RequestCount(), 1u);
   EXPECT_EQ(sink_.Requests()[0].Header("X-Agentwatch-Signature"), "");
 }
 
 TEST_F(HttpNotifierTest, EachKindPostsItsFormatToItsPath) {
-  EXPECT_EQ(notifier_
-                .Send(test::PagerDuty("pd", sink_.Url("/v2/enqueue")),
-                      FiringEvent(), kStart)
-                .status,
-            DeliveryStatus::kDelivered);
-  EXPECT_EQ(notifier_
-                .Send(test::Slack("slack", sink_.Url("/services/T/B/x")),
-                      FiringEvent(), kStart)
-                .status,
-            DeliveryStatus::kDelivered);
-  // A trailing slash on the base URL must not double up.
   EXPECT_EQ(
-      notifier_
-          .Send(test::Alertmanager("am", sink_.Url("/")), FiringEvent(), kStart)
+      notifier_.Send(test::PagerDuty("pd", sink_.Url("/v2/enqueue")), FiringEvent(), kStart).status,
+      DeliveryStatus::kDelivered);
+  EXPECT_EQ(
+      notifier_.Send(test::Slack("slack", sink_.Url("/services/T/B/x")), FiringEvent(), kStart)
           .status,
       DeliveryStatus::kDelivered);
+  // A trailing slash on the base URL must not double up.
+  EXPECT_EQ(notifier_.Send(test::Alertmanager("am", sink_.Url("/")), FiringEvent(), kStart).status,
+            DeliveryStatus::kDelivered);
   auto pd = sink_.Requests("/v2/enqueue");
   ASSERT_EQ(pd.size(), 1u);
-  EXPECT_EQ(nlohmann::json::parse(pd[0].body)["routing_key"],
-            std::string(32, 'k'));
+  EXPECT_EQ(nlohmann::json::parse(pd[0].body)["routing_key"], std::string(32, 'k'));
   auto slack = sink_.Requests("/services/T/B/x");
   ASSERT_EQ(slack.size(), 1u);
   EXPECT_THAT(nlohmann::json::parse(slack[0].body)["text"].get<std::string>(),
@@ -151,8 +140,7 @@ TEST(ParseRetryAfterTest, Forms) {
   EXPECT_EQ(ParseRetryAfter(" 5 ", kStart), Millis(5000));
   EXPECT_EQ(ParseRetryAfter("soon", kStart), Millis(0));
   EXPECT_EQ(ParseRetryAfter("-3", kStart), Millis(0));
-  EXPECT_EQ(ParseRetryAfter("Mon, 24 Nov 2025 16:00:10 GMT", kStart),
-            Millis(10'000));
+  EXPECT_EQ(ParseRetryAfter("Mon, 24 Nov 2025 16:00:10 GMT", kStart), Millis(10'000));
   EXPECT_EQ(ParseRetryAfter("Mon, 24 Nov 2025 15:00:00 GMT", kStart),
             Millis(0));  // in the past
 }
@@ -163,8 +151,7 @@ TEST_F(HttpNotifierTest, ConnectionRefusedIsRetryable) {
     HttpSink gone;
     url = gone.Url("/hook");
   }  // closed: nothing listens on that port now
-  DeliveryResult res =
-      notifier_.Send(test::Webhook("w", url), FiringEvent(), kStart);
+  DeliveryResult res = notifier_.Send(test::Webhook("w", url), FiringEvent(), kStart);
   EXPECT_EQ(res.status, DeliveryStatus::kRetryable);
   EXPECT_EQ(res.http_status, 0);
   EXPECT_FALSE(res.error.empty());
@@ -182,8 +169,7 @@ TEST_F(HttpNotifierTest, TimeoutIsRetryable) {
 }
 
 TEST_F(HttpNotifierTest, UnusableUrlIsPermanent) {
-  DeliveryResult res =
-      notifier_.Send(test::Webhook("w", "ftp://x/hook"), FiringEvent(), kStart);
+  DeliveryResult res = notifier_.Send(test::Webhook("w", "ftp://x/hook"), FiringEvent(), kStart);
   EXPECT_EQ(res.status, DeliveryStatus::kPermanent);
   EXPECT_THAT(res.error, HasSubstr("URL"));
 }
@@ -228,14 +214,12 @@ TEST_F(HttpNotifierTest, SendsThroughTheHttpProxy) {
   HttpNotifier::Options o = NoProxy();
   o.http_proxy = sink_.Url();
   HttpNotifier via_proxy(o);
-  DeliveryResult res =
-      via_proxy.Send(test::Webhook("w", "http://receiver.invalid:9000/hook"),
-                     FiringEvent(), kStart);
+  DeliveryResult res = via_proxy.Send(test::Webhook("w", "http://receiver.invalid:9000/hook"),
+                                      FiringEvent(), kStart);
   EXPECT_EQ(res.status, DeliveryStatus::kDelivered) << res.error;
   ASSERT_EQ(sink_.RequestCount(), 1u);
   auto req = sink_.Requests()[0];
-  EXPECT_THAT(req.path + " " + req.Header("Host"),
-              HasSubstr("receiver.invalid"));
+  EXPECT_THAT(req.path + " " + req.Header("Host"), HasSubstr("receiver.invalid"));
 }
 
 }  // namespace
@@ -250,8 +234,8 @@ TEST(HttpNotifierTlsTest, DeliversOverHttpsAndVerifiesTheCertificate) {
   aw::testing::TempDir dir;
   const std::string cert = dir.File("cert.pem");
   const std::string key = dir.File("key.pem");
-  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key +
-                          " -out " + cert +
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " +
+                          cert +
                           " -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
                           " >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
@@ -273,7 +257,8 @@ TEST(HttpNotifierTlsTest, DeliversOverHttpsAndVerifiesTheCertificate) {
   const std::string url = "https://127.0.0.1:" + std::to_string(port) + "/hook";
   HttpNotifier::Options trusted = NoProxy();
   trusted.ca_cert_path = cert;
-  DeliveryResult ok = HttpNotifier(trusted).Send(test::Webhook("audit", url), FiringEvent(), kStart);
+  DeliveryResult ok =
+      HttpNotifier(trusted).Send(test::Webhook("audit", url), FiringEvent(), kStart);
   EXPECT_EQ(ok.status, DeliveryStatus::kDelivered) << ok.error;
   EXPECT_EQ(received.load(), 1);
   {
@@ -282,7 +267,8 @@ TEST(HttpNotifierTlsTest, DeliversOverHttpsAndVerifiesTheCertificate) {
   }
 
   // The system store does not know this certificate: not delivered.
-  DeliveryResult refused = HttpNotifier(NoProxy()).Send(test::Webhook("audit", url), FiringEvent(), kStart);
+  DeliveryResult refused =
+      HttpNotifier(NoProxy()).Send(test::Webhook("audit", url), FiringEvent(), kStart);
   EXPECT_NE(refused.status, DeliveryStatus::kDelivered);
   EXPECT_EQ(received.load(), 1);
   server.stop();

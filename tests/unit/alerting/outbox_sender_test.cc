@@ -1,15 +1,15 @@
 #include "alerting/outbox_sender.h"
 
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <algorithm>
 #include <map>
-#include <gtest/gtest.h>
 
 #include "alerting/http_notifier.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/http_sink.h"
 #include "tests/unit/alerting/fake_outbox_store.h"
 #include "tests/unit/alerting/test_util.h"
-#include "tests/testing/fake_clock.h"
 
 namespace aw::alerting {
 namespace {
@@ -40,8 +40,7 @@ class OutboxSenderTest : public ::testing::Test {
  protected:
   std::vector<ReceiverOptions> Receivers() {
     return {test::Webhook("audit", sink_.Url("/hook"), "s3cret"),
-            test::PagerDuty("pd", sink_.Url("/pd")),
-            test::Slack("slack", sink_.Url("/slack"))};
+            test::PagerDuty("pd", sink_.Url("/pd")), test::Slack("slack", sink_.Url("/slack"))};
   }
   int64_t Add(const std::string& receiver) {
     return store_.Add(receiver, test::Payload(FiringEvent()), clock_.NowMs());
@@ -75,8 +74,7 @@ TEST_F(OutboxSenderTest, CountsListEveryReceiverFromTheStart) {
   OutboxSender sender(store_, clock_, Receivers(), notifier_, Seeded());
   auto counts = sender.Counts();
   ASSERT_EQ(counts.size(), 3u);
-  EXPECT_EQ(
-      counts["audit"].sent + counts["audit"].retry + counts["audit"].failed, 0);
+  EXPECT_EQ(counts["audit"].sent + counts["audit"].retry + counts["audit"].failed, 0);
 }
 
 TEST_F(OutboxSenderTest, OutageThenRecoveryWithGrowingBackoff) {
@@ -165,8 +163,7 @@ TEST_F(OutboxSenderTest, PermanentErrorIsNotRetriedAndCountsAsFailed) {
 
 TEST_F(OutboxSenderTest, RetriesStopAfterMaxAge) {
   OutboxSender sender(store_, clock_, Receivers(), notifier_, Seeded());
-  sink_.SetDefault("/hook",
-                   HttpSink::Reply{503, "down", "text/plain", "", 0ms});
+  sink_.SetDefault("/hook", HttpSink::Reply{503, "down", "text/plain", "", 0ms});
   const TimeMs created = clock_.NowMs();
   int64_t id = Add("audit");
   int attempts = 0;
@@ -303,9 +300,7 @@ TEST_F(OutboxSenderTest, ActiveAlertsAreRepostedToAlertmanager) {
   OutboxSender sender(store_, clock_, receivers, notifier_, options);
   AlertEvent resolved = FiringEvent("gone");
   resolved.resolved = true;
-  sender.SetActiveAlertsSource([&] {
-    return std::vector<AlertEvent>{FiringEvent(), resolved};
-  });
+  sender.SetActiveAlertsSource([&] { return std::vector<AlertEvent>{FiringEvent(), resolved}; });
   sender.Start();
   clock_.Advance(1min);
   sender.Wake();
@@ -334,15 +329,15 @@ TEST_F(OutboxSenderTest, AfterAnOutageEachAlertEndsOnItsLatestState) {
   sink_.SetDefault("/pd", HttpSink::Reply{500, "down", "text/plain", "", 0ms});
   std::vector<int64_t> triggers, resolves;
   for (int i = 0; i < kAlerts; ++i) {
-    triggers.push_back(store_.Add("pd", test::Payload(event(i, false)),
-                                  clock_.NowMs(), "fp" + std::to_string(i)));
+    triggers.push_back(
+        store_.Add("pd", test::Payload(event(i, false)), clock_.NowMs(), "fp" + std::to_string(i)));
   }
   size_t delivered_from = 0;
   for (int step = 0; step < 6000 && *store_.OutboxDepth() > 0; ++step) {
     if (step == 30) {  // 3 s in: every alert resolves while still down
       for (int i = 0; i < kAlerts; ++i) {
-        resolves.push_back(store_.Add("pd", test::Payload(event(i, true)),
-                                      clock_.NowMs(), "fp" + std::to_string(i)));
+        resolves.push_back(store_.Add("pd", test::Payload(event(i, true)), clock_.NowMs(),
+                                      "fp" + std::to_string(i)));
       }
     }
     if (step == 60) {  // 6 s in: the receiver is back

@@ -86,8 +86,7 @@ TEST(PayloadsTest, PagerDutySummaryIsTruncatedTo1024CodePoints) {
   EXPECT_EQ(s.substr(s.size() - 3), "\xE2\x80\xA6");  // ends in …
 
   e.annotations["summary"] = std::string(1024, 'x');  // exactly at the limit
-  EXPECT_EQ(BuildPagerDutyEvent("k", e, {}, kStart)["payload"]["summary"],
-            std::string(1024, 'x'));
+  EXPECT_EQ(BuildPagerDutyEvent("k", e, {}, kStart)["payload"]["summary"], std::string(1024, 'x'));
 }
 
 TEST(PayloadsTest, PagerDutyResolveCarriesOnlyKeyAndAction) {
@@ -120,8 +119,7 @@ TEST(PayloadsTest, SlackResolvedMessage) {
   std::string text = BuildSlackMessage(e, {})["text"];
   EXPECT_THAT(text, HasSubstr("[RESOLVED] low_accuracy"));
   EXPECT_THAT(text, HasSubstr("override_rate is now 0.12"));
-  EXPECT_THAT(text,
-              HasSubstr("resolved at " + FormatRfc3339(kStart + 600'000)));
+  EXPECT_THAT(text, HasSubstr("resolved at " + FormatRfc3339(kStart + 600'000)));
   EXPECT_THAT(text, Not(HasSubstr("FIRING")));
 }
 
@@ -197,10 +195,8 @@ TEST(PayloadsTest, TruncateRunesNeverSplitsACodePoint) {
 }
 
 TEST(PayloadsTest, AlertPageUrlDropsTrailingSlashesOfTheBase) {
-  EXPECT_EQ(AlertPageUrl("https://aw.example/", "00ff"),
-            "https://aw.example/alerts/00ff");
-  EXPECT_EQ(AlertPageUrl("https://aw.example/sub//", "ab"),
-            "https://aw.example/sub/alerts/ab");
+  EXPECT_EQ(AlertPageUrl("https://aw.example/", "00ff"), "https://aw.example/alerts/00ff");
+  EXPECT_EQ(AlertPageUrl("https://aw.example/sub//", "ab"), "https://aw.example/sub/alerts/ab");
   EXPECT_EQ(AlertPageUrl("", "ab"), "");
 }
 

@@ -64,7 +64,8 @@ TEST(SilenceMatcherTest, PathologicalRegexAnswersOnHostileValues) {
   const std::string hostile = std::string(41, 'a') + "b";
   EXPECT_FALSE(M("agent", "(a|aa)+", true, true).Matches(Labels{{"agent", hostile}}));
   EXPECT_TRUE(M("agent", "(a|aa)+b", true, true).Matches(Labels{{"agent", hostile}}));
-  EXPECT_FALSE(M("agent", "((a+)+)+c", true, true).Matches(Labels{{"agent", std::string(5000, 'a')}}));
+  EXPECT_FALSE(
+      M("agent", "((a+)+)+c", true, true).Matches(Labels{{"agent", std::string(5000, 'a')}}));
 }
 
 // RE2 syntax, as Alertmanager's: Perl classes and flags; no backreferences.
@@ -159,8 +160,8 @@ TEST(ParseSilenceRequestTest, ErrorsNameTheField) {
       {R"({"matchers":[],)" + ends + "}", "matchers"},
       {R"({"matchers":[{"value":"ir"}],)" + ends + "}", "matchers[0].name"},
       {R"({"matchers":[{"name":"agent"}],)" + ends + "}", "matchers[0].value"},
-      {R"({"matchers":[{"name":"a","value":"x"},{"name":"b","value":"(","isRegex":true}],)" +
-           ends + "}",
+      {R"({"matchers":[{"name":"a","value":"x"},{"name":"b","value":"(","isRegex":true}],)" + ends +
+           "}",
        "matchers[1].value"},
       {R"({"matchers":[{"name":"a","value":"x","isRegex":"yes"}],)" + ends + "}",
        "matchers[0].isRegex"},
@@ -168,8 +169,7 @@ TEST(ParseSilenceRequestTest, ErrorsNameTheField) {
       {R"({"matchers":[{"name":"a","value":"x"}]})", "endsAt"},
       {R"({"matchers":[{"name":"a","value":"x"}],"endsAt":"tomorrow"})", "endsAt"},
       {R"({"matchers":[{"name":"a","value":"x"}],"endsAt":"2026-11-30T09:00:00Z"})", "endsAt"},
-      {R"({"matchers":[{"name":"a","value":"x"}],"startsAt":"2026-11-30T12:00:00Z",)" + ends +
-           "}",
+      {R"({"matchers":[{"name":"a","value":"x"}],"startsAt":"2026-11-30T12:00:00Z",)" + ends + "}",
        "endsAt"},
       {R"({"matchers":[{"name":"a","value":"x"}],"startsAt":5,)" + ends + "}", "startsAt"},
       {R"({"matchers":[{"name":"a","value":"x"}],"createdBy":7,)" + ends + "}", "createdBy"},
@@ -213,7 +213,8 @@ TEST(SlackSilenceButtonTest, FiringMessagesCarryTheButtonResolvesDoNot) {
   const nlohmann::json resolved = BuildSlackMessage(e, {});
   for (const auto& block : resolved["attachments"][0]["blocks"]) {
     if (block["type"] == "actions") {
-      for (const auto& el : block["elements"]) EXPECT_NE(el.value("action_id", ""), kSlackSilenceActionId);
+      for (const auto& el : block["elements"])
+        EXPECT_NE(el.value("action_id", ""), kSlackSilenceActionId);
     }
   }
 
@@ -227,7 +228,8 @@ TEST(SlackSilenceButtonTest, FiringMessagesCarryTheButtonResolvesDoNot) {
 
   // Blocks built by someone else are kept; the actions block goes last.
   e.resolved = false;
-  nlohmann::json custom = {{"text", "t"}, {"blocks", nlohmann::json::array({{{"type", "header"}}})}};
+  nlohmann::json custom = {{"text", "t"},
+                           {"blocks", nlohmann::json::array({{{"type", "header"}}})}};
   AddSlackSilenceButton(e, custom);
   ASSERT_EQ(custom["blocks"].size(), 2u);
   EXPECT_EQ(custom["blocks"][0]["type"], "header");

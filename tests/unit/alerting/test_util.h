@@ -15,8 +15,7 @@ inline constexpr TimeMs kStart = 1'764'000'000'000;
 inline AlertEvent FiringEvent(const std::string& name = "low_accuracy") {
   AlertEvent e;
   e.name = name;
-  e.labels = {
-      {"agent", "incident-response"}, {"severity", "page"}, {"team", "sre"}};
+  e.labels = {{"agent", "incident-response"}, {"severity", "page"}, {"team", "sre"}};
   e.annotations = {{"summary", "Override rate is high"}};
   e.value = 0.31;
   e.threshold = 0.2;
@@ -29,9 +28,7 @@ inline AlertEvent FiringEvent(const std::string& name = "low_accuracy") {
   return e;
 }
 
-inline std::string Payload(const AlertEvent& e) {
-  return AlertEventToJson(e).dump();
-}
+inline std::string Payload(const AlertEvent& e) { return AlertEventToJson(e).dump(); }
 
 inline ReceiverOptions Webhook(const std::string& name, const std::string& url,
                                const std::string& secret = "") {

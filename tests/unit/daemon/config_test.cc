@@ -90,10 +90,12 @@ TEST_F(ConfigTest, SilenceRetentionDefaultsToAlertmanagersAndMustBePositive) {
 TEST_F(ConfigTest, ErrorsNameFileLineAndField) {
   EXPECT_NE(ErrorOf("listen: x\nbogus: 1\n").find("agentwatch.yaml:2: unknown key \"bogus\""),
             std::string::npos);
-  EXPECT_NE(ErrorOf("storage:\n  sync: sometimes\n").find(":2: storage.sync: must be normal or full"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf("evaluation_interval: soon\n").find(":1: evaluation_interval: must be a duration"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf("storage:\n  sync: sometimes\n").find(":2: storage.sync: must be normal or full"),
+      std::string::npos);
+  EXPECT_NE(
+      ErrorOf("evaluation_interval: soon\n").find(":1: evaluation_interval: must be a duration"),
+      std::string::npos);
   EXPECT_NE(ErrorOf("sli_windows: [1h, 3 spans]\n").find(":1: sli_windows: window"),
             std::string::npos);
   EXPECT_NE(ErrorOf("limits: {max_body_bytes: lots}\n").find("limits.max_body_bytes"),
@@ -133,12 +135,14 @@ namespace {
 
 TEST(ConfigReloadTest, KeepsRestartOnlySettingsAndOverridesTakesTheRestFromTheFile) {
   testing::TempDir dir;
-  auto running = LoadConfig(dir.Write("a.yaml",
+  auto running = LoadConfig(dir.Write(
+      "a.yaml",
       "listen: 127.0.0.1:9001\nstorage: {path: ./one.db}\nrepeat_interval: 1h\n"
       "evaluation_interval: 30s\nlimits: {max_connections: 100, max_records_per_request: 5}\n"));
   ASSERT_TRUE(running.ok()) << running.status().message();
   ASSERT_TRUE(ApplyOverride(*running, "evaluation_interval", "2s").ok());
-  auto fresh = LoadConfig(dir.Write("b.yaml",
+  auto fresh = LoadConfig(dir.Write(
+      "b.yaml",
       "listen: 127.0.0.1:9002\nstorage: {path: ./two.db}\nrepeat_interval: 2h\n"
       "evaluation_interval: 45s\nexternal_url: https://aw.example.com\n"
       "delivery: {max_age: 1h}\nlimits: {max_connections: 200, max_records_per_request: 7}\n"));

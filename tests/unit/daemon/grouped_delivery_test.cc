@@ -12,8 +12,8 @@
 #include "alerting/alert_json.h"
 #include "alerting/outbox_sender.h"
 #include "daemon/store/sqlite_store.h"
-#include "tests/testing/temp_dir.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/temp_dir.h"
 
 namespace aw {
 namespace {
@@ -260,8 +260,8 @@ TEST_F(GroupedDeliveryTest, AReceiverMadeUngroupedSendsItsWaitingGroupsAtOnce) {
   }
   clock_.Advance(1s);
   {
-    alerting::OutboxSender sender(*store_, clock_,
-                                  {Hook("grouped", false), Hook("plain", false)}, notifier_, o);
+    alerting::OutboxSender sender(*store_, clock_, {Hook("grouped", false), Hook("plain", false)},
+                                  notifier_, o);
     sender.DeliverDue(clock_.NowMs());
     EXPECT_THAT(GroupCalls(notifier_.Take()), ElementsAre(ElementsAre("fp-a", "fp-b")));
     Change(Alert("c"));

@@ -4,9 +4,9 @@
 #include <sqlite3.h>
 
 #include "rules/rule_loader.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/http_sink.h"
 #include "tests/testing/temp_dir.h"
-#include "tests/testing/fake_clock.h"
 
 namespace aw::server {
 namespace {
@@ -32,8 +32,7 @@ void Sql(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
-      << (err ? err : "");
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
   sqlite3_free(err);
   sqlite3_close(db);
 }
