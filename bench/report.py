@@ -252,8 +252,8 @@ def main():
     if os.path.exists(os.path.join(raw, "load.tsv")):
         load_lines = [l.rstrip("\n").split("\t") for l in open(os.path.join(raw, "load.tsv"))][1:]
     # Our own load (wrk, loadgen, a daemon with hundreds of threads) lifts the
-    # load average well above 2; compilers, or a load no bench step makes, are
-    # the other engineers' work.
+    # load average well above 2; compilers, or a load no bench step makes, come
+    # from outside the run.
     busy = [l for l in load_lines if len(l) == 3 and (int(l[2] or 0) > 0 or float(l[1].split()[0]) > 20)]
     failed = []
     if os.path.exists(os.path.join(raw, "failed.txt")):
