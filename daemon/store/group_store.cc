@@ -30,13 +30,8 @@ Status SqliteStore::SaveGroups(const std::string& receiver, const std::vector<in
                                const std::vector<std::string>& deleted,
                                std::vector<OutboxItem> items) {
   std::lock_guard lock(mu_);
-  Status s = CheckFile();
-  if (!s.ok()) return s;
-  s = Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  bool ok = true;
-  Status error = Status::Ok();
-  {
+  return Transaction([&]() -> Status {
+    bool ok = true;
     // Only a pending item is folded: one already superseded or failed
     // must not come back through its group.
     Stmt grouped(db_, "UPDATE outbox SET status = 4 WHERE id = ? AND status = 0");
@@ -65,16 +60,9 @@ Status SqliteStore::SaveGroups(const std::string& receiver, const std::vector<in
     for (size_t i = 0; ok && i < items.size(); ++i) {
       ok = store_rows::InsertOutbox(out.get(), items[i]);
     }
-    // Read before the statements are finalised, which clears the message.
-    if (!ok) error = Error("save groups");
-  }
-  if (!ok) {
-    (void)Exec("ROLLBACK");
-    return error;
-  }
-  s = Exec("COMMIT");
-  if (!s.ok()) (void)Exec("ROLLBACK");
-  return s;
+    // Worded here: finalising the statements clears SQLite's message.
+    return ok ? Status::Ok() : Error("save groups");
+  });
 }
 
 Result<std::vector<OutboxItem>> SqliteStore::PendingOutbox(const std::string& receiver,

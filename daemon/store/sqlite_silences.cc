@@ -64,29 +64,17 @@ Status SqliteStore::SaveSilence(const Silence& silence) {
 Status SqliteStore::DeleteSilences(const std::vector<std::string>& ids) {
   if (ids.empty()) return Status::Ok();
   std::lock_guard lock(mu_);
-  Status s = CheckFile();
-  if (!s.ok()) return s;
-  s = Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  bool ok = true;
-  Status error = Status::Ok();
-  {
+  return Transaction([&]() -> Status {
     Stmt q(db_, "DELETE FROM silences WHERE id = ?");
-    ok = static_cast<bool>(q);
+    bool ok = static_cast<bool>(q);
     for (size_t i = 0; ok && i < ids.size(); ++i) {
       sqlite3_reset(q.get());
       BindText(q.get(), 1, ids[i]);
       ok = sqlite3_step(q.get()) == SQLITE_DONE;
     }
-    if (!ok) error = Error("delete silences");
-  }
-  if (!ok) {
-    (void)Exec("ROLLBACK");
-    return error;
-  }
-  s = Exec("COMMIT");
-  if (!s.ok()) (void)Exec("ROLLBACK");
-  return s;
+    // Worded here: finalising the statement clears SQLite's message.
+    return ok ? Status::Ok() : Error("delete silences");
+  });
 }
 
 Result<std::vector<Silence>> SqliteStore::LoadSilences() {

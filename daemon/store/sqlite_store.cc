@@ -619,6 +619,21 @@ Status SqliteStore::Backup(const std::string& dest_path) {
   return result;
 }
 
+Status SqliteStore::Transaction(const std::function<Status()>& body) {
+  Status s = CheckFile();
+  if (!s.ok()) return s;
+  s = Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) return s;
+  s = body();
+  if (!s.ok()) {
+    (void)Exec("ROLLBACK");
+    return s;
+  }
+  s = Exec("COMMIT");
+  if (!s.ok()) (void)Exec("ROLLBACK");
+  return s;
+}
+
 Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
                                      const std::vector<std::string>& deleted,
                                      std::vector<OutboxItem> notifications) {
@@ -630,13 +645,8 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
                                      std::vector<OutboxItem> notifications,
                                      const std::vector<BudgetFired>& budget_fired) {
   std::lock_guard lock(mu_);
-  Status s = CheckFile();
-  if (!s.ok()) return s;
-  s = Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  bool ok = true;
-  Status error = Status::Ok();
-  {
+  return Transaction([&]() -> Status {
+    bool ok = true;
     Stmt up(db_,
             "INSERT OR REPLACE INTO alerts(fingerprint, rule, labels, annotations, state, value, "
             "active_since, fired_at, last_notified, keep_firing_since, acknowledged, "
@@ -684,16 +694,9 @@ Status SqliteStore::SaveAlertChanges(const std::vector<StoredAlert>& upserts,
     for (size_t i = 0; ok && i < notifications.size(); ++i) {
       ok = store_rows::InsertOutbox(out.get(), notifications[i]);
     }
-    // Read before the statements are finalised, which clears the message.
-    if (!ok) error = Error("save alerts");
-  }
-  if (!ok) {
-    (void)Exec("ROLLBACK");
-    return error;
-  }
-  s = Exec("COMMIT");
-  if (!s.ok()) (void)Exec("ROLLBACK");
-  return s;
+    // Worded here: finalising the statements clears SQLite's message.
+    return ok ? Status::Ok() : Error("save alerts");
+  });
 }
 
 Result<std::vector<StoredAlert>> SqliteStore::LoadAlerts() {

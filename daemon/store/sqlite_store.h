@@ -183,6 +183,10 @@ class SqliteStore final : public AlertStore, public OutboxStore, public GroupSto
  private:
   SqliteStore(sqlite3* db, std::string path);
   Status Exec(const char* sql);
+  // Runs `body` in one write transaction after checking the file, commits
+  // if it returns OK, else rolls back and returns its error. `body` words
+  // its own error while its statements are alive. REQUIRES: mu_ held.
+  Status Transaction(const std::function<Status()>& body);
   // The connection's last error as a Status naming `what` and the file; a
   // damaged file also gets the recovery path.
   Status Error(const std::string& what) const;
