@@ -30,7 +30,7 @@ SANITIZE_FLAGS = -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo 
 	-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG"
 
 sanitize: deps
-	cmake -S . -B build-asan $(SANITIZE_FLAGS) -DAW_SANITIZE=ON $(CMAKE_ARGS)
+	cmake -S . -B build-asan $(SANITIZE_FLAGS) -DAW_SANITIZE=ON -DAW_FUZZ=ON $(CMAKE_ARGS)
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ctest --output-on-failure -j$(JOBS) --timeout 600
 

@@ -17,8 +17,12 @@ BUILD=${AW_FUZZ_BUILD:-build-fuzz}
 JOBS=${JOBS:-1}
 CXX_FUZZ=${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14)}
 
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$CXX_FUZZ" \
-  -DAW_FUZZ=ON -DAW_BUILD_TESTS=OFF -DAW_BUILD_BENCH=OFF >/dev/null
+# A build already configured with AW_FUZZ (the sanitizer build of `make
+# sanitize`) is used as it is; otherwise a fuzz-only one is configured.
+if ! grep -qx 'AW_FUZZ:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
+  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$CXX_FUZZ" \
+    -DAW_FUZZ=ON -DAW_BUILD_TESTS=OFF -DAW_BUILD_BENCH=OFF >/dev/null
+fi
 cmake --build "$BUILD" --target fuzz_all -j"$JOBS"
 ((SECONDS_EACH > 0)) || exit 0
 

@@ -2,7 +2,7 @@
 # ThreadSanitizer run of the tests that exercise concurrency: the windows
 # engine hammered from several threads (unit) and the real daemon under
 # ingest + rule evaluation + scrapes + /api/v1/slis + status page + reloads
-# (integration). Builds only what those need, in build-tsan.
+# (integration). Builds only those two test files and the daemon, in build-tsan.
 # A data race makes the test process, or the daemon it runs, halt with
 # exit code 66 and a "WARNING: ThreadSanitizer" report on stderr.
 #
@@ -22,9 +22,9 @@ cmake -S . -B "$BUILD" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDe
   -DAW_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" >/dev/null
-cmake --build "$BUILD" -j"$JOBS" --target agentwatch aw_windows_test aw_integration_test
+cmake --build "$BUILD" -j"$JOBS" --target agentwatch aw_windows_concurrency_test aw_concurrency_test
 
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
-"$BUILD"/tests/unit/windows/aw_windows_test --gtest_filter='WindowEngineConcurrency.*'
-"$BUILD"/tests/integration/aw_integration_test --gtest_filter='ConcurrencyTest.*'
+"$BUILD"/tests/unit/windows/aw_windows_concurrency_test
+"$BUILD"/tests/integration/aw_concurrency_test
 echo "tsan: no data race reported"
