@@ -1,6 +1,12 @@
 #include "daemon/server/ingest_writer.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <variant>
+#include <vector>
 
 // xxHash header-only: XXH3_128bits inlined, nothing to link.
 #define XXH_INLINE_ALL
@@ -55,28 +61,93 @@ IngestWriter::EventKey IngestWriter::ResolutionKey(const Resolution& r) {
   return HashKey(key);
 }
 
+// The rebuild is a two-stage pipeline: this thread reads and decodes the
+// store (SQLite, label text, the dedup keys) while another applies the
+// decoded events to the engine in the same order. On a store of 1M
+// investigations each stage is about half of the work (perf: SQLite and
+// decoding ~40 %, the engine ~50 %), so the two cores overlap them.
 Status IngestWriter::Rebuild(const std::function<void(const Span&)>& on_span) {
   const SqliteStore::EventCounts counts = store_.CountEvents();
   state_.engine.Reserve(static_cast<size_t>(counts.spans + counts.feedback));
   feedback_seen_.reserve(static_cast<size_t>(counts.feedback));
   resolutions_seen_.reserve(static_cast<size_t>(counts.resolutions));
+
+  struct Stored {
+    std::variant<Span, Feedback, Resolution> event;
+    int64_t seq = 0;
+  };
+  using Chunk = std::vector<Stored>;
+  constexpr size_t kChunk = 4096;
+  constexpr size_t kChunksInFlight = 8;  // bounds the memory between stages
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Chunk> chunks;
+  bool done = false;
+
+  std::thread apply([&] {
+    for (;;) {
+      Chunk chunk;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return done || !chunks.empty(); });
+        if (chunks.empty()) return;
+        chunk = std::move(chunks.front());
+        chunks.pop_front();
+      }
+      cv.notify_all();
+      for (const Stored& e : chunk) {
+        if (const Span* s = std::get_if<Span>(&e.event)) {
+          state_.engine.ApplySpan(*s, e.seq);
+          if (on_span) on_span(*s);
+        } else if (const Feedback* f = std::get_if<Feedback>(&e.event)) {
+          state_.engine.ApplyFeedback(*f, e.seq);
+        } else {
+          state_.engine.ApplyResolution(std::get<Resolution>(e.event), e.seq);
+        }
+      }
+    }
+  });
+
+  Chunk chunk;
+  chunk.reserve(kChunk);
+  auto hand_over = [&] {
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return chunks.size() < kChunksInFlight; });
+      chunks.push_back(std::move(chunk));
+    }
+    cv.notify_all();
+    chunk = Chunk();
+    chunk.reserve(kChunk);
+  };
+  auto add = [&](Stored e) {
+    chunk.push_back(std::move(e));
+    if (chunk.size() == kChunk) hand_over();
+  };
   EventVisitor v;
   v.span = [&](const Span& s, int64_t seq) {
     agents_.insert(s.agent);
     if (!s.labels.empty()) label_sets_.insert(LabelSetKey(s.labels));
-    state_.engine.ApplySpan(s, seq);
-    if (on_span) on_span(s);
+    add({s, seq});
   };
   v.feedback = [&](const Feedback& f, int64_t seq) {
     feedback_seen_.emplace(FeedbackKey(f), f.ts_ms);
     if (!f.agent.empty()) agents_.insert(f.agent);
-    state_.engine.ApplyFeedback(f, seq);
+    add({f, seq});
   };
   v.resolution = [&](const Resolution& r, int64_t seq) {
     resolutions_seen_.emplace(ResolutionKey(r), r.resolved_at_ms);
-    state_.engine.ApplyResolution(r, seq);
+    add({r, seq});
   };
-  return store_.Scan(v);
+  const Status status = store_.Scan(v);
+  if (!chunk.empty()) hand_over();
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  apply.join();
+  return status;
 }
 
 void IngestWriter::Start() {
