@@ -297,5 +297,23 @@ TEST(PayloadsTest, SlackBlocksHaveHeaderFieldsSummaryAndLinkButtons) {
   EXPECT_TRUE(BlocksOf(test::Json(SlackAlertBlocks(FiringEvent(), {})), "actions").empty());
 }
 
+TEST(PayloadsTest, InvalidUtf8InALabelIsReplacedNotThrown) {
+  AlertEvent e = FiringEvent();
+  e.labels["team"] =
+      "a\xff"
+      "b";
+  const std::string replaced =
+      "a\xef\xbf\xbd"
+      "b";  // U+FFFD
+  for (const std::string& body :
+       {BuildPagerDutyEvent("k", e, {}, kStart), BuildSlackMessage(e, {}),
+        BuildWebhookV4("w", e, {}), BuildAlertmanagerAlerts(e, {}, kStart)}) {
+    EXPECT_FALSE(nlohmann::json::parse(body, nullptr, false).is_discarded()) << body;
+    EXPECT_EQ(body.find("a\xff"), std::string::npos) << body;
+  }
+  EXPECT_EQ(test::Json(BuildWebhookV4("w", e, {}))["commonLabels"]["team"], replaced);
+  EXPECT_EQ(test::Json(BuildAlertmanagerAlerts(e, {}, kStart))[0]["labels"]["team"], replaced);
+}
+
 }  // namespace
 }  // namespace aw::alerting
