@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include <nlohmann/json.hpp>
+
 namespace aw::alerting {
 namespace {
 
@@ -91,8 +93,8 @@ bool ReadLabels(const json& obj, const char* key, Labels* out, std::string* erro
 
 }  // namespace
 
-nlohmann::json AlertEventToJson(const AlertEvent& e) {
-  return json{
+std::string AlertEventToJson(const AlertEvent& e) {
+  const json j{
       {"name", e.name},
       {"labels", LabelsJson(e.labels)},
       {"annotations", LabelsJson(e.annotations)},
@@ -108,6 +110,7 @@ nlohmann::json AlertEventToJson(const AlertEvent& e) {
       {"resolved_at_ms", e.resolved_at_ms},
       {"fingerprint", e.fingerprint},
   };
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<AlertEvent> AlertEventFromJson(const std::string& text) {

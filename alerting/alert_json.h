@@ -9,7 +9,6 @@
 //    "active_since_ms":..., "fired_at_ms":..., "resolved_at_ms":0,
 //    "fingerprint":"9f2c..."}
 
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "daemon/common/status.h"
@@ -17,8 +16,9 @@
 
 namespace aw::alerting {
 
-// A non-finite `value` or `threshold` is written as null.
-nlohmann::json AlertEventToJson(const AlertEvent& event);
+// The payload text. A non-finite `value` or `threshold` is written as null;
+// invalid UTF-8 in a label is replaced (U+FFFD), so this never throws.
+std::string AlertEventToJson(const AlertEvent& event);
 
 // Parses what AlertEventToJson wrote. Missing fields keep their defaults
 // (null numbers read as NaN); `name` is required. Returns InvalidArgument

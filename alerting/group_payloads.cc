@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 namespace aw::alerting {
 
 using json = nlohmann::json;
@@ -32,6 +34,12 @@ json LabelsObject(const Labels& labels) {
   return out;
 }
 
+// The per-alert bodies (payloads.h) come as text; the group's are built
+// from their parsed values, so both carry the same fields byte for byte.
+json Parse(const std::string& text) { return json::parse(text); }
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 bool AnyFiring(const GroupNotification& g) {
   return std::any_of(g.alerts.begin(), g.alerts.end(),
                      [](const AlertEvent& e) { return !e.resolved; });
@@ -39,38 +47,39 @@ bool AnyFiring(const GroupNotification& g) {
 
 }  // namespace
 
-json BuildGroupWebhookV4(const std::string& receiver_name, const GroupNotification& g,
-                         const PayloadOptions& o) {
+std::string BuildGroupWebhookV4(const std::string& receiver_name, const GroupNotification& g,
+                                const PayloadOptions& o) {
   json alerts = json::array();
   std::vector<Labels> labels;
   std::vector<Labels> annotations;
   for (const AlertEvent& e : g.alerts) {
-    json one = BuildWebhookV4(receiver_name, e, o);
+    json one = Parse(BuildWebhookV4(receiver_name, e, o));
     for (json& a : one["alerts"]) alerts.push_back(std::move(a));
     labels.push_back(AlertLabels(e));
     annotations.push_back(e.annotations);
   }
-  return json{{"version", "4"},
-              {"groupKey", g.key},
-              {"truncatedAlerts", 0},
-              {"status", AnyFiring(g) ? "firing" : "resolved"},
-              {"receiver", receiver_name},
-              {"groupLabels", LabelsObject(g.labels)},
-              {"commonLabels", LabelsObject(Common(labels))},
-              {"commonAnnotations", LabelsObject(Common(annotations))},
-              {"externalURL", o.external_url},
-              {"alerts", std::move(alerts)}};
+  return Dump(json{{"version", "4"},
+                   {"groupKey", g.key},
+                   {"truncatedAlerts", 0},
+                   {"status", AnyFiring(g) ? "firing" : "resolved"},
+                   {"receiver", receiver_name},
+                   {"groupLabels", LabelsObject(g.labels)},
+                   {"commonLabels", LabelsObject(Common(labels))},
+                   {"commonAnnotations", LabelsObject(Common(annotations))},
+                   {"externalURL", o.external_url},
+                   {"alerts", std::move(alerts)}});
 }
 
-json BuildGroupAlertmanagerAlerts(const GroupNotification& g, const PayloadOptions& o, TimeMs now) {
+std::string BuildGroupAlertmanagerAlerts(const GroupNotification& g, const PayloadOptions& o,
+                                         TimeMs now) {
   json out = json::array();
   for (const AlertEvent& e : g.alerts) {
-    for (json& a : BuildAlertmanagerAlerts(e, o, now)) out.push_back(std::move(a));
+    for (json& a : Parse(BuildAlertmanagerAlerts(e, o, now))) out.push_back(std::move(a));
   }
-  return out;
+  return Dump(out);
 }
 
-json BuildGroupSlackMessage(const GroupNotification& g, const PayloadOptions& o) {
+std::string BuildGroupSlackMessage(const GroupNotification& g, const PayloadOptions& o) {
   size_t firing = 0;
   for (const AlertEvent& e : g.alerts) firing += e.resolved ? 0 : 1;
   // Alertmanager's default title: [FIRING:n] then the group label values.
@@ -84,19 +93,19 @@ json BuildGroupSlackMessage(const GroupNotification& g, const PayloadOptions& o)
     text.append(v);
   }
   for (const AlertEvent& e : g.alerts) {
-    const json one = BuildSlackMessage(e, o);
+    const json one = Parse(BuildSlackMessage(e, o));
     const auto it = one.find("text");
     text.append("\n");
     text.append(it != one.end() && it->is_string() ? it->get<std::string>() : AlertHeadline(e));
   }
-  return json{{"text", TruncateRunes(text, kSlackTextMaxRunes)}};
+  return Dump(json{{"text", TruncateRunes(text, kSlackTextMaxRunes)}});
 }
 
-std::vector<json> BuildGroupPagerDutyEvents(const std::string& routing_key,
-                                            const GroupNotification& g, const PayloadOptions& o,
-                                            TimeMs now) {
+std::vector<std::string> BuildGroupPagerDutyEvents(const std::string& routing_key,
+                                                   const GroupNotification& g,
+                                                   const PayloadOptions& o, TimeMs now) {
   const std::set<std::string> send(g.send_fingerprints.begin(), g.send_fingerprints.end());
-  std::vector<json> out;
+  std::vector<std::string> out;
   for (const AlertEvent& e : g.alerts) {
     if (send.count(e.fingerprint) != 0) out.push_back(BuildPagerDutyEvent(routing_key, e, o, now));
   }

@@ -2,6 +2,7 @@
 
 // What a grouped receiver is sent for one GroupNotification (grouping.h),
 // built from the per-alert builders of payloads.h. Pure: no I/O, no clock.
+// Each returns the body as sent (JSON text, as payloads.h's do).
 //
 //   webhook       one Alertmanager webhook v4 body: `alerts` lists the
 //                 group's alerts with their own status; `status` is firing
@@ -17,25 +18,22 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "alerting/grouping.h"
 #include "alerting/payloads.h"
 
 namespace aw::alerting {
 
-nlohmann::json BuildGroupWebhookV4(const std::string& receiver_name, const GroupNotification& group,
-                                   const PayloadOptions& options);
+std::string BuildGroupWebhookV4(const std::string& receiver_name, const GroupNotification& group,
+                                const PayloadOptions& options);
 
-nlohmann::json BuildGroupAlertmanagerAlerts(const GroupNotification& group,
-                                            const PayloadOptions& options, TimeMs now);
+std::string BuildGroupAlertmanagerAlerts(const GroupNotification& group,
+                                         const PayloadOptions& options, TimeMs now);
 
-nlohmann::json BuildGroupSlackMessage(const GroupNotification& group,
-                                      const PayloadOptions& options);
+std::string BuildGroupSlackMessage(const GroupNotification& group, const PayloadOptions& options);
 
 // The events for the group's send_fingerprints, in the group's order.
-std::vector<nlohmann::json> BuildGroupPagerDutyEvents(const std::string& routing_key,
-                                                      const GroupNotification& group,
-                                                      const PayloadOptions& options, TimeMs now);
+std::vector<std::string> BuildGroupPagerDutyEvents(const std::string& routing_key,
+                                                   const GroupNotification& group,
+                                                   const PayloadOptions& options, TimeMs now);
 
 }  // namespace aw::alerting

@@ -5,6 +5,8 @@
 #include <tuple>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "alerting/alert_json.h"
 #include "alerting/payloads.h"
 
@@ -164,7 +166,7 @@ void Grouper::Restore(std::vector<AlertGroup> groups) {
 std::string GroupToJson(const AlertGroup& g) {
   json alerts = json::array();
   for (const auto& [fp, a] : g.alerts) {
-    alerts.push_back({{"event", AlertEventToJson(a.event)}, {"changed", a.changed}});
+    alerts.push_back({{"event", json::parse(AlertEventToJson(a.event))}, {"changed", a.changed}});
   }
   json j = {{"key", g.key},
             {"labels", g.labels},
@@ -231,7 +233,7 @@ Result<AlertGroup> GroupFromJson(const std::string& text) {
 
 std::string GroupNotificationToJson(const GroupNotification& n) {
   json alerts = json::array();
-  for (const AlertEvent& e : n.alerts) alerts.push_back(AlertEventToJson(e));
+  for (const AlertEvent& e : n.alerts) alerts.push_back(json::parse(AlertEventToJson(e)));
   json j = {{"group_key", n.key},
             {"group_labels", n.labels},
             {"alerts", std::move(alerts)},

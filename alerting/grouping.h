@@ -44,8 +44,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "alerting/receiver.h"
 #include "daemon/common/clock.h"
 #include "daemon/common/status.h"

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <exception>
+#include <utility>
 
 #include "alerting/group_payloads.h"
 
@@ -176,7 +177,7 @@ HttpNotifier::HttpNotifier(Options options)
 Result<HttpNotifier::Request> HttpNotifier::BuildRequest(const ReceiverOptions& r,
                                                          const AlertEvent& event,
                                                          TimeMs now) const {
-  nlohmann::json body;
+  std::string body;
   switch (r.kind) {
     case ReceiverOptions::Kind::kPagerDuty:
       body = BuildPagerDutyEvent(r.routing_key, event, options_.payload, now);
@@ -191,7 +192,7 @@ Result<HttpNotifier::Request> HttpNotifier::BuildRequest(const ReceiverOptions& 
       body = BuildAlertmanagerAlerts(event, options_.payload, now);
       break;
   }
-  return MakeRequest(r, body);
+  return MakeRequest(r, std::move(body));
 }
 
 namespace {
@@ -206,7 +207,7 @@ std::string ReceiverUrl(const ReceiverOptions& r) {
 }  // namespace
 
 Result<HttpNotifier::Request> HttpNotifier::MakeRequest(const ReceiverOptions& r,
-                                                        const nlohmann::json& body) const {
+                                                        std::string body) const {
   const std::string url = ReceiverUrl(r);
   Request request;
   auto parsed = ParseUrl(url);
@@ -214,8 +215,7 @@ Result<HttpNotifier::Request> HttpNotifier::MakeRequest(const ReceiverOptions& r
     return Status::InvalidArgument("receiver " + r.name + ": unusable URL \"" + url + "\"");
   }
   request.url = *parsed;
-  // Invalid UTF-8 in a label must not throw: replace it.
-  request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  request.body = std::move(body);
   if (r.kind == ReceiverOptions::Kind::kWebhook && !r.secret.empty()) {
     request.signature = WebhookSignature(r.secret, request.body);
   }
@@ -225,7 +225,7 @@ Result<HttpNotifier::Request> HttpNotifier::MakeRequest(const ReceiverOptions& r
 DeliveryResult HttpNotifier::SendGroup(const ReceiverOptions& r, const GroupNotification& group,
                                        TimeMs now) noexcept {
   try {
-    std::vector<nlohmann::json> bodies;
+    std::vector<std::string> bodies;
     switch (r.kind) {
       case ReceiverOptions::Kind::kPagerDuty:
         bodies = BuildGroupPagerDutyEvents(r.routing_key, group, options_.payload, now);
@@ -240,8 +240,8 @@ DeliveryResult HttpNotifier::SendGroup(const ReceiverOptions& r, const GroupNoti
         bodies.push_back(BuildGroupAlertmanagerAlerts(group, options_.payload, now));
         break;
     }
-    for (const nlohmann::json& body : bodies) {
-      auto request = MakeRequest(r, body);
+    for (std::string& body : bodies) {
+      auto request = MakeRequest(r, std::move(body));
       if (!request.ok()) return DeliveryResult::Permanent(request.status().message());
       DeliveryResult result = Post(r, *request, now);
       if (result.status != DeliveryStatus::kDelivered) return result;

@@ -73,8 +73,9 @@ class HttpNotifier final : public Notifier {
                                TimeMs now) const;
 
  private:
-  // The request for `body` to receiver `r` (URL and signature by kind).
-  Result<Request> MakeRequest(const ReceiverOptions& r, const nlohmann::json& body) const;
+  // The request for `body` (JSON text) to receiver `r` (URL and signature
+  // by kind).
+  Result<Request> MakeRequest(const ReceiverOptions& r, std::string body) const;
   DeliveryResult Post(const ReceiverOptions& receiver, const Request& request, TimeMs now) const;
 
   // Constant after construction.

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "daemon/common/silence.h"
 #include "daemon/common/time_util.h"
 
@@ -10,6 +12,12 @@ namespace aw::alerting {
 namespace {
 
 using nlohmann::json;
+
+json SlackAlertBlocksJson(const AlertEvent& e, const PayloadOptions& o);
+void AddSilenceButtonJson(const AlertEvent& e, json& message);
+
+// Invalid UTF-8 in a label must not throw: replaced by U+FFFD.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // Alertmanager writes the zero Go time for a firing alert's endsAt.
 constexpr char kZeroTime[] = "0001-01-01T00:00:00Z";
@@ -147,8 +155,10 @@ Labels AlertLabels(const AlertEvent& e) {
   return labels;
 }
 
-nlohmann::json BuildPagerDutyEvent(const std::string& routing_key, const AlertEvent& e,
-                                   const PayloadOptions& o, TimeMs now) {
+namespace {
+
+json PagerDutyEventJson(const std::string& routing_key, const AlertEvent& e,
+                        const PayloadOptions& o, TimeMs now) {
   json out = {{"routing_key", routing_key},
               {"event_action", e.resolved ? "resolve" : "trigger"},
               {"dedup_key", e.fingerprint}};
@@ -193,7 +203,7 @@ nlohmann::json BuildPagerDutyEvent(const std::string& routing_key, const AlertEv
   return out;
 }
 
-nlohmann::json BuildSlackMessage(const AlertEvent& e, const PayloadOptions& o) {
+json SlackMessageJson(const AlertEvent& e, const PayloadOptions& o) {
   std::string agent = Agent(e);
   std::string text = e.resolved ? ":white_check_mark: *[RESOLVED] " : ":rotating_light: *[FIRING] ";
   text += SlackEscape(e.name) + "*";
@@ -238,11 +248,13 @@ nlohmann::json BuildSlackMessage(const AlertEvent& e, const PayloadOptions& o) {
   // the Block Kit layout.
   text = TruncateRunes(text, kSlackTextMaxRunes);
   json attachment = {
-      {"color", SlackColor(e)}, {"fallback", text}, {"blocks", SlackAlertBlocks(e, o)}};
+      {"color", SlackColor(e)}, {"fallback", text}, {"blocks", SlackAlertBlocksJson(e, o)}};
   json message{{"text", std::move(text)}, {"attachments", json::array({std::move(attachment)})}};
-  AddSlackSilenceButton(e, message);
+  AddSilenceButtonJson(e, message);
   return message;
 }
+
+}  // namespace
 
 std::string SlackColor(const AlertEvent& e) {
   if (e.resolved) return "#2eb67d";
@@ -274,9 +286,7 @@ json SlackButton(const std::string& text, const std::string& url, const std::str
           {"action_id", action_id}};
 }
 
-}  // namespace
-
-nlohmann::json SlackAlertBlocks(const AlertEvent& e, const PayloadOptions& o) {
+json SlackAlertBlocksJson(const AlertEvent& e, const PayloadOptions& o) {
   std::string header = e.resolved ? "[RESOLVED] " : "[FIRING] ";
   header += e.name;
   const std::string agent = Agent(e);
@@ -330,7 +340,7 @@ nlohmann::json SlackAlertBlocks(const AlertEvent& e, const PayloadOptions& o) {
   return blocks;
 }
 
-void AddSlackSilenceButton(const AlertEvent& e, nlohmann::json& message) {
+void AddSilenceButtonJson(const AlertEvent& e, json& message) {
   if (e.resolved || e.fingerprint.empty()) return;
   json action = {
       {"type", "actions"},
@@ -354,8 +364,7 @@ void AddSlackSilenceButton(const AlertEvent& e, nlohmann::json& message) {
   message["blocks"].push_back(std::move(action));
 }
 
-nlohmann::json BuildWebhookV4(const std::string& receiver_name, const AlertEvent& e,
-                              const PayloadOptions& o) {
+json WebhookV4Json(const std::string& receiver_name, const AlertEvent& e, const PayloadOptions& o) {
   Labels labels = AlertLabels(e);
   std::string group_key = "{}:{";
   bool first = true;
@@ -384,7 +393,7 @@ nlohmann::json BuildWebhookV4(const std::string& receiver_name, const AlertEvent
               {"alerts", json::array({std::move(alert)})}};
 }
 
-nlohmann::json BuildAlertmanagerAlerts(const AlertEvent& e, const PayloadOptions& o, TimeMs now) {
+json AlertmanagerAlertsJson(const AlertEvent& e, const PayloadOptions& o, TimeMs now) {
   TimeMs ends = e.resolved ? (e.resolved_at_ms != 0 ? e.resolved_at_ms : now)
                            : now + 4 * o.alertmanager_resend_interval.count();
   json alert = {{"labels", LabelsJson(AlertLabels(e))},
@@ -394,6 +403,38 @@ nlohmann::json BuildAlertmanagerAlerts(const AlertEvent& e, const PayloadOptions
   std::string gen = GeneratorUrl(e, o);
   if (!gen.empty()) alert["generatorURL"] = gen;
   return json::array({std::move(alert)});
+}
+
+}  // namespace
+
+std::string BuildPagerDutyEvent(const std::string& routing_key, const AlertEvent& event,
+                                const PayloadOptions& options, TimeMs now) {
+  return Dump(PagerDutyEventJson(routing_key, event, options, now));
+}
+
+std::string BuildSlackMessage(const AlertEvent& event, const PayloadOptions& options) {
+  return Dump(SlackMessageJson(event, options));
+}
+
+std::string SlackAlertBlocks(const AlertEvent& event, const PayloadOptions& options) {
+  return Dump(SlackAlertBlocksJson(event, options));
+}
+
+std::string AddSlackSilenceButton(const AlertEvent& event, const std::string& message) {
+  json j = json::parse(message, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return message;
+  AddSilenceButtonJson(event, j);
+  return Dump(j);
+}
+
+std::string BuildWebhookV4(const std::string& receiver_name, const AlertEvent& event,
+                           const PayloadOptions& options) {
+  return Dump(WebhookV4Json(receiver_name, event, options));
+}
+
+std::string BuildAlertmanagerAlerts(const AlertEvent& event, const PayloadOptions& options,
+                                    TimeMs now) {
+  return Dump(AlertmanagerAlertsJson(event, options, now));
 }
 
 std::string WebhookSignature(const std::string& secret, const std::string& body) {

@@ -1,10 +1,11 @@
 #pragma once
 
 // Pure builders for what each receiver kind is sent. No I/O, no clock: the
-// caller passes `now`. See /work/shared/reference/protocols.md sections 1
-// (PagerDuty Events v2), 3a (Slack incoming webhooks) and 5 (Alertmanager).
+// caller passes `now`. Each returns the body as sent: JSON text, with
+// invalid UTF-8 replaced (U+FFFD), so none throws on label values. See
+// /work/shared/reference/protocols.md sections 1 (PagerDuty Events v2), 3a (Slack incoming
+// webhooks) and 5 (Alertmanager).
 
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "daemon/common/clock.h"
@@ -44,8 +45,8 @@ Labels AlertLabels(const AlertEvent& event);
 // dedup_key = fingerprint, summary <= 1024 code points. A trigger links the
 // alert page as client_url and first links[] entry, then the runbook_url and
 // dashboard_url annotations when set.
-nlohmann::json BuildPagerDutyEvent(const std::string& routing_key, const AlertEvent& event,
-                                   const PayloadOptions& options, TimeMs now);
+std::string BuildPagerDutyEvent(const std::string& routing_key, const AlertEvent& event,
+                                const PayloadOptions& options, TimeMs now);
 
 // The alert page: "<external_url>/alerts/<fingerprint>" (trailing '/' of
 // the base dropped), or "" without an external_url.
@@ -55,7 +56,7 @@ std::string AlertPageUrl(const std::string& external_url, const std::string& fin
 // "attachments": [{"color", "blocks"}]}, the blocks from SlackAlertBlocks
 // and the colour from SlackColor; a firing alert's blocks end with a
 // "Silence 1h" button (AddSlackSilenceButton).
-nlohmann::json BuildSlackMessage(const AlertEvent& event, const PayloadOptions& options);
+std::string BuildSlackMessage(const AlertEvent& event, const PayloadOptions& options);
 
 // The Slack attachment colour: green when resolved, else by the severity
 // label (critical/page red, warning/ticket orange, info blue, else red).
@@ -64,19 +65,19 @@ std::string SlackColor(const AlertEvent& event);
 // The Block Kit layout of one alert: a header, fields (agent, value,
 // threshold, window), the summary and description, and an actions block
 // with link buttons to the alert page, runbook and dashboard (those that
-// are set). Further blocks may be appended by the caller.
-nlohmann::json SlackAlertBlocks(const AlertEvent& event, const PayloadOptions& options);
+// are set). Further blocks may be appended by the caller. A JSON array.
+std::string SlackAlertBlocks(const AlertEvent& event, const PayloadOptions& options);
 
 // Alertmanager webhook payload, version 4, with one alert; the group is
 // the alert's full label set.
-nlohmann::json BuildWebhookV4(const std::string& receiver_name, const AlertEvent& event,
-                              const PayloadOptions& options);
+std::string BuildWebhookV4(const std::string& receiver_name, const AlertEvent& event,
+                           const PayloadOptions& options);
 
 // Alertmanager API v2 POST /api/v2/alerts body: a one-element array.
 // endsAt = now + 4 x resend interval while firing, resolved_at when
 // resolved.
-nlohmann::json BuildAlertmanagerAlerts(const AlertEvent& event, const PayloadOptions& options,
-                                       TimeMs now);
+std::string BuildAlertmanagerAlerts(const AlertEvent& event, const PayloadOptions& options,
+                                    TimeMs now);
 
 // The X-Agentwatch-Signature header value: "sha256=<hex>".
 std::string WebhookSignature(const std::string& secret, const std::string& body);
@@ -90,6 +91,8 @@ inline constexpr size_t kSlackTextMaxRunes = 3000;
 // if there are none) an actions block with a "Silence 1h" button: action_id
 // kSlackSilenceActionId, value the fingerprint. Nothing for a resolve. A
 // click comes back to /v1/webhooks/slack and silences the alert for 1h.
-void AddSlackSilenceButton(const AlertEvent& event, nlohmann::json& message);
+// Takes and returns the message as JSON text; returns `message` unchanged
+// when it is not a JSON object.
+std::string AddSlackSilenceButton(const AlertEvent& event, const std::string& message);
 
 }  // namespace aw::alerting

@@ -5,6 +5,7 @@
 #include <random>
 
 #include <re2/re2.h>
+#include <nlohmann/json.hpp>
 
 #include "daemon/common/time_util.h"
 
@@ -171,22 +172,6 @@ std::string NewSilenceId() {
                 static_cast<unsigned long long>(lo >> 48),
                 static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
   return buf;
-}
-
-json SilenceToJson(const Silence& s, TimeMs now) {
-  json matchers = json::array();
-  for (const SilenceMatcher& m : s.matchers) {
-    matchers.push_back(
-        {{"name", m.name}, {"value", m.value}, {"isRegex", m.is_regex}, {"isEqual", m.is_equal}});
-  }
-  return {{"id", s.id},
-          {"matchers", std::move(matchers)},
-          {"startsAt", FormatRfc3339(s.starts_at_ms)},
-          {"endsAt", FormatRfc3339(s.ends_at_ms)},
-          {"updatedAt", FormatRfc3339(s.updated_at_ms)},
-          {"createdBy", s.created_by},
-          {"comment", s.comment},
-          {"status", SilenceStatusName(StatusAt(s, now))}};
 }
 
 Status Silences::Put(const Silence& s) {

@@ -20,8 +20,6 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "daemon/common/silence.h"
 #include "daemon/common/status.h"
 #include "daemon/common/types.h"
@@ -61,9 +59,6 @@ Result<Silence> ParseSilenceRequest(std::string_view body, TimeMs now);
 
 // A fresh random id, formatted as a UUID (as Alertmanager's are).
 std::string NewSilenceId();
-
-// The GET /api/v1/silences entry for `s` at `now`.
-nlohmann::json SilenceToJson(const Silence& s, TimeMs now);
 
 // Thread-safe.
 class Silences {

@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 #include "daemon/ingest/parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -21,8 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& [index, r] : parsed.records) {
       (void)index;
       if (r.incident_id.empty() == r.investigation_id.empty()) __builtin_trap();
-      const std::string text = aw::ingest::ToJson(r).dump();
-      auto back = aw::ingest::ResolutionFromJson(nlohmann::json::parse(text), opts);
+      const std::string text = aw::ingest::ToJson(r);
+      auto back = aw::ingest::ResolutionFromJson(text, opts);
       if (!back.ok()) __builtin_trap();
     }
   } else {
@@ -30,8 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& [index, f] : parsed.records) {
       (void)index;
       if (f.verdict == aw::Verdict::kNone) __builtin_trap();
-      const std::string text = aw::ingest::ToJson(f).dump();
-      auto back = aw::ingest::FeedbackFromJson(nlohmann::json::parse(text), opts);
+      const std::string text = aw::ingest::ToJson(f);
+      auto back = aw::ingest::FeedbackFromJson(text, opts);
       if (!back.ok() || back->verdict != f.verdict) __builtin_trap();
     }
   }

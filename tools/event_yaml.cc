@@ -7,21 +7,24 @@
 #include <cstdlib>
 #include <limits>
 
+#include <nlohmann/json.hpp>
+
 #include "daemon/common/time_util.h"
 
 namespace aw::tools::internal {
+namespace {
 
-nlohmann::json YamlToJson(const YAML::Node& node) {
+nlohmann::json YamlValue(const YAML::Node& node) {
   if (!node || node.IsNull()) return nullptr;
   if (node.IsSequence()) {
     nlohmann::json a = nlohmann::json::array();
-    for (size_t i = 0; i < node.size(); ++i) a.push_back(YamlToJson(node[i]));
+    for (size_t i = 0; i < node.size(); ++i) a.push_back(YamlValue(node[i]));
     return a;
   }
   if (node.IsMap()) {
     nlohmann::json o = nlohmann::json::object();
     for (auto it = node.begin(); it != node.end(); ++it) {
-      o[it->first.Scalar()] = YamlToJson(it->second);
+      o[it->first.Scalar()] = YamlValue(it->second);
     }
     return o;
   }
@@ -45,6 +48,12 @@ nlohmann::json YamlToJson(const YAML::Node& node) {
   return s;
 }
 
+}  // namespace
+
+std::string YamlToJson(const YAML::Node& node) {
+  return YamlValue(node).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 ingest::ParseOptions ReplayParseOptions(TimeMs now_ms) {
   ingest::ParseOptions o;
   o.now_ms = now_ms;
@@ -53,7 +62,8 @@ ingest::ParseOptions ReplayParseOptions(TimeMs now_ms) {
   return o;
 }
 
-std::optional<TimeMs> JsonTime(const nlohmann::json& j) {
+std::optional<TimeMs> JsonTime(std::string_view json_value) {
+  const nlohmann::json j = nlohmann::json::parse(json_value, nullptr, /*allow_exceptions=*/false);
   if (j.is_string()) return ParseRfc3339(j.get<std::string>());
   if (j.is_number()) {
     const double s = j.get<double>();

@@ -97,7 +97,7 @@ int Replay(const RuleSet& rules, const Pricing& pricing, const std::string& even
     }
     if (!body.is_object()) return fail(kind + ": must be an object");
     const char* time_key = kind == "resolution" ? "resolved_at" : "ts";
-    auto t = body.contains(time_key) ? internal::JsonTime(body[time_key]) : std::nullopt;
+    auto t = body.contains(time_key) ? internal::JsonTime(body[time_key].dump()) : std::nullopt;
     if (!t) {
       return fail(kind + "." + time_key + ": required in replay (RFC 3339 or Unix seconds)");
     }
@@ -106,15 +106,15 @@ int Replay(const RuleSet& rules, const Pricing& pricing, const std::string& even
     r.line = line_no;
     const auto opts = internal::ReplayParseOptions(*t);
     if (kind == "span") {
-      auto s = ingest::SpanFromJson(body, opts);
+      auto s = ingest::SpanFromJson(body.dump(), opts);
       if (!s.ok()) return fail("span: " + s.status().message());
       r.span = *s;
     } else if (kind == "feedback") {
-      auto f = ingest::FeedbackFromJson(body, opts);
+      auto f = ingest::FeedbackFromJson(body.dump(), opts);
       if (!f.ok()) return fail("feedback: " + f.status().message());
       r.feedback = *f;
     } else {
-      auto s = ingest::ResolutionFromJson(body, opts);
+      auto s = ingest::ResolutionFromJson(body.dump(), opts);
       if (!s.ok()) return fail("resolution: " + s.status().message());
       r.resolution = *s;
     }

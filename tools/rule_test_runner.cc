@@ -32,7 +32,7 @@ struct Event {
   TimeMs at = 0;  // relative
   int line = 0;
   enum class Kind { kSpan, kFeedback, kResolution } kind = Kind::kSpan;
-  nlohmann::json record;
+  std::string record;  // JSON text
 };
 
 struct Expectation {

@@ -400,17 +400,18 @@ Parsed<Resolution> ParseResolutions(std::string_view body, BodyFormat format,
   return ParseBody<Resolution>(body, format, options, ReadResolution);
 }
 
-Result<Span> SpanFromJson(const json& j, const ParseOptions& options) {
-  return FromJson<Span>(j, options, ReadSpan);
-}
-Result<Feedback> FeedbackFromJson(const json& j, const ParseOptions& options) {
-  return FromJson<Feedback>(j, options, ReadFeedback);
-}
-Result<Resolution> ResolutionFromJson(const json& j, const ParseOptions& options) {
-  return FromJson<Resolution>(j, options, ReadResolution);
+namespace {
+
+// Parses `text` as one record: the same checks and messages as a record of a
+// body, "record: malformed JSON" when it is not JSON at all.
+template <typename T, typename Reader>
+Result<T> FromJsonText(std::string_view text, const ParseOptions& opt, Reader read) {
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::InvalidArgument("record: malformed JSON");
+  return FromJson<T>(j, opt, read);
 }
 
-json ToJson(const Span& s) {
+json SpanJson(const Span& s) {
   json j = {
       {"investigation_id", s.investigation_id}, {"agent", s.agent}, {"ts", FormatRfc3339(s.ts_ms)}};
   PutIf(j, "model", s.model);
@@ -431,23 +432,41 @@ json ToJson(const Span& s) {
   return j;
 }
 
-json ToJson(const Feedback& f) {
+}  // namespace
+
+Result<Span> SpanFromJson(std::string_view text, const ParseOptions& options) {
+  return FromJsonText<Span>(text, options, ReadSpan);
+}
+Result<Feedback> FeedbackFromJson(std::string_view text, const ParseOptions& options) {
+  return FromJsonText<Feedback>(text, options, ReadFeedback);
+}
+Result<Resolution> ResolutionFromJson(std::string_view text, const ParseOptions& options) {
+  return FromJsonText<Resolution>(text, options, ReadResolution);
+}
+
+Result<Span> ValidateSpan(const Span& span, const ParseOptions& options) {
+  return FromJson<Span>(SpanJson(span), options, ReadSpan);
+}
+
+std::string ToJson(const Span& span) { return SpanJson(span).dump(); }
+
+std::string ToJson(const Feedback& f) {
   json j = {{"investigation_id", f.investigation_id},
             {"verdict", VerdictName(f.verdict)},
             {"ts", FormatRfc3339(f.ts_ms)}};
   PutIf(j, "actor", f.actor);
   PutIf(j, "reason", f.reason);
   PutIf(j, "agent", f.agent);
-  return j;
+  return j.dump();
 }
 
-json ToJson(const Resolution& r) {
+std::string ToJson(const Resolution& r) {
   json j = {{"resolved_at", FormatRfc3339(r.resolved_at_ms)}};
   PutIf(j, "incident_id", r.incident_id);
   PutIf(j, "investigation_id", r.investigation_id);
   if (r.opened_at_ms) j["opened_at"] = FormatRfc3339(*r.opened_at_ms);
   PutIf(j, "time_to_resolve_s", r.time_to_resolve_s);
-  return j;
+  return j.dump();
 }
 
 }  // namespace aw::ingest

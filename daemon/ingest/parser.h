@@ -9,8 +9,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "daemon/common/status.h"
 #include "daemon/common/types.h"
 
@@ -52,15 +50,22 @@ Parsed<Feedback> ParseFeedback(std::string_view body, BodyFormat format,
 Parsed<Resolution> ParseResolutions(std::string_view body, BodyFormat format,
                                     const ParseOptions& options);
 
-// One record from an already-parsed JSON object (rule tests, replay).
-// The error's message names the field.
-Result<Span> SpanFromJson(const nlohmann::json& j, const ParseOptions& options);
-Result<Feedback> FeedbackFromJson(const nlohmann::json& j, const ParseOptions& options);
-Result<Resolution> ResolutionFromJson(const nlohmann::json& j, const ParseOptions& options);
+// One record from the text of a JSON object (rule tests, replay). The
+// error's message names the field; "record: malformed JSON" for text that
+// is not JSON.
+Result<Span> SpanFromJson(std::string_view json_object, const ParseOptions& options);
+Result<Feedback> FeedbackFromJson(std::string_view json_object, const ParseOptions& options);
+Result<Resolution> ResolutionFromJson(std::string_view json_object, const ParseOptions& options);
 
-// Serialises a record back to its canonical JSON (store, replay output).
-nlohmann::json ToJson(const Span& span);
-nlohmann::json ToJson(const Feedback& feedback);
-nlohmann::json ToJson(const Resolution& resolution);
+// A span built from another source (OTLP) through the same checks, with
+// the same messages, as a /v1/spans record; returns it as /v1/spans would
+// have read it.
+Result<Span> ValidateSpan(const Span& span, const ParseOptions& options);
+
+// Serialises a record back to its canonical JSON text (store, replay
+// output). Throws on invalid UTF-8, which the parsers never accept.
+std::string ToJson(const Span& span);
+std::string ToJson(const Feedback& feedback);
+std::string ToJson(const Resolution& resolution);
 
 }  // namespace aw::ingest

@@ -65,6 +65,12 @@ std::optional<std::string> FormDecode(std::string_view s) {
 // value recurses once per level, and a 4 MiB body can nest a million deep.
 // A structure becomes an empty one of its kind, which the record validators
 // reject by type ("must be a string") just the same.
+// A record built here, as the text the record parsers read. Its strings
+// come from parsed JSON (valid UTF-8); replacing keeps this from throwing.
+std::string Text(const json& record) {
+  return record.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 json Shallow(const json& v) {
   if (v.is_array()) return json::array();
   if (v.is_object()) return json::object();
@@ -123,7 +129,7 @@ std::optional<Result<Feedback>> ActionToFeedback(std::string_view value, const s
   }
   if (!actor.empty()) record["actor"] = actor;
   if (ts_ms) record["ts"] = FormatRfc3339(*ts_ms);
-  return FeedbackFromJson(record, options);
+  return FeedbackFromJson(Text(record), options);
 }
 
 }  // namespace
@@ -207,7 +213,7 @@ Result<WebhookRecords> ParsePagerDutyWebhook(std::string_view body, const ParseO
     if (const auto created = data->find("created_at"); created != data->end()) {
       record["opened_at"] = Shallow(*created);
     }
-    Result<Resolution> r = ResolutionFromJson(record, options);
+    Result<Resolution> r = ResolutionFromJson(Text(record), options);
     if (!r.ok()) {
       return Status::InvalidArgument(RenameField(r.status().message(),
                                                  {{"incident_id", "event.data.id"},

@@ -275,7 +275,7 @@ Result<MappedInvestigation> MapInvestigation(const OtlpSpan& span,
   for (const ChildFacts* c : descendants) ApplyLateUpdate(s, ApplyChild(d, *c));
 
   // The same checks and messages as /v1/spans, on the record it would read.
-  auto valid = ingest::SpanFromJson(ingest::ToJson(s), options.validation);
+  auto valid = ingest::ValidateSpan(s, options.validation);
   if (!valid.ok()) return valid.status();
   s = std::move(valid).value();
   return out;

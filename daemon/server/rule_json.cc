@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "alerting/silences.h"
 #include "daemon/common/time_util.h"
 #include "rules/template.h"
 
@@ -44,6 +45,22 @@ json AlertToJson(const StoredAlert& a) {
               {"active_since", FormatRfc3339(a.active_since_ms)},
               {"fingerprint", a.fingerprint},
               {"acknowledged", a.acknowledged}};
+}
+
+json SilenceToJson(const Silence& s, TimeMs now) {
+  json matchers = json::array();
+  for (const SilenceMatcher& m : s.matchers) {
+    matchers.push_back(
+        {{"name", m.name}, {"value", m.value}, {"isRegex", m.is_regex}, {"isEqual", m.is_equal}});
+  }
+  return {{"id", s.id},
+          {"matchers", std::move(matchers)},
+          {"startsAt", FormatRfc3339(s.starts_at_ms)},
+          {"endsAt", FormatRfc3339(s.ends_at_ms)},
+          {"updatedAt", FormatRfc3339(s.updated_at_ms)},
+          {"createdBy", s.created_by},
+          {"comment", s.comment},
+          {"status", alerting::SilenceStatusName(alerting::StatusAt(s, now))}};
 }
 
 }  // namespace aw::server

@@ -160,7 +160,7 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
     OutboxItem item;
     item.receiver = n.receiver;
     item.fingerprint = n.event.fingerprint;
-    item.payload = alerting::AlertEventToJson(n.event).dump();
+    item.payload = alerting::AlertEventToJson(n.event);
     item.created_ms = now;
     item.next_attempt_ms = now;
     outbox.push_back(std::move(item));
@@ -284,7 +284,7 @@ Result<int64_t> RuleRuntime::PurgeSilences(TimeMs now, Millis retention) {
 json RuleRuntime::SilencesJson() const {
   const TimeMs now = clock_.NowMs();
   json list = json::array();
-  for (const Silence& s : silences_.List()) list.push_back(alerting::SilenceToJson(s, now));
+  for (const Silence& s : silences_.List()) list.push_back(SilenceToJson(s, now));
   return json{{"silences", std::move(list)}};
 }
 

@@ -12,8 +12,6 @@
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "daemon/common/alert_store.h"
 #include "daemon/common/types.h"
 
@@ -64,17 +62,9 @@ inline std::optional<double> ColReal(sqlite3_stmt* s, int i) {
   return sqlite3_column_double(s, i);
 }
 
-inline Labels LabelsFromText(const std::string& text) {
-  Labels labels;
-  if (text.empty()) return labels;
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_object()) {
-    for (const auto& [k, v] : j.items()) {
-      if (v.is_string()) labels[k] = v.get<std::string>();
-    }
-  }
-  return labels;
-}
+// A labels column (a JSON object of strings); {} for empty or malformed
+// text, non-string values skipped.
+Labels LabelsFromText(const std::string& text);
 
 // The spans columns in the order SpanFromRow reads them (from column 0).
 inline constexpr const char* kSpanColumns =

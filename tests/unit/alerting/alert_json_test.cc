@@ -17,7 +17,7 @@ TEST(AlertJsonTest, RoundTripsEveryField) {
   e.resolved = true;
   e.stat = "p95";
   e.resolved_at_ms = e.fired_at_ms + 60'000;
-  auto back = AlertEventFromJson(AlertEventToJson(e).dump());
+  auto back = AlertEventFromJson(AlertEventToJson(e));
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->name, e.name);
   EXPECT_EQ(back->labels, e.labels);
@@ -36,7 +36,7 @@ TEST(AlertJsonTest, RoundTripsEveryField) {
 }
 
 TEST(AlertJsonTest, UsesMemberNamesAndMilliseconds) {
-  nlohmann::json j = AlertEventToJson(FiringEvent());
+  nlohmann::json j = nlohmann::json::parse(AlertEventToJson(FiringEvent()));
   EXPECT_EQ(j["name"], "low_accuracy");
   EXPECT_EQ(j["fired_at_ms"], test::kStart);
   EXPECT_EQ(j["labels"]["agent"], "incident-response");
@@ -46,7 +46,7 @@ TEST(AlertJsonTest, UsesMemberNamesAndMilliseconds) {
 TEST(AlertJsonTest, NonFiniteValueIsNullAndReadsBackAsNaN) {
   AlertEvent e = FiringEvent();
   e.value = std::numeric_limits<double>::quiet_NaN();
-  nlohmann::json j = AlertEventToJson(e);
+  nlohmann::json j = nlohmann::json::parse(AlertEventToJson(e));
   EXPECT_TRUE(j["value"].is_null());
   auto back = AlertEventFromJson(j.dump());
   ASSERT_TRUE(back.ok());

@@ -37,7 +37,7 @@ PayloadOptions Options() {
 
 TEST(GroupPayloadsTest, WebhookListsEveryAlertWithItsOwnStatus) {
   const GroupNotification g = Group();
-  const json j = BuildGroupWebhookV4("hook", g, Options());
+  const json j = test::Json(BuildGroupWebhookV4("hook", g, Options()));
   EXPECT_EQ(j["version"], "4");
   EXPECT_EQ(j["groupKey"], g.key);
   EXPECT_EQ(j["receiver"], "hook");
@@ -49,7 +49,7 @@ TEST(GroupPayloadsTest, WebhookListsEveryAlertWithItsOwnStatus) {
   ASSERT_EQ(j["alerts"].size(), 3u);
   for (size_t i = 0; i < g.alerts.size(); ++i) {
     // Each entry is what the per-alert payload carries for that alert.
-    const json one = BuildWebhookV4("hook", g.alerts[i], Options())["alerts"][0];
+    const json one = test::Json(BuildWebhookV4("hook", g.alerts[i], Options()))["alerts"][0];
     EXPECT_EQ(j["alerts"][i], one);
     EXPECT_EQ(j["alerts"][i]["status"], g.alerts[i].resolved ? "resolved" : "firing");
   }
@@ -58,26 +58,27 @@ TEST(GroupPayloadsTest, WebhookListsEveryAlertWithItsOwnStatus) {
 TEST(GroupPayloadsTest, WebhookOfAnAllResolvedGroupIsResolved) {
   GroupNotification g = Group();
   for (AlertEvent& e : g.alerts) e.resolved = true;
-  EXPECT_EQ(BuildGroupWebhookV4("hook", g, Options())["status"], "resolved");
+  EXPECT_EQ(test::Json(BuildGroupWebhookV4("hook", g, Options()))["status"], "resolved");
 }
 
 TEST(GroupPayloadsTest, AlertmanagerGetsOneArrayWithEveryAlert) {
   const GroupNotification g = Group();
-  const json j = BuildGroupAlertmanagerAlerts(g, Options(), kStart);
+  const json j = test::Json(BuildGroupAlertmanagerAlerts(g, Options(), kStart));
   ASSERT_TRUE(j.is_array());
   ASSERT_EQ(j.size(), 3u);
   for (size_t i = 0; i < g.alerts.size(); ++i) {
-    EXPECT_EQ(j[i], BuildAlertmanagerAlerts(g.alerts[i], Options(), kStart)[0]);
+    EXPECT_EQ(j[i], test::Json(BuildAlertmanagerAlerts(g.alerts[i], Options(), kStart))[0]);
   }
 }
 
 TEST(GroupPayloadsTest, SlackIsOneMessageWithALinePerAlert) {
   const GroupNotification g = Group();
-  const json j = BuildGroupSlackMessage(g, Options());
+  const json j = test::Json(BuildGroupSlackMessage(g, Options()));
   const std::string text = j["text"];
   EXPECT_EQ(text.rfind("[FIRING:2] HighOverride", 0), 0u) << text;
   for (const AlertEvent& e : g.alerts) {
-    EXPECT_THAT(text, HasSubstr(BuildSlackMessage(e, Options())["text"].get<std::string>()));
+    EXPECT_THAT(text,
+                HasSubstr(test::Json(BuildSlackMessage(e, Options()))["text"].get<std::string>()));
   }
 }
 
@@ -86,8 +87,8 @@ TEST(GroupPayloadsTest, PagerDutyGetsOneEventPerAlertToSend) {
   const auto events = BuildGroupPagerDutyEvents("rk", g, Options(), kStart);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0], BuildPagerDutyEvent("rk", g.alerts[1], Options(), kStart));
-  EXPECT_EQ(events[0]["dedup_key"], "fp-b");
-  EXPECT_EQ(events[0]["event_action"], "resolve");
+  EXPECT_EQ(test::Json(events[0])["dedup_key"], "fp-b");
+  EXPECT_EQ(test::Json(events[0])["event_action"], "resolve");
 }
 
 }  // namespace

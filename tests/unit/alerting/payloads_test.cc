@@ -40,7 +40,7 @@ TEST(PayloadsTest, PagerDutyTriggerHasTheEventsV2Fields) {
   AlertEvent e = FiringEvent();
   PayloadOptions o;
   o.external_url = "http://aw.example:9464";
-  nlohmann::json j = BuildPagerDutyEvent("R0UTINGKEY", e, o, kStart + 5);
+  nlohmann::json j = test::Json(BuildPagerDutyEvent("R0UTINGKEY", e, o, kStart + 5));
   EXPECT_EQ(j["routing_key"], "R0UTINGKEY");
   EXPECT_EQ(j["event_action"], "trigger");
   EXPECT_EQ(j["dedup_key"], e.fingerprint);
@@ -69,7 +69,7 @@ TEST(PayloadsTest, PagerDutySummaryWithoutAnnotationAndSourceWithoutAgent) {
   AlertEvent e = FiringEvent();
   e.annotations.clear();
   e.labels.erase("agent");
-  nlohmann::json p = BuildPagerDutyEvent("k", e, {}, kStart)["payload"];
+  nlohmann::json p = test::Json(BuildPagerDutyEvent("k", e, {}, kStart))["payload"];
   EXPECT_EQ(p["source"], "agentwatch");
   EXPECT_FALSE(p.contains("component"));
   EXPECT_EQ(p["summary"], "low_accuracy: override_rate 0.31 > 0.2 (1h)");
@@ -80,20 +80,21 @@ TEST(PayloadsTest, PagerDutySummaryIsTruncatedTo1024CodePoints) {
   std::string long_summary;
   for (int i = 0; i < 2000; ++i) long_summary += "\xC3\xA9";  // é, 2 bytes
   e.annotations["summary"] = long_summary;
-  std::string s = BuildPagerDutyEvent("k", e, {}, kStart)["payload"]["summary"];
+  std::string s = test::Json(BuildPagerDutyEvent("k", e, {}, kStart))["payload"]["summary"];
   EXPECT_EQ(Runes(s), 1024u);
   EXPECT_TRUE(ValidUtf8(s));
   EXPECT_EQ(s.substr(s.size() - 3), "\xE2\x80\xA6");  // ends in …
 
   e.annotations["summary"] = std::string(1024, 'x');  // exactly at the limit
-  EXPECT_EQ(BuildPagerDutyEvent("k", e, {}, kStart)["payload"]["summary"], std::string(1024, 'x'));
+  EXPECT_EQ(test::Json(BuildPagerDutyEvent("k", e, {}, kStart))["payload"]["summary"],
+            std::string(1024, 'x'));
 }
 
 TEST(PayloadsTest, PagerDutyResolveCarriesOnlyKeyAndAction) {
   AlertEvent e = FiringEvent();
   e.resolved = true;
   e.resolved_at_ms = kStart + 60'000;
-  nlohmann::json j = BuildPagerDutyEvent("k", e, {}, kStart);
+  nlohmann::json j = test::Json(BuildPagerDutyEvent("k", e, {}, kStart));
   EXPECT_EQ(j["event_action"], "resolve");
   EXPECT_EQ(j["dedup_key"], e.fingerprint);
   EXPECT_EQ(j["routing_key"], "k");
@@ -101,7 +102,7 @@ TEST(PayloadsTest, PagerDutyResolveCarriesOnlyKeyAndAction) {
 }
 
 TEST(PayloadsTest, SlackFiringMessageSaysWhatWhereAndHowMuch) {
-  std::string text = BuildSlackMessage(FiringEvent(), {})["text"];
+  std::string text = test::Json(BuildSlackMessage(FiringEvent(), {}))["text"];
   EXPECT_THAT(text, HasSubstr("[FIRING] low_accuracy"));
   EXPECT_THAT(text, HasSubstr("incident-response"));
   // ">" is a control character in Slack mrkdwn.
@@ -116,7 +117,7 @@ TEST(PayloadsTest, SlackResolvedMessage) {
   e.resolved = true;
   e.value = 0.12;
   e.resolved_at_ms = kStart + 600'000;
-  std::string text = BuildSlackMessage(e, {})["text"];
+  std::string text = test::Json(BuildSlackMessage(e, {}))["text"];
   EXPECT_THAT(text, HasSubstr("[RESOLVED] low_accuracy"));
   EXPECT_THAT(text, HasSubstr("override_rate is now 0.12"));
   EXPECT_THAT(text, HasSubstr("resolved at " + FormatRfc3339(kStart + 600'000)));
@@ -127,7 +128,7 @@ TEST(PayloadsTest, WebhookIsAlertmanagerV4) {
   AlertEvent e = FiringEvent();
   PayloadOptions o;
   o.external_url = "http://aw:9464";
-  nlohmann::json j = BuildWebhookV4("audit", e, o);
+  nlohmann::json j = test::Json(BuildWebhookV4("audit", e, o));
   EXPECT_EQ(j["version"], "4");
   EXPECT_EQ(j["status"], "firing");
   EXPECT_EQ(j["receiver"], "audit");
@@ -152,7 +153,7 @@ TEST(PayloadsTest, WebhookIsAlertmanagerV4) {
 
   e.resolved = true;
   e.resolved_at_ms = kStart + 90'000;
-  j = BuildWebhookV4("audit", e, o);
+  j = test::Json(BuildWebhookV4("audit", e, o));
   EXPECT_EQ(j["status"], "resolved");
   EXPECT_EQ(j["alerts"][0]["status"], "resolved");
   EXPECT_EQ(j["alerts"][0]["endsAt"], FormatRfc3339(kStart + 90'000));
@@ -163,7 +164,7 @@ TEST(PayloadsTest, AlertmanagerEndsAtIsFourResendIntervalsWhileFiring) {
   PayloadOptions o;
   o.alertmanager_resend_interval = Millis(60'000);
   TimeMs now = kStart + 10'000;
-  nlohmann::json j = BuildAlertmanagerAlerts(e, o, now);
+  nlohmann::json j = test::Json(BuildAlertmanagerAlerts(e, o, now));
   ASSERT_TRUE(j.is_array());
   ASSERT_EQ(j.size(), 1u);
   EXPECT_EQ(j[0]["labels"]["alertname"], "low_accuracy");
@@ -174,7 +175,7 @@ TEST(PayloadsTest, AlertmanagerEndsAtIsFourResendIntervalsWhileFiring) {
 
   e.resolved = true;
   e.resolved_at_ms = kStart + 30'000;
-  j = BuildAlertmanagerAlerts(e, o, now);
+  j = test::Json(BuildAlertmanagerAlerts(e, o, now));
   EXPECT_EQ(j[0]["endsAt"], FormatRfc3339(kStart + 30'000));
 }
 
@@ -206,7 +207,7 @@ TEST(PayloadsTest, PagerDutyLinksTheAlertPageThenRunbookAndDashboard) {
   e.annotations["dashboard_url"] = "https://grafana/d/1";
   PayloadOptions o;
   o.external_url = "https://aw.example/";
-  nlohmann::json j = BuildPagerDutyEvent("k", e, o, kStart);
+  nlohmann::json j = test::Json(BuildPagerDutyEvent("k", e, o, kStart));
   const std::string page = "https://aw.example/alerts/" + e.fingerprint;
   EXPECT_EQ(j["client_url"], page);
   ASSERT_EQ(j["links"].size(), 3u) << j.dump();
@@ -217,11 +218,11 @@ TEST(PayloadsTest, PagerDutyLinksTheAlertPageThenRunbookAndDashboard) {
 
   // Without an external_url only the annotations are linked; without those
   // either, there is no links array.
-  j = BuildPagerDutyEvent("k", e, {}, kStart);
+  j = test::Json(BuildPagerDutyEvent("k", e, {}, kStart));
   EXPECT_FALSE(j.contains("client_url"));
   ASSERT_EQ(j["links"].size(), 2u);
   EXPECT_EQ(j["links"][0]["href"], "https://wiki/rb");
-  j = BuildPagerDutyEvent("k", FiringEvent(), {}, kStart);
+  j = test::Json(BuildPagerDutyEvent("k", FiringEvent(), {}, kStart));
   EXPECT_FALSE(j.contains("links"));
 }
 
@@ -232,7 +233,7 @@ TEST(PayloadsTest, SlackColourFollowsSeverityAndState) {
       {"warning", "#ecb22e"}, {"info", "#36c5f0"},     {"other", "#e01e5a"}};
   for (const auto& [severity, colour] : table) {
     e.labels["severity"] = severity;
-    EXPECT_EQ(BuildSlackMessage(e, {})["attachments"][0]["color"], colour) << severity;
+    EXPECT_EQ(test::Json(BuildSlackMessage(e, {}))["attachments"][0]["color"], colour) << severity;
   }
   e.resolved = true;
   EXPECT_EQ(SlackColor(e), "#2eb67d");
@@ -254,12 +255,12 @@ TEST(PayloadsTest, SlackBlocksHaveHeaderFieldsSummaryAndLinkButtons) {
   e.annotations["description"] = "a <b> & c";
   PayloadOptions o;
   o.external_url = "http://aw:9464";
-  const nlohmann::json msg = BuildSlackMessage(e, o);
+  const nlohmann::json msg = test::Json(BuildSlackMessage(e, o));
   const std::string page = "http://aw:9464/alerts/" + e.fingerprint;
   EXPECT_THAT(msg["text"].get<std::string>(), HasSubstr("<" + page + "|Alert page>"));
   const nlohmann::json& blocks = msg["attachments"][0]["blocks"];
   // The alert's layout, then the "Silence 1h" actions block of a firing alert.
-  nlohmann::json expected = SlackAlertBlocks(e, o);
+  nlohmann::json expected = test::Json(SlackAlertBlocks(e, o));
   ASSERT_EQ(blocks.size(), expected.size() + 1);
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(blocks[i], expected[i]);
   EXPECT_EQ(blocks.back()["block_id"], "silence");
@@ -293,7 +294,25 @@ TEST(PayloadsTest, SlackBlocksHaveHeaderFieldsSummaryAndLinkButtons) {
   EXPECT_EQ(urls, (std::vector<std::string>{page, "https://wiki/rb", "https://grafana/d/1"}));
 
   // No links at all: no actions block (Slack rejects an empty one).
-  EXPECT_TRUE(BlocksOf(SlackAlertBlocks(FiringEvent(), {}), "actions").empty());
+  EXPECT_TRUE(BlocksOf(test::Json(SlackAlertBlocks(FiringEvent(), {})), "actions").empty());
+}
+
+TEST(PayloadsTest, InvalidUtf8InALabelIsReplacedNotThrown) {
+  AlertEvent e = FiringEvent();
+  e.labels["team"] =
+      "a\xff"
+      "b";
+  const std::string replaced =
+      "a\xef\xbf\xbd"
+      "b";  // U+FFFD
+  for (const std::string& body :
+       {BuildPagerDutyEvent("k", e, {}, kStart), BuildSlackMessage(e, {}),
+        BuildWebhookV4("w", e, {}), BuildAlertmanagerAlerts(e, {}, kStart)}) {
+    EXPECT_FALSE(nlohmann::json::parse(body, nullptr, false).is_discarded()) << body;
+    EXPECT_EQ(body.find("a\xff"), std::string::npos) << body;
+  }
+  EXPECT_EQ(test::Json(BuildWebhookV4("w", e, {}))["commonLabels"]["team"], replaced);
+  EXPECT_EQ(test::Json(BuildAlertmanagerAlerts(e, {}, kStart))[0]["labels"]["team"], replaced);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "alerting/alert_json.h"
 #include "alerting/receiver.h"
 #include "daemon/common/types.h"
@@ -28,7 +30,10 @@ inline AlertEvent FiringEvent(const std::string& name = "low_accuracy") {
   return e;
 }
 
-inline std::string Payload(const AlertEvent& e) { return AlertEventToJson(e).dump(); }
+inline std::string Payload(const AlertEvent& e) { return AlertEventToJson(e); }
+
+// A builder's body (payloads.h) parsed, for field-by-field assertions.
+inline nlohmann::json Json(const std::string& body) { return nlohmann::json::parse(body); }
 
 inline ReceiverOptions Webhook(const std::string& name, const std::string& url,
                                const std::string& secret = "") {

@@ -116,7 +116,7 @@ class GroupedDeliveryTest : public ::testing::Test {
       OutboxItem item;
       item.receiver = r;
       item.fingerprint = e.fingerprint;
-      item.payload = alerting::AlertEventToJson(e).dump();
+      item.payload = alerting::AlertEventToJson(e);
       item.created_ms = item.next_attempt_ms = clock_.NowMs();
       items.push_back(std::move(item));
     }

@@ -229,5 +229,40 @@ TEST(ParserTest, CanonicalJsonRoundTrips) {
   EXPECT_EQ(again->ts_ms, kNow);
 }
 
+TEST(ParserTest, OneRecordFromTextNamesWhatIsWrong) {
+  auto bad = SpanFromJson("{not json", Options());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "record: malformed JSON");
+  auto array = FeedbackFromJson("[1]", Options());
+  ASSERT_FALSE(array.ok());
+  EXPECT_EQ(array.status().message(), "record: must be a JSON object");
+  // The same message as the record would get in a body.
+  const std::string record = R"({"investigation_id":"i","agent":"a","tool_calls":-1})";
+  auto one = SpanFromJson(record, Options());
+  auto body = ParseSpans(record, BodyFormat::kJson, Options());
+  ASSERT_FALSE(one.ok());
+  ASSERT_EQ(body.errors.size(), 1u);
+  EXPECT_EQ(one.status().message(), body.errors[0].error);
+  EXPECT_NE(one.status().message().find("tool_calls"), std::string::npos);
+}
+
+TEST(ParserTest, ValidateSpanAppliesTheRecordChecks) {
+  Span s;
+  s.investigation_id = "i";
+  s.agent = "a";
+  s.ts_ms = kNow;
+  s.confidence = 0.5;
+  auto ok = ValidateSpan(s, Options());
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->confidence, 0.5);
+  s.confidence = 1.5;
+  auto bad = ValidateSpan(s, Options());
+  ASSERT_FALSE(bad.ok());
+  auto as_body = ParseSpans(ToJson(s), BodyFormat::kJson, Options());
+  ASSERT_EQ(as_body.errors.size(), 1u);
+  EXPECT_EQ(bad.status().message(), as_body.errors[0].error);
+  EXPECT_NE(bad.status().message().find("confidence"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace aw::ingest

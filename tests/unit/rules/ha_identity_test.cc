@@ -10,6 +10,8 @@
 #include <memory>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "alerting/payloads.h"
 #include "rules/rule_engine.h"
 #include "rules/rule_loader.h"
@@ -55,9 +57,11 @@ Replica MakeReplica(const std::string& external_url) {
 std::vector<std::string> Identities(Replica& r, TimeMs now) {
   std::vector<std::string> out;
   for (const auto& n : r.rules->Evaluate(*r.windows, now).notifications) {
-    const auto pd = alerting::BuildPagerDutyEvent("key", n.event, r.payload, now);
-    const auto wh = alerting::BuildWebhookV4("pd", n.event, r.payload);
-    const auto am = alerting::BuildAlertmanagerAlerts(n.event, r.payload, now);
+    const auto pd =
+        nlohmann::json::parse(alerting::BuildPagerDutyEvent("key", n.event, r.payload, now));
+    const auto wh = nlohmann::json::parse(alerting::BuildWebhookV4("pd", n.event, r.payload));
+    const auto am =
+        nlohmann::json::parse(alerting::BuildAlertmanagerAlerts(n.event, r.payload, now));
     out.push_back(pd.at("dedup_key").dump() + "|" + wh.at("groupKey").dump() + "|" +
                   wh.at("alerts")[0].at("fingerprint").dump() + "|" +
                   wh.at("alerts")[0].at("labels").dump() + "|" + am[0].at("labels").dump());

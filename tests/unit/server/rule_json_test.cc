@@ -69,5 +69,32 @@ TEST(RuleJsonTest, NonFiniteValueIsWrittenAsText) {
   EXPECT_EQ(j["value"], "+Inf");
 }
 
+TEST(RuleJsonTest, SilenceHasAlertmanagerFieldsAndItsStatusAtNow) {
+  Silence s;
+  s.id = "5f0c7a2e-0000-4000-8000-000000000001";
+  s.matchers = {{"agent", "ir", false, true}, {"team", "sre|ops", true, false}};
+  s.starts_at_ms = kT0 + 1000;
+  s.ends_at_ms = kT0 + 2000;
+  s.updated_at_ms = kT0;
+  s.created_by = "ana";
+  s.comment = "deploy";
+  nlohmann::json expected = {
+      {"id", s.id},
+      {"matchers",
+       {{{"name", "agent"}, {"value", "ir"}, {"isRegex", false}, {"isEqual", true}},
+        {{"name", "team"}, {"value", "sre|ops"}, {"isRegex", true}, {"isEqual", false}}}},
+      {"startsAt", FormatRfc3339(kT0 + 1000)},
+      {"endsAt", FormatRfc3339(kT0 + 2000)},
+      {"updatedAt", FormatRfc3339(kT0)},
+      {"createdBy", "ana"},
+      {"comment", "deploy"},
+      {"status", "pending"}};
+  EXPECT_EQ(SilenceToJson(s, kT0), expected) << SilenceToJson(s, kT0).dump();
+  // Active from startsAt, expired from endsAt.
+  EXPECT_EQ(SilenceToJson(s, kT0 + 1000)["status"], "active");
+  EXPECT_EQ(SilenceToJson(s, kT0 + 1999)["status"], "active");
+  EXPECT_EQ(SilenceToJson(s, kT0 + 2000)["status"], "expired");
+}
+
 }  // namespace
 }  // namespace aw::server
