@@ -68,6 +68,9 @@ struct SilenceCount {
 
 struct ExportSnapshot {
   std::shared_ptr<const std::vector<windows::SliRow>> slis;  // may be shared with other readers
+  // The caller writes agentwatch_sli / agentwatch_sli_samples itself (from
+  // pre-rendered blocks, see sli_render.h): Collect leaves them out.
+  bool omit_sli_families = false;
   MetricSelection selection;
   std::vector<AlertCount> alerts;
   std::vector<SloGauge> slos;
@@ -81,6 +84,11 @@ struct ExportSnapshot {
 // the ones a json DOM of the rows would dump, without building the DOM
 // (a DOM of 100k rows costs hundreds of MiB that malloc keeps).
 void AppendSliRowsJson(const std::vector<windows::SliRow>& rows, std::string& out, bool* first);
+
+// The agentwatch_sli and agentwatch_sli_samples families of `rows` (in
+// that order), as Collect builds them.
+std::vector<prometheus::MetricFamily> SliFamilies(const std::vector<windows::SliRow>& rows,
+                                                  const MetricSelection& selection);
 
 // Thread-safe if `source` is.
 class SliCollector final : public prometheus::Collectable {
