@@ -2,8 +2,9 @@
 
 // A prometheus::Collectable that builds the SLI, alert and SLO gauges at
 // scrape time from a snapshot of the windows: no thread pushes gauges, and
-// a scrape sees the windows as of its snapshot (see windows/snapshot_cache.h
-// for how fresh that is). Which SLI rows become series is the `exporters:`
+// a scrape sees the windows as of its snapshot. The daemon renders the
+// agentwatch_sli families itself from per-agent blocks (sli_render.h) and
+// sets omit_sli_families. Which SLI rows become series is the `exporters:`
 // config (MetricSelection); /api/v1/slis shows every row regardless.
 //
 // Owns no shared state: Collect only calls `source` and reads what it gave.
