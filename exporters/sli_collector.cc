@@ -80,30 +80,38 @@ void AppendSliRowsJson(const std::vector<windows::SliRow>& rows, std::string& ou
   }
 }
 
-std::vector<prometheus::MetricFamily> SliCollector::Collect() const {
-  const ExportSnapshot snap = source_();
-  std::vector<prometheus::MetricFamily> out;
-
+std::vector<prometheus::MetricFamily> SliFamilies(const std::vector<windows::SliRow>& rows,
+                                                  const MetricSelection& selection) {
   auto sli = Family("agentwatch_sli",
                     "Current SLI value per agent, SLI, window and stat (absent when no sample).");
   auto samples =
       Family("agentwatch_sli_samples", "Number of samples behind each agentwatch_sli value.");
-  static const std::vector<windows::SliRow> kNoRows;
-  for (const windows::SliRow& row : snap.slis ? *snap.slis : kNoRows) {
+  for (const windows::SliRow& row : rows) {
     // Only the agent dimension is exported, to keep cardinality bounded;
     // rows of `by` label sets stay on /api/v1/slis.
-    if (!snap.selection.Selected(row)) continue;
+    if (!selection.Selected(row)) continue;
     std::vector<prometheus::ClientMetric::Label> labels = {{"agent", row.agent},
                                                            {"sli", SliName(row.sli)},
                                                            {"window", row.window},
                                                            {"stat", StatName(row.stat)}};
-    if (snap.selection.samples) {
+    if (selection.samples) {
       samples.metric.push_back(Gauge(static_cast<double>(row.samples), labels));
     }
     if (row.value) sli.metric.push_back(Gauge(*row.value, std::move(labels)));
   }
+  std::vector<prometheus::MetricFamily> out;
   out.push_back(std::move(sli));
   out.push_back(std::move(samples));
+  return out;
+}
+
+std::vector<prometheus::MetricFamily> SliCollector::Collect() const {
+  const ExportSnapshot snap = source_();
+  std::vector<prometheus::MetricFamily> out;
+  if (!snap.omit_sli_families) {
+    static const std::vector<windows::SliRow> kNoRows;
+    out = SliFamilies(snap.slis ? *snap.slis : kNoRows, snap.selection);
+  }
 
   auto alerts = Family("agentwatch_alerts", "Alerts by name and state (pending, firing).");
   for (const AlertCount& a : snap.alerts) {

@@ -2,8 +2,9 @@
 
 // A prometheus::Collectable that builds the SLI, alert and SLO gauges at
 // scrape time from a snapshot of the windows: no thread pushes gauges, and
-// a scrape sees the windows as of its snapshot (see windows/snapshot_cache.h
-// for how fresh that is). Which SLI rows become series is the `exporters:`
+// a scrape sees the windows as of its snapshot. The daemon renders the
+// agentwatch_sli families itself from per-agent blocks (sli_render.h) and
+// sets omit_sli_families. Which SLI rows become series is the `exporters:`
 // config (MetricSelection); /api/v1/slis shows every row regardless.
 //
 // Owns no shared state: Collect only calls `source` and reads what it gave.
@@ -68,6 +69,9 @@ struct SilenceCount {
 
 struct ExportSnapshot {
   std::shared_ptr<const std::vector<windows::SliRow>> slis;  // may be shared with other readers
+  // The caller writes agentwatch_sli / agentwatch_sli_samples itself (from
+  // pre-rendered blocks, see sli_render.h): Collect leaves them out.
+  bool omit_sli_families = false;
   MetricSelection selection;
   std::vector<AlertCount> alerts;
   std::vector<SloGauge> slos;
@@ -81,6 +85,11 @@ struct ExportSnapshot {
 // the ones a json DOM of the rows would dump, without building the DOM
 // (a DOM of 100k rows costs hundreds of MiB that malloc keeps).
 void AppendSliRowsJson(const std::vector<windows::SliRow>& rows, std::string& out, bool* first);
+
+// The agentwatch_sli and agentwatch_sli_samples families of `rows` (in
+// that order), as Collect builds them.
+std::vector<prometheus::MetricFamily> SliFamilies(const std::vector<windows::SliRow>& rows,
+                                                  const MetricSelection& selection);
 
 // Thread-safe if `source` is.
 class SliCollector final : public prometheus::Collectable {

@@ -212,9 +212,24 @@ struct WindowEngine::Impl {
     }
   }
 
-  void Touch(std::set<std::string>* touched, uint32_t agent) const {
-    if (touched != nullptr && agent != kNoId) touched->insert(agent_names.Name(agent));
+  // Every write that can change an agent's figures goes through here: it
+  // moves the agent's generation (the per-agent caches' key) and reports it.
+  void Touch(std::set<std::string>* touched, uint32_t agent) {
+    if (agent == kNoId || agent >= agents.size()) return;
+    agents[agent].generation = version;
+    if (touched != nullptr) touched->insert(agent_names.Name(agent));
   }
+
+  // The earliest instant after `now` at which a record enters or leaves one
+  // of `windows` for agent `ag` (kForever if none): its rows at `now` are
+  // its rows at any now2 in [now, that instant) while no write touches it.
+  // A record at t is in time window W at now iff now-W < t <= now, so it
+  // enters at t and leaves at t+W; a count window changes only when a
+  // record with t > now enters at t.
+  TimeMs ValidUntil(const AgentState& ag, const std::vector<WindowSpec>& windows, TimeMs now) const;
+  void AgentRows(const std::string& name, const AgentState& ag,
+                 const std::vector<WindowSpec>& windows, TimeMs now, Acc& a,
+                 std::vector<SliRow>& rows) const;
 
   // The values of a span record (everything but kind and placement):
   // shared by ApplySpan and ReplaceSpan so a replaced record equals one
@@ -356,6 +371,10 @@ struct WindowEngine::Impl {
   std::vector<SliValue> Compute(const SliQuery& q, TimeMs now) const;
   std::vector<SliRow> Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,
                                const std::string& only_agent) const;
+  std::vector<AgentSnapshot> SnapshotAgents(const std::vector<WindowSpec>& windows, TimeMs now,
+                                            const StaleFn& stale) const;
+  // Agents with records, by name: (name, id).
+  std::vector<std::pair<std::string, uint32_t>> SortedAgents(const std::string& only_agent) const;
   void PruneBefore(TimeMs cutoff);
   static void ApplyFeedbackLocked(Impl& m, uint32_t slot, const Feedback& fb, int64_t seq,
                                   std::set<std::string>* touched);

@@ -174,6 +174,11 @@ struct AgentState {
   // whenever `dirty` is false: appends in order keep it, and anything that
   // could move an earliest span marks the agent dirty, so the sort rebuilds it.
   std::unordered_map<uint32_t, std::pair<TimeMs, int64_t>> first_span;
+  // The engine's version at the last write that could change this agent's
+  // figures (its records, their verdicts or resolutions, pricing, prune):
+  // rows computed at one generation stay exact while it stands, as far as
+  // writes go (see WindowEngine::SnapshotAgents for time).
+  uint64_t generation = 0;
 };
 
 enum Dist { kDistCost, kDistTool, kDistInput, kDistOutput, kDistDuration, kNumDist };

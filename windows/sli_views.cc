@@ -2,28 +2,61 @@
 
 namespace aw::windows {
 
-SliRows SnapshotCache::Get(const WindowEngine& engine, const std::vector<WindowSpec>& windows,
-                           TimeMs now) {
+Rendered SnapshotCache::Get(const WindowEngine& engine, const std::vector<WindowSpec>& windows,
+                            TimeMs now, const std::string& render_key, const Renderer& render) {
   MutexLock lock(mu_);
-  const uint64_t version = engine.Version();
   bool same_windows = windows.size() == windows_.size();
   for (size_t i = 0; same_windows && i < windows.size(); ++i) {
     same_windows = windows[i] == windows_[i] && windows[i].name == windows_[i].name;
   }
-  const bool fresh = rows_ && version == version_ && same_windows && now >= built_at_ &&
-                     now - built_at_ < ttl_.count();
-  if (fresh) return rows_;
-  rows_ = std::make_shared<const std::vector<SliRow>>(engine.Snapshot(windows, now));
-  version_ = version;
-  windows_ = windows;
-  built_at_ = now;
-  ++builds_;
-  return rows_;
+  if (!same_windows || render_key != render_key_) {
+    entries_.clear();
+    windows_ = windows;
+    render_key_ = render_key;
+  }
+  // Runs under the engine's shared lock: reads our entries only.
+  const auto* entries = &entries_;
+  const auto stale = [entries, now](const std::string& agent, uint64_t generation) {
+    auto it = entries->find(agent);
+    if (it == entries->end()) return true;
+    const Entry& e = it->second;
+    return e.generation != generation || now < e.rendered_at || now >= e.valid_until;
+  };
+  std::vector<AgentSnapshot> agents = engine.SnapshotAgents(windows, now, stale);
+
+  auto out = std::make_shared<RenderedSnapshot>();
+  out->agents.reserve(agents.size());
+  std::unordered_map<std::string, Entry> kept;
+  kept.reserve(agents.size());
+  int64_t recomputed = 0;
+  for (AgentSnapshot& a : agents) {
+    Entry e;
+    if (a.computed) {
+      auto block = std::make_shared<RenderedAgent>();
+      render(a.rows, *block);
+      e = Entry{a.generation, now, a.valid_until, std::move(block)};
+      ++recomputed;
+    } else {
+      e = std::move(entries_.at(a.agent));
+    }
+    out->agents.push_back(e.block);
+    kept.emplace(std::move(a.agent), std::move(e));
+  }
+  // Agents the engine no longer lists (pruned to nothing) drop out here.
+  entries_ = std::move(kept);
+  recomputed_ += recomputed;
+  last_recomputed_ = recomputed;
+  return out;
 }
 
-int64_t SnapshotCache::builds() const {
+int64_t SnapshotCache::recomputed() const {
   MutexLock lock(mu_);
-  return builds_;
+  return recomputed_;
+}
+
+int64_t SnapshotCache::last_recomputed() const {
+  MutexLock lock(mu_);
+  return last_recomputed_;
 }
 
 std::vector<SliRow> RuleRows(const WindowEngine& engine, const std::vector<WindowSpec>& windows,

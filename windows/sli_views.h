@@ -2,24 +2,26 @@
 
 // Read-side views of the windows for the HTTP surfaces.
 //
-// SnapshotCache owns one shared snapshot of the sli_windows rows (every
-// agent) so that /metrics scrapes and /api/v1/slis calls do not each
-// recompute (and each hold a copy of) every row. A snapshot is rebuilt only
-// when something changed: the engine's Version() moved (ingest, prune,
-// pricing), the windows changed, or the caller's `now` moved by `ttl` or
-// more since it was built (records age out of time windows as time passes:
-// figures are at most `ttl` old in time, never stale after a write).
-// Invariant: the cached rows are exactly engine.Snapshot(windows, built_at)
-// at a version >= the recorded one. Thread-safe: one builder at a time
-// (others wait for it and share its result); readers share the rows
-// through a shared_ptr to const, so nothing read is ever mutated.
+// SnapshotCache keeps, per agent, the pre-rendered output of its
+// sli_windows rows (the /api/v1/slis JSON and the /metrics series), so a
+// read re-renders only the agents whose rows changed and concatenates the
+// rest. An agent's block is reused at `now` exactly when (a) its generation
+// (moved by every write that touches it, pricing and prune included) is the
+// one it was rendered at, (b) the windows and the render key are the same,
+// and (c) `now` lies in [rendered_at, valid_until): no record entered or
+// left any of its windows in between (WindowEngine::SnapshotAgents). So a
+// read is exact at its `now`: the blocks equal a render of
+// engine.Snapshot(windows, now). Agents with no records left drop out.
+// Thread-safe: one builder at a time (others wait for it and share its
+// result); blocks are shared through shared_ptr to const, never mutated.
 //
 // RuleRows is the /api/v1/slis rule part: the (sli, window, stat, by) of
 // every rule query that the sli_windows rows do not already carry.
 
-#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "windows/thread_annotations.h"
@@ -27,27 +29,50 @@
 
 namespace aw::windows {
 
-using SliRows = std::shared_ptr<const std::vector<SliRow>>;
+// The output of one agent's rows, as the renderer wrote it.
+struct RenderedAgent {
+  std::string json;     // its /api/v1/slis row objects, comma-separated
+  std::string sli;      // its agentwatch_sli series lines
+  std::string samples;  // its agentwatch_sli_samples series lines
+};
+
+// Every agent's block, by agent name.
+struct RenderedSnapshot {
+  std::vector<std::shared_ptr<const RenderedAgent>> agents;
+};
+using Rendered = std::shared_ptr<const RenderedSnapshot>;
 
 class SnapshotCache {
  public:
-  explicit SnapshotCache(Millis ttl = Millis(1000)) : ttl_(ttl) {}
+  // Renders one agent's rows (all of one agent, in Snapshot order).
+  using Renderer = std::function<void(const std::vector<SliRow>& rows, RenderedAgent& out)>;
+
+  SnapshotCache() = default;
   SnapshotCache(const SnapshotCache&) = delete;
   SnapshotCache& operator=(const SnapshotCache&) = delete;
 
-  // Every agent's rows for `windows` at `now` (within ttl).
-  SliRows Get(const WindowEngine& engine, const std::vector<WindowSpec>& windows, TimeMs now)
-      EXCLUDES(mu_);
-  int64_t builds() const EXCLUDES(mu_);  // snapshots built so far (for tests)
+  // Every agent's block for `windows` at `now`. `render_key` names what
+  // `render` does (selection, external labels): another key re-renders all.
+  Rendered Get(const WindowEngine& engine, const std::vector<WindowSpec>& windows, TimeMs now,
+               const std::string& render_key, const Renderer& render) EXCLUDES(mu_);
+  // Agents recomputed and rendered so far, and by the last Get (for tests).
+  int64_t recomputed() const EXCLUDES(mu_);
+  int64_t last_recomputed() const EXCLUDES(mu_);
 
  private:
-  const Millis ttl_;
+  struct Entry {
+    uint64_t generation = 0;
+    TimeMs rendered_at = 0;
+    TimeMs valid_until = 0;
+    std::shared_ptr<const RenderedAgent> block;
+  };
+
   mutable Mutex mu_;
-  SliRows rows_ GUARDED_BY(mu_);
-  uint64_t version_ GUARDED_BY(mu_) = 0;
+  std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mu_);  // by agent
   std::vector<WindowSpec> windows_ GUARDED_BY(mu_);
-  TimeMs built_at_ GUARDED_BY(mu_) = 0;
-  int64_t builds_ GUARDED_BY(mu_) = 0;
+  std::string render_key_ GUARDED_BY(mu_);
+  int64_t recomputed_ GUARDED_BY(mu_) = 0;
+  int64_t last_recomputed_ GUARDED_BY(mu_) = 0;
 };
 
 // Rows for the rule queries whose (sli, window, stat) with `by: [agent]`,

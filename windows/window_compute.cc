@@ -225,8 +225,8 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
 
 // ---- Snapshot ----
 
-std::vector<SliRow> WindowEngine::Impl::Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,
-                                                 const std::string& only_agent) const {
+std::vector<std::pair<std::string, uint32_t>> WindowEngine::Impl::SortedAgents(
+    const std::string& only_agent) const {
   std::vector<std::pair<std::string, uint32_t>> names;
   for (uint32_t i = 0; i < agents.size(); ++i) {
     if (agents[i].order.empty()) continue;
@@ -235,45 +235,103 @@ std::vector<SliRow> WindowEngine::Impl::Snapshot(const std::vector<WindowSpec>& 
     names.emplace_back(name, i);
   }
   std::sort(names.begin(), names.end());
+  return names;
+}
 
+void WindowEngine::Impl::AgentRows(const std::string& name, const AgentState& ag,
+                                   const std::vector<WindowSpec>& windows, TimeMs now, Acc& a,
+                                   std::vector<SliRow>& rows) const {
   Needs needs;
   for (bool& d : needs.dist) d = true;
   needs.corr = true;
   static const Sli kDistSlis[kNumDist] = {Sli::kCostPerInvestigation, Sli::kToolCalls,
                                           Sli::kInputTokens, Sli::kOutputTokens, Sli::kDurationMs};
-
-  std::vector<SliRow> rows;
-  rows.reserve(names.size() * windows.size() * 37);
-  Acc a;  // reused: its vectors keep their capacity across agents
-  for (const auto& [name, id] : names) {
-    for (const WindowSpec& w : windows) {
-      CollectAgent(agents[id], w, now, needs, a);
-      for (Sli sli : AllSlis()) {
-        if (sli == Sli::kFinishReasonRate) continue;
-        const std::optional<Dist> dist = DistOf(sli);
-        if (!dist) {
-          const SliValue v = ScalarValue(a, sli);
-          rows.push_back(SliRow{name, {}, sli, w.name, Stat::kNone, v.value, v.samples});
-          continue;
-        }
-        std::vector<double>& d = a.dist[*dist];
-        std::optional<AllStats> st;
-        if (!d.empty()) st = StatsOf(d);
-        for (Stat stat : DistributionStats()) {
-          SliRow row{name,
-                     {},
-                     kDistSlis[*dist],
-                     w.name,
-                     stat,
-                     std::nullopt,
-                     static_cast<int64_t>(d.size())};
-          if (st) row.value = st->Get(stat);
-          rows.push_back(std::move(row));
-        }
+  // Nothing below reads `now` but through CollectAgent's window membership
+  // (ValidUntil relies on it): the values are functions of the records in
+  // each window, their verdicts, resolutions and prices.
+  for (const WindowSpec& w : windows) {
+    CollectAgent(ag, w, now, needs, a);
+    for (Sli sli : AllSlis()) {
+      if (sli == Sli::kFinishReasonRate) continue;
+      const std::optional<Dist> dist = DistOf(sli);
+      if (!dist) {
+        const SliValue v = ScalarValue(a, sli);
+        rows.push_back(SliRow{name, {}, sli, w.name, Stat::kNone, v.value, v.samples});
+        continue;
+      }
+      std::vector<double>& d = a.dist[*dist];
+      std::optional<AllStats> st;
+      if (!d.empty()) st = StatsOf(d);
+      for (Stat stat : DistributionStats()) {
+        SliRow row{
+            name, {}, kDistSlis[*dist], w.name, stat, std::nullopt, static_cast<int64_t>(d.size())};
+        if (st) row.value = st->Get(stat);
+        rows.push_back(std::move(row));
       }
     }
   }
+}
+
+std::vector<SliRow> WindowEngine::Impl::Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,
+                                                 const std::string& only_agent) const {
+  const auto names = SortedAgents(only_agent);
+  std::vector<SliRow> rows;
+  rows.reserve(names.size() * windows.size() * 37);
+  Acc a;  // reused: its vectors keep their capacity across agents
+  for (const auto& [name, id] : names) AgentRows(name, agents[id], windows, now, a, rows);
   return rows;
+}
+
+TimeMs WindowEngine::Impl::ValidUntil(const AgentState& ag, const std::vector<WindowSpec>& windows,
+                                      TimeMs now) const {
+  const auto& order = ag.order;
+  // The ts of the first record with ts > x, or kForever.
+  const auto first_after = [&](TimeMs x) -> TimeMs {
+    const auto it = std::partition_point(order.begin(), order.end(),
+                                         [&](uint32_t s) { return recs[s].ts <= x; });
+    return it == order.end() ? kForever : recs[*it].ts;
+  };
+  TimeMs until = kForever;
+  bool any = false;
+  for (const WindowSpec& w : windows) {
+    if (w.kind == WindowSpec::Kind::kTime) {
+      const int64_t d = w.duration.count();
+      if (d <= 0) continue;  // always empty
+      any = true;
+      // Leaves: the oldest record still in the window, at its ts + W.
+      const TimeMs oldest = first_after(now - d);
+      if (oldest != kForever)
+        until = std::min(until, oldest > kForever - d ? kForever : oldest + d);
+    } else {
+      if (w.count <= 0) continue;
+      any = true;
+    }
+  }
+  // Enters: the first record after now, for any non-empty window.
+  if (any) until = std::min(until, first_after(now));
+  return until;
+}
+
+std::vector<AgentSnapshot> WindowEngine::Impl::SnapshotAgents(
+    const std::vector<WindowSpec>& windows, TimeMs now, const StaleFn& stale) const {
+  const auto names = SortedAgents("");
+  std::vector<AgentSnapshot> out;
+  out.reserve(names.size());
+  Acc a;
+  for (const auto& [name, id] : names) {
+    const AgentState& ag = agents[id];
+    AgentSnapshot s;
+    s.agent = name;
+    s.generation = ag.generation;
+    if (stale(name, ag.generation)) {
+      s.computed = true;
+      s.valid_until = ValidUntil(ag, windows, now);
+      s.rows.reserve(windows.size() * 37);
+      AgentRows(name, ag, windows, now, a, s.rows);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace aw::windows

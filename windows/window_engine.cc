@@ -25,7 +25,8 @@ void WindowEngine::Impl::PruneBefore(TimeMs cutoff) {
     dropped[slot] = true;
   };
   SortDirty();
-  for (AgentState& a : agents) {
+  for (uint32_t id = 0; id < agents.size(); ++id) {
+    AgentState& a = agents[id];
     size_t k = 0;
     while (k < a.order.size() && recs[a.order[k]].ts < cutoff) {
       DropLabelset(a, recs[a.order[k]].labels);
@@ -34,7 +35,10 @@ void WindowEngine::Impl::PruneBefore(TimeMs cutoff) {
     }
     a.order.erase(a.order.begin(), a.order.begin() + static_cast<ptrdiff_t>(k));
     placed -= static_cast<int64_t>(k);
-    if (k > 0) RebuildFirstSpans(a);
+    if (k > 0) {
+      RebuildFirstSpans(a);
+      Touch(nullptr, id);
+    }
   }
   // Held verdicts and resolutions still waiting for their span.
   for (uint32_t slot = 0; slot < recs.size(); ++slot) {
@@ -73,7 +77,10 @@ void WindowEngine::Impl::PruneBefore(TimeMs cutoff) {
   std::vector<Incident> kept;
   for (uint32_t i = 0; i < incidents.size(); ++i) {
     Incident& inc = incidents[i];
-    if (inc.res && inc.res->resolved_at < cutoff) inc.res.reset();
+    if (inc.res && inc.res->resolved_at < cutoff) {
+      inc.res.reset();  // its spans lose their time to resolve
+      for (uint32_t agent : inc.agents) Touch(nullptr, agent);
+    }
     if (!used[i] && !inc.res) continue;
     remap[i] = kept_ids.Intern(incident_ids.Name(i));
     kept.push_back(std::move(inc));
@@ -294,6 +301,11 @@ std::vector<SliRow> WindowEngine::Snapshot(const std::vector<WindowSpec>& window
   return Read([&](const Impl& m) { return m.Snapshot(windows, now, only_agent); });
 }
 
+std::vector<AgentSnapshot> WindowEngine::SnapshotAgents(const std::vector<WindowSpec>& windows,
+                                                        TimeMs now, const StaleFn& stale) const {
+  return Read([&](const Impl& m) { return m.SnapshotAgents(windows, now, stale); });
+}
+
 void WindowEngine::PruneBefore(TimeMs cutoff) {
   WriterLock lock(mu_);
   ++impl_->version;
@@ -390,6 +402,7 @@ void WindowEngine::SetPricing(Pricing pricing) {
   WriterLock lock(mu_);
   ++impl_->version;
   impl_->pricing = std::move(pricing);
+  for (uint32_t id = 0; id < impl_->agents.size(); ++id) impl_->Touch(nullptr, id);
   for (Rec& r : impl_->recs) {
     if (r.kind == Kind::kSpan) impl_->Price(r);
   }

@@ -56,6 +56,8 @@
 // state; two calls may see different states if a writer ran in between.
 
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -78,6 +80,19 @@ struct SliRow {
   Stat stat;
   std::optional<double> value;
   int64_t samples = 0;
+};
+
+constexpr TimeMs kForever = std::numeric_limits<TimeMs>::max();
+
+// One agent's part of a snapshot (WindowEngine::SnapshotAgents).
+struct AgentSnapshot {
+  std::string agent;
+  uint64_t generation = 0;  // moves with every write that can change its rows
+  bool computed = false;    // rows and valid_until are filled
+  // The rows equal Snapshot(windows, now2) for this agent at every now2 in
+  // [now, valid_until) as long as `generation` stands.
+  TimeMs valid_until = kForever;
+  std::vector<SliRow> rows;
 };
 
 struct MemoryStats {
@@ -120,6 +135,15 @@ class WindowEngine {
   // out: it needs a `match`.
   std::vector<SliRow> Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,
                                const std::string& only_agent = "") const EXCLUDES(mu_);
+
+  // Says whether an agent's cached rows (at `generation`) must be recomputed.
+  using StaleFn = std::function<bool(const std::string& agent, uint64_t generation)>;
+  // Snapshot, per agent: every agent with records (by name) with its
+  // generation; rows and valid_until (see AgentSnapshot) only for those
+  // `stale` asks for. One consistent state: `stale` runs under the shared
+  // lock, so it must not call back into the engine.
+  std::vector<AgentSnapshot> SnapshotAgents(const std::vector<WindowSpec>& windows, TimeMs now,
+                                            const StaleFn& stale) const EXCLUDES(mu_);
 
   // The calibration bins (confidence against confirm = 1 / override = 0) of
   // one agent's investigations in window `w` at `now`: those with both a

@@ -14,6 +14,10 @@
 #include <string>
 #include <vector>
 
+#include <prometheus/text_serializer.h>
+
+#include "exporters/sli_render.h"
+#include "windows/sli_views.h"
 #include "windows/window_engine.h"
 
 namespace {
@@ -57,6 +61,63 @@ std::string Cat(std::string prefix, int64_t n) {
 size_t HeapBytes() {
   const struct mallinfo2 mi = mallinfo2();
   return mi.uordblks + mi.hblkhd;
+}
+
+// A whole read of the SLI rows as /metrics and /api/v1/slis serve them:
+// before (a full Snapshot, then the JSON and the serializer's text of
+// every row) and through the per-agent SnapshotCache with 0, 1 and every
+// agent changed since the previous read.
+void ReadBench(aw::windows::WindowEngine& engine, const std::vector<aw::WindowSpec>& windows,
+               TimeMs now, const aw::Pricing& pricing) {
+  namespace ex = aw::exporters;
+  const ex::SliRenderOptions options;
+  const std::string key = ex::SliRenderKey(options);
+  const auto render = [&options](const std::vector<aw::windows::SliRow>& rows,
+                                 aw::windows::RenderedAgent& out) {
+    ex::RenderSliBlock(rows, options, out);
+  };
+  size_t json_bytes = 0, text_bytes = 0;
+  auto t0 = Clock::now();
+  {
+    const auto rows = engine.Snapshot(windows, now);
+    std::string json;
+    bool first = true;
+    ex::AppendSliRowsJson(rows, json, &first);
+    const std::string text = prometheus::TextSerializer().Serialize(ex::SliFamilies(rows, {}));
+    json_bytes = json.size();
+    text_bytes = text.size();
+  }
+  std::printf("read (before): Snapshot + JSON + text of every row: %.1f ms (%.1f MB + %.1f MB)\n",
+              Seconds(Clock::now() - t0) * 1e3, static_cast<double>(json_bytes) / 1e6,
+              static_cast<double>(text_bytes) / 1e6);
+
+  aw::windows::SnapshotCache cache;
+  const auto read = [&](const char* what, TimeMs at) {
+    const auto c0 = Clock::now();
+    const aw::windows::Rendered r = cache.Get(engine, windows, at, key, render);
+    std::string json;
+    bool first = true;
+    ex::AppendSliJson(*r, json, &first);
+    std::string text;
+    ex::AppendSliFamiliesText(*r, text);
+    std::printf("read (cache, %-22s): %7.2f ms, %lld agents recomputed, %.1f MB + %.1f MB\n", what,
+                Seconds(Clock::now() - c0) * 1e3, static_cast<long long>(cache.last_recomputed()),
+                static_cast<double>(json.size()) / 1e6, static_cast<double>(text.size()) / 1e6);
+  };
+  const size_t heap_before = HeapBytes();
+  read("cold", now);
+  std::printf("cache heap: %.1f MiB\n", static_cast<double>(HeapBytes() - heap_before) / (1 << 20));
+  read("0 changed", now);
+  read("+1 s, 0 written", now + 1000);
+  read("+15 s, 0 written", now + 16'000);
+  aw::Feedback f;
+  f.investigation_id = "inv-7-3";
+  f.verdict = aw::Verdict::kOverride;
+  f.ts_ms = now;
+  engine.ApplyFeedback(f, 1'000'000'000);
+  read("1 agent written", now + 16'000);
+  engine.SetPricing(pricing);
+  read("all (pricing)", now + 16'000);
 }
 
 }  // namespace
@@ -157,6 +218,7 @@ int main(int argc, char** argv) {
       "(%.0f ns CPU per record-window)\n",
       snap_s * 1e3, snap_wall_s * 1e3,
       snap_s * 1e9 / (static_cast<double>(n) * (1.0 / 168 + 1.0 / 7 + 1)));
+  ReadBench(engine, windows, now, pricing);
   aw::WindowSpec count;
   count.kind = aw::WindowSpec::Kind::kCount;
   count.count = 100;

@@ -143,6 +143,8 @@ class App {
   void OnCommit(const CommittedBatch& batch);
   void EvaluatorLoop();
   exporters::ExportSnapshot Snapshot();
+  // Every agent's sli_windows rows at `now`, rendered (per-agent cache).
+  windows::Rendered RenderedSlis(TimeMs now);
   std::string MetricsText();
 
   // The shard map of the running config; swapped whole on reload.

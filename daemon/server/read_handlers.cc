@@ -14,6 +14,7 @@
 #include "daemon/server/rule_runtime.h"
 #include "daemon/server/status_page.h"
 #include "exporters/external_labels.h"
+#include "exporters/sli_render.h"
 
 namespace aw::server {
 
@@ -111,15 +112,15 @@ void App::HandleSlis(const http::Request& req, http::Response& res) {
   }
   const TimeMs now = clock_.NowMs();
   const std::vector<SliQuery> rule_queries = rules_ ? rules_->Queries() : std::vector<SliQuery>{};
-  const windows::SliRows base = agent.empty()
-                                    ? state_->snapshots.Get(state_->engine, windows, now)
-                                    : std::make_shared<const std::vector<windows::SliRow>>(
-                                          state_->engine.Snapshot(windows, now, agent));
   // Written row by row: a DOM of every row would be built (and kept by the
   // allocator) on every call.
   std::string body = "{\"slis\":[";
   bool first = true;
-  exporters::AppendSliRowsJson(*base, body, &first);
+  if (agent.empty()) {
+    exporters::AppendSliJson(*RenderedSlis(now), body, &first);
+  } else {
+    exporters::AppendSliRowsJson(state_->engine.Snapshot(windows, now, agent), body, &first);
+  }
   exporters::AppendSliRowsJson(windows::RuleRows(state_->engine, windows, rule_queries, now, agent),
                                body, &first);
   body += "]}";
@@ -127,18 +128,29 @@ void App::HandleSlis(const http::Request& req, http::Response& res) {
   res.set_content(body, "application/json");
 }
 
-exporters::ExportSnapshot App::Snapshot() {
-  exporters::ExportSnapshot snap;
+windows::Rendered App::RenderedSlis(TimeMs now) {
   std::vector<WindowSpec> windows;
+  exporters::SliRenderOptions options;
   {
     std::lock_guard lock(config_mu_);
     windows = config_.sli_windows;
     const Config::Exporters& ex = config_.exporters;
-    snap.selection = exporters::MakeSelection(ex.slis, ex.stats, ex.windows, windows, ex.samples);
+    options.selection =
+        exporters::MakeSelection(ex.slis, ex.stats, ex.windows, windows, ex.samples);
+    options.external_labels = config_.external_labels;
   }
-  const TimeMs now = clock_.NowMs();
-  snap.slis = state_->snapshots.Get(state_->engine, windows, now);
-  if (rules_) rules_->FillSnapshot(state_->engine, now, snap);
+  return state_->snapshots.Get(
+      state_->engine, windows, now, exporters::SliRenderKey(options),
+      [&options](const std::vector<windows::SliRow>& rows, windows::RenderedAgent& out) {
+        exporters::RenderSliBlock(rows, options, out);
+      });
+}
+
+exporters::ExportSnapshot App::Snapshot() {
+  // The SLI families come pre-rendered (MetricsText).
+  exporters::ExportSnapshot snap;
+  snap.omit_sli_families = true;
+  if (rules_) rules_->FillSnapshot(state_->engine, clock_.NowMs(), snap);
   return snap;
 }
 
@@ -154,14 +166,18 @@ std::string App::MetricsText() {
     PublishOtlpMetrics();
   }
   auto families = metrics_.registry().Collect();
-  auto slis = collector_->Collect();
-  families.insert(families.end(), std::make_move_iterator(slis.begin()),
-                  std::make_move_iterator(slis.end()));
+  auto others = collector_->Collect();
   {
     std::lock_guard lock(config_mu_);
     exporters::AddExternalLabels(families, config_.external_labels);
+    exporters::AddExternalLabels(others, config_.external_labels);
   }
-  return prometheus::TextSerializer().Serialize(families);
+  // The same order as ever: own metrics, the SLI families, the rest.
+  prometheus::TextSerializer serializer;
+  std::string text = serializer.Serialize(families);
+  exporters::AppendSliFamiliesText(*RenderedSlis(clock_.NowMs()), text);
+  text += serializer.Serialize(others);
+  return text;
 }
 
 void App::HandleStatusPage(const http::Request&, http::Response& res) {

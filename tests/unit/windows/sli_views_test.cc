@@ -1,9 +1,11 @@
-// SnapshotCache: rebuilt exactly when a write, a window change or `ttl` of
-// the caller's clock says so, and then equal to a fresh Snapshot. RuleRows:
-// only the rule queries the sli_windows rows do not carry.
+// SnapshotCache: exact at every `now` (no ttl), recomputing only on a
+// write, a window change or a record entering or leaving a window (more in
+// snapshot_cache_property_test.cc). RuleRows: only the rule queries the
+// sli_windows rows do not carry.
 
 #include <gtest/gtest.h>
 
+#include "exporters/sli_render.h"
 #include "windows/sli_views.h"
 
 namespace aw::windows {
@@ -26,53 +28,51 @@ std::vector<WindowSpec> Windows(const std::vector<std::string>& names) {
   return out;
 }
 
-void ExpectSame(const std::vector<SliRow>& a, const std::vector<SliRow>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].agent, b[i].agent);
-    EXPECT_EQ(a[i].sli, b[i].sli);
-    EXPECT_EQ(a[i].window, b[i].window);
-    EXPECT_EQ(a[i].stat, b[i].stat);
-    EXPECT_EQ(a[i].value, b[i].value);
-    EXPECT_EQ(a[i].samples, b[i].samples);
-  }
+// The JSON rows a read of the cache serves, and those of a fresh Snapshot.
+std::string CachedJson(SnapshotCache& cache, const WindowEngine& engine,
+                       const std::vector<WindowSpec>& w, TimeMs now) {
+  const Rendered r =
+      cache.Get(engine, w, now, "", [](const std::vector<SliRow>& rows, RenderedAgent& out) {
+        bool first = true;
+        exporters::AppendSliRowsJson(rows, out.json, &first);
+      });
+  std::string out;
+  bool first = true;
+  exporters::AppendSliJson(*r, out, &first);
+  return out;
 }
 
-TEST(SnapshotCacheTest, RebuildsOnWriteWindowChangeAndTtlOnly) {
+std::string FreshJson(const WindowEngine& engine, const std::vector<WindowSpec>& w, TimeMs now) {
+  std::string out;
+  bool first = true;
+  exporters::AppendSliRowsJson(engine.Snapshot(w, now), out, &first);
+  return out;
+}
+
+// No ttl: a record leaving a window shows at the very millisecond it leaves,
+// and a write shows at once; in between, nothing is recomputed.
+TEST(SnapshotCacheTest, ExactAtEveryNowWithoutATtl) {
   WindowEngine engine(Pricing{});
-  SnapshotCache cache(Millis(1000));
+  SnapshotCache cache;
   const auto w = Windows({"1h", "10 investigations"});
   engine.ApplySpan(SpanAt("a", "ir", kT0, 3), 1);
 
-  const SliRows first = cache.Get(engine, w, kT0 + 10);
-  EXPECT_EQ(cache.builds(), 1);
-  ExpectSame(*first, engine.Snapshot(w, kT0 + 10));
-  const std::vector<SliRow> first_copy = *first;
-  // Same version, within ttl: the same rows, not rebuilt.
-  EXPECT_EQ(cache.Get(engine, w, kT0 + 999 + 10).get(), first.get());
-  EXPECT_EQ(cache.builds(), 1);
-  // A write: rebuilt at once, and it shows the write.
-  engine.ApplySpan(SpanAt("b", "ir", kT0 + 5, 9), 2);
-  const SliRows second = cache.Get(engine, w, kT0 + 20);
-  EXPECT_EQ(cache.builds(), 2);
-  ExpectSame(*second, engine.Snapshot(w, kT0 + 20));
-  // ttl of clock time passed: rebuilt (records age out of time windows).
-  const TimeMs later = kT0 + 3'600'000 + 5;                         // "a" has left the 1h window
-  EXPECT_EQ(cache.Get(engine, w, kT0 + 1019).get(), second.get());  // 999 ms after its build
-  EXPECT_EQ(cache.builds(), 2);
-  cache.Get(engine, w, kT0 + 1020);
-  EXPECT_EQ(cache.builds(), 3);
-  ExpectSame(*cache.Get(engine, w, later), engine.Snapshot(w, later));
-  EXPECT_EQ(cache.builds(), 4);
-  // Other windows (or the same windows renamed): rebuilt.
-  cache.Get(engine, Windows({"1h"}), later);
-  EXPECT_EQ(cache.builds(), 5);
+  EXPECT_EQ(CachedJson(cache, engine, w, kT0 + 10), FreshJson(engine, w, kT0 + 10));
+  EXPECT_EQ(cache.recomputed(), 1);
+  EXPECT_EQ(CachedJson(cache, engine, w, kT0 + 3'599'999), FreshJson(engine, w, kT0 + 3'599'999));
+  EXPECT_EQ(cache.recomputed(), 1);
+  const std::string gone = CachedJson(cache, engine, w, kT0 + 3'600'000);  // "a" left the 1h window
+  EXPECT_EQ(gone, FreshJson(engine, w, kT0 + 3'600'000));
+  EXPECT_EQ(cache.recomputed(), 2);
+  engine.ApplySpan(SpanAt("b", "ir", kT0 + 3'000'000, 9), 2);
+  EXPECT_EQ(CachedJson(cache, engine, w, kT0 + 3'600'000), FreshJson(engine, w, kT0 + 3'600'000));
+  EXPECT_EQ(cache.recomputed(), 3);
+  // Renamed windows: recomputed, and the rows carry the new name.
   auto renamed = Windows({"1h"});
   renamed[0].name = "60m";
-  EXPECT_EQ(cache.Get(engine, renamed, later)->front().window, "60m");
-  EXPECT_EQ(cache.builds(), 6);
-  // The rows handed out earlier are untouched by the rebuilds.
-  ExpectSame(*first, first_copy);
+  EXPECT_NE(CachedJson(cache, engine, renamed, kT0 + 3'600'000).find("\"window\":\"60m\""),
+            std::string::npos);
+  EXPECT_EQ(cache.recomputed(), 4);
 }
 
 TEST(RuleRowsTest, AddsOnlyQueriesTheSliWindowsDoNotCarry) {
