@@ -320,6 +320,10 @@ void App::EvaluatorLoop() {
     // A tick evaluates everything (time passing fires and resolves too);
     // an ingest wake-up only the agents it touched.
     if (rules_) rules_->Evaluate(*state_, clock_.NowMs(), tick ? nullptr : &touched);
+    // Renders the agents whose SLI blocks went stale since the last tick
+    // here rather than in the next scrape (the first tick after a start
+    // renders them all): a read then mostly concatenates ready bytes.
+    if (tick) RenderedSlis(clock_.NowMs());
     if (rules_ && tick) {
       if (auto purged = rules_->PurgeSilences(clock_.NowMs(), silence_retention); !purged.ok()) {
         LogWarn("purging expired silences failed: " + purged.status().message());
