@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "windows/thread_annotations.h"
+#include "daemon/common/thread_annotations.h"
 #include "windows/window_engine.h"
 
 namespace aw::windows {
