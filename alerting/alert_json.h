@@ -1,7 +1,9 @@
 #pragma once
 
 // The outbox payload format: an AlertEvent as JSON. Field names are the
-// AlertEvent member names; times are Unix milliseconds.
+// AlertEvent member names; times are Unix milliseconds. Owns only the
+// format: what is written is read back field for field. Pure functions;
+// thread-safe.
 //
 //   {"name":"low_accuracy","labels":{"agent":"ir"},"annotations":{},
 //    "resolved":false,"value":0.31,"threshold":0.2,"op":">",

@@ -10,6 +10,7 @@
 // Connect, read and write timeouts are ReceiverOptions::timeout. A proxy is
 // taken from HTTPS_PROXY / HTTP_PROXY (or lower-case) at construction;
 // NO_PROXY is honoured and loopback never goes through a proxy.
+// Owns no connection between calls; thread-safe (see HttpNotifier).
 
 #include <optional>
 #include <string>

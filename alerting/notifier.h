@@ -1,7 +1,8 @@
 #pragma once
 
 // The seam between the outbox loop and the network (OpenTelemetry exporter
-// style: narrow, noexcept, the result says whether to retry).
+// style: narrow, noexcept, the result says whether to retry). Owns nothing;
+// an implementation is called from several delivery threads at once.
 
 #include <string>
 

@@ -1,3 +1,6 @@
+// OutboxSender's delivery: ordering, retries with backoff, the per-receiver
+// workers and the janitor. Grouped receivers' steps are in outbox_groups.cc.
+
 #include "alerting/outbox_sender.h"
 
 #include <algorithm>
@@ -33,141 +36,6 @@ OutboxSender::OutboxSender(OutboxStore& store, const Clock& clock,
   }
 }
 
-void OutboxSender::DrainGroups(const ReceiverOptions& receiver, TimeMs now) {
-  auto it = to_drain_.find(receiver.name);
-  if (it == to_drain_.end() || !it->second) return;
-  auto rows = options_.groups->LoadGroups(receiver.name);
-  if (!rows.ok()) return;  // tried again at the next step
-  if (rows->empty()) {
-    it->second = false;
-    return;
-  }
-  std::vector<AlertGroup> groups;
-  std::vector<std::string> keys;
-  for (const StoredGroup& row : *rows) {
-    keys.push_back(row.key);
-    if (auto g = GroupFromJson(row.state); g.ok()) groups.push_back(std::move(g).value());
-  }
-  Grouper grouper(receiver.grouping);
-  grouper.Restore(std::move(groups));
-  std::vector<OutboxItem> items;
-  for (GroupNotification& n : grouper.Drain()) {
-    auto more = GroupItems(receiver, std::move(n), now);
-    if (!more.ok()) return;
-    for (OutboxItem& item : *more) items.push_back(std::move(item));
-  }
-  if (options_.groups->SaveGroups(receiver.name, {}, {}, keys, std::move(items)).ok()) {
-    LogInfo("receiver is no longer grouped: its waiting groups were sent",
-            {{"receiver", receiver.name}, {"groups", std::to_string(keys.size())}});
-    it->second = false;
-  }
-}
-
-bool OutboxSender::Grouped(const ReceiverOptions& receiver) const {
-  return options_.groups != nullptr && receiver.grouping.enabled;
-}
-
-Result<std::vector<OutboxItem>> OutboxSender::GroupItems(const ReceiverOptions& receiver,
-                                                         GroupNotification n, TimeMs now) {
-  std::vector<OutboxItem> items;
-  auto add = [&](const std::string& fingerprint, const GroupNotification& payload) {
-    OutboxItem item;
-    item.receiver = receiver.name;
-    item.fingerprint = fingerprint;
-    item.payload = GroupNotificationToJson(payload);
-    item.created_ms = now;
-    item.next_attempt_ms = now;
-    items.push_back(std::move(item));
-  };
-  if (receiver.kind == ReceiverOptions::Kind::kPagerDuty) {
-    // One item per alert: its dedup key is per alert, and so is its order.
-    for (const std::string& fp : n.send_fingerprints) {
-      GroupNotification one{n.key, n.labels, {}, {fp}};
-      for (const AlertEvent& e : n.alerts) {
-        if (e.fingerprint == fp) one.alerts.push_back(e);
-      }
-      add(fp, one);
-    }
-    return items;
-  }
-  const std::string fingerprint = GroupFingerprint(n.key);
-  // This message supersedes the group's undelivered ones: keep their
-  // resolves, which the group itself has already let go.
-  auto pending = options_.groups->PendingOutbox(receiver.name, fingerprint);
-  if (!pending.ok()) return pending.status();
-  for (const OutboxItem& older : *pending) {
-    if (auto g = GroupNotificationFromJson(older.payload); g.ok()) CarryOver(*g, n);
-  }
-  add(fingerprint, n);
-  return items;
-}
-
-TimeMs OutboxSender::GroupStep(const ReceiverOptions& receiver, TimeMs now) {
-  GroupState& state = groupers_.at(receiver.name);
-  Grouper& grouper = state.grouper;
-  const TimeMs retry = now + std::max<int64_t>(options_.idle_poll.count(), 1);
-  if (!state.loaded) {
-    auto rows = options_.groups->LoadGroups(receiver.name);
-    if (!rows.ok()) return retry;
-    std::vector<AlertGroup> groups;
-    for (const StoredGroup& row : *rows) {
-      auto g = GroupFromJson(row.state);
-      if (!g.ok()) {
-        LogWarn("unreadable notification group dropped",
-                {{"receiver", receiver.name}, {"group", row.key}, {"error", g.status().message()}});
-        continue;
-      }
-      groups.push_back(std::move(g).value());
-    }
-    grouper.Restore(std::move(groups));
-    state.loaded = true;
-  }
-  std::vector<int64_t> folded;
-  std::set<std::string> touched;
-  if (auto due = store_.DueOutbox(now, std::max(options_.batch_limit, 1)); due.ok()) {
-    for (const OutboxItem& item : *due) {
-      if (item.receiver != receiver.name || IsGroupPayload(item.payload)) continue;
-      auto event = AlertEventFromJson(item.payload);
-      if (!event.ok()) {
-        Process(item, &receiver, now);  // fails it, naming the field
-        continue;
-      }
-      touched.insert(grouper.Add(*event, now));
-      folded.push_back(item.id);
-    }
-  }
-  std::vector<OutboxItem> items;
-  for (GroupNotification& n : grouper.Flush(now)) {
-    touched.insert(n.key);
-    auto more = GroupItems(receiver, std::move(n), now);
-    if (!more.ok()) {
-      state.loaded = false;  // back to what the store holds
-      return retry;
-    }
-    for (OutboxItem& item : *more) items.push_back(std::move(item));
-  }
-  if (touched.empty()) return grouper.NextFlushMs();
-  std::vector<StoredGroup> upserts;
-  std::vector<std::string> deleted;
-  for (const std::string& key : touched) {
-    auto it = grouper.groups().find(key);
-    if (it == grouper.groups().end()) {
-      deleted.push_back(key);
-    } else {
-      upserts.push_back({key, GroupToJson(it->second)});
-    }
-  }
-  Status s = options_.groups->SaveGroups(receiver.name, folded, upserts, deleted, std::move(items));
-  if (!s.ok()) {
-    // Nothing was written: the alert items are still pending and fold again.
-    LogWarn("cannot save notification groups (retried)",
-            {{"receiver", receiver.name}, {"error", s.message()}});
-    state.loaded = false;
-    return retry;
-  }
-  return grouper.NextFlushMs();
-}
-
 OutboxSender::~OutboxSender() { Stop(); }
 
 const ReceiverOptions* OutboxSender::Find(const std::string& name) const {
@@ -187,7 +55,7 @@ Millis OutboxSender::Backoff(int attempts) {
   double fraction = std::clamp(options_.jitter, 0.0, 1.0);
   double u;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
   }
   auto cut = static_cast<int64_t>(static_cast<double>(delay) * fraction * u);
@@ -195,7 +63,7 @@ Millis OutboxSender::Backoff(int attempts) {
 }
 
 void OutboxSender::Count(const std::string& receiver, Outcome outcome) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& c = counts_[receiver];
   switch (outcome) {
     case Outcome::kSent:
@@ -213,7 +81,7 @@ void OutboxSender::Count(const std::string& receiver, Outcome outcome) {
 }
 
 void OutboxSender::CountResend(const std::string& receiver, bool ok) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& c = counts_[receiver];
   ++(ok ? c.resent : c.resend_failed);
 }
@@ -221,7 +89,7 @@ void OutboxSender::CountResend(const std::string& receiver, bool ok) {
 void OutboxSender::RecordFailure(const OutboxItem& item, const std::string& error, TimeMs now,
                                  TimeMs next_attempt_ms) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto& c = counts_[item.receiver];
     c.last_error_ms = now;
     c.last_error = error;
@@ -239,7 +107,7 @@ void OutboxSender::RecordFailure(const OutboxItem& item, const std::string& erro
 }
 
 std::map<std::string, OutboxSender::ReceiverCounts> OutboxSender::Counts() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return counts_;
 }
 
@@ -276,7 +144,7 @@ OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item, const Receiv
       (void)store_.MarkDelivered(item.id, now);
       Count(item.receiver, Outcome::kSent);
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         counts_[item.receiver].last_success_ms = now;
       }
       return Outcome::kSent;
@@ -326,7 +194,7 @@ OutboxSender::Outcome OutboxSender::ProcessInOrder(const OutboxItem& item,
     auto superseded = store_.SupersedeOlder(item.receiver, item.fingerprint, item.id);
     if (!superseded.ok()) return Outcome::kDeferred;
     if (*superseded > 0) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       counts_[item.receiver].superseded += *superseded;
     }
   }
@@ -365,25 +233,25 @@ int OutboxSender::DeliverDue(TimeMs now) {
 
 void OutboxSender::Wake() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++generation_;
   }
   cv_.notify_all();
 }
 
 void OutboxSender::SetActiveAlertsSource(std::function<std::vector<AlertEvent>()> source) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   active_source_ = std::move(source);
 }
 
 void OutboxSender::Start() {
-  std::lock_guard start_lock(threads_mu_);
+  MutexLock start_lock(threads_mu_);
   if (!threads_.empty()) return;
   // Taken before the threads run, so a Wake() right after Start() is seen.
   const TimeMs start_ms = clock_.NowMs();
   uint64_t generation;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     generation = generation_;
   }
   for (size_t i = 0; i < receivers_.size(); ++i) {
@@ -398,7 +266,7 @@ void OutboxSender::Start() {
 void OutboxSender::Stop() {
   std::vector<std::jthread> threads;
   {
-    std::lock_guard start_lock(threads_mu_);
+    MutexLock start_lock(threads_mu_);
     threads.swap(threads_);
   }
   // request_stop wakes waits on cv_ (condition_variable_any + stop_token).
@@ -407,8 +275,9 @@ void OutboxSender::Stop() {
 }
 
 void OutboxSender::WaitForWork(std::stop_token& stop, uint64_t* seen, Millis max_wait) {
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, stop, max_wait, [&] { return generation_ != *seen; });
+  MutexLock lock(mu_);
+  // The wait releases and retakes mu_ itself (a BasicLockable).
+  cv_.wait_for(mu_, stop, max_wait, [&]() REQUIRES(mu_) { return generation_ != *seen; });
   *seen = generation_;
 }
 
@@ -472,7 +341,7 @@ void OutboxSender::Worker(std::stop_token stop, size_t index, TimeMs start_ms,
 void OutboxSender::Resend(const ReceiverOptions& receiver, TimeMs now) {
   std::function<std::vector<AlertEvent>()> source;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     source = active_source_;
   }
   if (!source) return;

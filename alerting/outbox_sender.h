@@ -60,7 +60,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -72,6 +71,7 @@
 #include "daemon/common/alert_store.h"
 #include "daemon/common/clock.h"
 #include "daemon/common/log.h"
+#include "daemon/common/thread_annotations.h"
 
 namespace aw::alerting {
 
@@ -114,47 +114,49 @@ class OutboxSender {
 
   // Sends every item due at `now` once and records the outcome in the store.
   // Returns the number of items handled. REQUIRES: not started.
-  int DeliverDue(TimeMs now);
+  int DeliverDue(TimeMs now) EXCLUDES(mu_);
 
   // Threaded mode. Start is a no-op when started; Stop joins the workers
   // (an in-flight POST finishes first: at most ReceiverOptions::timeout).
-  void Start();
-  void Stop();
+  void Start() EXCLUDES(threads_mu_, mu_);
+  void Stop() EXCLUDES(threads_mu_);
 
   // New items were committed: workers look at the outbox now.
-  void Wake();
+  void Wake() EXCLUDES(mu_);
 
   // The firing alerts to re-post to alertmanager receivers (threaded mode).
   // Called from the workers; must be thread-safe and quick.
-  void SetActiveAlertsSource(std::function<std::vector<AlertEvent>()> source);
+  void SetActiveAlertsSource(std::function<std::vector<AlertEvent>()> source) EXCLUDES(mu_);
 
   // Per receiver name. Every configured receiver is present from the start;
   // items of an unknown receiver appear under that receiver's name.
-  std::map<std::string, ReceiverCounts> Counts() const;
+  std::map<std::string, ReceiverCounts> Counts() const EXCLUDES(mu_);
 
   // The delay before attempt `attempts + 1` after `attempts` failures
   // (attempts >= 1), jitter included. Exposed for tests.
-  Millis Backoff(int attempts);
+  Millis Backoff(int attempts) EXCLUDES(mu_);
 
  private:
   enum class Outcome { kSent, kRetry, kFailed, kDeferred };
-  Outcome Process(const OutboxItem& item, const ReceiverOptions* receiver, TimeMs now);
+  Outcome Process(const OutboxItem& item, const ReceiverOptions* receiver, TimeMs now)
+      EXCLUDES(mu_);
   // Sends `item` only once older items of its alert are superseded; a store
   // error defers it (it stays pending and comes due again).
-  Outcome ProcessInOrder(const OutboxItem& item, const ReceiverOptions* receiver, TimeMs now);
+  Outcome ProcessInOrder(const OutboxItem& item, const ReceiverOptions* receiver, TimeMs now)
+      EXCLUDES(mu_);
   const ReceiverOptions* Find(const std::string& name) const;
   void Worker(std::stop_token stop, size_t receiver_index, TimeMs start_ms, uint64_t generation);
   void Janitor(std::stop_token stop, uint64_t generation);
-  void Resend(const ReceiverOptions& receiver, TimeMs now);
+  void Resend(const ReceiverOptions& receiver, TimeMs now) EXCLUDES(mu_);
   // Waits until woken, stopped or `max_wait` passed.
-  void WaitForWork(std::stop_token& stop, uint64_t* seen_generation, Millis max_wait);
+  void WaitForWork(std::stop_token& stop, uint64_t* seen_generation, Millis max_wait) EXCLUDES(mu_);
   Millis WaitBeforeNextAttempt(TimeMs now);
-  void Count(const std::string& receiver, Outcome outcome);
+  void Count(const std::string& receiver, Outcome outcome) EXCLUDES(mu_);
   // Records a failed attempt and logs it at warn, at most once a minute per
   // receiver (the line says how many were held back).
   void RecordFailure(const OutboxItem& item, const std::string& error, TimeMs now,
-                     TimeMs next_attempt_ms);
-  void CountResend(const std::string& receiver, bool ok);
+                     TimeMs next_attempt_ms) EXCLUDES(mu_);
+  void CountResend(const std::string& receiver, bool ok) EXCLUDES(mu_);
   bool Grouped(const ReceiverOptions& receiver) const;
   // Folds `receiver`'s alert items into its groups and queues the group
   // notifications due at `now`. Returns the next group flush time, -1 for
@@ -187,17 +189,18 @@ class OutboxSender {
   // entry is used only by its receiver's worker (or by DeliverDue).
   std::map<std::string, bool> to_drain_;
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   // State below is protected by mu_.
-  std::condition_variable_any cv_;
-  uint64_t generation_ = 0;  // bumped by Wake()
-  std::mt19937_64 rng_;
-  std::map<std::string, ReceiverCounts> counts_;
-  std::function<std::vector<AlertEvent>()> active_source_;
+  std::condition_variable_any cv_;           // waited on with mu_ held
+  uint64_t generation_ GUARDED_BY(mu_) = 0;  // bumped by Wake()
+  std::mt19937_64 rng_ GUARDED_BY(mu_);
+  std::map<std::string, ReceiverCounts> counts_ GUARDED_BY(mu_);
+  std::function<std::vector<AlertEvent>()> active_source_ GUARDED_BY(mu_);
   LogRateLimiter failure_log_{60'000};  // own lock
 
-  std::mutex threads_mu_;              // serialises Start/Stop; never held with mu_
-  std::vector<std::jthread> threads_;  // guarded by threads_mu_
+  // Serialises Start/Stop; Start takes mu_ inside it, never the other way.
+  Mutex threads_mu_ ACQUIRED_BEFORE(mu_);
+  std::vector<std::jthread> threads_ GUARDED_BY(threads_mu_);
 };
 
 }  // namespace aw::alerting

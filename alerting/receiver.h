@@ -2,6 +2,7 @@
 
 // What delivery needs to know about one receiver. The daemon builds these
 // from its config; alerting/ itself knows nothing of the config file.
+// Plain values, immutable once the sender holds them; safe to share.
 
 #include <string>
 #include <vector>

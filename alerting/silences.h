@@ -11,6 +11,7 @@
 //
 // The class holds the silences in memory; persisting them is the caller's
 // job (store first, then Put, so memory never runs ahead of the store).
+// Thread-safe (see Silences).
 
 #include <map>
 #include <memory>

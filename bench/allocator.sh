@@ -7,52 +7,29 @@
 #   bash bench/allocator.sh [ROUNDS] [SECONDS]     defaults 3 and 4; AW_BUILD (default build)
 # Relinks build/agentwatch both ways (link only) and leaves it linked with jemalloc.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROUNDS="${1:-3}"
 SECS="${2:-4}"
-BUILD="${AW_BUILD:-build}"
-[[ "$BUILD" = /* ]] || BUILD="$ROOT/$BUILD"
-WORK="$(mktemp -d /tmp/agentwatch-alloc-bench.XXXXXX)"
-PID=""
-cleanup() {
-  [[ -n "$PID" ]] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir alloc-bench
 for v in OFF ON; do
   cmake -S "$ROOT" -B "$BUILD" -DAW_JEMALLOC=$v >/dev/null
   cmake --build "$BUILD" --target agentwatch agentwatch-otlp-bench agentwatch-loadgen -j"${JOBS:-2}" >/dev/null
   cp "$BUILD/agentwatch" "$WORK/agentwatch-$([[ $v == ON ]] && echo jemalloc || echo glibc)"
 done
-mkdir -p "$WORK/d"
-cat >"$WORK/d/agentwatch.yaml" <<CFG
-listen: 127.0.0.1:0
-storage: {path: aw.db, sync: normal}
-sli_windows: [1h, 24h]
-limits: {max_body_bytes: 8MiB, max_records_per_request: 10000}
-pricing:
-  claude-sonnet-4-6: {input: 3.00, output: 15.00}
-CFG
+bench_ingest_config "$WORK/d"
 run() {  # run ALLOCATOR: one fresh daemon, prints one line of figures
-  rm -f "$WORK"/d/aw.db* "$WORK/d/port"
-  "$WORK/agentwatch-$1" serve --config "$WORK/d/agentwatch.yaml" --port-file "$WORK/d/port" \
-    >"$WORK/d/log" 2>&1 &
-  PID=$!
-  for _ in $(seq 1 600); do
-    [[ -s "$WORK/d/port" ]] && curl -fs -o /dev/null "http://127.0.0.1:$(cat "$WORK/d/port")/-/ready" && break
-    sleep 0.05
-  done
-  local url="http://127.0.0.1:$(cat "$WORK/d/port")" otlp pb js lg hwm
-  otlp=$("$BUILD/bench/otlp/agentwatch-otlp-bench" --url "$url" --seconds "$SECS" --connections 8 2>&1)
+  rm -f "$WORK"/d/aw.db*
+  aw_start "$WORK/agentwatch-$1" "$WORK/d"
+  local otlp pb js lg hwm
+  otlp=$("$BUILD/bench/otlp/agentwatch-otlp-bench" --url "$AW_URL" --seconds "$SECS" --connections 8 2>&1)
   pb=$(awk '/^protobuf/ {print $5}' <<<"$otlp")
   js=$(awk '/^json/ {print $5}' <<<"$otlp")
-  "$BUILD/bench/loadgen/agentwatch-loadgen" --url "$url" --duration "${SECS}s" --batch 1000 \
+  "$BUILD/bench/loadgen/agentwatch-loadgen" --url "$AW_URL" --duration "${SECS}s" --batch 1000 \
     --templates 8 --connections 4 --agents 100 --spans-only --quiet \
     --report-json "$WORK/lg.json" >/dev/null 2>&1
   lg=$(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1]))['records_per_s']))" "$WORK/lg.json")
-  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
-  kill -TERM "$PID" && wait "$PID"
-  PID=""
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$AW_PID/status")
+  aw_stop
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$pb" "$js" "$lg" "$((hwm / 1024))" "$(cut -d' ' -f1 /proc/loadavg)"
 }
 printf 'allocator\totlp_protobuf_spans_s\totlp_json_spans_s\tndjson_batch1000_spans_s\tpeak_rss_mib\tloadavg\n'

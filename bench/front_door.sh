@@ -12,25 +12,15 @@
 #
 #   bash bench/front_door.sh            (AW_BUILD=build, ROUNDS=3, WRK_SECS=10)
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BUILD="${AW_BUILD:-build}"
-[[ "$BUILD" = /* ]] || BUILD="$ROOT/$BUILD"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROUNDS=${ROUNDS:-3}
 WRK_SECS=${WRK_SECS:-10}
 OUT="$ROOT/bench/results/front_door"
 mkdir -p "$OUT"
 rm -f "$OUT"/*.txt
-WORK="$(mktemp -d /tmp/agentwatch-frontdoor.XXXXXX)"
+bench_workdir frontdoor
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 WRK="$(command -v wrk)"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 log() { printf '[front-door %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -55,10 +45,9 @@ http {
 }
 EOF2
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/logs/stdout.log" 2>&1 &
-PIDS+=($!)
+bench_track $!
 for _ in $(seq 200); do curl -fs -o /dev/null -X POST "http://127.0.0.1:$NG_PORT/" -d '{}' && break; sleep 0.02; done
 
-AW_PID=""
 start_aw() {
   local dir="$WORK/aw-$1"
   mkdir -p "$dir"
@@ -69,16 +58,8 @@ sli_windows: [1h]
 limits: {max_connections: 4096}
 log: {level: warn}
 EOF2
-  "$BUILD/agentwatch" serve --config "$dir/agentwatch.yaml" --port-file "$dir/port" >"$dir/log" 2>&1 &
-  AW_PID=$!
-  PIDS+=("$AW_PID")
-  for _ in $(seq 2000); do
-    [[ -s "$dir/port" ]] && curl -fs -o /dev/null "http://127.0.0.1:$(cat "$dir/port")/-/ready" && break
-    sleep 0.01
-  done
-  AW_PORT=$(cat "$dir/port")
+  aw_start "$BUILD/agentwatch" "$dir"
 }
-stop_aw() { kill -TERM "$AW_PID"; wait "$AW_PID"; }
 
 log "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
@@ -88,7 +69,7 @@ for r in $(seq "$ROUNDS"); do
     "http://127.0.0.1:$AW_PORT" -- "fd$r-$$" >"$OUT/wrk_agentwatch_$r.txt" 2>&1
   "$WRK" -t2 -c64 -d"${WRK_SECS}s" --latency "http://127.0.0.1:$AW_PORT/-/healthy" \
     >"$OUT/wrk_get_agentwatch_$r.txt" 2>&1
-  stop_aw
+  aw_stop
   log "round $r: nginx (load $(cut -d' ' -f1-3 /proc/loadavg))"
   "$WRK" -t2 -c64 -d"${WRK_SECS}s" --latency -s "$ROOT/bench/wrk/post_span.lua" \
     "http://127.0.0.1:$NG_PORT" -- "ng$r-$$" >"$OUT/wrk_nginx_$r.txt" 2>&1
@@ -102,7 +83,7 @@ log "slowloris: agentwatch"
 python3 "$ROOT/bench/slowloris.py" 127.0.0.1 "$AW_PORT" --slow 1000 --requests 400 \
   >"$OUT/slowloris_agentwatch.txt"
 cat "$OUT/slowloris_agentwatch.txt" >&2
-stop_aw
+aw_stop
 log "slowloris: nginx"
 python3 "$ROOT/bench/slowloris.py" 127.0.0.1 "$NG_PORT" --slow 1000 --requests 400 \
   >"$OUT/slowloris_nginx.txt"

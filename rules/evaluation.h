@@ -2,8 +2,8 @@
 
 // Phase 1 of a rule evaluation: which groups of each alerting rule and SLO
 // are active now, and with which value (semantics in rule_engine.h).
-// Internal to rules/: RuleEngine drives it and feeds the result to the
-// alert state machine (alert_state.h).
+// RuleEngine drives it and feeds the result to the alert state machine
+// (alert_state.h); the offline tools (tools/) use its AlertingOf() walk.
 //
 // Everything that can alert (an alerting rule or an SLO) is an Alerting;
 // code that walks "every rule and SLO" walks AlertingOf(), so the two kinds

@@ -307,11 +307,10 @@ std::optional<AlertScope> RuleEngine::ScopeOf(const std::string& fingerprint, Ti
     scope.objective = slo.objective;
     scope.bound = BurnRateFactor(tier, slo.period);
     scope.bound_op = OpName(Op::kGt);
-    char text[160];
-    std::snprintf(text, sizeof text, "%s tier: %g%% of the %s error budget in %s", tier.severity,
-                  tier.budget_fraction * 100, slo.period_name.c_str(),
-                  FormatDuration(tier.long_window).c_str());
-    scope.tier = text;
+    scope.tier_severity = tier.severity;
+    scope.tier_budget_fraction = tier.budget_fraction;
+    scope.tier_long_window = tier.long_window;
+    scope.period_name = slo.period_name;
     return scope;
   }
   for (StoredAlert& alert : impl_->budgets.Alerts()) {

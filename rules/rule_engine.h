@@ -188,9 +188,14 @@ struct AlertScope {
   std::string bound_op;
   std::optional<Compare> compare;  // kCompare, kBaseline
   double objective = 0;            // kSlo
-  std::string tier;                // kSlo: "page tier: 2% of the 28d error budget in 1h"
-  double budget_amount_usd = 0;    // kBudget
-  PeriodBounds period;             // kBudget
+  // kSlo: the burn-rate tier that fires it and the SLO's period, as facts
+  // (the alert page words them).
+  std::string tier_severity;  // "page" | "ticket"
+  double tier_budget_fraction = 0;
+  Millis tier_long_window{0};
+  std::string period_name;       // the SLO's period as written, e.g. "28d"
+  double budget_amount_usd = 0;  // kBudget
+  PeriodBounds period;           // kBudget
 };
 
 // Stable identity: FNV-1a 64 over the name and the sorted labels (without

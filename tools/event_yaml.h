@@ -1,6 +1,8 @@
 #pragma once
 
-// Helpers shared by the rule test runner and replay (internal to tools/).
+// Helpers shared by the rule test runner and replay (internal to tools/):
+// YAML values as JSON for the ingest parser, its options for recorded
+// events, and JSON timestamps. Pure functions; thread-safe.
 
 #include <optional>
 #include <string>

@@ -7,6 +7,7 @@
 
 #include "daemon/common/time_util.h"
 #include "daemon/ingest/parser.h"
+#include "rules/evaluation.h"
 #include "rules/rule_engine.h"
 #include "rules/template.h"
 #include "tools/event_yaml.h"
@@ -29,13 +30,15 @@ struct Record {
 // How long after the last event an alert may still change state.
 Millis Tail(const RuleSet& rules) {
   Millis tail(0);
-  for (const RuleGroup& g : rules.groups) {
-    for (const AlertRule& r : g.rules) {
-      Millis t = r.for_duration + r.keep_firing_for;
-      if (r.query.window.kind == WindowSpec::Kind::kTime) t += r.query.window.duration;
-      tail = std::max(tail, t);
+  for (const Alerting& a : AlertingOf(rules)) {
+    if (a.slo != nullptr) {
+      tail = std::max(tail, BurnRateTiers().back().long_window);
+      continue;
     }
-    if (!g.slos.empty()) tail = std::max(tail, BurnRateTiers().back().long_window);
+    const AlertRule& r = *a.rule;
+    Millis t = r.for_duration + r.keep_firing_for;
+    if (r.query.window.kind == WindowSpec::Kind::kTime) t += r.query.window.duration;
+    tail = std::max(tail, t);
   }
   return tail;
 }

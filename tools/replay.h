@@ -14,6 +14,8 @@
 // first event, and on past the last event for as long as an alert could
 // still change (the longest time window, `for` and keep_firing_for, 3d
 // with SLOs). Labels print sorted, without alertname. Nothing is sent.
+// Owns its own windows and rule engines per run; touches no store or
+// network. One call per thread.
 
 #include <ostream>
 #include <string>

@@ -10,6 +10,7 @@
 
 #include "daemon/common/time_util.h"
 #include "daemon/ingest/parser.h"
+#include "rules/evaluation.h"
 #include "rules/rule_engine.h"
 #include "rules/rule_loader.h"
 #include "rules/template.h"
@@ -122,10 +123,7 @@ class TestFile {
         Fail(root["evaluation_interval"], "evaluation_interval: must be > 0");
     }
     std::set<std::string> names;
-    for (const RuleGroup& g : rules->groups) {
-      for (const AlertRule& r : g.rules) names.insert(r.name);
-      for (const Slo& s : g.slos) names.insert(s.name);
-    }
+    for (const Alerting& a : AlertingOf(*rules)) names.insert(a.name());
     for (const Budget& b : rules->budgets) names.insert(b.name);
     const YAML::Node tests = root["tests"];
     if (!tests || !tests.IsSequence()) Fail(root, "tests: required (a list)");

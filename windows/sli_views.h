@@ -24,7 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "windows/thread_annotations.h"
+#include "daemon/common/thread_annotations.h"
 #include "windows/window_engine.h"
 
 namespace aw::windows {

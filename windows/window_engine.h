@@ -65,9 +65,9 @@
 #include <string>
 #include <vector>
 
+#include "daemon/common/thread_annotations.h"
 #include "daemon/common/types.h"
 #include "windows/stats.h"
-#include "windows/thread_annotations.h"
 
 namespace aw::windows {
 

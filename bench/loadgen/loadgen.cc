@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: one command-line tool, its options, emit mode
+// and send mode in one file (the traffic model is in traffic.cc).
+//
 // agentwatch-loadgen: replays synthetic LLM-agent traffic against a running
 // agentwatch (POST /v1/spans, /v1/feedback, /v1/resolutions), or writes it
 // as NDJSON for `agentwatch replay`. Reports achieved req/s and records/s,

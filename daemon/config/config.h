@@ -4,6 +4,10 @@
 // loaded from YAML with every error naming its key (and the closest valid
 // key for a typo), then overridden by command-line flags. Immutable once
 // loaded: a reload builds a new Config and the App swaps it in.
+//
+// Owns the file format only (parsing in loader.h and config*.cc). Loading
+// reads the file, secret files and the environment; a loaded Config is a
+// plain value, safe to read from any thread.
 
 #include <cstdint>
 #include <optional>

@@ -3,6 +3,9 @@
 // JSON -> validated records. Pure: the time ("now") and the limits are passed
 // in. Every error names the field and the reason, e.g.
 // "tool_calls: must be a non-negative integer".
+//
+// Owns the JSON record formats of CONTRACT.md; a record it returns is valid
+// (no later stage re-checks it). Pure functions; thread-safe.
 
 #include <string>
 #include <string_view>

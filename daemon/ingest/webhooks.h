@@ -3,7 +3,8 @@
 // The on-call tools' native signed webhooks, mapped to agentwatch records.
 // Pure: the secret, the time ("now") and the limits are passed in; nothing
 // here touches the network or a clock. The HTTP side is
-// daemon/server/webhooks.cc.
+// daemon/server/webhooks.cc. Invariant: nothing is mapped from a body whose
+// signature does not verify. Thread-safe (pure functions).
 //
 // PagerDuty Webhooks v3 (POST /v1/webhooks/pagerduty)
 //   Verified with X-PagerDuty-Signature: one or more comma-separated

@@ -107,6 +107,16 @@ std::string WorstFirst(Sli sli, std::vector<AlertPageData::Investigation>& recor
   }
 }
 
+std::string SloTierNote(const std::string& severity, double budget_fraction,
+                        const std::string& period_name, Millis long_window) {
+  char text[160];
+  // The window as rule files write it ("1h"), not in page words ("1 h").
+  std::snprintf(text, sizeof text, "%s tier: %g%% of the %s error budget in %s", severity.c_str(),
+                budget_fraction * 100, period_name.c_str(),
+                aw::FormatDuration(long_window).c_str());
+  return text;
+}
+
 std::string FormatAlertValue(const AlertPageData& d, std::optional<double> v) {
   if (!v) return "-";
   switch (d.unit) {

@@ -66,6 +66,11 @@ struct AlertPageData {
 
 std::string RenderAlertPage(const AlertPageData& data, TimeMs now);
 
+// An SLO alert's burn-rate tier in words, e.g. "page tier: 2% of the 28d
+// error budget in 1h" (rules/ hands out the tier's facts only).
+std::string SloTierNote(const std::string& severity, double budget_fraction,
+                        const std::string& period_name, Millis long_window);
+
 // `v` in the page's unit (AlertPageData::unit).
 std::string FormatAlertValue(const AlertPageData& data, std::optional<double> v);
 

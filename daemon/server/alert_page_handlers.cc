@@ -112,7 +112,8 @@ void FillHistory(const windows::WindowEngine& engine, const RuleRuntime::AlertSc
       d.threshold = scope.bound;
       d.op = scope.bound_op;
       d.threshold_name = "burn-rate threshold";
-      d.threshold_note = scope.tier;
+      d.threshold_note = SloTierNote(scope.tier_severity, scope.tier_budget_fraction,
+                                     scope.period_name, scope.tier_long_window);
       return;
     }
     case Kind::kBudget: {

@@ -1,7 +1,13 @@
 #pragma once
 
 // The daemon: wires config, store, windows, rules, alerting and exporters
-// behind one HTTP listener (daemon/http). The only place that holds a Clock besides main.
+// behind one HTTP listener (daemon/http). The only place that holds a Clock
+// besides main.
+//
+// Owns the store, the windows engine, the ingest writer, the rule runtime
+// and the HTTP server, and every thread they run on. Invariants: a record
+// is acknowledged only once committed to the store; the windows and alert
+// state are rebuilt from the store at start. Thread-safe (see App).
 
 #include <atomic>
 #include <condition_variable>

@@ -98,7 +98,7 @@ Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
       !config.external_url.empty()
           ? config.external_url
           : (config.tls.cert_file.empty() ? "http://" : "https://") + config.listen;
-  windows::MutexLock lock(mu_);
+  MutexLock lock(mu_);
   notifier_ = std::make_unique<alerting::HttpNotifier>(notifier_options);
   engine_ = std::make_unique<rules::RuleEngine>(std::move(rules), SettingsFor(config));
   engine_->Restore(*stored);
@@ -111,7 +111,7 @@ Status RuleRuntime::Start(const Config& config, rules::RuleSet rules) {
 void RuleRuntime::Stop() {
   std::unique_ptr<alerting::OutboxSender> sender;
   {
-    windows::MutexLock lock(mu_);
+    MutexLock lock(mu_);
     sender = std::move(sender_);
   }
   if (sender) sender->Stop();
@@ -120,7 +120,7 @@ void RuleRuntime::Stop() {
 void RuleRuntime::Reconfigure(const Config& config, rules::RuleSet rules) {
   std::unique_ptr<alerting::OutboxSender> old;
   {
-    windows::MutexLock lock(mu_);
+    MutexLock lock(mu_);
     engine_->Replace(std::move(rules));
     engine_->SetSettings(SettingsFor(config));
     old = std::move(sender_);
@@ -128,15 +128,15 @@ void RuleRuntime::Reconfigure(const Config& config, rules::RuleSet rules) {
   if (old) {
     old->Stop();
     const auto counts = old->Counts();
-    windows::MutexLock lock(mu_);
+    MutexLock lock(mu_);
     AddCounts(counts, retired_counts_);
   }
-  windows::MutexLock lock(mu_);
+  MutexLock lock(mu_);
   StartSender(config);
 }
 
 void RuleRuntime::RecordReload(bool success, TimeMs at, const std::string& error) {
-  windows::MutexLock lock(mu_);
+  MutexLock lock(mu_);
   reload_ok_ = success;
   reload_at_ = at;
   reload_error_ = error;
@@ -148,7 +148,7 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
   rules::StepResult result;
   // mu_ is held until the step is committed (or rolled back), so no other
   // evaluation builds on a state the store has not accepted.
-  windows::MutexLock lock(mu_);
+  MutexLock lock(mu_);
   if (!engine_) return;
   const std::vector<StoredAlert> before = engine_->Alerts();
   result = engine_->Evaluate(state.engine, now, touched);
@@ -197,7 +197,7 @@ Result<std::vector<BudgetFired>> RuleRuntime::LoadRecentBudgetFired() {
 
 std::vector<AlertEvent> RuleRuntime::FiringEvents() const {
   std::vector<AlertEvent> events;
-  windows::MutexLock lock(mu_);
+  MutexLock lock(mu_);
   if (!engine_) return events;
   const TimeMs now = clock_.NowMs();
   for (const StoredAlert& a : engine_->Alerts()) {
@@ -218,7 +218,7 @@ std::vector<AlertEvent> RuleRuntime::FiringEvents() const {
 }
 
 json RuleRuntime::RulesJson() const {
-  windows::MutexLock lock(mu_);
+  MutexLock lock(mu_);
   json out = {{"groups", engine_ ? RuleGroupsToJson(engine_->RuleGroups()) : json::array()}};
   out["last_reload"] = {
       {"success", reload_ok_}, {"at", FormatRfc3339(reload_at_)}, {"error", reload_error_}};
@@ -228,7 +228,7 @@ json RuleRuntime::RulesJson() const {
 json RuleRuntime::AlertsJson() const {
   std::vector<StoredAlert> alerts;
   {
-    windows::MutexLock lock(mu_);
+    MutexLock lock(mu_);
     if (engine_) alerts = engine_->Alerts();
   }
   const TimeMs now = clock_.NowMs();
@@ -294,7 +294,7 @@ Result<std::string> RuleRuntime::SilenceAlert(const std::string& fingerprint, Mi
   Labels labels;
   bool found = false;
   {
-    windows::MutexLock lock(mu_);
+    MutexLock lock(mu_);
     if (engine_) {
       for (const StoredAlert& a : engine_->Alerts()) {
         if (a.fingerprint != fingerprint) continue;
@@ -314,7 +314,7 @@ Result<std::string> RuleRuntime::SilenceAlert(const std::string& fingerprint, Mi
 }
 
 Status RuleRuntime::Acknowledge(const std::string& fingerprint) {
-  windows::MutexLock lock(mu_);
+  MutexLock lock(mu_);
   if (!engine_) return Status::NotFound("no rules loaded");
   for (StoredAlert a : engine_->Alerts()) {
     if (a.fingerprint != fingerprint || a.state != AlertState::kFiring) continue;
@@ -335,7 +335,7 @@ std::vector<RuleRuntime::ReceiverStatus> RuleRuntime::Receivers() const {
   std::map<std::string, ReceiverCounts> counts;
   std::map<std::string, ReceiverCounts> all;
   {
-    windows::MutexLock lock(mu_);
+    MutexLock lock(mu_);
     if (sender_) counts = sender_->Counts();
     all = counts;
     AddCounts(retired_counts_, all);
@@ -371,7 +371,7 @@ std::vector<RuleRuntime::ReceiverStatus> RuleRuntime::Receivers() const {
 }
 
 std::vector<SliQuery> RuleRuntime::Queries() const {
-  windows::MutexLock lock(mu_);
+  MutexLock lock(mu_);
   return engine_ ? engine_->Queries() : std::vector<SliQuery>{};
 }
 
@@ -384,7 +384,7 @@ void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
   for (const auto& [state, count] : silences) {
     snapshot.silences.push_back({state, static_cast<double>(count)});
   }
-  windows::MutexLock lock(mu_);
+  MutexLock lock(mu_);
   if (!engine_) return;
   for (const auto& [key, count] : engine_->AlertCounts()) {
     snapshot.alerts.push_back({key.first, key.second, static_cast<int>(count)});
@@ -411,7 +411,7 @@ void RuleRuntime::FillSnapshot(const windows::WindowEngine& engine, TimeMs now,
 }
 
 std::optional<RuleRuntime::AlertScope> RuleRuntime::ScopeOf(const std::string& fingerprint) const {
-  windows::MutexLock lock(mu_);
+  MutexLock lock(mu_);
   if (!engine_) return std::nullopt;
   return engine_->ScopeOf(fingerprint, clock_.NowMs());
 }

@@ -28,13 +28,13 @@
 #include "alerting/http_notifier.h"
 #include "alerting/outbox_sender.h"
 #include "alerting/silences.h"
+#include "daemon/common/thread_annotations.h"
 #include "daemon/config/config.h"
 #include "daemon/server/ingest_writer.h"
 #include "daemon/store/sqlite_store.h"
 #include "exporters/daemon_metrics.h"
 #include "exporters/sli_collector.h"
 #include "rules/rule_engine.h"
-#include "windows/thread_annotations.h"
 
 namespace aw::server {
 
@@ -122,7 +122,7 @@ class RuleRuntime {
   exporters::DaemonMetrics& metrics_;
   alerting::Silences silences_;  // own lock; taken inside mu_, never the other way
 
-  mutable windows::Mutex mu_;
+  mutable Mutex mu_;
   std::unique_ptr<alerting::HttpNotifier> notifier_ GUARDED_BY(mu_);  // set in Start
   std::unique_ptr<rules::RuleEngine> engine_ GUARDED_BY(mu_);
   std::unique_ptr<alerting::OutboxSender> sender_ GUARDED_BY(mu_);

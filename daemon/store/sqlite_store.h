@@ -19,6 +19,12 @@
 //
 // Thread-safe: one connection behind a mutex. Ingest batches go through
 // one writer thread (group commit), so the mutex is rarely contended.
+// Every write of more than one statement goes through Transaction().
+//
+// One class, one file per job: sqlite_store.cc (open, file check, errors,
+// transactions, prune, backup), sqlite_schema.cc (schema, migrations),
+// sqlite_events.cc (append, joins, replay), sqlite_alerts.cc,
+// sqlite_outbox.cc, group_store.cc, sqlite_silences.cc.
 
 #include <cstdint>
 #include <functional>

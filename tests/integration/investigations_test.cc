@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: the cases share one fixture that computes the
+// expected listings from the spans each case sent (Sent).
+//
 // GET /api/v1/investigations and /api/v1/investigations/{id} against the
 // real binary: filters, order, limit, bad parameters, verdicts (the latest
 // by ts counts), resolutions, ids holding '/', auth with protect_reads, the

@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: one daemon fixture and its OTLP request helpers
+// serve every case here; the SDK case reuses them.
+//
 // OTLP/HTTP ingest against the real binary: the reply codes of /v1/traces
 // and /v1/logs, and the real OpenTelemetry JS SDK (tests/otel/agents.js)
 // exporting two agents over JSON and over protobuf, checked on

@@ -163,6 +163,12 @@ TEST(RuleEngineCoverageTest, SloAlertKeepsItsTierAcrossRestartAndReload) {
   EXPECT_EQ(scope->query.window.name, "1h");
   EXPECT_EQ(scope->query.window.duration, Millis(kHour));
   EXPECT_FALSE(scope->threshold);
+  // The tier's facts, not its wording: the first (page) tier of the 30d SLO.
+  const BurnRateTier& page = BurnRateTiers().front();
+  EXPECT_EQ(scope->tier_severity, page.severity);
+  EXPECT_EQ(scope->tier_budget_fraction, page.budget_fraction);
+  EXPECT_EQ(scope->tier_long_window, page.long_window);
+  EXPECT_EQ(scope->period_name, "30d");
 
   // A reload to a 28d period rescales the tier's factor: the resolve
   // reports 0.02 * 28d / 1h.

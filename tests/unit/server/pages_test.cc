@@ -163,6 +163,14 @@ TEST(PagesTest, AlertPageDrawsABurnRateAgainstItsThresholdInMultiples) {
   EXPECT_THAT(bare, Not(HasSubstr("Dashed red")));
 }
 
+TEST(PagesTest, SloTierNoteWordsTheTierFacts) {
+  // Percent of the budget, the period as written, the window as a duration.
+  EXPECT_EQ(SloTierNote("ticket", 0.1, "30d", Millis(3 * 86'400'000LL)),
+            "ticket tier: 10% of the 30d error budget in 3d");
+  EXPECT_EQ(SloTierNote("page", 0.02, "28d", Millis(3'600'000)),
+            "page tier: 2% of the 28d error budget in 1h");
+}
+
 TEST(PagesTest, SilencesSectionListsActiveOnesAndIsOutWithoutData) {
   EXPECT_EQ(SilencesSection(nullptr, 0), "");
   const nlohmann::json silences = {

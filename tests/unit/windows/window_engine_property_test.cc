@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: the brute-force reference model and the
+// properties checked against it are one unit; apart, neither reads alone.
+//
 // Random event streams checked against a brute-force reference that is
 // written here from the raw event list and the contract, sharing no code
 // with the engine (only the plain types and PriceSpan from daemon/common).

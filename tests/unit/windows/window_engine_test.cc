@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: the engine's per-SLI cases share one fixture;
+// stats, concurrency and the SLI views already have files of their own.
+
 #include "windows/window_engine.h"
 
 #include <gtest/gtest.h>

@@ -5,6 +5,8 @@
 // SharedMutex / the scoped locks are plain wrappers of std::shared_mutex.
 //
 // Owns nothing; the lock types are as thread-safe as the std ones they wrap.
+// In daemon/common so that every library (windows, alerting, server) can
+// annotate its locks without linking one above it.
 
 #include <mutex>
 #include <shared_mutex>
@@ -27,9 +29,10 @@
 #define RELEASE_SHARED(...) AW_TSA(release_shared_capability(__VA_ARGS__))
 #define RELEASE_GENERIC(...) AW_TSA(release_generic_capability(__VA_ARGS__))
 #define EXCLUDES(...) AW_TSA(locks_excluded(__VA_ARGS__))
+#define ACQUIRED_BEFORE(...) AW_TSA(acquired_before(__VA_ARGS__))
 #define NO_THREAD_SAFETY_ANALYSIS AW_TSA(no_thread_safety_analysis)
 
-namespace aw::windows {
+namespace aw {
 
 class CAPABILITY("mutex") SharedMutex {
  public:
@@ -84,4 +87,4 @@ class SCOPED_CAPABILITY ReaderLock {
   SharedMutex& mu_;
 };
 
-}  // namespace aw::windows
+}  // namespace aw
