@@ -103,14 +103,69 @@ struct WindowEngine::Impl {
   void Place(uint32_t slot) {
     const Rec& r = recs[slot];
     AgentState& a = agents[r.agent];
-    if (!a.order.empty()) {
-      const Rec& last = recs[a.order.back()];
-      if (std::tie(r.ts, r.seq) < std::tie(last.ts, last.seq)) MarkDirty(r.agent);
-    }
-    a.order.push_back(slot);
+    InsertSorted(r.agent, slot);
     ++a.labelsets[r.labels];
     ++placed;
     NoteSpan(a, r);
+  }
+
+  // Records arrive nearly in ts order (minutes late, an agent's few per
+  // minute): putting one in its place moves only the few after it. One that
+  // would move more than this many marks the agent unsorted instead, so a
+  // replay in arbitrary order still costs one sort per agent.
+  static constexpr ptrdiff_t kMoveReach = 4096;
+
+  std::pair<TimeMs, int64_t> KeyOf(uint32_t slot) const { return {recs[slot].ts, recs[slot].seq}; }
+
+  // The first position in [from, to) whose record sorts after `key`.
+  std::vector<uint32_t>::iterator After(std::vector<uint32_t>::iterator from,
+                                        std::vector<uint32_t>::iterator to,
+                                        std::pair<TimeMs, int64_t> key) const {
+    return std::upper_bound(from, to, key, [this](const std::pair<TimeMs, int64_t>& k, uint32_t s) {
+      return k < KeyOf(s);
+    });
+  }
+
+  void InsertSorted(uint32_t agent, uint32_t slot) {
+    AgentState& a = agents[agent];
+    auto& order = a.order;
+    if (!a.dirty && !order.empty() && KeyOf(slot) < KeyOf(order.back())) {
+      const auto at = After(order.begin(), order.end(), KeyOf(slot));
+      if (order.end() - at <= kMoveReach) {
+        order.insert(at, slot);
+        return;
+      }
+      MarkDirty(agent);
+    }
+    order.push_back(slot);
+  }
+
+  // A placed record's (ts, seq) changed from `old_key` to its current one:
+  // moves it to its new place in a sorted order (or marks it unsorted).
+  void Reposition(uint32_t agent, uint32_t slot, std::pair<TimeMs, int64_t> old_key) {
+    AgentState& a = agents[agent];
+    if (a.dirty) return;
+    auto& order = a.order;
+    // The record already holds its new key: the search must see its old one.
+    auto it = std::lower_bound(order.begin(), order.end(), old_key,
+                               [&](uint32_t s, const std::pair<TimeMs, int64_t>& k) {
+                                 return (s == slot ? old_key : KeyOf(s)) < k;
+                               });
+    while (it != order.end() && *it != slot && KeyOf(*it) == old_key) ++it;
+    if (it == order.end() || *it != slot) {  // not where its key says: sort it all
+      MarkDirty(agent);
+      return;
+    }
+    const auto key = KeyOf(slot);
+    if (old_key < key) {
+      const auto to = After(it + 1, order.end(), key);
+      if (to - it > kMoveReach) return MarkDirty(agent);
+      std::rotate(it, it + 1, to);
+    } else {
+      const auto to = After(order.begin(), it, key);
+      if (it - to > kMoveReach) return MarkDirty(agent);
+      std::rotate(to, it, it + 1);
+    }
   }
 
   // A span placed (or turned into a span) where it is: the earliest of its
@@ -174,9 +229,10 @@ struct WindowEngine::Impl {
       r.labels = labels;
     }
     if (r.ts != ts || r.seq != seq) {
+      const std::pair<TimeMs, int64_t> old_key{r.ts, r.seq};
       r.ts = ts;
       r.seq = seq;
-      MarkDirty(agent);  // changed in place; re-sorted before the next read
+      Reposition(agent, slot, old_key);
     }
     NoteSpan(a, r);  // e.g. a verdict-only record that became a span
   }

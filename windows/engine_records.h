@@ -159,9 +159,11 @@ inline int64_t BucketOf(TimeMs ts) {
 
 struct AgentState {
   // Slots placed under this agent; sorted by (ts, seq) unless `dirty`.
-  // Writers only mark it dirty; it is sorted under the exclusive lock before
-  // the next read (readers never mutate), so a replay of a million spans in
-  // arbitrary ts order costs one sort, not n middle inserts.
+  // Writers put a record in its place when that moves few others (records
+  // arrive nearly in order); otherwise they mark the agent dirty and it is
+  // sorted under the exclusive lock before the next read (readers never
+  // mutate), so a replay of a million spans in arbitrary ts order costs one
+  // sort, not n middle inserts.
   std::vector<uint32_t> order;
   bool dirty = false;
   // Records per label-set id, so that time windows can list every group

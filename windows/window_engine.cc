@@ -263,11 +263,18 @@ std::map<std::string, std::vector<std::string>> WindowEngine::LabelValuesByFirst
     const std::string& label, const Labels& where, const std::string& only_agent) const {
   return Read([&](const Impl& m) {
     std::map<std::string, std::vector<std::string>> out;
-    for (uint32_t id = 0; id < m.agents.size(); ++id) {
+    // One agent asked for (rules on ingest ask per agent): no walk over all.
+    uint32_t from = 0;
+    uint32_t to = static_cast<uint32_t>(m.agents.size());
+    if (!only_agent.empty()) {
+      from = m.agent_names.Find(only_agent);
+      if (from == kNoId || from >= to) return out;
+      to = from + 1;
+    }
+    for (uint32_t id = from; id < to; ++id) {
       const AgentState& ag = m.agents[id];
       if (ag.first_span.empty()) continue;
       const std::string& name = m.agent_names.Name(id);
-      if (!only_agent.empty() && name != only_agent) continue;
       auto wa = where.find("agent");
       if (wa != where.end() && wa->second != name) continue;
       // Each value's earliest span over the label sets that carry it and
@@ -396,6 +403,21 @@ void WindowEngine::Reserve(size_t investigations) {
   WriterLock lock(mu_);
   impl_->index.reserve(investigations);
   impl_->recs.reserve(investigations);
+}
+
+std::vector<std::string> WindowEngine::MisorderedAgents() const {
+  ReaderLock lock(mu_);
+  const Impl& m = *impl_;
+  std::vector<std::string> out;
+  for (uint32_t id = 0; id < m.agents.size(); ++id) {
+    const AgentState& a = m.agents[id];
+    if (a.dirty) continue;
+    const bool sorted = std::is_sorted(a.order.begin(), a.order.end(), [&](uint32_t x, uint32_t y) {
+      return m.KeyOf(x) < m.KeyOf(y);
+    });
+    if (!sorted) out.push_back(m.agent_names.Name(id));
+  }
+  return out;
 }
 
 void WindowEngine::SetPricing(Pricing pricing) {

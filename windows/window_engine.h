@@ -48,11 +48,12 @@
 //
 // Thread-safety: thread-safe. The engine owns its state and its lock; every
 // public method takes the lock itself (writers exclusively, readers shared),
-// so callers never lock it by hand. Readers never mutate: a writer that
-// places a record out of (ts, seq) order only marks its agent unsorted, and
-// the next reader sorts under the exclusive lock before it reads under the
-// shared one (so a replay of a million spans in arbitrary order still costs
-// one sort per agent, not n middle inserts). Each call sees a consistent
+// so callers never lock it by hand. Readers never mutate: a writer puts a
+// record a little out of (ts, seq) order in its place, and one far out of
+// order only marks its agent unsorted; the next reader sorts under the
+// exclusive lock before it reads under the shared one (so a replay of a
+// million spans in arbitrary order still costs one sort per agent, not n
+// middle inserts). Each call sees a consistent
 // state; two calls may see different states if a writer ran in between.
 
 #include <cstdint>
@@ -179,6 +180,9 @@ class WindowEngine {
   // Pre-sizes the id index and records for `investigations` (a rebuild
   // knows the count), so replaying a store does not rehash as it grows.
   void Reserve(size_t investigations) EXCLUDES(mu_);
+  // For tests: the agents whose records are out of (ts, seq) order although
+  // not marked for a sort (empty when the placement invariant holds).
+  std::vector<std::string> MisorderedAgents() const EXCLUDES(mu_);
 
  private:
   struct Impl;
