@@ -641,6 +641,7 @@ void RunAgainstReference(uint32_t seed, int length, size_t check_every) {
       } else {
         e->PruneBefore(std::get<Prune>(events[i]).cutoff);
       }
+      ASSERT_TRUE(e->MisorderedAgents().empty()) << "event " << i;
     }
     if ((i + 1) % check_every != 0) continue;
     const auto recs = ref.Records();
