@@ -28,7 +28,10 @@ struct WindowEngine::Impl {
   std::unordered_map<uint32_t, ResInfo> own_res;    // slot -> its own resolution
   StringInterner agent_names, models, finishes, incident_ids;
   LabelsInterner labelsets;
-  std::vector<AgentState> agents;   // by agent id
+  std::vector<AgentState> agents;  // by agent id
+  // Every agent's bucket counts summed: a fleet-wide time window (no `by`,
+  // no label filter) reads its whole buckets once, not once per agent.
+  std::map<int64_t, BucketCounts> fleet_buckets;
   std::vector<Incident> incidents;  // by incident id
   int64_t placed = 0;               // records in some agent's order
   std::vector<uint32_t> unsorted;   // agents with dirty set
@@ -44,23 +47,33 @@ struct WindowEngine::Impl {
   static bool Placed(const Rec& r) { return r.kind == Kind::kSpan || r.kind == Kind::kVerdictOnly; }
 
   // Adds (sign 1) or removes (sign -1) a placed record's share of its
-  // agent's bucket counts. Every writer removes a record's share before it
-  // changes the record and adds it back after: the counts always equal
-  // those of the records as they stand.
+  // agent's bucket counts and of the fleet's. Every writer removes a
+  // record's share before it changes the record and adds it back after: the
+  // counts always equal those of the records as they stand.
   void Account(uint32_t slot, int sign) {
     const Rec& r = recs[slot];
     if (!Placed(r)) return;
-    auto& buckets = agents[r.agent].buckets;
-    BucketCounts& c = buckets[BucketOf(r.ts)];
+    BucketCounts d;
     if (r.verdict != Verdict::kNone) {
-      c.verdicts += sign;
-      if (r.verdict == Verdict::kOverride) c.overrides += sign;
+      d.verdicts = sign;
+      if (r.verdict == Verdict::kOverride) d.overrides = sign;
     }
     if (r.kind == Kind::kSpan) {
-      c.spans += sign;
-      if (r.verdict != Verdict::kNone) c.reviewed += sign;
+      d.spans = sign;
+      if (r.verdict != Verdict::kNone) d.reviewed = sign;
     }
-    if (c.Empty()) buckets.erase(BucketOf(r.ts));
+    AddToBucket(agents[r.agent].buckets, BucketOf(r.ts), d);
+    AddToBucket(fleet_buckets, BucketOf(r.ts), d);
+  }
+
+  static void AddToBucket(std::map<int64_t, BucketCounts>& buckets, int64_t bucket,
+                          const BucketCounts& d) {
+    BucketCounts& c = buckets[bucket];
+    c.spans += d.spans;
+    c.verdicts += d.verdicts;
+    c.overrides += d.overrides;
+    c.reviewed += d.reviewed;
+    if (c.Empty()) buckets.erase(bucket);
   }
 
   // Sorts every dirty agent. Writers' side of "readers never mutate".

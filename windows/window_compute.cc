@@ -123,6 +123,22 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     return group_of[ls] = static_cast<int64_t>(it->second);
   };
 
+  // Whole buckets of a countable time window: [first, last], those wholly
+  // inside lo < ts <= end.
+  const TimeMs lo = time_window ? end - w.duration.count() : 0;
+  const int64_t first = BucketOf(lo) + 1;
+  const int64_t last = BucketOf(end + 1) - 1;
+  const auto add_buckets = [&](const std::map<int64_t, BucketCounts>& buckets, Acc& a) {
+    for (auto it = buckets.lower_bound(first); it != buckets.end() && it->first <= last; ++it) {
+      a.spans += it->second.spans;
+      a.verdicts += it->second.verdicts;
+      a.overrides += it->second.overrides;
+      a.reviewed += it->second.reviewed;
+    }
+  };
+  // The whole fleet in one group: its buckets are summed once, below.
+  const bool fleet = countable && q.by.empty() && agent_filter.empty();
+
   for (uint32_t agent : scan) {
     const AgentState& ag = agents[agent];
     if (ag.order.empty()) continue;
@@ -131,15 +147,12 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
       // Every group seen at all shows up, even with an empty window.
       for (const auto& [ls, count] : ag.labelsets) group_for(agent, ls);
       if (w.duration.count() <= 0) continue;
-      const TimeMs lo = end - w.duration.count();
       if (countable && !ag.labelsets.empty()) {
         // One group per agent: whole buckets from the counts, records only
         // in the partial buckets at the two edges.
         const int64_t g = group_for(agent, ag.labelsets.begin()->first);
         if (g < 0) continue;
         Acc& a = accs[static_cast<size_t>(g)];
-        const int64_t first = BucketOf(lo) + 1;      // first bucket wholly after lo
-        const int64_t last = BucketOf(end + 1) - 1;  // last bucket wholly at or before end
         const auto scan_range = [&](TimeMs from, TimeMs to) {  // from < ts <= to
           auto [b, e] = Range(order, from, to);
           for (size_t i = b; i < e; ++i) Add(a, order[i], needs);
@@ -149,13 +162,7 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
           continue;
         }
         scan_range(lo, first * kBucketMs - 1);
-        for (auto it = ag.buckets.lower_bound(first); it != ag.buckets.end() && it->first <= last;
-             ++it) {
-          a.spans += it->second.spans;
-          a.verdicts += it->second.verdicts;
-          a.overrides += it->second.overrides;
-          a.reviewed += it->second.reviewed;
-        }
+        if (!fleet) add_buckets(ag.buckets, a);
         scan_range((last + 1) * kBucketMs - 1, end);
         continue;
       }
@@ -189,6 +196,10 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
         if (++t == n) ++full;
       }
     }
+  }
+
+  if (fleet && time_window && w.duration.count() > 0 && first <= last && accs.size() == 1) {
+    add_buckets(fleet_buckets, accs[0]);
   }
 
   std::vector<SliValue> out;

@@ -389,6 +389,7 @@ MemoryStats WindowEngine::Memory() const {
                               a.labelsets.size() * 32 + a.first_span.size() * 40 +
                               a.buckets.size() * 80 + a.labelsets.bucket_count() * sizeof(void*));
   }
+  b += static_cast<int64_t>(m.fleet_buckets.size() * 80);
   b += static_cast<int64_t>(m.incidents.capacity() * sizeof(Incident));
   for (const Incident& inc : m.incidents) {
     b += static_cast<int64_t>(inc.agents.capacity() * sizeof(uint32_t));

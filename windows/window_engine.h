@@ -39,11 +39,12 @@
 //   (~250 bytes per investigation in all, measured with 1M of them), plus
 //   one hour bucket (~80 bytes) per agent and hour that holds records.
 // - Hour buckets: per agent, the counts of spans, verdicts, overrides and
-//   reviewed spans per hour of ts. Invariant: they equal the counts of the
-//   agent's placed records as they stand (every writer takes a record's
-//   share out before changing it and puts it back after). investigations,
-//   override_rate and review_coverage over a time window, grouped by agent
-//   or by nothing and without label filters, read whole buckets and scan
+//   reviewed spans per hour of ts, and the same summed over the fleet.
+//   Invariant: they equal the counts of the placed records as they stand
+//   (every writer takes a record's share out before changing it and puts it
+//   back after). investigations, override_rate and review_coverage over a
+//   time window, grouped by agent or by nothing and without label filters,
+//   read whole buckets (the fleet's when grouped by nothing) and scan
 //   records only in the two partial edge buckets; exact at the edges.
 //
 // Thread-safety: thread-safe. The engine owns its state and its lock; every
