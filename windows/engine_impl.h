@@ -61,6 +61,7 @@ struct WindowEngine::Impl {
     if (r.kind == Kind::kSpan) {
       d.spans = sign;
       if (r.verdict != Verdict::kNone) d.reviewed = sign;
+      d.cost = sign * CostUnits(r.cost);
     }
     AddToBucket(agents[r.agent].buckets, BucketOf(r.ts), d);
     AddToBucket(fleet_buckets, BucketOf(r.ts), d);
@@ -73,6 +74,7 @@ struct WindowEngine::Impl {
     c.verdicts += d.verdicts;
     c.overrides += d.overrides;
     c.reviewed += d.reviewed;
+    c.cost += d.cost;
     if (c.Empty()) buckets.erase(bucket);
   }
 
@@ -376,7 +378,7 @@ struct WindowEngine::Impl {
     }
     if (r.kind != Kind::kSpan) return;
     ++a.spans;
-    a.cost += r.cost;
+    a.cost += CostUnits(r.cost);
     if (r.verdict != Verdict::kNone) ++a.reviewed;
     if (n.finish_match != kNoId && r.finish == n.finish_match) ++a.matches;
     if (n.dist[kDistCost]) a.dist[kDistCost].push_back(r.cost);

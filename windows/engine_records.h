@@ -5,6 +5,8 @@
 // counts, and the accumulator a window read fills. Only the engine's own
 // files include this; nothing here locks: WindowEngine holds the lock.
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -142,6 +144,10 @@ struct Incident {
   std::vector<uint32_t> agents;  // agents holding one of its spans
 };
 
+// A sum of costs in fixed point (CostUnits): 128 bits, a GNU extension g++
+// and clang both have.
+__extension__ typedef __int128 CostSum;
+
 // Integer counts of one agent's placed records in one time bucket: the
 // figures of investigations, override_rate and review_coverage. Kept exact
 // as verdicts arrive late, records move and are pruned, so that a time
@@ -149,8 +155,34 @@ struct Incident {
 // buckets.
 struct BucketCounts {
   int64_t spans = 0, verdicts = 0, overrides = 0, reviewed = 0;
-  bool Empty() const { return spans == 0 && verdicts == 0 && overrides == 0 && reviewed == 0; }
+  // The spans' cost in fixed point (CostUnits): integers, so that adding and
+  // taking out records in any order leaves the exact sum of those present.
+  CostSum cost = 0;
+  bool Empty() const {
+    return spans == 0 && verdicts == 0 && overrides == 0 && reviewed == 0 && cost == 0;
+  }
 };
+
+// Cost in units of 1e-18 USD. Decimal, so that a cost sent as 0.001 comes
+// back as 0.001 and 0.1 + 0.2 as 0.3; each record's cost within 1e-16 of
+// its double, relative. A record's cost is capped at 1e12 USD (ingest takes at most 1e9),
+// so 1e8 of them still fit in 128 bits.
+constexpr double kCostUnitsPerUsd = 1e18;
+inline CostSum CostUnits(double usd) {
+  constexpr double kCap = 1e12;
+  if (!(usd == usd)) return 0;  // NaN: never stored, but never UB either
+  const double capped = std::clamp(usd, -kCap, kCap);
+  return static_cast<CostSum>(std::nearbyint(capped * kCostUnitsPerUsd));
+}
+// Whole dollars and the fraction apart: one double of the whole sum would
+// round it before the division (448.625 would not come back as such).
+inline double CostUsd(CostSum units) {
+  constexpr int64_t kPerUsd = 1'000'000'000'000'000'000;
+  const CostSum whole = units / kPerUsd;
+  const CostSum fraction = units % kPerUsd;
+  return static_cast<double>(whole) + static_cast<double>(fraction) / kCostUnitsPerUsd;
+}
+
 constexpr TimeMs kBucketMs = 3'600'000;  // one hour
 
 inline int64_t BucketOf(TimeMs ts) {
@@ -212,13 +244,15 @@ struct Needs {
 struct Acc {
   int64_t spans = 0, verdicts = 0, overrides = 0, reviewed = 0, matches = 0;
   int64_t brier_n = 0;
-  double cost = 0, brier = 0;
+  CostSum cost = 0;  // CostUnits: the same sum whatever the order or bucketing
+  double brier = 0;
   std::vector<double> dist[kNumDist];
   std::vector<std::pair<double, double>> corr;  // (confidence, ttr)
   stats::CalibrationBins calibration{};
   void Clear() {
     spans = verdicts = overrides = reviewed = matches = brier_n = 0;
-    cost = brier = 0;
+    cost = 0;
+    brier = 0;
     calibration = {};
     for (auto& d : dist) d.clear();
     corr.clear();

@@ -32,7 +32,7 @@ SliValue ScalarValue(const Acc& a, Sli sli) {
       v.samples = a.spans;
       break;
     case Sli::kCostUsd:
-      v.value = a.cost;
+      v.value = CostUsd(a.cost);
       v.samples = a.spans;
       break;
     case Sli::kFinishReasonRate:
@@ -91,7 +91,7 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   bool label_filter = false;
   for (const auto& [k, v] : q.where) label_filter |= k != "agent";
   const bool countable = (q.sli == Sli::kInvestigations || q.sli == Sli::kOverrideRate ||
-                          q.sli == Sli::kReviewCoverage) &&
+                          q.sli == Sli::kReviewCoverage || q.sli == Sli::kCostUsd) &&
                          !label_filter &&
                          (q.by.empty() || q.by == std::vector<std::string>{"agent"});
 
@@ -134,6 +134,7 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
       a.verdicts += it->second.verdicts;
       a.overrides += it->second.overrides;
       a.reviewed += it->second.reviewed;
+      a.cost += it->second.cost;
     }
   };
   // The whole fleet in one group: its buckets are summed once, below.

@@ -426,8 +426,11 @@ void WindowEngine::SetPricing(Pricing pricing) {
   ++impl_->version;
   impl_->pricing = std::move(pricing);
   for (uint32_t id = 0; id < impl_->agents.size(); ++id) impl_->Touch(nullptr, id);
-  for (Rec& r : impl_->recs) {
-    if (r.kind == Kind::kSpan) impl_->Price(r);
+  for (uint32_t slot = 0; slot < impl_->recs.size(); ++slot) {
+    if (impl_->recs[slot].kind != Kind::kSpan) continue;
+    impl_->Account(slot, -1);  // its cost in the buckets changes with its price
+    impl_->Price(impl_->recs[slot]);
+    impl_->Account(slot, 1);
   }
 }
 

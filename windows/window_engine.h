@@ -39,13 +39,17 @@
 //   (~250 bytes per investigation in all, measured with 1M of them), plus
 //   one hour bucket (~80 bytes) per agent and hour that holds records.
 // - Hour buckets: per agent, the counts of spans, verdicts, overrides and
-//   reviewed spans per hour of ts, and the same summed over the fleet.
+//   reviewed spans and the spans' cost per hour of ts, and the same summed
+//   over the fleet. Costs are summed in fixed point (1e-18 USD), so a sum
+//   does not depend on the order of its terms or on which of them came from
+//   a bucket: cost_usd is that sum (0.1 + 0.2 is 0.3).
 //   Invariant: they equal the counts of the placed records as they stand
 //   (every writer takes a record's share out before changing it and puts it
-//   back after). investigations, override_rate and review_coverage over a
-//   time window, grouped by agent or by nothing and without label filters,
-//   read whole buckets (the fleet's when grouped by nothing) and scan
-//   records only in the two partial edge buckets; exact at the edges.
+//   back after). investigations, override_rate, review_coverage and
+//   cost_usd over a time window, grouped by agent or by nothing and without
+//   label filters, read whole buckets (the fleet's when grouped by nothing)
+//   and scan records only in the two partial edge buckets; exact at the
+//   edges.
 //
 // Thread-safety: thread-safe. The engine owns its state and its lock; every
 // public method takes the lock itself (writers exclusively, readers shared),

@@ -1,0 +1,135 @@
+// The hour buckets behind long time windows: cost sums in whole buckets
+// follow repricing and prunes, a fleet window (no `by`) equals the sum of
+// its agents', and costs add up in decimal fixed point (0.1 + 0.2 is 0.3).
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "windows/window_engine.h"
+
+namespace aw::windows {
+namespace {
+
+constexpr TimeMs kHour = 3'600'000;
+constexpr TimeMs kT0 = 1'764'000'000'000 - 1'764'000'000'000 % kHour;  // on an hour
+
+WindowSpec Hours(int64_t n) {
+  WindowSpec w;
+  w.kind = WindowSpec::Kind::kTime;
+  w.duration = Millis(n * kHour);
+  w.name = std::to_string(n) + "h";
+  return w;
+}
+
+std::optional<double> Fleet(const WindowEngine& e, Sli sli, const WindowSpec& w, TimeMs now) {
+  SliQuery q;
+  q.sli = sli;
+  q.window = w;
+  q.by = {};
+  auto v = e.Compute(q, now);
+  return v.empty() ? std::nullopt : v[0].value;
+}
+
+std::optional<double> OfAgent(const WindowEngine& e, Sli sli, const WindowSpec& w, TimeMs now,
+                              const std::string& agent) {
+  SliQuery q;
+  q.sli = sli;
+  q.window = w;
+  q.only_agent = agent;
+  auto v = e.Compute(q, now);
+  return v.empty() ? std::nullopt : v[0].value;
+}
+
+Span PricedSpan(const std::string& id, const std::string& agent, TimeMs ts, int64_t input) {
+  Span s;
+  s.investigation_id = id;
+  s.agent = agent;
+  s.ts_ms = ts;
+  s.model = "m";
+  s.input_tokens = input;
+  s.output_tokens = 0;
+  return s;
+}
+
+TEST(WindowEngineBuckets, RepricingMovesTheCostOfWholeBuckets) {
+  // A million input tokens at $1, then $3, per million: 1 USD, then 3.
+  WindowEngine e(Pricing{{"m", ModelPrice{1.0, 0, 0, 0}}});
+  int64_t seq = 0;
+  for (int h = 0; h < 48; ++h) {
+    e.ApplySpan(PricedSpan("a-" + std::to_string(h), "a", kT0 + h * kHour + 60'000, 1'000'000),
+                ++seq);
+    e.ApplySpan(PricedSpan("b-" + std::to_string(h), "b", kT0 + h * kHour + 90'000, 1'000'000),
+                ++seq);
+  }
+  const TimeMs now = kT0 + 48 * kHour;
+  EXPECT_EQ(OfAgent(e, Sli::kCostUsd, Hours(24), now, "a"), 24.0);
+  EXPECT_EQ(Fleet(e, Sli::kCostUsd, Hours(24), now), 48.0);
+  e.SetPricing(Pricing{{"m", ModelPrice{3.0, 0, 0, 0}}});
+  EXPECT_EQ(OfAgent(e, Sli::kCostUsd, Hours(24), now, "a"), 72.0);
+  EXPECT_EQ(Fleet(e, Sli::kCostUsd, Hours(24), now), 144.0);
+  EXPECT_EQ(Fleet(e, Sli::kCostUsd, Hours(720), now), 288.0);
+  // Pruned hours leave the buckets, cost and all.
+  e.PruneBefore(kT0 + 40 * kHour);
+  EXPECT_EQ(Fleet(e, Sli::kCostUsd, Hours(720), now), 8 * 2 * 3.0);
+  EXPECT_EQ(Fleet(e, Sli::kInvestigations, Hours(720), now), 16.0);
+}
+
+TEST(WindowEngineBuckets, CostsAddUpInDecimal) {
+  WindowEngine e(Pricing{});
+  int64_t seq = 0;
+  const std::vector<double> costs = {0.1, 0.2, 0.7, 0.001, 1e9, 3e-7};
+  for (size_t i = 0; i < costs.size(); ++i) {
+    Span s;
+    s.investigation_id = "c-" + std::to_string(i);
+    s.agent = "a";
+    s.ts_ms = kT0 + static_cast<TimeMs>(i) * 5 * kHour + 1;
+    s.cost_usd = costs[i];
+    e.ApplySpan(s, ++seq);
+  }
+  const TimeMs after = kT0 + 40 * kHour;
+  // The first two alone (0.1 + 0.2 in doubles is 0.30000000000000004).
+  EXPECT_EQ(OfAgent(e, Sli::kCostUsd, Hours(6), kT0 + 5 * kHour + 2, "a"), 0.3);
+  EXPECT_EQ(Fleet(e, Sli::kCostUsd, Hours(6), kT0 + 5 * kHour + 2), 0.3);
+  EXPECT_EQ(Fleet(e, Sli::kCostUsd, Hours(11), kT0 + 10 * kHour + 2), 1.0);
+  EXPECT_EQ(Fleet(e, Sli::kCostUsd, Hours(1), kT0 + 15 * kHour + 2), 0.001);
+  EXPECT_DOUBLE_EQ(*Fleet(e, Sli::kCostUsd, Hours(48), after), 1e9 + 1.001 + 3e-7);
+}
+
+TEST(WindowEngineBuckets, AFleetWindowIsTheSumOfItsAgents) {
+  WindowEngine e(Pricing{});
+  int64_t seq = 0;
+  const std::vector<std::string> agents = {"a", "b", "c"};
+  for (int i = 0; i < 600; ++i) {
+    Span s;
+    s.investigation_id = "i-" + std::to_string(i);
+    s.agent = agents[static_cast<size_t>(i) % agents.size()];
+    s.ts_ms = kT0 + (i * 7919) % (72 * kHour);  // spread over three days, out of order
+    s.cost_usd = (i % 13) / 8.0;
+    e.ApplySpan(s, ++seq);
+    if (i % 3 == 0) {
+      Feedback f;
+      f.investigation_id = s.investigation_id;
+      f.verdict = i % 9 == 0 ? Verdict::kOverride : Verdict::kConfirm;
+      f.ts_ms = s.ts_ms + 1;
+      e.ApplyFeedback(f, ++seq);
+    }
+  }
+  for (TimeMs now : {kT0 + 72 * kHour, kT0 + 50 * kHour + 1234, kT0 + 30 * kHour - 1}) {
+    for (int64_t hours : {2, 5, 24, 48, 720}) {
+      double spans = 0, cost = 0;
+      for (const std::string& a : agents) {
+        spans += OfAgent(e, Sli::kInvestigations, Hours(hours), now, a).value_or(0);
+        cost += OfAgent(e, Sli::kCostUsd, Hours(hours), now, a).value_or(0);
+      }
+      EXPECT_EQ(Fleet(e, Sli::kInvestigations, Hours(hours), now), spans) << hours << "h";
+      // Multiples of 1/8: exact in doubles and in decimal fixed point.
+      EXPECT_EQ(Fleet(e, Sli::kCostUsd, Hours(hours), now), cost) << hours << "h";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace aw::windows
