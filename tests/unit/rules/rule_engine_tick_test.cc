@@ -311,5 +311,13 @@ TEST_F(RuleEngineTickTest, ChunkErrorsStandInTheTicksHealth) {
   EXPECT_TRUE(error) << ::testing::PrintToString(Health(split_));
 }
 
+TEST_F(RuleEngineTickTest, WithoutAgentsTheFleetPassStillSetsEveryRulesHealth) {
+  // No records at all: no agent chunk runs, yet every rule was evaluated.
+  Tick(kT0);
+  for (const RuleGroupStatus& g : split_.RuleGroups()) {
+    for (const RuleStatus& r : g.rules) EXPECT_EQ(r.last_evaluation_ms, kT0) << r.name;
+  }
+}
+
 }  // namespace
 }  // namespace aw::rules
