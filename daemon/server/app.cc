@@ -326,10 +326,16 @@ void App::EvaluatorLoop() {
     }
     if (ticks.Running()) {
       TickPlanner::Step step = ticks.Next();
-      if (step.kind == TickPlanner::Step::Kind::kAgents) {
-        if (rules_) rules_->EvaluateAgents(*state_, clock_.NowMs(), step.agents);
-      } else {
-        EndTick(silence_retention);
+      switch (step.kind) {
+        case TickPlanner::Step::Kind::kAgents:
+          if (rules_) rules_->EvaluateAgents(*state_, clock_.NowMs(), step.agents);
+          break;
+        case TickPlanner::Step::Kind::kFleet:
+          if (rules_) rules_->EvaluateFleet(*state_, clock_.NowMs());
+          break;
+        case TickPlanner::Step::Kind::kHousekeeping:
+          TickHousekeeping(silence_retention);
+          break;
       }
     }
     if (clock_.Steady() >= next_prune) {
@@ -339,8 +345,7 @@ void App::EvaluatorLoop() {
   }
 }
 
-void App::EndTick(Millis silence_retention) {
-  if (rules_) rules_->EvaluateFleet(*state_, clock_.NowMs());
+void App::TickHousekeeping(Millis silence_retention) {
   // Renders the agents whose SLI blocks went stale since the last tick
   // here rather than in the next scrape (the first tick after a start
   // renders them all): a read then mostly concatenates ready bytes.

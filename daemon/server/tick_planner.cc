@@ -12,6 +12,7 @@ TickPlanner::TickPlanner(Time first, size_t chunk_size) : chunk_size_(chunk_size
 void TickPlanner::Start(const std::set<std::string>& agents, Time now, Duration interval) {
   chunks_.clear();
   next_chunk_ = 0;
+  fleet_done_ = false;
   for (const std::string& agent : agents) {
     if (chunks_.empty() || chunks_.back().size() == chunk_size_) chunks_.emplace_back();
     chunks_.back().insert(agent);
@@ -28,6 +29,12 @@ TickPlanner::Step TickPlanner::Next() {
     step.agents = std::move(chunks_[next_chunk_++]);
     return step;
   }
+  if (!fleet_done_) {
+    fleet_done_ = true;
+    step.kind = Step::Kind::kFleet;
+    return step;
+  }
+  step.kind = Step::Kind::kHousekeeping;
   running_ = false;
   chunks_.clear();
   return step;

@@ -2,7 +2,8 @@
 
 // The periodic rule evaluation (a tick) in steps for the evaluator thread:
 // the tick's agents in chunks, then one fleet step
-// (rules::RuleEngine::EvaluateAgents / EvaluateFleet). The evaluator runs the
+// (rules::RuleEngine::EvaluateAgents / EvaluateFleet), then the tick's
+// housekeeping (stale SLI blocks, expired silences). The evaluator runs the
 // evaluations on ingest that arrived between two steps, so an alert on ingest
 // waits for one step at most, not for a whole tick. Also keeps when the next
 // tick is due: `interval` after the last one started.
@@ -25,8 +26,8 @@ class TickPlanner {
   using Duration = std::chrono::steady_clock::duration;
 
   struct Step {
-    enum class Kind : uint8_t { kAgents, kFleet };
-    Kind kind = Kind::kFleet;
+    enum class Kind : uint8_t { kAgents, kFleet, kHousekeeping };
+    Kind kind = Kind::kHousekeeping;
     std::set<std::string> agents;  // kAgents: this chunk
   };
 
@@ -39,7 +40,7 @@ class TickPlanner {
   // Starts a tick over `agents`; the next one is due `interval` after `now`.
   void Start(const std::set<std::string>& agents, Time now, Duration interval);
   // The next step of the tick under way: each chunk of its agents in order,
-  // then kFleet, which ends the tick. REQUIRES: Running().
+  // then kFleet, then kHousekeeping, which ends the tick. REQUIRES: Running().
   Step Next();
   // How long the evaluator may wait for ingest before its next step: zero
   // while a tick is under way, else until the next tick is due, at most `cap`.
@@ -51,6 +52,7 @@ class TickPlanner {
   bool running_ = false;
   std::vector<std::set<std::string>> chunks_;  // of the tick under way, in order
   size_t next_chunk_ = 0;
+  bool fleet_done_ = false;
 };
 
 }  // namespace aw::server

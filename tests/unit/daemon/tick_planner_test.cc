@@ -1,4 +1,5 @@
-// TickPlanner: a tick's agents in chunks, then its fleet step; when the next
+// TickPlanner: a tick's agents in chunks, then its fleet step, then its
+// housekeeping; when the next
 // tick is due; how long the evaluator may wait.
 
 #include "daemon/server/tick_planner.h"
@@ -32,27 +33,34 @@ TEST(TickPlannerTest, CoversEveryAgentOnceInChunksThenTheFleet) {
   ticks.Start(agents, kT0, seconds(15));
   std::set<std::string> covered;
   std::vector<size_t> sizes;
+  std::vector<Kind> kinds;
   while (ticks.Running()) {
     TickPlanner::Step step = ticks.Next();
-    if (step.kind == Kind::kFleet) {
+    kinds.push_back(step.kind);
+    if (step.kind != Kind::kAgents) {
       EXPECT_TRUE(step.agents.empty());
-      break;
+      continue;
     }
     sizes.push_back(step.agents.size());
     for (const std::string& a : step.agents) EXPECT_TRUE(covered.insert(a).second) << a;
   }
-  EXPECT_FALSE(ticks.Running());
+  // The chunks, then the fleet, then housekeeping, which ends the tick.
+  ASSERT_EQ(kinds.size(), sizes.size() + 2);
+  EXPECT_EQ(kinds[kinds.size() - 2], Kind::kFleet);
+  EXPECT_EQ(kinds.back(), Kind::kHousekeeping);
   EXPECT_EQ(covered, agents);
   // ceil(8 / 3) chunks, none above 3.
   EXPECT_EQ(sizes.size(), (agents.size() + 2) / 3);
   for (size_t s : sizes) EXPECT_LE(s, 3u);
 }
 
-TEST(TickPlannerTest, NoAgentsIsTheFleetStepAlone) {
+TEST(TickPlannerTest, NoAgentsIsTheFleetStepAndHousekeeping) {
   TickPlanner ticks(kT0, 32);
   ticks.Start({}, kT0, seconds(15));
   ASSERT_TRUE(ticks.Running());
   EXPECT_EQ(ticks.Next().kind, Kind::kFleet);
+  ASSERT_TRUE(ticks.Running());
+  EXPECT_EQ(ticks.Next().kind, Kind::kHousekeeping);
   EXPECT_FALSE(ticks.Running());
 }
 
@@ -64,8 +72,7 @@ TEST(TickPlannerTest, NextTickIsDueAnIntervalAfterTheLastStarted) {
   ticks.Start(Agents(3), start, seconds(15));
   // Not due again while under way, even once the interval has passed.
   EXPECT_FALSE(ticks.Due(start + seconds(20)));
-  while (ticks.Next().kind != Kind::kFleet) {
-  }
+  while (ticks.Running()) (void)ticks.Next();
   EXPECT_FALSE(ticks.Due(start + seconds(15) - milliseconds(1)));
   EXPECT_TRUE(ticks.Due(start + seconds(15)));
 }
