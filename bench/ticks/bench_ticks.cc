@@ -2,8 +2,10 @@
 // chunks, then the fleet pass), and one evaluation on ingest, over the
 // example rule files. What an alert on ingest waits for is one step, not the
 // whole tick.
-// A plain executable, not a test:  bench_ticks [agents] [per_agent] [chunk]
-// Defaults: 1,000 agents x 200 investigations over 7 days, chunks of 32.
+// A plain executable, not a test:
+//   bench_ticks [agents] [per_agent] [chunk] [rule files...]
+// Defaults: 1,000 agents x 200 investigations over 7 days, chunks of 32, the
+// example rule files (agents.yaml, stats.yaml, budgets.yaml).
 
 #include <time.h>
 
@@ -56,9 +58,11 @@ int main(int argc, char** argv) {
   aw::rules::LoadOptions options;
   options.check_receivers = false;
   const std::string dir = AW_EXAMPLES_DIR;
-  auto rules = aw::rules::LoadRuleFiles(
-      {dir + "/rules/agents.yaml", dir + "/rules/stats.yaml", dir + "/rules/budgets.yaml"},
-      options);
+  std::vector<std::string> files(argv + std::min(argc, 4), argv + argc);
+  if (files.empty()) {
+    files = {dir + "/rules/agents.yaml", dir + "/rules/stats.yaml", dir + "/rules/budgets.yaml"};
+  }
+  auto rules = aw::rules::LoadRuleFiles(files, options);
   if (!rules.ok()) {
     std::fprintf(stderr, "%s\n", rules.status().message().c_str());
     return 1;
