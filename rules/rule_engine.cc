@@ -79,6 +79,15 @@ struct RuleEngine::Impl {
   Settings settings;
   AlertStates states{settings};
   std::map<std::string, Health> health;  // by Alerting::Key()
+  // Errors of the tick's agent chunks since its last fleet pass, by Key().
+  std::map<std::string, std::string> tick_errors;
+
+  enum class Pass : uint8_t {
+    kFull,        // every rule and SLO, every agent
+    kIngest,      // rules grouping by agent, for some agents
+    kTickAgents,  // names all of whose rules group by agent, for some agents
+    kTickFleet,   // every other name, every agent
+  };
 
   // The first rule or SLO named `name` (alert names are shared only by
   // rules of different groups), or null.
@@ -95,28 +104,82 @@ struct RuleEngine::Impl {
     if (auto a = Find(inst.stored.rule)) inst.meta = MetaFor(*a, inst.meta.tier);
   }
 
+  // Whether every rule and SLO named `name` groups by agent (a tick
+  // evaluates such a name per agent chunk; any other in its fleet pass).
+  bool AgentScoped(const std::string& name) const {
+    bool any = false;
+    for (const Alerting& a : AlertingOf(rules)) {
+      if (a.name() != name) continue;
+      if (!ByHasAgent(a.by())) return false;
+      any = true;
+    }
+    return any;
+  }
+
   StepResult Evaluate(const ComputeFn& compute, const FirstSeenFn& first_seen, TimeMs now,
-                      const std::set<std::string>* only_agents) {
+                      Pass pass, const std::set<std::string>* agents) {
     StepResult out;
     Findings found;
-    const EvalInput in{compute, first_seen, now, only_agents};
+    // Only these passes look at some agents' groups; the others at all.
+    const bool per_agent = pass == Pass::kIngest || pass == Pass::kTickAgents;
+    const EvalInput in{compute, first_seen, now, per_agent ? agents : nullptr};
     // Per alert name: whether every rule and SLO of that name was evaluated.
     // An alert that was not found is deactivated only when all of them were:
     // any one skipped could have produced it.
     std::map<std::string, bool> complete;
+    std::map<std::string, bool> scoped;  // AgentScoped(), by name
     for (const Alerting& a : AlertingOf(rules)) {
       auto [it, inserted] = complete.emplace(a.name(), true);
-      // On ingest (only_agents), rules that do not group by agent scan
-      // every agent's records; they are left to the periodic evaluation,
-      // and their alerts stay as they are.
-      if (only_agents && !ByHasAgent(a.by())) {
-        it->second = false;
-        continue;
+      if (pass == Pass::kTickAgents || pass == Pass::kTickFleet) {
+        if (!scoped.count(a.name())) scoped[a.name()] = AgentScoped(a.name());
       }
       Health& h = health[a.Key()];
+      switch (pass) {
+        case Pass::kFull:
+          break;
+        case Pass::kIngest:
+          // Rules that do not group by agent scan every agent's records;
+          // they are left to the periodic evaluation, and their alerts stay
+          // as they are.
+          if (!ByHasAgent(a.by())) {
+            it->second = false;
+            continue;
+          }
+          break;
+        case Pass::kTickAgents:
+          if (!scoped[a.name()]) {
+            it->second = false;
+            continue;
+          }
+          // The tick's health is settled by its fleet pass: an error of any
+          // chunk stands, as it would in one evaluation of all agents.
+          h.last_evaluation_ms = now;
+          if (std::string e = EvaluateAlerting(a, in, found); !e.empty()) {
+            tick_errors[a.Key()] = std::move(e);
+          }
+          continue;
+        case Pass::kTickFleet:
+          if (scoped[a.name()]) {
+            it->second = false;
+            // With no agents it computes nothing, but still reports an
+            // error that does not depend on the agents (a compare that
+            // cannot run).
+            static const std::set<std::string> kNoAgents;
+            Findings none;
+            std::string e = EvaluateAlerting(a, {compute, first_seen, now, &kNoAgents}, none);
+            if (e.empty()) {
+              if (auto t = tick_errors.find(a.Key()); t != tick_errors.end()) e = t->second;
+            }
+            h.last_error = std::move(e);
+            h.last_evaluation_ms = now;
+            continue;
+          }
+          break;
+      }
       h.last_error = EvaluateAlerting(a, in, found);
       h.last_evaluation_ms = now;
     }
+    if (pass == Pass::kTickFleet) tick_errors.clear();
     for (const Active& a : found.actives) states.Activate(a, now, &out);
     std::vector<std::string> gone;
     for (const auto& [fp, inst] : states.alerts()) {
@@ -127,9 +190,9 @@ struct RuleEngine::Impl {
         continue;
       }
       if (!it->second) continue;
-      if (only_agents) {  // only these agents' groups were evaluated
+      if (per_agent) {  // only these agents' groups were evaluated
         auto agent = inst.stored.labels.find("agent");
-        if (agent == inst.stored.labels.end() || !only_agents->count(agent->second)) continue;
+        if (agent == inst.stored.labels.end() || !agents->count(agent->second)) continue;
       }
       gone.push_back(fp);
     }
@@ -182,9 +245,36 @@ StepResult RuleEngine::Evaluate(const ComputeFn& compute, TimeMs now,
 
 StepResult RuleEngine::Evaluate(const ComputeFn& compute, const FirstSeenFn& first_seen, TimeMs now,
                                 const std::set<std::string>* only_agents) {
-  StepResult out = impl_->Evaluate(compute, first_seen, now, only_agents);
+  StepResult out = impl_->Evaluate(
+      compute, first_seen, now, only_agents ? Impl::Pass::kIngest : Impl::Pass::kFull, only_agents);
   // Budgets sum every agent's cost, so the periodic evaluation covers them.
   if (only_agents == nullptr) impl_->budgets.Evaluate(compute, now, impl_->settings, &out);
+  return out;
+}
+
+std::set<std::string> RuleEngine::TickAgents(const std::vector<std::string>& with_records) const {
+  std::set<std::string> out(with_records.begin(), with_records.end());
+  // An agent whose records are all gone still has its alerts to end.
+  std::map<std::string, bool> scoped;
+  for (const auto& [fp, inst] : impl_->states.alerts()) {
+    auto agent = inst.stored.labels.find("agent");
+    if (agent == inst.stored.labels.end()) continue;
+    auto [it, inserted] = scoped.emplace(inst.stored.rule, false);
+    if (inserted) it->second = impl_->AgentScoped(inst.stored.rule);
+    if (it->second) out.insert(agent->second);
+  }
+  return out;
+}
+
+StepResult RuleEngine::EvaluateAgents(const ComputeFn& compute, const FirstSeenFn& first_seen,
+                                      TimeMs now, const std::set<std::string>& agents) {
+  return impl_->Evaluate(compute, first_seen, now, Impl::Pass::kTickAgents, &agents);
+}
+
+StepResult RuleEngine::EvaluateFleet(const ComputeFn& compute, const FirstSeenFn& first_seen,
+                                     TimeMs now) {
+  StepResult out = impl_->Evaluate(compute, first_seen, now, Impl::Pass::kTickFleet, nullptr);
+  impl_->budgets.Evaluate(compute, now, impl_->settings, &out);
   return out;
 }
 

@@ -231,6 +231,31 @@ class RuleEngine {
   StepResult Evaluate(const ComputeFn& compute, const FirstSeenFn& first_seen, TimeMs now,
                       const std::set<std::string>* only_agents = nullptr);
 
+  // The periodic evaluation in parts, so that the owner can run evaluations on
+  // ingest between them. A rule or SLO name is per-agent when every rule and SLO
+  // of that name groups by agent, fleet-wide otherwise.
+  // - EvaluateAgents() evaluates the per-agent names for `agents` only, and
+  //   ends their alerts (of those agents) that no longer hold.
+  // - EvaluateFleet() evaluates the fleet-wide names over every agent, then
+  //   the budgets, and sets the health of the per-agent rules: evaluated now,
+  //   with the last error any EvaluateAgents() since the previous
+  //   EvaluateFleet() met.
+  // - Alerts of removed rules resolve in either.
+  // EvaluateAgents() over chunks that together hold TickAgents(), then
+  // EvaluateFleet(), all at one `now`, change the alerts and notify exactly as
+  // one Evaluate() without only_agents.
+  //
+  // The agents a tick covers: `with_records` (the agents the windows engine
+  // holds records of) and the agent of every active alert of a per-agent name,
+  // whose records may all be gone.
+  std::set<std::string> TickAgents(const std::vector<std::string>& with_records) const;
+  StepResult EvaluateAgents(const windows::WindowEngine& engine, TimeMs now,
+                            const std::set<std::string>& agents);
+  StepResult EvaluateAgents(const ComputeFn& compute, const FirstSeenFn& first_seen, TimeMs now,
+                            const std::set<std::string>& agents);
+  StepResult EvaluateFleet(const windows::WindowEngine& engine, TimeMs now);
+  StepResult EvaluateFleet(const ComputeFn& compute, const FirstSeenFn& first_seen, TimeMs now);
+
   std::vector<SloStatus> SloStatuses(const windows::WindowEngine& engine, TimeMs now) const;
   std::vector<SloStatus> SloStatuses(const ComputeFn& compute, TimeMs now) const;
   // Each budget's spend and projection at `now`.

@@ -11,15 +11,25 @@ namespace {
 ComputeFn ComputeOf(const windows::WindowEngine& engine) {
   return [&engine](const SliQuery& q, TimeMs now) { return engine.Compute(q, now); };
 }
+FirstSeenFn FirstSeenOf(const windows::WindowEngine& engine) {
+  return [&engine](const std::string& label, const Labels& where, const std::string& only_agent) {
+    return engine.LabelValuesByFirstSeen(label, where, only_agent);
+  };
+}
 }  // namespace
 
 StepResult RuleEngine::Evaluate(const windows::WindowEngine& engine, TimeMs now,
                                 const std::set<std::string>* only_agents) {
-  FirstSeenFn first_seen = [&engine](const std::string& label, const Labels& where,
-                                     const std::string& only_agent) {
-    return engine.LabelValuesByFirstSeen(label, where, only_agent);
-  };
-  return Evaluate(ComputeOf(engine), first_seen, now, only_agents);
+  return Evaluate(ComputeOf(engine), FirstSeenOf(engine), now, only_agents);
+}
+
+StepResult RuleEngine::EvaluateAgents(const windows::WindowEngine& engine, TimeMs now,
+                                      const std::set<std::string>& agents) {
+  return EvaluateAgents(ComputeOf(engine), FirstSeenOf(engine), now, agents);
+}
+
+StepResult RuleEngine::EvaluateFleet(const windows::WindowEngine& engine, TimeMs now) {
+  return EvaluateFleet(ComputeOf(engine), FirstSeenOf(engine), now);
 }
 
 std::vector<BudgetStatus> RuleEngine::BudgetStatuses(const windows::WindowEngine& engine,

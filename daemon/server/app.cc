@@ -23,6 +23,7 @@
 #include "daemon/server/commands.h"
 #include "daemon/server/handler_util.h"
 #include "daemon/server/rule_runtime.h"
+#include "daemon/server/tick_planner.h"
 #include "daemon/store/investigation_reads.h"
 
 namespace aw::server {
@@ -292,21 +293,20 @@ void App::EvaluatorLoop() {
   // clock moved from outside is noticed within kMaxWait.
   using Duration = std::chrono::steady_clock::duration;
   constexpr Duration kMaxWait = std::chrono::seconds(1);
-  auto next_tick = clock_.Steady();
+  // Agents per step of a tick: an evaluation on ingest waits for one step at
+  // most. With 1,000 agents a step is a few percent of a whole tick.
+  constexpr size_t kTickChunkAgents = 32;
+  TickPlanner ticks(clock_.Steady(), kTickChunkAgents);
   auto next_prune = clock_.Steady() + std::chrono::minutes(1);
   for (;;) {
     std::set<std::string> touched;
-    bool tick = false;
     {
       std::unique_lock lock(eval_mu_);
-      const Duration wait =
-          std::clamp<Duration>(next_tick - clock_.Steady(), Duration::zero(), kMaxWait);
-      eval_cv_.wait_for(lock, wait, [&] { return eval_stop_ || !touched_.empty(); });
+      eval_cv_.wait_for(lock, ticks.Wait(clock_.Steady(), kMaxWait),
+                        [&] { return eval_stop_ || !touched_.empty(); });
       if (eval_stop_) return;
       touched.swap(touched_);
-      tick = clock_.Steady() >= next_tick;
     }
-    if (!tick && touched.empty()) continue;  // only the cap ran out
     Millis interval;
     Millis retention;
     Millis silence_retention;
@@ -316,22 +316,43 @@ void App::EvaluatorLoop() {
       retention = config_.storage.retention;
       silence_retention = config_.silence_retention;
     }
-    if (tick) next_tick = clock_.Steady() + interval;
-    // A tick evaluates everything (time passing fires and resolves too);
-    // an ingest wake-up only the agents it touched.
-    if (rules_) rules_->Evaluate(*state_, clock_.NowMs(), tick ? nullptr : &touched);
-    // Renders the agents whose SLI blocks went stale since the last tick
-    // here rather than in the next scrape (the first tick after a start
-    // renders them all): a read then mostly concatenates ready bytes.
-    if (tick) RenderedSlis(clock_.NowMs());
-    if (rules_ && tick) {
-      if (auto purged = rules_->PurgeSilences(clock_.NowMs(), silence_retention); !purged.ok()) {
-        LogWarn("purging expired silences failed: " + purged.status().message());
+    // Ingest first: it waits for one step of a tick at most. It evaluates
+    // only the agents it touched; a tick evaluates everything (time passing
+    // fires and resolves too), in steps.
+    if (rules_ && !touched.empty()) rules_->Evaluate(*state_, clock_.NowMs(), &touched);
+    if (ticks.Due(clock_.Steady())) {
+      ticks.Start(rules_ ? rules_->TickAgents(*state_) : std::set<std::string>{}, clock_.Steady(),
+                  interval);
+    }
+    if (ticks.Running()) {
+      TickPlanner::Step step = ticks.Next();
+      switch (step.kind) {
+        case TickPlanner::Step::Kind::kAgents:
+          if (rules_) rules_->EvaluateAgents(*state_, clock_.NowMs(), step.agents);
+          break;
+        case TickPlanner::Step::Kind::kFleet:
+          if (rules_) rules_->EvaluateFleet(*state_, clock_.NowMs());
+          break;
+        case TickPlanner::Step::Kind::kHousekeeping:
+          TickHousekeeping(silence_retention);
+          break;
       }
     }
     if (clock_.Steady() >= next_prune) {
       next_prune = clock_.Steady() + std::chrono::hours(1);
       writer_->Prune(clock_.NowMs() - retention.count());
+    }
+  }
+}
+
+void App::TickHousekeeping(Millis silence_retention) {
+  // Renders the agents whose SLI blocks went stale since the last tick
+  // here rather than in the next scrape (the first tick after a start
+  // renders them all): a read then mostly concatenates ready bytes.
+  RenderedSlis(clock_.NowMs());
+  if (rules_) {
+    if (auto purged = rules_->PurgeSilences(clock_.NowMs(), silence_retention); !purged.ok()) {
+      LogWarn("purging expired silences failed: " + purged.status().message());
     }
   }
 }

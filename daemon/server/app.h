@@ -148,6 +148,9 @@ class App {
                  std::string* claimed = nullptr);
   void OnCommit(const CommittedBatch& batch);
   void EvaluatorLoop();
+  // The last step of a tick: renders stale SLI blocks, purges expired
+  // silences.
+  void TickHousekeeping(Millis silence_retention);
   exporters::ExportSnapshot Snapshot();
   // Every agent's sli_windows rows at `now`, rendered (per-agent cache).
   windows::Rendered RenderedSlis(TimeMs now);

@@ -8,6 +8,7 @@
 #include "alerting/grouping.h"
 #include "daemon/common/log.h"
 #include "daemon/common/time_util.h"
+#include "daemon/server/handler_util.h"
 #include "daemon/server/receiver_options.h"
 #include "daemon/server/rule_json.h"
 #include "rules/budget_engine.h"
@@ -145,15 +146,51 @@ void RuleRuntime::RecordReload(bool success, TimeMs at, const std::string& error
 void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
                            const std::set<std::string>* touched) {
   const auto start = std::chrono::steady_clock::now();
-  rules::StepResult result;
   // mu_ is held until the step is committed (or rolled back), so no other
   // evaluation builds on a state the store has not accepted.
   MutexLock lock(mu_);
   if (!engine_) return;
-  const std::vector<StoredAlert> before = engine_->Alerts();
-  result = engine_->Evaluate(state.engine, now, touched);
-  metrics_.ObserveEvaluation(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::vector<StoredAlert> before = engine_->Alerts();
+  rules::StepResult result = engine_->Evaluate(state.engine, now, touched);
+  metrics_.ObserveEvaluation(SecondsSince(start));
+  CommitLocked(std::move(result), std::move(before), now);
+}
+
+std::set<std::string> RuleRuntime::TickAgents(const EngineState& state) const {
+  const std::vector<std::string> with_records = state.engine.Agents();
+  MutexLock lock(mu_);
+  if (!engine_) return {with_records.begin(), with_records.end()};
+  return engine_->TickAgents(with_records);
+}
+
+void RuleRuntime::EvaluateAgents(const EngineState& state, TimeMs now,
+                                 const std::set<std::string>& agents) {
+  const auto start = std::chrono::steady_clock::now();
+  // Held for this chunk only: an evaluation on ingest may run before the next.
+  MutexLock lock(mu_);
+  if (!engine_) return;
+  std::vector<StoredAlert> before = engine_->Alerts();
+  rules::StepResult result = engine_->EvaluateAgents(state.engine, now, agents);
+  tick_seconds_ += SecondsSince(start);
+  CommitLocked(std::move(result), std::move(before), now);
+}
+
+void RuleRuntime::EvaluateFleet(const EngineState& state, TimeMs now) {
+  const auto start = std::chrono::steady_clock::now();
+  MutexLock lock(mu_);
+  if (!engine_) return;
+  std::vector<StoredAlert> before = engine_->Alerts();
+  rules::StepResult result = engine_->EvaluateFleet(state.engine, now);
+  const double seconds = tick_seconds_ + SecondsSince(start);
+  tick_seconds_ = 0;
+  CommitLocked(std::move(result), std::move(before), now);
+  // One observation per tick, once all of it is committed: a reader that
+  // waits for the count to move sees the whole tick's outcome.
+  metrics_.ObserveEvaluation(seconds);
+}
+
+void RuleRuntime::CommitLocked(rules::StepResult result, std::vector<StoredAlert> before,
+                               TimeMs now) {
   if (result.empty()) return;
   std::vector<OutboxItem> outbox;
   for (const auto& n : result.notifications) {

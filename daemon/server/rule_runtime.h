@@ -63,6 +63,17 @@ class RuleRuntime {
   void Evaluate(const EngineState& state, TimeMs now, const std::set<std::string>* touched)
       EXCLUDES(mu_);
 
+  // The periodic evaluation in parts (rules::RuleEngine::EvaluateAgents and
+  // EvaluateFleet; daemon/server/tick_planner.h): each part takes mu_ and
+  // commits as Evaluate() does, so evaluations on ingest run between parts.
+  // The agents a tick covers: those with records, and those with alerts.
+  std::set<std::string> TickAgents(const EngineState& state) const EXCLUDES(mu_);
+  void EvaluateAgents(const EngineState& state, TimeMs now, const std::set<std::string>& agents)
+      EXCLUDES(mu_);
+  // Ends the tick: also observes its evaluation time (the sum of its parts)
+  // as one evaluation, after its commit.
+  void EvaluateFleet(const EngineState& state, TimeMs now) EXCLUDES(mu_);
+
   nlohmann::json RulesJson() const EXCLUDES(mu_);  // with "last_reload"
   // Each alert with "silencedBy": the ids of the active silences matching it.
   nlohmann::json AlertsJson() const EXCLUDES(mu_);
@@ -114,6 +125,10 @@ class RuleRuntime {
   std::vector<AlertEvent> FiringEvents() const EXCLUDES(mu_);
   Result<std::vector<BudgetFired>> LoadRecentBudgetFired();
   void StartSender(const Config& config) REQUIRES(mu_);
+  // Persists an evaluation's step (the engine goes back to `before` when the
+  // store refuses it), logs its transitions and wakes the sender.
+  void CommitLocked(rules::StepResult result, std::vector<StoredAlert> before, TimeMs now)
+      REQUIRES(mu_);
   rules::Settings SettingsFor(const Config& config);
 
   // Constant after construction.
@@ -131,6 +146,7 @@ class RuleRuntime {
   bool reload_ok_ GUARDED_BY(mu_) = true;
   TimeMs reload_at_ GUARDED_BY(mu_) = 0;
   std::string reload_error_ GUARDED_BY(mu_);
+  double tick_seconds_ GUARDED_BY(mu_) = 0;  // the tick's parts so far
 };
 
 }  // namespace aw::server
