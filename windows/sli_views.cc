@@ -2,9 +2,7 @@
 
 namespace aw::windows {
 
-Rendered SnapshotCache::Get(const WindowEngine& engine, const std::vector<WindowSpec>& windows,
-                            TimeMs now, const std::string& render_key, const Renderer& render) {
-  MutexLock lock(mu_);
+void SnapshotCache::Reset(const std::vector<WindowSpec>& windows, const std::string& render_key) {
   bool same_windows = windows.size() == windows_.size();
   for (size_t i = 0; same_windows && i < windows.size(); ++i) {
     same_windows = windows[i] == windows_[i] && windows[i].name == windows_[i].name;
@@ -14,14 +12,46 @@ Rendered SnapshotCache::Get(const WindowEngine& engine, const std::vector<Window
     windows_ = windows;
     render_key_ = render_key;
   }
+}
+
+bool SnapshotCache::Stale(const std::string& agent, uint64_t generation, TimeMs now) const {
+  auto it = entries_.find(agent);
+  if (it == entries_.end()) return true;
+  const Entry& e = it->second;
+  return e.generation != generation || now < e.rendered_at || now >= e.valid_until;
+}
+
+size_t SnapshotCache::Warm(const WindowEngine& engine, const std::vector<WindowSpec>& windows,
+                           TimeMs now, const std::string& render_key, const Renderer& render,
+                           size_t max_agents) {
+  MutexLock lock(mu_);
+  Reset(windows, render_key);
+  size_t picked = 0;
   // Runs under the engine's shared lock: reads our entries only.
-  const auto* entries = &entries_;
-  const auto stale = [entries, now](const std::string& agent, uint64_t generation) {
-    auto it = entries->find(agent);
-    if (it == entries->end()) return true;
-    const Entry& e = it->second;
-    return e.generation != generation || now < e.rendered_at || now >= e.valid_until;
+  const auto stale = [&](const std::string& agent, uint64_t generation) NO_THREAD_SAFETY_ANALYSIS {
+    if (picked >= max_agents || !Stale(agent, generation, now)) return false;
+    ++picked;
+    return true;
   };
+  size_t rendered = 0;
+  for (AgentSnapshot& a : engine.SnapshotAgents(windows, now, stale)) {
+    if (!a.computed) continue;
+    auto block = std::make_shared<RenderedAgent>();
+    render(a.rows, *block);
+    entries_[a.agent] = Entry{a.generation, now, a.valid_until, std::move(block)};
+    ++rendered;
+  }
+  recomputed_ += static_cast<int64_t>(rendered);
+  return rendered;
+}
+
+Rendered SnapshotCache::Get(const WindowEngine& engine, const std::vector<WindowSpec>& windows,
+                            TimeMs now, const std::string& render_key, const Renderer& render) {
+  MutexLock lock(mu_);
+  Reset(windows, render_key);
+  // Runs under the engine's shared lock: reads our entries only.
+  const auto stale = [&](const std::string& agent, uint64_t generation)
+                         NO_THREAD_SAFETY_ANALYSIS { return Stale(agent, generation, now); };
   std::vector<AgentSnapshot> agents = engine.SnapshotAgents(windows, now, stale);
 
   auto out = std::make_shared<RenderedSnapshot>();

@@ -55,6 +55,13 @@ class SnapshotCache {
   // `render` does (selection, external labels): another key re-renders all.
   Rendered Get(const WindowEngine& engine, const std::vector<WindowSpec>& windows, TimeMs now,
                const std::string& render_key, const Renderer& render) EXCLUDES(mu_);
+  // Renders up to `max_agents` of the agents whose blocks are stale at
+  // `now` (a later Get reuses them) and returns how many it rendered: fewer
+  // than `max_agents` means none is left. Lets idle time keep the blocks
+  // ready in small steps, each holding the engine's shared lock briefly.
+  size_t Warm(const WindowEngine& engine, const std::vector<WindowSpec>& windows, TimeMs now,
+              const std::string& render_key, const Renderer& render, size_t max_agents)
+      EXCLUDES(mu_);
   // Agents recomputed and rendered so far, and by the last Get (for tests).
   int64_t recomputed() const EXCLUDES(mu_);
   int64_t last_recomputed() const EXCLUDES(mu_);
@@ -66,6 +73,9 @@ class SnapshotCache {
     TimeMs valid_until = 0;
     std::shared_ptr<const RenderedAgent> block;
   };
+  // Starts over when the windows or the render key changed.
+  void Reset(const std::vector<WindowSpec>& windows, const std::string& render_key) REQUIRES(mu_);
+  bool Stale(const std::string& agent, uint64_t generation, TimeMs now) const REQUIRES(mu_);
 
   mutable Mutex mu_;
   std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mu_);  // by agent

@@ -297,13 +297,18 @@ void App::EvaluatorLoop() {
   // most. With 1,000 agents a step is a few percent of a whole tick.
   constexpr size_t kTickChunkAgents = 32;
   TickPlanner ticks(clock_.Steady(), kTickChunkAgents);
+  // Stale SLI blocks are rendered in idle time, a few agents per step, so
+  // that a read mostly concatenates ready bytes and an evaluation on ingest
+  // never waits for more than one such step.
+  constexpr size_t kWarmAgents = 4;
+  bool warm_more = true;  // all of them after a start
   auto next_prune = clock_.Steady() + std::chrono::minutes(1);
   for (;;) {
     std::set<std::string> touched;
     {
       std::unique_lock lock(eval_mu_);
-      eval_cv_.wait_for(lock, ticks.Wait(clock_.Steady(), kMaxWait),
-                        [&] { return eval_stop_ || !touched_.empty(); });
+      const Duration wait = warm_more ? Duration::zero() : ticks.Wait(clock_.Steady(), kMaxWait);
+      eval_cv_.wait_for(lock, wait, [&] { return eval_stop_ || !touched_.empty(); });
       if (eval_stop_) return;
       touched.swap(touched_);
     }
@@ -320,9 +325,12 @@ void App::EvaluatorLoop() {
     // only the agents it touched; a tick evaluates everything (time passing
     // fires and resolves too), in steps.
     if (rules_ && !touched.empty()) rules_->Evaluate(*state_, clock_.NowMs(), &touched);
+    const bool idle = touched.empty();
+    if (!idle) warm_more = true;
     if (ticks.Due(clock_.Steady())) {
       ticks.Start(rules_ ? rules_->TickAgents(*state_) : std::set<std::string>{}, clock_.Steady(),
                   interval);
+      warm_more = true;  // time passing moves records out of windows too
     }
     if (ticks.Running()) {
       TickPlanner::Step step = ticks.Next();
@@ -337,6 +345,8 @@ void App::EvaluatorLoop() {
           TickHousekeeping(silence_retention);
           break;
       }
+    } else if (idle && warm_more) {
+      warm_more = WarmSlis(clock_.NowMs(), kWarmAgents) == kWarmAgents;
     }
     if (clock_.Steady() >= next_prune) {
       next_prune = clock_.Steady() + std::chrono::hours(1);
@@ -346,10 +356,6 @@ void App::EvaluatorLoop() {
 }
 
 void App::TickHousekeeping(Millis silence_retention) {
-  // Renders the agents whose SLI blocks went stale since the last tick
-  // here rather than in the next scrape (the first tick after a start
-  // renders them all): a read then mostly concatenates ready bytes.
-  RenderedSlis(clock_.NowMs());
   if (rules_) {
     if (auto purged = rules_->PurgeSilences(clock_.NowMs(), silence_retention); !purged.ok()) {
       LogWarn("purging expired silences failed: " + purged.status().message());

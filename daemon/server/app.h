@@ -154,6 +154,16 @@ class App {
   exporters::ExportSnapshot Snapshot();
   // Every agent's sli_windows rows at `now`, rendered (per-agent cache).
   windows::Rendered RenderedSlis(TimeMs now);
+  // Renders up to `max_agents` stale SLI blocks ahead of the next read;
+  // returns how many (fewer: none left).
+  size_t WarmSlis(TimeMs now, size_t max_agents);
+  // What the SLI blocks are rendered with, under the current config.
+  struct SliRendering {
+    std::vector<WindowSpec> windows;
+    std::string key;
+    windows::SnapshotCache::Renderer render;
+  };
+  SliRendering CurrentSliRendering();
   std::string MetricsText();
 
   // The shard map of the running config; swapped whole on reload.

@@ -129,21 +129,32 @@ void App::HandleSlis(const http::Request& req, http::Response& res) {
 }
 
 windows::Rendered App::RenderedSlis(TimeMs now) {
-  std::vector<WindowSpec> windows;
+  const SliRendering r = CurrentSliRendering();
+  return state_->snapshots.Get(state_->engine, r.windows, now, r.key, r.render);
+}
+
+size_t App::WarmSlis(TimeMs now, size_t max_agents) {
+  const SliRendering r = CurrentSliRendering();
+  return state_->snapshots.Warm(state_->engine, r.windows, now, r.key, r.render, max_agents);
+}
+
+App::SliRendering App::CurrentSliRendering() {
+  SliRendering r;
   exporters::SliRenderOptions options;
   {
     std::lock_guard lock(config_mu_);
-    windows = config_.sli_windows;
+    r.windows = config_.sli_windows;
     const Config::Exporters& ex = config_.exporters;
     options.selection =
-        exporters::MakeSelection(ex.slis, ex.stats, ex.windows, windows, ex.samples);
+        exporters::MakeSelection(ex.slis, ex.stats, ex.windows, r.windows, ex.samples);
     options.external_labels = config_.external_labels;
   }
-  return state_->snapshots.Get(
-      state_->engine, windows, now, exporters::SliRenderKey(options),
-      [&options](const std::vector<windows::SliRow>& rows, windows::RenderedAgent& out) {
-        exporters::RenderSliBlock(rows, options, out);
-      });
+  r.key = exporters::SliRenderKey(options);
+  r.render = [options = std::move(options)](const std::vector<windows::SliRow>& rows,
+                                            windows::RenderedAgent& out) {
+    exporters::RenderSliBlock(rows, options, out);
+  };
+  return r;
 }
 
 exporters::ExportSnapshot App::Snapshot() {

@@ -3,7 +3,7 @@
 // The periodic rule evaluation (a tick) in steps for the evaluator thread:
 // the tick's agents in chunks, then one fleet step
 // (rules::RuleEngine::EvaluateAgents / EvaluateFleet), then the tick's
-// housekeeping (stale SLI blocks, expired silences). The evaluator runs the
+// housekeeping (expired silences). The evaluator runs the
 // evaluations on ingest that arrived between two steps, so an alert on ingest
 // waits for one step at most, not for a whole tick. Also keeps when the next
 // tick is due: `interval` after the last one started.

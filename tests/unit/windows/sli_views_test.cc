@@ -75,6 +75,40 @@ TEST(SnapshotCacheTest, ExactAtEveryNowWithoutATtl) {
   EXPECT_EQ(cache.recomputed(), 4);
 }
 
+void JsonRender(const std::vector<SliRow>& rows, RenderedAgent& out) {
+  bool first = true;
+  exporters::AppendSliRowsJson(rows, out.json, &first);
+}
+
+// Warm renders a few stale agents at a time; a read then renders none of
+// them again and serves exactly what a fresh Snapshot gives.
+TEST(SnapshotCacheTest, WarmRendersStaleAgentsAFewAtATime) {
+  WindowEngine engine(Pricing{});
+  SnapshotCache cache;
+  const auto w = Windows({"1h", "10 investigations"});
+  for (int i = 0; i < 10; ++i) {
+    engine.ApplySpan(SpanAt("s" + std::to_string(i), "agent-" + std::to_string(i), kT0 + i, i), i);
+  }
+  const TimeMs now = kT0 + 100;
+  EXPECT_EQ(cache.Warm(engine, w, now, "", JsonRender, 4), 4u);
+  EXPECT_EQ(cache.Warm(engine, w, now, "", JsonRender, 4), 4u);
+  EXPECT_EQ(cache.Warm(engine, w, now, "", JsonRender, 4), 2u);  // none left after these
+  EXPECT_EQ(cache.Warm(engine, w, now, "", JsonRender, 4), 0u);
+  EXPECT_EQ(cache.recomputed(), 10);
+  EXPECT_EQ(CachedJson(cache, engine, w, now), FreshJson(engine, w, now));
+  EXPECT_EQ(cache.last_recomputed(), 0);
+
+  // One write, one stale agent; a record leaving the 1h window, another.
+  engine.ApplySpan(SpanAt("t", "agent-3", kT0 + 50, 7), 20);
+  EXPECT_EQ(cache.Warm(engine, w, now, "", JsonRender, 4), 1u);
+  EXPECT_EQ(CachedJson(cache, engine, w, now), FreshJson(engine, w, now));
+  EXPECT_EQ(cache.last_recomputed(), 0);
+  const TimeMs later = kT0 + 3'600'000;  // "s0" (at kT0) leaves agent-0's 1h window
+  EXPECT_EQ(cache.Warm(engine, w, later, "", JsonRender, 4), 1u);
+  EXPECT_EQ(CachedJson(cache, engine, w, later), FreshJson(engine, w, later));
+  EXPECT_EQ(cache.last_recomputed(), 0);
+}
+
 TEST(RuleRowsTest, AddsOnlyQueriesTheSliWindowsDoNotCarry) {
   WindowEngine engine(Pricing{});
   Span s = SpanAt("a", "ir", kT0, 3);
