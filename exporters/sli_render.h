@@ -30,8 +30,9 @@ void RenderSliBlock(const std::vector<windows::SliRow>& rows, const SliRenderOpt
                     windows::RenderedAgent& out);
 
 // Appends every block's JSON rows (comma-separated; `*first` as in
-// AppendSliRowsJson).
-void AppendSliJson(const windows::RenderedSnapshot& snapshot, std::string& out, bool* first);
+// AppendSliRowsJson), with room reserved for `then` more bytes after them.
+void AppendSliJson(const windows::RenderedSnapshot& snapshot, std::string& out, bool* first,
+                   size_t then = 0);
 
 // Appends the two families, each with its HELP and TYPE lines once.
 void AppendSliFamiliesText(const windows::RenderedSnapshot& snapshot, std::string& out);

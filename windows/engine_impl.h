@@ -145,7 +145,13 @@ struct WindowEngine::Impl {
     AgentState& a = agents[agent];
     auto& order = a.order;
     if (!a.dirty && !order.empty() && KeyOf(slot) < KeyOf(order.back())) {
-      const auto at = After(order.begin(), order.end(), KeyOf(slot));
+      // Late records are mostly a few places late: look there first (each
+      // look is a cache miss into `recs`), then search the rest.
+      const auto key = KeyOf(slot);
+      auto at = order.end() - 1;
+      constexpr ptrdiff_t kNear = 8;
+      while (at != order.begin() && order.end() - at < kNear && key < KeyOf(*(at - 1))) --at;
+      if (at != order.begin() && key < KeyOf(*(at - 1))) at = After(order.begin(), at, key);
       if (order.end() - at <= kMoveReach) {
         order.insert(at, slot);
         return;

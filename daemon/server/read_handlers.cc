@@ -114,18 +114,24 @@ void App::HandleSlis(const http::Request& req, http::Response& res) {
   const std::vector<SliQuery> rule_queries = rules_ ? rules_->Queries() : std::vector<SliQuery>{};
   // Written row by row: a DOM of every row would be built (and kept by the
   // allocator) on every call.
+  std::string rule_rows;
+  bool rules_first = true;
+  exporters::AppendSliRowsJson(windows::RuleRows(state_->engine, windows, rule_queries, now, agent),
+                               rule_rows, &rules_first);
   std::string body = "{\"slis\":[";
   bool first = true;
   if (agent.empty()) {
-    exporters::AppendSliJson(*RenderedSlis(now), body, &first);
+    exporters::AppendSliJson(*RenderedSlis(now), body, &first, rule_rows.size() + 3);
   } else {
     exporters::AppendSliRowsJson(state_->engine.Snapshot(windows, now, agent), body, &first);
   }
-  exporters::AppendSliRowsJson(windows::RuleRows(state_->engine, windows, rule_queries, now, agent),
-                               body, &first);
+  if (!rule_rows.empty()) {
+    if (!first) body += ',';
+    body += rule_rows;
+  }
   body += "]}";
   res.status = 200;
-  res.set_content(body, "application/json");
+  res.set_content(std::move(body), "application/json");
 }
 
 windows::Rendered App::RenderedSlis(TimeMs now) {
