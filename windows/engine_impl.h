@@ -36,6 +36,7 @@ struct WindowEngine::Impl {
   int64_t placed = 0;               // records in some agent's order
   std::vector<uint32_t> unsorted;   // agents with dirty set
   uint64_t version = 0;             // bumped by every write
+  bool bulk_load = false;           // WindowEngine::BulkLoad
 
   void MarkDirty(uint32_t agent) {
     AgentState& a = agents[agent];
@@ -151,8 +152,10 @@ struct WindowEngine::Impl {
       auto at = order.end() - 1;
       constexpr ptrdiff_t kNear = 8;
       while (at != order.begin() && order.end() - at < kNear && key < KeyOf(*(at - 1))) --at;
-      if (at != order.begin() && key < KeyOf(*(at - 1))) at = After(order.begin(), at, key);
-      if (order.end() - at <= kMoveReach) {
+      const bool near = at == order.begin() || !(key < KeyOf(*(at - 1)));
+      // A bulk load sorts once at its end instead of searching and moving.
+      if (!near && !bulk_load) at = After(order.begin(), at, key);
+      if ((near || !bulk_load) && order.end() - at <= kMoveReach) {
         order.insert(at, slot);
         return;
       }

@@ -400,6 +400,17 @@ MemoryStats WindowEngine::Memory() const {
   return s;
 }
 
+size_t WindowEngine::UnsortedAgents() const {
+  ReaderLock lock(mu_);
+  return impl_->unsorted.size();
+}
+
+void WindowEngine::BulkLoad(bool on) {
+  WriterLock lock(mu_);
+  impl_->bulk_load = on;
+  if (!on) impl_->SortDirty();
+}
+
 void WindowEngine::Reserve(size_t investigations) {
   WriterLock lock(mu_);
   impl_->index.reserve(investigations);

@@ -185,9 +185,15 @@ class WindowEngine {
   // Pre-sizes the id index and records for `investigations` (a rebuild
   // knows the count), so replaying a store does not rehash as it grows.
   void Reserve(size_t investigations) EXCLUDES(mu_);
+  // While on (a rebuild replaying the store), a record far out of order
+  // only marks its agent for a sort instead of being moved into place;
+  // turning it off sorts every such agent once.
+  void BulkLoad(bool on) EXCLUDES(mu_);
   // For tests: the agents whose records are out of (ts, seq) order although
   // not marked for a sort (empty when the placement invariant holds).
   std::vector<std::string> MisorderedAgents() const EXCLUDES(mu_);
+  // For tests: agents marked for a sort before the next read.
+  size_t UnsortedAgents() const EXCLUDES(mu_);
 
  private:
   struct Impl;

@@ -69,6 +69,7 @@ IngestWriter::EventKey IngestWriter::ResolutionKey(const Resolution& r) {
 Status IngestWriter::Rebuild(const std::function<void(const Span&)>& on_span) {
   const SqliteStore::EventCounts counts = store_.CountEvents();
   state_.engine.Reserve(static_cast<size_t>(counts.spans + counts.feedback));
+  state_.engine.BulkLoad(true);
   feedback_seen_.reserve(static_cast<size_t>(counts.feedback));
   resolutions_seen_.reserve(static_cast<size_t>(counts.resolutions));
 
@@ -147,6 +148,7 @@ Status IngestWriter::Rebuild(const std::function<void(const Span&)>& on_span) {
   }
   cv.notify_all();
   apply.join();
+  state_.engine.BulkLoad(false);
   return status;
 }
 

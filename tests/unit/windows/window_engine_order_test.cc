@@ -130,6 +130,31 @@ TEST(WindowEngineOrder, SpansFarOutOfOrderAreSortedBeforeTheNextRead) {
   SendAndCheck(ts, 997);
 }
 
+TEST(WindowEngineOrder, ABulkLoadSortsOnceAtItsEnd) {
+  // A rebuild replays in arrival order: records a few places late still go
+  // to their place, those further back wait for one sort at the end.
+  WindowEngine e(Pricing{});
+  e.BulkLoad(true);
+  std::vector<Sent> sent;
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 4000; ++i) {
+    Span s;
+    s.investigation_id = "inv-" + std::to_string(i);
+    s.agent = i % 2 == 0 ? "near" : "far";
+    // "near": at most 3 places late; "far": anywhere in the first hour.
+    const TimeMs late = i % 2 == 0 ? static_cast<TimeMs>(rng() % 3) * 2 * kSec
+                                   : static_cast<TimeMs>(rng() % 3600) * kSec;
+    s.ts_ms = kT0 + 3600 * kSec + i * kSec - late;
+    s.tool_calls = i % 17;
+    ASSERT_TRUE(e.ApplySpan(s, i, nullptr));
+  }
+  EXPECT_EQ(e.UnsortedAgents(), 1u);  // "far" only
+  EXPECT_TRUE(e.MisorderedAgents().empty());
+  e.BulkLoad(false);
+  EXPECT_EQ(e.UnsortedAgents(), 0u);
+  EXPECT_TRUE(e.MisorderedAgents().empty());
+}
+
 TEST(WindowEngineOrder, AVerdictOnlyRecordMovesToItsSpan) {
   // Verdicts that name their agent count at once, placed at their own ts;
   // each span then moves its record to the span's ts: a little back, far
