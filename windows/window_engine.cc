@@ -387,9 +387,9 @@ MemoryStats WindowEngine::Memory() const {
   for (const AgentState& a : m.agents) {
     b += static_cast<int64_t>(sizeof(AgentState) + a.order.capacity() * sizeof(uint32_t) +
                               a.labelsets.size() * 32 + a.first_span.size() * 40 +
-                              a.buckets.size() * 80 + a.labelsets.bucket_count() * sizeof(void*));
+                              a.buckets.size() * 96 + a.labelsets.bucket_count() * sizeof(void*));
   }
-  b += static_cast<int64_t>(m.fleet_buckets.size() * 80);
+  b += static_cast<int64_t>(m.fleet_buckets.size() * 96);
   b += static_cast<int64_t>(m.incidents.capacity() * sizeof(Incident));
   for (const Incident& inc : m.incidents) {
     b += static_cast<int64_t>(inc.agents.capacity() * sizeof(uint32_t));

@@ -37,7 +37,8 @@
 //   and incident resolutions with resolved_at < cutoff.
 // - Memory: one 128-byte record per investigation plus the id index
 //   (~250 bytes per investigation in all, measured with 1M of them), plus
-//   one hour bucket (~80 bytes) per agent and hour that holds records.
+//   one hour bucket (~96 bytes: 48 of counts and cost, a map node) per agent
+//   and hour that holds records, and one per hour for the fleet.
 // - Hour buckets: per agent, the counts of spans, verdicts, overrides and
 //   reviewed spans and the spans' cost per hour of ts, and the same summed
 //   over the fleet. Costs are summed in fixed point (1e-18 USD), so a sum
