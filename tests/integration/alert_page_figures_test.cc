@@ -15,6 +15,7 @@
 
 #include "daemon/common/time_util.h"
 #include "tests/testing/daemon_process.h"
+#include "tests/testing/now_file.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -65,15 +66,12 @@ class AlertPageFiguresTest : public ::testing::Test {
  protected:
   void SetUp() override {
     now_ = ParseRfc3339("2026-11-25T12:00:00Z").value();
-    now_file_ = dir_.File("now");
-    dir_.Write("now", std::to_string(now_));
-    ::setenv("AGENTWATCH_TEST_NOW_FILE", now_file_.c_str(), 1);
+    now_file_.Set(now_);
     dir_.Write("rules/agents.yaml", kRules);
     config_ = dir_.Write("agentwatch.yaml",
                          "listen: 127.0.0.1:0\nstorage: {path: events.db}\n"
                          "evaluation_interval: 200ms\nrule_files: [rules/*.yaml]\n");
   }
-  void TearDown() override { ::unsetenv("AGENTWATCH_TEST_NOW_FILE"); }
 
   // Fingerprint of each active alert by "name" or "name long_window".
   static std::map<std::string, std::string> Alerts(DaemonProcess& d) {
@@ -92,7 +90,7 @@ class AlertPageFiguresTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  std::string now_file_;
+  testing::NowFile now_file_{dir_};
   std::string config_;
   TimeMs now_ = 0;
 };

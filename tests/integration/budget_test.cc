@@ -16,6 +16,7 @@
 #include "daemon/common/time_util.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/http_sink.h"
+#include "tests/testing/now_file.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -49,9 +50,7 @@ class BudgetIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     day_ = ParseRfc3339("2026-11-25T00:00:00Z").value();
-    now_file_ = dir_.File("now");
     SetNow(day_ + kHour);
-    ::setenv("AGENTWATCH_TEST_NOW_FILE", now_file_.c_str(), 1);
     dir_.Write("rules/budgets.yaml", kRules);
     config_ =
         dir_.Write("agentwatch.yaml",
@@ -64,13 +63,8 @@ class BudgetIntegrationTest : public ::testing::Test {
                        "\"}\n"
                        "rule_files: [rules/*.yaml]\n");
   }
-  void TearDown() override { ::unsetenv("AGENTWATCH_TEST_NOW_FILE"); }
 
-  // Atomic: the daemon never reads a half-written file.
-  void SetNow(TimeMs t) {
-    dir_.Write("now.tmp", std::to_string(t));
-    ASSERT_EQ(std::rename(dir_.File("now.tmp").c_str(), now_file_.c_str()), 0);
-  }
+  void SetNow(TimeMs t) { now_file_.Set(t); }
 
   void Spend(DaemonProcess& d, const std::string& id, const std::string& agent, TimeMs ts,
              double usd) {
@@ -122,9 +116,9 @@ class BudgetIntegrationTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  testing::NowFile now_file_{dir_};
   testing::HttpSink sink_;
   std::string config_;
-  std::string now_file_;
   TimeMs day_ = 0;
 };
 

@@ -18,6 +18,7 @@
 #include "daemon/common/time_util.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/http_sink.h"
+#include "tests/testing/now_file.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -49,12 +50,9 @@ class GroupingIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     t0_ = ParseRfc3339("2026-11-25T10:00:00Z").value();
-    now_file_ = dir_.File("now");
     SetNow(t0_);
-    ::setenv("AGENTWATCH_TEST_NOW_FILE", now_file_.c_str(), 1);
     dir_.Write("rules/agents.yaml", kRules);
   }
-  void TearDown() override { ::unsetenv("AGENTWATCH_TEST_NOW_FILE"); }
 
   std::string Config(const std::string& group_by) {
     return dir_.Write(
@@ -81,11 +79,9 @@ class GroupingIntegrationTest : public ::testing::Test {
     return d;
   }
 
-  // Atomic: the daemon never reads a half-written file.
   void SetNow(TimeMs t) {
     now_ = t;
-    dir_.Write("now.tmp", std::to_string(t));
-    ASSERT_EQ(std::rename(dir_.File("now.tmp").c_str(), now_file_.c_str()), 0);
+    now_file_.Set(t);
   }
 
   // `n` investigations of `agent` with `tool_calls` each.
@@ -137,8 +133,8 @@ class GroupingIntegrationTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  testing::NowFile now_file_{dir_};
   testing::HttpSink sink_;
-  std::string now_file_;
   TimeMs t0_ = 0;
   TimeMs now_ = 0;  // what the daemon's clock reads
   int seq_ = 0;

@@ -17,6 +17,7 @@
 
 #include "daemon/common/time_util.h"
 #include "tests/testing/daemon_process.h"
+#include "tests/testing/now_file.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -39,9 +40,7 @@ class SilenceRetentionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     t0_ = ParseRfc3339("2026-11-25T10:00:00Z").value();
-    now_file_ = dir_.File("now");
     SetNow(t0_);
-    ::setenv("AGENTWATCH_TEST_NOW_FILE", now_file_.c_str(), 1);
     // A rule, so evaluations run (and WaitForEvaluations can count them).
     dir_.Write("rules/agents.yaml",
                "groups:\n- name: agents\n  rules:\n  - alert: Busy\n    sli: tool_calls\n"
@@ -51,12 +50,10 @@ class SilenceRetentionTest : public ::testing::Test {
                          "evaluation_interval: 200ms\nsilence_retention: 2h\n"
                          "rule_files: [rules/*.yaml]\n");
   }
-  void TearDown() override { ::unsetenv("AGENTWATCH_TEST_NOW_FILE"); }
 
   void SetNow(TimeMs t) {
     now_ = t;
-    dir_.Write("now.tmp", std::to_string(t));
-    ASSERT_EQ(std::rename(dir_.File("now.tmp").c_str(), now_file_.c_str()), 0);
+    now_file_.Set(t);
   }
 
   std::unique_ptr<DaemonProcess> Start() {
@@ -117,7 +114,7 @@ class SilenceRetentionTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  std::string now_file_;
+  testing::NowFile now_file_{dir_};
   std::string config_;
   TimeMs t0_ = 0;
   TimeMs now_ = 0;

@@ -16,6 +16,7 @@
 #include "daemon/common/time_util.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/http_sink.h"
+#include "tests/testing/now_file.h"
 #include "tests/testing/signed_webhooks.h"
 #include "tests/testing/temp_dir.h"
 
@@ -53,12 +54,9 @@ class SilencesTest : public ::testing::Test {
                std::chrono::system_clock::now().time_since_epoch())
                .count() /
            1000 * 1000;
-    now_file_ = dir_.File("now");
     SetNow(now_);
-    ::setenv("AGENTWATCH_TEST_NOW_FILE", now_file_.c_str(), 1);
     dir_.Write("rules/agents.yaml", kRules);
   }
-  void TearDown() override { ::unsetenv("AGENTWATCH_TEST_NOW_FILE"); }
 
   std::unique_ptr<DaemonProcess> Start(const std::string& auth = "") {
     const std::string config =
@@ -91,8 +89,7 @@ class SilencesTest : public ::testing::Test {
 
   void SetNow(TimeMs t) {
     now_ = t;
-    dir_.Write("now.tmp", std::to_string(t));
-    ASSERT_EQ(std::rename(dir_.File("now.tmp").c_str(), now_file_.c_str()), 0);
+    now_file_.Set(t);
   }
 
   static void PostSpans(DaemonProcess& d, const std::string& agent, const std::string& prefix,
@@ -176,8 +173,8 @@ class SilencesTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  testing::NowFile now_file_{dir_};
   testing::HttpSink sink_;
-  std::string now_file_;
   TimeMs now_ = 0;
 };
 

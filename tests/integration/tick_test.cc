@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -16,6 +18,7 @@
 #include "daemon/common/time_util.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/http_sink.h"
+#include "tests/testing/now_file.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -49,9 +52,7 @@ class TickIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     t0_ = ParseRfc3339("2026-11-25T12:00:00Z").value();
-    now_file_ = dir_.File("now");
     SetNow(t0_);
-    ::setenv("AGENTWATCH_TEST_NOW_FILE", now_file_.c_str(), 1);
     dir_.Write("rules/agents.yaml", kRules);
     config_ =
         dir_.Write("agentwatch.yaml",
@@ -63,13 +64,8 @@ class TickIntegrationTest : public ::testing::Test {
                        "\"}\n"
                        "default_receivers: [hook]\nrule_files: [rules/*.yaml]\n");
   }
-  void TearDown() override { ::unsetenv("AGENTWATCH_TEST_NOW_FILE"); }
 
-  // Atomic: the daemon never reads a half-written file.
-  void SetNow(TimeMs t) {
-    dir_.Write("now.tmp", std::to_string(t));
-    ASSERT_EQ(std::rename(dir_.File("now.tmp").c_str(), now_file_.c_str()), 0);
-  }
+  void SetNow(TimeMs t) { now_file_.Set(t); }
 
   static std::string Agent(int i) {
     char name[16];
@@ -77,16 +73,25 @@ class TickIntegrationTest : public ::testing::Test {
     return name;
   }
 
-  // Distinct "status alertname agent" lines the webhook received.
-  std::set<std::string> Received(const std::string& status) const {
-    std::set<std::string> out;
+  // Every alert the webhook heard, as (status, "alertname agent").
+  std::vector<std::pair<std::string, std::string>> Heard() const {
+    std::vector<std::pair<std::string, std::string>> out;
     for (const auto& r : sink_.Requests("/hook")) {
       const json body = json::parse(r.body);
       for (const json& a : body["alerts"]) {
-        if (a["status"] != status) continue;
-        out.insert(a["labels"]["alertname"].get<std::string>() + " " +
-                   a["labels"].value("agent", std::string("-")));
+        out.emplace_back(a["status"].get<std::string>(),
+                         a["labels"]["alertname"].get<std::string>() + " " +
+                             a["labels"].value("agent", std::string("-")));
       }
+    }
+    return out;
+  }
+
+  // Distinct "alertname agent" the webhook heard with `status`.
+  std::set<std::string> Received(const std::string& status) const {
+    std::set<std::string> out;
+    for (const auto& [s, name] : Heard()) {
+      if (s == status) out.insert(name);
     }
     return out;
   }
@@ -94,14 +99,7 @@ class TickIntegrationTest : public ::testing::Test {
   // How many times the webhook heard `status` for "alertname agent".
   int Count(const std::string& status, const std::string& alert) const {
     int n = 0;
-    for (const auto& r : sink_.Requests("/hook")) {
-      const json body = json::parse(r.body);
-      for (const json& a : body["alerts"]) {
-        const std::string name = a["labels"]["alertname"].get<std::string>() + " " +
-                                 a["labels"].value("agent", std::string("-"));
-        if (a["status"] == status && name == alert) ++n;
-      }
-    }
+    for (const auto& [s, name] : Heard()) n += s == status && name == alert;
     return n;
   }
 
@@ -110,9 +108,9 @@ class TickIntegrationTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  testing::NowFile now_file_{dir_};
   testing::HttpSink sink_;
   std::string config_;
-  std::string now_file_;
   TimeMs t0_ = 0;
 };
 
