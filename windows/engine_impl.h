@@ -307,6 +307,9 @@ struct WindowEngine::Impl {
   // enters at t and leaves at t+W; a count window changes only when a
   // record with t > now enters at t.
   TimeMs ValidUntil(const AgentState& ag, const std::vector<WindowSpec>& windows, TimeMs now) const;
+  // ValidUntil for one query: over the agents it reads, with its window
+  // ending at now - offset.
+  TimeMs QueryValidUntil(const SliQuery& q, TimeMs now) const;
   void AgentRows(const std::string& name, const AgentState& ag,
                  const std::vector<WindowSpec>& windows, TimeMs now, Acc& a,
                  std::vector<SliRow>& rows) const;

@@ -89,10 +89,14 @@ int64_t SnapshotCache::last_recomputed() const {
   return last_recomputed_;
 }
 
-std::vector<SliRow> RuleRows(const WindowEngine& engine, const std::vector<WindowSpec>& windows,
-                             const std::vector<SliQuery>& rule_queries, TimeMs now,
-                             const std::string& agent) {
-  std::vector<SliRow> rows;
+namespace {
+
+// The rule queries the sli_windows rows do not already carry, for `agent`
+// only if not empty.
+std::vector<SliQuery> UncoveredQueries(const std::vector<WindowSpec>& windows,
+                                       const std::vector<SliQuery>& rule_queries,
+                                       const std::string& agent) {
+  std::vector<SliQuery> out;
   for (SliQuery q : rule_queries) {
     const bool plain = q.by == std::vector<std::string>{"agent"} && q.where.empty() &&
                        q.offset.count() == 0 && q.sli != Sli::kFinishReasonRate;
@@ -100,7 +104,17 @@ std::vector<SliRow> RuleRows(const WindowEngine& engine, const std::vector<Windo
     for (const WindowSpec& w : windows) covered |= plain && w == q.window;
     if (covered) continue;
     q.only_agent = agent;
-    for (const SliValue& v : engine.Compute(q, now)) {
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+std::vector<SliRow> RowsOf(const std::vector<SliQuery>& queries,
+                           const std::vector<std::vector<SliValue>>& values) {
+  std::vector<SliRow> rows;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    const SliQuery& q = queries[i];
+    for (const SliValue& v : values[i]) {
       SliRow row;
       row.labels = v.group;
       if (auto it = row.labels.find("agent"); it != row.labels.end()) {
@@ -117,6 +131,66 @@ std::vector<SliRow> RuleRows(const WindowEngine& engine, const std::vector<Windo
     }
   }
   return rows;
+}
+
+// Everything the rows depend on besides the engine's state and `now`.
+std::string QueriesKey(const std::vector<WindowSpec>& windows,
+                       const std::vector<SliQuery>& queries) {
+  std::string key;
+  const auto add_window = [&](const WindowSpec& w) {
+    key += std::to_string(static_cast<int>(w.kind)) + ':' + std::to_string(w.duration.count()) +
+           ':' + std::to_string(w.count) + ':' + w.name + '\x1f';
+  };
+  for (const WindowSpec& w : windows) add_window(w);
+  key += '\x1e';
+  for (const SliQuery& q : queries) {
+    key += std::string(SliName(q.sli)) + '\x1f' + StatName(q.stat) + '\x1f';
+    add_window(q.window);
+    for (const std::string& b : q.by) key += b + '\x1f';
+    key += '\x1d';
+    for (const auto& [k, v] : q.where) key += k + '=' + v + '\x1f';
+    key += q.match + '\x1f' + std::to_string(q.offset.count()) + '\x1f' + q.only_agent + '\x1e';
+  }
+  return key;
+}
+
+}  // namespace
+
+std::vector<SliRow> RuleRows(const WindowEngine& engine, const std::vector<WindowSpec>& windows,
+                             const std::vector<SliQuery>& rule_queries, TimeMs now,
+                             const std::string& agent) {
+  const std::vector<SliQuery> queries = UncoveredQueries(windows, rule_queries, agent);
+  return RowsOf(queries, engine.ComputeAll(queries, now).values);
+}
+
+std::shared_ptr<const std::string> RuleRowsCache::Get(const WindowEngine& engine,
+                                                      const std::vector<WindowSpec>& windows,
+                                                      const std::vector<SliQuery>& rule_queries,
+                                                      TimeMs now, const Renderer& render) {
+  const std::vector<SliQuery> queries = UncoveredQueries(windows, rule_queries, "");
+  std::string key = QueriesKey(windows, queries);
+  MutexLock lock(mu_);
+  // Version() first: if it still equals the version the text was computed
+  // at, no write happened since, so only time can have moved a figure.
+  if (text_ && key == key_ && engine.Version() == version_ && now >= rendered_at_ &&
+      now < valid_until_) {
+    return text_;
+  }
+  WindowEngine::ComputedQueries computed = engine.ComputeAll(queries, now);
+  auto text = std::make_shared<std::string>();
+  render(RowsOf(queries, computed.values), *text);
+  key_ = std::move(key);
+  version_ = computed.version;
+  rendered_at_ = now;
+  valid_until_ = computed.valid_until;
+  text_ = std::move(text);
+  ++rendered_;
+  return text_;
+}
+
+int64_t RuleRowsCache::rendered() const {
+  MutexLock lock(mu_);
+  return rendered_;
 }
 
 }  // namespace aw::windows

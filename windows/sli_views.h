@@ -16,7 +16,8 @@
 // result); blocks are shared through shared_ptr to const, never mutated.
 //
 // RuleRows is the /api/v1/slis rule part: the (sli, window, stat, by) of
-// every rule query that the sli_windows rows do not already carry.
+// every rule query that the sli_windows rows do not already carry;
+// RuleRowsCache keeps it rendered the same way.
 
 #include <functional>
 #include <memory>
@@ -92,5 +93,34 @@ class SnapshotCache {
 std::vector<SliRow> RuleRows(const WindowEngine& engine, const std::vector<WindowSpec>& windows,
                              const std::vector<SliQuery>& rule_queries, TimeMs now,
                              const std::string& agent);
+
+// RuleRows for every agent, rendered, kept between reads: reused while the
+// engine's Version() stands, `now` lies in [rendered_at, valid_until) of
+// the queries (ComputeAll), and the windows and rule queries are the same.
+// So a read is exact at its `now`. Thread-safe: one renderer at a time.
+class RuleRowsCache {
+ public:
+  using Renderer = std::function<void(const std::vector<SliRow>& rows, std::string& out)>;
+
+  RuleRowsCache() = default;
+  RuleRowsCache(const RuleRowsCache&) = delete;
+  RuleRowsCache& operator=(const RuleRowsCache&) = delete;
+
+  std::shared_ptr<const std::string> Get(const WindowEngine& engine,
+                                         const std::vector<WindowSpec>& windows,
+                                         const std::vector<SliQuery>& rule_queries, TimeMs now,
+                                         const Renderer& render) EXCLUDES(mu_);
+  // Renders so far (for tests).
+  int64_t rendered() const EXCLUDES(mu_);
+
+ private:
+  mutable Mutex mu_;
+  std::string key_ GUARDED_BY(mu_);
+  uint64_t version_ GUARDED_BY(mu_) = 0;
+  TimeMs rendered_at_ GUARDED_BY(mu_) = 0;
+  TimeMs valid_until_ GUARDED_BY(mu_) = 0;
+  std::shared_ptr<const std::string> text_ GUARDED_BY(mu_);
+  int64_t rendered_ GUARDED_BY(mu_) = 0;
+};
 
 }  // namespace aw::windows

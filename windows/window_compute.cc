@@ -324,6 +324,24 @@ TimeMs WindowEngine::Impl::ValidUntil(const AgentState& ag, const std::vector<Wi
   return until;
 }
 
+TimeMs WindowEngine::Impl::QueryValidUntil(const SliQuery& q, TimeMs now) const {
+  const int64_t offset = q.offset.count();
+  const std::vector<WindowSpec> windows{q.window};
+  std::string only = q.only_agent;
+  if (auto it = q.where.find("agent"); only.empty() && it != q.where.end()) only = it->second;
+  TimeMs until = kForever;
+  if (!only.empty()) {
+    const uint32_t id = agent_names.Find(only);
+    // An agent not seen yet gets its first record through a write, which
+    // moves the version.
+    if (id != kNoId && id < agents.size()) until = ValidUntil(agents[id], windows, now - offset);
+  } else {
+    for (const AgentState& ag : agents) until = std::min(until, ValidUntil(ag, windows, now - offset));
+  }
+  if (until == kForever || until > kForever - offset) return kForever;
+  return until + offset;
+}
+
 std::vector<AgentSnapshot> WindowEngine::Impl::SnapshotAgents(
     const std::vector<WindowSpec>& windows, TimeMs now, const StaleFn& stale) const {
   const auto names = SortedAgents("");

@@ -248,6 +248,21 @@ std::vector<SliValue> WindowEngine::Compute(const SliQuery& query, TimeMs now) c
   return Read([&](const Impl& m) { return m.Compute(query, now); });
 }
 
+WindowEngine::ComputedQueries WindowEngine::ComputeAll(const std::vector<SliQuery>& queries,
+                                                       TimeMs now) const {
+  return Read([&](const Impl& m) {
+    ComputedQueries out;
+    out.version = m.version;
+    out.valid_until = kForever;
+    out.values.reserve(queries.size());
+    for (const SliQuery& q : queries) {
+      out.values.push_back(m.Compute(q, now));
+      out.valid_until = std::min(out.valid_until, m.QueryValidUntil(q, now));
+    }
+    return out;
+  });
+}
+
 stats::CalibrationBins WindowEngine::Calibration(const std::string& agent, const WindowSpec& w,
                                                  TimeMs now) const {
   return Read([&](const Impl& m) {

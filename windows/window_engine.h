@@ -137,6 +137,18 @@ class WindowEngine {
   // sums are 0 then, ratios null).
   std::vector<SliValue> Compute(const SliQuery& query, TimeMs now) const EXCLUDES(mu_);
 
+  // Compute for each query in one consistent state, with what a reader
+  // needs to reuse the figures: they equal Compute(q, now2) at every now2
+  // in [now, valid_until) as long as Version() is still `version` (no
+  // record enters or leaves one of the queries' windows before then).
+  struct ComputedQueries {
+    uint64_t version = 0;
+    TimeMs valid_until = 0;
+    std::vector<std::vector<SliValue>> values;  // one per query
+  };
+  ComputedQueries ComputeAll(const std::vector<SliQuery>& queries, TimeMs now) const
+      EXCLUDES(mu_);
+
   // Every SLI (distributions with every stat) for each window, per agent,
   // for every agent known (or just `only_agent`). finish_reason_rate is left
   // out: it needs a `match`.

@@ -181,6 +181,8 @@ class App {
   // endpoints never wait for a commit (own lock).
   std::unique_ptr<InvestigationReader> investigations_;
   std::unique_ptr<EngineState> state_;
+  // The /api/v1/slis rule rows of every agent, rendered (own lock).
+  windows::RuleRowsCache rule_rows_;
   std::unique_ptr<IngestWriter> writer_;
   std::unique_ptr<RuleRuntime> rules_;
   ReplayCache replay_cache_;  // signed requests already accepted (own lock)

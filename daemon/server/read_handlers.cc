@@ -114,20 +114,32 @@ void App::HandleSlis(const http::Request& req, http::Response& res) {
   const std::vector<SliQuery> rule_queries = rules_ ? rules_->Queries() : std::vector<SliQuery>{};
   // Written row by row: a DOM of every row would be built (and kept by the
   // allocator) on every call.
-  std::string rule_rows;
-  bool rules_first = true;
-  exporters::AppendSliRowsJson(windows::RuleRows(state_->engine, windows, rule_queries, now, agent),
-                               rule_rows, &rules_first);
+  std::shared_ptr<const std::string> rule_rows;
+  if (agent.empty()) {
+    // Kept between reads (exact at `now`): computing them from records was
+    // most of a read's time.
+    rule_rows = rule_rows_.Get(state_->engine, windows, rule_queries, now,
+                               [](const std::vector<windows::SliRow>& rows, std::string& out) {
+                                 bool first = true;
+                                 exporters::AppendSliRowsJson(rows, out, &first);
+                               });
+  } else {
+    auto text = std::make_shared<std::string>();
+    bool rules_first = true;
+    exporters::AppendSliRowsJson(
+        windows::RuleRows(state_->engine, windows, rule_queries, now, agent), *text, &rules_first);
+    rule_rows = std::move(text);
+  }
   std::string body = "{\"slis\":[";
   bool first = true;
   if (agent.empty()) {
-    exporters::AppendSliJson(*RenderedSlis(now), body, &first, rule_rows.size() + 3);
+    exporters::AppendSliJson(*RenderedSlis(now), body, &first, rule_rows->size() + 3);
   } else {
     exporters::AppendSliRowsJson(state_->engine.Snapshot(windows, now, agent), body, &first);
   }
-  if (!rule_rows.empty()) {
+  if (!rule_rows->empty()) {
     if (!first) body += ',';
-    body += rule_rows;
+    body += *rule_rows;
   }
   body += "]}";
   res.status = 200;

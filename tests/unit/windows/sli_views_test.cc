@@ -1,9 +1,12 @@
 // SnapshotCache: exact at every `now` (no ttl), recomputing only on a
 // write, a window change or a record entering or leaving a window (more in
 // snapshot_cache_property_test.cc). RuleRows: only the rule queries the
-// sli_windows rows do not carry.
+// sli_windows rows do not carry; RuleRowsCache serves them exactly at every
+// `now` while rendering only when a write or the clock moved a figure.
 
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "exporters/sli_render.h"
 #include "windows/sli_views.h"
@@ -145,6 +148,98 @@ TEST(RuleRowsTest, AddsOnlyQueriesTheSliWindowsDoNotCarry) {
   const auto one = RuleRows(engine, w, {covered, by_env, finish}, kT0 + 1, "triage");
   ASSERT_EQ(one.size(), 2u);
   for (const SliRow& r : one) EXPECT_EQ(r.agent, "triage");
+}
+
+std::string RuleRowsJson(const std::vector<SliRow>& rows) {
+  std::string out;
+  bool first = true;
+  exporters::AppendSliRowsJson(rows, out, &first);
+  return out;
+}
+
+// Rule queries of every kind the cache must keep exact: a label group, a
+// count window, an offset (compare) window, a fleet window and one agent.
+std::vector<SliQuery> MixedRuleQueries() {
+  SliQuery by_env;
+  by_env.sli = Sli::kToolCalls;
+  by_env.stat = Stat::kP95;
+  by_env.window = *ParseWindow("1h", nullptr);
+  by_env.by = {"agent", "env"};
+  SliQuery last5 = by_env;
+  last5.by = {"agent"};
+  last5.window = *ParseWindow("5 investigations", nullptr);
+  SliQuery yesterday;
+  yesterday.sli = Sli::kInvestigations;
+  yesterday.window = *ParseWindow("30m", nullptr);
+  yesterday.offset = Millis(45 * 60'000);
+  SliQuery fleet;
+  fleet.sli = Sli::kCostUsd;
+  fleet.window = *ParseWindow("2h", nullptr);
+  fleet.by = {};
+  SliQuery one_agent = fleet;
+  one_agent.sli = Sli::kInvestigations;
+  one_agent.window = *ParseWindow("20m", nullptr);
+  one_agent.where = {{"agent", "a1"}};
+  return {by_env, last5, yesterday, fleet, one_agent};
+}
+
+// Spans arrive now and then (some late, some ahead within skew) while time
+// moves in steps of a few seconds and now and then up to 20 minutes: after every step the cached text must
+// equal rows computed afresh, and it must have been reused in between.
+TEST(RuleRowsCacheTest, ExactAtEveryNowAndReusedWhileNothingMoves) {
+  for (uint32_t seed = 1; seed <= 5; ++seed) {
+    std::mt19937 rng(seed);
+    WindowEngine engine(Pricing{});
+    RuleRowsCache cache;
+    const auto w = Windows({"1h"});
+    const std::vector<SliQuery> queries = MixedRuleQueries();
+    const auto render = [](const std::vector<SliRow>& rows, std::string& out) {
+      bool first = true;
+      exporters::AppendSliRowsJson(rows, out, &first);
+    };
+    TimeMs now = kT0;
+    int64_t reads = 0;
+    int64_t small_steps = 0;  // reads that should mostly be served as cached
+    for (int step = 0; step < 400; ++step) {
+      const int op = static_cast<int>(rng() % 10);
+      if (op < 3) {
+        Span s = SpanAt("s" + std::to_string(step), "a" + std::to_string(rng() % 3),
+                        now - static_cast<TimeMs>(rng() % 3'600'000) + 60'000,
+                        static_cast<int64_t>(rng() % 40));
+        s.labels = {{"env", rng() % 2 ? "prod" : "dev"}};
+        s.cost_usd = 0.25 * static_cast<double>(rng() % 8);
+        engine.ApplySpan(s, step + 1);
+      } else {
+        now += static_cast<TimeMs>(rng() % (op < 8 ? 5'000 : 1'200'000));
+        small_steps += op < 8;
+      }
+      const std::string cached = *cache.Get(engine, w, queries, now, render);
+      ASSERT_EQ(cached, RuleRowsJson(RuleRows(engine, w, queries, now, "")))
+          << "seed " << seed << " step " << step;
+      ++reads;
+    }
+    EXPECT_GT(reads - cache.rendered(), small_steps / 2) << "seed " << seed;
+    EXPECT_GT(cache.rendered(), 10) << "seed " << seed;
+  }
+}
+
+// Another set of rule queries (a reload) is rendered at once, not served
+// from what the old ones rendered.
+TEST(RuleRowsCacheTest, OtherQueriesAreRenderedAfresh) {
+  WindowEngine engine(Pricing{});
+  engine.ApplySpan(SpanAt("a", "a1", kT0, 3), 1);
+  RuleRowsCache cache;
+  const auto w = Windows({"1h"});
+  const auto render = [](const std::vector<SliRow>& rows, std::string& out) {
+    out = RuleRowsJson(rows);
+  };
+  std::vector<SliQuery> queries = MixedRuleQueries();
+  const std::string before = *cache.Get(engine, w, queries, kT0 + 1, render);
+  queries[0].stat = Stat::kMax;
+  const std::string after = *cache.Get(engine, w, queries, kT0 + 1, render);
+  EXPECT_EQ(cache.rendered(), 2);
+  EXPECT_NE(before, after);
+  EXPECT_EQ(after, RuleRowsJson(RuleRows(engine, w, queries, kT0 + 1, "")));
 }
 
 }  // namespace
