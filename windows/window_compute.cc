@@ -336,7 +336,8 @@ TimeMs WindowEngine::Impl::QueryValidUntil(const SliQuery& q, TimeMs now) const 
     // moves the version.
     if (id != kNoId && id < agents.size()) until = ValidUntil(agents[id], windows, now - offset);
   } else {
-    for (const AgentState& ag : agents) until = std::min(until, ValidUntil(ag, windows, now - offset));
+    for (const AgentState& ag : agents)
+      until = std::min(until, ValidUntil(ag, windows, now - offset));
   }
   if (until == kForever || until > kForever - offset) return kForever;
   return until + offset;

@@ -146,8 +146,7 @@ class WindowEngine {
     TimeMs valid_until = 0;
     std::vector<std::vector<SliValue>> values;  // one per query
   };
-  ComputedQueries ComputeAll(const std::vector<SliQuery>& queries, TimeMs now) const
-      EXCLUDES(mu_);
+  ComputedQueries ComputeAll(const std::vector<SliQuery>& queries, TimeMs now) const EXCLUDES(mu_);
 
   // Every SLI (distributions with every stat) for each window, per agent,
   // for every agent known (or just `only_agent`). finish_reason_rate is left

@@ -184,8 +184,8 @@ std::vector<SliQuery> MixedRuleQueries() {
 }
 
 // Spans arrive now and then (some late, some ahead within skew) while time
-// moves in steps of a few seconds and now and then up to 20 minutes: after every step the cached text must
-// equal rows computed afresh, and it must have been reused in between.
+// moves in steps of a few seconds and now and then up to 20 minutes: after every step the cached
+// text must equal rows computed afresh, and it must have been reused in between.
 TEST(RuleRowsCacheTest, ExactAtEveryNowAndReusedWhileNothingMoves) {
   for (uint32_t seed = 1; seed <= 5; ++seed) {
     std::mt19937 rng(seed);
