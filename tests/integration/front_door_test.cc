@@ -105,12 +105,8 @@ class FrontDoorTest : public ::testing::Test {
 
   std::unique_ptr<DaemonProcess> StartDaemon(const std::string& limits = "{}",
                                              const std::string& extra_yaml = "") {
-    const std::string config = dir_.Write("agentwatch.yaml",
-                                          "listen: 127.0.0.1:0\n"
-                                          "storage: {path: events.db}\n"
-                                          "sli_windows: [1h]\n"
-                                          "limits: " +
-                                              limits + "\n" + extra_yaml);
+    const std::string config =
+        dir_.Write("agentwatch.yaml", testing::SmallDaemonConfig(limits, extra_yaml));
     auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.path());
     EXPECT_TRUE(d->Start()) << d->Log();
     return d;

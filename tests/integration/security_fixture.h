@@ -58,12 +58,8 @@ class SecurityTest : public ::testing::Test {
                                              const std::string& limits =
                                                  "{max_body_bytes: 64KiB, "
                                                  "max_records_per_request: 500}") {
-    const std::string config = dir_.Write("agentwatch.yaml",
-                                          "listen: 127.0.0.1:0\n"
-                                          "storage: {path: events.db}\n"
-                                          "sli_windows: [1h]\n"
-                                          "limits: " +
-                                              limits + "\n" + extra_yaml);
+    const std::string config =
+        dir_.Write("agentwatch.yaml", testing::SmallDaemonConfig(limits, extra_yaml));
     auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir_.path());
     EXPECT_TRUE(d->Start()) << d->Log();
     return d;

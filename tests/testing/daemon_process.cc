@@ -110,6 +110,14 @@ std::unique_ptr<httplib::Client> DaemonProcess::Client() const {
 
 std::string DaemonProcess::Log() const { return ReadFile(work_dir_ + "/stderr.log"); }
 
+std::string SmallDaemonConfig(const std::string& limits, const std::string& extra_yaml) {
+  return "listen: 127.0.0.1:0\n"
+         "storage: {path: events.db}\n"
+         "sli_windows: [1h]\n"
+         "limits: " +
+         limits + "\n" + extra_yaml;
+}
+
 int RunBinary(const std::string& binary, const std::vector<std::string>& args, std::string* out,
               std::string* err) {
   char tmpl[] = "/tmp/aw-run-XXXXXX";

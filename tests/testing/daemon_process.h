@@ -55,6 +55,11 @@ class DaemonProcess {
   int starts_ = 0;
 };
 
+// The config of the small daemon the front-door and security tests start:
+// the store in events.db, one 1h SLI window, `limits` as the limits block
+// (a YAML flow map), then `extra_yaml`.
+std::string SmallDaemonConfig(const std::string& limits, const std::string& extra_yaml);
+
 // Runs the binary to completion with `args`; returns the exit code and
 // fills stdout/stderr.
 int RunBinary(const std::string& binary, const std::vector<std::string>& args, std::string* out,
