@@ -2,9 +2,75 @@
 
 namespace aw::rules {
 
+namespace {
+
+const std::string* AgentOf(const StoredAlert& a) {
+  auto it = a.labels.find("agent");
+  return it == a.labels.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+void AlertStates::Index(const std::string& fp, const StoredAlert& a) {
+  if (const std::string* agent = AgentOf(a)) by_agent_[*agent].insert(fp);
+  by_rule_[a.rule].insert(fp);
+}
+
+void AlertStates::Unindex(const std::string& fp, const StoredAlert& a) {
+  if (const std::string* agent = AgentOf(a)) {
+    auto it = by_agent_.find(*agent);
+    if (it != by_agent_.end() && it->second.erase(fp) && it->second.empty()) by_agent_.erase(it);
+  }
+  // Names without alerts are dropped so that walking the names stays cheap.
+  auto it = by_rule_.find(a.rule);
+  if (it != by_rule_.end() && it->second.erase(fp) && it->second.empty()) by_rule_.erase(it);
+}
+
+const AlertStates::FingerprintSet* AlertStates::OfAgent(const std::string& agent) const {
+  auto it = by_agent_.find(agent);
+  return it == by_agent_.end() ? nullptr : &it->second;
+}
+
+void AlertStates::Clear() {
+  alerts_.clear();
+  by_agent_.clear();
+  by_rule_.clear();
+  DropStep();
+}
+
 void AlertStates::Put(Instance inst) {
+  DropStep();
   std::string fp = inst.stored.fingerprint;
+  if (auto it = alerts_.find(fp); it != alerts_.end()) Unindex(fp, it->second.stored);
+  Index(fp, inst.stored);
   alerts_[std::move(fp)] = std::move(inst);
+}
+
+void AlertStates::BeginStep() {
+  undo_.clear();
+  journaling_ = true;
+}
+
+void AlertStates::Remember(const std::string& fp) {
+  if (!journaling_ || undo_.count(fp)) return;
+  auto it = alerts_.find(fp);
+  undo_.emplace(fp, it == alerts_.end() ? std::nullopt : std::optional<Instance>(it->second));
+}
+
+void AlertStates::UndoStep() {
+  if (!journaling_) return;
+  for (auto& [fp, before] : undo_) {
+    if (auto it = alerts_.find(fp); it != alerts_.end()) {
+      Unindex(fp, it->second.stored);
+      alerts_.erase(it);
+    }
+    if (before) {
+      Index(fp, before->stored);
+      alerts_.emplace(fp, std::move(*before));
+    }
+  }
+  undo_.clear();
+  journaling_ = false;
 }
 
 AlertEvent AlertStates::EventOf(const Instance& inst) const {
@@ -66,6 +132,7 @@ bool AlertStates::MaybeRepeat(Instance& inst, TimeMs now, StepResult* out) {
 
 void AlertStates::Resolve(const std::string& fp, TimeMs now,
                           const std::map<std::string, Observed>& observed, StepResult* out) {
+  Remember(fp);
   Instance& inst = alerts_.at(fp);
   if (inst.stored.state == AlertState::kFiring) {
     AlertEvent e = EventOf(inst);
@@ -82,10 +149,12 @@ void AlertStates::Resolve(const std::string& fp, TimeMs now,
     out->transitions.push_back({now, Transition::kCleared, EventOf(inst)});
   }
   out->deleted.push_back(fp);
+  Unindex(fp, inst.stored);
   alerts_.erase(fp);
 }
 
 void AlertStates::Activate(const Active& a, TimeMs now, StepResult* out) {
+  Remember(a.fingerprint);
   auto it = alerts_.find(a.fingerprint);
   if (it == alerts_.end()) {
     Instance inst;
@@ -97,6 +166,7 @@ void AlertStates::Activate(const Active& a, TimeMs now, StepResult* out) {
     inst.stored.value = a.value;
     inst.stored.active_since_ms = now;
     inst.meta = a.meta;
+    Index(a.fingerprint, inst.stored);
     it = alerts_.emplace(a.fingerprint, std::move(inst)).first;
     out->transitions.push_back({now, Transition::kPending, EventOf(it->second)});
     if (now - it->second.stored.active_since_ms >= a.meta.for_duration.count()) {
@@ -108,8 +178,13 @@ void AlertStates::Activate(const Active& a, TimeMs now, StepResult* out) {
   Instance& inst = it->second;
   bool changed = inst.stored.annotations != a.annotations ||
                  inst.stored.keep_firing_since_ms != 0 || inst.stored.labels != a.labels;
+  // The fingerprint covers name and labels, so these differ only for an
+  // alert restored with other labels; keep the index on what is stored.
+  const bool reindex = inst.stored.rule != a.name || inst.stored.labels != a.labels;
+  if (reindex) Unindex(a.fingerprint, inst.stored);
   inst.stored.rule = a.name;
   inst.stored.labels = a.labels;
+  if (reindex) Index(a.fingerprint, inst.stored);
   inst.stored.annotations = a.annotations;
   inst.stored.value = a.value;
   inst.stored.keep_firing_since_ms = 0;
@@ -127,6 +202,7 @@ void AlertStates::Activate(const Active& a, TimeMs now, StepResult* out) {
 
 void AlertStates::Deactivate(const std::string& fp, TimeMs now,
                              const std::map<std::string, Observed>& observed, StepResult* out) {
+  Remember(fp);
   Instance& inst = alerts_.at(fp);
   if (inst.stored.state == AlertState::kFiring && inst.meta.keep_firing_for.count() > 0) {
     bool changed = false;
@@ -146,6 +222,7 @@ void AlertStates::Deactivate(const std::string& fp, TimeMs now,
 bool AlertStates::Acknowledge(const std::string& fp) {
   auto it = alerts_.find(fp);
   if (it == alerts_.end() || it->second.stored.state != AlertState::kFiring) return false;
+  DropStep();
   it->second.stored.acknowledged = true;
   return true;
 }

@@ -5,11 +5,15 @@
 // silences and acks; semantics in rule_engine.h). Internal to rules/.
 //
 // Owns the active (pending or firing) alerts of rules and SLOs, each with
-// the facts of the rule that produced it. Not thread-safe: RuleEngine's
-// caller serialises all calls.
+// the facts of the rule that produced it, indexed by agent label and by rule
+// name so that an evaluation of a few agents visits only their alerts, not
+// every alert held. Not thread-safe: RuleEngine's caller serialises all calls.
 
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "daemon/common/alert_store.h"
@@ -42,7 +46,7 @@ class AlertStates {
   // False when no firing alert has `fp`.
   bool Acknowledge(const std::string& fp);
 
-  void Clear() { alerts_.clear(); }
+  void Clear();
   void Put(Instance inst);
   const std::map<std::string, Instance>& alerts() const { return alerts_; }
   // Each alert's meta rewritten by `meta_of` (after a reload).
@@ -51,7 +55,29 @@ class AlertStates {
     for (auto& [fp, inst] : alerts_) meta_of(inst);
   }
 
+  using FingerprintSet = std::set<std::string>;
+  // The fingerprints of the alerts whose `agent` label is `agent` (null:
+  // none), and of each rule name's alerts (only names that have some).
+  const FingerprintSet* OfAgent(const std::string& agent) const;
+  const std::unordered_map<std::string, FingerprintSet>& by_agent() const { return by_agent_; }
+  const std::map<std::string, FingerprintSet>& by_rule() const { return by_rule_; }
+
+  // Undo of one evaluation: BeginStep() forgets the previous one; from then
+  // on Activate, Deactivate and Resolve remember each alert they change the
+  // first time, and UndoStep() puts those back, costing what the step
+  // touched rather than a copy of every alert. Any other change (Put, Clear,
+  // Acknowledge) ends the undo window.
+  void BeginStep();
+  void UndoStep();
+  void DropStep() {
+    journaling_ = false;
+    undo_.clear();
+  }
+
  private:
+  void Index(const std::string& fp, const StoredAlert& a);
+  void Unindex(const std::string& fp, const StoredAlert& a);
+  void Remember(const std::string& fp);
   AlertEvent EventOf(const Instance& inst) const;
   void Notify(const Instance& inst, const AlertEvent& e, StepResult* out) const;
   bool Silenced(const Instance& inst, TimeMs now) const;
@@ -60,6 +86,11 @@ class AlertStates {
 
   const Settings& settings_;
   std::map<std::string, Instance> alerts_;  // by fingerprint
+  std::unordered_map<std::string, FingerprintSet> by_agent_;
+  std::map<std::string, FingerprintSet> by_rule_;
+  // Each alert the step changed as it was before (nullopt: it was absent).
+  std::unordered_map<std::string, std::optional<Instance>> undo_;
+  bool journaling_ = false;
 };
 
 }  // namespace aw::rules

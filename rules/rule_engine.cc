@@ -81,6 +81,15 @@ struct RuleEngine::Impl {
   std::map<std::string, Health> health;  // by Alerting::Key()
   // Errors of the tick's agent chunks since its last fleet pass, by Key().
   std::map<std::string, std::string> tick_errors;
+  // The budget alerts before the last evaluation, when it evaluated budgets
+  // (few: one per budget threshold), for UndoLastEvaluation().
+  std::optional<std::vector<StoredAlert>> budgets_before;
+
+  void BeginStep(bool with_budgets);
+  void DropStep() {
+    states.DropStep();
+    budgets_before.reset();
+  }
 
   enum class Pass : uint8_t {
     kFull,        // every rule and SLO, every agent
@@ -114,6 +123,32 @@ struct RuleEngine::Impl {
       any = true;
     }
     return any;
+  }
+
+  // The alerts an evaluation may end, in fingerprint order (the order of
+  // its transitions): those of removed rules, those of names evaluated in
+  // full, and, when only `agents` were evaluated (non-null), those agents'
+  // alerts. A superset of what Evaluate() ends, found through the index so
+  // that its cost follows the alerts of these agents, not all alerts held.
+  std::vector<std::string> MayEnd(const std::map<std::string, bool>& complete,
+                                  const std::set<std::string>* agents) const {
+    std::vector<std::string> out;
+    for (const auto& [name, fps] : states.by_rule()) {
+      auto it = complete.find(name);
+      const bool removed = it == complete.end();
+      if (removed || (agents == nullptr && it->second))
+        out.insert(out.end(), fps.begin(), fps.end());
+    }
+    if (agents != nullptr) {
+      for (const std::string& agent : *agents) {
+        if (const AlertStates::FingerprintSet* fps = states.OfAgent(agent)) {
+          out.insert(out.end(), fps->begin(), fps->end());
+        }
+      }
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
   }
 
   StepResult Evaluate(const ComputeFn& compute, const FirstSeenFn& first_seen, TimeMs now,
@@ -182,7 +217,8 @@ struct RuleEngine::Impl {
     if (pass == Pass::kTickFleet) tick_errors.clear();
     for (const Active& a : found.actives) states.Activate(a, now, &out);
     std::vector<std::string> gone;
-    for (const auto& [fp, inst] : states.alerts()) {
+    for (const std::string& fp : MayEnd(complete, per_agent ? agents : nullptr)) {
+      const Instance& inst = states.alerts().at(fp);
       if (found.seen.count(fp)) continue;
       auto it = complete.find(inst.stored.rule);
       if (it == complete.end()) {
@@ -215,6 +251,7 @@ RuleEngine::RuleEngine(RuleSet rules, Settings settings) : impl_(new Impl) {
 RuleEngine::~RuleEngine() = default;
 
 void RuleEngine::Restore(const std::vector<StoredAlert>& alerts) {
+  impl_->DropStep();
   impl_->states.Clear();
   std::vector<StoredAlert> budget_alerts;
   for (const StoredAlert& a : alerts) {
@@ -243,8 +280,21 @@ StepResult RuleEngine::Evaluate(const ComputeFn& compute, TimeMs now,
   return Evaluate(compute, FirstSeenFn{}, now, only_agents);
 }
 
+void RuleEngine::Impl::BeginStep(bool with_budgets) {
+  states.BeginStep();
+  budgets_before.reset();
+  if (with_budgets) budgets_before = budgets.Alerts();
+}
+
+void RuleEngine::UndoLastEvaluation() {
+  impl_->states.UndoStep();
+  if (impl_->budgets_before) impl_->budgets.RestoreAlerts(*impl_->budgets_before);
+  impl_->budgets_before.reset();
+}
+
 StepResult RuleEngine::Evaluate(const ComputeFn& compute, const FirstSeenFn& first_seen, TimeMs now,
                                 const std::set<std::string>* only_agents) {
+  impl_->BeginStep(only_agents == nullptr);
   StepResult out = impl_->Evaluate(
       compute, first_seen, now, only_agents ? Impl::Pass::kIngest : Impl::Pass::kFull, only_agents);
   // Budgets sum every agent's cost, so the periodic evaluation covers them.
@@ -268,11 +318,13 @@ std::set<std::string> RuleEngine::TickAgents(const std::vector<std::string>& wit
 
 StepResult RuleEngine::EvaluateAgents(const ComputeFn& compute, const FirstSeenFn& first_seen,
                                       TimeMs now, const std::set<std::string>& agents) {
+  impl_->BeginStep(false);
   return impl_->Evaluate(compute, first_seen, now, Impl::Pass::kTickAgents, &agents);
 }
 
 StepResult RuleEngine::EvaluateFleet(const ComputeFn& compute, const FirstSeenFn& first_seen,
                                      TimeMs now) {
+  impl_->BeginStep(true);
   StepResult out = impl_->Evaluate(compute, first_seen, now, Impl::Pass::kTickFleet, nullptr);
   impl_->budgets.Evaluate(compute, now, impl_->settings, &out);
   return out;
@@ -288,6 +340,7 @@ std::vector<SloStatus> RuleEngine::SloStatuses(const ComputeFn& compute, TimeMs 
 
 void RuleEngine::Replace(RuleSet rules) {
   impl_->budgets.SetBudgets(rules.budgets);  // removed budgets resolve at the next Evaluate()
+  impl_->DropStep();
   impl_->rules = std::move(rules);
   impl_->states.RefreshMeta([this](Instance& inst) { impl_->RefreshMeta(inst); });
   std::map<std::string, Health> kept;
@@ -301,6 +354,7 @@ void RuleEngine::Replace(RuleSet rules) {
 void RuleEngine::SetSettings(Settings settings) { impl_->settings = std::move(settings); }
 
 bool RuleEngine::Acknowledge(const std::string& fingerprint) {
+  impl_->DropStep();
   if (impl_->states.alerts().count(fingerprint)) return impl_->states.Acknowledge(fingerprint);
   return impl_->budgets.Acknowledge(fingerprint);
 }
@@ -337,6 +391,16 @@ std::vector<StoredAlert> RuleEngine::Alerts() const {
   return out;
 }
 
+std::optional<StoredAlert> RuleEngine::FindAlert(const std::string& fingerprint) const {
+  if (auto it = impl_->states.alerts().find(fingerprint); it != impl_->states.alerts().end()) {
+    return it->second.stored;
+  }
+  for (StoredAlert& a : impl_->budgets.Alerts()) {
+    if (a.fingerprint == fingerprint) return std::move(a);
+  }
+  return std::nullopt;
+}
+
 std::vector<SliQuery> RuleEngine::Queries() const {
   std::vector<SliQuery> out;
   for (const Alerting& a : AlertingOf(impl_->rules)) {
@@ -358,7 +422,12 @@ std::map<std::pair<std::string, std::string>, int64_t> RuleEngine::AlertCounts()
   };
   for (const Alerting& a : AlertingOf(impl_->rules)) zero(a.name());
   for (const Budget& b : impl_->budgets.budgets()) zero(b.name);
-  for (const StoredAlert& a : Alerts()) ++out[{a.rule, AlertStateName(a.state)}];
+  // Counted in place: /metrics asks under the runtime's lock, and a sorted
+  // copy of every alert would hold evaluations up for nothing.
+  for (const auto& [fp, inst] : impl_->states.alerts()) {
+    ++out[{inst.stored.rule, AlertStateName(inst.stored.state)}];
+  }
+  for (const StoredAlert& a : impl_->budgets.Alerts()) ++out[{a.rule, AlertStateName(a.state)}];
   return out;
 }
 

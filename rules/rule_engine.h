@@ -256,6 +256,13 @@ class RuleEngine {
   StepResult EvaluateFleet(const windows::WindowEngine& engine, TimeMs now);
   StepResult EvaluateFleet(const ComputeFn& compute, const FirstSeenFn& first_seen, TimeMs now);
 
+  // Puts the alerts back as they were before the last Evaluate(),
+  // EvaluateAgents() or EvaluateFleet(), for a step the store refused. Its
+  // cost is that of the alerts the step touched. Only straight after the
+  // evaluation: Restore(), Replace() or Acknowledge() in between make it do
+  // nothing. Rule health is not undone.
+  void UndoLastEvaluation();
+
   std::vector<SloStatus> SloStatuses(const windows::WindowEngine& engine, TimeMs now) const;
   std::vector<SloStatus> SloStatuses(const ComputeFn& compute, TimeMs now) const;
   // Each budget's spend and projection at `now`.
@@ -283,6 +290,9 @@ class RuleEngine {
   std::map<std::pair<std::string, std::string>, int64_t> AlertCounts() const;
   // The active (pending or firing) alerts, sorted by name then labels.
   std::vector<StoredAlert> Alerts() const;
+  // The active alert with `fingerprint` (budget alerts too), without copying
+  // the others.
+  std::optional<StoredAlert> FindAlert(const std::string& fingerprint) const;
   // nullopt for a fingerprint no active alert has, and for an alert whose
   // rule is gone (it resolves at the next Evaluate()).
   std::optional<AlertScope> ScopeOf(const std::string& fingerprint, TimeMs now) const;

@@ -150,10 +150,9 @@ void RuleRuntime::Evaluate(const EngineState& state, TimeMs now,
   // evaluation builds on a state the store has not accepted.
   MutexLock lock(mu_);
   if (!engine_) return;
-  std::vector<StoredAlert> before = engine_->Alerts();
   rules::StepResult result = engine_->Evaluate(state.engine, now, touched);
   metrics_.ObserveEvaluation(SecondsSince(start));
-  CommitLocked(std::move(result), std::move(before), now);
+  CommitLocked(std::move(result), now);
 }
 
 std::set<std::string> RuleRuntime::TickAgents(const EngineState& state) const {
@@ -169,28 +168,25 @@ void RuleRuntime::EvaluateAgents(const EngineState& state, TimeMs now,
   // Held for this chunk only: an evaluation on ingest may run before the next.
   MutexLock lock(mu_);
   if (!engine_) return;
-  std::vector<StoredAlert> before = engine_->Alerts();
   rules::StepResult result = engine_->EvaluateAgents(state.engine, now, agents);
   tick_seconds_ += SecondsSince(start);
-  CommitLocked(std::move(result), std::move(before), now);
+  CommitLocked(std::move(result), now);
 }
 
 void RuleRuntime::EvaluateFleet(const EngineState& state, TimeMs now) {
   const auto start = std::chrono::steady_clock::now();
   MutexLock lock(mu_);
   if (!engine_) return;
-  std::vector<StoredAlert> before = engine_->Alerts();
   rules::StepResult result = engine_->EvaluateFleet(state.engine, now);
   const double seconds = tick_seconds_ + SecondsSince(start);
   tick_seconds_ = 0;
-  CommitLocked(std::move(result), std::move(before), now);
+  CommitLocked(std::move(result), now);
   // One observation per tick, once all of it is committed: a reader that
   // waits for the count to move sees the whole tick's outcome.
   metrics_.ObserveEvaluation(seconds);
 }
 
-void RuleRuntime::CommitLocked(rules::StepResult result, std::vector<StoredAlert> before,
-                               TimeMs now) {
+void RuleRuntime::CommitLocked(rules::StepResult result, TimeMs now) {
   if (result.empty()) return;
   std::vector<OutboxItem> outbox;
   for (const auto& n : result.notifications) {
@@ -208,7 +204,7 @@ void RuleRuntime::CommitLocked(rules::StepResult result, std::vector<StoredAlert
   Status s = store_.SaveAlertChanges(result.upserts, result.deleted, std::move(outbox),
                                      result.budget_fired);
   if (!s.ok()) {
-    engine_->Restore(before);
+    engine_->UndoLastEvaluation();
     if (auto fired = LoadRecentBudgetFired(); fired.ok()) engine_->RestoreBudgetFired(*fired);
     LogError("cannot persist alert changes (retried at the next evaluation): " + s.message());
     return;
@@ -333,9 +329,8 @@ Result<std::string> RuleRuntime::SilenceAlert(const std::string& fingerprint, Mi
   {
     MutexLock lock(mu_);
     if (engine_) {
-      for (const StoredAlert& a : engine_->Alerts()) {
-        if (a.fingerprint != fingerprint) continue;
-        labels = a.labels;
+      if (std::optional<StoredAlert> a = engine_->FindAlert(fingerprint)) {
+        labels = a->labels;
         found = true;
       }
     }
@@ -353,8 +348,9 @@ Result<std::string> RuleRuntime::SilenceAlert(const std::string& fingerprint, Mi
 Status RuleRuntime::Acknowledge(const std::string& fingerprint) {
   MutexLock lock(mu_);
   if (!engine_) return Status::NotFound("no rules loaded");
-  for (StoredAlert a : engine_->Alerts()) {
-    if (a.fingerprint != fingerprint || a.state != AlertState::kFiring) continue;
+  if (std::optional<StoredAlert> found = engine_->FindAlert(fingerprint);
+      found && found->state == AlertState::kFiring) {
+    StoredAlert& a = *found;
     if (a.acknowledged) return Status::Ok();
     a.acknowledged = true;
     // Commit first, as for every alert state change.

@@ -125,10 +125,9 @@ class RuleRuntime {
   std::vector<AlertEvent> FiringEvents() const EXCLUDES(mu_);
   Result<std::vector<BudgetFired>> LoadRecentBudgetFired();
   void StartSender(const Config& config) REQUIRES(mu_);
-  // Persists an evaluation's step (the engine goes back to `before` when the
-  // store refuses it), logs its transitions and wakes the sender.
-  void CommitLocked(rules::StepResult result, std::vector<StoredAlert> before, TimeMs now)
-      REQUIRES(mu_);
+  // Persists an evaluation's step (the engine undoes it when the store
+  // refuses it), logs its transitions and wakes the sender.
+  void CommitLocked(rules::StepResult result, TimeMs now) REQUIRES(mu_);
   rules::Settings SettingsFor(const Config& config);
 
   // Constant after construction.

@@ -111,5 +111,40 @@ TEST_F(RuleRuntimeTest, FailedCommitLeavesTheAlertToFireAtTheNextEvaluation) {
   runtime.Stop();
 }
 
+// An evaluation on ingest that resolves a firing alert, refused by the
+// store: the engine must hold the alert exactly as before the step (the
+// undo puts back an alert the step deleted), and once the store accepts
+// writes again the resolve is made and sent.
+TEST_F(RuleRuntimeTest, FailedCommitOfAResolveOnIngestKeepsTheAlertFiring) {
+  RuleRuntime runtime(*store_, clock_, metrics_);
+  ASSERT_TRUE(runtime.Start(config_, Rules()).ok());
+  runtime.Evaluate(state_, kT0, nullptr);
+  ASSERT_TRUE(sink_.WaitForRequests("/hook", 1, 10s));
+  const nlohmann::json firing = runtime.AlertsJson();
+  ASSERT_EQ(firing["alerts"].size(), 1u) << firing.dump();
+  ASSERT_EQ(store_->LoadAlerts()->size(), 1u);
+
+  Sql(path_,
+      "CREATE TRIGGER refuse BEFORE INSERT ON outbox "
+      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  // A day later the agent's records have left the 24h window: it resolves.
+  const TimeMs later = kT0 + 25 * 3600 * 1000;
+  clock_.Set(later);
+  const std::set<std::string> touched = {"ir"};
+  runtime.Evaluate(state_, later, &touched);
+  EXPECT_EQ(runtime.AlertsJson(), firing);
+  ASSERT_EQ(store_->LoadAlerts()->size(), 1u);
+  EXPECT_EQ((*store_->LoadAlerts())[0].state, AlertState::kFiring);
+
+  Sql(path_, "DROP TRIGGER refuse");
+  runtime.Evaluate(state_, later, &touched);
+  EXPECT_TRUE(store_->LoadAlerts()->empty());
+  EXPECT_TRUE(runtime.AlertsJson()["alerts"].empty()) << runtime.AlertsJson().dump();
+  ASSERT_TRUE(sink_.WaitForRequests("/hook", 2, 10s));
+  auto body = nlohmann::json::parse(sink_.Requests("/hook")[1].body);
+  EXPECT_EQ(body["status"], "resolved") << body.dump();
+  runtime.Stop();
+}
+
 }  // namespace
 }  // namespace aw::server
