@@ -30,6 +30,13 @@ constexpr uint32_t kNoId = std::numeric_limits<uint32_t>::max();
 class StringInterner {
  public:
   uint32_t Intern(const std::string& s) {
+    // A handful of names (models, finish reasons): comparing them is
+    // cheaper than hashing, and these are looked up for every record.
+    if (names_.size() <= kCompareAll) {
+      for (uint32_t i = 0; i < names_.size(); ++i) {
+        if (*names_[i] == s) return i;
+      }
+    }
     auto [it, inserted] = ids_.try_emplace(s, 0);
     if (inserted) {
       it->second = static_cast<uint32_t>(names_.size());
@@ -58,6 +65,7 @@ class StringInterner {
   }
 
  private:
+  static constexpr size_t kCompareAll = 8;
   std::unordered_map<std::string, uint32_t> ids_;
   std::vector<const std::string*> names_;
 };
