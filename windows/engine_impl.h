@@ -31,12 +31,13 @@ struct WindowEngine::Impl {
   std::vector<AgentState> agents;  // by agent id
   // Every agent's bucket counts summed: a fleet-wide time window (no `by`,
   // no label filter) reads its whole buckets once, not once per agent.
-  std::map<int64_t, BucketCounts> fleet_buckets;
+  HourBuckets fleet_buckets;
   std::vector<Incident> incidents;  // by incident id
   int64_t placed = 0;               // records in some agent's order
   std::vector<uint32_t> unsorted;   // agents with dirty set
   uint64_t version = 0;             // bumped by every write
   bool bulk_load = false;           // WindowEngine::BulkLoad
+  bool buckets_stale = false;       // a bulk load skipped Account: recount before a read
 
   void MarkDirty(uint32_t agent) {
     AgentState& a = agents[agent];
@@ -50,10 +51,22 @@ struct WindowEngine::Impl {
   // Adds (sign 1) or removes (sign -1) a placed record's share of its
   // agent's bucket counts and of the fleet's. Every writer removes a
   // record's share before it changes the record and adds it back after: the
-  // counts always equal those of the records as they stand.
+  // counts always equal those of the records as they stand. A bulk load
+  // skips this and counts every record once at its end (RecountBuckets).
   void Account(uint32_t slot, int sign) {
+    if (bulk_load) {
+      buckets_stale = true;
+      return;
+    }
     const Rec& r = recs[slot];
     if (!Placed(r)) return;
+    const BucketCounts d = Share(r, sign);
+    const int64_t hour = BucketOf(r.ts);
+    agents[r.agent].buckets.Add(hour, d);
+    fleet_buckets.Add(hour, d);
+  }
+
+  static BucketCounts Share(const Rec& r, int sign) {
     BucketCounts d;
     if (r.verdict != Verdict::kNone) {
       d.verdicts = sign;
@@ -64,19 +77,25 @@ struct WindowEngine::Impl {
       if (r.verdict != Verdict::kNone) d.reviewed = sign;
       d.cost = sign * CostUnits(r.cost);
     }
-    AddToBucket(agents[r.agent].buckets, BucketOf(r.ts), d);
-    AddToBucket(fleet_buckets, BucketOf(r.ts), d);
+    return d;
   }
 
-  static void AddToBucket(std::map<int64_t, BucketCounts>& buckets, int64_t bucket,
-                          const BucketCounts& d) {
-    BucketCounts& c = buckets[bucket];
-    c.spans += d.spans;
-    c.verdicts += d.verdicts;
-    c.overrides += d.overrides;
-    c.reviewed += d.reviewed;
-    c.cost += d.cost;
-    if (c.Empty()) buckets.erase(bucket);
+  // Every bucket counted afresh from the records as they stand: one pass
+  // over the record array in slot order (arrival order, so nearly every
+  // record lands in its agent's newest bucket).
+  void RecountBuckets() {
+    for (AgentState& a : agents) a.buckets.clear();
+    fleet_buckets.clear();
+    for (const Rec& r : recs) {
+      if (!Placed(r)) continue;
+      const BucketCounts d = Share(r, 1);
+      const int64_t hour = BucketOf(r.ts);
+      agents[r.agent].buckets.Add(hour, d);
+      fleet_buckets.Add(hour, d);
+    }
+    for (AgentState& a : agents) a.buckets.ShrinkToFit();
+    fleet_buckets.ShrinkToFit();
+    buckets_stale = false;
   }
 
   // Sorts every dirty agent. Writers' side of "readers never mutate".
@@ -85,7 +104,11 @@ struct WindowEngine::Impl {
       if (agent < agents.size()) SortIfDirty(agents[agent]);
     }
     unsorted.clear();
+    if (buckets_stale) RecountBuckets();
   }
+
+  // Whether a read must wait for SortDirty first.
+  bool NeedsSort() const { return !unsorted.empty() || buckets_stale; }
 
   // ---- slots and placement ----
 

@@ -30,6 +30,13 @@ constexpr uint32_t kNoId = std::numeric_limits<uint32_t>::max();
 class StringInterner {
  public:
   uint32_t Intern(const std::string& s) {
+    // A handful of names (models, finish reasons): comparing them is
+    // cheaper than hashing, and these are looked up for every record.
+    if (names_.size() <= kCompareAll) {
+      for (uint32_t i = 0; i < names_.size(); ++i) {
+        if (*names_[i] == s) return i;
+      }
+    }
     auto [it, inserted] = ids_.try_emplace(s, 0);
     if (inserted) {
       it->second = static_cast<uint32_t>(names_.size());
@@ -58,6 +65,7 @@ class StringInterner {
   }
 
  private:
+  static constexpr size_t kCompareAll = 8;
   std::unordered_map<std::string, uint32_t> ids_;
   std::vector<const std::string*> names_;
 };
@@ -183,6 +191,62 @@ inline double CostUsd(CostSum units) {
   return static_cast<double>(whole) + static_cast<double>(fraction) / kCostUnitsPerUsd;
 }
 
+// Counts per hour bucket in one flat vector sorted by hour: an agent holds
+// a few hundred hours and nearly every write hits the newest, so the back is
+// checked first and the rest searched. Denser and cheaper to walk than a tree
+// of nodes; an hour far in the past or future (clock skew) is an entry of its
+// own, not a gap to fill.
+class HourBuckets {
+ public:
+  struct Entry {
+    int64_t hour;
+    BucketCounts counts;
+  };
+  using const_iterator = std::vector<Entry>::const_iterator;
+
+  // Adds `d` to the counts of `hour`; a bucket whose counts return to zero
+  // is dropped, so the entries are exactly the hours with something in them.
+  void Add(int64_t hour, const BucketCounts& d) {
+    if (entries_.empty() || hour > entries_.back().hour) {
+      if (!d.Empty()) entries_.push_back(Entry{hour, d});
+      return;
+    }
+    auto it = hour == entries_.back().hour ? entries_.end() - 1 : LowerBoundMut(hour);
+    if (it->hour != hour) {  // `it` is valid: some entry's hour is >= `hour`
+      if (!d.Empty()) entries_.insert(it, Entry{hour, d});
+      return;
+    }
+    BucketCounts& c = it->counts;
+    c.spans += d.spans;
+    c.verdicts += d.verdicts;
+    c.overrides += d.overrides;
+    c.reviewed += d.reviewed;
+    c.cost += d.cost;
+    if (c.Empty()) entries_.erase(it);
+  }
+
+  // The first entry with hour >= `hour`.
+  const_iterator LowerBound(int64_t hour) const {
+    return std::lower_bound(entries_.begin(), entries_.end(), hour,
+                            [](const Entry& e, int64_t h) { return e.hour < h; });
+  }
+  const_iterator begin() const { return entries_.begin(); }
+  const_iterator end() const { return entries_.end(); }
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  void clear() { entries_.clear(); }
+  void ShrinkToFit() { entries_.shrink_to_fit(); }
+  int64_t Bytes() const { return static_cast<int64_t>(entries_.capacity() * sizeof(Entry)); }
+
+ private:
+  std::vector<Entry>::iterator LowerBoundMut(int64_t hour) {
+    return std::lower_bound(entries_.begin(), entries_.end(), hour,
+                            [](const Entry& e, int64_t h) { return e.hour < h; });
+  }
+
+  std::vector<Entry> entries_;
+};
+
 constexpr TimeMs kBucketMs = 3'600'000;  // one hour
 
 inline int64_t BucketOf(TimeMs ts) {
@@ -202,7 +266,7 @@ struct AgentState {
   // seen even when its window is empty.
   std::unordered_map<uint32_t, uint32_t> labelsets;
   // Counts per hour bucket (BucketOf(ts)) of the records in `order`.
-  std::map<int64_t, BucketCounts> buckets;
+  HourBuckets buckets;
   // The earliest span (ts, seq) per label-set id: the first-seen order of
   // label values (compare: {baseline: previous}) without a scan. Exact
   // whenever `dirty` is false: appends in order keep it, and anything that

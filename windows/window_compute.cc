@@ -128,13 +128,13 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   const TimeMs lo = time_window ? end - w.duration.count() : 0;
   const int64_t first = BucketOf(lo) + 1;
   const int64_t last = BucketOf(end + 1) - 1;
-  const auto add_buckets = [&](const std::map<int64_t, BucketCounts>& buckets, Acc& a) {
-    for (auto it = buckets.lower_bound(first); it != buckets.end() && it->first <= last; ++it) {
-      a.spans += it->second.spans;
-      a.verdicts += it->second.verdicts;
-      a.overrides += it->second.overrides;
-      a.reviewed += it->second.reviewed;
-      a.cost += it->second.cost;
+  const auto add_buckets = [&](const HourBuckets& buckets, Acc& a) {
+    for (auto it = buckets.LowerBound(first); it != buckets.end() && it->hour <= last; ++it) {
+      a.spans += it->counts.spans;
+      a.verdicts += it->counts.verdicts;
+      a.overrides += it->counts.overrides;
+      a.reviewed += it->counts.reviewed;
+      a.cost += it->counts.cost;
     }
   };
   // The whole fleet in one group: its buckets are summed once, below.

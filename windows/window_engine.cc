@@ -102,7 +102,7 @@ auto WindowEngine::Read(F&& read) const {
   for (;;) {
     {
       ReaderLock lock(mu_);
-      if (impl_->unsorted.empty()) return read(static_cast<const Impl&>(*impl_));
+      if (!impl_->NeedsSort()) return read(static_cast<const Impl&>(*impl_));
     }
     WriterLock lock(mu_);
     impl_->SortDirty();
@@ -402,9 +402,10 @@ MemoryStats WindowEngine::Memory() const {
   for (const AgentState& a : m.agents) {
     b += static_cast<int64_t>(sizeof(AgentState) + a.order.capacity() * sizeof(uint32_t) +
                               a.labelsets.size() * 32 + a.first_span.size() * 40 +
-                              a.buckets.size() * 96 + a.labelsets.bucket_count() * sizeof(void*));
+                              a.labelsets.bucket_count() * sizeof(void*));
+    b += a.buckets.Bytes();
   }
-  b += static_cast<int64_t>(m.fleet_buckets.size() * 96);
+  b += m.fleet_buckets.Bytes();
   b += static_cast<int64_t>(m.incidents.capacity() * sizeof(Incident));
   for (const Incident& inc : m.incidents) {
     b += static_cast<int64_t>(inc.agents.capacity() * sizeof(uint32_t));
@@ -423,7 +424,7 @@ size_t WindowEngine::UnsortedAgents() const {
 void WindowEngine::BulkLoad(bool on) {
   WriterLock lock(mu_);
   impl_->bulk_load = on;
-  if (!on) impl_->SortDirty();
+  if (!on) impl_->SortDirty();  // and counts the buckets the load skipped
 }
 
 void WindowEngine::Reserve(size_t investigations) {

@@ -225,6 +225,7 @@ Status SqliteStore::Scan(const EventVisitor& visitor) {
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) failed = true;
     return rc == SQLITE_ROW;
   };
+  store_rows::LabelsCache labels;
   bool has_s = next(spans.get());
   bool has_f = next(feedback.get());
   bool has_r = next(resolutions.get());
@@ -234,7 +235,7 @@ Status SqliteStore::Scan(const EventVisitor& visitor) {
     const int64_t rs = has_r ? sqlite3_column_int64(resolutions.get(), 0) : INT64_MAX;
     if (ss < fs && ss < rs) {
       sqlite3_stmt* st = spans.get();
-      const Span sp = SpanFromRow(st);
+      Span sp = SpanFromRow(st, &labels);
       if (visitor.span) visitor.span(sp, ss);
       has_s = next(st);
     } else if (fs < rs) {

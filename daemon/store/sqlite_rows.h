@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "daemon/common/alert_store.h"
 #include "daemon/common/types.h"
@@ -66,6 +67,31 @@ inline std::optional<double> ColReal(sqlite3_stmt* s, int i) {
 // text, non-string values skipped.
 Labels LabelsFromText(const std::string& text);
 
+// Labels columns parsed once per distinct text: a store holds a few label
+// sets over a million rows, so a scan would otherwise parse the same JSON
+// again and again. Bounded, in case a store holds many.
+class LabelsCache {
+ public:
+  const Labels& Get(sqlite3_stmt* s, int i) {
+    const unsigned char* t = sqlite3_column_text(s, i);
+    if (t == nullptr) {
+      key_.clear();
+    } else {
+      key_.assign(reinterpret_cast<const char*>(t),
+                  static_cast<size_t>(sqlite3_column_bytes(s, i)));
+    }
+    auto it = parsed_.find(key_);
+    if (it != parsed_.end()) return it->second;
+    if (parsed_.size() >= kMaxEntries) parsed_.clear();
+    return parsed_.emplace(key_, LabelsFromText(key_)).first->second;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 4096;
+  std::unordered_map<std::string, Labels> parsed_;
+  std::string key_;
+};
+
 // The spans columns in the order SpanFromRow reads them (from column 0).
 inline constexpr const char* kSpanColumns =
     "seq, investigation_id, agent, ts, model, response_model, provider, "
@@ -73,8 +99,8 @@ inline constexpr const char* kSpanColumns =
     "llm_calls, tool_calls, cost_usd, duration_ms, finish_reason, confidence, "
     "incident_id, labels";
 
-// A row selected with kSpanColumns.
-inline Span SpanFromRow(sqlite3_stmt* st) {
+// A row selected with kSpanColumns (labels through `labels` if given).
+inline Span SpanFromRow(sqlite3_stmt* st, LabelsCache* labels = nullptr) {
   Span sp;
   sp.investigation_id = ColText(st, 1);
   sp.agent = ColText(st, 2);
@@ -93,7 +119,7 @@ inline Span SpanFromRow(sqlite3_stmt* st) {
   sp.finish_reason = ColText(st, 15);
   sp.confidence = ColReal(st, 16);
   sp.incident_id = ColText(st, 17);
-  sp.labels = LabelsFromText(ColText(st, 18));
+  sp.labels = labels != nullptr ? labels->Get(st, 18) : LabelsFromText(ColText(st, 18));
   return sp;
 }
 

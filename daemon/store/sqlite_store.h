@@ -90,11 +90,12 @@ struct JoinedSpan {
   TimeMs joined_at_ms = 0;
 };
 
-// Visits stored events in seq order (for the rebuild after a restart).
+// Visits stored events in seq order (for the rebuild after a restart). Each
+// event is the scan's own: a visitor may move it away.
 struct EventVisitor {
-  std::function<void(const Span&, int64_t seq)> span;
-  std::function<void(const Feedback&, int64_t seq)> feedback;
-  std::function<void(const Resolution&, int64_t seq)> resolution;
+  std::function<void(Span&, int64_t seq)> span;
+  std::function<void(Feedback&, int64_t seq)> feedback;
+  std::function<void(Resolution&, int64_t seq)> resolution;
 };
 
 class SqliteStore final : public AlertStore, public OutboxStore, public GroupStore {

@@ -32,6 +32,31 @@ class SqliteStoreTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
+// The scan parses each distinct labels text once: rows whose label sets
+// alternate (and rows without labels) still come back with their own.
+TEST_F(SqliteStoreTest, AScanGivesEachRowItsOwnLabels) {
+  auto store = Open();
+  const std::vector<Labels> sets = {{{"env", "prod"}},
+                                    {},
+                                    {{"env", "dev"}, {"team", "a"}},
+                                    {{"team", "a"}, {"env", "dev"}},
+                                    {{"env", "prod"}, {"team", "b"}}};
+  EventBatch b;
+  std::vector<Labels> want;
+  for (int i = 0; i < 60; ++i) {
+    Span sp = MakeSpan("s" + std::to_string(i), 1000 + i);
+    sp.labels = sets[static_cast<size_t>(i * 7 + i / 5) % sets.size()];
+    want.push_back(sp.labels);
+    b.spans.push_back(sp);
+  }
+  ASSERT_TRUE(store->Append(b).ok());
+  std::vector<Labels> got;
+  EventVisitor v;
+  v.span = [&](const Span& s, int64_t) { got.push_back(s.labels); };
+  ASSERT_TRUE(store->Scan(v).ok());
+  EXPECT_EQ(got, want);
+}
+
 TEST_F(SqliteStoreTest, AppendsAndScansInSeqOrderAcrossReopen) {
   {
     auto store = Open();
