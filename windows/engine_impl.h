@@ -59,7 +59,11 @@ struct WindowEngine::Impl {
       return;
     }
     const Rec& r = recs[slot];
-    if (!Placed(r)) return;
+    if (Placed(r)) AddShare(r, sign);
+  }
+
+  // A placed record's share, into its agent's hour and the fleet's.
+  void AddShare(const Rec& r, int sign) {
     const BucketCounts d = Share(r, sign);
     const int64_t hour = BucketOf(r.ts);
     agents[r.agent].buckets.Add(hour, d);
@@ -87,11 +91,7 @@ struct WindowEngine::Impl {
     for (AgentState& a : agents) a.buckets.clear();
     fleet_buckets.clear();
     for (const Rec& r : recs) {
-      if (!Placed(r)) continue;
-      const BucketCounts d = Share(r, 1);
-      const int64_t hour = BucketOf(r.ts);
-      agents[r.agent].buckets.Add(hour, d);
-      fleet_buckets.Add(hour, d);
+      if (Placed(r)) AddShare(r, 1);
     }
     for (AgentState& a : agents) a.buckets.ShrinkToFit();
     fleet_buckets.ShrinkToFit();

@@ -240,8 +240,7 @@ class HourBuckets {
 
  private:
   std::vector<Entry>::iterator LowerBoundMut(int64_t hour) {
-    return std::lower_bound(entries_.begin(), entries_.end(), hour,
-                            [](const Entry& e, int64_t h) { return e.hour < h; });
+    return entries_.begin() + (LowerBound(hour) - entries_.cbegin());
   }
 
   std::vector<Entry> entries_;

@@ -106,13 +106,7 @@ TEST(HourBuckets, EqualARecountAfterRandomAddsAndRemovals) {
 constexpr TimeMs kHour = 3'600'000;
 constexpr TimeMs kT0 = 1'764'000'000'000 - 1'764'000'000'000 % kHour + 17 * 60'000;
 
-WindowSpec Hours(int64_t n) {
-  WindowSpec w;
-  w.kind = WindowSpec::Kind::kTime;
-  w.duration = Millis(n * kHour);
-  w.name = std::to_string(n) + "h";
-  return w;
-}
+WindowSpec Hours(int64_t n) { return *ParseWindow(std::to_string(n) + "h", nullptr); }
 
 struct Stream {
   struct Inv {

@@ -16,13 +16,7 @@ namespace {
 constexpr TimeMs kHour = 3'600'000;
 constexpr TimeMs kT0 = 1'764'000'000'000 - 1'764'000'000'000 % kHour;  // on an hour
 
-WindowSpec Hours(int64_t n) {
-  WindowSpec w;
-  w.kind = WindowSpec::Kind::kTime;
-  w.duration = Millis(n * kHour);
-  w.name = std::to_string(n) + "h";
-  return w;
-}
+WindowSpec Hours(int64_t n) { return *ParseWindow(std::to_string(n) + "h", nullptr); }
 
 std::optional<double> Fleet(const WindowEngine& e, Sli sli, const WindowSpec& w, TimeMs now) {
   SliQuery q;
