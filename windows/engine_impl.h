@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "windows/engine_records.h"
+#include "windows/string_table.h"
 #include "windows/window_engine.h"
 
 namespace aw::windows {
@@ -23,10 +24,10 @@ struct WindowEngine::Impl {
   Pricing pricing;
   std::vector<Rec> recs;
   std::vector<uint32_t> free_slots;
-  std::unordered_map<std::string, uint32_t> index;  // investigation_id -> slot
-  int64_t index_heap_bytes = 0;                     // ids too long for the string's SSO buffer
-  std::unordered_map<uint32_t, ResInfo> own_res;    // slot -> its own resolution
-  StringInterner agent_names, models, finishes, incident_ids;
+  StringTable index;                              // investigation_id -> slot
+  std::unordered_map<uint32_t, ResInfo> own_res;  // slot -> its own resolution
+  StringInterner agent_names, models, finishes;
+  DenseInterner incident_ids;
   LabelsInterner labelsets;
   std::vector<AgentState> agents;  // by agent id
   // Every agent's bucket counts summed: a fleet-wide time window (no `by`,
@@ -114,10 +115,9 @@ struct WindowEngine::Impl {
 
   // The slot of `id`, creating a pending one if needed. *created tells which.
   uint32_t Slot(const std::string& id, bool* created = nullptr) {
-    auto [it, inserted] = index.try_emplace(id, kNoId);
-    if (created != nullptr) *created = inserted;
-    if (!inserted) return it->second;
-    if (id.size() > 15) index_heap_bytes += static_cast<int64_t>(it->first.capacity() + 1);
+    const uint32_t found = index.Find(id);
+    if (created != nullptr) *created = found == kNoId;
+    if (found != kNoId) return found;
     uint32_t slot;
     if (!free_slots.empty()) {
       slot = free_slots.back();
@@ -128,7 +128,7 @@ struct WindowEngine::Impl {
       recs.emplace_back();
     }
     recs[slot].kind = Kind::kPending;
-    it->second = slot;
+    index.Insert(id, slot);
     return slot;
   }
 

@@ -57,13 +57,8 @@ void WindowEngine::Impl::PruneBefore(TimeMs cutoff) {
     }
     if (r.verdict == Verdict::kNone && !(r.flags & kHasOwnResolution)) free_slot(slot);
   }
-  for (auto it = index.begin(); it != index.end();) {
-    if (dropped[it->second]) {
-      if (it->first.size() > 15) index_heap_bytes -= static_cast<int64_t>(it->first.capacity() + 1);
-      it = index.erase(it);
-    } else {
-      ++it;
-    }
+  for (uint32_t slot = 0; slot < dropped.size(); ++slot) {
+    if (dropped[slot]) index.Erase(slot);
   }
 
   // Incidents: drop old resolutions, then re-intern the ids still in use so
@@ -73,7 +68,7 @@ void WindowEngine::Impl::PruneBefore(TimeMs cutoff) {
   for (const Rec& r : recs) {
     if (r.kind == Kind::kSpan && r.incident != kNoId) used[r.incident] = true;
   }
-  StringInterner kept_ids;
+  DenseInterner kept_ids;
   std::vector<Incident> kept;
   for (uint32_t i = 0; i < incidents.size(); ++i) {
     Incident& inc = incidents[i];
@@ -144,9 +139,8 @@ bool WindowEngine::ReplaceSpan(const Span& span, std::set<std::string>* touched)
   if (span.investigation_id.empty() || span.agent.empty()) return false;
   WriterLock lock(mu_);
   Impl& m = *impl_;
-  auto it = m.index.find(span.investigation_id);
-  if (it == m.index.end() || m.recs[it->second].kind != Kind::kSpan) return false;
-  const uint32_t slot = it->second;
+  const uint32_t slot = m.index.Find(span.investigation_id);
+  if (slot == kNoId || m.recs[slot].kind != Kind::kSpan) return false;
   ++m.version;
   // Out of the hour buckets with its old values, back in with its new ones.
   m.Account(slot, -1);
@@ -163,9 +157,9 @@ bool WindowEngine::ReplaceSpan(const Span& span, std::set<std::string>* touched)
 
 std::optional<int64_t> WindowEngine::SpanSeq(const std::string& investigation_id) const {
   ReaderLock lock(mu_);
-  auto it = impl_->index.find(investigation_id);
-  if (it == impl_->index.end() || impl_->recs[it->second].kind != Kind::kSpan) return std::nullopt;
-  return impl_->recs[it->second].seq;
+  const uint32_t slot = impl_->index.Find(investigation_id);
+  if (slot == kNoId || impl_->recs[slot].kind != Kind::kSpan) return std::nullopt;
+  return impl_->recs[slot].seq;
 }
 
 void WindowEngine::ApplyFeedback(const Feedback& fb, int64_t seq, std::set<std::string>* touched) {
@@ -341,15 +335,15 @@ uint64_t WindowEngine::Version() const {
 
 bool WindowEngine::HasSpan(const std::string& investigation_id) const {
   ReaderLock lock(mu_);
-  auto it = impl_->index.find(investigation_id);
-  return it != impl_->index.end() && impl_->recs[it->second].kind == Kind::kSpan;
+  const uint32_t slot = impl_->index.Find(investigation_id);
+  return slot != kNoId && impl_->recs[slot].kind == Kind::kSpan;
 }
 
 std::string WindowEngine::AgentOf(const std::string& investigation_id) const {
   ReaderLock lock(mu_);
-  auto it = impl_->index.find(investigation_id);
-  if (it == impl_->index.end()) return "";
-  const Rec& rec = impl_->recs[it->second];
+  const uint32_t slot = impl_->index.Find(investigation_id);
+  if (slot == kNoId) return "";
+  const Rec& rec = impl_->recs[slot];
   if (rec.kind != Kind::kSpan || rec.agent == kNoId) return "";
   return impl_->agent_names.Name(rec.agent);
 }
@@ -390,14 +384,11 @@ MemoryStats WindowEngine::Memory() const {
   for (const AgentState& a : m.agents) {
     if (!a.order.empty()) ++s.agents;
   }
-  // Heap estimate: the record array, the id index (a libstdc++ node is the
-  // key string, the slot, the next pointer and the cached hash: 56 bytes,
-  // 64 after malloc; plus a bucket pointer; plus ids longer than the 15-char
-  // SSO buffer), the per-agent order (4 bytes a record) and the interners.
+  // Heap estimate: the record array, the id index, the per-agent order (4
+  // bytes a record) and the interners.
   int64_t b = static_cast<int64_t>(m.recs.capacity() * sizeof(Rec) +
                                    m.free_slots.capacity() * sizeof(uint32_t));
-  b += static_cast<int64_t>(m.index.size() * 64 + m.index.bucket_count() * sizeof(void*));
-  b += m.index_heap_bytes;
+  b += m.index.Bytes();
   b += static_cast<int64_t>(m.own_res.size() * 64 + m.own_res.bucket_count() * sizeof(void*));
   for (const AgentState& a : m.agents) {
     b += static_cast<int64_t>(sizeof(AgentState) + a.order.capacity() * sizeof(uint32_t) +
@@ -429,7 +420,7 @@ void WindowEngine::BulkLoad(bool on) {
 
 void WindowEngine::Reserve(size_t investigations) {
   WriterLock lock(mu_);
-  impl_->index.reserve(investigations);
+  impl_->index.Reserve(investigations);
   impl_->recs.reserve(investigations);
 }
 

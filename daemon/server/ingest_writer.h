@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "daemon/common/status.h"
+#include "daemon/server/seen_events.h"
 #include "daemon/store/sqlite_store.h"
 #include "windows/sli_views.h"
 #include "windows/window_engine.h"
@@ -103,15 +104,8 @@ class IngestWriter {
   std::string CapAgent(const std::string& agent, int64_t* capped,
                        std::vector<std::string>* admitted);
   // What makes a verdict or resolution a re-send, as a 128-bit hash of its
-  // fields: ~40 bytes an entry held for a million of them, where the
-  // joined strings took ~140 (a collision, ~2^-128 a pair, would drop one).
-  struct EventKey {
-    uint64_t lo = 0, hi = 0;
-    bool operator==(const EventKey&) const = default;
-  };
-  struct EventKeyHash {
-    size_t operator()(const EventKey& k) const { return static_cast<size_t>(k.lo); }
-  };
+  // fields (SeenEvents holds 24 bytes a cell where the joined strings took
+  // ~140; a collision, ~2^-128 a pair, would drop one).
   using EventKeySet = std::unordered_set<EventKey, EventKeyHash>;
   static EventKey HashKey(const std::string& fields);
   static EventKey FeedbackKey(const Feedback& f);
@@ -130,8 +124,8 @@ class IngestWriter {
   std::thread thread_;
 
   // Owned by the writer thread (and Rebuild, before it starts).
-  std::unordered_map<EventKey, TimeMs, EventKeyHash> feedback_seen_;
-  std::unordered_map<EventKey, TimeMs, EventKeyHash> resolutions_seen_;
+  SeenEvents feedback_seen_;
+  SeenEvents resolutions_seen_;
   std::unordered_set<std::string> agents_;
   std::unordered_set<std::string> label_sets_;
 };
