@@ -35,8 +35,8 @@
 //   windows included (an empty one gives 0 / null).
 // - PruneBefore also drops held verdicts/resolutions older than the cutoff
 //   and incident resolutions with resolved_at < cutoff.
-// - Memory: one 128-byte record per investigation plus the id index
-//   (~250 bytes per investigation in all, measured with 1M of them), plus
+// - Memory: one 128-byte record per investigation plus its id in one flat
+//   string table (the id's bytes and ~20 more), plus
 //   one hour bucket (~96 bytes: 48 of counts and cost, a map node) per agent
 //   and hour that holds records, and one per hour for the fleet.
 // - Hour buckets: per agent, the counts of spans, verdicts, overrides and
