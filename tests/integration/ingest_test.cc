@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -335,6 +336,57 @@ TEST_F(IngestTest, AcknowledgedRecordsSurviveKill9AndRetriesStayDuplicates) {
   EXPECT_EQ(duplicates, acked);
   EXPECT_EQ(Sli(*again, "load", "investigations", "1h"), stored);
   EXPECT_EQ(again->Stop(), 0);
+}
+
+// The dedup tables of verdicts and resolutions are rebuilt from the store
+// on a restart: the same records sent again are duplicates, a new verdict
+// for the same investigation is not.
+TEST_F(IngestTest, VerdictsAndResolutionsRetriedAfterARestartAreDuplicates) {
+  // Explicit times: a verdict or resolution without one is stamped when it
+  // arrives, so a retry of it would be a new record.
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const std::string verdict_a =
+      R"({"investigation_id":"a","verdict":"override","ts":)" + std::to_string(now - 600) + "}";
+  const std::string resolution_a =
+      R"({"incident_id":"INC-1","time_to_resolve_s":60,"resolved_at":)" +
+      std::to_string(now - 300) + "}";
+  int status = 0;
+  {
+    auto d = StartDaemon();
+    Post(*d, "/v1/spans",
+         R"([{"investigation_id":"a","agent":"ir","incident_id":"INC-1","confidence":0.9},
+             {"investigation_id":"b","agent":"ir","confidence":0.2},
+             {"investigation_id":"c","agent":"ir","confidence":0.5}])",
+         &status);
+    ASSERT_EQ(status, 200);
+    json r = Post(*d, "/v1/feedback",
+                  verdict_a + "\n" + R"({"investigation_id":"b","verdict":"confirm"})" + "\n" +
+                      R"({"investigation_id":"c","verdict":"confirm"})",
+                  &status, "application/x-ndjson");
+    ASSERT_EQ(status, 200) << r.dump();
+    ASSERT_EQ(r["accepted"], 3) << r.dump();
+    r = Post(*d, "/v1/resolutions", resolution_a, &status);
+    ASSERT_EQ(status, 200) << r.dump();
+    ASSERT_EQ(r["accepted"], 1) << r.dump();
+    EXPECT_EQ(d->Stop(), 0);
+  }
+  auto d = StartDaemon();
+  EXPECT_NEAR(Sli(*d, "ir", "override_rate", "1h"), 1.0 / 3, 1e-12);
+  json r = Post(*d, "/v1/feedback", verdict_a, &status);
+  ASSERT_EQ(status, 200) << r.dump();
+  EXPECT_EQ(r["duplicates"], 1) << r.dump();
+  EXPECT_EQ(r["accepted"], 0) << r.dump();
+  r = Post(*d, "/v1/resolutions", resolution_a, &status);
+  ASSERT_EQ(status, 200) << r.dump();
+  EXPECT_EQ(r["duplicates"], 1) << r.dump();
+  EXPECT_EQ(r["accepted"], 0) << r.dump();
+  // A new verdict on an investigation already reviewed is not a duplicate.
+  r = Post(*d, "/v1/feedback", R"({"investigation_id":"c","verdict":"override"})", &status);
+  ASSERT_EQ(status, 200) << r.dump();
+  EXPECT_EQ(r["accepted"], 1) << r.dump();
+  EXPECT_NEAR(Sli(*d, "ir", "override_rate", "1h"), 2.0 / 3, 1e-12);
 }
 
 TEST_F(IngestTest, AgentsBeyondTheCardinalityCapCountAsOther) {
