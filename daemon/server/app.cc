@@ -22,6 +22,7 @@
 #include "daemon/otlp/assembler.h"
 #include "daemon/server/commands.h"
 #include "daemon/server/handler_util.h"
+#include "daemon/server/idle_warming.h"
 #include "daemon/server/rule_runtime.h"
 #include "daemon/server/tick_planner.h"
 #include "daemon/store/investigation_reads.h"
@@ -299,15 +300,15 @@ void App::EvaluatorLoop() {
   TickPlanner ticks(clock_.Steady(), kTickChunkAgents);
   // Stale SLI blocks are rendered in idle time, a few agents per step, so
   // that a read mostly concatenates ready bytes and an evaluation on ingest
-  // never waits for more than one such step.
+  // never waits for more than one such step. Idle: no commit for 200 ms.
   constexpr size_t kWarmAgents = 4;
-  bool warm_more = true;  // all of them after a start
+  IdleWarming warming(std::chrono::milliseconds(200), clock_.Steady());
   auto next_prune = clock_.Steady() + std::chrono::minutes(1);
   for (;;) {
     std::set<std::string> touched;
     {
       std::unique_lock lock(eval_mu_);
-      const Duration wait = warm_more ? Duration::zero() : ticks.Wait(clock_.Steady(), kMaxWait);
+      const Duration wait = warming.Wait(clock_.Steady(), ticks.Wait(clock_.Steady(), kMaxWait));
       eval_cv_.wait_for(lock, wait, [&] { return eval_stop_ || !touched_.empty(); });
       if (eval_stop_) return;
       touched.swap(touched_);
@@ -325,12 +326,11 @@ void App::EvaluatorLoop() {
     // only the agents it touched; a tick evaluates everything (time passing
     // fires and resolves too), in steps.
     if (rules_ && !touched.empty()) rules_->Evaluate(*state_, clock_.NowMs(), &touched);
-    const bool idle = touched.empty();
-    if (!idle) warm_more = true;
+    if (!touched.empty()) warming.Ingested(clock_.Steady());
     if (ticks.Due(clock_.Steady())) {
       ticks.Start(rules_ ? rules_->TickAgents(*state_) : std::set<std::string>{}, clock_.Steady(),
                   interval);
-      warm_more = true;  // time passing moves records out of windows too
+      warming.MoreStale();  // time passing moves records out of windows too
     }
     if (ticks.Running()) {
       TickPlanner::Step step = ticks.Next();
@@ -345,8 +345,8 @@ void App::EvaluatorLoop() {
           TickHousekeeping(silence_retention);
           break;
       }
-    } else if (idle && warm_more) {
-      warm_more = WarmSlis(clock_.NowMs(), kWarmAgents) == kWarmAgents;
+    } else if (warming.Ready(clock_.Steady())) {
+      warming.Warmed(WarmSlis(clock_.NowMs(), kWarmAgents) < kWarmAgents);
     }
     if (clock_.Steady() >= next_prune) {
       next_prune = clock_.Steady() + std::chrono::hours(1);
