@@ -27,13 +27,21 @@ const provider = new BasicTracerProvider({
 });
 const tracer = provider.getTracer('example-agent');
 
+// Each step gets its own start and end, 10 ms apart: the finish reason is
+// the last model call's by end time, and two calls ending in the same
+// millisecond would leave that to chance.
+const t0 = Date.now();
+let steps = 0;
 function step(parent, name, attributes) {
-  const span = tracer.startSpan(name, { attributes }, trace.setSpan(context.active(), parent));
-  span.end();
+  const start = t0 + 10 * ++steps;
+  const span = tracer.startSpan(name, { attributes, startTime: start },
+    trace.setSpan(context.active(), parent));
+  span.end(start + 5);
 }
 
 async function main() {
   const agent = tracer.startSpan(`invoke_agent ${agentName}`, {
+    startTime: t0,
     attributes: {
       'gen_ai.operation.name': 'invoke_agent',
       'gen_ai.agent.name': agentName,
@@ -54,7 +62,7 @@ async function main() {
     'gen_ai.usage.input_tokens': 2000, 'gen_ai.usage.output_tokens': 500,
     'gen_ai.response.finish_reasons': ['end_turn'],
   });
-  agent.end();
+  agent.end(t0 + 10 * (steps + 1));
   await provider.forceFlush();  // rejects if agentwatch did not take it
   console.log(agent.spanContext().traceId);
   await provider.shutdown();
