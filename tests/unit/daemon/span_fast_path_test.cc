@@ -66,12 +66,14 @@ std::string Describe(const Parsed<Span>& p) {
   return o.str();
 }
 
-// Both paths on `body`, in both formats, with two limit sets.
-void ExpectSame(const std::string& body) {
+// Both paths on `body`, in both formats, with two limit sets; `wide`: no
+// age or skew limit in practice, so the other checks on a time are reached.
+void ExpectSame(const std::string& body, bool wide = false) {
   for (BodyFormat format : {BodyFormat::kJson, BodyFormat::kNdjson}) {
     for (size_t max_labels : {size_t{16}, size_t{2}}) {
       ParseOptions o = Options();
       o.max_labels = max_labels;
+      if (wide) o.max_event_age = o.max_clock_skew = Millis{int64_t{1} << 60};
       ASSERT_EQ(Describe(ParseSpans(body, format, o)),
                 Describe(ParseSpansWithoutFastPath(body, format, o)))
           << "body: " << body << "\nformat: " << (format == BodyFormat::kJson ? "json" : "ndjson")
@@ -181,6 +183,12 @@ TEST(SpanFastPathTest, SameResultOnTheParserTestsAndTheFuzzCorpus) {
                        "\":" + number + "}");
     }
   }
+  // Bodies the fast path must refuse as a whole: over max_records (5), bytes after the array.
+  std::string six = "[";
+  for (int i = 0; i < 6; ++i) six += std::string(i ? "," : "") + kWellFormed[1];
+  bodies.push_back(six + "]");
+  bodies.push_back("[" + kWellFormed[1] + "] x");
+  bodies.push_back("[" + kWellFormed[1] + "]]");
   const std::filesystem::path corpus =
       std::filesystem::path(AW_SOURCE_DIR) / "fuzz/corpus/fuzz_span_parser";
   int files = 0;
@@ -194,6 +202,10 @@ TEST(SpanFastPathTest, SameResultOnTheParserTestsAndTheFuzzCorpus) {
   }
   EXPECT_GT(files, 0);
   for (const std::string& body : bodies) ExpectSame(body);
+  for (const char* ts : {"1e11", "100000000000.5", "1e12", "-1", "-0", "0"}) {
+    ExpectSame(std::string(R"({"investigation_id":"i","agent":"a","ts":)") + ts + "}",
+               /*wide=*/true);
+  }
 }
 
 // Random records around the edges: every field and alias, nulls, the wrong
