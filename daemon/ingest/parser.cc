@@ -2,10 +2,13 @@
 
 #include <cmath>
 #include <initializer_list>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
 #include "daemon/common/time_util.h"
+#include "daemon/ingest/span_fast_path.h"
+#include "daemon/ingest/span_fields.h"
 
 namespace aw::ingest {
 
@@ -110,7 +113,7 @@ std::optional<TimeMs> GetTime(const json& obj, const char* name) {
   }
   if (it->is_number()) {
     const double secs = it->get<double>();
-    if (!std::isfinite(secs) || secs < 0 || secs > 1e11) {
+    if (!std::isfinite(secs) || secs < 0 || secs > span_fields::kMaxUnixSeconds) {
       Fail(name, "must be Unix seconds (a non-negative number)");
     }
     return static_cast<TimeMs>(std::llround(secs * 1000.0));
@@ -119,34 +122,29 @@ std::optional<TimeMs> GetTime(const json& obj, const char* name) {
 }
 
 void CheckAge(TimeMs t, const char* name, const ParseOptions& opt) {
-  if (opt.now_ms - t > opt.max_event_age.count()) {
+  if (span_fields::IsTooOld(t, opt)) {
     Fail(name, "is older than max_event_age (" + FormatDuration(opt.max_event_age) + ")",
          RejectReason::kTooOld);
   }
-  if (t - opt.now_ms > opt.max_clock_skew.count()) {
+  if (span_fields::IsFuture(t, opt)) {
     Fail(name,
          "is more than max_clock_skew (" + FormatDuration(opt.max_clock_skew) + ") in the future",
          RejectReason::kFuture);
   }
 }
 
-bool IsAgentChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == ':' || c == '-';
-}
-
 std::string GetAgent(const json& obj, bool required) {
   std::string name;
-  const json* v = Find(obj, {"agent", "agent.type", "gen_ai.agent.name"}, &name);
+  const json* v = Find(obj, span_fields::kAgent, &name);
   if (!v) {
     if (required) Fail("agent", "is required");
     return "";
   }
   if (!v->is_string()) Fail(name, "must be a string");
   const std::string& s = v->get_ref<const std::string&>();
-  if (s.empty() || s.size() > 64) Fail(name, "must be 1..64 characters");
+  if (s.empty() || s.size() > span_fields::kMaxAgentBytes) Fail(name, "must be 1..64 characters");
   for (char c : s) {
-    if (!IsAgentChar(c)) Fail(name, "may contain only [a-zA-Z0-9_.:-]");
+    if (!span_fields::IsAgentChar(c)) Fail(name, "may contain only [a-zA-Z0-9_.:-]");
   }
   return s;
 }
@@ -160,21 +158,11 @@ std::string GetId(const json& obj, std::initializer_list<const char*> names, boo
   }
   if (!v->is_string()) Fail(name, "must be a string");
   const std::string& s = v->get_ref<const std::string&>();
-  if (s.empty() || s.size() > 128) Fail(name, "must be 1..128 characters");
+  if (s.empty() || s.size() > span_fields::kMaxIdBytes) Fail(name, "must be 1..128 characters");
   for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) Fail(name, "must not contain control characters");
+    if (!span_fields::IsIdChar(c)) Fail(name, "must not contain control characters");
   }
   return s;
-}
-
-bool IsLabelName(const std::string& k) {
-  if (k.empty() || k.size() > 64) return false;
-  for (size_t i = 0; i < k.size(); ++i) {
-    const char c = k[i];
-    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
-  }
-  return k.rfind("__", 0) != 0;
 }
 
 Labels GetLabels(const json& obj, const ParseOptions& opt) {
@@ -186,43 +174,39 @@ Labels GetLabels(const json& obj, const ParseOptions& opt) {
     Fail("labels", "at most " + std::to_string(opt.max_labels) + " pairs");
   }
   for (const auto& [k, v] : it->items()) {
-    if (!IsLabelName(k)) Fail("labels." + k, "name must match [a-zA-Z_][a-zA-Z0-9_]*");
-    if (k == "agent" || k == "alertname") Fail("labels." + k, "is a reserved label name");
+    if (!span_fields::IsLabelName(k)) Fail("labels." + k, "name must match [a-zA-Z_][a-zA-Z0-9_]*");
+    if (span_fields::IsReservedLabel(k)) Fail("labels." + k, "is a reserved label name");
     if (!v.is_string()) Fail("labels." + k, "must be a string");
     const std::string& s = v.get_ref<const std::string&>();
-    if (s.size() > 256) Fail("labels." + k, "must be at most 256 bytes");
+    if (s.size() > span_fields::kMaxLabelValueBytes)
+      Fail("labels." + k, "must be at most 256 bytes");
     labels.emplace(k, s);
   }
   return labels;
 }
 
 Span ReadSpan(const json& j, const ParseOptions& opt) {
+  namespace f = span_fields;
   Span s;
-  s.investigation_id = GetId(j, {"investigation_id", "gen_ai.conversation.id"}, true);
+  s.investigation_id = GetId(j, f::kInvestigationId, true);
   s.agent = GetAgent(j, true);
   s.ts_ms = GetTime(j, "ts").value_or(opt.now_ms);
-  s.model = GetString(j, {"model", "gen_ai.request.model"}, opt, 256);
-  s.response_model = GetString(j, {"response_model", "gen_ai.response.model"}, opt, 256);
-  s.provider = GetString(j, {"provider", "gen_ai.provider.name", "gen_ai.system"}, opt, 256);
-  s.input_tokens = GetCount(j, {"input_tokens", "agent.total_input_tokens",
-                                "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"});
-  s.output_tokens = GetCount(j, {"output_tokens", "agent.total_output_tokens",
-                                 "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"});
-  s.cache_read_tokens = GetCount(j, {"cache_read_tokens", "gen_ai.usage.cache_read.input_tokens",
-                                     "gen_ai.usage.cache_read_input_tokens"});
-  s.cache_creation_tokens = GetCount(
-      j, {"cache_creation_tokens", "gen_ai.usage.cache_creation.input_tokens",
-          "gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation_input_tokens"});
-  s.llm_calls = GetCount(j, {"llm_calls", "agent.llm_calls"});
-  s.tool_calls = GetCount(j, {"tool_calls", "agent.tool_calls_made"});
-  s.cost_usd = GetNumber(j, {"estimated_cost_usd", "agent.estimated_cost_usd", "gen_ai.usage.cost"},
-                         0, 1e9, "(non-negative USD)");
-  if (auto d = GetNumber(j, {"duration_ms"}, 0, 1e12, "(non-negative milliseconds)")) {
+  s.model = GetString(j, f::kModel, opt, f::kMaxNameBytes);
+  s.response_model = GetString(j, f::kResponseModel, opt, f::kMaxNameBytes);
+  s.provider = GetString(j, f::kProvider, opt, f::kMaxNameBytes);
+  s.input_tokens = GetCount(j, f::kInputTokens);
+  s.output_tokens = GetCount(j, f::kOutputTokens);
+  s.cache_read_tokens = GetCount(j, f::kCacheReadTokens);
+  s.cache_creation_tokens = GetCount(j, f::kCacheCreationTokens);
+  s.llm_calls = GetCount(j, f::kLlmCalls);
+  s.tool_calls = GetCount(j, f::kToolCalls);
+  s.cost_usd = GetNumber(j, f::kCost, 0, f::kMaxCostUsd, "(non-negative USD)");
+  if (auto d = GetNumber(j, f::kDuration, 0, f::kMaxDurationMs, "(non-negative milliseconds)")) {
     s.duration_ms = static_cast<int64_t>(std::llround(*d));
   }
-  s.finish_reason = GetString(j, {"finish_reason", "gen_ai.response.finish_reasons"}, opt, 64);
-  s.confidence = GetNumber(j, {"confidence"}, 0, 1, "between 0 and 1");
-  s.incident_id = GetId(j, {"incident_id", "incident.id"}, false);
+  s.finish_reason = GetString(j, f::kFinishReason, opt, f::kMaxFinishReasonBytes);
+  s.confidence = GetNumber(j, f::kConfidence, 0, 1, "between 0 and 1");
+  s.incident_id = GetId(j, f::kIncidentId, false);
   s.labels = GetLabels(j, opt);
   CheckAge(s.ts_ms, "ts", opt);
   return s;
@@ -304,9 +288,11 @@ bool IsBlank(std::string_view line) {
   return true;
 }
 
+// `fast`, when given, reads the records it can (span_fast_path.h); the
+// others, and every error, go through `read`.
 template <typename T, typename Reader>
-Parsed<T> ParseBody(std::string_view body, BodyFormat format, const ParseOptions& opt,
-                    Reader read) {
+Parsed<T> ParseBody(std::string_view body, BodyFormat format, const ParseOptions& opt, Reader read,
+                    SpanFastPath* fast = nullptr) {
   Parsed<T> out;
   const auto too_many = [&](int n) {
     out.records.clear();
@@ -334,6 +320,13 @@ Parsed<T> ParseBody(std::string_view body, BodyFormat format, const ParseOptions
       return out;
     }
     for (int i = 0; i < out.total; ++i) {
+      if constexpr (std::is_same_v<T, Span>) {
+        Span span;
+        if (fast != nullptr && fast->ReadRecord(lines[i], opt, &span)) {
+          out.records.emplace_back(i, std::move(span));
+          continue;
+        }
+      }
       json j = json::parse(lines[i], nullptr, false);
       if (j.is_discarded()) {
         out.errors.push_back({i, "record: malformed JSON", RejectReason::kMalformed});
@@ -346,6 +339,11 @@ Parsed<T> ParseBody(std::string_view body, BodyFormat format, const ParseOptions
       out.errors.push_back({0, "body: no records", RejectReason::kMalformed});
     }
     return out;
+  }
+  if constexpr (std::is_same_v<T, Span>) {
+    if (fast != nullptr) {
+      if (auto read_fast = fast->ReadJsonBody(body, opt)) return std::move(*read_fast);
+    }
   }
   json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded()) {
@@ -389,6 +387,11 @@ void PutIf(json& j, const char* key, const std::optional<T>& v) {
 }  // namespace
 
 Parsed<Span> ParseSpans(std::string_view body, BodyFormat format, const ParseOptions& options) {
+  SpanFastPath fast;
+  return ParseBody<Span>(body, format, options, ReadSpan, &fast);
+}
+Parsed<Span> ParseSpansWithoutFastPath(std::string_view body, BodyFormat format,
+                                       const ParseOptions& options) {
   return ParseBody<Span>(body, format, options, ReadSpan);
 }
 Parsed<Feedback> ParseFeedback(std::string_view body, BodyFormat format,

@@ -48,6 +48,10 @@ struct Parsed {
 
 // A body is one object, an array of objects, or NDJSON.
 Parsed<Span> ParseSpans(std::string_view body, BodyFormat format, const ParseOptions& options);
+// ParseSpans through the nlohmann reader alone: the reference the fast
+// path (span_fast_path.h) is tested against; same result, slower.
+Parsed<Span> ParseSpansWithoutFastPath(std::string_view body, BodyFormat format,
+                                       const ParseOptions& options);
 Parsed<Feedback> ParseFeedback(std::string_view body, BodyFormat format,
                                const ParseOptions& options);
 Parsed<Resolution> ParseResolutions(std::string_view body, BodyFormat format,

@@ -37,15 +37,27 @@ void BindReal(sqlite3_stmt* s, int i, const std::optional<double>& v) {
     sqlite3_bind_null(s, i);
 }
 
-// Binds a span to the 19 columns of `spans`, seq first.
-void BindSpan(sqlite3_stmt* st, int64_t seq, const Span& sp) {
+// Text bound without SQLite's copy: `v` must stay alive and unchanged until
+// the statement is reset.
+void BindTextNoCopyOrNull(sqlite3_stmt* s, int i, const std::string& v) {
+  if (v.empty()) {
+    sqlite3_bind_null(s, i);
+  } else {
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+}
+
+// Binds a span to the 19 columns of `spans`, seq first. The text is not
+// copied: `sp` and `labels_text` (its labels as LabelsToText writes them)
+// must outlive the step.
+void BindSpan(sqlite3_stmt* st, int64_t seq, const Span& sp, const std::string& labels_text) {
   sqlite3_bind_int64(st, 1, seq);
-  BindTextOrNull(st, 2, sp.investigation_id);
-  BindTextOrNull(st, 3, sp.agent);
+  BindTextNoCopyOrNull(st, 2, sp.investigation_id);
+  BindTextNoCopyOrNull(st, 3, sp.agent);
   sqlite3_bind_int64(st, 4, sp.ts_ms);
-  BindTextOrNull(st, 5, sp.model);
-  BindTextOrNull(st, 6, sp.response_model);
-  BindTextOrNull(st, 7, sp.provider);
+  BindTextNoCopyOrNull(st, 5, sp.model);
+  BindTextNoCopyOrNull(st, 6, sp.response_model);
+  BindTextNoCopyOrNull(st, 7, sp.provider);
   BindInt(st, 8, sp.input_tokens);
   BindInt(st, 9, sp.output_tokens);
   BindInt(st, 10, sp.cache_read_tokens);
@@ -54,11 +66,27 @@ void BindSpan(sqlite3_stmt* st, int64_t seq, const Span& sp) {
   BindInt(st, 13, sp.tool_calls);
   BindReal(st, 14, sp.cost_usd);
   BindInt(st, 15, sp.duration_ms);
-  BindTextOrNull(st, 16, sp.finish_reason);
+  BindTextNoCopyOrNull(st, 16, sp.finish_reason);
   BindReal(st, 17, sp.confidence);
-  BindTextOrNull(st, 18, sp.incident_id);
-  BindTextOrNull(st, 19, LabelsToText(sp.labels));
+  BindTextNoCopyOrNull(st, 18, sp.incident_id);
+  BindTextNoCopyOrNull(st, 19, labels_text);
 }
+
+// The labels text of each distinct label set, rendered once: a batch holds
+// a few label sets over its many spans.
+class LabelsTexts {
+ public:
+  const std::string& Of(const Labels& labels) {
+    if (labels.empty()) return empty_;
+    auto it = texts_.find(labels);
+    if (it == texts_.end()) it = texts_.emplace(labels, LabelsToText(labels)).first;
+    return it->second;
+  }
+
+ private:
+  std::map<Labels, std::string> texts_;
+  const std::string empty_;
+};
 
 }  // namespace
 
@@ -118,7 +146,8 @@ Status SqliteStore::ApplyLateJoins(const EventBatch& batch, int64_t first,
     (*outcomes)[i].applied = true;
   }
   for (auto& [seq, t] : touched) {
-    BindSpan(replace_span_, seq, t.span);
+    const std::string labels_text = LabelsToText(t.span.labels);
+    BindSpan(replace_span_, seq, t.span, labels_text);
     const int rc = sqlite3_step(replace_span_);
     sqlite3_reset(replace_span_);
     sqlite3_clear_bindings(replace_span_);
@@ -165,8 +194,9 @@ Result<int64_t> SqliteStore::Append(const EventBatch& batch,
       return rc == SQLITE_DONE;
     };
     bool ok = true;
+    LabelsTexts labels_texts;
     for (const Span& sp : batch.spans) {
-      BindSpan(insert_span_, ++seq, sp);
+      BindSpan(insert_span_, ++seq, sp, labels_texts.Of(sp.labels));
       if (!(ok = step(insert_span_))) break;
     }
     for (size_t i = 0; ok && i < batch.feedback.size(); ++i) {
