@@ -1,5 +1,6 @@
 #include "exporters/daemon_metrics.h"
 
+#include <algorithm>
 #include <map>
 
 namespace aw::exporters {
@@ -137,49 +138,69 @@ DaemonMetrics::DaemonMetrics(const std::string& version)
 }
 
 void DaemonMetrics::CountSpans(const std::vector<Span>& spans, const Pricing& pricing) {
-  struct Totals {
-    double investigations = 0, tool_calls = 0, cost = 0, unpriced = 0;
-    double tokens[4] = {0, 0, 0, 0};  // input, output, cache_read, cache_write
-  };
-  std::map<std::pair<std::string, std::string>, Totals> by_agent_model;
+  static const char* kTokenTypes[4] = {"input", "output", "cache_read", "cache_write"};
+  std::lock_guard lock(spans_mu_);
+  std::vector<std::pair<const std::string*, AgentSeries*>> touched;  // agent name, its series
   int64_t folded = 0;
   for (const Span& span : spans) {
     const std::string model =
         models_.Label(span.model.empty() ? span.response_model : span.model, &folded);
-    Totals& t = by_agent_model[{span.agent, model}];
-    t.investigations += 1;
-    if (span.tool_calls) t.tool_calls += static_cast<double>(*span.tool_calls);
+    auto [it, created] = series_.try_emplace(span.agent);
+    AgentSeries& a = it->second;
+    if (!a.touched) {
+      a.touched = true;
+      touched.emplace_back(&it->first, &a);
+    }
+    auto m = std::find_if(a.models.begin(), a.models.end(),
+                          [&](const ModelSeries& ms) { return ms.model == model; });
+    if (m == a.models.end()) {
+      a.models.push_back(ModelSeries{});
+      m = a.models.end() - 1;
+      m->model = model;
+    }
+    a.add_investigations += 1;
+    if (span.tool_calls) a.add_tool_calls += static_cast<double>(*span.tool_calls);
     const std::optional<int64_t>* tokens[4] = {&span.input_tokens, &span.output_tokens,
                                                &span.cache_read_tokens,
                                                &span.cache_creation_tokens};
     for (int i = 0; i < 4; ++i) {
-      if (*tokens[i]) t.tokens[i] += static_cast<double>(**tokens[i]);
+      if (*tokens[i]) m->add_tokens[i] += static_cast<double>(**tokens[i]);
     }
     if (auto cost = PriceSpan(span, pricing)) {
-      t.cost += *cost;
+      m->add_cost += *cost;
     } else {
-      t.unpriced += 1;
+      m->add_unpriced += 1;
     }
+    // Every (agent, model) seen has a cost series, even at 0.
+    if (m->cost == nullptr) m->cost = &cost_.Add({{"agent", span.agent}, {"model", model}});
   }
-  static const char* kTokenTypes[4] = {"input", "output", "cache_read", "cache_write"};
-  std::map<std::string, std::pair<double, double>> by_agent;  // investigations, tool calls
-  for (const auto& [key, t] : by_agent_model) {
-    const auto& [agent, model] = key;
-    auto& a = by_agent[agent];
-    a.first += t.investigations;
-    a.second += t.tool_calls;
-    for (int i = 0; i < 4; ++i) {
-      if (t.tokens[i] > 0) {
-        tokens_.Add({{"agent", agent}, {"model", model}, {"type", kTokenTypes[i]}})
-            .Increment(t.tokens[i]);
+  for (auto [agent, a] : touched) {
+    if (a->investigations == nullptr) {
+      a->investigations = &investigations_.Add({{"agent", *agent}});
+      a->tool_calls = &tool_calls_.Add({{"agent", *agent}});
+    }
+    a->investigations->Increment(a->add_investigations);
+    a->tool_calls->Increment(a->add_tool_calls);
+    a->add_investigations = a->add_tool_calls = 0;
+    a->touched = false;
+    for (ModelSeries& m : a->models) {
+      for (int i = 0; i < 4; ++i) {
+        if (m.add_tokens[i] <= 0) continue;
+        if (m.tokens[i] == nullptr) {
+          m.tokens[i] =
+              &tokens_.Add({{"agent", *agent}, {"model", m.model}, {"type", kTokenTypes[i]}});
+        }
+        m.tokens[i]->Increment(m.add_tokens[i]);
+        m.add_tokens[i] = 0;
       }
+      m.cost->Increment(m.add_cost);
+      if (m.add_unpriced > 0) {
+        if (m.unpriced == nullptr)
+          m.unpriced = &unpriced_.Add({{"agent", *agent}, {"model", m.model}});
+        m.unpriced->Increment(m.add_unpriced);
+      }
+      m.add_cost = m.add_unpriced = 0;
     }
-    cost_.Add({{"agent", agent}, {"model", model}}).Increment(t.cost);
-    if (t.unpriced > 0) unpriced_.Add({{"agent", agent}, {"model", model}}).Increment(t.unpriced);
-  }
-  for (const auto& [agent, a] : by_agent) {
-    investigations_.Add({{"agent", agent}}).Increment(a.first);
-    tool_calls_.Add({{"agent", agent}}).Increment(a.second);
   }
   if (folded > 0) models_folded_.Increment(static_cast<double>(folded));
 }

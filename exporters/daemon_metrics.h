@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -30,8 +32,9 @@ class DaemonMetrics {
   // The model label (`model`, else `response_model`) is capped at
   // SetMaxModels distinct values (default 200); the rest count as "other"
   // and in agentwatch_model_labels_folded_total.
-  // Sums per (agent, model) first: a label lookup per span and counter
-  // would cost more than storing the span.
+  // Sums per (agent, model) first, into counters found once per agent and
+  // model: a label lookup per series and batch was 14 % of the writer
+  // thread with 1,000 agents in batches of 1000.
   void CountSpans(const std::vector<Span>& spans, const Pricing& pricing);
   void CountFeedback(const std::string& agent, Verdict verdict);
   void CountRejected(const std::string& endpoint, const std::string& reason, double n = 1);
@@ -74,6 +77,27 @@ class DaemonMetrics {
   prometheus::Counter& otlp_joined_late_;
   prometheus::Counter& otlp_dropped_;
   std::mutex otlp_mu_;  // one SetOtlpSpans at a time: read-then-increment
+
+  // The per-agent counters, found once: prometheus-cpp keeps a counter at
+  // its address until the series is removed, which these never are. Bounded
+  // by limits.max_agents and max_models. A series is created the first time
+  // it has something to count, as before.
+  struct ModelSeries {
+    std::string model;
+    prometheus::Counter* tokens[4] = {};  // input, output, cache_read, cache_write
+    prometheus::Counter* cost = nullptr;
+    prometheus::Counter* unpriced = nullptr;
+    double add_tokens[4] = {}, add_cost = 0, add_unpriced = 0;  // this batch
+  };
+  struct AgentSeries {
+    prometheus::Counter* investigations = nullptr;
+    prometheus::Counter* tool_calls = nullptr;
+    std::vector<ModelSeries> models;                    // a handful per agent
+    double add_investigations = 0, add_tool_calls = 0;  // this batch
+    bool touched = false;
+  };
+  std::mutex spans_mu_;  // one CountSpans at a time: the batch sums live in series_
+  std::unordered_map<std::string, AgentSeries> series_;
 };
 
 }  // namespace aw::exporters
