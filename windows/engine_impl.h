@@ -475,6 +475,12 @@ struct WindowEngine::Impl {
   }
 
   std::vector<SliValue> Compute(const SliQuery& q, TimeMs now) const;
+  // The counts of `ag`'s latest `n` records with ts <= end into `a` (not
+  // cleared), reading whole hours from its hour counts and records only in
+  // the hour that holds `end` and the one where `n` runs out. Returns how
+  // many records it took.
+  int64_t AddLatestFromBuckets(const AgentState& ag, TimeMs end, int64_t n, const Needs& needs,
+                               Acc& a) const;
   std::vector<SliRow> Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,
                                const std::string& only_agent) const;
   std::vector<AgentSnapshot> SnapshotAgents(const std::vector<WindowSpec>& windows, TimeMs now,

@@ -139,6 +139,11 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   };
   // The whole fleet in one group: its buckets are summed once, below.
   const bool fleet = countable && q.by.empty() && agent_filter.empty();
+  // One group per agent: a count window's latest records can come from
+  // the agent's hour counts.
+  const bool per_agent_counts =
+      countable && (q.by == std::vector<std::string>{"agent"} || !agent_filter.empty());
+  std::vector<int64_t> counted;  // per group: records a count window took from hour counts
 
   for (uint32_t agent : scan) {
     const AgentState& ag = agents[agent];
@@ -176,6 +181,14 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     } else {
       if (w.count <= 0) continue;
       const size_t n = static_cast<size_t>(w.count);
+      if (per_agent_counts && !ag.labelsets.empty()) {
+        const int64_t g = group_for(agent, ag.labelsets.begin()->first);
+        if (g < 0) continue;
+        if (counted.size() < accs.size()) counted.resize(accs.size());
+        counted[static_cast<size_t>(g)] =
+            AddLatestFromBuckets(ag, end, w.count, needs, accs[static_cast<size_t>(g)]);
+        continue;
+      }
       // Groups this agent can feed; stop scanning once all of them are full.
       std::vector<size_t> mine;
       for (const auto& [ls, count] : ag.labelsets) {
@@ -209,7 +222,8 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     Acc& a = accs[g];
     if (!time_window) {
       auto& c = candidates[g];
-      if (c.empty()) continue;  // count windows list only groups with records
+      // Count windows list only groups with records.
+      if (c.empty() && (g >= counted.size() || counted[g] == 0)) continue;
       const size_t n = static_cast<size_t>(w.count);
       if (c.size() > n) {  // several agents fed one group: keep the latest n
         std::nth_element(c.begin(), c.begin() + static_cast<ptrdiff_t>(n), c.end(),
@@ -233,6 +247,41 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     out.push_back(std::move(v));
   }
   return out;
+}
+
+int64_t WindowEngine::Impl::AddLatestFromBuckets(const AgentState& ag, TimeMs end, int64_t n,
+                                                  const Needs& needs, Acc& a) const {
+  const auto& order = ag.order;
+  // The records of the hour holding `end`, up to `end`, newest first.
+  const int64_t end_hour = BucketOf(end);
+  auto [b, e] = Range(order, end_hour * kBucketMs - 1, end);
+  int64_t need = n;
+  const auto take_latest = [&](size_t from, size_t to) {  // the latest `need` of [from, to)
+    const size_t k = std::min(to - from, static_cast<size_t>(need));
+    for (size_t i = to - k; i < to; ++i) Add(a, order[i], needs);
+    need -= static_cast<int64_t>(k);
+  };
+  take_latest(b, e);
+  // Older hours whole from their counts while they fit; the hour where `n`
+  // runs out by its records.
+  for (auto it = ag.buckets.LowerBound(end_hour); need > 0 && it != ag.buckets.begin();) {
+    --it;
+    const BucketCounts& c = it->counts;
+    // Placed records: spans, and verdict-only records (verdicts on no span).
+    const int64_t records = c.spans + c.verdicts - c.reviewed;
+    if (records <= need) {
+      a.spans += c.spans;
+      a.verdicts += c.verdicts;
+      a.overrides += c.overrides;
+      a.reviewed += c.reviewed;
+      a.cost += c.cost;
+      need -= records;
+      continue;
+    }
+    auto [hb, he] = Range(order, it->hour * kBucketMs - 1, (it->hour + 1) * kBucketMs - 1);
+    take_latest(hb, he);
+  }
+  return n - need;
 }
 
 // ---- Snapshot ----
