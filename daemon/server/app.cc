@@ -281,7 +281,7 @@ void App::OnCommit(const CommittedBatch& batch) {
   if (!batch.touched_agents.empty()) {
     {
       std::lock_guard lock(eval_mu_);
-      touched_.Add(batch.touched_agents);
+      touched_.insert(batch.touched_agents.begin(), batch.touched_agents.end());
     }
     eval_cv_.notify_one();
   }
@@ -296,9 +296,6 @@ void App::EvaluatorLoop() {
   // Agents per step of a tick: an evaluation on ingest waits for one step at
   // most. With 1,000 agents a step is a few percent of a whole tick.
   constexpr size_t kTickChunkAgents = 32;
-  // Agents per evaluation on ingest, most recently touched first: under a
-  // backlog, a fresh breach waits for one such chunk, not for the backlog.
-  constexpr size_t kIngestChunkAgents = 32;
   TickPlanner ticks(clock_.Steady(), kTickChunkAgents);
   // Stale SLI blocks are rendered in idle time, a few agents per step, so
   // that a read mostly concatenates ready bytes and an evaluation on ingest
@@ -313,7 +310,7 @@ void App::EvaluatorLoop() {
       const Duration wait = warm_more ? Duration::zero() : ticks.Wait(clock_.Steady(), kMaxWait);
       eval_cv_.wait_for(lock, wait, [&] { return eval_stop_ || !touched_.empty(); });
       if (eval_stop_) return;
-      touched = touched_.TakeNewest(kIngestChunkAgents);
+      touched.swap(touched_);
     }
     Millis interval;
     Millis retention;

@@ -26,7 +26,6 @@
 #include "daemon/config/config.h"
 #include "daemon/server/ingest_writer.h"
 #include "daemon/server/replay_cache.h"
-#include "daemon/server/tick_planner.h"
 #include "daemon/store/sqlite_store.h"
 #include "exporters/daemon_metrics.h"
 #include "exporters/sli_collector.h"
@@ -215,11 +214,11 @@ class App {
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
 
-  // Evaluator wake-ups: agents touched by ingest and not evaluated since.
+  // Evaluator wake-ups: agents touched by ingest since the last evaluation.
   std::mutex eval_mu_;
   std::condition_variable eval_cv_;
-  PendingAgents touched_;   // guarded by eval_mu_
-  bool eval_stop_ = false;  // guarded by eval_mu_
+  std::set<std::string> touched_;  // guarded by eval_mu_
+  bool eval_stop_ = false;         // guarded by eval_mu_
   std::thread evaluator_;
 
   std::mutex reload_mu_;  // one reload at a time (SIGHUP and POST)

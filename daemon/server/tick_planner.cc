@@ -45,22 +45,4 @@ TickPlanner::Duration TickPlanner::Wait(Time now, Duration cap) const {
   return std::clamp<Duration>(next_ - now, Duration::zero(), cap);
 }
 
-void PendingAgents::Add(const std::set<std::string>& agents) {
-  for (const std::string& agent : agents) {
-    auto [it, added] = where_.try_emplace(agent);
-    if (!added) order_.erase(it->second);
-    it->second = order_.insert(order_.end(), agent);
-  }
-}
-
-std::set<std::string> PendingAgents::TakeNewest(size_t n) {
-  std::set<std::string> out;
-  while (out.size() < n && !order_.empty()) {
-    where_.erase(order_.back());
-    out.insert(std::move(order_.back()));
-    order_.pop_back();
-  }
-  return out;
-}
-
 }  // namespace aw::server

@@ -14,10 +14,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace aw::server {
@@ -55,27 +53,6 @@ class TickPlanner {
   std::vector<std::set<std::string>> chunks_;  // of the tick under way, in order
   size_t next_chunk_ = 0;
   bool fleet_done_ = false;
-};
-
-// The agents that ingest touched and no evaluation has covered since, in
-// the order of their latest touch. The evaluator takes the most recently
-// touched first, a chunk at a time: an agent that has just breached waits
-// for one chunk, not for a backlog of agents touched before it. Every agent
-// is taken once the evaluator keeps up; an agent touched again moves to the
-// front (its evaluation will see both touches).
-//
-// Not thread-safe; the evaluator's lock guards it.
-class PendingAgents {
- public:
-  void Add(const std::set<std::string>& agents);
-  // Up to `n` agents, most recently touched first; they leave the queue.
-  std::set<std::string> TakeNewest(size_t n);
-  bool empty() const { return order_.empty(); }
-  size_t size() const { return order_.size(); }
-
- private:
-  std::list<std::string> order_;  // oldest touch first
-  std::unordered_map<std::string, std::list<std::string>::iterator> where_;
 };
 
 }  // namespace aw::server

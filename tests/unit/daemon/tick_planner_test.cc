@@ -1,7 +1,6 @@
 // TickPlanner: a tick's agents in chunks, then its fleet step, then its
 // housekeeping; when the next
-// tick is due; how long the evaluator may wait. PendingAgents: the agents
-// ingest touched, most recently touched first.
+// tick is due; how long the evaluator may wait.
 
 #include "daemon/server/tick_planner.h"
 
@@ -87,50 +86,6 @@ TEST(TickPlannerTest, WaitsNotAtAllDuringATickElseUntilTheNextOrTheCap) {
   EXPECT_EQ(ticks.Wait(kT0 + seconds(4), seconds(1)), TickPlanner::Duration::zero());
   (void)ticks.Next();
   EXPECT_EQ(ticks.Wait(kT0 + seconds(4), seconds(1)), TickPlanner::Duration::zero());
-}
-
-TEST(PendingAgentsTest, AFreshTouchIsTakenBeforeTheBacklog) {
-  PendingAgents pending;
-  pending.Add(Agents(100));  // a backlog
-  pending.Add({"probe"});
-  EXPECT_EQ(pending.size(), 101u);
-  const std::set<std::string> first = pending.TakeNewest(8);
-  EXPECT_EQ(first.size(), 8u);
-  EXPECT_TRUE(first.count("probe"));
-  EXPECT_EQ(pending.size(), 93u);
-}
-
-TEST(PendingAgentsTest, ATouchAgainMovesAnAgentToTheFrontOnce) {
-  PendingAgents pending;
-  pending.Add({"a"});
-  pending.Add({"b"});
-  pending.Add({"c"});
-  pending.Add({"a"});  // touched again: newest, and still one entry
-  EXPECT_EQ(pending.size(), 3u);
-  EXPECT_EQ(pending.TakeNewest(1), std::set<std::string>{"a"});
-  EXPECT_EQ(pending.TakeNewest(1), std::set<std::string>{"c"});
-  EXPECT_EQ(pending.TakeNewest(5), std::set<std::string>{"b"});
-  EXPECT_TRUE(pending.empty());
-  EXPECT_TRUE(pending.TakeNewest(5).empty());
-}
-
-TEST(PendingAgentsTest, EveryAgentTouchedIsTakenExactlyOnce) {
-  PendingAgents pending;
-  std::set<std::string> touched;
-  std::multiset<std::string> taken;
-  for (int round = 0; round < 50; ++round) {
-    std::set<std::string> batch;
-    for (int i = 0; i < 7; ++i) batch.insert("agent-" + std::to_string((round * 13 + i * 5) % 40));
-    pending.Add(batch);
-    touched.insert(batch.begin(), batch.end());
-    for (const std::string& a : pending.TakeNewest(round % 3 == 0 ? 4 : 0)) taken.insert(a);
-  }
-  while (!pending.empty()) {
-    for (const std::string& a : pending.TakeNewest(3)) taken.insert(a);
-  }
-  // Each agent left the queue once per time it was taken; all were taken.
-  EXPECT_EQ(std::set<std::string>(taken.begin(), taken.end()), touched);
-  EXPECT_TRUE(pending.TakeNewest(1).empty());
 }
 
 }  // namespace
