@@ -260,20 +260,42 @@ void WindowEngine::Impl::AddWindowFromBuckets(const AgentState& ag, TimeMs lo, T
                                               const Needs& needs, Acc& a) const {
   const auto& order = ag.order;
   const int64_t lo_hour = BucketOf(lo);
-  size_t begin = order.size();  // of the records of the hour at `it`, walking back
-  for (auto it = ag.buckets.end(); it != ag.buckets.begin();) {
-    --it;
-    if (it->hour < lo_hour) break;
-    const size_t to = begin;
-    begin -= static_cast<size_t>(RecordsOf(it->counts));
-    if (it->hour >= first && it->hour <= last) {
-      if (whole_hours) AddWholeHour(*it, needs, a);
-      continue;
-    }
-    for (size_t i = begin; i < to; ++i) {  // an edge hour, or one after `end`
+  const auto scan = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
       const TimeMs ts = recs[order[i]].ts;
       if (ts > lo && ts <= end) Add(a, order[i], needs);
     }
+  };
+  // Walking back from the newest hour, `begin` is where the records of the
+  // hour at `it` start.
+  size_t begin = order.size();
+  auto it = ag.buckets.end();
+  const auto step_back = [&] {
+    --it;
+    const size_t to = begin;
+    begin -= static_cast<size_t>(RecordsOf(it->counts));
+    return to;
+  };
+  // The hours after the whole ones: the edge at `end`, and records after it.
+  while (it != ag.buckets.begin() && std::prev(it)->hour > last && std::prev(it)->hour >= lo_hour) {
+    const size_t to = step_back();
+    scan(begin, to);
+  }
+  if (lo_hour > last) return;  // no whole hour; the walk covered the window
+  if (!whole_hours) {
+    // The caller adds the whole hours (the fleet's): one search finds the
+    // edge at `lo` instead of a walk over every hour in between.
+    auto [b, e] = Range(order, lo, first * kBucketMs - 1);
+    scan(b, e);
+    return;
+  }
+  while (it != ag.buckets.begin() && std::prev(it)->hour >= first) {
+    step_back();
+    AddWholeHour(*it, needs, a);
+  }
+  if (it != ag.buckets.begin() && std::prev(it)->hour == lo_hour) {
+    const size_t to = step_back();
+    scan(begin, to);
   }
 }
 
