@@ -9,6 +9,13 @@ const std::string* AgentOf(const StoredAlert& a) {
   return it == a.labels.end() ? nullptr : &it->second;
 }
 
+bool SameMeta(const Meta& x, const Meta& y) {
+  return x.receivers == y.receivers && x.threshold == y.threshold && x.op == y.op &&
+         x.sli == y.sli && x.stat == y.stat && x.window == y.window &&
+         x.for_duration == y.for_duration && x.keep_firing_for == y.keep_firing_for &&
+         x.tier == y.tier;
+}
+
 }  // namespace
 
 void AlertStates::Index(const std::string& fp, const StoredAlert& a) {
@@ -51,22 +58,77 @@ void AlertStates::BeginStep() {
   journaling_ = true;
 }
 
+AlertStates::Scalars AlertStates::ScalarsOf(const StoredAlert& a) {
+  return Scalars{a.state,
+                 a.value,
+                 a.active_since_ms,
+                 a.fired_at_ms,
+                 a.last_notified_ms,
+                 a.keep_firing_since_ms,
+                 a.acknowledged,
+                 a.unannounced};
+}
+
+void AlertStates::SetScalars(StoredAlert& a, const Scalars& s) {
+  a.state = s.state;
+  a.value = s.value;
+  a.active_since_ms = s.active_since_ms;
+  a.fired_at_ms = s.fired_at_ms;
+  a.last_notified_ms = s.last_notified_ms;
+  a.keep_firing_since_ms = s.keep_firing_since_ms;
+  a.acknowledged = s.acknowledged;
+  a.unannounced = s.unannounced;
+}
+
 void AlertStates::Remember(const std::string& fp) {
-  if (!journaling_ || undo_.count(fp)) return;
+  if (!journaling_) return;
   auto it = alerts_.find(fp);
-  undo_.emplace(fp, it == alerts_.end() ? std::nullopt : std::optional<Instance>(it->second));
+  auto [u, added] = undo_.try_emplace(fp);
+  Before& b = u->second;
+  if (!added) {
+    if (b.kind != Before::Kind::kScalars) return;
+    // A fuller change after a scalar one: the whole alert as it was.
+    Instance whole = it->second;
+    SetScalars(whole.stored, b.scalars);
+    if (b.annotations) whole.stored.annotations = std::move(*b.annotations);
+    b.annotations.reset();
+    b.whole = std::move(whole);
+    b.kind = Before::Kind::kWhole;
+    return;
+  }
+  if (it == alerts_.end()) return;  // kAbsent
+  b.kind = Before::Kind::kWhole;
+  b.whole = it->second;
+}
+
+AlertStates::Before* AlertStates::RememberScalars(const std::string& fp, const StoredAlert& a) {
+  if (!journaling_) return nullptr;
+  auto [u, added] = undo_.try_emplace(fp);
+  if (added) {
+    u->second.kind = Before::Kind::kScalars;
+    u->second.scalars = ScalarsOf(a);
+  }
+  return u->second.kind == Before::Kind::kScalars ? &u->second : nullptr;
 }
 
 void AlertStates::UndoStep() {
   if (!journaling_) return;
   for (auto& [fp, before] : undo_) {
-    if (auto it = alerts_.find(fp); it != alerts_.end()) {
+    auto it = alerts_.find(fp);
+    if (before.kind == Before::Kind::kScalars) {
+      // The step kept its rule, labels and meta: the index still holds.
+      if (it == alerts_.end()) continue;
+      SetScalars(it->second.stored, before.scalars);
+      if (before.annotations) it->second.stored.annotations = std::move(*before.annotations);
+      continue;
+    }
+    if (it != alerts_.end()) {
       Unindex(fp, it->second.stored);
       alerts_.erase(it);
     }
-    if (before) {
-      Index(fp, before->stored);
-      alerts_.emplace(fp, std::move(*before));
+    if (before.kind == Before::Kind::kWhole) {
+      Index(fp, before.whole.stored);
+      alerts_.emplace(fp, std::move(before.whole));
     }
   }
   undo_.clear();
@@ -154,9 +216,9 @@ void AlertStates::Resolve(const std::string& fp, TimeMs now,
 }
 
 void AlertStates::Activate(const Active& a, TimeMs now, StepResult* out) {
-  Remember(a.fingerprint);
   auto it = alerts_.find(a.fingerprint);
   if (it == alerts_.end()) {
+    Remember(a.fingerprint);
     Instance inst;
     inst.stored.fingerprint = a.fingerprint;
     inst.stored.rule = a.name;
@@ -176,19 +238,37 @@ void AlertStates::Activate(const Active& a, TimeMs now, StepResult* out) {
     return;
   }
   Instance& inst = it->second;
-  bool changed = inst.stored.annotations != a.annotations ||
-                 inst.stored.keep_firing_since_ms != 0 || inst.stored.labels != a.labels;
+  const bool annotations_changed = inst.stored.annotations != a.annotations;
+  bool changed = annotations_changed || inst.stored.keep_firing_since_ms != 0 ||
+                 inst.stored.labels != a.labels;
   // The fingerprint covers name and labels, so these differ only for an
   // alert restored with other labels; keep the index on what is stored.
   const bool reindex = inst.stored.rule != a.name || inst.stored.labels != a.labels;
-  if (reindex) Unindex(a.fingerprint, inst.stored);
-  inst.stored.rule = a.name;
-  inst.stored.labels = a.labels;
-  if (reindex) Index(a.fingerprint, inst.stored);
-  inst.stored.annotations = a.annotations;
+  const bool same_meta = SameMeta(inst.meta, a.meta);
+  // Most evaluations change a firing alert's value at most: the undo keeps
+  // those fields, not a copy of the alert.
+  Before* before = nullptr;
+  if (reindex || !same_meta) {
+    Remember(a.fingerprint);
+  } else {
+    before = RememberScalars(a.fingerprint, inst.stored);
+  }
+  if (reindex) {
+    Unindex(a.fingerprint, inst.stored);
+    inst.stored.rule = a.name;
+    inst.stored.labels = a.labels;
+    Index(a.fingerprint, inst.stored);
+  }
+  if (annotations_changed) {
+    // The first replacement in the step keeps the annotations it started with.
+    if (before != nullptr && !before->annotations) {
+      before->annotations = std::move(inst.stored.annotations);
+    }
+    inst.stored.annotations = a.annotations;
+  }
   inst.stored.value = a.value;
   inst.stored.keep_firing_since_ms = 0;
-  inst.meta = a.meta;
+  if (!same_meta) inst.meta = a.meta;
   if (inst.stored.state == AlertState::kPending) {
     if (now - inst.stored.active_since_ms >= a.meta.for_duration.count()) {
       Fire(inst, now, out);

@@ -75,9 +75,31 @@ class AlertStates {
   }
 
  private:
+  // The fields an evaluation changes on an alert that keeps its rule, labels
+  // and meta: what the undo of such a step keeps instead of a whole copy.
+  struct Scalars {
+    AlertState state = AlertState::kInactive;
+    double value = 0;
+    TimeMs active_since_ms = 0, fired_at_ms = 0, last_notified_ms = 0, keep_firing_since_ms = 0;
+    bool acknowledged = false, unannounced = false;
+  };
+  static Scalars ScalarsOf(const StoredAlert& a);
+  static void SetScalars(StoredAlert& a, const Scalars& s);
+  // An alert as it was before the step.
+  struct Before {
+    enum class Kind : uint8_t { kAbsent, kWhole, kScalars } kind = Kind::kAbsent;
+    Instance whole;                     // kWhole
+    Scalars scalars;                    // kScalars
+    std::optional<Labels> annotations;  // kScalars: set when the step replaced them
+  };
+
   void Index(const std::string& fp, const StoredAlert& a);
   void Unindex(const std::string& fp, const StoredAlert& a);
   void Remember(const std::string& fp);
+  // Remember for a change of scalars (and annotations) only; the step's
+  // scalar entry of `fp`, or null when it keeps the whole alert (or the
+  // absence of one) or no step is journaled.
+  Before* RememberScalars(const std::string& fp, const StoredAlert& a);
   AlertEvent EventOf(const Instance& inst) const;
   void Notify(const Instance& inst, const AlertEvent& e, StepResult* out) const;
   bool Silenced(const Instance& inst, TimeMs now) const;
@@ -88,8 +110,8 @@ class AlertStates {
   std::map<std::string, Instance> alerts_;  // by fingerprint
   std::unordered_map<std::string, FingerprintSet> by_agent_;
   std::map<std::string, FingerprintSet> by_rule_;
-  // Each alert the step changed as it was before (nullopt: it was absent).
-  std::unordered_map<std::string, std::optional<Instance>> undo_;
+  // Each alert the step changed as it was before.
+  std::unordered_map<std::string, Before> undo_;
   bool journaling_ = false;
 };
 

@@ -88,11 +88,26 @@ struct EvalInput {
   const std::set<std::string>* only_agents = nullptr;  // null: every agent
 };
 
+// A group's value that did not breach, as its rule saw it: its alert's
+// labels and fingerprint are worked out only if some alert ends (rare), not
+// for every group on every evaluation.
+struct Observation {
+  const AlertRule* rule = nullptr;
+  Labels group;
+  double value = 0;
+  TemplateVars vars;
+};
+
 // What one evaluation found, across every Alerting evaluated.
 struct Findings {
   std::vector<Active> actives;
   std::set<std::string> seen;  // fingerprints in actives
-  std::map<std::string, Observed> observed;
+  // Groups that did not breach, in evaluation order. A breaching group needs
+  // none: its alert is in `seen`, so it does not end.
+  std::vector<Observation> observations;
+  // `observations` by the fingerprint of the alert each would have (a later
+  // one of the same fingerprint wins).
+  std::map<std::string, Observed> ObservedByFingerprint() const;
 };
 
 // Evaluates `a`, adding its active groups and observed values to `found`.

@@ -232,11 +232,13 @@ struct RuleEngine::Impl {
       }
       gone.push_back(fp);
     }
+    if (gone.empty()) return out;
+    const std::map<std::string, Observed> observed = found.ObservedByFingerprint();
     for (const std::string& fp : gone) {
       if (complete.count(states.alerts().at(fp).stored.rule)) {
-        states.Deactivate(fp, now, found.observed, &out);
+        states.Deactivate(fp, now, observed, &out);
       } else {
-        states.Resolve(fp, now, found.observed, &out);
+        states.Resolve(fp, now, observed, &out);
       }
     }
     return out;

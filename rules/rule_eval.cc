@@ -14,14 +14,10 @@ namespace {
 
 constexpr const char* kAlertname = "alertname";
 
-// Records the group's value whether or not it breaches (see Observed).
-void Observe(Findings& found, const AlertRule& rule, const Labels& group, double value,
-             const TemplateVars& vars = {}) {
-  Labels labels = group;
-  for (auto& [k, v] : Render(rule.labels, group, value, vars)) labels[k] = v;
-  labels[kAlertname] = rule.name;
-  std::string fp = Fingerprint(rule.name, labels);
-  found.observed[std::move(fp)] = {value, std::move(labels), &rule.annotations, vars};
+// Records the value of a group that did not breach (see Observation).
+void Observe(Findings& found, const AlertRule& rule, Labels group, double value,
+             TemplateVars vars = {}) {
+  found.observations.push_back({&rule, std::move(group), value, std::move(vars)});
 }
 
 std::string EvaluateRule(const Alerting& a, const EvalInput& in, Findings& found) {
@@ -38,15 +34,18 @@ std::string EvaluateRule(const Alerting& a, const EvalInput& in, Findings& found
     }
     for (const Regression& g :
          CompareWithPrevious(r, in.compute, in.first_seen, in.now, in.only_agents)) {
-      const TemplateVars vars = {{"baseline", g.baseline}};
-      Observe(found, r, g.group, g.value, vars);
-      if (g.fires) add(g.group, g.value, vars);
+      TemplateVars vars = {{"baseline", g.baseline}};
+      if (g.fires) {
+        add(g.group, g.value, vars);
+      } else {
+        Observe(found, r, g.group, g.value, std::move(vars));
+      }
     }
     return error;
   }
   std::vector<SliValue> current = Run(in.compute, r.query, in.now, in.only_agents);
   if (!r.compare) {
-    for (const SliValue& v : current) {
+    for (SliValue& v : current) {
       if (!v.value || v.samples < r.min_samples) continue;
       // Low-volume guard: > >= test the Wilson lower bound, < <= the upper.
       double compared = *v.value;
@@ -56,8 +55,11 @@ std::string EvaluateRule(const Alerting& a, const EvalInput& in, Findings& found
         compared = stats::WilsonBound(*v.value, v.samples, *r.confidence, lower);
         vars["bound"] = compared;
       }
-      Observe(found, r, v.group, *v.value, vars);
-      if (OpHolds(r.op, compared, r.threshold)) add(v.group, *v.value, vars);
+      if (OpHolds(r.op, compared, r.threshold)) {
+        add(v.group, *v.value, vars);
+      } else {
+        Observe(found, r, std::move(v.group), *v.value, std::move(vars));
+      }
     }
     return error;
   }
@@ -75,10 +77,13 @@ std::string EvaluateRule(const Alerting& a, const EvalInput& in, Findings& found
       continue;
     }
     const double ratio = *v.value / *it->second.value;
-    Observe(found, r, v.group, ratio);
     const bool holds =
         r.compare->ratio_above ? ratio > *r.compare->ratio_above : ratio < *r.compare->ratio_below;
-    if (holds) add(v.group, ratio);
+    if (holds) {
+      add(v.group, ratio);
+    } else {
+      Observe(found, r, v.group, ratio);
+    }
   }
   return error;
 }
@@ -189,6 +194,19 @@ std::string AddActive(Findings& found, const std::string& name, const Labels& gr
   a.meta = std::move(meta);
   found.actives.push_back(std::move(a));
   return "";
+}
+
+std::map<std::string, Observed> Findings::ObservedByFingerprint() const {
+  std::map<std::string, Observed> out;
+  for (const Observation& o : observations) {
+    const AlertRule& rule = *o.rule;
+    Labels labels = o.group;
+    for (auto& [k, v] : Render(rule.labels, o.group, o.value, o.vars)) labels[k] = v;
+    labels[kAlertname] = rule.name;
+    std::string fp = Fingerprint(rule.name, labels);
+    out[std::move(fp)] = {o.value, std::move(labels), &rule.annotations, o.vars};
+  }
+  return out;
 }
 
 std::string EvaluateAlerting(const Alerting& a, const EvalInput& in, Findings& found) {

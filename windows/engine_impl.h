@@ -67,8 +67,9 @@ struct WindowEngine::Impl {
   void AddShare(const Rec& r, int sign) {
     const BucketCounts d = Share(r, sign);
     const int64_t hour = BucketOf(r.ts);
-    agents[r.agent].buckets.Add(hour, d);
-    fleet_buckets.Add(hour, d);
+    const int64_t* tool = r.kind == Kind::kSpan && (r.flags & kHasTool) ? &r.tool : nullptr;
+    agents[r.agent].buckets.Add(hour, d, tool);
+    fleet_buckets.Add(hour, d, tool);
   }
 
   static BucketCounts Share(const Rec& r, int sign) {
@@ -475,6 +476,25 @@ struct WindowEngine::Impl {
   }
 
   std::vector<SliValue> Compute(const SliQuery& q, TimeMs now) const;
+  // Placed records of an hour: its spans and its verdict-only records
+  // (verdicts on no span). The records of an agent's hour sit together in
+  // its sorted `order`, after those of every earlier hour: where they start
+  // follows from the counts of the hours after it, without a search.
+  static int64_t RecordsOf(const BucketCounts& c) { return c.spans + c.verdicts - c.reviewed; }
+  // The counts (and tool counts) of a whole hour into `a`.
+  static void AddWholeHour(const HourBuckets::Entry& e, const Needs& needs, Acc& a);
+  // One agent's time window lo < ts <= end into `a` (not cleared): the
+  // hours [first, last] (those wholly inside) from its hour counts, unless
+  // `whole_hours` is false (the caller adds the fleet's), and records only
+  // in the partial hours at the two edges.
+  void AddWindowFromBuckets(const AgentState& ag, TimeMs lo, TimeMs end, int64_t first,
+                            int64_t last, bool whole_hours, const Needs& needs, Acc& a) const;
+  // The counts of `ag`'s latest `n` records with ts <= end into `a` (not
+  // cleared), reading whole hours from its hour counts and records only in
+  // the hour that holds `end` and the one where `n` runs out. Returns how
+  // many records it took.
+  int64_t AddLatestFromBuckets(const AgentState& ag, TimeMs end, int64_t n, const Needs& needs,
+                               Acc& a) const;
   std::vector<SliRow> Snapshot(const std::vector<WindowSpec>& windows, TimeMs now,
                                const std::string& only_agent) const;
   std::vector<AgentSnapshot> SnapshotAgents(const std::vector<WindowSpec>& windows, TimeMs now,

@@ -191,6 +191,11 @@ inline double CostUsd(CostSum units) {
   return static_cast<double>(whole) + static_cast<double>(fraction) / kCostUnitsPerUsd;
 }
 
+// The tool calls of one hour's spans, value -> count, sorted by value: the
+// exact distribution (CONTRACT.md: tool_calls quantiles are exact) of whole
+// hours without their records. An hour's spans take a handful of values.
+using ToolCounts = std::vector<std::pair<int32_t, int32_t>>;
+
 // Counts per hour bucket in one flat vector sorted by hour: an agent holds
 // a few hundred hours and nearly every write hits the newest, so the back is
 // checked first and the rest searched. Denser and cheaper to walk than a tree
@@ -200,21 +205,27 @@ class HourBuckets {
  public:
   struct Entry {
     int64_t hour;
+    // Before the counts: they align to 16 bytes, so this fills the gap.
+    ToolCounts tools;  // of the spans with tool_calls in [0, INT32_MAX]
     BucketCounts counts;
   };
   using const_iterator = std::vector<Entry>::const_iterator;
 
-  // Adds `d` to the counts of `hour`; a bucket whose counts return to zero
-  // is dropped, so the entries are exactly the hours with something in them.
-  void Add(int64_t hour, const BucketCounts& d) {
+  // Adds `d` to the counts of `hour` and, for a span with tool calls,
+  // `*tool` (its sign that of d.spans) to the hour's tool counts; a bucket
+  // whose counts return to zero is dropped, so the entries are exactly the
+  // hours with something in them.
+  void Add(int64_t hour, const BucketCounts& d, const int64_t* tool = nullptr) {
+    std::vector<Entry>::iterator it;
     if (entries_.empty() || hour > entries_.back().hour) {
-      if (!d.Empty()) entries_.push_back(Entry{hour, d});
-      return;
-    }
-    auto it = hour == entries_.back().hour ? entries_.end() - 1 : LowerBoundMut(hour);
-    if (it->hour != hour) {  // `it` is valid: some entry's hour is >= `hour`
-      if (!d.Empty()) entries_.insert(it, Entry{hour, d});
-      return;
+      if (d.Empty()) return;
+      it = entries_.insert(entries_.end(), Entry{hour, {}, {}});
+    } else {
+      it = hour == entries_.back().hour ? entries_.end() - 1 : LowerBoundMut(hour);
+      if (it->hour != hour) {  // `it` is valid: some entry's hour is >= `hour`
+        if (d.Empty()) return;
+        it = entries_.insert(it, Entry{hour, {}, {}});
+      }
     }
     BucketCounts& c = it->counts;
     c.spans += d.spans;
@@ -222,6 +233,7 @@ class HourBuckets {
     c.overrides += d.overrides;
     c.reviewed += d.reviewed;
     c.cost += d.cost;
+    if (tool != nullptr) AddTool(it->tools, *tool, d.spans);
     if (c.Empty()) entries_.erase(it);
   }
 
@@ -234,16 +246,46 @@ class HourBuckets {
   const_iterator end() const { return entries_.end(); }
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
-  void clear() { entries_.clear(); }
+  // Spans held whose tool calls do not fit ToolCounts: while any is, the
+  // tool counts miss them and a tool_calls window must read records.
+  int64_t wide_tools() const { return wide_tools_; }
+  void clear() {
+    entries_.clear();
+    wide_tools_ = 0;
+  }
   void ShrinkToFit() { entries_.shrink_to_fit(); }
-  int64_t Bytes() const { return static_cast<int64_t>(entries_.capacity() * sizeof(Entry)); }
+  int64_t Bytes() const {
+    int64_t b = static_cast<int64_t>(entries_.capacity() * sizeof(Entry));
+    for (const Entry& e : entries_) {
+      b += static_cast<int64_t>(e.tools.capacity() * sizeof(ToolCounts::value_type));
+    }
+    return b;
+  }
 
  private:
   std::vector<Entry>::iterator LowerBoundMut(int64_t hour) {
     return entries_.begin() + (LowerBound(hour) - entries_.cbegin());
   }
 
+  void AddTool(ToolCounts& tools, int64_t value, int64_t sign) {
+    if (value < 0 || value > std::numeric_limits<int32_t>::max()) {
+      wide_tools_ += sign;
+      return;
+    }
+    const auto v = static_cast<int32_t>(value);
+    auto it =
+        std::lower_bound(tools.begin(), tools.end(), v,
+                         [](const ToolCounts::value_type& e, int32_t x) { return e.first < x; });
+    if (it == tools.end() || it->first != v) {
+      tools.insert(it, {v, static_cast<int32_t>(sign)});
+      return;
+    }
+    it->second += static_cast<int32_t>(sign);
+    if (it->second == 0) tools.erase(it);
+  }
+
   std::vector<Entry> entries_;
+  int64_t wide_tools_ = 0;
 };
 
 constexpr TimeMs kBucketMs = 3'600'000;  // one hour

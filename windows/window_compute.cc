@@ -130,15 +130,23 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   const int64_t last = BucketOf(end + 1) - 1;
   const auto add_buckets = [&](const HourBuckets& buckets, Acc& a) {
     for (auto it = buckets.LowerBound(first); it != buckets.end() && it->hour <= last; ++it) {
-      a.spans += it->counts.spans;
-      a.verdicts += it->counts.verdicts;
-      a.overrides += it->counts.overrides;
-      a.reviewed += it->counts.reviewed;
-      a.cost += it->counts.cost;
+      AddWholeHour(*it, needs, a);
     }
   };
+  // tool_calls over a time window reads whole hours from the tool counts
+  // too, as long as every span's tool calls fit them.
+  const bool tool_hours = q.sli == Sli::kToolCalls && !label_filter &&
+                          (q.by.empty() || q.by == std::vector<std::string>{"agent"});
+  const auto bucketed = [&](const HourBuckets& buckets) {
+    return countable || (tool_hours && buckets.wide_tools() == 0);
+  };
   // The whole fleet in one group: its buckets are summed once, below.
-  const bool fleet = countable && q.by.empty() && agent_filter.empty();
+  const bool fleet = bucketed(fleet_buckets) && q.by.empty() && agent_filter.empty();
+  // One group per agent: a count window's latest records can come from
+  // the agent's hour counts.
+  const bool per_agent_counts =
+      countable && (q.by == std::vector<std::string>{"agent"} || !agent_filter.empty());
+  std::vector<int64_t> counted;  // per group: records a count window took from hour counts
 
   for (uint32_t agent : scan) {
     const AgentState& ag = agents[agent];
@@ -148,23 +156,12 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
       // Every group seen at all shows up, even with an empty window.
       for (const auto& [ls, count] : ag.labelsets) group_for(agent, ls);
       if (w.duration.count() <= 0) continue;
-      if (countable && !ag.labelsets.empty()) {
+      if (bucketed(ag.buckets) && !ag.labelsets.empty()) {
         // One group per agent: whole buckets from the counts, records only
         // in the partial buckets at the two edges.
         const int64_t g = group_for(agent, ag.labelsets.begin()->first);
         if (g < 0) continue;
-        Acc& a = accs[static_cast<size_t>(g)];
-        const auto scan_range = [&](TimeMs from, TimeMs to) {  // from < ts <= to
-          auto [b, e] = Range(order, from, to);
-          for (size_t i = b; i < e; ++i) Add(a, order[i], needs);
-        };
-        if (first > last) {
-          scan_range(lo, end);
-          continue;
-        }
-        scan_range(lo, first * kBucketMs - 1);
-        if (!fleet) add_buckets(ag.buckets, a);
-        scan_range((last + 1) * kBucketMs - 1, end);
+        AddWindowFromBuckets(ag, lo, end, first, last, !fleet, needs, accs[static_cast<size_t>(g)]);
         continue;
       }
       auto [b, e] = Range(order, lo, end);
@@ -176,6 +173,14 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     } else {
       if (w.count <= 0) continue;
       const size_t n = static_cast<size_t>(w.count);
+      if (per_agent_counts && !ag.labelsets.empty()) {
+        const int64_t g = group_for(agent, ag.labelsets.begin()->first);
+        if (g < 0) continue;
+        if (counted.size() < accs.size()) counted.resize(accs.size());
+        counted[static_cast<size_t>(g)] =
+            AddLatestFromBuckets(ag, end, w.count, needs, accs[static_cast<size_t>(g)]);
+        continue;
+      }
       // Groups this agent can feed; stop scanning once all of them are full.
       std::vector<size_t> mine;
       for (const auto& [ls, count] : ag.labelsets) {
@@ -209,7 +214,8 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     Acc& a = accs[g];
     if (!time_window) {
       auto& c = candidates[g];
-      if (c.empty()) continue;  // count windows list only groups with records
+      // Count windows list only groups with records.
+      if (c.empty() && (g >= counted.size() || counted[g] == 0)) continue;
       const size_t n = static_cast<size_t>(w.count);
       if (c.size() > n) {  // several agents fed one group: keep the latest n
         std::nth_element(c.begin(), c.begin() + static_cast<ptrdiff_t>(n), c.end(),
@@ -233,6 +239,98 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     out.push_back(std::move(v));
   }
   return out;
+}
+
+void WindowEngine::Impl::AddWholeHour(const HourBuckets::Entry& e, const Needs& needs, Acc& a) {
+  a.spans += e.counts.spans;
+  a.verdicts += e.counts.verdicts;
+  a.overrides += e.counts.overrides;
+  a.reviewed += e.counts.reviewed;
+  a.cost += e.counts.cost;
+  if (needs.dist[kDistTool]) {
+    std::vector<double>& d = a.dist[kDistTool];
+    for (const auto& [value, count] : e.tools) {
+      d.insert(d.end(), static_cast<size_t>(count), static_cast<double>(value));
+    }
+  }
+}
+
+void WindowEngine::Impl::AddWindowFromBuckets(const AgentState& ag, TimeMs lo, TimeMs end,
+                                              int64_t first, int64_t last, bool whole_hours,
+                                              const Needs& needs, Acc& a) const {
+  const auto& order = ag.order;
+  const int64_t lo_hour = BucketOf(lo);
+  const auto scan = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      const TimeMs ts = recs[order[i]].ts;
+      if (ts > lo && ts <= end) Add(a, order[i], needs);
+    }
+  };
+  // Walking back from the newest hour, `begin` is where the records of the
+  // hour at `it` start.
+  size_t begin = order.size();
+  auto it = ag.buckets.end();
+  const auto step_back = [&] {
+    --it;
+    const size_t to = begin;
+    begin -= static_cast<size_t>(RecordsOf(it->counts));
+    return to;
+  };
+  // The hours after the whole ones: the edge at `end`, and records after it.
+  while (it != ag.buckets.begin() && std::prev(it)->hour > last && std::prev(it)->hour >= lo_hour) {
+    const size_t to = step_back();
+    scan(begin, to);
+  }
+  if (lo_hour > last) return;  // no whole hour; the walk covered the window
+  if (!whole_hours) {
+    // The caller adds the whole hours (the fleet's): one search finds the
+    // edge at `lo` instead of a walk over every hour in between.
+    auto [b, e] = Range(order, lo, first * kBucketMs - 1);
+    scan(b, e);
+    return;
+  }
+  while (it != ag.buckets.begin() && std::prev(it)->hour >= first) {
+    step_back();
+    AddWholeHour(*it, needs, a);
+  }
+  if (it != ag.buckets.begin() && std::prev(it)->hour == lo_hour) {
+    const size_t to = step_back();
+    scan(begin, to);
+  }
+}
+
+int64_t WindowEngine::Impl::AddLatestFromBuckets(const AgentState& ag, TimeMs end, int64_t n,
+                                                 const Needs& needs, Acc& a) const {
+  const auto& order = ag.order;
+  const int64_t end_hour = BucketOf(end);
+  int64_t need = n;
+  const auto take_latest = [&](size_t from, size_t to) {  // the latest `need` of [from, to)
+    const size_t k = std::min(to - from, static_cast<size_t>(need));
+    for (size_t i = to - k; i < to; ++i) Add(a, order[i], needs);
+    need -= static_cast<int64_t>(k);
+  };
+  // Newest hour first: the records of the hour holding `end` up to `end`,
+  // older hours whole from their counts while they fit, and the hour where
+  // `n` runs out by its records.
+  size_t begin = order.size();  // of the records of the hour at `it`, walking back
+  for (auto it = ag.buckets.end(); need > 0 && it != ag.buckets.begin();) {
+    --it;
+    const int64_t records = RecordsOf(it->counts);
+    const size_t to = begin;
+    begin -= static_cast<size_t>(records);
+    if (it->hour > end_hour) continue;
+    if (it->hour == end_hour) {
+      size_t upto = to;
+      while (upto > begin && recs[order[upto - 1]].ts > end) --upto;
+      take_latest(begin, upto);
+    } else if (records <= need) {
+      AddWholeHour(*it, Needs{}, a);
+      need -= records;
+    } else {
+      take_latest(begin, to);
+    }
+  }
+  return n - need;
 }
 
 // ---- Snapshot ----

@@ -37,8 +37,9 @@
 //   and incident resolutions with resolved_at < cutoff.
 // - Memory: one 128-byte record per investigation plus its id in one flat
 //   string table (the id's bytes and ~20 more), plus
-//   one hour bucket (~96 bytes: 48 of counts and cost, a map node) per agent
-//   and hour that holds records, and one per hour for the fleet.
+//   one hour bucket (80 bytes: counts, cost and a vector of tool counts,
+//   plus 8 bytes per distinct tool_calls value of its spans, heap-allocated)
+//   per agent and hour that holds records, and one per hour for the fleet.
 // - Hour buckets: per agent, the counts of spans, verdicts, overrides and
 //   reviewed spans and the spans' cost per hour of ts, and the same summed
 //   over the fleet. Costs are summed in fixed point (1e-18 USD), so a sum
@@ -50,7 +51,12 @@
 //   cost_usd over a time window, grouped by agent or by nothing and without
 //   label filters, read whole buckets (the fleet's when grouped by nothing)
 //   and scan records only in the two partial edge buckets; exact at the
-//   edges.
+//   edges. So does tool_calls, from each hour's value -> count of its spans'
+//   tool calls (exact; while any span held has tool calls outside
+//   [0, INT32_MAX], its agent's and the fleet's windows read records). A
+//   count window of those four figures per agent reads the hours before the
+//   one holding its end whole, and records only in the hour where its count
+//   runs out.
 //
 // Thread-safety: thread-safe. The engine owns its state and its lock; every
 // public method takes the lock itself (writers exclusively, readers shared),

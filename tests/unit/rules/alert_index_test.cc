@@ -63,7 +63,10 @@ void ExpectIndexMatchesWalk(const AlertStates& states) {
 
 std::vector<std::string> StatesDump(const AlertStates& states) {
   std::vector<std::string> out;
-  for (const auto& [fp, inst] : states.alerts()) out.push_back(Dump(inst.stored));
+  for (const auto& [fp, inst] : states.alerts()) {
+    out.push_back(Dump(inst.stored) + " for=" + std::to_string(inst.meta.for_duration.count()) +
+                  " keep=" + std::to_string(inst.meta.keep_firing_for.count()));
+  }
   return out;
 }
 
@@ -99,8 +102,16 @@ TEST(AlertIndexTest, RandomStateMachineStepsKeepTheIndexAndUndoExact) {
       a.name = name;
       a.labels = labels;
       a.value = static_cast<double>(rng() % 100);
-      a.meta.for_duration = Millis(static_cast<int64_t>(rng() % 3) * 1000);
-      a.meta.keep_firing_for = Millis(static_cast<int64_t>(rng() % 2) * 3000);
+      // Annotations that change with the value now and then, and a rule's
+      // meta that mostly stays (the undo then keeps only the changed fields).
+      a.annotations = {{"summary", "v" + std::to_string(rng() % 3)}};
+      if (rng() % 4 == 0) {
+        a.meta.for_duration = Millis(static_cast<int64_t>(rng() % 3) * 1000);
+        a.meta.keep_firing_for = Millis(static_cast<int64_t>(rng() % 2) * 3000);
+      } else {
+        a.meta.for_duration = Millis(name == "Cost" ? 2000 : 0);
+        a.meta.keep_firing_for = Millis(name == "Tools" ? 3000 : 0);
+      }
       states.Activate(a, now, &out);
     } else if (op < 60) {
       if (states.alerts().count(fp)) states.Deactivate(fp, now, {}, &out);
