@@ -504,6 +504,10 @@ struct WindowEngine::Impl {
   void PruneBefore(TimeMs cutoff);
   static void ApplyFeedbackLocked(Impl& m, uint32_t slot, const Feedback& fb, int64_t seq,
                                   std::set<std::string>* touched);
+  // The writes behind WindowEngine's Apply calls, under its exclusive lock.
+  bool ApplySpan(const Span& span, int64_t seq, std::set<std::string>* touched);
+  void ApplyFeedback(const Feedback& fb, int64_t seq, std::set<std::string>* touched);
+  void ApplyResolution(const Resolution& res, int64_t seq, std::set<std::string>* touched);
 };
 
 }  // namespace aw::windows

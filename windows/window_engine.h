@@ -137,6 +137,12 @@ class WindowEngine {
                      std::set<std::string>* touched = nullptr) EXCLUDES(mu_);
   void ApplyResolution(const Resolution& resolution, int64_t seq,
                        std::set<std::string>* touched = nullptr) EXCLUDES(mu_);
+  // One committed batch, as ApplySpan, ApplyFeedback and ApplyResolution
+  // of each record in turn (spans, then verdicts, then resolutions, with
+  // seqs counting up from first_seq), taking the lock once per chunk.
+  void ApplyCommitted(const std::vector<Span>& spans, const std::vector<Feedback>& feedback,
+                      const std::vector<Resolution>& resolutions, int64_t first_seq,
+                      std::set<std::string>* touched = nullptr) EXCLUDES(mu_);
 
   // Figures for one query, one entry per group that has at least one record
   // in the window (and, for time windows, any group seen at all: counts and

@@ -396,17 +396,10 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
     }
     return;
   }
-  int64_t seq = *first_seq;
   {
-    for (const Span& s : committed.accepted.spans) {
-      state_.engine.ApplySpan(s, seq++, &committed.touched_agents);
-    }
-    for (const Feedback& f : committed.accepted.feedback) {
-      state_.engine.ApplyFeedback(f, seq++, &committed.touched_agents);
-    }
-    for (const Resolution& r : committed.accepted.resolutions) {
-      state_.engine.ApplyResolution(r, seq++, &committed.touched_agents);
-    }
+    state_.engine.ApplyCommitted(committed.accepted.spans, committed.accepted.feedback,
+                                 committed.accepted.resolutions, *first_seq,
+                                 &committed.touched_agents);
     // After the spans: a late join may change one committed just now. The
     // windows take the record as stored, as if it had arrived so.
     for (size_t i = 0; i < late_applied.size(); ++i) {
