@@ -293,7 +293,10 @@ bool ReadValue(od::value& v, Field field, const ParseOptions& opt, Record* rec, 
     }
     case od::json_type::number: {
       const std::string_view token = TrimTrailingSpace(v.raw_json_token());
-      if (!IsJsonNumber(token)) return false;
+      // Also a value that loses to an alias: the nlohmann reader refuses
+      // the whole body over a number out of a double's range (1e400).
+      double value = 0;
+      if (!IsJsonNumber(token) || !TokenToDouble(token, &value)) return false;
       *slot = {Kind::kNumber, token};
       return true;
     }

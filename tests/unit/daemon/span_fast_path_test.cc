@@ -108,23 +108,38 @@ TEST(SpanFastPathTest, ReadsTheCommonRecords) {
 
 TEST(SpanFastPathTest, LeavesWhatItDoesNotReadExactlyToNlohmann) {
   SpanFastPath fast;
-  for (const char* record : {
-           R"({"investigation_id":"i","agent":"a","unknown":1})",      // unknown key
-           R"({"investigation_id":"i","agent":"a","agent":"b"})",      // repeated key
-           R"({"investigation_id":"i\u0041","agent":"a"})",            // an escape
-           R"({"investigation_id":"i","agent":"a","tool_calls":-0})",  // "-0" is 0 to nlohmann
-           R"({"investigation_id":"i","agent":"a","tool_calls":-1})",  // an error to word
-           R"({"investigation_id":"i","agent":"a","labels":{"x":"1","x":"2"}})",
-           R"({"investigation_id":"i","agent":"a","gen_ai.response.finish_reasons":["stop"]})",
-           R"({"investigation_id":"i","agent":"a"} x)",                 // trailing bytes
-           R"({"investigation_id":"i","agent":"a",})",                  // trailing comma
-           R"({"investigation_id":"i","agent":"a","cost":01})",         // leading zero
-           "\xEF\xBB\xBF{\"investigation_id\":\"i\",\"agent\":\"a\"}",  // BOM: nlohmann skips it
-           "{\"investigation_id\":\"i\",\"agent\":\"a\",\"model\":\"m\t\"}",  // raw tab in a string
-       }) {
+  for (
+      const char* record : {
+          R"({"investigation_id":"i","agent":"a","unknown":1})",      // unknown key
+          R"({"investigation_id":"i","agent":"a","agent":"b"})",      // repeated key
+          R"({"investigation_id":"i\u0041","agent":"a"})",            // an escape
+          R"({"investigation_id":"i","agent":"a","tool_calls":-0})",  // "-0" is 0 to nlohmann
+          R"({"investigation_id":"i","agent":"a","tool_calls":-1})",  // an error to word
+          R"({"investigation_id":"i","agent":"a","labels":{"x":"1","x":"2"}})",
+          R"({"investigation_id":"i","agent":"a","gen_ai.response.finish_reasons":["stop"]})",
+          R"({"investigation_id":"i","agent":"a"} x)",                 // trailing bytes
+          R"({"investigation_id":"i","agent":"a",})",                  // trailing comma
+          R"({"investigation_id":"i","agent":"a","cost":01})",         // leading zero
+          "\xEF\xBB\xBF{\"investigation_id\":\"i\",\"agent\":\"a\"}",  // BOM: nlohmann skips it
+          "{\"investigation_id\":\"i\",\"agent\":\"a\",\"model\":\"m\t\"}",  // raw tab in a string
+          // Out of a double's range, even where an alias loses to the name:
+          // nlohmann refuses the whole body.
+          R"({"investigation_id":"i","agent":"a","agent.estimated_cost_usd":1e400,"estimated_cost_usd":1})",
+          R"({"investigation_id":"i","agent":"a","confidence":-1e999})",
+      }) {
     Span span;
     EXPECT_FALSE(fast.ReadRecord(record, Options(), &span)) << record;
   }
+}
+
+// Found by the random records under clang, whose argument order differs.
+TEST(SpanFastPathTest, SameResultForNumbersOutOfRangeUnderALosingAlias) {
+  ExpectSame(
+      R"({"agent":"agent-8","agent.estimated_cost_usd":1e400,"ts":"2026-11-25T15:59:00Z","estimated_cost_usd":0.093,
+"gen_ai.request.model":"s-73","investigation_id":"inv-845339"})");
+  ExpectSame(
+      R"({"investigation_id":"i","agent":"a","agent.tool_calls_made":1e999,"tool_calls":2})");
+  ExpectSame(R"({"investigation_id":"i","agent":"a","tool_calls":99999999999999999999})");
 }
 
 TEST(SpanFastPathTest, SameResultOnTheParserTestsAndTheFuzzCorpus) {
