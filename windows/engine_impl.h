@@ -116,20 +116,18 @@ struct WindowEngine::Impl {
 
   // The slot of `id`, creating a pending one if needed. *created tells which.
   uint32_t Slot(const std::string& id, bool* created = nullptr) {
-    const uint32_t found = index.Find(id);
-    if (created != nullptr) *created = found == kNoId;
-    if (found != kNoId) return found;
-    uint32_t slot;
+    const uint32_t next =
+        free_slots.empty() ? static_cast<uint32_t>(recs.size()) : free_slots.back();
+    const uint32_t slot = index.FindOrInsert(id, next);
+    if (created != nullptr) *created = slot == next;
+    if (slot != next) return slot;
     if (!free_slots.empty()) {
-      slot = free_slots.back();
       free_slots.pop_back();
       recs[slot] = Rec{};
     } else {
-      slot = static_cast<uint32_t>(recs.size());
       recs.emplace_back();
     }
     recs[slot].kind = Kind::kPending;
-    index.Insert(id, slot);
     return slot;
   }
 

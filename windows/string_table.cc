@@ -51,7 +51,9 @@ void StringTable::Place(uint32_t key, uint64_t hash) {
   }
 }
 
-void StringTable::Insert(std::string_view text, uint32_t key) {
+void StringTable::Insert(std::string_view text, uint32_t key) { Insert(text, key, Hash(text)); }
+
+void StringTable::Insert(std::string_view text, uint32_t key, uint64_t hash) {
   if (key >= kErased) throw std::out_of_range("StringTable: key out of range");
   if (text.size() >= kFree) throw std::length_error("StringTable: text too long");
   // Erased cells count as full: probes pass over them, so they lengthen
@@ -64,14 +66,15 @@ void StringTable::Insert(std::string_view text, uint32_t key) {
   w.offset = arena_.size();
   w.length = text.size();
   arena_.insert(arena_.end(), text.begin(), text.end());
-  Place(key, Hash(text));
+  Place(key, hash);
   ++live_;
 }
 
 uint32_t StringTable::FindOrInsert(std::string_view text, uint32_t key_if_new) {
-  const uint32_t found = Find(text);
-  if (found != kNone) return found;
-  Insert(text, key_if_new);
+  const uint64_t hash = Hash(text);  // once: a miss goes on to insert
+  const size_t at = Locate(text, hash);
+  if (at < cells_.size()) return cells_[at].key;
+  Insert(text, key_if_new, hash);
   return key_if_new;
 }
 

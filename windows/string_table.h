@@ -59,6 +59,7 @@ class StringTable {
   static constexpr uint64_t kFree = (uint64_t{1} << 24) - 1;
 
   static uint64_t Hash(std::string_view text);
+  void Insert(std::string_view text, uint32_t key, uint64_t hash);
   // The cell holding `text`, or the table's size if none.
   size_t Locate(std::string_view text, uint64_t hash) const;
   void Place(uint32_t key, uint64_t hash);
