@@ -4,17 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/unit/daemon/parse_test_options.h"
+
 namespace aw::ingest {
 namespace {
 
-constexpr TimeMs kNow = 1'795'622'400'000;  // 2026-11-25T16:00:00Z
-
-ParseOptions Options() {
-  ParseOptions o;
-  o.now_ms = kNow;
-  o.max_records = 5;
-  return o;
-}
+using testing::kNow;
+using testing::Options;
 
 TEST(ParserTest, ReadsAFullSpan) {
   auto p = ParseSpans(R"({"investigation_id":"inv-7f3a","agent":"incident-response",

@@ -16,17 +16,13 @@
 
 #include "daemon/ingest/parser.h"
 
+#include "tests/unit/daemon/parse_test_options.h"
+
 namespace aw::ingest {
 namespace {
 
-constexpr TimeMs kNow = 1'795'622'400'000;  // 2026-11-25T16:00:00Z
-
-ParseOptions Options() {
-  ParseOptions o;
-  o.now_ms = kNow;
-  o.max_records = 5;
-  return o;
-}
+using testing::kNow;
+using testing::Options;
 
 std::string Bits(double d) {
   uint64_t u = 0;
