@@ -140,14 +140,24 @@ OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item, const Receiv
     result = notifier_.Send(*receiver, *event, now);
   }
   switch (result.status) {
-    case DeliveryStatus::kDelivered:
+    case DeliveryStatus::kDelivered: {
       (void)store_.MarkDelivered(item.id, now);
       Count(item.receiver, Outcome::kSent);
+      bool was_failing;
       {
         MutexLock lock(mu_);
-        counts_[item.receiver].last_success_ms = now;
+        ReceiverCounts& c = counts_[item.receiver];
+        // Its first delivery since start counts too: items may have backed
+        // off before a restart.
+        was_failing = c.last_success_ms == 0 || c.last_error_ms >= c.last_success_ms;
+        c.last_success_ms = now;
       }
+      // The receiver is back: what backed off through the outage goes out
+      // now, not after each item's own backoff (up to max_backoff). Best
+      // effort: if the store refuses, the items keep their times.
+      if (was_failing) (void)store_.ExpediteReceiver(item.receiver, now);
       return Outcome::kSent;
+    }
     case DeliveryStatus::kPermanent:
       return fail(result.error);
     case DeliveryStatus::kRetryable:

@@ -82,6 +82,9 @@ class OutboxStore {
   virtual Status Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
                             const std::string& last_error) = 0;
   virtual Status MarkFailed(int64_t id, const std::string& error) = 0;
+  // Makes every pending item of `receiver` due later than `now` due at
+  // `now`: the receiver answers again. Returns how many it moved.
+  virtual Result<int64_t> ExpediteReceiver(const std::string& receiver, TimeMs now) = 0;
   // Marks every pending item of `receiver` and `fingerprint` with an id below
   // `newer_id` superseded (never to be sent). Returns how many it marked.
   virtual Result<int64_t> SupersedeOlder(const std::string& receiver,

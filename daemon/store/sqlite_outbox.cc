@@ -88,6 +88,20 @@ Status SqliteStore::Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
   return Status::Ok();
 }
 
+Result<int64_t> SqliteStore::ExpediteReceiver(const std::string& receiver, TimeMs now) {
+  std::lock_guard lock(mu_);
+  Stmt st(db_,
+          "UPDATE outbox SET next_attempt = ? WHERE status = 0 AND receiver = ? AND "
+          "next_attempt > ?");
+  if (!st) return Error("outbox");
+  sqlite3_bind_int64(st.get(), 1, now);
+  sqlite3_bind_text(st.get(), 2, receiver.data(), static_cast<int>(receiver.size()),
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st.get(), 3, now);
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("outbox");
+  return static_cast<int64_t>(sqlite3_changes(db_));
+}
+
 Result<int64_t> SqliteStore::OutboxDepth() {
   std::lock_guard lock(mu_);
   Stmt q(db_, "SELECT count(*) FROM outbox WHERE status = 0");

@@ -115,6 +115,19 @@ class FakeOutboxStore final : public OutboxStore {
     return Status::Ok();
   }
 
+  Result<int64_t> ExpediteReceiver(const std::string& receiver, TimeMs now) override {
+    std::lock_guard lock(mu_);
+    int64_t moved = 0;
+    for (auto& [id, e] : entries_) {
+      if (e.state == State::kPending && e.item.receiver == receiver &&
+          e.item.next_attempt_ms > now) {
+        e.item.next_attempt_ms = now;
+        ++moved;
+      }
+    }
+    return moved;
+  }
+
   Status MarkFailed(int64_t id, const std::string& error) override {
     std::lock_guard lock(mu_);
     auto* e = Find(id);

@@ -117,6 +117,38 @@ TEST_F(OutboxSenderTest, OutageThenRecoveryWithGrowingBackoff) {
   EXPECT_EQ(counts.failed, 0);
 }
 
+// A receiver down long enough for an item's backoff to reach a minute: once
+// it answers again (here, to a newer alert), the item that waited goes out
+// at once, not a minute later. Another receiver still down keeps its times.
+TEST_F(OutboxSenderTest, ReceiverBackAfterAnOutageSendsWhatWaitedAtOnce) {
+  OutboxSender sender(store_, clock_, Receivers(), notifier_, Seeded());
+  sink_.Respond("/hook", 503, 7);
+  // pd is down and asks for an hour: nothing may retry it earlier.
+  sink_.SetDefault("/pd", HttpSink::Reply{503, "down", "text/plain", "3600", 0ms});
+  const int64_t waited = store_.Add("audit", test::Payload(FiringEvent("a")), clock_.NowMs(), "fa");
+  const int64_t pd = store_.Add("pd", test::Payload(FiringEvent("p")), clock_.NowMs(), "fp");
+  for (int attempt = 1; attempt <= 7; ++attempt) {
+    sender.DeliverDue(clock_.NowMs());
+    ASSERT_EQ(Item(waited).attempts, attempt);
+    if (attempt < 7) clock_.Set(Item(waited).next_attempt_ms);
+  }
+  ASSERT_EQ(StateOf(waited), State::kPending);
+  clock_.Set(clock_.NowMs() + 1);
+  const TimeMs back = clock_.NowMs();
+  ASSERT_GT(Item(waited).next_attempt_ms - back, 20'000) << "backed off by then";
+  const OutboxItem pd_before = Item(pd);
+  ASSERT_GT(pd_before.next_attempt_ms, back);
+
+  const int64_t newer = store_.Add("audit", test::Payload(FiringEvent("b")), back, "fb");
+  sender.DeliverDue(back);  // the newer alert goes out: the receiver is back
+  ASSERT_EQ(StateOf(newer), State::kDelivered);
+  sender.DeliverDue(back);  // same instant: no clock moved
+  EXPECT_EQ(StateOf(waited), State::kDelivered);
+  EXPECT_EQ(StateOf(pd), State::kPending);
+  EXPECT_EQ(Item(pd).next_attempt_ms, pd_before.next_attempt_ms) << "pd is still down";
+  EXPECT_EQ(Item(pd).attempts, pd_before.attempts);
+}
+
 TEST_F(OutboxSenderTest, BackoffDoublesUpToTheCapWithJitterBelow) {
   OutboxSender sender(store_, clock_, {}, notifier_, Seeded());
   for (int i = 0; i < 50; ++i) {

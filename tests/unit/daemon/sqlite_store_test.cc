@@ -191,6 +191,43 @@ TEST_F(SqliteStoreTest, NewerOutboxItemSupersedesOlderPendingOfTheSameAlert) {
   EXPECT_EQ(*store->SupersedeOlder("pd", "f1", newest), 0);
 }
 
+// A receiver answering again: its items backing off become due now; items
+// already due, other receivers' items and delivered ones keep their times.
+TEST_F(SqliteStoreTest, ExpediteReceiverMakesItsPendingItemsDueNow) {
+  auto store = Open();
+  auto item = [](const std::string& receiver, const std::string& fp) {
+    OutboxItem n;
+    n.receiver = receiver;
+    n.fingerprint = fp;
+    n.payload = "{}";
+    n.created_ms = n.next_attempt_ms = 10;
+    return n;
+  };
+  ASSERT_TRUE(
+      store
+          ->SaveAlertChanges(
+              {}, {}, {item("pd", "f1"), item("pd", "f2"), item("pd", "f3"), item("slack", "f1")})
+          .ok());
+  auto due = store->DueOutbox(10, 10);
+  ASSERT_EQ(due->size(), 4u);
+  ASSERT_TRUE(store->Reschedule((*due)[0].id, 5'000, 3, "503").ok());
+  ASSERT_TRUE(store->Reschedule((*due)[1].id, 9'000, 4, "503").ok());
+  ASSERT_TRUE(store->Reschedule((*due)[2].id, 8'000, 1, "503").ok());
+  ASSERT_TRUE(store->MarkDelivered((*due)[2].id, 20).ok());  // then delivered
+  ASSERT_TRUE(store->Reschedule((*due)[3].id, 7'000, 2, "503").ok());
+  auto moved = store->ExpediteReceiver("pd", 100);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 2);
+  due = store->DueOutbox(100, 10);
+  ASSERT_EQ(due->size(), 2u);  // both pd items backing off, oldest first
+  EXPECT_EQ((*due)[0].fingerprint, "f1");
+  EXPECT_EQ((*due)[0].attempts, 3);
+  EXPECT_EQ((*due)[1].fingerprint, "f2");
+  EXPECT_EQ(*store->NextOutboxAttempt(), 100);
+  EXPECT_EQ((*store->DueOutbox(7'000, 10)).size(), 3u);  // slack kept its time
+  EXPECT_EQ(*store->ExpediteReceiver("pd", 100), 0);
+}
+
 // 12 KiB of garbage in the middle of a file with 50k spans: the store must
 // refuse (at open or at the scan), naming the file and the way to recover,
 // never rebuild from part of the data.
