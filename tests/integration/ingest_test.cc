@@ -412,6 +412,7 @@ TEST_F(IngestTest, StoreUnavailableIs503AndARetryLaterIsAccepted) {
   // timeout: the commit fails, so the request must not get a 2xx.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(dir_.File("events.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10'000);  // the daemon may be mid-commit
   ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   int status = 0;
   const std::string span = R"({"investigation_id":"locked","agent":"ir"})";

@@ -241,6 +241,7 @@ TEST_F(OtlpTest, StoreUnavailableIs503AndTheRetryIsStored) {
        OtlpSpan(kTrace, kRoot, "", t, t + 1000, {{"agent.type", "ir"}})}));
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(dir_.File("events.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10'000);  // the daemon may be mid-commit
   ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   auto res = d->Client()->Post("/v1/traces", body, "application/json");
   ASSERT_TRUE(res);
@@ -282,6 +283,7 @@ TEST_F(OtlpTest, ALateDescendantTheStoreCannotTakeIs503AndItsRetryApplies) {
       {OtlpSpan(kTrace, "0000000000000009", kRoot, t, t + 10, {{"gen_ai.tool.name", "kubectl"}})}));
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(dir_.File("events.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10'000);  // the daemon may be mid-commit
   ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   res = d->Client()->Post("/v1/traces", late, "application/json");
   ASSERT_TRUE(res);

@@ -27,10 +27,13 @@ constexpr const char* kRules = R"(groups:
 )";
 
 // Runs one statement on a second connection to the same file, the way an
-// operator (or a fault) would change the database under the daemon.
+// operator (or a fault) would change the database under the daemon. It waits
+// for the write lock as an operator's sqlite3 would: the outbox sender may be
+// recording a delivery at that moment (CI saw "database is locked" without).
 void Sql(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 10'000);
   char* err = nullptr;
   EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
   sqlite3_free(err);
