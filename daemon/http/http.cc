@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 
 #include <nlohmann/json.hpp>
@@ -57,6 +58,37 @@ void Response::set_content(std::string content, std::string content_type) {
   set_header("Content-Type", std::move(content_type));
 }
 
+struct Responder::State {
+  std::function<void(Response)> deliver;
+  std::atomic<bool> sent{false};
+
+  ~State() {
+    if (sent.load()) return;
+    Response res;
+    res.status = 500;
+    res.set_content(JsonError("internal error: the handler gave no reply"), "application/json");
+    deliver(std::move(res));
+  }
+};
+
+Responder::Responder(std::function<void(Response)> deliver) : state_(std::make_shared<State>()) {
+  state_->deliver = std::move(deliver);
+}
+
+void Responder::Send(Response res) const {
+  if (state_->sent.exchange(true)) return;
+  state_->deliver(std::move(res));
+}
+
+void Router::AddAsync(std::string method, std::string path, AsyncHandler handler) {
+  async_routes_[{std::move(method), std::move(path)}] = std::move(handler);
+}
+
+const AsyncHandler* Router::FindAsync(std::string_view method, std::string_view path) const {
+  auto it = async_routes_.find(std::pair<std::string, std::string>(method, path));
+  return it == async_routes_.end() ? nullptr : &it->second;
+}
+
 void Router::Add(std::string method, std::string path, Handler handler) {
   routes_[{std::move(method), std::move(path)}] = std::move(handler);
 }
@@ -73,8 +105,9 @@ const Handler* Router::Find(std::string_view method, std::string_view path,
     if (path_known) *path_known = true;
     return &it->second;
   }
-  bool known = std::any_of(routes_.begin(), routes_.end(),
-                           [&](const auto& r) { return r.first.second == path; });
+  const auto same_path = [&](const auto& r) { return r.first.second == path; };
+  bool known = std::any_of(routes_.begin(), routes_.end(), same_path) ||
+               std::any_of(async_routes_.begin(), async_routes_.end(), same_path);
   const Handler* best = nullptr;
   size_t best_len = 0;
   for (const auto& [key, handler] : prefix_routes_) {

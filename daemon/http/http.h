@@ -64,6 +64,24 @@ struct Response {
 
 using Handler = std::function<void(const Request&, Response&)>;
 
+// The reply to one request, sent from any thread when the handler has it
+// (an ingest handler answers from the writer's commit, holding no thread
+// while it waits). Copies share one reply and the first Send wins; when the
+// last copy goes away unsent (a handler bug), the client gets a 500 rather
+// than a connection that hangs. The Request stays valid until the reply is
+// sent.
+class Responder {
+ public:
+  explicit Responder(std::function<void(Response)> deliver);
+  void Send(Response res) const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+using AsyncHandler = std::function<void(const Request&, Responder)>;
+
 // Exact (method, path) routes, and prefix routes for paths that carry an
 // id (tried when no exact route matches; the longest prefix wins). HEAD is
 // served by the GET route without a body.
@@ -73,13 +91,18 @@ class Router {
   // Every path that starts with `prefix` and is longer than it; the handler
   // reads the rest of Request::path.
   void AddPrefix(std::string method, std::string prefix, Handler handler);
+  // An exact route whose handler must not block: it may run on an IO
+  // thread and replies through its Responder when it can.
+  void AddAsync(std::string method, std::string path, AsyncHandler handler);
   // The handler for the request, or null. `path_known` tells whether some
   // route has this path (for a 405 rather than a 404).
   const Handler* Find(std::string_view method, std::string_view path, bool* path_known) const;
+  const AsyncHandler* FindAsync(std::string_view method, std::string_view path) const;
 
  private:
   std::map<std::pair<std::string, std::string>, Handler, std::less<>> routes_;
   std::map<std::pair<std::string, std::string>, Handler, std::less<>> prefix_routes_;
+  std::map<std::pair<std::string, std::string>, AsyncHandler, std::less<>> async_routes_;
 };
 
 // Why the server answered a request itself, before any handler ran.
@@ -117,6 +140,12 @@ struct Options {
   std::chrono::milliseconds body_timeout{10'000};  // absolute, from the end of the head
   std::chrono::milliseconds idle_timeout{5'000};   // no byte of a next request by then: closed
   std::chrono::milliseconds write_timeout{10'000};
+  // Asked on the IO thread for a complete request whose body is at most
+  // inline_body_limit bytes and not compressed: true runs the handler right
+  // there instead of handing it to a worker (two thread wake-ups less). Only
+  // for handlers that never block.
+  std::function<bool(const Request&)> run_inline;
+  size_t inline_body_limit = 64 * 1024;
   std::string tls_cert_file;  // both set: TLS only
   std::string tls_key_file;
 };
@@ -145,6 +174,7 @@ class Server {
  public:
   // `handler` answers every request that passed the server's checks
   // (typically a Router lookup); `on_reject` words the server's own replies.
+  Server(Options options, AsyncHandler handler, RejectionHook on_reject);
   Server(Options options, Handler handler, RejectionHook on_reject);
   ~Server();  // Stop()s
   Server(const Server&) = delete;

@@ -5,8 +5,10 @@
 //
 // Each connection lives on its own strand: the reads, the timer and the
 // writes of one connection never run concurrently. A request is read, then
-// handed to the worker pool; the reply is posted back to the strand and
-// written, and only then is the next request read. Pipelined bytes stay in
+// handed to the worker pool (or, for a small request to a handler that never
+// blocks, handled right on the IO thread); the reply is posted back to the
+// strand from whichever thread has it and written, and only then is the
+// next request read. Pipelined bytes stay in
 // the connection's buffer between requests, so replies keep their order.
 
 #include <sys/resource.h>
@@ -220,11 +222,11 @@ Response RejectionResponse(Rejection r, const Options& o, const Request& req,
   return res;
 }
 
-Response RunHandler(const Handler& handler, const Request& req) {
-  Response res;
+// Runs a handler; one that throws gets a 500 (unless it already replied).
+void RunHandler(const AsyncHandler& handler, const Request& req, const Responder& reply) {
   try {
-    handler(req, res);
-    return res;
+    handler(req, reply);
+    return;
   } catch (const std::exception& e) {
     LogError("http: handler for " + req.method + " " + req.target + " threw: " + e.what());
   } catch (...) {
@@ -233,7 +235,7 @@ Response RunHandler(const Handler& handler, const Request& req) {
   Response err;
   err.status = 500;
   err.set_content(JsonError("internal error"), "application/json");
-  return err;
+  reply.Send(std::move(err));
 }
 
 }  // namespace
@@ -305,7 +307,7 @@ class ConnectionBase {
 
 struct Server::Impl {
   Options options;
-  Handler handler;
+  AsyncHandler handler;
   RejectionHook on_reject;
 
   std::mutex conn_mu;
@@ -490,23 +492,32 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     ++timer_gen_;
     timer_.cancel();
     ++server_.in_flight;
-    net::post(*server_.workers,
-              [self = this->shared_from_this(), body = std::move(body), rejection]() mutable {
-                Response res;
-                std::optional<Rejection> r = rejection;
-                if (!r) r = FinishBody(std::move(body), self->opts(), &self->req_);
-                if (r) {
-                  res = RejectionResponse(*r, self->opts(), self->req_, self->server_.on_reject);
-                  self->keep_alive_ = false;
-                } else {
-                  res = RunHandler(self->server_.handler, self->req_);
-                }
-                auto* conn = self.get();
-                net::post(conn->stream_.get_executor(),
-                          [self = std::move(self), res = std::move(res)]() mutable {
-                            self->Write(std::move(res));
-                          });
-              });
+    if (!rejection && body.size() <= opts().inline_body_limit && opts().run_inline &&
+        !IsGzip(req_) && opts().run_inline(req_)) {
+      req_.body = std::move(body);
+      return RunHandler(server_.handler, req_, MakeResponder());
+    }
+    net::post(*server_.workers, [self = this->shared_from_this(), body = std::move(body),
+                                 rejection]() mutable {
+      std::optional<Rejection> r = rejection;
+      if (!r) r = FinishBody(std::move(body), self->opts(), &self->req_);
+      if (!r) return RunHandler(self->server_.handler, self->req_, self->MakeResponder());
+      Response res = RejectionResponse(*r, self->opts(), self->req_, self->server_.on_reject);
+      self->keep_alive_ = false;
+      self->MakeResponder().Send(std::move(res));
+    });
+  }
+
+  // The reply goes back to the connection's strand, from whichever thread
+  // sends it.
+  Responder MakeResponder() {
+    return Responder([self = this->shared_from_this()](Response res) {
+      auto* conn = self.get();
+      net::post(conn->stream_.get_executor(),
+                [self = std::move(self), res = std::move(res)]() mutable {
+                  self->Write(std::move(res));
+                });
+    });
   }
 
   void Write(Response res) {
@@ -572,7 +583,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   uint64_t timer_gen_ = 0;
   beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
-  Request req_;  // owned by the worker while kHandling
+  Request req_;  // the handler's while kHandling, until its reply is sent
   std::string remote_;
   State state_ = State::kWaiting;
   SteadyClock::time_point wait_start_;
@@ -647,12 +658,22 @@ void Server::Impl::Accept() {
   });
 }
 
-Server::Server(Options options, Handler handler, RejectionHook on_reject)
+Server::Server(Options options, AsyncHandler handler, RejectionHook on_reject)
     : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->handler = std::move(handler);
   impl_->on_reject = std::move(on_reject);
 }
+
+Server::Server(Options options, Handler handler, RejectionHook on_reject)
+    : Server(
+          std::move(options),
+          [handler = std::move(handler)](const Request& q, const Responder& reply) {
+            Response res;
+            handler(q, res);
+            reply.Send(std::move(res));
+          },
+          std::move(on_reject)) {}
 
 Server::~Server() { Stop(std::chrono::milliseconds(0)); }
 

@@ -134,8 +134,13 @@ Status App::Start() {
   http::RaiseFileLimit();
   router_ = std::make_unique<http::Router>();
   Routes();
+  // Ingest handlers only parse and queue (the writer replies after the
+  // commit), so a small request is handled on the IO thread that read it.
+  hopts.run_inline = [this](const http::Request& q) {
+    return router_->FindAsync(q.method, q.path) != nullptr;
+  };
   http_ = std::make_unique<http::Server>(
-      hopts, [this](const http::Request& q, http::Response& r) { Dispatch(q, r); },
+      hopts, [this](const http::Request& q, http::Responder r) { Dispatch(q, std::move(r)); },
       [this](http::Rejection why, const http::Request& q, http::Response& r) {
         OnRejected(why, q, r);
       });
@@ -374,12 +379,15 @@ void App::Routes() {
   SilenceRoutes();
 }
 
-void App::Dispatch(const http::Request& q, http::Response& r) {
+void App::Dispatch(const http::Request& q, http::Responder reply) {
+  http::Response r;
   try {
+    if (const http::AsyncHandler* a = router_->FindAsync(q.method, q.path)) return (*a)(q, reply);
     bool path_known = false;
     const http::Handler* h = router_->Find(q.method, q.path, &path_known);
-    if (h) return (*h)(q, r);
-    if (path_known) {
+    if (h) {
+      (*h)(q, r);
+    } else if (path_known) {
       ReplyJson(r, 405, json{{"error", "method not allowed: " + q.method + " " + q.path}});
     } else {
       ReplyJson(r, 404, json{{"error", "no such endpoint: " + q.method + " " + q.path}});
@@ -396,6 +404,7 @@ void App::Dispatch(const http::Request& q, http::Response& r) {
     r = http::Response{};
     ReplyJson(r, 500, json{{"error", "internal error"}});
   }
+  reply.Send(std::move(r));  // ignored when an async handler replied before throwing
 }
 
 void App::OnRejected(http::Rejection why, const http::Request& q, http::Response& r) {

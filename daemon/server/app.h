@@ -35,6 +35,7 @@ class Router;
 class Server;
 struct Request;
 struct Response;
+class Responder;
 enum class Rejection;
 }  // namespace aw::http
 
@@ -98,13 +99,14 @@ class App {
   void HandleInvestigation(const http::Request& req, http::Response& res);
   // Every request the server accepted: route lookup, 404/405, and the
   // last-resort guard (500, logged, counted).
-  void Dispatch(const http::Request& req, http::Response& res);
+  void Dispatch(const http::Request& req, http::Responder reply);
   // Words and counts the server's own rejections (413, 415, 431, 400).
   void OnRejected(http::Rejection why, const http::Request& req, http::Response& res);
   // webhooks.cc: the on-call tools' native signed webhooks (PagerDuty v3,
   // Slack interactions), mapped to resolutions and verdicts.
   void WebhookRoutes();
-  void HandleIngest(const http::Request& req, http::Response& res, Endpoint endpoint);
+  // Parses and queues; the reply is sent from the writer after the commit.
+  void HandleIngest(const http::Request& req, const http::Responder& reply, Endpoint endpoint);
   // Moves the spans of agents this shard does not own out of `spans` (and
   // their body index out of `indexes`) into `errors`, kept in index order.
   // Returns how many moved; 0 when unsharded.

@@ -41,13 +41,13 @@ void UnnameForeignAgents(const ShardMap& shard, std::vector<Feedback>& feedback)
 }  // namespace
 
 void App::IngestRoutes() {
-  router_->Add("POST", "/v1/spans", [this](const http::Request& q, http::Response& r) {
+  router_->AddAsync("POST", "/v1/spans", [this](const http::Request& q, http::Responder r) {
     HandleIngest(q, r, Endpoint::kSpans);
   });
-  router_->Add("POST", "/v1/feedback", [this](const http::Request& q, http::Response& r) {
+  router_->AddAsync("POST", "/v1/feedback", [this](const http::Request& q, http::Responder r) {
     HandleIngest(q, r, Endpoint::kFeedback);
   });
-  router_->Add("POST", "/v1/resolutions", [this](const http::Request& q, http::Response& r) {
+  router_->AddAsync("POST", "/v1/resolutions", [this](const http::Request& q, http::Responder r) {
     HandleIngest(q, r, Endpoint::kResolutions);
   });
 }
@@ -113,10 +113,14 @@ bool App::Authorize(const http::Request& req, http::Response& res, bool admin, b
   return false;
 }
 
-void App::HandleIngest(const http::Request& req, http::Response& res, Endpoint endpoint) {
+void App::HandleIngest(const http::Request& req, const http::Responder& reply, Endpoint endpoint) {
   const auto start = std::chrono::steady_clock::now();
   const std::string path = EndpointPath(static_cast<int>(endpoint));
-  const auto finish = [&] { metrics_.CountRequest(path, res.status, SecondsSince(start)); };
+  http::Response res;
+  const auto finish = [&] {
+    metrics_.CountRequest(path, res.status, SecondsSince(start));
+    reply.Send(std::move(res));
+  };
   if (!ready_ || stopping_) {
     res.set_header("Retry-After", "1");
     ReplyJson(res, 503, ErrorBody(stopping_ ? "shutting down" : "starting: rebuilding state"));
@@ -210,21 +214,28 @@ void App::HandleIngest(const http::Request& req, http::Response& res, Endpoint e
                    {"errors", error_list}});
     return finish();
   }
-  IngestOutcome outcome = writer_->Submit(std::move(batch)).get();
-  if (!outcome.status.ok()) {
-    if (!replay_key.empty()) replay_cache_.Release(replay_key);
-    res.set_header("Retry-After", "1");
-    ReplyJson(res, 503, ErrorBody(outcome.status.message()));
-    metrics_.CountRejected(path, "unavailable", static_cast<double>(indexes.size()));
-    return finish();
-  }
-  ReplyJson(res, 200,
-            json{{"accepted", outcome.accepted},
-                 {"duplicates", outcome.duplicates},
-                 {"held", outcome.held},
-                 {"rejected", static_cast<int>(errors.size())},
-                 {"errors", error_list}});
-  finish();
+  // Answered from the writer thread once the group is committed and applied.
+  const int rejected = static_cast<int>(errors.size());
+  const size_t submitted = indexes.size();
+  writer_->Submit(std::move(batch), [this, reply, path, start, replay_key, rejected, submitted,
+                                     error_list = std::move(error_list)](IngestOutcome outcome) {
+    http::Response done;
+    if (!outcome.status.ok()) {
+      if (!replay_key.empty()) replay_cache_.Release(replay_key);
+      done.set_header("Retry-After", "1");
+      ReplyJson(done, 503, ErrorBody(outcome.status.message()));
+      metrics_.CountRejected(path, "unavailable", static_cast<double>(submitted));
+    } else {
+      ReplyJson(done, 200,
+                json{{"accepted", outcome.accepted},
+                     {"duplicates", outcome.duplicates},
+                     {"held", outcome.held},
+                     {"rejected", rejected},
+                     {"errors", error_list}});
+    }
+    metrics_.CountRequest(path, done.status, SecondsSince(start));
+    reply.Send(std::move(done));
+  });
 }
 
 size_t App::DropMisdirected(std::vector<Span>& spans, std::vector<int>& indexes,

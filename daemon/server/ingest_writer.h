@@ -15,6 +15,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -87,6 +88,10 @@ class IngestWriter {
   // Queues a batch; the future resolves after the commit. Resolves at once
   // with Unavailable when stopping or over the queue limit.
   std::future<IngestOutcome> Submit(EventBatch batch);
+  // The same, calling `done` once with the outcome: from the writer thread
+  // after the commit (keep it short: the next group waits for it), or from
+  // the caller's thread when refused at once.
+  void Submit(EventBatch batch, std::function<void(IngestOutcome)> done);
 
   void Prune(TimeMs cutoff);  // queued like a batch, run by the writer
 
@@ -94,9 +99,13 @@ class IngestWriter {
   struct Job {
     EventBatch batch;
     std::promise<IngestOutcome> done;
+    std::function<void(IngestOutcome)> on_done;  // instead of `done` when set
     bool prune = false;
     TimeMs prune_cutoff = 0;
   };
+  // Queues the job, or returns why it was refused.
+  std::optional<Status> Enqueue(std::unique_ptr<Job>& job);
+  static void Finish(Job& job, IngestOutcome outcome);
   void Run();
   void Process(std::vector<std::unique_ptr<Job>>& jobs);
   // The agent to store under: itself, or "other" once max_agents distinct

@@ -14,8 +14,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -313,6 +316,124 @@ TEST_F(LiveServer, AtTheCapTheLongestIdleConnectionMakesRoom) {
   EXPECT_EQ(recv(fds[3], &b, 1, 0), -1);  // still open: nothing to read, no EOF
   for (int fd : fds) close(fd);
   close(fresh);
+}
+
+// Handlers that reply later, from another thread, as ingest does from the
+// writer's commit: /inline/* runs on the IO thread (run_inline), the rest on
+// the one worker. "/block" holds that worker until released.
+class AsyncServer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Options opts;
+    opts.worker_threads = 1;
+    opts.run_inline = [](const Request& q) { return q.path.rfind("/inline/", 0) == 0; };
+    server_ = std::make_unique<Server>(
+        opts,
+        [this](const Request& q, Responder reply) {
+          if (q.path == "/block") {
+            std::unique_lock lock(mu_);
+            cv_.wait_for(lock, std::chrono::seconds(10), [&] { return released_; });
+          }
+          if (q.path == "/inline/drop") return;  // never replies
+          if (q.path == "/inline/throw-after-reply") {
+            reply.Send(Response{});
+            throw std::runtime_error("after the reply");
+          }
+          Response res;
+          res.set_content("late:" + q.path + ":" + q.body, "text/plain");
+          std::lock_guard lock(mu_);
+          repliers_.emplace_back([reply, res = std::move(res)]() mutable {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            reply.Send(std::move(res));
+          });
+        },
+        nullptr);
+    ASSERT_EQ(server_->Bind("127.0.0.1", 0), "");
+    server_->Start();
+  }
+  void TearDown() override {
+    Release();
+    server_->Stop();
+    std::lock_guard lock(mu_);
+    for (auto& t : repliers_) t.join();
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+  std::vector<std::thread> repliers_;
+  std::unique_ptr<Server> server_;
+};
+
+// Replies sent after the handler returned, from other threads, are written
+// in request order on a pipelined connection.
+TEST_F(AsyncServer, RepliesSentLaterFromOtherThreadsAreWrittenInOrder) {
+  const int fd = Connect(server_->port());
+  const std::string reqs =
+      "POST /inline/a HTTP/1.1\r\nContent-Length: 1\r\n\r\n1"
+      "POST /worker/b HTTP/1.1\r\nContent-Length: 1\r\n\r\n2"
+      "POST /inline/c HTTP/1.1\r\nContent-Length: 1\r\n\r\n3";
+  ASSERT_EQ(send(fd, reqs.data(), reqs.size(), 0), static_cast<ssize_t>(reqs.size()));
+  const std::string out = ReadReplies(fd, 3);
+  const size_t a = out.find("late:/inline/a:1"), b = out.find("late:/worker/b:2"),
+               c = out.find("late:/inline/c:3");
+  ASSERT_NE(a, std::string::npos) << out;
+  ASSERT_NE(b, std::string::npos) << out;
+  ASSERT_NE(c, std::string::npos) << out;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  close(fd);
+}
+
+// An inline route is answered while the only worker is blocked: it never
+// needs a worker. With run_inline ignored it would wait behind /block.
+TEST_F(AsyncServer, InlineRoutesDoNotNeedAWorker) {
+  const int blocker = Connect(server_->port());
+  const std::string block = "GET /block HTTP/1.1\r\n\r\n";
+  ASSERT_EQ(send(blocker, block.data(), block.size(), 0), static_cast<ssize_t>(block.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the worker takes it
+  const int fd = Connect(server_->port());
+  const std::string req = "POST /inline/single HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
+  ASSERT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  EXPECT_NE(ReadReplies(fd, 1).find("late:/inline/single:ok"), std::string::npos);
+  Release();
+  close(fd);
+  close(blocker);
+}
+
+// A handler that drops its Responder without replying: the client gets a
+// 500, not a connection that hangs, and the connection goes on.
+TEST_F(AsyncServer, AReplyNeverSentBecomesA500) {
+  const int fd = Connect(server_->port());
+  const std::string reqs =
+      "GET /inline/drop HTTP/1.1\r\n\r\n"
+      "POST /inline/single HTTP/1.1\r\nContent-Length: 1\r\n\r\ny";
+  ASSERT_EQ(send(fd, reqs.data(), reqs.size(), 0), static_cast<ssize_t>(reqs.size()));
+  const std::string out = ReadReplies(fd, 2);
+  EXPECT_EQ(out.rfind("HTTP/1.1 500", 0), 0u) << out;
+  EXPECT_NE(out.find("late:/inline/single:y"), std::string::npos) << out;
+  close(fd);
+}
+
+// A handler that throws after replying: the reply stands (no second
+// response on the wire) and the connection goes on.
+TEST_F(AsyncServer, AThrowAfterTheReplyKeepsTheReply) {
+  const int fd = Connect(server_->port());
+  const std::string reqs =
+      "GET /inline/throw-after-reply HTTP/1.1\r\n\r\n"
+      "POST /inline/next HTTP/1.1\r\nContent-Length: 1\r\n\r\nz";
+  ASSERT_EQ(send(fd, reqs.data(), reqs.size(), 0), static_cast<ssize_t>(reqs.size()));
+  const std::string out = ReadReplies(fd, 2);
+  EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
+  EXPECT_NE(out.find("late:/inline/next:z"), std::string::npos) << out;
+  char extra;
+  EXPECT_EQ(recv(fd, &extra, 1, 0), -1) << "a second reply to one request";
+  close(fd);
 }
 
 TEST_F(LiveServer, ASecondBindOnTheSamePortFails) {
