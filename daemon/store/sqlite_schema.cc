@@ -45,6 +45,16 @@ CREATE TABLE IF NOT EXISTS outbox(
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, next_attempt);
 )sql";
 
+// Indexes any version may carry: made at every open (IF NOT EXISTS), so an
+// older file gains them without a version step and an older agentwatch
+// still opens the file. Superseding a notification looks up the pending
+// items of one alert; without this it walked every pending item (thousands
+// during a receiver outage), holding the store's lock each time.
+constexpr const char* kIndexesAnyVersion = R"sql(
+CREATE INDEX IF NOT EXISTS outbox_pending_by_alert
+  ON outbox(receiver, fingerprint, id) WHERE status = 0;
+)sql";
+
 // Version 2: the descendant spans joined into OTLP investigations (the
 // primary key is the dedup of late joins: exactly once, across restarts),
 // and the indexes behind /api/v1/investigations. spans(ts) lets a listing
@@ -136,6 +146,7 @@ Status SqliteStore::Migrate() {
       st = add_column("alerts", column, "INTEGER NOT NULL DEFAULT 0");
     }
     if (st.ok() && version < 4) st = add_column("outbox", kOutboxColumnV4, "INTEGER");
+    if (st.ok()) st = Exec(kIndexesAnyVersion);
     if (!st.ok()) return st;
     return Exec(("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', '" +
                  std::to_string(kSchemaVersion) + "')")

@@ -191,6 +191,38 @@ TEST_F(SqliteStoreTest, NewerOutboxItemSupersedesOlderPendingOfTheSameAlert) {
   EXPECT_EQ(*store->SupersedeOlder("pd", "f1", newest), 0);
 }
 
+// Superseding looks up one alert's pending items through an index, not by
+// walking every pending item, and a file without that index (written by an
+// earlier version) gains it at open.
+TEST_F(SqliteStoreTest, SupersedeFindsOneAlertsPendingItemsByIndex) {
+  const std::string path = dir_.File("events.db");
+  { ASSERT_TRUE(SqliteStore::Open(path, {}).ok()); }
+  const auto plan = [&] {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db,
+                                 "EXPLAIN QUERY PLAN UPDATE outbox SET status = 3, last_error = ? "
+                                 "WHERE status = 0 AND receiver = ? AND fingerprint = ? AND id < ?",
+                                 -1, &q, nullptr),
+              SQLITE_OK);
+    std::string detail;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+      detail += reinterpret_cast<const char*>(sqlite3_column_text(q, 3));
+      detail += "; ";
+    }
+    sqlite3_finalize(q);
+    sqlite3_exec(db, "DROP INDEX IF EXISTS outbox_pending_by_alert", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    return detail;
+  };
+  EXPECT_NE(plan().find("outbox_pending_by_alert (receiver=? AND fingerprint=? AND id<?)"),
+            std::string::npos);
+  // plan() dropped the index: as an older file, it is made again at open.
+  { ASSERT_TRUE(SqliteStore::Open(path, {}).ok()); }
+  EXPECT_NE(plan().find("outbox_pending_by_alert"), std::string::npos);
+}
+
 // A receiver answering again: its items backing off become due now; items
 // already due, other receivers' items and delivered ones keep their times.
 TEST_F(SqliteStoreTest, ExpediteReceiverMakesItsPendingItemsDueNow) {
