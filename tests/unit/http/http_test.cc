@@ -221,6 +221,23 @@ std::string ReadReplies(int fd, size_t count, bool* closed = nullptr) {
   return out;
 }
 
+// Writes all of `bytes` to the connection in one send.
+void SendAll(int fd, const std::string& bytes) {
+  ASSERT_EQ(send(fd, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
+}
+
+// Every needle is in `out`, each after the one before.
+void ExpectInOrder(const std::string& out, const std::vector<std::string>& needles) {
+  for (size_t i = 0, last = 0; i < needles.size(); ++i) {
+    const size_t at = out.find(needles[i]);
+    ASSERT_NE(at, std::string::npos) << needles[i] << " missing from " << out;
+    if (i > 0) {
+      EXPECT_GT(at, last) << needles[i] << " out of order in " << out;
+    }
+    last = at;
+  }
+}
+
 class LiveServer : public ::testing::Test {
  protected:
   void Serve(Options opts) {
@@ -251,15 +268,8 @@ TEST_F(LiveServer, PipelinedRepliesComeInRequestOrder) {
       "POST /slow HTTP/1.1\r\nContent-Length: 1\r\n\r\n1"
       "POST /fast HTTP/1.1\r\nContent-Length: 1\r\n\r\n2"
       "GET /last HTTP/1.1\r\n\r\n";
-  ASSERT_EQ(send(fd, reqs.data(), reqs.size(), 0), static_cast<ssize_t>(reqs.size()));
-  const std::string out = ReadReplies(fd, 3);
-  const size_t a = out.find("echo:/slow:1"), b = out.find("echo:/fast:2"),
-               c = out.find("echo:/last:");
-  ASSERT_NE(a, std::string::npos) << out;
-  ASSERT_NE(b, std::string::npos) << out;
-  ASSERT_NE(c, std::string::npos) << out;
-  EXPECT_LT(a, b);
-  EXPECT_LT(b, c);
+  SendAll(fd, reqs);
+  ExpectInOrder(ReadReplies(fd, 3), {"echo:/slow:1", "echo:/fast:2", "echo:/last:"});
   close(fd);
 }
 
@@ -267,7 +277,7 @@ TEST_F(LiveServer, AThrowingHandlerGets500AndTheServerGoesOn) {
   Serve({});
   const int fd = Connect(server_->port());
   const std::string reqs = "GET /throw HTTP/1.1\r\n\r\nGET /ok HTTP/1.1\r\n\r\n";
-  ASSERT_EQ(send(fd, reqs.data(), reqs.size(), 0), static_cast<ssize_t>(reqs.size()));
+  SendAll(fd, reqs);
   const std::string out = ReadReplies(fd, 2);
   EXPECT_EQ(out.rfind("HTTP/1.1 500", 0), 0u) << out;
   EXPECT_NE(out.find("echo:/ok:"), std::string::npos) << out;
@@ -280,7 +290,7 @@ TEST_F(LiveServer, RejectionsGoThroughTheHookAndCloseTheConnection) {
   Serve(opts);
   const int fd = Connect(server_->port());
   const std::string req = "POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\n01234567890";
-  ASSERT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  SendAll(fd, req);
   bool closed = false;
   const std::string out = ReadReplies(fd, 2, &closed);
   EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out;
@@ -306,7 +316,7 @@ TEST_F(LiveServer, AtTheCapTheLongestIdleConnectionMakesRoom) {
   }
   const int fresh = Connect(server_->port());
   const std::string req = "GET /hi HTTP/1.1\r\n\r\n";
-  ASSERT_EQ(send(fresh, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  SendAll(fresh, req);
   EXPECT_NE(ReadReplies(fresh, 1).find("echo:/hi:"), std::string::npos);
   bool closed = false;
   ReadReplies(fds[0], 1, &closed);
@@ -378,15 +388,8 @@ TEST_F(AsyncServer, RepliesSentLaterFromOtherThreadsAreWrittenInOrder) {
       "POST /inline/a HTTP/1.1\r\nContent-Length: 1\r\n\r\n1"
       "POST /worker/b HTTP/1.1\r\nContent-Length: 1\r\n\r\n2"
       "POST /inline/c HTTP/1.1\r\nContent-Length: 1\r\n\r\n3";
-  ASSERT_EQ(send(fd, reqs.data(), reqs.size(), 0), static_cast<ssize_t>(reqs.size()));
-  const std::string out = ReadReplies(fd, 3);
-  const size_t a = out.find("late:/inline/a:1"), b = out.find("late:/worker/b:2"),
-               c = out.find("late:/inline/c:3");
-  ASSERT_NE(a, std::string::npos) << out;
-  ASSERT_NE(b, std::string::npos) << out;
-  ASSERT_NE(c, std::string::npos) << out;
-  EXPECT_LT(a, b);
-  EXPECT_LT(b, c);
+  SendAll(fd, reqs);
+  ExpectInOrder(ReadReplies(fd, 3), {"late:/inline/a:1", "late:/worker/b:2", "late:/inline/c:3"});
   close(fd);
 }
 
@@ -395,11 +398,11 @@ TEST_F(AsyncServer, RepliesSentLaterFromOtherThreadsAreWrittenInOrder) {
 TEST_F(AsyncServer, InlineRoutesDoNotNeedAWorker) {
   const int blocker = Connect(server_->port());
   const std::string block = "GET /block HTTP/1.1\r\n\r\n";
-  ASSERT_EQ(send(blocker, block.data(), block.size(), 0), static_cast<ssize_t>(block.size()));
+  SendAll(blocker, block);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the worker takes it
   const int fd = Connect(server_->port());
   const std::string req = "POST /inline/single HTTP/1.1\r\nContent-Length: 2\r\n\r\nok";
-  ASSERT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  SendAll(fd, req);
   EXPECT_NE(ReadReplies(fd, 1).find("late:/inline/single:ok"), std::string::npos);
   Release();
   close(fd);
@@ -413,7 +416,7 @@ TEST_F(AsyncServer, AReplyNeverSentBecomesA500) {
   const std::string reqs =
       "GET /inline/drop HTTP/1.1\r\n\r\n"
       "POST /inline/single HTTP/1.1\r\nContent-Length: 1\r\n\r\ny";
-  ASSERT_EQ(send(fd, reqs.data(), reqs.size(), 0), static_cast<ssize_t>(reqs.size()));
+  SendAll(fd, reqs);
   const std::string out = ReadReplies(fd, 2);
   EXPECT_EQ(out.rfind("HTTP/1.1 500", 0), 0u) << out;
   EXPECT_NE(out.find("late:/inline/single:y"), std::string::npos) << out;
@@ -427,7 +430,7 @@ TEST_F(AsyncServer, AThrowAfterTheReplyKeepsTheReply) {
   const std::string reqs =
       "GET /inline/throw-after-reply HTTP/1.1\r\n\r\n"
       "POST /inline/next HTTP/1.1\r\nContent-Length: 1\r\n\r\nz";
-  ASSERT_EQ(send(fd, reqs.data(), reqs.size(), 0), static_cast<ssize_t>(reqs.size()));
+  SendAll(fd, reqs);
   const std::string out = ReadReplies(fd, 2);
   EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
   EXPECT_NE(out.find("late:/inline/next:z"), std::string::npos) << out;
