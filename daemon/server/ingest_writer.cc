@@ -212,42 +212,32 @@ void IngestWriter::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::optional<Status> IngestWriter::Enqueue(std::unique_ptr<Job>& job) {
-  const int64_t n = RecordCount(job->batch);
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return Status::Unavailable("shutting down");
-    if (queued_records_ + n > options_.max_queued_records && queued_records_ > 0) {
-      return Status::ResourceExhausted("ingest queue full");
-    }
-    queued_records_ += n;
-    queue_.push_back(std::move(job));
-  }
-  cv_.notify_one();
-  return std::nullopt;
-}
-
-void IngestWriter::Finish(Job& job, IngestOutcome outcome) {
-  if (job.on_done) {
-    job.on_done(std::move(outcome));
-  } else {
-    job.done.set_value(std::move(outcome));
-  }
-}
-
 std::future<IngestOutcome> IngestWriter::Submit(EventBatch batch) {
-  auto job = std::make_unique<Job>();
-  auto future = job->done.get_future();
-  job->batch = std::move(batch);
-  if (auto refused = Enqueue(job)) job->done.set_value({*refused, 0, 0, {}});
+  auto done = std::make_shared<std::promise<IngestOutcome>>();
+  auto future = done->get_future();
+  Submit(std::move(batch), [done](IngestOutcome outcome) { done->set_value(std::move(outcome)); });
   return future;
 }
 
 void IngestWriter::Submit(EventBatch batch, std::function<void(IngestOutcome)> done) {
-  auto job = std::make_unique<Job>();
-  job->batch = std::move(batch);
-  job->on_done = std::move(done);
-  if (auto refused = Enqueue(job)) job->on_done({*refused, 0, 0, {}});
+  const int64_t n = RecordCount(batch);
+  Status refused = Status::Ok();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      refused = Status::Unavailable("shutting down");
+    } else if (queued_records_ + n > options_.max_queued_records && queued_records_ > 0) {
+      refused = Status::ResourceExhausted("ingest queue full");
+    } else {
+      auto job = std::make_unique<Job>();
+      job->batch = std::move(batch);
+      job->done = std::move(done);
+      queued_records_ += n;
+      queue_.push_back(std::move(job));
+    }
+  }
+  if (!refused.ok()) return done({refused, 0, 0, {}});  // outside the lock: it may post
+  cv_.notify_one();
 }
 
 void IngestWriter::Prune(TimeMs cutoff) {
@@ -407,8 +397,8 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
     for (const std::string& a : admitted_agents) agents_.erase(a);
     for (const std::string& k : admitted_label_sets) label_sets_.erase(k);
     for (auto& job : jobs) {
-      Finish(*job,
-             {Status::Unavailable("store unavailable: " + first_seq.status().message()), 0, 0, {}});
+      job->done(
+          {Status::Unavailable("store unavailable: " + first_seq.status().message()), 0, 0, {}});
     }
     return;
   }
@@ -449,7 +439,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   committed.commit_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count();
   if (on_commit_) on_commit_(committed);
-  for (size_t j = 0; j < jobs.size(); ++j) Finish(*jobs[j], std::move(outcomes[j]));
+  for (size_t j = 0; j < jobs.size(); ++j) jobs[j]->done(std::move(outcomes[j]));
 }
 
 }  // namespace aw::server

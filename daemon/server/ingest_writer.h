@@ -15,7 +15,6 @@
 #include <future>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -98,14 +97,10 @@ class IngestWriter {
  private:
   struct Job {
     EventBatch batch;
-    std::promise<IngestOutcome> done;
-    std::function<void(IngestOutcome)> on_done;  // instead of `done` when set
+    std::function<void(IngestOutcome)> done;  // not for a prune
     bool prune = false;
     TimeMs prune_cutoff = 0;
   };
-  // Queues the job, or returns why it was refused.
-  std::optional<Status> Enqueue(std::unique_ptr<Job>& job);
-  static void Finish(Job& job, IngestOutcome outcome);
   void Run();
   void Process(std::vector<std::unique_ptr<Job>>& jobs);
   // The agent to store under: itself, or "other" once max_agents distinct
