@@ -14,6 +14,11 @@
 
     scale.py --agentwatch BIN --loadgen BIN --work DIR [--count N] [--out FILE.json]
 
+--ingest-only stops after the ingest chunks (about 25 s instead of 6 min) and
+also reports the middle chunk and the outbox by status; with it,
+--receiver-down points the webhook receiver at a closed port (an outage), and
+--perf-last FILE records a perf profile of the daemon during the last chunk.
+
 Every process started here is stopped on exit. Figures are wall time on
 whatever machine runs it: record the machine and its load with them.
 """
@@ -23,6 +28,9 @@ import glob
 import json
 import os
 import shutil
+import signal
+import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -106,9 +114,14 @@ def main():
     ap.add_argument("--trials", type=int, default=30)
     ap.add_argument("--background", type=int, default=5000)
     ap.add_argument("--out")
+    ap.add_argument("--ingest-only", action="store_true")
+    ap.add_argument("--receiver-down", action="store_true")
+    ap.add_argument("--perf-last", metavar="FILE")
     args = ap.parse_args()
     if args.count < 2 * args.chunk:
         sys.exit("--count must be at least two chunks")
+    if args.receiver_down and not args.ingest_only:
+        sys.exit("--receiver-down needs --ingest-only (the alert trials need the receiver)")
 
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(os.path.join(args.work, "rules"))
@@ -120,7 +133,8 @@ def main():
         f.write("groups:\n- name: probe\n  rules:\n  - alert: ScaleProbe\n"
                 "    sli: investigations\n    window: 1h\n    op: \">\"\n    threshold: 0\n"
                 "    for: 0s\n")
-    sink = al.Sink()
+    sink = None if args.receiver_down else al.Sink()
+    receiver_port = sink.port if sink else closed_port()
     with open(os.path.join(args.work, "agentwatch.yaml"), "w") as f:
         f.write(f"""listen: 127.0.0.1:0
 storage: {{path: aw.db, retention: 30d, sync: normal}}
@@ -134,7 +148,7 @@ pricing:
   claude-opus-4-1: {{input: 15.00, output: 75.00, cache_read: 1.50, cache_write: 18.75}}
 receivers:
   - name: sink
-    webhook: {{url: "http://127.0.0.1:{sink.port}/aw"}}
+    webhook: {{url: "http://127.0.0.1:{receiver_port}/aw"}}
 default_receivers: [sink]
 repeat_interval: 4h
 rule_files: [rules/*.yaml]
@@ -146,15 +160,35 @@ rule_files: [rules/*.yaml]
         first = load(args.loadgen, url, args.chunk, args.agents, 1,
                      os.path.join(args.work, "chunk_first.json"))
         middle = args.count - 2 * args.chunk
+        middle_report = None
         if middle > 0:
-            load(args.loadgen, url, middle, args.agents, 2, os.path.join(args.work, "middle.json"))
+            middle_report = load(args.loadgen, url, middle, args.agents, 2,
+                                 os.path.join(args.work, "middle.json"))
+        perf = None
+        if args.perf_last:
+            perf = subprocess.Popen(["perf", "record", "-o", args.perf_last, "-F", "299",
+                                     "--call-graph", "dwarf,16384", "-p", str(p.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.3)
         last = load(args.loadgen, url, args.chunk, args.agents, 3,
                     os.path.join(args.work, "chunk_last.json"))
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=120)
         out["ingest"] = {"first_chunk": first, "last_chunk": last,
                          "ratio_last_to_first": records_per_s(last) / records_per_s(first)}
         out["rss_after_load_mib"] = rss_mib(p.pid)
         print(f"ingest: first {records_per_s(first):.0f}/s, last {records_per_s(last):.0f}/s, "
               f"RSS {out['rss_after_load_mib']:.0f} MiB", flush=True)
+        if args.ingest_only:
+            out["ingest"]["middle_chunk"] = middle_report
+            stop_daemon(p)
+            with sqlite3.connect(os.path.join(args.work, "aw.db")) as db:
+                out["outbox_by_status"] = dict(
+                    db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
+            print(f"ratio {out['ingest']['ratio_last_to_first']:.3f}, outbox by status "
+                  f"{out['outbox_by_status']} (0 pending, 1 delivered, 3 superseded)", flush=True)
+            return finish(out, args.out)
 
         for path in ("/metrics", "/api/v1/slis"):
             times, sizes = [], []
@@ -205,12 +239,23 @@ rule_files: [rules/*.yaml]
         out["db_bytes"] = sum(os.path.getsize(f) for f in glob.glob(os.path.join(args.work, "aw.db*")))
     finally:
         al.stop_all()
+    finish(out, args.out)
+
+
+def finish(out, path):
     out["loadavg_end"] = os.getloadavg()
     text = json.dumps(out, indent=1)
-    if args.out:
-        with open(args.out, "w") as f:
+    if path:
+        with open(path, "w") as f:
             f.write(text + "\n")
     print(text)
+
+
+def closed_port():
+    """A loopback port nothing listens on: connections to it are refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 if __name__ == "__main__":
