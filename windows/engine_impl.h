@@ -114,11 +114,12 @@ struct WindowEngine::Impl {
 
   // ---- slots and placement ----
 
-  // The slot of `id`, creating a pending one if needed. *created tells which.
-  uint32_t Slot(const std::string& id, bool* created = nullptr) {
+  // The slot of `id` (whose StringTable::Hash is `id_hash`), creating a
+  // pending one if needed. *created tells which.
+  uint32_t Slot(const std::string& id, uint64_t id_hash, bool* created = nullptr) {
     const uint32_t next =
         free_slots.empty() ? static_cast<uint32_t>(recs.size()) : free_slots.back();
-    const uint32_t slot = index.FindOrInsert(id, next);
+    const uint32_t slot = index.FindOrInsert(id, id_hash, next);
     if (created != nullptr) *created = slot == next;
     if (slot != next) return slot;
     if (!free_slots.empty()) {
@@ -503,9 +504,13 @@ struct WindowEngine::Impl {
   static void ApplyFeedbackLocked(Impl& m, uint32_t slot, const Feedback& fb, int64_t seq,
                                   std::set<std::string>* touched);
   // The writes behind WindowEngine's Apply calls, under its exclusive lock.
-  bool ApplySpan(const Span& span, int64_t seq, std::set<std::string>* touched);
-  void ApplyFeedback(const Feedback& fb, int64_t seq, std::set<std::string>* touched);
-  void ApplyResolution(const Resolution& res, int64_t seq, std::set<std::string>* touched);
+  // `id_hash`: StringTable::Hash of the record's investigation_id (computed
+  // ahead by a batch, which prefetches its index cells).
+  bool ApplySpan(const Span& span, int64_t seq, uint64_t id_hash, std::set<std::string>* touched);
+  void ApplyFeedback(const Feedback& fb, int64_t seq, uint64_t id_hash,
+                     std::set<std::string>* touched);
+  void ApplyResolution(const Resolution& res, int64_t seq, uint64_t id_hash,
+                       std::set<std::string>* touched);
 };
 
 }  // namespace aw::windows

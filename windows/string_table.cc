@@ -1,5 +1,6 @@
 #include "windows/string_table.h"
 
+#include <bit>
 #include <cstring>
 #include <stdexcept>
 
@@ -26,26 +27,26 @@ uint64_t StringTable::Hash(std::string_view text) { return XXH3_64bits(text.data
 size_t StringTable::Locate(std::string_view text, uint64_t hash) const {
   if (cells_.empty()) return 0;
   const size_t mask = cells_.size() - 1;
-  const auto tag = static_cast<uint32_t>(hash >> 32);
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+  const uint32_t tag = TagOf(hash);
+  for (size_t i = HomeOfTag(tag);; i = (i + 1) & mask) {
     const Cell& c = cells_[i];
     if (c.key == kEmpty) return cells_.size();
     if (c.key != kErased && c.tag == tag && Text(c.key) == text) return i;
   }
 }
 
-uint32_t StringTable::Find(std::string_view text) const {
-  const size_t at = Locate(text, Hash(text));
+uint32_t StringTable::Find(std::string_view text, uint64_t hash) const {
+  const size_t at = Locate(text, hash);
   return at < cells_.size() ? cells_[at].key : kNone;
 }
 
-void StringTable::Place(uint32_t key, uint64_t hash) {
+void StringTable::Place(uint32_t key, uint32_t tag) {
   const size_t mask = cells_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+  for (size_t i = HomeOfTag(tag);; i = (i + 1) & mask) {
     Cell& c = cells_[i];
     if (c.key == kEmpty || c.key == kErased) {
       if (c.key == kErased) --erased_cells_;
-      c = {key, static_cast<uint32_t>(hash >> 32)};
+      c = {key, tag};
       return;
     }
   }
@@ -66,12 +67,11 @@ void StringTable::Insert(std::string_view text, uint32_t key, uint64_t hash) {
   w.offset = arena_.size();
   w.length = text.size();
   arena_.insert(arena_.end(), text.begin(), text.end());
-  Place(key, hash);
+  Place(key, TagOf(hash));
   ++live_;
 }
 
-uint32_t StringTable::FindOrInsert(std::string_view text, uint32_t key_if_new) {
-  const uint64_t hash = Hash(text);  // once: a miss goes on to insert
+uint32_t StringTable::FindOrInsert(std::string_view text, uint64_t hash, uint32_t key_if_new) {
   const size_t at = Locate(text, hash);
   if (at < cells_.size()) return cells_[at].key;
   Insert(text, key_if_new, hash);
@@ -81,9 +81,8 @@ uint32_t StringTable::FindOrInsert(std::string_view text, uint32_t key_if_new) {
 bool StringTable::Erase(uint32_t key) {
   if (!Holds(key)) return false;
   const std::string_view text = Text(key);
-  const uint64_t hash = Hash(text);
   const size_t mask = cells_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+  for (size_t i = Home(Hash(text));; i = (i + 1) & mask) {
     Cell& c = cells_[i];
     if (c.key == key) {
       c.key = kErased;
@@ -101,10 +100,14 @@ bool StringTable::Erase(uint32_t key) {
 }
 
 void StringTable::Rehash(size_t cells) {
-  cells_.assign(cells, Cell{});
+  std::vector<Cell> old(cells, Cell{});
+  old.swap(cells_);
+  tag_shift_ = 32 - std::countr_zero(cells);
   erased_cells_ = 0;
-  for (uint32_t key = 0; key < where_.size(); ++key) {
-    if (Holds(key)) Place(key, Hash(Text(key)));
+  // In the old cells' order: their homes in the new table rise with it, so
+  // the writes stream through it instead of landing at random.
+  for (const Cell& c : old) {
+    if (c.key != kEmpty && c.key != kErased) Place(c.key, c.tag);
   }
 }
 
@@ -129,6 +132,7 @@ void StringTable::Reserve(size_t n) {
 
 void StringTable::Clear() {
   cells_.clear();
+  tag_shift_ = 32;
   cells_.shrink_to_fit();
   where_.clear();
   where_.shrink_to_fit();

@@ -18,13 +18,26 @@ class StringTable {
  public:
   static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
 
+  // The hash every lookup starts from: computed once, a caller can prefetch
+  // a text's cell (Prefetch) a few lookups before it looks it up.
+  static uint64_t Hash(std::string_view text);
+  // Starts loading the cell where the lookup of a text with `hash` begins:
+  // a batch of lookups into a table larger than the cache overlaps its misses.
+  void Prefetch(uint64_t hash) const {
+    if (!cells_.empty()) __builtin_prefetch(&cells_[Home(hash)]);
+  }
+
   // The key of `text`, or kNone.
-  uint32_t Find(std::string_view text) const;
+  uint32_t Find(std::string_view text) const { return Find(text, Hash(text)); }
+  uint32_t Find(std::string_view text, uint64_t hash) const;
   // Adds `text` under `key`, which must be below kNone - 1. `text` must not
   // be in the table and `key` must not be in use.
   void Insert(std::string_view text, uint32_t key);
   // The key of `text`, adding it under `key_if_new` when it is not there.
-  uint32_t FindOrInsert(std::string_view text, uint32_t key_if_new);
+  uint32_t FindOrInsert(std::string_view text, uint32_t key_if_new) {
+    return FindOrInsert(text, Hash(text), key_if_new);
+  }
+  uint32_t FindOrInsert(std::string_view text, uint64_t hash, uint32_t key_if_new);
   // Removes the text held under `key`; false if the key holds none.
   bool Erase(uint32_t key);
   bool Holds(uint32_t key) const { return key < where_.size() && where_[key].length != kFree; }
@@ -43,8 +56,10 @@ class StringTable {
   int64_t Bytes() const;
 
  private:
-  // A table cell: the key, and 32 bits of the text's hash so that most
-  // probes that meet another text never read the arena.
+  // A table cell: the key, and the high 32 bits of the text's hash (its
+  // tag) so that most probes that meet another text never read the arena.
+  // A text's home cell is its tag's top bits: growing the table re-places
+  // every cell from its tag alone, in one pass that reads no text.
   struct Cell {
     uint32_t key = kEmpty;
     uint32_t tag = 0;
@@ -58,15 +73,18 @@ class StringTable {
   static constexpr uint32_t kErased = kNone - 1;
   static constexpr uint64_t kFree = (uint64_t{1} << 24) - 1;
 
-  static uint64_t Hash(std::string_view text);
+  static uint32_t TagOf(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
+  size_t HomeOfTag(uint32_t tag) const { return tag >> tag_shift_; }
+  size_t Home(uint64_t hash) const { return HomeOfTag(TagOf(hash)); }
   void Insert(std::string_view text, uint32_t key, uint64_t hash);
   // The cell holding `text`, or the table's size if none.
   size_t Locate(std::string_view text, uint64_t hash) const;
-  void Place(uint32_t key, uint64_t hash);
+  void Place(uint32_t key, uint32_t tag);
   void Rehash(size_t cells);
   void CompactArena();
 
   std::vector<Cell> cells_;   // a power of two, or empty
+  int tag_shift_ = 32;        // 32 - log2(cells_.size())
   std::vector<Where> where_;  // by key
   std::vector<char> arena_;
   size_t live_ = 0;

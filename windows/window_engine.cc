@@ -106,18 +106,18 @@ auto WindowEngine::Read(F&& read) const {
 
 bool WindowEngine::ApplySpan(const Span& span, int64_t seq, std::set<std::string>* touched) {
   WriterLock lock(mu_);
-  return impl_->ApplySpan(span, seq, touched);
+  return impl_->ApplySpan(span, seq, StringTable::Hash(span.investigation_id), touched);
 }
 
 void WindowEngine::ApplyFeedback(const Feedback& fb, int64_t seq, std::set<std::string>* touched) {
   WriterLock lock(mu_);
-  impl_->ApplyFeedback(fb, seq, touched);
+  impl_->ApplyFeedback(fb, seq, StringTable::Hash(fb.investigation_id), touched);
 }
 
 void WindowEngine::ApplyResolution(const Resolution& res, int64_t seq,
                                    std::set<std::string>* touched) {
   WriterLock lock(mu_);
-  impl_->ApplyResolution(res, seq, touched);
+  impl_->ApplyResolution(res, seq, StringTable::Hash(res.investigation_id), touched);
 }
 
 void WindowEngine::ApplyCommitted(const std::vector<Span>& spans,
@@ -130,26 +130,42 @@ void WindowEngine::ApplyCommitted(const std::vector<Span>& spans,
   // chunks readers get in, so none waits for a whole batch.
   constexpr size_t kChunk = 128;
   const size_t total = spans.size() + feedback.size() + resolutions.size();
+  const auto id_of = [&](size_t i) -> const std::string& {
+    if (i < spans.size()) return spans[i].investigation_id;
+    if (i < spans.size() + feedback.size()) return feedback[i - spans.size()].investigation_id;
+    return resolutions[i - spans.size() - feedback.size()].investigation_id;
+  };
+  // Hashed outside the lock. With a million ids the index is far larger
+  // than the cache: each lookup prefetches the cell of one kAhead records
+  // later, so the misses overlap instead of coming one after another.
+  std::vector<uint64_t> hashes(total);
+  for (size_t i = 0; i < total; ++i) hashes[i] = StringTable::Hash(id_of(i));
+  constexpr size_t kAhead = 8;
   for (size_t begin = 0; begin < total; begin += kChunk) {
     WriterLock lock(mu_);
-    for (size_t i = begin; i < std::min(total, begin + kChunk); ++i) {
+    const size_t end = std::min(total, begin + kChunk);
+    for (size_t i = begin; i < std::min(end, begin + kAhead); ++i) impl_->index.Prefetch(hashes[i]);
+    for (size_t i = begin; i < end; ++i) {
+      if (i + kAhead < end) impl_->index.Prefetch(hashes[i + kAhead]);
       const int64_t seq = first_seq + static_cast<int64_t>(i);
       if (i < spans.size()) {
-        impl_->ApplySpan(spans[i], seq, touched);
+        impl_->ApplySpan(spans[i], seq, hashes[i], touched);
       } else if (i < spans.size() + feedback.size()) {
-        impl_->ApplyFeedback(feedback[i - spans.size()], seq, touched);
+        impl_->ApplyFeedback(feedback[i - spans.size()], seq, hashes[i], touched);
       } else {
-        impl_->ApplyResolution(resolutions[i - spans.size() - feedback.size()], seq, touched);
+        impl_->ApplyResolution(resolutions[i - spans.size() - feedback.size()], seq, hashes[i],
+                               touched);
       }
     }
   }
 }
 
-bool WindowEngine::Impl::ApplySpan(const Span& span, int64_t seq, std::set<std::string>* touched) {
+bool WindowEngine::Impl::ApplySpan(const Span& span, int64_t seq, uint64_t id_hash,
+                                   std::set<std::string>* touched) {
   if (span.investigation_id.empty() || span.agent.empty()) return false;
   Impl& m = *this;
   bool created = false;
-  const uint32_t slot = m.Slot(span.investigation_id, &created);
+  const uint32_t slot = m.Slot(span.investigation_id, id_hash, &created);
   if (!created && m.recs[slot].kind == Kind::kSpan) return false;  // the first span stands
   ++m.version;
   m.Account(slot, -1);
@@ -202,12 +218,12 @@ std::optional<int64_t> WindowEngine::SpanSeq(const std::string& investigation_id
   return impl_->recs[slot].seq;
 }
 
-void WindowEngine::Impl::ApplyFeedback(const Feedback& fb, int64_t seq,
+void WindowEngine::Impl::ApplyFeedback(const Feedback& fb, int64_t seq, uint64_t id_hash,
                                        std::set<std::string>* touched) {
   if (fb.investigation_id.empty() || fb.verdict == Verdict::kNone) return;
   Impl& m = *this;
   ++m.version;
-  const uint32_t slot = m.Slot(fb.investigation_id);
+  const uint32_t slot = m.Slot(fb.investigation_id, id_hash);
   m.Account(slot, -1);
   Impl::ApplyFeedbackLocked(m, slot, fb, seq, touched);
   m.Account(slot, 1);
@@ -252,13 +268,13 @@ void WindowEngine::Impl::ApplyFeedbackLocked(Impl& m, uint32_t slot, const Feedb
   }
 }
 
-void WindowEngine::Impl::ApplyResolution(const Resolution& res, int64_t seq,
+void WindowEngine::Impl::ApplyResolution(const Resolution& res, int64_t seq, uint64_t id_hash,
                                          std::set<std::string>* touched) {
   Impl& m = *this;
   ++m.version;
   ResInfo info{res.resolved_at_ms, seq, res.opened_at_ms, res.time_to_resolve_s};
   if (!res.investigation_id.empty()) {
-    const uint32_t slot = m.Slot(res.investigation_id);
+    const uint32_t slot = m.Slot(res.investigation_id, id_hash);
     Rec& r = m.recs[slot];
     auto [it, inserted] = m.own_res.try_emplace(slot, info);
     if (!inserted) {
