@@ -237,9 +237,20 @@ class HourBuckets {
     if (c.Empty()) entries_.erase(it);
   }
 
-  // The first entry with hour >= `hour`.
+  // The first entry with hour >= `hour`. Hours are distinct and sorted, so
+  // the entry d places before the back holds an hour <= back - d: the
+  // search starts there, and where every hour since has an entry (an agent
+  // busy each hour) that entry is the answer, found without a search.
   const_iterator LowerBound(int64_t hour) const {
-    return std::lower_bound(entries_.begin(), entries_.end(), hour,
+    auto from = entries_.begin();
+    if (!entries_.empty() && hour <= entries_.back().hour) {
+      const int64_t back_distance = entries_.back().hour - hour;
+      if (back_distance < static_cast<int64_t>(entries_.size())) {
+        from = entries_.end() - 1 - back_distance;
+        if (from->hour == hour) return from;
+      }
+    }
+    return std::lower_bound(from, entries_.end(), hour,
                             [](const Entry& e, int64_t h) { return e.hour < h; });
   }
   const_iterator begin() const { return entries_.begin(); }

@@ -90,9 +90,15 @@ TEST(HourBuckets, EqualARecountAfterRandomAddsAndRemovals) {
       ASSERT_TRUE(e.counts.cost == want->second.cost);
       ++want;
     }
-    // LowerBound finds the first hour at or after any probe.
-    for (int k = 0; k < 200; ++k) {
-      const int64_t probe = pick(-600'000, 600'000);
+    // LowerBound finds the first hour at or after any probe: anywhere, and
+    // at and beside every held hour (where the dense hours around now let
+    // it answer from the back without a search).
+    std::vector<int64_t> probes;
+    for (int k = 0; k < 200; ++k) probes.push_back(pick(-600'000, 600'000));
+    for (const auto& [hour, counts] : recount) {
+      for (int64_t d : {-1, 0, 1}) probes.push_back(hour + d);
+    }
+    for (const int64_t probe : probes) {
       auto it = b.LowerBound(probe);
       auto ref = recount.lower_bound(probe);
       ASSERT_EQ(it == b.end(), ref == recount.end());
