@@ -87,13 +87,17 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     for (uint32_t i = 0; i < agents.size(); ++i) scan.push_back(i);
   }
 
-  // Figures the bucket counts carry, for groups no finer than the agent.
+  // Figures the bucket counts carry. The counts are per agent: they serve
+  // a group no finer than the agent, and, agent by agent, any grouping or
+  // label filter under which all of an agent's label sets fall in one group
+  // (an agent that always sends the same labels, grouped by a label).
   bool label_filter = false;
   for (const auto& [k, v] : q.where) label_filter |= k != "agent";
-  const bool countable = (q.sli == Sli::kInvestigations || q.sli == Sli::kOverrideRate ||
-                          q.sli == Sli::kReviewCoverage || q.sli == Sli::kCostUsd) &&
-                         !label_filter &&
-                         (q.by.empty() || q.by == std::vector<std::string>{"agent"});
+  const bool counted_sli = q.sli == Sli::kInvestigations || q.sli == Sli::kOverrideRate ||
+                           q.sli == Sli::kReviewCoverage || q.sli == Sli::kCostUsd;
+  const bool agent_grain =
+      !label_filter && (q.by.empty() || q.by == std::vector<std::string>{"agent"});
+  const bool countable = counted_sli && agent_grain;
 
   // Groups, keyed by their by-values (in `by` order).
   std::map<std::vector<std::string>, size_t> group_ids;
@@ -135,10 +139,26 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   };
   // tool_calls over a time window reads whole hours from the tool counts
   // too, as long as every span's tool calls fit them.
-  const bool tool_hours = q.sli == Sli::kToolCalls && !label_filter &&
-                          (q.by.empty() || q.by == std::vector<std::string>{"agent"});
+  const bool tool_hours = q.sli == Sli::kToolCalls && agent_grain;
   const auto bucketed = [&](const HourBuckets& buckets) {
     return countable || (tool_hours && buckets.wide_tools() == 0);
+  };
+  // The one group all of the agent's label sets fall in (-2: all filtered
+  // out), or -3 when they fall in several: then only its records tell.
+  constexpr int64_t kSeveralGroups = -3;
+  const auto one_group = [&](uint32_t agent, const AgentState& ag) {
+    int64_t g = kSeveralGroups;
+    bool first_set = true;
+    for (const auto& [ls, count] : ag.labelsets) {
+      const int64_t gi = group_for(agent, ls);
+      if (!first_set && gi != g) return kSeveralGroups;
+      g = gi;
+      first_set = false;
+    }
+    return g;
+  };
+  const auto bucketed_by_label_sets = [&](const HourBuckets& buckets) {
+    return !agent_grain && (counted_sli || (q.sli == Sli::kToolCalls && buckets.wide_tools() == 0));
   };
   // The whole fleet in one group: its buckets are summed once, below.
   const bool fleet = bucketed(fleet_buckets) && q.by.empty() && agent_filter.empty();
@@ -163,6 +183,14 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
         if (g < 0) continue;
         AddWindowFromBuckets(ag, lo, end, first, last, !fleet, needs, accs[static_cast<size_t>(g)]);
         continue;
+      }
+      if (bucketed_by_label_sets(ag.buckets) && !ag.labelsets.empty()) {
+        const int64_t g = one_group(agent, ag);
+        if (g == -2) continue;  // every record filtered out
+        if (g >= 0) {
+          AddWindowFromBuckets(ag, lo, end, first, last, true, needs, accs[static_cast<size_t>(g)]);
+          continue;
+        }
       }
       auto [b, e] = Range(order, lo, end);
       for (size_t i = b; i < e; ++i) {

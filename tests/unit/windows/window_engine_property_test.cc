@@ -424,7 +424,9 @@ class StreamGen {
         f.verdict = Chance(0.3) ? Verdict::kOverride : Verdict::kConfirm;
         // A small set of instants makes ts ties (decided by seq) common.
         f.ts_ms = Chance(0.5) ? kT0 + static_cast<TimeMs>(Int(0, 5)) * 12 * kHour : GridTs();
-        if (Chance(0.35)) f.agent = Pick(agents_);
+        // Never "triage": a verdict-only record of its own would give it
+        // a second (empty) label set.
+        if (Chance(0.35)) f.agent = Pick(std::vector<std::string>{"ir", "cost", "release"});
         out.emplace_back(f);
       } else if (kind < 99) {
         Resolution r;
@@ -451,8 +453,15 @@ class StreamGen {
     s.investigation_id = Id();
     s.agent = Pick(agents_);
     s.ts_ms = GridTs();
-    if (Chance(0.5)) s.labels["env"] = Chance(0.6) ? "prod" : "dev";
-    if (Chance(0.5)) s.labels["team"] = Pick(std::vector<std::string>{"sre", "db", "net"});
+    if (s.agent == "triage") {
+      // As most agents do: the same labels on every span. Grouped by a
+      // label, all of its records fall in one group (the hour counts'
+      // path) until a verdict-only record of it brings the empty set.
+      s.labels = {{"env", "prod"}, {"team", "net"}};
+    } else {
+      if (Chance(0.5)) s.labels["env"] = Chance(0.6) ? "prod" : "dev";
+      if (Chance(0.5)) s.labels["team"] = Pick(std::vector<std::string>{"sre", "db", "net"});
+    }
     if (Chance(0.8)) s.tool_calls = Int(0, 40);
     if (Chance(0.8)) s.input_tokens = Int(0, 200000);
     if (Chance(0.8)) s.output_tokens = Int(0, 5000) * 3;
