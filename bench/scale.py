@@ -17,7 +17,8 @@
 --ingest-only stops after the ingest chunks (about 25 s instead of 6 min) and
 also reports the middle chunk and the outbox by status; with it,
 --receiver-down points the webhook receiver at a closed port (an outage), and
---perf-last FILE records a perf profile of the daemon during the last chunk.
+--perf-last FILE records a perf profile of the daemon during the last chunk
+(--perf-first FILE during the first, to compare the two).
 
 Every process started here is stopped on exit. Figures are wall time on
 whatever machine runs it: record the machine and its load with them.
@@ -58,10 +59,15 @@ def timed_get(url):
     return time.monotonic() - t, n
 
 
-def load(loadgen, url, count, agents, seed, report):
+HISTORY_S = 6 * 86400
+LAG_S = 600
+
+
+def load(loadgen, url, count, agents, seed, report, history_s=HISTORY_S, lag_s=LAG_S):
     subprocess.run([loadgen, "--url", url, "--count", str(count), "--agents", str(agents),
-                    "--batch", "1000", "--connections", "2", "--history", "6d", "--lag", "10m",
-                    "--seed", str(seed), "--quiet", "--report-json", report], check=True)
+                    "--batch", "1000", "--connections", "2", "--history", f"{history_s:.0f}s",
+                    "--lag", f"{lag_s:.0f}s", "--seed", str(seed), "--quiet",
+                    "--report-json", report], check=True)
     with open(report) as f:
         return json.load(f)
 
@@ -97,6 +103,23 @@ def stop_daemon(p):
         raise RuntimeError(f"agentwatch exited {p.returncode} on SIGTERM")
 
 
+def start_perf(path, pid):
+    """A perf recording of `pid` into `path` (None: no recording)."""
+    if not path:
+        return None
+    perf = subprocess.Popen(["perf", "record", "-o", path, "-F", "299",
+                             "--call-graph", "dwarf,16384", "-p", str(pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    return perf
+
+
+def stop_perf(perf):
+    if perf:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(timeout=120)
+
+
 def summary(values):
     s = sorted(values)
     return {"n": len(s), "p50": al.quantile(s, 0.5), "p99": al.quantile(s, 0.99), "max": s[-1]}
@@ -117,6 +140,8 @@ def main():
     ap.add_argument("--ingest-only", action="store_true")
     ap.add_argument("--receiver-down", action="store_true")
     ap.add_argument("--perf-last", metavar="FILE")
+    ap.add_argument("--perf-first", metavar="FILE")
+    ap.add_argument("--arrival", choices=["backfill", "timeline"], default="backfill")
     args = ap.parse_args()
     if args.count < 2 * args.chunk:
         sys.exit("--count must be at least two chunks")
@@ -153,28 +178,38 @@ default_receivers: [sink]
 repeat_interval: 4h
 rule_files: [rules/*.yaml]
 """)
-    out = {"count": args.count, "agents": args.agents, "chunk": args.chunk,
+    out = {"count": args.count, "agents": args.agents, "chunk": args.chunk, "arrival": args.arrival,
            "nproc": os.cpu_count(), "loadavg_start": os.getloadavg()}
     try:
         p, url, _ = start_daemon(args.agentwatch, args.work)
+        perf = start_perf(args.perf_first, p.pid)
+        # backfill: every load sweeps the whole history, so the last chunk's
+        # records land among those already held (a replay); timeline: the
+        # loads follow one another in event time, so every chunk arrives at
+        # the time frontier as live traffic does, and the first and last
+        # chunks differ only in what the store holds.
+        n = args.count
+        spans = {"first": (0, args.chunk), "middle": (args.chunk, n - args.chunk),
+                 "last": (n - args.chunk, n)}
+
+        def times(part):
+            if args.arrival == "backfill":
+                return {}
+            lo, hi = spans[part]
+            return {"history_s": HISTORY_S * (hi - lo) / n, "lag_s": LAG_S + HISTORY_S * (n - hi) / n}
+
         first = load(args.loadgen, url, args.chunk, args.agents, 1,
-                     os.path.join(args.work, "chunk_first.json"))
+                     os.path.join(args.work, "chunk_first.json"), **times("first"))
+        stop_perf(perf)
         middle = args.count - 2 * args.chunk
         middle_report = None
         if middle > 0:
             middle_report = load(args.loadgen, url, middle, args.agents, 2,
-                                 os.path.join(args.work, "middle.json"))
-        perf = None
-        if args.perf_last:
-            perf = subprocess.Popen(["perf", "record", "-o", args.perf_last, "-F", "299",
-                                     "--call-graph", "dwarf,16384", "-p", str(p.pid)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(0.3)
+                                 os.path.join(args.work, "middle.json"), **times("middle"))
+        perf = start_perf(args.perf_last, p.pid)
         last = load(args.loadgen, url, args.chunk, args.agents, 3,
-                    os.path.join(args.work, "chunk_last.json"))
-        if perf:
-            perf.send_signal(signal.SIGINT)
-            perf.wait(timeout=120)
+                    os.path.join(args.work, "chunk_last.json"), **times("last"))
+        stop_perf(perf)
         out["ingest"] = {"first_chunk": first, "last_chunk": last,
                          "ratio_last_to_first": records_per_s(last) / records_per_s(first)}
         out["rss_after_load_mib"] = rss_mib(p.pid)
