@@ -41,8 +41,9 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
     }
     sqlite3_busy_timeout(own, 5000);
     // A connection that has not read the file has no WAL to copy: checkpoints
-    // on it would succeed and copy nothing. This reads it (the mode is the
-    // writer's already). The sync level is what a checkpoint's fsyncs follow.
+    // on it succeed and copy nothing. journal_mode reads it (the mode is the
+    // writer's already; the synchronous pragma, which needs the schema, would
+    // too). The sync level is what a checkpoint's fsyncs follow.
     const char* sync = options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
     if (sqlite3_exec(own, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr) != SQLITE_OK ||
         sqlite3_exec(own, sync, nullptr, nullptr, nullptr) != SQLITE_OK) {
