@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 CXX=${CXX_CLANG:-clang++}
 status=0
 for f in windows/*.cc exporters/sli_collector.cc daemon/server/rule_runtime.cc \
-  alerting/outbox_sender.cc alerting/outbox_groups.cc; do
+  alerting/outbox_sender.cc alerting/outbox_groups.cc daemon/store/wal_checkpointer.cc; do
   echo "thread-safety: $f"
   "$CXX" -std=c++20 -fsyntax-only -Wthread-safety -Wthread-safety-beta \
     -Werror=thread-safety -Werror=thread-safety-beta -I. "$f" || status=1

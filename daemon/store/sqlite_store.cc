@@ -84,6 +84,10 @@ Status SqliteStore::CheckFile() const {
 }
 
 SqliteStore::~SqliteStore() {
+  // Its thread and connection go before db_ closes, so that db_'s close is
+  // the last one (unless an API reader is still open) and, as before,
+  // checkpoints what is left and deletes the WAL.
+  checkpointer_.reset();
   sqlite3_finalize(insert_span_);
   sqlite3_finalize(insert_feedback_);
   sqlite3_finalize(insert_resolution_);
@@ -149,6 +153,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
       return Status::Unavailable("quick_check: " + problems + ": " + RecoveryHint(path));
     }
   }
+  // From here on the WAL is copied back off the commit path.
+  auto checkpointer = WalCheckpointer::Start(
+      db, path, {options.sync_full, options.wal_limit_pages, options.checkpoint_thread});
+  if (!checkpointer.ok()) return checkpointer.status();
+  store->checkpointer_ = std::move(checkpointer).value();
   return store;
 }
 

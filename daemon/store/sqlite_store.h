@@ -20,6 +20,9 @@
 // Thread-safe: one connection behind a mutex. Ingest batches go through
 // one writer thread (group commit), so the mutex is rarely contended.
 // Every write of more than one statement goes through Transaction().
+// The WAL is copied back into the file by a thread and connection the store
+// owns (wal_checkpointer.h), not inside the writer's COMMIT; past a limit
+// the writer checkpoints itself, so the WAL cannot grow without bound.
 //
 // One class, one file per job: sqlite_store.cc (open, file check, errors,
 // transactions, prune, backup), sqlite_schema.cc (schema, migrations),
@@ -38,6 +41,7 @@
 #include "daemon/common/silence.h"
 #include "daemon/common/status.h"
 #include "daemon/common/types.h"
+#include "daemon/store/wal_checkpointer.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -105,6 +109,10 @@ class SqliteStore final : public AlertStore, public OutboxStore, public GroupSto
   struct Options {
     bool sync_full = false;    // synchronous=FULL: fsync on every commit
     bool quick_check = false;  // PRAGMA quick_check at open (reads every page)
+    // The WAL checkpoint (wal_checkpointer.h): false leaves only the
+    // writer's, at wal_limit_pages (tests of the bound).
+    bool checkpoint_thread = true;
+    int wal_limit_pages = WalCheckpointer::kWalLimitPages;
   };
 
   // Opens (creating if needed) the database at `path` and migrates it.
@@ -188,6 +196,9 @@ class SqliteStore final : public AlertStore, public OutboxStore, public GroupSto
   // replaced): what /-/ready reports. One stat(); reads only constants.
   Status Health() const { return CheckFile(); }
 
+  // Who has checkpointed the WAL since Open, and how often it failed.
+  WalCheckpointer::Stats CheckpointStats() const { return checkpointer_->stats(); }
+
  private:
   SqliteStore(sqlite3* db, std::string path);
   Status Exec(const char* sql);
@@ -217,6 +228,8 @@ class SqliteStore final : public AlertStore, public OutboxStore, public GroupSto
   uint64_t dev_ = 0, ino_ = 0;
   mutable std::mutex mu_;
   int64_t last_seq_ = 0;  // guarded by mu_
+  // Set at the end of Open; stopped first in the destructor, while db_ is open.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   sqlite3_stmt* insert_span_ = nullptr;
   sqlite3_stmt* insert_feedback_ = nullptr;
   sqlite3_stmt* insert_resolution_ = nullptr;
