@@ -384,11 +384,29 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     evictable = true;
   }
 
+  // The connection's one deadline. The timer is not re-armed for every
+  // read and write (each re-arm is a timer-queue update and a cancelled
+  // wait's completion, a large part of a small request's cost): a pending
+  // wait that fires before the deadline waits again for the rest. Only a
+  // deadline earlier than the pending wait starts a new one.
   void Arm(SteadyClock::time_point at) {
+    deadline_ = at;
+    if (!waiting_ || at < armed_) StartWait(at);
+  }
+  // No deadline while a handler runs: the reply's write sets the next one.
+  void Disarm() { deadline_ = SteadyClock::time_point::max(); }
+
+  void StartWait(SteadyClock::time_point at) {
     const uint64_t gen = ++timer_gen_;
-    timer_.expires_at(at);
+    armed_ = at;
+    waiting_ = true;
+    timer_.expires_at(at);  // a pending wait completes as cancelled: its gen is stale
     timer_.async_wait([self = this->shared_from_this(), gen](beast::error_code ec) {
-      if (ec || gen != self->timer_gen_) return;
+      if (gen != self->timer_gen_) return;
+      self->waiting_ = false;
+      if (ec || self->state_ == State::kClosed) return;
+      if (self->deadline_ == SteadyClock::time_point::max()) return;  // handling
+      if (SteadyClock::now() < self->deadline_) return self->StartWait(self->deadline_);
       self->OnTimer();
     });
   }
@@ -489,8 +507,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
 
   void Dispatch(std::string body, std::optional<Rejection> rejection) {
     state_ = State::kHandling;
-    ++timer_gen_;
-    timer_.cancel();
+    Disarm();
     ++server_.in_flight;
     if (!rejection && body.size() <= opts().inline_body_limit && opts().run_inline &&
         !IsGzip(req_) && opts().run_inline(req_)) {
@@ -581,6 +598,9 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   Stream stream_;
   net::steady_timer timer_;
   uint64_t timer_gen_ = 0;
+  SteadyClock::time_point deadline_ = SteadyClock::time_point::max();  // none
+  SteadyClock::time_point armed_;  // the pending wait's expiry, while waiting_
+  bool waiting_ = false;
   beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
   Request req_;  // the handler's while kHandling, until its reply is sent

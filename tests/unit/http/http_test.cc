@@ -273,6 +273,31 @@ TEST_F(LiveServer, PipelinedRepliesComeInRequestOrder) {
   close(fd);
 }
 
+// The timer is not re-armed for each read and write; a deadline earlier
+// than the pending wait must still start a new one. The wait for the head
+// runs to the (long) head deadline; the body's (short) deadline, set when
+// the head arrives, must still end a stalled body on time.
+TEST_F(LiveServer, ABodyDeadlineEarlierThanThePendingWaitStillFires) {
+  Options opts;
+  opts.idle_timeout = std::chrono::seconds(30);
+  opts.head_timeout = std::chrono::seconds(30);
+  opts.body_timeout = std::chrono::milliseconds(300);
+  Serve(opts);
+  const int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  const auto sent = std::chrono::steady_clock::now();
+  SendAll(fd, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+  std::string reply;
+  bool closed = false;
+  while (!closed && ResponsesIn(reply) == 0 &&
+         std::chrono::steady_clock::now() - sent < std::chrono::seconds(4)) {
+    reply += ReadReplies(fd, 1, &closed);
+  }
+  EXPECT_NE(reply.find(" 408 "), std::string::npos)
+      << "a body stalled past its 300 ms deadline was not answered within 4 s: " << reply;
+  close(fd);
+}
+
 TEST_F(LiveServer, AThrowingHandlerGets500AndTheServerGoesOn) {
   Serve({});
   const int fd = Connect(server_->port());
