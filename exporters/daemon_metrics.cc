@@ -217,8 +217,25 @@ void DaemonMetrics::CountRejected(const std::string& endpoint, const std::string
 }
 
 void DaemonMetrics::CountRequest(const std::string& endpoint, int code, double seconds) {
-  requests_.Add({{"endpoint", endpoint}, {"code", std::to_string(code)}}).Increment();
-  request_seconds_.Add({{"endpoint", endpoint}}, LatencyBuckets()).Observe(seconds);
+  prometheus::Counter* requests = nullptr;
+  prometheus::Histogram* latency = nullptr;
+  {
+    std::lock_guard lock(requests_mu_);
+    EndpointSeries& e = request_series_[endpoint];
+    if (e.seconds == nullptr) {
+      e.seconds = &request_seconds_.Add({{"endpoint", endpoint}}, LatencyBuckets());
+    }
+    latency = e.seconds;
+    for (const auto& [c, counter] : e.by_code) {
+      if (c == code) requests = counter;
+    }
+    if (requests == nullptr) {
+      requests = &requests_.Add({{"endpoint", endpoint}, {"code", std::to_string(code)}});
+      e.by_code.emplace_back(code, requests);
+    }
+  }
+  requests->Increment();
+  latency->Observe(seconds);
 }
 
 void DaemonMetrics::ObserveCommit(double seconds, double records) {

@@ -98,6 +98,16 @@ class DaemonMetrics {
   };
   std::mutex spans_mu_;  // one CountSpans at a time: the batch sums live in series_
   std::unordered_map<std::string, AgentSeries> series_;
+
+  // The request series, found once per endpoint (and code): CountRequest
+  // runs for every request, some on the ingest writer's thread, and
+  // prometheus-cpp's Add builds a label map and takes its family's lock.
+  struct EndpointSeries {
+    prometheus::Histogram* seconds = nullptr;
+    std::vector<std::pair<int, prometheus::Counter*>> by_code;  // a handful
+  };
+  std::mutex requests_mu_;
+  std::unordered_map<std::string, EndpointSeries> request_series_;  // by endpoint
 };
 
 }  // namespace aw::exporters

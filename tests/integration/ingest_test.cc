@@ -138,6 +138,21 @@ TEST_F(IngestTest, PartialBatchKeepsValidRecordsAndNamesTheField) {
   ASSERT_EQ(r["errors"].size(), 1u);
   EXPECT_EQ(r["errors"][0]["index"], 1);
   EXPECT_EQ(r["errors"][0]["error"], "tool_calls: must be a non-negative integer");
+
+  // The reply is formatted by hand on the writer thread: the same bytes as
+  // the canonical dump (compact, keys sorted), with and without errors.
+  for (const std::string body : {R"({"investigation_id":"d","agent":"ir"})",
+                                 R"([{"investigation_id":"e","agent":"ir"},{"agent":"ir"}])"}) {
+    auto res = d->Client()->Post("/v1/spans", body, "application/json");
+    ASSERT_TRUE(res);
+    const json parsed = json::parse(res->body);
+    EXPECT_EQ(res->body, parsed.dump()) << res->body;
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : parsed.items()) keys.push_back(k);
+    EXPECT_EQ(keys,
+              (std::vector<std::string>{"accepted", "duplicates", "errors", "held", "rejected"}));
+    EXPECT_EQ(parsed["accepted"], 1);
+  }
 }
 
 TEST_F(IngestTest, ReplyCodesForBadRequests) {
