@@ -32,6 +32,169 @@ const char* RejectReasonName(RejectReason r) {
 
 namespace {
 
+// Records nest three levels (a body's array, a record, its labels): text
+// nested deeper is refused before a parser builds it. A few MiB of "[" would
+// otherwise take hundreds of MiB to parse, or to describe.
+constexpr int kMaxJsonDepth = 32;
+
+// The byte (from 1) where `text` opens its (kMaxJsonDepth + 1)th level of
+// nesting, outside strings, or 0.
+size_t TooDeepAt(std::string_view text) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i + 1;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return 0;
+}
+
+// Where a text stops being JSON and why, for the error of a body or record
+// that is not JSON: the byte, the field whose key or value broke (as a
+// path: "model", "labels", "[2].verdict") and the parser's reason, e.g.
+// `malformed JSON at byte 37, in "model": invalid string: ill-formed UTF-8
+// byte`. Runs only on the error path: a second, SAX pass over the text.
+class JsonErrorLocator : public json::json_sax_t {
+ public:
+  std::string Describe(std::string_view text) {
+    json::sax_parse(text, this);
+    if (too_deep_ && !failed_) {  // stopped at the level past the limit
+      failed_ = true;
+      position_ = TooDeepAt(text);
+      reason_ = "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    }
+    if (!failed_) return "malformed JSON";
+    std::string out = "malformed JSON at byte ";
+    out += std::to_string(position_);
+    if (!where_.empty()) {
+      out += ", in \"";
+      out += where_;
+      out += '"';
+    }
+    out += ": ";
+    out += reason_;
+    return out;
+  }
+
+  bool null() override { return Value(); }
+  bool boolean(bool) override { return Value(); }
+  bool number_integer(number_integer_t) override { return Value(); }
+  bool number_unsigned(number_unsigned_t) override { return Value(); }
+  bool number_float(number_float_t, const string_t&) override { return Value(); }
+  bool string(string_t&) override { return Value(); }
+  bool binary(binary_t&) override { return Value(); }
+  bool start_object(std::size_t) override { return Open(false); }
+  bool key(string_t& k) override {
+    stack_.back().key = k;
+    stack_.back().has_key = true;
+    return true;
+  }
+  bool end_object() override { return Close(); }
+  bool start_array(std::size_t) override { return Open(true); }
+  bool end_array() override { return Close(); }
+  bool parse_error(std::size_t position, const std::string& last_token,
+                   const nlohmann::detail::exception& e) override {
+    failed_ = true;
+    position_ = position;
+    where_ = Path();
+    // "[json.exception.parse_error.101] parse error at line 1, column 9:
+    // syntax error while parsing value - invalid literal; last read: 'x'":
+    // the reason without the bytes read (they are the client's, any bytes).
+    std::string what = e.what();
+    const size_t dash = what.find(" - ");
+    const size_t bracket = what.find("] ");
+    if (dash != std::string::npos) {
+      what = what.substr(dash + 3);
+    } else if (bracket != std::string::npos) {
+      what = what.substr(bracket + 2);
+    }
+    const std::string read = "; last read: '" + last_token + "'";
+    if (const size_t at = what.find(read); at != std::string::npos) {
+      what.erase(at, read.size());
+    } else {
+      what = what.substr(0, what.find("; last read"));
+    }
+    reason_ = what;
+    return false;
+  }
+
+ private:
+  struct Level {
+    bool array = false;
+    size_t index = 0;  // arrays: the element being read
+    bool has_key = false;
+    std::string key;  // objects: the last key read
+  };
+  bool Open(bool array) {
+    if (stack_.size() == static_cast<size_t>(kMaxJsonDepth)) {
+      too_deep_ = true;
+      where_ = Path();
+      if (where_.size() > 48) where_ = where_.substr(0, 48) + "...";
+      return false;  // stops the parse
+    }
+    stack_.push_back(Level{array, 0, false, {}});
+    return true;
+  }
+  bool Close() {
+    stack_.pop_back();
+    return Value();
+  }
+  // A value ended: the next element of an array, or the next key of an
+  // object (its last key is done with).
+  bool Value() {
+    if (stack_.empty()) return true;
+    Level& l = stack_.back();
+    if (l.array) {
+      ++l.index;
+    } else {
+      l.has_key = false;
+    }
+    return true;
+  }
+  std::string Path() const {
+    std::string path;
+    for (const Level& l : stack_) {
+      if (l.array) {
+        path += '[';
+        path += std::to_string(l.index);
+        path += ']';
+      } else if (l.has_key) {
+        if (!path.empty()) path += '.';
+        path += l.key;
+      }
+    }
+    return path;
+  }
+
+  std::vector<Level> stack_;
+  bool too_deep_ = false;
+  bool failed_ = false;
+  size_t position_ = 0;
+  std::string where_;
+  std::string reason_;
+};
+
+std::string MalformedJson(std::string_view what, std::string_view text) {
+  std::string out(what);
+  out += ": ";
+  out += JsonErrorLocator().Describe(text);
+  return out;
+}
+
 // A field error; thrown only inside this file, caught per record.
 struct FieldError {
   std::string message;
@@ -327,9 +490,10 @@ Parsed<T> ParseBody(std::string_view body, BodyFormat format, const ParseOptions
           continue;
         }
       }
-      json j = json::parse(lines[i], nullptr, false);
+      json j = TooDeepAt(lines[i]) ? json(json::value_t::discarded)
+                                   : json::parse(lines[i], nullptr, false);
       if (j.is_discarded()) {
-        out.errors.push_back({i, "record: malformed JSON", RejectReason::kMalformed});
+        out.errors.push_back({i, MalformedJson("record", lines[i]), RejectReason::kMalformed});
         continue;
       }
       AddRecord(out, i, j, opt, read);
@@ -345,10 +509,10 @@ Parsed<T> ParseBody(std::string_view body, BodyFormat format, const ParseOptions
       if (auto read_fast = fast->ReadJsonBody(body, opt)) return std::move(*read_fast);
     }
   }
-  json doc = json::parse(body, nullptr, false);
+  json doc = TooDeepAt(body) ? json(json::value_t::discarded) : json::parse(body, nullptr, false);
   if (doc.is_discarded()) {
     out.malformed = true;
-    out.errors.push_back({0, "body: malformed JSON", RejectReason::kMalformed});
+    out.errors.push_back({0, MalformedJson("body", body), RejectReason::kMalformed});
     return out;
   }
   if (doc.is_array()) {
@@ -409,8 +573,9 @@ namespace {
 // body, "record: malformed JSON" when it is not JSON at all.
 template <typename T, typename Reader>
 Result<T> FromJsonText(std::string_view text, const ParseOptions& opt, Reader read) {
-  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::InvalidArgument("record: malformed JSON");
+  const json j = TooDeepAt(text) ? json(json::value_t::discarded)
+                                 : json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Status::InvalidArgument(MalformedJson("record", text));
   return FromJson<T>(j, opt, read);
 }
 

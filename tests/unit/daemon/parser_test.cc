@@ -228,7 +228,8 @@ TEST(ParserTest, CanonicalJsonRoundTrips) {
 TEST(ParserTest, OneRecordFromTextNamesWhatIsWrong) {
   auto bad = SpanFromJson("{not json", Options());
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message(), "record: malformed JSON");
+  EXPECT_EQ(bad.status().message(),
+            "record: malformed JSON at byte 3: invalid literal; expected string literal");
   auto array = FeedbackFromJson("[1]", Options());
   ASSERT_FALSE(array.ok());
   EXPECT_EQ(array.status().message(), "record: must be a JSON object");
@@ -261,4 +262,45 @@ TEST(ParserTest, ValidateSpanAppliesTheRecordChecks) {
 }
 
 }  // namespace
+
+// Text that is not JSON: the error says where (the byte, the field whose key
+// or value broke) and why, without echoing the bytes it could not read.
+TEST(ParserTest, MalformedJsonNamesTheByteTheFieldAndTheReason) {
+  const auto first_error = [](std::string_view body, BodyFormat format = BodyFormat::kJson) {
+    const auto p = ParseSpans(body, format, Options());
+    return p.errors.empty() ? std::string("(none)") : p.errors[0].error;
+  };
+  EXPECT_EQ(first_error("{\"investigation_id\":\"a\",\"agent\":\"ir\",\"model\":\"ab\xff\"}"),
+            "body: malformed JSON at byte 49, in \"model\": invalid string: ill-formed UTF-8 byte");
+  EXPECT_EQ(first_error("[{\"agent\":\"ir\"},{\"agent\":\"ir\",\"labels\":{\"te\xff"
+                        "am\":\"x\"}}]"),
+            "body: malformed JSON at byte 44, in \"[1].labels\": invalid string: ill-formed UTF-8 "
+            "byte; expected string literal");
+  EXPECT_EQ(first_error("{\"investigation_id\":\"a\",\"tool_calls\":1e400}"),
+            "body: malformed JSON at byte 42, in \"tool_calls\": number overflow parsing '1e400'");
+  EXPECT_EQ(first_error("{\"investigation_id\":\"a\","),
+            "body: malformed JSON at byte 25: unexpected end of input; expected string literal");
+  EXPECT_EQ(first_error("{\"a\":[1,2,{\"b\":tru}]}"),
+            "body: malformed JSON at byte 19, in \"a[2].b\": invalid literal");
+  EXPECT_EQ(
+      first_error(
+          "{\"agent\":\"ir\",\"investigation_id\":\"x\"}\n{\"agent\":\"ir\",\"model\":\"\xc3\"}",
+          BodyFormat::kNdjson),
+      "record: malformed JSON at byte 25, in \"model\": invalid string: ill-formed UTF-8 byte");
+  // Nested past 32 levels: refused by a scan, before a parser builds it.
+  EXPECT_EQ(first_error(std::string(100'000, '[')),
+            "body: malformed JSON at byte 33, in "
+            "\"[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]...\": "
+            "nested deeper than 32 levels");
+  // Brackets inside strings do not nest: this one is read (and lacks its id).
+  EXPECT_EQ(first_error("{\"labels\":{\"[[[\":\"" + std::string(40, '{') + "\"}}"),
+            "investigation_id: is required");
+  auto verdict =
+      FeedbackFromJson("{\"investigation_id\":\"a\",\"verdict\":\"con\xfe\"}", Options());
+  ASSERT_FALSE(verdict.ok());
+  EXPECT_EQ(verdict.status().message(),
+            "record: malformed JSON at byte 39, in \"verdict\": invalid string: ill-formed UTF-8 "
+            "byte");
+}
+
 }  // namespace aw::ingest
