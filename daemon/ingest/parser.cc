@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/common/parse.h"
 #include "daemon/common/time_util.h"
 #include "daemon/ingest/span_fast_path.h"
 #include "daemon/ingest/span_fields.h"
@@ -37,31 +38,7 @@ namespace {
 // otherwise take hundreds of MiB to parse, or to describe.
 constexpr int kMaxJsonDepth = 32;
 
-// The byte (from 1) where `text` opens its (kMaxJsonDepth + 1)th level of
-// nesting, outside strings, or 0.
-size_t TooDeepAt(std::string_view text) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return i + 1;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return 0;
-}
+size_t TooDeepAt(std::string_view text) { return JsonTooDeepAt(text, kMaxJsonDepth); }
 
 // Where a text stops being JSON and why, for the error of a body or record
 // that is not JSON: the byte, the field whose key or value broke (as a

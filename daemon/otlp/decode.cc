@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/common/parse.h"
 #include "daemon/otlp/otlp.pb.h"
 
 namespace aw::otlp {
@@ -297,6 +298,12 @@ std::shared_ptr<const Attributes> ResourceFromJson(const json& parent, const Pat
 }
 
 json ParseJson(std::string_view body) {
+  // OTLP nests values in values (kvlist, array): deep, but not this deep.
+  constexpr int kMaxDepth = 64;
+  if (const size_t at = JsonTooDeepAt(body, kMaxDepth)) {
+    throw JsonError{"body: not valid JSON: nested deeper than " + std::to_string(kMaxDepth) +
+                    " levels at byte " + std::to_string(at)};
+  }
   json root = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) throw JsonError{"body: not valid JSON"};
   if (!root.is_object()) throw JsonError{"body: expected a JSON object"};

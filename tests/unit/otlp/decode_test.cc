@@ -148,6 +148,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadJson{R"({"resourceSpans":[{"resource":[],"scopeSpans":[]}]})",
                 "resourceSpans[0].resource: expected an object"}));
 
+// Refused by a scan before the parser builds the levels (3 MB of "[" took
+// 200 MiB of RSS to parse).
+TEST(DecodeTest, JsonNestedPast64LevelsIsRefused) {
+  auto b = DecodeTraces(std::string(1'000'000, '['), Encoding::kJson);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().message(), "body: not valid JSON: nested deeper than 64 levels at byte 65");
+  const std::string deep_value =
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"a","value":)" +
+      std::string(100, '[') + std::string(100, ']') + "}]}]}]}]}";
+  EXPECT_FALSE(DecodeTraces(deep_value, Encoding::kJson).ok());
+  auto logs = DecodeLogs(std::string(1'000'000, '{'), Encoding::kJson);
+  ASSERT_FALSE(logs.ok());
+  EXPECT_NE(logs.status().message().find("nested deeper than 64 levels"), std::string::npos);
+}
+
 TEST(DecodeTest, MalformedProtobufIsAnError) {
   pb::ExportTraceServiceRequest req;
   auto* span = req.add_resource_spans()->add_scope_spans()->add_spans();
