@@ -18,7 +18,14 @@
 also reports the middle chunk and the outbox by status; with it,
 --receiver-down points the webhook receiver at a closed port (an outage), and
 --perf-last FILE records a perf profile of the daemon during the last chunk
-(--perf-first FILE during the first, to compare the two).
+(--perf-first FILE during the first, to compare the two). With --ingest-only the
+chunks also report the machine's idle cores, the daemon's CPU and its mean
+commit and evaluation time (read from /metrics around each chunk, so the RSS
+printed then includes those scrapes). --arrival timeline makes the chunks follow one another in
+event time (live traffic) instead of each sweeping the same 6 days.
+
+--alerts-on DIR runs only the alert trials, against a copy of the store an
+earlier run left in DIR (its --work): `--trials 60` on two binaries in turn.
 
 Every process started here is stopped on exit. Figures are wall time on
 whatever machine runs it: record the machine and its load with them.
@@ -28,6 +35,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -63,13 +71,57 @@ HISTORY_S = 6 * 86400
 LAG_S = 600
 
 
-def load(loadgen, url, count, agents, seed, report, history_s=HISTORY_S, lag_s=LAG_S):
+def load(loadgen, url, count, agents, seed, report, history_s=HISTORY_S, lag_s=LAG_S, pid=None):
+    before = usage(url, pid) if pid else None
     subprocess.run([loadgen, "--url", url, "--count", str(count), "--agents", str(agents),
                     "--batch", "1000", "--connections", "2", "--history", f"{history_s:.0f}s",
                     "--lag", f"{lag_s:.0f}s", "--seed", str(seed), "--quiet",
                     "--report-json", report], check=True)
     with open(report) as f:
-        return json.load(f)
+        out = json.load(f)
+    if before:
+        out["usage"] = usage_since(before, usage(url, pid))
+    return out
+
+
+def usage(url, pid):
+    """Machine idle time, the daemon's CPU per thread and its commit and
+    evaluation histograms, now: usage_since() turns two of these into a chunk's."""
+    with open("/proc/stat") as f:
+        cpu = [int(v) for v in f.readline().split()[1:]]
+    threads = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            threads[tid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    metrics = {}
+    with urllib.request.urlopen(url + "/metrics", timeout=60) as r:
+        for line in r.read().decode().splitlines():
+            for name in ("agentwatch_store_commit_duration_seconds",
+                         "agentwatch_rule_evaluation_duration_seconds"):
+                for suffix in ("_sum", "_count"):
+                    if line.startswith(name + suffix + " "):
+                        metrics[name + suffix] = float(line.split()[-1])
+    return {"t": time.monotonic(), "cpu": cpu, "threads": threads, "metrics": metrics}
+
+
+def usage_since(a, b):
+    wall = b["t"] - a["t"]
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = ((b["cpu"][3] + b["cpu"][4]) - (a["cpu"][3] + a["cpu"][4])) / ticks
+    busy = sorted((v - a["threads"].get(t, 0.0) for t, v in b["threads"].items()), reverse=True)
+    d = {k: b["metrics"].get(k, 0) - a["metrics"].get(k, 0) for k in b["metrics"]}
+    commits = d.get("agentwatch_store_commit_duration_seconds_count", 0)
+    evals = d.get("agentwatch_rule_evaluation_duration_seconds_count", 0)
+    return {"wall_s": wall, "idle_cores": idle / wall, "daemon_cpu_s": sum(busy),
+            "busiest_threads_cpu_s": busy[:3],  # the writer and the evaluator, in some order
+            "commits": commits,
+            "commit_mean_ms": 1000 * d.get("agentwatch_store_commit_duration_seconds_sum", 0) / max(commits, 1),
+            "evaluations": evals,
+            "evaluation_mean_ms": 1000 * d.get("agentwatch_rule_evaluation_duration_seconds_sum", 0) / max(evals, 1)}
 
 
 def records_per_s(report):
@@ -101,6 +153,58 @@ def stop_daemon(p):
     al.PROCS.remove(p)
     if p.returncode != 0:
         raise RuntimeError(f"agentwatch exited {p.returncode} on SIGTERM")
+
+
+def alert_trials(args, url, sink, prefix):
+    """Breaching POST -> webhook latency of --trials fresh agents while the
+    load generator offers --background spans/s; seconds, in trial order."""
+    bg = subprocess.Popen([args.loadgen, "--url", url, "--rate", str(args.background),
+                           "--batch", "50", "--connections", "4", "--duration", "10m",
+                           "--agents", str(args.agents), "--seed", "4", "--quiet",
+                           "--allow-errors"], stdout=subprocess.DEVNULL)
+    al.PROCS.append(bg)
+    time.sleep(2)
+    lat = []
+    for i in range(args.trials):
+        agent = f"{prefix}-{i}"
+        t0 = time.monotonic()
+        al.post_span(url, {"investigation_id": f"{prefix}-{os.getpid()}-{i}", "agent": agent,
+                           "tool_calls": 1})
+        if not sink.wait_for([("/aw", agent)], 10):
+            raise RuntimeError(f"no alert for {agent} within 10 s")
+        lat.append(sink.arrivals[("/aw", agent)] - t0)
+        time.sleep(0.3)
+    bg.terminate()
+    bg.wait()
+    al.PROCS.remove(bg)
+    return lat
+
+
+def alerts_on(args):
+    """--alerts-on DIR: the alert trials alone, against a copy of a filled
+    store (the --work of an earlier run), so that two binaries can be
+    compared on the same 1M investigations, interleaved."""
+    shutil.rmtree(args.work, ignore_errors=True)
+    shutil.copytree(args.alerts_on, args.work,
+                    ignore=shutil.ignore_patterns("*.log", "port", "aw.db.lock", "*.json"))
+    sink = al.Sink()
+    config = os.path.join(args.work, "agentwatch.yaml")
+    with open(config) as f:
+        text = f.read()
+    text = re.sub(r"http://127\.0\.0\.1:\d+/aw", f"http://127.0.0.1:{sink.port}/aw", text)
+    text = re.sub(r"max_agents: \d+", "max_agents: 1000000", text)  # earlier probes hold names
+    with open(config, "w") as f:
+        f.write(text)
+    try:
+        p, url, _ = start_daemon(args.agentwatch, args.work)
+        lat = sorted(alert_trials(args, url, sink, f"probe{os.getpid()}"))
+        over = sum(x > 0.010 for x in lat)
+        print(f"alert latency under {args.background}/s, {len(lat)} trials: p50 "
+              f"{al.quantile(lat, 0.5) * 1000:.1f} ms, p99 {al.quantile(lat, 0.99) * 1000:.1f} ms, "
+              f"max {lat[-1] * 1000:.1f} ms, over 10 ms: {over}", flush=True)
+        stop_daemon(p)
+    finally:
+        al.stop_all()
 
 
 def start_perf(path, pid):
@@ -142,7 +246,11 @@ def main():
     ap.add_argument("--perf-last", metavar="FILE")
     ap.add_argument("--perf-first", metavar="FILE")
     ap.add_argument("--arrival", choices=["backfill", "timeline"], default="backfill")
+    ap.add_argument("--alerts-on", metavar="DIR",
+                    help="only the alert trials, against a copy of DIR (an earlier --work)")
     args = ap.parse_args()
+    if args.alerts_on:
+        return alerts_on(args)
     if args.count < 2 * args.chunk:
         sys.exit("--count must be at least two chunks")
     if args.receiver_down and not args.ingest_only:
@@ -198,8 +306,11 @@ rule_files: [rules/*.yaml]
             lo, hi = spans[part]
             return {"history_s": HISTORY_S * (hi - lo) / n, "lag_s": LAG_S + HISTORY_S * (n - hi) / n}
 
+        # Per-chunk usage scrapes /metrics, which builds the SLI blocks: only
+        # with --ingest-only, so a full run's RSS figures stay comparable.
+        usage_pid = p.pid if args.ingest_only else None
         first = load(args.loadgen, url, args.chunk, args.agents, 1,
-                     os.path.join(args.work, "chunk_first.json"), **times("first"))
+                     os.path.join(args.work, "chunk_first.json"), **times("first"), pid=usage_pid)
         stop_perf(perf)
         middle = args.count - 2 * args.chunk
         middle_report = None
@@ -208,7 +319,7 @@ rule_files: [rules/*.yaml]
                                  os.path.join(args.work, "middle.json"), **times("middle"))
         perf = start_perf(args.perf_last, p.pid)
         last = load(args.loadgen, url, args.chunk, args.agents, 3,
-                    os.path.join(args.work, "chunk_last.json"), **times("last"))
+                    os.path.join(args.work, "chunk_last.json"), **times("last"), pid=usage_pid)
         stop_perf(perf)
         out["ingest"] = {"first_chunk": first, "last_chunk": last,
                          "ratio_last_to_first": records_per_s(last) / records_per_s(first)}
@@ -221,6 +332,12 @@ rule_files: [rules/*.yaml]
             with sqlite3.connect(os.path.join(args.work, "aw.db")) as db:
                 out["outbox_by_status"] = dict(
                     db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
+            for name in ("first_chunk", "last_chunk"):
+                u = out["ingest"][name]["usage"]
+                print(f"{name}: idle {u['idle_cores']:.2f} cores, daemon CPU {u['daemon_cpu_s']:.2f} s "
+                      f"(busiest {', '.join(f'{x:.2f}' for x in u['busiest_threads_cpu_s'])}), "
+                      f"commit mean {u['commit_mean_ms']:.1f} ms, {u['evaluations']:.0f} evaluations "
+                      f"of {u['evaluation_mean_ms']:.1f} ms", flush=True)
             print(f"ratio {out['ingest']['ratio_last_to_first']:.3f}, outbox by status "
                   f"{out['outbox_by_status']} (0 pending, 1 delivered, 3 superseded)", flush=True)
             return finish(out, args.out)
@@ -237,26 +354,7 @@ rule_files: [rules/*.yaml]
                   f" {out[path]['bytes'] / 1e6:.1f} MB", flush=True)
         out["rss_after_reads_mib"] = rss_mib(p.pid)
 
-        bg = subprocess.Popen([args.loadgen, "--url", url, "--rate", str(args.background),
-                               "--batch", "50", "--connections", "4", "--duration", "10m",
-                               "--agents", str(args.agents), "--seed", "4", "--quiet",
-                               "--allow-errors"], stdout=subprocess.DEVNULL)
-        al.PROCS.append(bg)
-        time.sleep(2)
-        lat = []
-        for i in range(args.trials):
-            agent = f"probe-{i}"
-            t0 = time.monotonic()
-            al.post_span(url, {"investigation_id": f"probe-{os.getpid()}-{i}", "agent": agent,
-                               "tool_calls": 1})
-            if not sink.wait_for([("/aw", agent)], 10):
-                raise RuntimeError(f"no alert for {agent} within 10 s")
-            lat.append(sink.arrivals[("/aw", agent)] - t0)
-            time.sleep(0.3)
-        bg.terminate()
-        bg.wait()
-        al.PROCS.remove(bg)
-        out["alert_latency_s"] = summary(lat)
+        out["alert_latency_s"] = summary(alert_trials(args, url, sink, "probe"))
         print(f"alert latency under {args.background}/s: p50 {out['alert_latency_s']['p50'] * 1000:.1f} ms,"
               f" p99 {out['alert_latency_s']['p99'] * 1000:.1f} ms", flush=True)
 
