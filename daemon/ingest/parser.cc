@@ -40,6 +40,12 @@ constexpr int kMaxJsonDepth = 32;
 
 size_t TooDeepAt(std::string_view text) { return JsonTooDeepAt(text, kMaxJsonDepth); }
 
+// `text` parsed, or discarded when it is not JSON or nests too deep.
+json ParseWithinDepth(std::string_view text) {
+  if (TooDeepAt(text)) return json(json::value_t::discarded);
+  return json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
 // Where a text stops being JSON and why, for the error of a body or record
 // that is not JSON: the byte, the field whose key or value broke (as a
 // path: "model", "labels", "[2].verdict") and the parser's reason, e.g.
@@ -467,8 +473,7 @@ Parsed<T> ParseBody(std::string_view body, BodyFormat format, const ParseOptions
           continue;
         }
       }
-      json j = TooDeepAt(lines[i]) ? json(json::value_t::discarded)
-                                   : json::parse(lines[i], nullptr, false);
+      json j = ParseWithinDepth(lines[i]);
       if (j.is_discarded()) {
         out.errors.push_back({i, MalformedJson("record", lines[i]), RejectReason::kMalformed});
         continue;
@@ -486,7 +491,7 @@ Parsed<T> ParseBody(std::string_view body, BodyFormat format, const ParseOptions
       if (auto read_fast = fast->ReadJsonBody(body, opt)) return std::move(*read_fast);
     }
   }
-  json doc = TooDeepAt(body) ? json(json::value_t::discarded) : json::parse(body, nullptr, false);
+  json doc = ParseWithinDepth(body);
   if (doc.is_discarded()) {
     out.malformed = true;
     out.errors.push_back({0, MalformedJson("body", body), RejectReason::kMalformed});
@@ -550,8 +555,7 @@ namespace {
 // body, "record: malformed JSON" when it is not JSON at all.
 template <typename T, typename Reader>
 Result<T> FromJsonText(std::string_view text, const ParseOptions& opt, Reader read) {
-  const json j = TooDeepAt(text) ? json(json::value_t::discarded)
-                                 : json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const json j = ParseWithinDepth(text);
   if (j.is_discarded()) return Status::InvalidArgument(MalformedJson("record", text));
   return FromJson<T>(j, opt, read);
 }
