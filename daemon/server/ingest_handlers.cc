@@ -38,6 +38,33 @@ void UnnameForeignAgents(const ShardMap& shard, std::vector<Feedback>& feedback)
   }
 }
 
+// The reply to a submitted batch: 503 (retry) when nothing was stored,
+// else 200 with the counts. Formatted by hand, as it runs on the writer's
+// thread for ingest (the next group waits for it): the same bytes as the
+// json object's dump, keys sorted. `errors_json` is the rejected records'
+// error list, already dumped.
+void ReplyOutcome(const IngestOutcome& outcome, int rejected, const std::string& errors_json,
+                  http::Response& res) {
+  if (!outcome.status.ok()) {
+    res.set_header("Retry-After", "1");
+    ReplyJson(res, 503, ErrorBody(outcome.status.message()));
+    return;
+  }
+  std::string body = "{\"accepted\":";
+  body += std::to_string(outcome.accepted);
+  body += ",\"duplicates\":";
+  body += std::to_string(outcome.duplicates);
+  body += ",\"errors\":";
+  body += errors_json;
+  body += ",\"held\":";
+  body += std::to_string(outcome.held);
+  body += ",\"rejected\":";
+  body += std::to_string(rejected);
+  body += '}';
+  res.status = 200;
+  res.set_content(std::move(body), "application/json");
+}
+
 }  // namespace
 
 void App::IngestRoutes() {
@@ -217,31 +244,14 @@ void App::HandleIngest(const http::Request& req, const http::Responder& reply, E
   // Answered from the writer thread once the group is committed and applied.
   const int rejected = static_cast<int>(errors.size());
   const size_t submitted = indexes.size();
-  // The reply is formatted by hand on the writer's thread (the next group
-  // waits for it): the same bytes as the json object's dump, keys sorted.
   std::string errors_json = error_list.dump(-1, ' ', false, json::error_handler_t::replace);
   writer_->Submit(std::move(batch), [this, reply, path, start, replay_key, rejected, submitted,
                                      errors_json = std::move(errors_json)](IngestOutcome outcome) {
     http::Response done;
+    ReplyOutcome(outcome, rejected, errors_json, done);
     if (!outcome.status.ok()) {
       if (!replay_key.empty()) replay_cache_.Release(replay_key);
-      done.set_header("Retry-After", "1");
-      ReplyJson(done, 503, ErrorBody(outcome.status.message()));
       metrics_.CountRejected(path, "unavailable", static_cast<double>(submitted));
-    } else {
-      done.status = 200;
-      std::string body = "{\"accepted\":";
-      body += std::to_string(outcome.accepted);
-      body += ",\"duplicates\":";
-      body += std::to_string(outcome.duplicates);
-      body += ",\"errors\":";
-      body += errors_json;
-      body += ",\"held\":";
-      body += std::to_string(outcome.held);
-      body += ",\"rejected\":";
-      body += std::to_string(rejected);
-      body += '}';
-      done.set_content(std::move(body), "application/json");
     }
     metrics_.CountRequest(path, done.status, SecondsSince(start));
     reply.Send(std::move(done));
@@ -289,19 +299,9 @@ void App::SubmitWebhookRecords(EventBatch batch, const std::string& endpoint, ht
     ReplyJson(res, 200,
               json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0}, {"errors", json::array()}});
   } else {
-    IngestOutcome outcome = writer_->Submit(std::move(batch)).get();
-    if (!outcome.status.ok()) {
-      if (!replay_key.empty()) replay_cache_.Release(replay_key);
-      res.set_header("Retry-After", "1");
-      ReplyJson(res, 503, ErrorBody(outcome.status.message()));
-    } else {
-      ReplyJson(res, 200,
-                json{{"accepted", outcome.accepted},
-                     {"duplicates", outcome.duplicates},
-                     {"held", outcome.held},
-                     {"rejected", 0},
-                     {"errors", json::array()}});
-    }
+    const IngestOutcome outcome = writer_->Submit(std::move(batch)).get();
+    ReplyOutcome(outcome, 0, "[]", res);
+    if (!outcome.status.ok() && !replay_key.empty()) replay_cache_.Release(replay_key);
   }
   metrics_.CountRequest(endpoint, res.status, SecondsSince(start));
 }
