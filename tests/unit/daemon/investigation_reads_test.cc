@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include "daemon/store/sqlite_store.h"
+#include "tests/testing/query_plan.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -16,20 +17,6 @@ Span MakeSpan(const std::string& id, TimeMs ts, const std::string& env) {
   s.ts_ms = ts;
   s.labels = {{"env", env}};
   return s;
-}
-
-// The planner's answer for `sql`, all rows joined.
-std::string QueryPlan(sqlite3* db, const std::string& sql) {
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &st, nullptr),
-            SQLITE_OK);
-  std::string plan;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
-    plan += "; ";
-  }
-  sqlite3_finalize(st);
-  return plan;
 }
 
 TEST(InvestigationReaderTest, SchemaOneFileGetsTheReadIndexesAndListingsUseThem) {

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "tests/testing/query_plan.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -200,18 +201,10 @@ TEST_F(SqliteStoreTest, SupersedeFindsOneAlertsPendingItemsByIndex) {
   const auto plan = [&] {
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* q = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db,
-                                 "EXPLAIN QUERY PLAN UPDATE outbox SET status = 3, last_error = ? "
-                                 "WHERE status = 0 AND receiver = ? AND fingerprint = ? AND id < ?",
-                                 -1, &q, nullptr),
-              SQLITE_OK);
-    std::string detail;
-    while (sqlite3_step(q) == SQLITE_ROW) {
-      detail += reinterpret_cast<const char*>(sqlite3_column_text(q, 3));
-      detail += "; ";
-    }
-    sqlite3_finalize(q);
+    const std::string detail =
+        QueryPlan(db,
+                  "UPDATE outbox SET status = 3, last_error = ? "
+                  "WHERE status = 0 AND receiver = ? AND fingerprint = ? AND id < ?");
     sqlite3_exec(db, "DROP INDEX IF EXISTS outbox_pending_by_alert", nullptr, nullptr, nullptr);
     sqlite3_close(db);
     return detail;
