@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string>
 #include <utility>
 
 #include "alerting/alert_json.h"
+#include "daemon/common/thread_name.h"
 #include "daemon/common/time_util.h"
 
 namespace aw::alerting {
@@ -266,11 +268,14 @@ void OutboxSender::Start() {
   }
   for (size_t i = 0; i < receivers_.size(); ++i) {
     threads_.emplace_back([this, i, start_ms, generation](std::stop_token stop) {
+      NameThisThread("aw-send-" + std::to_string(i));
       Worker(std::move(stop), i, start_ms, generation);
     });
   }
-  threads_.emplace_back(
-      [this, generation](std::stop_token stop) { Janitor(std::move(stop), generation); });
+  threads_.emplace_back([this, generation](std::stop_token stop) {
+    NameThisThread("aw-outbox");
+    Janitor(std::move(stop), generation);
+  });
 }
 
 void OutboxSender::Stop() {

@@ -36,6 +36,7 @@
 #include <boost/beast/http.hpp>
 
 #include "daemon/common/log.h"
+#include "daemon/common/thread_name.h"
 #include "daemon/http/http.h"
 
 namespace aw::http {
@@ -751,6 +752,7 @@ void Server::Start() {
   net::post(s.acceptor.get_executor(), [&s] { s.Accept(); });
   for (int i = 0; i < std::max(1, s.options.io_threads); ++i) {
     s.io_threads.emplace_back([&s] {
+      NameThisThread("aw-http-io");
       for (;;) {
         try {
           s.ioc.run();

@@ -19,6 +19,7 @@
 
 #include "daemon/common/log.h"
 #include "daemon/common/parse.h"
+#include "daemon/common/thread_name.h"
 #include "daemon/common/time_util.h"
 #include "daemon/http/http.h"
 #include "daemon/otlp/assembler.h"
@@ -181,7 +182,10 @@ Status App::Start() {
   writer_->Start();
 
   collector_ = std::make_shared<exporters::SliCollector>([this] { return Snapshot(); });
-  evaluator_ = std::thread([this] { EvaluatorLoop(); });
+  evaluator_ = std::thread([this] {
+    NameThisThread("aw-evaluator");
+    EvaluatorLoop();
+  });
 
   metrics_.SetReload(true, clock_.NowMs());
   ready_ = true;

@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "daemon/common/log.h"
+#include "daemon/common/thread_name.h"
 
 namespace aw::server {
 
@@ -121,6 +122,7 @@ Status IngestWriter::Rebuild(const std::function<void(const Span&)>& on_span) {
   double apply_cpu = 0;
 
   std::thread apply([&] {
+    NameThisThread("aw-rebuild");
     for (;;) {
       Chunk chunk;
       {
@@ -200,7 +202,10 @@ Status IngestWriter::Rebuild(const std::function<void(const Span&)>& on_span) {
 }
 
 void IngestWriter::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("aw-writer");
+    Run();
+  });
 }
 
 void IngestWriter::Stop() {

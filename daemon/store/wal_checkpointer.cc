@@ -5,6 +5,8 @@
 #include <chrono>
 #include <utility>
 
+#include "daemon/common/thread_name.h"
+
 namespace aw {
 
 namespace {
@@ -104,6 +106,7 @@ void WalCheckpointer::AfterCommit(int wal_pages) {
 }
 
 void WalCheckpointer::Run(const std::stop_token& stop) {
+  NameThisThread("aw-checkpoint");
   uint64_t handled = 0;
   for (;;) {
     {
