@@ -94,7 +94,9 @@ def usage(url, pid):
         try:
             with open(f"/proc/{pid}/task/{tid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            threads[tid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            threads[tid] = (name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
         except OSError:
             pass
     metrics = {}
@@ -112,12 +114,14 @@ def usage_since(a, b):
     wall = b["t"] - a["t"]
     ticks = os.sysconf("SC_CLK_TCK")
     idle = ((b["cpu"][3] + b["cpu"][4]) - (a["cpu"][3] + a["cpu"][4])) / ticks
-    busy = sorted((v - a["threads"].get(t, 0.0) for t, v in b["threads"].items()), reverse=True)
+    by_name = {}  # thread name (aw-writer, aw-evaluator, aw-http-io, ...) -> CPU s
+    for t, (name, v) in b["threads"].items():
+        by_name[name] = by_name.get(name, 0.0) + v - a["threads"].get(t, (name, 0.0))[1]
     d = {k: b["metrics"].get(k, 0) - a["metrics"].get(k, 0) for k in b["metrics"]}
     commits = d.get("agentwatch_store_commit_duration_seconds_count", 0)
     evals = d.get("agentwatch_rule_evaluation_duration_seconds_count", 0)
-    return {"wall_s": wall, "idle_cores": idle / wall, "daemon_cpu_s": sum(busy),
-            "busiest_threads_cpu_s": busy[:3],  # the writer and the evaluator, in some order
+    return {"wall_s": wall, "idle_cores": idle / wall, "daemon_cpu_s": sum(by_name.values()),
+            "threads_cpu_s": {k: round(v, 3) for k, v in sorted(by_name.items()) if v > 0},
             "commits": commits,
             "commit_mean_ms": 1000 * d.get("agentwatch_store_commit_duration_seconds_sum", 0) / max(commits, 1),
             "evaluations": evals,
@@ -335,7 +339,7 @@ rule_files: [rules/*.yaml]
             for name in ("first_chunk", "last_chunk"):
                 u = out["ingest"][name]["usage"]
                 print(f"{name}: idle {u['idle_cores']:.2f} cores, daemon CPU {u['daemon_cpu_s']:.2f} s "
-                      f"(busiest {', '.join(f'{x:.2f}' for x in u['busiest_threads_cpu_s'])}), "
+                      f"({', '.join(f'{k} {v:.2f}' for k, v in u['threads_cpu_s'].items())}), "
                       f"commit mean {u['commit_mean_ms']:.1f} ms, {u['evaluations']:.0f} evaluations "
                       f"of {u['evaluation_mean_ms']:.1f} ms", flush=True)
             print(f"ratio {out['ingest']['ratio_last_to_first']:.3f}, outbox by status "

@@ -363,14 +363,32 @@ struct Acc {
   CostSum cost = 0;  // CostUnits: the same sum whatever the order or bucketing
   double brier = 0;
   std::vector<double> dist[kNumDist];
+  // Whole hours' tool calls, value -> count for values below
+  // kToolCountsDense (the rest go to dist[kDistTool] one by one): merging
+  // hours costs their distinct values, not their spans.
+  static constexpr int32_t kToolCountsDense = 1024;
+  std::vector<int64_t> tool_counts;
+  int64_t tool_counted = 0;                     // sum of tool_counts
   std::vector<std::pair<double, double>> corr;  // (confidence, ttr)
   stats::CalibrationBins calibration{};
+  void AddToolCount(int32_t value, int64_t count) {
+    if (value < 0 || value >= kToolCountsDense) {
+      dist[kDistTool].insert(dist[kDistTool].end(), static_cast<size_t>(count),
+                             static_cast<double>(value));
+      return;
+    }
+    if (static_cast<size_t>(value) >= tool_counts.size()) tool_counts.resize(value + 1);
+    tool_counts[value] += count;
+    tool_counted += count;
+  }
   void Clear() {
     spans = verdicts = overrides = reviewed = matches = brier_n = 0;
     cost = 0;
     brier = 0;
     calibration = {};
     for (auto& d : dist) d.clear();
+    tool_counts.clear();
+    tool_counted = 0;
     corr.clear();
   }
 };

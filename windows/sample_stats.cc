@@ -51,6 +51,45 @@ double StatOf(std::vector<double>& v, Stat stat) {
   }
 }
 
+double StatOf(std::vector<double>& v, const std::vector<int64_t>& counts, int64_t counted,
+              Stat stat) {
+  if (counted == 0) return StatOf(v, stat);
+  switch (stat) {
+    case Stat::kMean: {
+      // Integers below 2^53 add exactly in any order: the same sum as the
+      // sample's expanded.
+      double sum = Sum(v);
+      for (size_t x = 0; x < counts.size(); ++x) {
+        sum += static_cast<double>(x) * static_cast<double>(counts[x]);
+      }
+      return sum / static_cast<double>(v.size() + static_cast<size_t>(counted));
+    }
+    case Stat::kMax: {
+      size_t top = counts.size();
+      while (top > 0 && counts[top - 1] == 0) --top;
+      const double counted_max = static_cast<double>(top - 1);  // counted > 0: top >= 1
+      return v.empty() ? counted_max : std::max(counted_max, *std::max_element(v.begin(), v.end()));
+    }
+    default: {
+      // Walk both in ascending order to the rank: the sorted sample (few:
+      // a window's edge records) and the counts.
+      std::sort(v.begin(), v.end());
+      const size_t n = v.size() + static_cast<size_t>(counted);
+      size_t rank = RankIndex(QuantilePct(stat), n);  // 0-based, counts down
+      size_t i = 0;
+      for (size_t x = 0; x < counts.size(); ++x) {
+        const double value = static_cast<double>(x);
+        for (; i < v.size() && v[i] < value; ++i) {
+          if (rank-- == 0) return v[i];
+        }
+        if (static_cast<size_t>(counts[x]) > rank) return value;
+        rank -= static_cast<size_t>(counts[x]);
+      }
+      return v[i + rank];
+    }
+  }
+}
+
 AllStats StatsOf(std::vector<double>& v) {
   AllStats s{};
   s.mean = Sum(v) / static_cast<double>(v.size());

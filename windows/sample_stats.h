@@ -4,6 +4,7 @@
 // mean and max, and Pearson's r. Pure functions.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -22,6 +23,11 @@ double Sum(const std::vector<double>& v);
 
 // One stat of an unsorted sample; reorders `v`. REQUIRES: !v.empty().
 double StatOf(std::vector<double>& v, Stat stat);
+// The same stat of the sample `v` joined with `counted` more of small
+// integers, `counts[x]` of the value x: exact, in O(|v| log |v| +
+// |counts|), without expanding the counts. REQUIRES: !v.empty() || counted > 0.
+double StatOf(std::vector<double>& v, const std::vector<int64_t>& counts, int64_t counted,
+              Stat stat);
 
 // All six stats of a sample at once, exactly; reorders `v`. Instead of a
 // full sort, nth_element for p50, then p90 within the part right of it, and

@@ -258,8 +258,11 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     SliValue v;
     if (dist) {
       std::vector<double>& d = a.dist[*dist];
-      v.samples = static_cast<int64_t>(d.size());
-      if (!d.empty()) v.value = StatOf(d, q.stat == Stat::kNone ? Stat::kMean : q.stat);
+      const std::vector<int64_t>& counts = a.tool_counts;  // empty but for tool_calls
+      v.samples = static_cast<int64_t>(d.size()) + a.tool_counted;
+      if (v.samples > 0) {
+        v.value = StatOf(d, counts, a.tool_counted, q.stat == Stat::kNone ? Stat::kMean : q.stat);
+      }
     } else {
       v = ScalarValue(a, q.sli);
     }
@@ -276,10 +279,7 @@ void WindowEngine::Impl::AddWholeHour(const HourBuckets::Entry& e, const Needs& 
   a.reviewed += e.counts.reviewed;
   a.cost += e.counts.cost;
   if (needs.dist[kDistTool]) {
-    std::vector<double>& d = a.dist[kDistTool];
-    for (const auto& [value, count] : e.tools) {
-      d.insert(d.end(), static_cast<size_t>(count), static_cast<double>(value));
-    }
+    for (const auto& [value, count] : e.tools) a.AddToolCount(value, count);
   }
 }
 

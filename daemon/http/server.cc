@@ -517,6 +517,9 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     }
     net::post(*server_.workers, [self = this->shared_from_this(), body = std::move(body),
                                  rejection]() mutable {
+      // Asio's pool starts its threads itself: each names itself on its first task.
+      thread_local const bool named = (NameThisThread("aw-http-work"), true);
+      (void)named;
       std::optional<Rejection> r = rejection;
       if (!r) r = FinishBody(std::move(body), self->opts(), &self->req_);
       if (!r) return RunHandler(self->server_.handler, self->req_, self->MakeResponder());
