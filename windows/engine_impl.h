@@ -6,6 +6,7 @@
 // the const members, exclusive for the rest.
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -68,8 +69,26 @@ struct WindowEngine::Impl {
     const BucketCounts d = Share(r, sign);
     const int64_t hour = BucketOf(r.ts);
     const int64_t* tool = r.kind == Kind::kSpan && (r.flags & kHasTool) ? &r.tool : nullptr;
-    agents[r.agent].buckets.Add(hour, d, tool);
-    fleet_buckets.Add(hour, d, tool);
+    std::optional<CalibrationShare> cal = CalibrationOf(r, sign);
+    const CalibrationShare* c = cal ? &*cal : nullptr;
+    agents[r.agent].buckets.Add(hour, d, tool, c);
+    fleet_buckets.Add(hour, d, tool, c);
+  }
+
+  // A span's share of the calibration figures: one with a confidence and a
+  // verdict (the records Add counts into Acc::calibration and Acc::brier).
+  static std::optional<CalibrationShare> CalibrationOf(const Rec& r, int sign) {
+    if (r.kind != Kind::kSpan || !(r.flags & kHasConfidence) || r.verdict == Verdict::kNone) {
+      return std::nullopt;
+    }
+    CalibrationShare c;
+    c.sign = sign;
+    c.bin = stats::CalibrationBinOf(r.confidence);
+    c.confirm = r.verdict == Verdict::kConfirm;
+    c.confidence = r.confidence;
+    const double outcome = c.confirm ? 1.0 : 0.0;
+    c.squared_error = (r.confidence - outcome) * (r.confidence - outcome);
+    return c;
   }
 
   static BucketCounts Share(const Rec& r, int sign) {

@@ -196,6 +196,24 @@ inline double CostUsd(CostSum units) {
 // hours without their records. An hour's spans take a handful of values.
 using ToolCounts = std::vector<std::pair<int32_t, int32_t>>;
 
+// One calibration bin (stats::CalibrationBinOf) of one hour: its spans with
+// a confidence and a verdict. An hour's few reviewed spans fill a few bins:
+// only those are kept (Entry::calibration_bins says which).
+struct CalibrationCell {
+  double confidence_sum = 0;
+  int32_t count = 0;
+  int32_t confirms = 0;
+};
+
+// A span's share of its hour's calibration figures (sign 1 or -1).
+struct CalibrationShare {
+  int bin = 0;
+  int sign = 1;
+  bool confirm = false;
+  double confidence = 0;
+  double squared_error = 0;  // (confidence - outcome)^2: the Brier score's term
+};
+
 // Counts per hour bucket in one flat vector sorted by hour: an agent holds
 // a few hundred hours and nearly every write hits the newest, so the back is
 // checked first and the rest searched. Denser and cheaper to walk than a tree
@@ -207,6 +225,11 @@ class HourBuckets {
     int64_t hour;
     // Before the counts: they align to 16 bytes, so this fills the gap.
     ToolCounts tools;  // of the spans with tool_calls in [0, INT32_MAX]
+    // The bins with calibrated spans, in bin order; bit b of
+    // calibration_bins marks bin b present.
+    std::vector<CalibrationCell> calibration;
+    double brier = 0;  // sum of the calibrated spans' squared errors
+    uint16_t calibration_bins = 0;
     BucketCounts counts;
   };
   using const_iterator = std::vector<Entry>::const_iterator;
@@ -215,16 +238,17 @@ class HourBuckets {
   // `*tool` (its sign that of d.spans) to the hour's tool counts; a bucket
   // whose counts return to zero is dropped, so the entries are exactly the
   // hours with something in them.
-  void Add(int64_t hour, const BucketCounts& d, const int64_t* tool = nullptr) {
+  void Add(int64_t hour, const BucketCounts& d, const int64_t* tool = nullptr,
+           const CalibrationShare* calibration = nullptr) {
     std::vector<Entry>::iterator it;
     if (entries_.empty() || hour > entries_.back().hour) {
       if (d.Empty()) return;
-      it = entries_.insert(entries_.end(), Entry{hour, {}, {}});
+      it = entries_.insert(entries_.end(), Entry{hour, {}, {}, 0, 0, {}});
     } else {
       it = hour == entries_.back().hour ? entries_.end() - 1 : LowerBoundMut(hour);
       if (it->hour != hour) {  // `it` is valid: some entry's hour is >= `hour`
         if (d.Empty()) return;
-        it = entries_.insert(it, Entry{hour, {}, {}});
+        it = entries_.insert(it, Entry{hour, {}, {}, 0, 0, {}});
       }
     }
     BucketCounts& c = it->counts;
@@ -234,6 +258,7 @@ class HourBuckets {
     c.reviewed += d.reviewed;
     c.cost += d.cost;
     if (tool != nullptr) AddTool(it->tools, *tool, d.spans);
+    if (calibration != nullptr) AddCalibration(*it, *calibration);
     if (c.Empty()) entries_.erase(it);
   }
 
@@ -269,6 +294,7 @@ class HourBuckets {
     int64_t b = static_cast<int64_t>(entries_.capacity() * sizeof(Entry));
     for (const Entry& e : entries_) {
       b += static_cast<int64_t>(e.tools.capacity() * sizeof(ToolCounts::value_type));
+      b += static_cast<int64_t>(e.calibration.capacity() * sizeof(CalibrationCell));
     }
     return b;
   }
@@ -293,6 +319,28 @@ class HourBuckets {
     }
     it->second += static_cast<int32_t>(sign);
     if (it->second == 0) tools.erase(it);
+  }
+
+  static void AddCalibration(Entry& e, const CalibrationShare& c) {
+    const auto bit = static_cast<uint16_t>(1u << c.bin);
+    auto at = e.calibration.begin() + __builtin_popcount(e.calibration_bins & (bit - 1u));
+    if ((e.calibration_bins & bit) == 0) {
+      if (c.sign < 0) return;  // never added: nothing to take out
+      at = e.calibration.insert(at, CalibrationCell{});
+      e.calibration_bins |= bit;
+    }
+    CalibrationCell& cell = *at;
+    cell.count += c.sign;
+    if (c.confirm) cell.confirms += c.sign;
+    cell.confidence_sum += c.sign * c.confidence;
+    e.brier += c.sign * c.squared_error;
+    if (cell.count == 0) {
+      e.calibration.erase(at);
+      e.calibration_bins &= static_cast<uint16_t>(~bit);
+    }
+    // Sums of doubles added and taken out in any order may keep a residue:
+    // none survives the last calibrated span of the hour.
+    if (e.calibration_bins == 0) e.brier = 0;
   }
 
   std::vector<Entry> entries_;
@@ -354,6 +402,7 @@ inline std::optional<Dist> DistOf(Sli s) {
 struct Needs {
   bool dist[kNumDist] = {false, false, false, false, false};
   bool corr = false;
+  bool calibration = false;  // whole hours' calibration cells (Brier, ECE)
   uint32_t finish_match = kNoId;
 };
 

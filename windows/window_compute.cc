@@ -70,6 +70,8 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   const std::optional<Dist> dist = DistOf(q.sli);
   if (dist) needs.dist[*dist] = true;
   needs.corr = q.sli == Sli::kConfidenceResolutionCorrelation;
+  const bool calibration_sli = q.sli == Sli::kConfidenceBrier || q.sli == Sli::kConfidenceEce;
+  needs.calibration = calibration_sli;
   if (q.sli == Sli::kFinishReasonRate) needs.finish_match = finishes.Find(q.match);
 
   // Agents to scan.
@@ -140,8 +142,10 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   // tool_calls over a time window reads whole hours from the tool counts
   // too, as long as every span's tool calls fit them.
   const bool tool_hours = q.sli == Sli::kToolCalls && agent_grain;
+  // So do Brier and ECE, from the hours' calibration cells.
+  const bool calibration_hours = calibration_sli && agent_grain;
   const auto bucketed = [&](const HourBuckets& buckets) {
-    return countable || (tool_hours && buckets.wide_tools() == 0);
+    return countable || calibration_hours || (tool_hours && buckets.wide_tools() == 0);
   };
   // The one group all of the agent's label sets fall in (-2: all filtered
   // out), or -3 when they fall in several: then only its records tell.
@@ -158,7 +162,8 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     return g;
   };
   const auto bucketed_by_label_sets = [&](const HourBuckets& buckets) {
-    return !agent_grain && (counted_sli || (q.sli == Sli::kToolCalls && buckets.wide_tools() == 0));
+    return !agent_grain && (counted_sli || calibration_sli ||
+                            (q.sli == Sli::kToolCalls && buckets.wide_tools() == 0));
   };
   // The whole fleet in one group: its buckets are summed once, below.
   const bool fleet = bucketed(fleet_buckets) && q.by.empty() && agent_filter.empty();
@@ -280,6 +285,19 @@ void WindowEngine::Impl::AddWholeHour(const HourBuckets::Entry& e, const Needs& 
   a.cost += e.counts.cost;
   if (needs.dist[kDistTool]) {
     for (const auto& [value, count] : e.tools) a.AddToolCount(value, count);
+  }
+  if (needs.calibration && e.calibration_bins != 0) {
+    a.brier += e.brier;
+    auto cell = e.calibration.begin();
+    for (int bin = 0; bin < stats::kCalibrationBins; ++bin) {
+      if ((e.calibration_bins & (1u << bin)) == 0) continue;
+      stats::CalibrationBin& b = a.calibration[bin];
+      b.count += cell->count;
+      b.confirms += cell->confirms;
+      b.confidence_sum += cell->confidence_sum;
+      a.brier_n += cell->count;
+      ++cell;
+    }
   }
 }
 
