@@ -84,9 +84,8 @@ def load(loadgen, url, count, agents, seed, report, history_s=HISTORY_S, lag_s=L
     return out
 
 
-def usage(url, pid):
-    """Machine idle time, the daemon's CPU per thread and its commit and
-    evaluation histograms, now: usage_since() turns two of these into a chunk's."""
+def cpu_now(pid):
+    """The machine's /proc/stat counters and the daemon's CPU seconds per thread."""
     with open("/proc/stat") as f:
         cpu = [int(v) for v in f.readline().split()[1:]]
     threads = {}
@@ -99,6 +98,17 @@ def usage(url, pid):
             threads[tid] = (name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
         except OSError:
             pass
+    return {"t": time.monotonic(), "cpu": cpu, "threads": threads}
+
+
+def usage(url, pid):
+    """Machine idle time, the daemon's CPU per thread and its commit and
+    evaluation histograms, now: usage_since() turns two of these into a chunk's.
+    The CPU is read before and after the /metrics scrape that fetches the
+    histograms, so that a chunk's figures leave out the scrapes at both of its
+    ends (at 1M investigations a scrape after a load renders every agent anew:
+    ~0.9 s of CPU that is not the chunk's ingest)."""
+    before = cpu_now(pid)
     metrics = {}
     with urllib.request.urlopen(url + "/metrics", timeout=60) as r:
         for line in r.read().decode().splitlines():
@@ -107,17 +117,18 @@ def usage(url, pid):
                 for suffix in ("_sum", "_count"):
                     if line.startswith(name + suffix + " "):
                         metrics[name + suffix] = float(line.split()[-1])
-    return {"t": time.monotonic(), "cpu": cpu, "threads": threads, "metrics": metrics}
+    return {"before_scrape": before, "after_scrape": cpu_now(pid), "metrics": metrics}
 
 
-def usage_since(a, b):
+def usage_since(start, end):
+    a, b = start["after_scrape"], end["before_scrape"]
     wall = b["t"] - a["t"]
     ticks = os.sysconf("SC_CLK_TCK")
     idle = ((b["cpu"][3] + b["cpu"][4]) - (a["cpu"][3] + a["cpu"][4])) / ticks
     by_name = {}  # thread name (aw-writer, aw-evaluator, aw-http-io, ...) -> CPU s
     for t, (name, v) in b["threads"].items():
         by_name[name] = by_name.get(name, 0.0) + v - a["threads"].get(t, (name, 0.0))[1]
-    d = {k: b["metrics"].get(k, 0) - a["metrics"].get(k, 0) for k in b["metrics"]}
+    d = {k: end["metrics"].get(k, 0) - start["metrics"].get(k, 0) for k in end["metrics"]}
     commits = d.get("agentwatch_store_commit_duration_seconds_count", 0)
     evals = d.get("agentwatch_rule_evaluation_duration_seconds_count", 0)
     return {"wall_s": wall, "idle_cores": idle / wall, "daemon_cpu_s": sum(by_name.values()),
