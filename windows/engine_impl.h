@@ -500,7 +500,8 @@ struct WindowEngine::Impl {
   // follows from the counts of the hours after it, without a search.
   static int64_t RecordsOf(const BucketCounts& c) { return c.spans + c.verdicts - c.reviewed; }
   // The counts (and tool counts) of a whole hour into `a`.
-  static void AddWholeHour(const HourBuckets::Entry& e, const Needs& needs, Acc& a);
+  static void AddWholeHour(const HourBuckets& buckets, HourBuckets::const_iterator it,
+                           const Needs& needs, Acc& a);
   // One agent's time window lo < ts <= end into `a` (not cleared): the
   // hours [first, last] (those wholly inside) from its hour counts, unless
   // `whole_hours` is false (the caller adds the fleet's), and records only

@@ -198,7 +198,7 @@ using ToolCounts = std::vector<std::pair<int32_t, int32_t>>;
 
 // One calibration bin (stats::CalibrationBinOf) of one hour: its spans with
 // a confidence and a verdict. An hour's few reviewed spans fill a few bins:
-// only those are kept (Entry::calibration_bins says which).
+// only those are kept (HourCalibration::bins says which).
 struct CalibrationCell {
   double confidence_sum = 0;
   int32_t count = 0;
@@ -225,12 +225,15 @@ class HourBuckets {
     int64_t hour;
     // Before the counts: they align to 16 bytes, so this fills the gap.
     ToolCounts tools;  // of the spans with tool_calls in [0, INT32_MAX]
-    // The bins with calibrated spans, in bin order; bit b of
-    // calibration_bins marks bin b present.
-    std::vector<CalibrationCell> calibration;
-    double brier = 0;  // sum of the calibrated spans' squared errors
-    uint16_t calibration_bins = 0;
     BucketCounts counts;
+  };
+  // An hour's calibration figures: apart from Entry, in a vector of their
+  // own kept in step with the entries, so that the walks over counts (every
+  // counted SLI, every SLO window) touch 80 bytes an hour, not 120.
+  struct HourCalibration {
+    std::vector<CalibrationCell> cells;  // the bins present, in bin order
+    double brier = 0;                    // sum of the calibrated spans' squared errors
+    uint16_t bins = 0;                   // bit b: bin b has a cell
   };
   using const_iterator = std::vector<Entry>::const_iterator;
 
@@ -243,12 +246,14 @@ class HourBuckets {
     std::vector<Entry>::iterator it;
     if (entries_.empty() || hour > entries_.back().hour) {
       if (d.Empty()) return;
-      it = entries_.insert(entries_.end(), Entry{hour, {}, {}, 0, 0, {}});
+      it = entries_.insert(entries_.end(), Entry{hour, {}, {}});
+      calibration_.emplace_back();
     } else {
       it = hour == entries_.back().hour ? entries_.end() - 1 : LowerBoundMut(hour);
       if (it->hour != hour) {  // `it` is valid: some entry's hour is >= `hour`
         if (d.Empty()) return;
-        it = entries_.insert(it, Entry{hour, {}, {}, 0, 0, {}});
+        calibration_.emplace(calibration_.begin() + (it - entries_.begin()));
+        it = entries_.insert(it, Entry{hour, {}, {}});
       }
     }
     BucketCounts& c = it->counts;
@@ -258,8 +263,12 @@ class HourBuckets {
     c.reviewed += d.reviewed;
     c.cost += d.cost;
     if (tool != nullptr) AddTool(it->tools, *tool, d.spans);
-    if (calibration != nullptr) AddCalibration(*it, *calibration);
-    if (c.Empty()) entries_.erase(it);
+    const auto at = it - entries_.begin();
+    if (calibration != nullptr) AddCalibration(calibration_[at], *calibration);
+    if (c.Empty()) {
+      entries_.erase(it);
+      calibration_.erase(calibration_.begin() + at);
+    }
   }
 
   // The first entry with hour >= `hour`. Hours are distinct and sorted, so
@@ -278,6 +287,9 @@ class HourBuckets {
     return std::lower_bound(from, entries_.end(), hour,
                             [](const Entry& e, int64_t h) { return e.hour < h; });
   }
+  const HourCalibration& CalibrationOf(const_iterator it) const {
+    return calibration_[it - entries_.begin()];
+  }
   const_iterator begin() const { return entries_.begin(); }
   const_iterator end() const { return entries_.end(); }
   size_t size() const { return entries_.size(); }
@@ -287,14 +299,21 @@ class HourBuckets {
   int64_t wide_tools() const { return wide_tools_; }
   void clear() {
     entries_.clear();
+    calibration_.clear();
     wide_tools_ = 0;
   }
-  void ShrinkToFit() { entries_.shrink_to_fit(); }
+  void ShrinkToFit() {
+    entries_.shrink_to_fit();
+    calibration_.shrink_to_fit();
+  }
   int64_t Bytes() const {
-    int64_t b = static_cast<int64_t>(entries_.capacity() * sizeof(Entry));
+    int64_t b = static_cast<int64_t>(entries_.capacity() * sizeof(Entry) +
+                                     calibration_.capacity() * sizeof(HourCalibration));
     for (const Entry& e : entries_) {
       b += static_cast<int64_t>(e.tools.capacity() * sizeof(ToolCounts::value_type));
-      b += static_cast<int64_t>(e.calibration.capacity() * sizeof(CalibrationCell));
+    }
+    for (const HourCalibration& h : calibration_) {
+      b += static_cast<int64_t>(h.cells.capacity() * sizeof(CalibrationCell));
     }
     return b;
   }
@@ -321,13 +340,13 @@ class HourBuckets {
     if (it->second == 0) tools.erase(it);
   }
 
-  static void AddCalibration(Entry& e, const CalibrationShare& c) {
+  static void AddCalibration(HourCalibration& e, const CalibrationShare& c) {
     const auto bit = static_cast<uint16_t>(1u << c.bin);
-    auto at = e.calibration.begin() + __builtin_popcount(e.calibration_bins & (bit - 1u));
-    if ((e.calibration_bins & bit) == 0) {
+    auto at = e.cells.begin() + __builtin_popcount(e.bins & (bit - 1u));
+    if ((e.bins & bit) == 0) {
       if (c.sign < 0) return;  // never added: nothing to take out
-      at = e.calibration.insert(at, CalibrationCell{});
-      e.calibration_bins |= bit;
+      at = e.cells.insert(at, CalibrationCell{});
+      e.bins |= bit;
     }
     CalibrationCell& cell = *at;
     cell.count += c.sign;
@@ -335,15 +354,16 @@ class HourBuckets {
     cell.confidence_sum += c.sign * c.confidence;
     e.brier += c.sign * c.squared_error;
     if (cell.count == 0) {
-      e.calibration.erase(at);
-      e.calibration_bins &= static_cast<uint16_t>(~bit);
+      e.cells.erase(at);
+      e.bins &= static_cast<uint16_t>(~bit);
     }
     // Sums of doubles added and taken out in any order may keep a residue:
     // none survives the last calibrated span of the hour.
-    if (e.calibration_bins == 0) e.brier = 0;
+    if (e.bins == 0) e.brier = 0;
   }
 
   std::vector<Entry> entries_;
+  std::vector<HourCalibration> calibration_;  // calibration_[i]: of entries_[i]
   int64_t wide_tools_ = 0;
 };
 

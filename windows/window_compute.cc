@@ -136,7 +136,7 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   const int64_t last = BucketOf(end + 1) - 1;
   const auto add_buckets = [&](const HourBuckets& buckets, Acc& a) {
     for (auto it = buckets.LowerBound(first); it != buckets.end() && it->hour <= last; ++it) {
-      AddWholeHour(*it, needs, a);
+      AddWholeHour(buckets, it, needs, a);
     }
   };
   // tool_calls over a time window reads whole hours from the tool counts
@@ -277,7 +277,9 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   return out;
 }
 
-void WindowEngine::Impl::AddWholeHour(const HourBuckets::Entry& e, const Needs& needs, Acc& a) {
+void WindowEngine::Impl::AddWholeHour(const HourBuckets& buckets, HourBuckets::const_iterator it,
+                                      const Needs& needs, Acc& a) {
+  const HourBuckets::Entry& e = *it;
   a.spans += e.counts.spans;
   a.verdicts += e.counts.verdicts;
   a.overrides += e.counts.overrides;
@@ -286,11 +288,13 @@ void WindowEngine::Impl::AddWholeHour(const HourBuckets::Entry& e, const Needs& 
   if (needs.dist[kDistTool]) {
     for (const auto& [value, count] : e.tools) a.AddToolCount(value, count);
   }
-  if (needs.calibration && e.calibration_bins != 0) {
-    a.brier += e.brier;
-    auto cell = e.calibration.begin();
+  if (!needs.calibration) return;
+  const HourBuckets::HourCalibration& h = buckets.CalibrationOf(it);
+  if (h.bins != 0) {
+    a.brier += h.brier;
+    auto cell = h.cells.begin();
     for (int bin = 0; bin < stats::kCalibrationBins; ++bin) {
-      if ((e.calibration_bins & (1u << bin)) == 0) continue;
+      if ((h.bins & (1u << bin)) == 0) continue;
       stats::CalibrationBin& b = a.calibration[bin];
       b.count += cell->count;
       b.confirms += cell->confirms;
@@ -337,7 +341,7 @@ void WindowEngine::Impl::AddWindowFromBuckets(const AgentState& ag, TimeMs lo, T
   }
   while (it != ag.buckets.begin() && std::prev(it)->hour >= first) {
     step_back();
-    AddWholeHour(*it, needs, a);
+    AddWholeHour(ag.buckets, it, needs, a);
   }
   if (it != ag.buckets.begin() && std::prev(it)->hour == lo_hour) {
     const size_t to = step_back();
@@ -370,7 +374,7 @@ int64_t WindowEngine::Impl::AddLatestFromBuckets(const AgentState& ag, TimeMs en
       while (upto > begin && recs[order[upto - 1]].ts > end) --upto;
       take_latest(begin, upto);
     } else if (records <= need) {
-      AddWholeHour(*it, Needs{}, a);
+      AddWholeHour(ag.buckets, it, Needs{}, a);
       need -= records;
     } else {
       take_latest(begin, to);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -148,6 +149,23 @@ TEST_F(OperationsTest, SecondServeOnTheSameStoreExitsAtOnceAndKill9ReleasesIt) {
   DaemonProcess again(AW_BINARY, config_, dir_.File("b"));
   ASSERT_TRUE(again.Start()) << again.Log();
   ASSERT_TRUE(other.Start()) << other.Log();
+}
+
+// `top -H`, perf and /proc name the daemon's long-lived threads.
+TEST_F(OperationsTest, LongLivedThreadsCarryTheirNames) {
+  DaemonProcess d(AW_BINARY, config_, dir_.path());
+  ASSERT_TRUE(d.Start()) << d.Log();
+  std::multiset<std::string> names;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(d.pid()) + "/task")) {
+    std::string name = ReadAll(task.path().string() + "/comm");
+    if (!name.empty() && name.back() == '\n') name.pop_back();
+    names.insert(name);
+  }
+  for (const char* want : {"aw-writer", "aw-evaluator", "aw-http-io", "aw-checkpoint"}) {
+    EXPECT_GE(names.count(want), 1u) << want;
+  }
+  EXPECT_EQ(d.Stop(SIGTERM), 0);
 }
 
 TEST_F(OperationsTest, InvalidRuleFileExitsOneWithFileLineEveryTime) {

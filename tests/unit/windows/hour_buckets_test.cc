@@ -24,6 +24,7 @@ using internal::HourBuckets;
 struct Plain {
   int64_t spans = 0, verdicts = 0, overrides = 0, reviewed = 0;
   int64_t cost = 0;
+  std::optional<internal::CalibrationShare> calibration;  // a reviewed span with a confidence
   bool Zero() const {
     return spans == 0 && verdicts == 0 && overrides == 0 && reviewed == 0 && cost == 0;
   }
@@ -42,7 +43,10 @@ TEST(HourBuckets, EqualARecountAfterRandomAddsAndRemovals) {
       if (!live.empty() && pick(0, 2) == 0) {
         const size_t i = static_cast<size_t>(pick(0, static_cast<int64_t>(live.size()) - 1));
         const auto [hour, p] = live[i];
-        b.Add(hour, BucketCounts{-p.spans, -p.verdicts, -p.overrides, -p.reviewed, -p.cost});
+        std::optional<internal::CalibrationShare> out = p.calibration;
+        if (out) out->sign = -1;
+        b.Add(hour, BucketCounts{-p.spans, -p.verdicts, -p.overrides, -p.reviewed, -p.cost},
+              nullptr, out ? &*out : nullptr);
         live.erase(live.begin() + static_cast<ptrdiff_t>(i));
         continue;
       }
@@ -66,11 +70,30 @@ TEST(HourBuckets, EqualARecountAfterRandomAddsAndRemovals) {
       p.overrides = p.verdicts * pick(0, 1);
       p.reviewed = p.spans * p.verdicts;
       p.cost = pick(-5, 5) * 1'000'000'007LL;
-      b.Add(hour, BucketCounts{p.spans, p.verdicts, p.overrides, p.reviewed, p.cost});
+      if (p.reviewed == 1 && pick(0, 3) != 0) {
+        // Sixteenths: every sum below is exact, so the cells compare with ==.
+        internal::CalibrationShare c;
+        c.confidence = static_cast<double>(pick(0, 16)) / 16;
+        c.bin = stats::CalibrationBinOf(c.confidence);
+        c.confirm = pick(0, 1) == 1;
+        c.squared_error = (c.confidence - c.confirm) * (c.confidence - c.confirm);
+        p.calibration = c;
+      }
+      b.Add(hour, BucketCounts{p.spans, p.verdicts, p.overrides, p.reviewed, p.cost}, nullptr,
+            p.calibration ? &*p.calibration : nullptr);
       live.emplace_back(hour, p);
     }
     std::map<int64_t, Plain> recount;
+    std::map<int64_t, std::pair<stats::CalibrationBins, double>> calibration;  // bins, brier
     for (const auto& [hour, p] : live) {
+      if (p.calibration) {
+        auto& [bins, brier] = calibration[hour];
+        stats::CalibrationBin& bin = bins[p.calibration->bin];
+        ++bin.count;
+        bin.confirms += p.calibration->confirm;
+        bin.confidence_sum += p.calibration->confidence;
+        brier += p.calibration->squared_error;
+      }
       Plain& c = recount[hour];
       c.spans += p.spans;
       c.verdicts += p.verdicts;
@@ -81,7 +104,25 @@ TEST(HourBuckets, EqualARecountAfterRandomAddsAndRemovals) {
     std::erase_if(recount, [](const auto& kv) { return kv.second.Zero(); });
     ASSERT_EQ(b.size(), recount.size()) << "seed " << seed;
     auto want = recount.begin();
-    for (const HourBuckets::Entry& e : b) {
+    for (auto it = b.begin(); it != b.end(); ++it) {
+      const HourBuckets::Entry& e = *it;
+      // The hour's calibration cells: exactly the bins its calibrated spans fill.
+      const HourBuckets::HourCalibration& h = b.CalibrationOf(it);
+      const auto cal = calibration.find(e.hour);
+      auto cell = h.cells.begin();
+      double brier = 0;
+      for (int bin = 0; bin < stats::kCalibrationBins; ++bin) {
+        const int64_t count = cal == calibration.end() ? 0 : cal->second.first[bin].count;
+        ASSERT_EQ((h.bins >> bin) & 1u, count > 0 ? 1u : 0u) << "hour " << e.hour << " bin " << bin;
+        if (count == 0) continue;
+        ASSERT_EQ(cell->count, count);
+        ASSERT_EQ(cell->confirms, cal->second.first[bin].confirms);
+        ASSERT_EQ(cell->confidence_sum, cal->second.first[bin].confidence_sum);
+        brier = cal->second.second;
+        ++cell;
+      }
+      ASSERT_EQ(cell, h.cells.end());
+      ASSERT_EQ(h.brier, brier);
       ASSERT_EQ(e.hour, want->first) << "seed " << seed;
       ASSERT_EQ(e.counts.spans, want->second.spans);
       ASSERT_EQ(e.counts.verdicts, want->second.verdicts);
