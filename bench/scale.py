@@ -195,13 +195,51 @@ def alert_trials(args, url, sink, prefix):
     return lat
 
 
+def timed_reads(args, url, out):
+    """--reads reads of /metrics, then of /api/v1/slis, 1.1 s apart, into out."""
+    for path in ("/metrics", "/api/v1/slis"):
+        times, sizes = [], []
+        for _ in range(args.reads):
+            time.sleep(1.1)
+            t, n = timed_get(url + path)
+            times.append(t)
+            sizes.append(n)
+        out[path] = dict(summary(times), bytes=statistics.median(sizes),
+                         each_ms=[round(t * 1000, 1) for t in times])  # in order: shows outliers
+        print(f"{path}: p50 {out[path]['p50'] * 1000:.0f} ms, p99 {out[path]['p99'] * 1000:.0f} ms,"
+              f" {out[path]['bytes'] / 1e6:.1f} MB; each: {out[path]['each_ms']}", flush=True)
+
+
+def copy_store(args, source):
+    """A copy of an earlier run's --work (its store and config) as this run's."""
+    shutil.rmtree(args.work, ignore_errors=True)
+    shutil.copytree(source, args.work,
+                    ignore=shutil.ignore_patterns("*.log", "port", "aw.db.lock", "*.json"))
+
+
+def reads_on(args):
+    """--reads-on DIR: the timed reads alone, against a copy of a filled
+    store, so that two binaries' read latencies can be compared on the same
+    1M investigations, interleaved, over several rounds."""
+    copy_store(args, args.reads_on)
+    try:
+        p, url, ready_s = start_daemon(args.agentwatch, args.work)
+        out = {"ready_s": ready_s}
+        timed_reads(args, url, out)
+        out["rss_after_reads_mib"] = rss_mib(p.pid)
+        print(f"ready in {ready_s:.2f} s, RSS after the reads {out['rss_after_reads_mib']:.0f} MiB",
+              flush=True)
+        stop_daemon(p)
+        return finish(out, args.out)
+    finally:
+        al.stop_all()
+
+
 def alerts_on(args):
     """--alerts-on DIR: the alert trials alone, against a copy of a filled
     store (the --work of an earlier run), so that two binaries can be
     compared on the same 1M investigations, interleaved."""
-    shutil.rmtree(args.work, ignore_errors=True)
-    shutil.copytree(args.alerts_on, args.work,
-                    ignore=shutil.ignore_patterns("*.log", "port", "aw.db.lock", "*.json"))
+    copy_store(args, args.alerts_on)
     sink = al.Sink()
     config = os.path.join(args.work, "agentwatch.yaml")
     with open(config) as f:
@@ -263,9 +301,13 @@ def main():
     ap.add_argument("--arrival", choices=["backfill", "timeline"], default="backfill")
     ap.add_argument("--alerts-on", metavar="DIR",
                     help="only the alert trials, against a copy of DIR (an earlier --work)")
+    ap.add_argument("--reads-on", metavar="DIR",
+                    help="only the timed reads, against a copy of DIR (an earlier --work)")
     args = ap.parse_args()
     if args.alerts_on:
         return alerts_on(args)
+    if args.reads_on:
+        return reads_on(args)
     if args.count < 2 * args.chunk:
         sys.exit("--count must be at least two chunks")
     if args.receiver_down and not args.ingest_only:
@@ -357,16 +399,7 @@ rule_files: [rules/*.yaml]
                   f"{out['outbox_by_status']} (0 pending, 1 delivered, 3 superseded)", flush=True)
             return finish(out, args.out)
 
-        for path in ("/metrics", "/api/v1/slis"):
-            times, sizes = [], []
-            for _ in range(args.reads):
-                time.sleep(1.1)
-                t, n = timed_get(url + path)
-                times.append(t)
-                sizes.append(n)
-            out[path] = dict(summary(times), bytes=statistics.median(sizes))
-            print(f"{path}: p50 {out[path]['p50'] * 1000:.0f} ms, p99 {out[path]['p99'] * 1000:.0f} ms,"
-                  f" {out[path]['bytes'] / 1e6:.1f} MB", flush=True)
+        timed_reads(args, url, out)
         out["rss_after_reads_mib"] = rss_mib(p.pid)
 
         out["alert_latency_s"] = summary(alert_trials(args, url, sink, "probe"))
