@@ -19,6 +19,33 @@ namespace aw::windows {
 
 using namespace internal;  // NOLINT: the engine's own records
 
+// The agents one write call touched, by id: each is added once (a flag per
+// agent), and the call puts their names into the caller's set once, at its
+// end, under its lock (FlushTo). A batch touches the same agents over and
+// over; inserting each record's agent name into a std::set was a string
+// search per record.
+class TouchedAgents {
+ public:
+  explicit TouchedAgents(std::set<std::string>* out) : out_(out) {}
+  // Where the engine's writes report to: null when the caller asked for nothing.
+  TouchedAgents* get() { return out_ == nullptr ? nullptr : this; }
+  void Add(uint32_t agent) {
+    if (agent >= seen_.size()) seen_.resize(agent + 1, false);
+    if (seen_[agent]) return;
+    seen_[agent] = true;
+    ids_.push_back(agent);
+  }
+  void FlushTo(const StringInterner& names) {
+    for (uint32_t id : ids_) out_->insert(names.Name(id));
+    ids_.clear();
+  }
+
+ private:
+  std::set<std::string>* out_;
+  std::vector<bool> seen_;
+  std::vector<uint32_t> ids_;
+};
+
 struct WindowEngine::Impl {
   explicit Impl(Pricing p) : pricing(std::move(p)) {}
 
@@ -336,10 +363,10 @@ struct WindowEngine::Impl {
 
   // Every write that can change an agent's figures goes through here: it
   // moves the agent's generation (the per-agent caches' key) and reports it.
-  void Touch(std::set<std::string>* touched, uint32_t agent) {
+  void Touch(TouchedAgents* touched, uint32_t agent) {
     if (agent == kNoId || agent >= agents.size()) return;
     agents[agent].generation = version;
-    if (touched != nullptr) touched->insert(agent_names.Name(agent));
+    if (touched != nullptr) touched->Add(agent);
   }
 
   // The earliest instant after `now` at which a record enters or leaves one
@@ -522,15 +549,14 @@ struct WindowEngine::Impl {
   std::vector<std::pair<std::string, uint32_t>> SortedAgents(const std::string& only_agent) const;
   void PruneBefore(TimeMs cutoff);
   static void ApplyFeedbackLocked(Impl& m, uint32_t slot, const Feedback& fb, int64_t seq,
-                                  std::set<std::string>* touched);
+                                  TouchedAgents* touched);
   // The writes behind WindowEngine's Apply calls, under its exclusive lock.
   // `id_hash`: StringTable::Hash of the record's investigation_id (computed
   // ahead by a batch, which prefetches its index cells).
-  bool ApplySpan(const Span& span, int64_t seq, uint64_t id_hash, std::set<std::string>* touched);
-  void ApplyFeedback(const Feedback& fb, int64_t seq, uint64_t id_hash,
-                     std::set<std::string>* touched);
+  bool ApplySpan(const Span& span, int64_t seq, uint64_t id_hash, TouchedAgents* touched);
+  void ApplyFeedback(const Feedback& fb, int64_t seq, uint64_t id_hash, TouchedAgents* touched);
   void ApplyResolution(const Resolution& res, int64_t seq, uint64_t id_hash,
-                       std::set<std::string>* touched);
+                       TouchedAgents* touched);
 };
 
 }  // namespace aw::windows

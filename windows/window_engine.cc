@@ -106,18 +106,26 @@ auto WindowEngine::Read(F&& read) const {
 
 bool WindowEngine::ApplySpan(const Span& span, int64_t seq, std::set<std::string>* touched) {
   WriterLock lock(mu_);
-  return impl_->ApplySpan(span, seq, StringTable::Hash(span.investigation_id), touched);
+  TouchedAgents t(touched);
+  const bool applied =
+      impl_->ApplySpan(span, seq, StringTable::Hash(span.investigation_id), t.get());
+  t.FlushTo(impl_->agent_names);
+  return applied;
 }
 
 void WindowEngine::ApplyFeedback(const Feedback& fb, int64_t seq, std::set<std::string>* touched) {
   WriterLock lock(mu_);
-  impl_->ApplyFeedback(fb, seq, StringTable::Hash(fb.investigation_id), touched);
+  TouchedAgents t(touched);
+  impl_->ApplyFeedback(fb, seq, StringTable::Hash(fb.investigation_id), t.get());
+  t.FlushTo(impl_->agent_names);
 }
 
 void WindowEngine::ApplyResolution(const Resolution& res, int64_t seq,
                                    std::set<std::string>* touched) {
   WriterLock lock(mu_);
-  impl_->ApplyResolution(res, seq, StringTable::Hash(res.investigation_id), touched);
+  TouchedAgents t(touched);
+  impl_->ApplyResolution(res, seq, StringTable::Hash(res.investigation_id), t.get());
+  t.FlushTo(impl_->agent_names);
 }
 
 void WindowEngine::ApplyCommitted(const std::vector<Span>& spans,
@@ -141,6 +149,7 @@ void WindowEngine::ApplyCommitted(const std::vector<Span>& spans,
   std::vector<uint64_t> hashes(total);
   for (size_t i = 0; i < total; ++i) hashes[i] = StringTable::Hash(id_of(i));
   constexpr size_t kAhead = 8;
+  TouchedAgents t(touched);  // across the chunks: each agent's name goes in once
   for (size_t begin = 0; begin < total; begin += kChunk) {
     WriterLock lock(mu_);
     const size_t end = std::min(total, begin + kChunk);
@@ -149,19 +158,20 @@ void WindowEngine::ApplyCommitted(const std::vector<Span>& spans,
       if (i + kAhead < end) impl_->index.Prefetch(hashes[i + kAhead]);
       const int64_t seq = first_seq + static_cast<int64_t>(i);
       if (i < spans.size()) {
-        impl_->ApplySpan(spans[i], seq, hashes[i], touched);
+        impl_->ApplySpan(spans[i], seq, hashes[i], t.get());
       } else if (i < spans.size() + feedback.size()) {
-        impl_->ApplyFeedback(feedback[i - spans.size()], seq, hashes[i], touched);
+        impl_->ApplyFeedback(feedback[i - spans.size()], seq, hashes[i], t.get());
       } else {
         impl_->ApplyResolution(resolutions[i - spans.size() - feedback.size()], seq, hashes[i],
-                               touched);
+                               t.get());
       }
     }
+    if (end == total && t.get() != nullptr) t.FlushTo(impl_->agent_names);
   }
 }
 
 bool WindowEngine::Impl::ApplySpan(const Span& span, int64_t seq, uint64_t id_hash,
-                                   std::set<std::string>* touched) {
+                                   TouchedAgents* touched) {
   if (span.investigation_id.empty() || span.agent.empty()) return false;
   Impl& m = *this;
   bool created = false;
@@ -198,16 +208,18 @@ bool WindowEngine::ReplaceSpan(const Span& span, std::set<std::string>* touched)
   const uint32_t slot = m.index.Find(span.investigation_id);
   if (slot == kNoId || m.recs[slot].kind != Kind::kSpan) return false;
   ++m.version;
+  TouchedAgents t(touched);
   // Out of the hour buckets with its old values, back in with its new ones.
   m.Account(slot, -1);
-  m.Touch(touched, m.recs[slot].agent);
+  m.Touch(t.get(), m.recs[slot].agent);
   const uint32_t agent = m.AgentId(span.agent);
   const uint32_t labels = m.labelsets.Intern(span.labels);
   Rec& r = m.recs[slot];
   m.SetSpanValues(r, span, agent);
   m.Move(slot, agent, labels, span.ts_ms, r.seq);
   m.Account(slot, 1);
-  m.Touch(touched, agent);
+  m.Touch(t.get(), agent);
+  if (t.get() != nullptr) t.FlushTo(m.agent_names);
   return true;
 }
 
@@ -219,7 +231,7 @@ std::optional<int64_t> WindowEngine::SpanSeq(const std::string& investigation_id
 }
 
 void WindowEngine::Impl::ApplyFeedback(const Feedback& fb, int64_t seq, uint64_t id_hash,
-                                       std::set<std::string>* touched) {
+                                       TouchedAgents* touched) {
   if (fb.investigation_id.empty() || fb.verdict == Verdict::kNone) return;
   Impl& m = *this;
   ++m.version;
@@ -230,7 +242,7 @@ void WindowEngine::Impl::ApplyFeedback(const Feedback& fb, int64_t seq, uint64_t
 }
 
 void WindowEngine::Impl::ApplyFeedbackLocked(Impl& m, uint32_t slot, const Feedback& fb,
-                                             int64_t seq, std::set<std::string>* touched) {
+                                             int64_t seq, TouchedAgents* touched) {
   Rec& r = m.recs[slot];
   const bool wins =
       r.verdict == Verdict::kNone || std::tie(fb.ts_ms, seq) > std::tie(r.vts, r.vseq);
@@ -269,7 +281,7 @@ void WindowEngine::Impl::ApplyFeedbackLocked(Impl& m, uint32_t slot, const Feedb
 }
 
 void WindowEngine::Impl::ApplyResolution(const Resolution& res, int64_t seq, uint64_t id_hash,
-                                         std::set<std::string>* touched) {
+                                         TouchedAgents* touched) {
   Impl& m = *this;
   ++m.version;
   ResInfo info{res.resolved_at_ms, seq, res.opened_at_ms, res.time_to_resolve_s};
