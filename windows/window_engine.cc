@@ -406,6 +406,29 @@ bool WindowEngine::HasSpan(const std::string& investigation_id) const {
   return slot != kNoId && impl_->recs[slot].kind == Kind::kSpan;
 }
 
+std::vector<bool> WindowEngine::HasSpans(const std::vector<std::string_view>& investigation_ids,
+                                         std::vector<std::string>* agents) const {
+  const size_t n = investigation_ids.size();
+  std::vector<uint64_t> hashes(n);  // outside the lock
+  for (size_t i = 0; i < n; ++i) hashes[i] = StringTable::Hash(investigation_ids[i]);
+  std::vector<bool> held(n, false);
+  if (agents != nullptr) agents->assign(n, std::string());
+  constexpr size_t kAhead = 8;
+  ReaderLock lock(mu_);
+  const Impl& m = *impl_;
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) m.index.Prefetch(hashes[i]);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) m.index.Prefetch(hashes[i + kAhead]);
+    const uint32_t slot = m.index.Find(investigation_ids[i], hashes[i]);
+    if (slot == kNoId || m.recs[slot].kind != Kind::kSpan) continue;
+    held[i] = true;
+    if (agents != nullptr && m.recs[slot].agent != kNoId) {
+      (*agents)[i] = m.agent_names.Name(m.recs[slot].agent);
+    }
+  }
+  return held;
+}
+
 std::string WindowEngine::AgentOf(const std::string& investigation_id) const {
   ReaderLock lock(mu_);
   const uint32_t slot = impl_->index.Find(investigation_id);

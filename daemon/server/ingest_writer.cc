@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -335,9 +336,13 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
       continue;
     }
     std::unordered_set<std::string> job_dups;
-    for (Span& s : in.spans) {
-      const bool dup = state_.engine.HasSpan(s.investigation_id) ||
-                       !batch_spans.insert(s.investigation_id).second;
+    std::vector<std::string_view> span_ids;
+    span_ids.reserve(in.spans.size());
+    for (const Span& s : in.spans) span_ids.push_back(s.investigation_id);
+    const std::vector<bool> stored = state_.engine.HasSpans(span_ids);
+    for (size_t i = 0; i < in.spans.size(); ++i) {
+      Span& s = in.spans[i];
+      const bool dup = stored[i] || !batch_spans.insert(s.investigation_id).second;
       if (dup) {
         job_dups.insert(s.investigation_id);
         ++out.duplicates;
@@ -422,19 +427,25 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   }
   // After the spans of this group are applied, so a verdict sent with its
   // span is not "held".
+  std::vector<std::string_view> ids;
+  ids.reserve(committed.accepted.feedback.size());
+  for (const Feedback& f : committed.accepted.feedback) ids.push_back(f.investigation_id);
+  std::vector<std::string> span_agents;
+  state_.engine.HasSpans(ids, &span_agents);
   for (size_t i = 0; i < committed.accepted.feedback.size(); ++i) {
     const Feedback& f = committed.accepted.feedback[i];
-    const std::string span_agent = state_.engine.AgentOf(f.investigation_id);
+    const std::string& span_agent = span_agents[i];
     if (span_agent.empty()) ++outcomes[feedback_job[i]].held;
     committed.feedback_agents.push_back(!f.agent.empty()      ? f.agent
                                         : !span_agent.empty() ? span_agent
                                                               : "unknown");
   }
+  ids.clear();
+  for (const Resolution& r : committed.accepted.resolutions) ids.push_back(r.investigation_id);
+  const std::vector<bool> resolved_span = state_.engine.HasSpans(ids);
   for (size_t i = 0; i < committed.accepted.resolutions.size(); ++i) {
     const Resolution& r = committed.accepted.resolutions[i];
-    if (!r.investigation_id.empty() && !state_.engine.HasSpan(r.investigation_id)) {
-      ++outcomes[resolution_job[i]].held;
-    }
+    if (!r.investigation_id.empty() && !resolved_span[i]) ++outcomes[resolution_job[i]].held;
   }
   for (const Feedback& f : committed.accepted.feedback)
     feedback_seen_.Insert(FeedbackKey(f), f.ts_ms);
