@@ -26,6 +26,7 @@
 #include "daemon/server/commands.h"
 #include "daemon/server/handler_util.h"
 #include "daemon/server/idle_warming.h"
+#include "daemon/server/ingest_pacer.h"
 #include "daemon/server/rule_runtime.h"
 #include "daemon/server/tick_planner.h"
 #include "daemon/store/investigation_reads.h"
@@ -322,15 +323,22 @@ void App::EvaluatorLoop() {
   // never waits for more than one such step. Idle: no commit for 200 ms.
   constexpr size_t kWarmAgents = 4;
   IdleWarming warming(std::chrono::milliseconds(200), clock_.Steady());
+  IngestPacer pacer;
   auto next_prune = clock_.Steady() + std::chrono::minutes(1);
   for (;;) {
     std::set<std::string> touched;
     {
       std::unique_lock lock(eval_mu_);
-      const Duration wait = warming.Wait(clock_.Steady(), ticks.Wait(clock_.Steady(), kMaxWait));
-      eval_cv_.wait_for(lock, wait, [&] { return eval_stop_ || !touched_.empty(); });
+      const auto now = clock_.Steady();
+      const Duration wait = warming.Wait(now, ticks.Wait(now, kMaxWait));
+      if (touched_.empty()) {
+        eval_cv_.wait_for(lock, wait, [&] { return eval_stop_ || !touched_.empty(); });
+      } else {
+        // Commits until the pacer lets us go join this evaluation.
+        eval_cv_.wait_for(lock, pacer.Wait(now, wait), [&] { return eval_stop_; });
+      }
       if (eval_stop_) return;
-      touched.swap(touched_);
+      if (pacer.Ready(clock_.Steady())) touched.swap(touched_);
     }
     Millis interval;
     Millis retention;
@@ -344,7 +352,11 @@ void App::EvaluatorLoop() {
     // Ingest first: it waits for one step of a tick at most. It evaluates
     // only the agents it touched; a tick evaluates everything (time passing
     // fires and resolves too), in steps.
-    if (rules_ && !touched.empty()) rules_->Evaluate(*state_, clock_.NowMs(), &touched);
+    if (rules_ && !touched.empty()) {
+      const auto start = clock_.Steady();
+      rules_->Evaluate(*state_, clock_.NowMs(), &touched);
+      pacer.Ran(start, clock_.Steady());
+    }
     if (!touched.empty()) warming.Ingested(clock_.Steady());
     if (ticks.Due(clock_.Steady())) {
       ticks.Start(rules_ ? rules_->TickAgents(*state_) : std::set<std::string>{}, clock_.Steady(),
