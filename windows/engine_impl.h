@@ -160,6 +160,14 @@ struct WindowEngine::Impl {
 
   // ---- slots and placement ----
 
+  // The slot of the span `id` names, or kNoId when no span of it is held
+  // (a verdict waiting for its span holds a slot of another kind).
+  uint32_t SpanSlot(std::string_view id, uint64_t id_hash) const {
+    const uint32_t slot = index.Find(id, id_hash);
+    return slot != kNoId && recs[slot].kind == Kind::kSpan ? slot : kNoId;
+  }
+  uint32_t SpanSlot(std::string_view id) const { return SpanSlot(id, StringTable::Hash(id)); }
+
   // The slot of `id` (whose StringTable::Hash is `id_hash`), creating a
   // pending one if needed. *created tells which.
   uint32_t Slot(const std::string& id, uint64_t id_hash, bool* created = nullptr) {

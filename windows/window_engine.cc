@@ -143,30 +143,25 @@ void WindowEngine::ApplyCommitted(const std::vector<Span>& spans,
     if (i < spans.size() + feedback.size()) return feedback[i - spans.size()].investigation_id;
     return resolutions[i - spans.size() - feedback.size()].investigation_id;
   };
-  // Hashed outside the lock. With a million ids the index is far larger
-  // than the cache: each lookup prefetches the cell of one kAhead records
-  // later, so the misses overlap instead of coming one after another.
+  // Hashed outside the lock; looked up with prefetching (ForEachPrefetched).
   std::vector<uint64_t> hashes(total);
   for (size_t i = 0; i < total; ++i) hashes[i] = StringTable::Hash(id_of(i));
-  constexpr size_t kAhead = 8;
   TouchedAgents t(touched);  // across the chunks: each agent's name goes in once
   for (size_t begin = 0; begin < total; begin += kChunk) {
     WriterLock lock(mu_);
     const size_t end = std::min(total, begin + kChunk);
-    for (size_t i = begin; i < std::min(end, begin + kAhead); ++i) impl_->index.Prefetch(hashes[i]);
-    for (size_t i = begin; i < end; ++i) {
-      if (i + kAhead < end) impl_->index.Prefetch(hashes[i + kAhead]);
+    Impl& m = *impl_;  // the lambda below runs under this lock
+    m.index.ForEachPrefetched(hashes, begin, end, [&](size_t i) {
       const int64_t seq = first_seq + static_cast<int64_t>(i);
       if (i < spans.size()) {
-        impl_->ApplySpan(spans[i], seq, hashes[i], t.get());
+        m.ApplySpan(spans[i], seq, hashes[i], t.get());
       } else if (i < spans.size() + feedback.size()) {
-        impl_->ApplyFeedback(feedback[i - spans.size()], seq, hashes[i], t.get());
+        m.ApplyFeedback(feedback[i - spans.size()], seq, hashes[i], t.get());
       } else {
-        impl_->ApplyResolution(resolutions[i - spans.size() - feedback.size()], seq, hashes[i],
-                               t.get());
+        m.ApplyResolution(resolutions[i - spans.size() - feedback.size()], seq, hashes[i], t.get());
       }
-    }
-    if (end == total && t.get() != nullptr) t.FlushTo(impl_->agent_names);
+    });
+    if (end == total) t.FlushTo(m.agent_names);
   }
 }
 
@@ -205,8 +200,8 @@ bool WindowEngine::ReplaceSpan(const Span& span, std::set<std::string>* touched)
   if (span.investigation_id.empty() || span.agent.empty()) return false;
   WriterLock lock(mu_);
   Impl& m = *impl_;
-  const uint32_t slot = m.index.Find(span.investigation_id);
-  if (slot == kNoId || m.recs[slot].kind != Kind::kSpan) return false;
+  const uint32_t slot = m.SpanSlot(span.investigation_id);
+  if (slot == kNoId) return false;
   ++m.version;
   TouchedAgents t(touched);
   // Out of the hour buckets with its old values, back in with its new ones.
@@ -219,14 +214,14 @@ bool WindowEngine::ReplaceSpan(const Span& span, std::set<std::string>* touched)
   m.Move(slot, agent, labels, span.ts_ms, r.seq);
   m.Account(slot, 1);
   m.Touch(t.get(), agent);
-  if (t.get() != nullptr) t.FlushTo(m.agent_names);
+  t.FlushTo(m.agent_names);
   return true;
 }
 
 std::optional<int64_t> WindowEngine::SpanSeq(const std::string& investigation_id) const {
   ReaderLock lock(mu_);
-  const uint32_t slot = impl_->index.Find(investigation_id);
-  if (slot == kNoId || impl_->recs[slot].kind != Kind::kSpan) return std::nullopt;
+  const uint32_t slot = impl_->SpanSlot(investigation_id);
+  if (slot == kNoId) return std::nullopt;
   return impl_->recs[slot].seq;
 }
 
@@ -402,8 +397,7 @@ uint64_t WindowEngine::Version() const {
 
 bool WindowEngine::HasSpan(const std::string& investigation_id) const {
   ReaderLock lock(mu_);
-  const uint32_t slot = impl_->index.Find(investigation_id);
-  return slot != kNoId && impl_->recs[slot].kind == Kind::kSpan;
+  return impl_->SpanSlot(investigation_id) != kNoId;
 }
 
 std::vector<bool> WindowEngine::HasSpans(const std::vector<std::string_view>& investigation_ids,
@@ -413,29 +407,24 @@ std::vector<bool> WindowEngine::HasSpans(const std::vector<std::string_view>& in
   for (size_t i = 0; i < n; ++i) hashes[i] = StringTable::Hash(investigation_ids[i]);
   std::vector<bool> held(n, false);
   if (agents != nullptr) agents->assign(n, std::string());
-  constexpr size_t kAhead = 8;
   ReaderLock lock(mu_);
   const Impl& m = *impl_;
-  for (size_t i = 0; i < std::min(n, kAhead); ++i) m.index.Prefetch(hashes[i]);
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) m.index.Prefetch(hashes[i + kAhead]);
-    const uint32_t slot = m.index.Find(investigation_ids[i], hashes[i]);
-    if (slot == kNoId || m.recs[slot].kind != Kind::kSpan) continue;
+  m.index.ForEachPrefetched(hashes, 0, n, [&](size_t i) {
+    const uint32_t slot = m.SpanSlot(investigation_ids[i], hashes[i]);
+    if (slot == kNoId) return;
     held[i] = true;
     if (agents != nullptr && m.recs[slot].agent != kNoId) {
       (*agents)[i] = m.agent_names.Name(m.recs[slot].agent);
     }
-  }
+  });
   return held;
 }
 
 std::string WindowEngine::AgentOf(const std::string& investigation_id) const {
   ReaderLock lock(mu_);
-  const uint32_t slot = impl_->index.Find(investigation_id);
-  if (slot == kNoId) return "";
-  const Rec& rec = impl_->recs[slot];
-  if (rec.kind != Kind::kSpan || rec.agent == kNoId) return "";
-  return impl_->agent_names.Name(rec.agent);
+  const uint32_t slot = impl_->SpanSlot(investigation_id);
+  if (slot == kNoId || impl_->recs[slot].agent == kNoId) return "";
+  return impl_->agent_names.Name(impl_->recs[slot].agent);
 }
 
 std::vector<std::string> WindowEngine::Agents() const {
