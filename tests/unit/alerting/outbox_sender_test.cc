@@ -117,6 +117,78 @@ TEST_F(OutboxSenderTest, OutageThenRecoveryWithGrowingBackoff) {
   EXPECT_EQ(counts.failed, 0);
 }
 
+// Probes: a receiver that is down is tried again every probe_interval with
+// its oldest item, whatever that item's backoff, so that its recovery is
+// seen within the interval and what waited goes out then.
+OutboxSender::Options Probing() {
+  OutboxSender::Options o = Seeded();
+  o.initial_backoff = Millis(60'000);
+  o.max_backoff = Millis(300'000);
+  o.jitter = 0;
+  o.probe_interval = Millis(10'000);
+  return o;
+}
+
+TEST_F(OutboxSenderTest, ARecoveredReceiverGetsWhatWaitedWithinTheProbeInterval) {
+  OutboxSender sender(store_, clock_, Receivers(), notifier_, Probing());
+  sink_.Respond("/hook", 503, 2);
+  const TimeMs t0 = clock_.NowMs();
+  const int64_t a = store_.Add("audit", test::Payload(FiringEvent("a")), t0, "fa");
+  const int64_t b = store_.Add("audit", test::Payload(FiringEvent("b")), t0, "fb");
+  EXPECT_EQ(sender.DeliverDue(t0), 2);
+  ASSERT_EQ(Item(a).next_attempt_ms, t0 + 60'000);
+  ASSERT_EQ(Item(b).next_attempt_ms, t0 + 60'000);
+
+  // The receiver is back, but nothing is sent before the probe is due.
+  EXPECT_EQ(sender.DeliverDue(t0 + 9'999), 0);
+  EXPECT_EQ(sink_.RequestCount("/hook"), 2u);
+
+  EXPECT_EQ(sender.DeliverDue(t0 + 10'000), 1) << "the probe: the oldest item only";
+  EXPECT_EQ(StateOf(a), State::kDelivered);
+  EXPECT_EQ(StateOf(b), State::kPending);
+  EXPECT_EQ(sender.DeliverDue(t0 + 10'000), 1) << "the rest at once after the probe succeeded";
+  EXPECT_EQ(StateOf(b), State::kDelivered);
+  EXPECT_EQ(sink_.RequestCount("/hook"), 4u);
+  // No probes while the receiver answers.
+  store_.Add("audit", test::Payload(FiringEvent("c")), t0 + 10'000, "fc");
+  EXPECT_EQ(sender.DeliverDue(t0 + 10'000), 1);
+  EXPECT_EQ(sender.DeliverDue(t0 + 100'000), 0);
+  EXPECT_EQ(sink_.RequestCount("/hook"), 5u);
+}
+
+TEST_F(OutboxSenderTest, AReceiverStillDownIsProbedOncePerInterval) {
+  OutboxSender sender(store_, clock_, Receivers(), notifier_, Probing());
+  sink_.SetDefault("/hook", HttpSink::Reply{503, "down", "text/plain", "", 0ms});
+  const TimeMs t0 = clock_.NowMs();
+  const int64_t a = store_.Add("audit", test::Payload(FiringEvent("a")), t0, "fa");
+  const int64_t b = store_.Add("audit", test::Payload(FiringEvent("b")), t0, "fb");
+  EXPECT_EQ(sender.DeliverDue(t0), 2);
+  EXPECT_EQ(sender.DeliverDue(t0 + 10'000), 1);  // probe: fails, backs off further
+  EXPECT_EQ(Item(a).attempts, 2);
+  EXPECT_EQ(Item(a).next_attempt_ms, t0 + 10'000 + 120'000);
+  EXPECT_EQ(Item(b).attempts, 1) << "one request per probe";
+  EXPECT_EQ(sender.DeliverDue(t0 + 19'999), 0);
+  EXPECT_EQ(sender.DeliverDue(t0 + 20'000), 1);  // the next probe: the oldest again
+  EXPECT_EQ(Item(a).attempts, 3);
+  EXPECT_EQ(Item(b).attempts, 1);
+  EXPECT_EQ(sink_.RequestCount("/hook"), 4u);
+}
+
+TEST_F(OutboxSenderTest, ProbesWaitForTheReceiversRetryAfter) {
+  OutboxSender sender(store_, clock_, Receivers(), notifier_, Probing());
+  sink_.Respond("/hook", 429, 1, "120");
+  const TimeMs t0 = clock_.NowMs();
+  const int64_t a = store_.Add("audit", test::Payload(FiringEvent("a")), t0, "fa");
+  EXPECT_EQ(sender.DeliverDue(t0), 1);
+  ASSERT_EQ(Item(a).next_attempt_ms, t0 + 120'000);
+  for (TimeMs t = t0 + 10'000; t < t0 + 120'000; t += 10'000) {
+    EXPECT_EQ(sender.DeliverDue(t), 0) << "at +" << (t - t0) << " ms";
+  }
+  EXPECT_EQ(sender.DeliverDue(t0 + 120'000), 1);
+  EXPECT_EQ(StateOf(a), State::kDelivered);
+  EXPECT_EQ(sink_.RequestCount("/hook"), 2u);
+}
+
 // A receiver down long enough for an item's backoff to reach a minute: once
 // it answers again (here, to a newer alert), the item that waited goes out
 // at once, not a minute later. Another receiver still down keeps its times.
