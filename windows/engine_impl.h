@@ -160,6 +160,11 @@ struct WindowEngine::Impl {
 
   // ---- slots and placement ----
 
+  // A lower bound of every time PruneBefore compares with its cutoff (span
+  // ts, verdict ts, resolution time): a prune below it has nothing to drop.
+  TimeMs prune_floor = std::numeric_limits<TimeMs>::max();
+  void Held(TimeMs t) { prune_floor = std::min(prune_floor, t); }
+
   // The slot of the span `id` names, or kNoId when no span of it is held
   // (a verdict waiting for its span holds a slot of another kind).
   uint32_t SpanSlot(std::string_view id, uint64_t id_hash) const {

@@ -600,6 +600,32 @@ TEST_F(WindowEngineTest, PruneDropsOldRecordsIndexAndPendingVerdicts) {
   EXPECT_EQ(n, 1);  // only pending-new's verdict survived
 }
 
+// A prune with nothing older than its cutoff returns at once (at 1M held it
+// scanned every record under the exclusive lock, every hour). Records older
+// than an earlier prune's cutoff that arrive after it (a backfill, a late
+// verdict or resolution) must still be found by the next prune.
+TEST_F(WindowEngineTest, APruneFindsOldRecordsThatArrivedAfterThePreviousOne) {
+  AddSpan(MakeSpan("new", "a", kT0 + 2 * kHour));
+  const uint64_t version = engine_.Version();
+  engine_.PruneBefore(kT0 + kHour);  // nothing older: kept
+  EXPECT_TRUE(engine_.HasSpan("new"));
+  EXPECT_EQ(engine_.Version(), version) << "nothing changed: caches keyed by it stay valid";
+  AddSpan(MakeSpan("backfilled", "a", kT0));
+  AddVerdict(MakeVerdict("pending-old", Verdict::kOverride, kT0));
+  AddVerdict(MakeVerdict("vonly-old", Verdict::kOverride, kT0, "b"));
+  EXPECT_EQ(engine_.Memory().investigations, 3);
+  engine_.PruneBefore(kT0 + kHour);
+  EXPECT_FALSE(engine_.HasSpan("backfilled"));
+  EXPECT_EQ(engine_.Memory().investigations, 1);
+  EXPECT_EQ(engine_.Agents(), std::vector<std::string>{"a"});
+  // A late span with an old ts, replacing a held one's values.
+  Span moved = MakeSpan("new", "a", kT0);
+  EXPECT_TRUE(engine_.ReplaceSpan(moved, nullptr));
+  engine_.PruneBefore(kT0 + kHour);
+  EXPECT_FALSE(engine_.HasSpan("new"));
+  EXPECT_EQ(engine_.Memory().investigations, 0);
+}
+
 TEST_F(WindowEngineTest, TouchedNamesAgentsWhoseWindowsChanged) {
   std::set<std::string> t;
   Span s = MakeSpan("i1", "a", kT0);
