@@ -17,9 +17,14 @@ class IngestPacer {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
   using Duration = std::chrono::steady_clock::duration;
+  static constexpr Duration kMaxPause = std::chrono::seconds(1);
 
-  // An evaluation on ingest ran from `start` to `end`.
-  void Ran(TimePoint start, TimePoint end) { next_ = end + (end - start); }
+  // An evaluation on ingest ran from `start` to `end`. The pause is capped:
+  // however long one took (a huge fleet, a clock moved by a test), the next
+  // alert waits at most kMaxPause more.
+  void Ran(TimePoint start, TimePoint end) {
+    next_ = end + std::clamp<Duration>(end - start, Duration::zero(), kMaxPause);
+  }
   bool Ready(TimePoint now) const { return now >= next_; }
   // How long an evaluator with touched agents waits before Ready turns true.
   Duration Wait(TimePoint now, Duration at_most) const {

@@ -36,6 +36,18 @@ TEST(IngestPacer, WaitsAsLongAsTheLastEvaluationTook) {
   EXPECT_TRUE(p.Ready(t0 + milliseconds(64)));
 }
 
+TEST(IngestPacer, ThePauseIsCappedAtOneSecond) {
+  const IngestPacer::TimePoint t0{std::chrono::hours(1)};
+  IngestPacer p;
+  p.Ran(t0, t0 + std::chrono::minutes(5));  // a clock moved during it, or a huge fleet
+  const auto end = t0 + std::chrono::minutes(5);
+  EXPECT_FALSE(p.Ready(end + milliseconds(999)));
+  EXPECT_TRUE(p.Ready(end + milliseconds(1000)));
+  // A clock that went backwards: no pause at all.
+  p.Ran(end, t0);
+  EXPECT_TRUE(p.Ready(t0));
+}
+
 TEST(IngestPacer, AnInstantEvaluationNeverDelaysTheNext) {
   // A frozen test clock makes every evaluation take no time.
   const IngestPacer::TimePoint t0{std::chrono::hours(1)};
