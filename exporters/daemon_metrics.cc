@@ -208,7 +208,21 @@ void DaemonMetrics::CountSpans(const std::vector<Span>& spans, const Pricing& pr
 void DaemonMetrics::SetMaxModels(int64_t max_models) { models_.SetMax(max_models); }
 
 void DaemonMetrics::CountFeedback(const std::string& agent, Verdict verdict) {
-  feedback_.Add({{"agent", agent}, {"verdict", VerdictName(verdict)}}).Increment();
+  const int v = verdict == Verdict::kConfirm ? 0 : verdict == Verdict::kOverride ? 1 : -1;
+  if (v < 0) {
+    feedback_.Add({{"agent", agent}, {"verdict", VerdictName(verdict)}}).Increment();
+    return;
+  }
+  prometheus::Counter* counter;
+  {
+    std::lock_guard lock(spans_mu_);
+    prometheus::Counter*& found = series_[agent].verdicts[v];
+    if (found == nullptr) {
+      found = &feedback_.Add({{"agent", agent}, {"verdict", VerdictName(verdict)}});
+    }
+    counter = found;
+  }
+  counter->Increment();
 }
 
 void DaemonMetrics::CountRejected(const std::string& endpoint, const std::string& reason,

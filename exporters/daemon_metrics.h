@@ -92,11 +92,15 @@ class DaemonMetrics {
   struct AgentSeries {
     prometheus::Counter* investigations = nullptr;
     prometheus::Counter* tool_calls = nullptr;
+    // agentwatch_feedback_total by verdict (confirm, override): a verdict
+    // arrives per record, and Family::Add built and hashed a label map each.
+    prometheus::Counter* verdicts[2] = {};
     std::vector<ModelSeries> models;                    // a handful per agent
     double add_investigations = 0, add_tool_calls = 0;  // this batch
     bool touched = false;
   };
-  std::mutex spans_mu_;  // one CountSpans at a time: the batch sums live in series_
+  // One CountSpans (or CountFeedback) at a time: the batch sums live in series_.
+  std::mutex spans_mu_;
   std::unordered_map<std::string, AgentSeries> series_;
 
   // The request series, found once per endpoint (and code): CountRequest
