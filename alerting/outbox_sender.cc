@@ -108,22 +108,6 @@ void OutboxSender::RecordFailure(const OutboxItem& item, const std::string& erro
   LogWarn("delivery failed", fields);
 }
 
-void OutboxSender::Probe(const ReceiverOptions& receiver, TimeMs now) {
-  const int64_t every = options_.probe_interval.count();
-  if (every <= 0) return;
-  {
-    MutexLock lock(mu_);
-    const ReceiverCounts& c = counts_[receiver.name];
-    ProbeState& p = probes_[receiver.name];
-    const bool failing = c.last_error_ms > 0 && c.last_error_ms >= c.last_success_ms;
-    const TimeMs latest_try = std::max(c.last_error_ms, p.probed_at);
-    if (!failing || now < latest_try + every || now < p.retry_after_until) return;
-    p.probed_at = now;
-  }
-  // Best effort: a store error leaves the items their times.
-  (void)store_.ExpediteOldest(receiver.name, now);
-}
-
 std::map<std::string, OutboxSender::ReceiverCounts> OutboxSender::Counts() const {
   MutexLock lock(mu_);
   return counts_;
@@ -187,10 +171,6 @@ OutboxSender::Outcome OutboxSender::Process(const OutboxItem& item, const Receiv
   }
   TimeMs next = now + std::max(Backoff(attempts), result.retry_after).count();
   next = std::min(next, deadline);  // one last try at the deadline
-  if (result.retry_after.count() > 0) {
-    MutexLock lock(mu_);
-    probes_[item.receiver].retry_after_until = now + result.retry_after.count();
-  }
   RecordFailure(item, result.error, now, next);
   (void)store_.Reschedule(item.id, next, attempts, result.error);
   Count(item.receiver, Outcome::kRetry);
@@ -241,7 +221,6 @@ int OutboxSender::DeliverDue(TimeMs now) {
     } else {
       DrainGroups(r, now);
     }
-    Probe(r, now);
   }
   std::set<int64_t> done;
   int handled = 0;
@@ -340,7 +319,6 @@ void OutboxSender::Worker(std::stop_token stop, size_t index, TimeMs start_ms,
     TimeMs now = clock_.NowMs();
     if (!grouped) DrainGroups(receiver, now);
     const TimeMs next_flush = grouped ? GroupStep(receiver, now) : -1;
-    Probe(receiver, now);
     bool more = false;
     if (auto due = store_.DueOutbox(now, limit); due.ok()) {
       int mine = 0;

@@ -39,12 +39,6 @@
 // then it sends group items like any other, never an alert item. It wakes
 // for the earliest group flush as it does for the earliest retry.
 //
-// Probes: while a receiver's latest attempt failed, its oldest item that is
-// backing off is made due every Options::probe_interval (counted from its
-// latest attempt, and not before a Retry-After it sent). One request per
-// interval to a receiver that is down; when one succeeds, everything that
-// waited goes out at once (ExpediteReceiver).
-//
 // Alertmanager re-posts: with SetActiveAlertsSource, each alertmanager
 // receiver's worker re-posts the currently firing alerts every
 // Options::alertmanager_resend_interval (Prometheus' resend-delay), so
@@ -91,11 +85,6 @@ class OutboxSender {
     uint64_t seed = 0;       // 0: seeded from std::random_device
     int batch_limit = 1000;  // items fetched per DueOutbox call
     Millis idle_poll{1000};  // threaded mode: longest sleep without a Wake
-    // A receiver that failed is probed this often: its oldest item backing
-    // off is sent early, so its recovery is noticed within this (and what
-    // waited then goes out at once), not up to max_backoff later. Never
-    // before a Retry-After it gave. 0: no probes.
-    Millis probe_interval{10'000};
     Millis alertmanager_resend_interval{60'000};
     // Where groups of grouped receivers live; null: every receiver is
     // sent to ungrouped. Must outlive the sender.
@@ -168,9 +157,6 @@ class OutboxSender {
   void RecordFailure(const OutboxItem& item, const std::string& error, TimeMs now,
                      TimeMs next_attempt_ms) EXCLUDES(mu_);
   void CountResend(const std::string& receiver, bool ok) EXCLUDES(mu_);
-  // Makes `receiver`'s oldest backing-off item due now if a probe is due
-  // (see the header comment).
-  void Probe(const ReceiverOptions& receiver, TimeMs now) EXCLUDES(mu_);
   bool Grouped(const ReceiverOptions& receiver) const;
   // Folds `receiver`'s alert items into its groups and queues the group
   // notifications due at `now`. Returns the next group flush time, -1 for
@@ -209,11 +195,6 @@ class OutboxSender {
   uint64_t generation_ GUARDED_BY(mu_) = 0;  // bumped by Wake()
   std::mt19937_64 rng_ GUARDED_BY(mu_);
   std::map<std::string, ReceiverCounts> counts_ GUARDED_BY(mu_);
-  struct ProbeState {
-    TimeMs probed_at = 0;          // the latest probe
-    TimeMs retry_after_until = 0;  // the receiver's latest Retry-After ends
-  };
-  std::map<std::string, ProbeState> probes_ GUARDED_BY(mu_);
   std::function<std::vector<AlertEvent>()> active_source_ GUARDED_BY(mu_);
   LogRateLimiter failure_log_{60'000};  // own lock
 

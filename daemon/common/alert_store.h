@@ -85,9 +85,6 @@ class OutboxStore {
   // Makes every pending item of `receiver` due later than `now` due at
   // `now`: the receiver answers again. Returns how many it moved.
   virtual Result<int64_t> ExpediteReceiver(const std::string& receiver, TimeMs now) = 0;
-  // Makes the oldest pending item of `receiver` due at `now` if it is due
-  // later (a probe of a receiver that is down). False if it moved none.
-  virtual Result<bool> ExpediteOldest(const std::string& receiver, TimeMs now) = 0;
   // Marks every pending item of `receiver` and `fingerprint` with an id below
   // `newer_id` superseded (never to be sent). Returns how many it marked.
   virtual Result<int64_t> SupersedeOlder(const std::string& receiver,

@@ -102,19 +102,6 @@ Result<int64_t> SqliteStore::ExpediteReceiver(const std::string& receiver, TimeM
   return static_cast<int64_t>(sqlite3_changes(db_));
 }
 
-Result<bool> SqliteStore::ExpediteOldest(const std::string& receiver, TimeMs now) {
-  std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "UPDATE outbox SET next_attempt = ?1 WHERE id = (SELECT min(id) FROM outbox WHERE "
-          "status = 0 AND receiver = ?2) AND next_attempt > ?1");
-  if (!st) return Error("outbox");
-  sqlite3_bind_int64(st.get(), 1, now);
-  sqlite3_bind_text(st.get(), 2, receiver.data(), static_cast<int>(receiver.size()),
-                    SQLITE_TRANSIENT);
-  if (sqlite3_step(st.get()) != SQLITE_DONE) return Error("outbox");
-  return sqlite3_changes(db_) > 0;
-}
-
 Result<int64_t> SqliteStore::OutboxDepth() {
   std::lock_guard lock(mu_);
   Stmt q(db_, "SELECT count(*) FROM outbox WHERE status = 0");

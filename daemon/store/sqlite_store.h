@@ -175,7 +175,6 @@ class SqliteStore final : public AlertStore, public OutboxStore, public GroupSto
   Result<int64_t> NextOutboxAttempt() override;
   Status MarkDelivered(int64_t id, TimeMs at) override;
   Result<int64_t> ExpediteReceiver(const std::string& receiver, TimeMs now) override;
-  Result<bool> ExpediteOldest(const std::string& receiver, TimeMs now) override;
   Status Reschedule(int64_t id, TimeMs next_attempt_ms, int attempts,
                     const std::string& last_error) override;
   Status MarkFailed(int64_t id, const std::string& error) override;

@@ -115,17 +115,6 @@ class FakeOutboxStore final : public OutboxStore {
     return Status::Ok();
   }
 
-  Result<bool> ExpediteOldest(const std::string& receiver, TimeMs now) override {
-    std::lock_guard lock(mu_);
-    for (auto& [id, e] : entries_) {  // by id: oldest first
-      if (e.state != State::kPending || e.item.receiver != receiver) continue;
-      if (e.item.next_attempt_ms <= now) return false;
-      e.item.next_attempt_ms = now;
-      return true;
-    }
-    return false;
-  }
-
   Result<int64_t> ExpediteReceiver(const std::string& receiver, TimeMs now) override {
     std::lock_guard lock(mu_);
     int64_t moved = 0;

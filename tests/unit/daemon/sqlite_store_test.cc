@@ -165,23 +165,21 @@ TEST_F(SqliteStoreTest, AlertChangesAndOutboxCommitTogether) {
   EXPECT_TRUE(store->LoadAlerts()->empty());
 }
 
-// An outbox item of `receiver` for the alert `fp`, due at 10.
-OutboxItem PendingItem(const std::string& receiver, const std::string& fp) {
-  OutboxItem n;
-  n.receiver = receiver;
-  n.fingerprint = fp;
-  n.payload = "{}";
-  n.created_ms = n.next_attempt_ms = 10;
-  return n;
-}
-
 TEST_F(SqliteStoreTest, NewerOutboxItemSupersedesOlderPendingOfTheSameAlert) {
   auto store = Open();
-  ASSERT_TRUE(store
-                  ->SaveAlertChanges({}, {},
-                                     {PendingItem("pd", "f1"), PendingItem("pd", "f2"),
-                                      PendingItem("slack", "f1"), PendingItem("pd", "f1")})
-                  .ok());
+  auto item = [](const std::string& receiver, const std::string& fp) {
+    OutboxItem n;
+    n.receiver = receiver;
+    n.fingerprint = fp;
+    n.payload = "{}";
+    n.created_ms = n.next_attempt_ms = 10;
+    return n;
+  };
+  ASSERT_TRUE(
+      store
+          ->SaveAlertChanges(
+              {}, {}, {item("pd", "f1"), item("pd", "f2"), item("slack", "f1"), item("pd", "f1")})
+          .ok());
   auto due = store->DueOutbox(10, 10);
   ASSERT_EQ(due->size(), 4u);
   const int64_t newest = (*due)[3].id;
@@ -222,11 +220,19 @@ TEST_F(SqliteStoreTest, SupersedeFindsOneAlertsPendingItemsByIndex) {
 // already due, other receivers' items and delivered ones keep their times.
 TEST_F(SqliteStoreTest, ExpediteReceiverMakesItsPendingItemsDueNow) {
   auto store = Open();
-  ASSERT_TRUE(store
-                  ->SaveAlertChanges({}, {},
-                                     {PendingItem("pd", "f1"), PendingItem("pd", "f2"),
-                                      PendingItem("pd", "f3"), PendingItem("slack", "f1")})
-                  .ok());
+  auto item = [](const std::string& receiver, const std::string& fp) {
+    OutboxItem n;
+    n.receiver = receiver;
+    n.fingerprint = fp;
+    n.payload = "{}";
+    n.created_ms = n.next_attempt_ms = 10;
+    return n;
+  };
+  ASSERT_TRUE(
+      store
+          ->SaveAlertChanges(
+              {}, {}, {item("pd", "f1"), item("pd", "f2"), item("pd", "f3"), item("slack", "f1")})
+          .ok());
   auto due = store->DueOutbox(10, 10);
   ASSERT_EQ(due->size(), 4u);
   ASSERT_TRUE(store->Reschedule((*due)[0].id, 5'000, 3, "503").ok());
@@ -245,37 +251,6 @@ TEST_F(SqliteStoreTest, ExpediteReceiverMakesItsPendingItemsDueNow) {
   EXPECT_EQ(*store->NextOutboxAttempt(), 100);
   EXPECT_EQ((*store->DueOutbox(7'000, 10)).size(), 3u);  // slack kept its time
   EXPECT_EQ(*store->ExpediteReceiver("pd", 100), 0);
-}
-
-// A probe of a receiver that is down: only its oldest pending item becomes
-// due, and only if it is not due already; delivered items and other
-// receivers' items keep their times.
-TEST_F(SqliteStoreTest, ExpediteOldestMakesOneItemDueNow) {
-  auto store = Open();
-  ASSERT_TRUE(store
-                  ->SaveAlertChanges({}, {},
-                                     {PendingItem("slack", "f0"), PendingItem("pd", "f1"),
-                                      PendingItem("pd", "f2"), PendingItem("pd", "f3")})
-                  .ok());
-  auto due = store->DueOutbox(10, 10);
-  ASSERT_EQ(due->size(), 4u);
-  ASSERT_TRUE(store->Reschedule((*due)[0].id, 7'000, 2, "503").ok());  // slack
-  ASSERT_TRUE(store->Reschedule((*due)[1].id, 5'000, 3, "503").ok());
-  ASSERT_TRUE(store->MarkDelivered((*due)[1].id, 20).ok());  // then delivered
-  ASSERT_TRUE(store->Reschedule((*due)[2].id, 9'000, 4, "503").ok());
-  ASSERT_TRUE(store->Reschedule((*due)[3].id, 8'000, 1, "503").ok());
-
-  auto moved = store->ExpediteOldest("pd", 100);
-  ASSERT_TRUE(moved.ok());
-  EXPECT_TRUE(*moved);
-  due = store->DueOutbox(100, 10);
-  ASSERT_EQ(due->size(), 1u);
-  EXPECT_EQ((*due)[0].fingerprint, "f2") << "the oldest pending pd item";
-  // The oldest is due: a second probe moves nothing more.
-  EXPECT_FALSE(*store->ExpediteOldest("pd", 100));
-  EXPECT_EQ(store->DueOutbox(100, 10)->size(), 1u);
-  EXPECT_FALSE(*store->ExpediteOldest("opsgenie", 100));
-  EXPECT_EQ((*store->DueOutbox(7'000, 10)).size(), 2u);  // slack kept its time, f3 too
 }
 
 // 12 KiB of garbage in the middle of a file with 50k spans: the store must
