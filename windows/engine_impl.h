@@ -87,19 +87,71 @@ struct WindowEngine::Impl {
       buckets_stale = true;
       return;
     }
-    const Rec& r = recs[slot];
-    if (Placed(r)) AddShare(r, sign);
+    if (Placed(recs[slot])) AddShare(slot, sign);
   }
 
   // A placed record's share, into its agent's hour and the fleet's.
-  void AddShare(const Rec& r, int sign) {
+  void AddShare(uint32_t slot, int sign) {
+    const Rec& r = recs[slot];
     const BucketCounts d = Share(r, sign);
     const int64_t hour = BucketOf(r.ts);
     const int64_t* tool = r.kind == Kind::kSpan && (r.flags & kHasTool) ? &r.tool : nullptr;
     std::optional<CalibrationShare> cal = CalibrationOf(r, sign);
     const CalibrationShare* c = cal ? &*cal : nullptr;
-    agents[r.agent].buckets.Add(hour, d, tool, c);
-    fleet_buckets.Add(hour, d, tool, c);
+    std::optional<PairShare> pair = PairOf(slot, sign);
+    const PairShare* p = pair ? &*pair : nullptr;
+    agents[r.agent].buckets.Add(hour, d, tool, c, p);
+    fleet_buckets.Add(hour, d, tool, c, p);
+  }
+
+  // A span's (confidence, time to resolve) pair, when it has both: the
+  // records Add counts into Acc's correlation.
+  std::optional<PairShare> PairOf(uint32_t slot, int sign) const {
+    const Rec& r = recs[slot];
+    if (r.kind != Kind::kSpan || !(r.flags & kHasConfidence)) return std::nullopt;
+    const std::optional<double> ttr = TimeToResolve(slot, r);
+    if (!ttr) return std::nullopt;
+    return PairShare{r.confidence, *ttr, sign};
+  }
+
+  // Only the pair's share of a placed span, for a write that changes its
+  // time to resolve and nothing else (a resolution): taken out before the
+  // change, added back after, as Account.
+  void AccountPair(uint32_t slot, int sign) {
+    if (bulk_load) {
+      buckets_stale = true;
+      return;
+    }
+    const std::optional<PairShare> p = PairOf(slot, sign);
+    if (!p) return;
+    const int64_t hour = BucketOf(recs[slot].ts);
+    agents[recs[slot].agent].buckets.AddPair(hour, *p);
+    fleet_buckets.AddPair(hour, *p);
+  }
+
+  // The spans an incident's resolution applies to, without duplicates:
+  // Incident::spans may hold slots that left it (a replaced span's new
+  // incident, a slot freed and reused); this drops them.
+  const std::vector<uint32_t>& IncidentSpans(uint32_t incident) {
+    std::vector<uint32_t>& s = incidents[incident].spans;
+    s.erase(std::remove_if(s.begin(), s.end(),
+                           [&](uint32_t slot) {
+                             return recs[slot].kind != Kind::kSpan ||
+                                    recs[slot].incident != incident;
+                           }),
+            s.end());
+    std::sort(s.begin(), s.end());
+    s.erase(std::unique(s.begin(), s.end()), s.end());
+    return s;
+  }
+
+  // Changes what a resolution decides (an incident's, or a span's own) with
+  // the pairs of the spans it applies to taken out before and added after.
+  template <typename Change>
+  void ResolveSpans(const std::vector<uint32_t>& slots, Change&& change) {
+    for (uint32_t slot : slots) AccountPair(slot, -1);
+    change();
+    for (uint32_t slot : slots) AccountPair(slot, 1);
   }
 
   // A span's share of the calibration figures: one with a confidence and a
@@ -138,8 +190,8 @@ struct WindowEngine::Impl {
   void RecountBuckets() {
     for (AgentState& a : agents) a.buckets.clear();
     fleet_buckets.clear();
-    for (const Rec& r : recs) {
-      if (Placed(r)) AddShare(r, 1);
+    for (uint32_t slot = 0; slot < recs.size(); ++slot) {
+      if (Placed(recs[slot])) AddShare(slot, 1);
     }
     for (AgentState& a : agents) a.buckets.ShrinkToFit();
     fleet_buckets.ShrinkToFit();
@@ -404,8 +456,16 @@ struct WindowEngine::Impl {
     if (!span.incident_id.empty()) {
       incident = incident_ids.Intern(span.incident_id);
       if (incident >= incidents.size()) incidents.resize(incident + 1);
-      auto& ia = incidents[incident].agents;
-      if (std::find(ia.begin(), ia.end(), agent) == ia.end()) ia.push_back(agent);
+      Incident& inc = incidents[incident];
+      if (std::find(inc.agents.begin(), inc.agents.end(), agent) == inc.agents.end())
+        inc.agents.push_back(agent);
+      if (r.kind != Kind::kSpan || r.incident != incident) {
+        // Slots that left pile up where spans change incident over and
+        // over: dropped whenever the list doubles (before this one joins).
+        const size_t n = inc.spans.size();
+        if (n >= 64 && (n & (n - 1)) == 0) IncidentSpans(incident);
+        inc.spans.push_back(static_cast<uint32_t>(&r - recs.data()));
+      }
     }
 
     r.model = span.model.empty() ? kNoId : models.Intern(span.model);
@@ -495,7 +555,7 @@ struct WindowEngine::Impl {
         bin.confidence_sum += r.confidence;
       }
       if (n.corr) {
-        if (auto ttr = TimeToResolve(slot, r)) a.corr.emplace_back(r.confidence, *ttr);
+        if (auto ttr = TimeToResolve(slot, r)) a.corr_records.Add(r.confidence, *ttr);
       }
     }
   }

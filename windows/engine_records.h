@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "daemon/common/types.h"
+#include "windows/sample_stats.h"
 #include "windows/stats.h"
 #include "windows/window_engine.h"
 
@@ -150,6 +151,9 @@ struct ResInfo {
 struct Incident {
   std::optional<ResInfo> res;
   std::vector<uint32_t> agents;  // agents holding one of its spans
+  // Slots of its spans, so that its resolution adjusts their hours' pairs;
+  // may also hold slots that left it (WindowEngine::Impl::IncidentSpans).
+  std::vector<uint32_t> spans;
 };
 
 // A sum of costs in fixed point (CostUnits): 128 bits, a GNU extension g++
@@ -214,6 +218,65 @@ struct CalibrationShare {
   double squared_error = 0;  // (confidence - outcome)^2: the Brier score's term
 };
 
+// A span's (confidence, time to resolve) pair: its share of its hour's
+// correlation figures (sign 1 or -1).
+struct PairShare {
+  double x = 0, y = 0;
+  int sign = 1;
+};
+
+// The co-moments of one hour's (confidence, time to resolve) pairs, kept as
+// pairs come and go (a late resolution, a re-resolved incident, a replaced
+// span). Sums of deviations from the hour's first pair (the shift), not of
+// raw values: they stay small where values are large and close (a time to
+// resolve of hours that differ by seconds), and a side whose values all
+// equal the shift sums exact zeros, so a constant side reads as constant.
+struct HourPairs {
+  int32_t n = 0;
+  int32_t x_at_shift = 0, y_at_shift = 0;  // pairs whose x (y) equals the shift
+  double shift_x = 0, shift_y = 0;
+  double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+
+  void Add(const PairShare& p) {
+    if (n == 0) {
+      if (p.sign < 0) return;  // never added: nothing to take out
+      *this = HourPairs{};
+      shift_x = p.x;
+      shift_y = p.y;
+    }
+    const double dx = p.x - shift_x, dy = p.y - shift_y;
+    n += p.sign;
+    if (p.x == shift_x) x_at_shift += p.sign;
+    if (p.y == shift_y) y_at_shift += p.sign;
+    sx += p.sign * dx;
+    sy += p.sign * dy;
+    sxx += p.sign * dx * dx;
+    syy += p.sign * dy * dy;
+    sxy += p.sign * dx * dy;
+    // Sums of doubles added and taken out in any order may keep a residue:
+    // none survives the hour's last pair.
+    if (n == 0) *this = HourPairs{};
+  }
+
+  Comoments Moments() const {
+    Comoments m;
+    m.n = n;
+    if (n == 0) return m;
+    const double k = n;
+    m.mean_x = shift_x + sx / k;
+    m.mean_y = shift_y + sy / k;
+    m.cxx = std::max(0.0, sxx - sx * sx / k);
+    m.cyy = std::max(0.0, syy - sy * sy / k);
+    m.cxy = sxy - sx * sy / k;
+    // A side known to be all one value says so exactly; otherwise it may
+    // still be (its shift's pairs left, equal others stayed), and its
+    // variance is then a rounding residue of the sums.
+    m.same_x = x_at_shift == n ? Comoments::SameValue::One(shift_x) : Comoments::SameValue::Mixed();
+    m.same_y = y_at_shift == n ? Comoments::SameValue::One(shift_y) : Comoments::SameValue::Mixed();
+    return m;
+  }
+};
+
 // Counts per hour bucket in one flat vector sorted by hour: an agent holds
 // a few hundred hours and nearly every write hits the newest, so the back is
 // checked first and the rest searched. Denser and cheaper to walk than a tree
@@ -234,6 +297,7 @@ class HourBuckets {
     std::vector<CalibrationCell> cells;  // the bins present, in bin order
     double brier = 0;                    // sum of the calibrated spans' squared errors
     uint16_t bins = 0;                   // bit b: bin b has a cell
+    HourPairs pairs;                     // the resolved spans' (confidence, time to resolve)
   };
   using const_iterator = std::vector<Entry>::const_iterator;
 
@@ -242,7 +306,7 @@ class HourBuckets {
   // whose counts return to zero is dropped, so the entries are exactly the
   // hours with something in them.
   void Add(int64_t hour, const BucketCounts& d, const int64_t* tool = nullptr,
-           const CalibrationShare* calibration = nullptr) {
+           const CalibrationShare* calibration = nullptr, const PairShare* pair = nullptr) {
     std::vector<Entry>::iterator it;
     if (entries_.empty() || hour > entries_.back().hour) {
       if (d.Empty()) return;
@@ -265,10 +329,19 @@ class HourBuckets {
     if (tool != nullptr) AddTool(it->tools, *tool, d.spans);
     const auto at = it - entries_.begin();
     if (calibration != nullptr) AddCalibration(calibration_[at], *calibration);
+    if (pair != nullptr) calibration_[at].pairs.Add(*pair);
     if (c.Empty()) {
       entries_.erase(it);
       calibration_.erase(calibration_.begin() + at);
     }
+  }
+
+  // A pair of a span held in `hour` comes or goes while the span stays (its
+  // resolution changed): the hour's entry exists, as the span is counted in it.
+  void AddPair(int64_t hour, const PairShare& pair) {
+    const auto it = LowerBound(hour);
+    if (it == entries_.end() || it->hour != hour) return;
+    calibration_[it - entries_.cbegin()].pairs.Add(pair);
   }
 
   // The first entry with hour >= `hour`. Hours are distinct and sorted, so
@@ -437,8 +510,11 @@ struct Acc {
   // hours costs their distinct values, not their spans.
   static constexpr int32_t kToolCountsDense = 1024;
   std::vector<int64_t> tool_counts;
-  int64_t tool_counted = 0;                     // sum of tool_counts
-  std::vector<std::pair<double, double>> corr;  // (confidence, ttr)
+  int64_t tool_counted = 0;  // sum of tool_counts
+  // (confidence, time to resolve): pairs of records one by one, and the
+  // moments of whole hours.
+  PairSample corr_records;
+  Comoments corr_hours;
   stats::CalibrationBins calibration{};
   void AddToolCount(int32_t value, int64_t count) {
     if (value < 0 || value >= kToolCountsDense) {
@@ -458,7 +534,13 @@ struct Acc {
     for (auto& d : dist) d.clear();
     tool_counts.clear();
     tool_counted = 0;
-    corr.clear();
+    corr_records.Clear();
+    corr_hours = Comoments{};
+  }
+  Comoments Correlation() const {
+    Comoments m = corr_hours;
+    m.Merge(corr_records.Moments());
+    return m;
   }
 };
 

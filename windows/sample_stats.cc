@@ -106,24 +106,58 @@ AllStats StatsOf(std::vector<double>& v) {
   return s;
 }
 
-std::optional<double> Pearson(const std::vector<std::pair<double, double>>& p) {
+void Comoments::Merge(const Comoments& o) {
+  if (o.n == 0) return;
+  if (n == 0) {
+    *this = o;
+    return;
+  }
+  const double total = static_cast<double>(n + o.n);
+  const double dx = o.mean_x - mean_x, dy = o.mean_y - mean_y;
+  const double weight = static_cast<double>(n) * static_cast<double>(o.n) / total;
+  cxx += o.cxx + dx * dx * weight;
+  cyy += o.cyy + dy * dy * weight;
+  cxy += o.cxy + dx * dy * weight;
+  // Equal means move by exactly 0: a constant side stays exactly constant.
+  mean_x += dx * static_cast<double>(o.n) / total;
+  mean_y += dy * static_cast<double>(o.n) / total;
+  n += o.n;
+  same_x.Merge(o.same_x);
+  same_y.Merge(o.same_y);
+}
+
+Comoments PairSample::Moments() const {
   namespace ba = boost::accumulators;
-  if (p.size() < 2) return std::nullopt;
+  Comoments m;
+  m.n = size();
+  if (m.n == 0) return m;
   ba::accumulator_set<double, ba::stats<ba::tag::mean, ba::tag::min, ba::tag::max>> ax, ay;
-  for (const auto& [x, y] : p) {
+  for (const auto& [x, y] : pairs_) {
     ax(x);
     ay(y);
   }
-  if (ba::min(ax) == ba::max(ax) || ba::min(ay) == ba::max(ay)) return std::nullopt;
-  const double mx = ba::mean(ax), my = ba::mean(ay);
-  double sxy = 0, sxx = 0, syy = 0;
-  for (const auto& [x, y] : p) {
-    sxy += (x - mx) * (y - my);
-    sxx += (x - mx) * (x - mx);
-    syy += (y - my) * (y - my);
+  m.mean_x = ba::mean(ax);
+  m.mean_y = ba::mean(ay);
+  for (const auto& [x, y] : pairs_) {
+    m.cxx += (x - m.mean_x) * (x - m.mean_x);
+    m.cyy += (y - m.mean_y) * (y - m.mean_y);
+    m.cxy += (x - m.mean_x) * (y - m.mean_y);
   }
-  if (sxx <= 0 || syy <= 0) return std::nullopt;
-  return std::clamp(sxy / std::sqrt(sxx * syy), -1.0, 1.0);
+  const auto same = [](double lo, double hi) {
+    return lo == hi ? Comoments::SameValue::One(lo) : Comoments::SameValue::Mixed();
+  };
+  m.same_x = same(ba::min(ax), ba::max(ax));
+  m.same_y = same(ba::min(ay), ba::max(ay));
+  return m;
+}
+
+std::optional<double> Pearson(const Comoments& m) {
+  using State = Comoments::SameValue::State;
+  if (m.n < 2 || m.same_x.state != State::kMixed || m.same_y.state != State::kMixed) {
+    return std::nullopt;
+  }
+  if (m.cxx <= 0 || m.cyy <= 0) return std::nullopt;
+  return std::clamp(m.cxy / std::sqrt(m.cxx * m.cyy), -1.0, 1.0);
 }
 
 }  // namespace aw::windows

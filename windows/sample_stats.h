@@ -1,7 +1,7 @@
 #pragma once
 
 // Exact statistics of one window's sample: nearest-rank quantiles, the
-// mean and max, and Pearson's r. Pure functions.
+// mean and max, and Pearson's r from mergeable co-moments.
 
 #include <cstddef>
 #include <cstdint>
@@ -53,9 +53,50 @@ struct AllStats {
 };
 AllStats StatsOf(std::vector<double>& v);
 
-// Pearson r, two-pass for accuracy. Null with fewer than 2 pairs or when
-// either side is constant (checked exactly with min == max, since a
-// floating-point variance of equal values need not come out as 0).
-std::optional<double> Pearson(const std::vector<std::pair<double, double>>& p);
+// What Pearson's r needs of a sample of pairs (x, y): its size, means and
+// co-moments (sums of products of deviations from the means). Two merge
+// exactly as their samples joined would (Chan et al.), so a window sums
+// the moments of its hours instead of reading their pairs.
+struct Comoments {
+  // Whether every value of one side is the same, and which: exact, unlike a
+  // floating-point variance of equal values, which need not come out as 0.
+  struct SameValue {
+    enum class State : uint8_t { kEmpty, kOne, kMixed } state = State::kEmpty;
+    double value = 0;
+    static SameValue One(double v) { return {State::kOne, v}; }
+    static SameValue Mixed() { return {State::kMixed, 0}; }
+    void Merge(const SameValue& o) {
+      if (o.state == State::kEmpty || state == State::kMixed) return;
+      if (state == State::kEmpty) {
+        *this = o;
+      } else if (o.state == State::kMixed || o.value != value) {
+        *this = Mixed();
+      }
+    }
+  };
+
+  int64_t n = 0;
+  double mean_x = 0, mean_y = 0;
+  double cxx = 0, cyy = 0, cxy = 0;
+  SameValue same_x, same_y;
+
+  void Merge(const Comoments& o);
+};
+
+// A sample of pairs added one by one; its moments in two passes (exact
+// means first), with Boost.Accumulators for the first.
+class PairSample {
+ public:
+  void Add(double x, double y) { pairs_.emplace_back(x, y); }
+  Comoments Moments() const;
+  int64_t size() const { return static_cast<int64_t>(pairs_.size()); }
+  void Clear() { pairs_.clear(); }
+
+ private:
+  std::vector<std::pair<double, double>> pairs_;
+};
+
+// Pearson r. Null with fewer than 2 pairs or when either side is constant.
+std::optional<double> Pearson(const Comoments& m);
 
 }  // namespace aw::windows

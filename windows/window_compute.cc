@@ -39,10 +39,12 @@ SliValue ScalarValue(const Acc& a, Sli sli) {
       v.value = ratio(a.matches, a.spans);
       v.samples = a.spans;
       break;
-    case Sli::kConfidenceResolutionCorrelation:
-      v.value = Pearson(a.corr);
-      v.samples = static_cast<int64_t>(a.corr.size());
+    case Sli::kConfidenceResolutionCorrelation: {
+      const Comoments m = a.Correlation();
+      v.value = Pearson(m);
+      v.samples = m.n;
       break;
+    }
     case Sli::kConfidenceBrier:
       if (a.brier_n > 0) v.value = a.brier / static_cast<double>(a.brier_n);
       v.samples = a.brier_n;
@@ -142,8 +144,10 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   // tool_calls over a time window reads whole hours from the tool counts
   // too, as long as every span's tool calls fit them.
   const bool tool_hours = q.sli == Sli::kToolCalls && agent_grain;
-  // So do Brier and ECE, from the hours' calibration cells.
-  const bool calibration_hours = calibration_sli && agent_grain;
+  // So do Brier and ECE, from the hours' calibration cells, and the
+  // correlation from the hours' co-moments.
+  const bool corr_sli = q.sli == Sli::kConfidenceResolutionCorrelation;
+  const bool calibration_hours = (calibration_sli || corr_sli) && agent_grain;
   const auto bucketed = [&](const HourBuckets& buckets) {
     return countable || calibration_hours || (tool_hours && buckets.wide_tools() == 0);
   };
@@ -162,7 +166,7 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     return g;
   };
   const auto bucketed_by_label_sets = [&](const HourBuckets& buckets) {
-    return !agent_grain && (counted_sli || calibration_sli ||
+    return !agent_grain && (counted_sli || calibration_sli || corr_sli ||
                             (q.sli == Sli::kToolCalls && buckets.wide_tools() == 0));
   };
   // The whole fleet in one group: its buckets are summed once, below.
@@ -288,9 +292,10 @@ void WindowEngine::Impl::AddWholeHour(const HourBuckets& buckets, HourBuckets::c
   if (needs.dist[kDistTool]) {
     for (const auto& [value, count] : e.tools) a.AddToolCount(value, count);
   }
-  if (!needs.calibration) return;
+  if (!needs.calibration && !needs.corr) return;
   const HourBuckets::HourCalibration& h = buckets.CalibrationOf(it);
-  if (h.bins != 0) {
+  if (needs.corr) a.corr_hours.Merge(h.pairs.Moments());
+  if (needs.calibration && h.bins != 0) {
     a.brier += h.brier;
     auto cell = h.cells.begin();
     for (int bin = 0; bin < stats::kCalibrationBins; ++bin) {

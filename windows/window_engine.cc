@@ -76,17 +76,22 @@ void WindowEngine::Impl::PruneBefore(TimeMs cutoff) {
   DenseInterner kept_ids;
   std::vector<Incident> kept;
   for (uint32_t i = 0; i < incidents.size(); ++i) {
-    Incident& inc = incidents[i];
-    if (inc.res && inc.res->resolved_at < cutoff) {
-      inc.res.reset();  // its spans lose their time to resolve
-      for (uint32_t agent : inc.agents) Touch(nullptr, agent);
+    if (incidents[i].res && incidents[i].res->resolved_at < cutoff) {
+      // Its spans lose their time to resolve.
+      ResolveSpans(IncidentSpans(i), [&] { incidents[i].res.reset(); });
+      for (uint32_t agent : incidents[i].agents) Touch(nullptr, agent);
     }
+    Incident& inc = incidents[i];
     if (!used[i] && !inc.res) continue;
     remap[i] = kept_ids.Intern(incident_ids.Name(i));
+    inc.spans.clear();  // refilled below, with the slots still held
     kept.push_back(std::move(inc));
   }
-  for (Rec& r : recs) {
-    if (r.kind == Kind::kSpan && r.incident != kNoId) r.incident = remap[r.incident];
+  for (uint32_t slot = 0; slot < recs.size(); ++slot) {
+    Rec& r = recs[slot];
+    if (r.kind != Kind::kSpan || r.incident == kNoId) continue;
+    r.incident = remap[r.incident];
+    kept[r.incident].spans.push_back(slot);
   }
   incidents = std::move(kept);
   incident_ids = std::move(kept_ids);
@@ -292,21 +297,19 @@ void WindowEngine::Impl::ApplyResolution(const Resolution& res, int64_t seq, uin
   ResInfo info{res.resolved_at_ms, seq, res.opened_at_ms, res.time_to_resolve_s};
   if (!res.investigation_id.empty()) {
     const uint32_t slot = m.Slot(res.investigation_id, id_hash);
-    Rec& r = m.recs[slot];
-    auto [it, inserted] = m.own_res.try_emplace(slot, info);
-    if (!inserted) {
-      if (!info.NewerThan(it->second)) return;
-      it->second = info;
-    }
-    r.flags |= kHasOwnResolution;
-    if (r.kind == Kind::kSpan) m.Touch(touched, r.agent);
+    auto it = m.own_res.find(slot);
+    if (it != m.own_res.end() && !info.NewerThan(it->second)) return;
+    m.ResolveSpans({slot}, [&] {
+      m.own_res[slot] = info;
+      m.recs[slot].flags |= kHasOwnResolution;
+    });
+    if (m.recs[slot].kind == Kind::kSpan) m.Touch(touched, m.recs[slot].agent);
   } else if (!res.incident_id.empty()) {
     const uint32_t id = m.incident_ids.Intern(res.incident_id);
     if (id >= m.incidents.size()) m.incidents.resize(id + 1);
-    Incident& inc = m.incidents[id];
-    if (inc.res && !info.NewerThan(*inc.res)) return;
-    inc.res = info;
-    for (uint32_t agent : inc.agents) m.Touch(touched, agent);
+    if (m.incidents[id].res && !info.NewerThan(*m.incidents[id].res)) return;
+    m.ResolveSpans(m.IncidentSpans(id), [&] { m.incidents[id].res = info; });
+    for (uint32_t agent : m.incidents[id].agents) m.Touch(touched, agent);
   }
 }
 
@@ -487,7 +490,7 @@ MemoryStats WindowEngine::Memory() const {
   b += m.fleet_buckets.Bytes();
   b += static_cast<int64_t>(m.incidents.capacity() * sizeof(Incident));
   for (const Incident& inc : m.incidents) {
-    b += static_cast<int64_t>(inc.agents.capacity() * sizeof(uint32_t));
+    b += static_cast<int64_t>((inc.agents.capacity() + inc.spans.capacity()) * sizeof(uint32_t));
   }
   b += m.agent_names.Bytes() + m.models.Bytes() + m.finishes.Bytes() + m.incident_ids.Bytes() +
        m.labelsets.Bytes();

@@ -1,10 +1,13 @@
 // StatOf over a sample joined with value counts (whole hours' tool calls)
 // equals StatOf over the same values expanded one by one, for every stat,
 // including values outside the counts (negative, or past their range) and
-// samples that are all counts or all values.
+// samples that are all counts or all values. Co-moments of parts merged
+// in any grouping give the whole sample's Pearson r, and a side whose
+// values are all equal stays exactly constant across merges (r is null).
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -58,6 +61,77 @@ TEST(SampleStats, CountedQuantilesPickTheNearestRank) {
   std::vector<double> none;
   EXPECT_EQ(StatOf(none, counts, 10, Stat::kP90), 2);
   EXPECT_EQ(StatOf(none, counts, 10, Stat::kMax), 2);
+}
+
+// Pearson r from its definition, in long double.
+std::optional<double> TwoPassPearson(const std::vector<std::pair<double, double>>& p) {
+  if (p.size() < 2) return std::nullopt;
+  long double mx = 0, my = 0;
+  for (const auto& [x, y] : p) {
+    mx += x;
+    my += y;
+  }
+  mx /= p.size();
+  my /= p.size();
+  long double sxx = 0, syy = 0, sxy = 0;
+  for (const auto& [x, y] : p) {
+    sxx += (x - mx) * (x - mx);
+    syy += (y - my) * (y - my);
+    sxy += (x - mx) * (y - my);
+  }
+  if (sxx == 0 || syy == 0) return std::nullopt;
+  return static_cast<double>(sxy / std::sqrt(sxx * syy));
+}
+
+TEST(SampleStats, MomentsOfPartsMergeIntoThoseOfTheWhole) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> conf(0, 1);
+  for (int round = 0; round < 500; ++round) {
+    // Times to resolve around a large base that differ by milliseconds in
+    // some rounds: their raw squares would cancel to nothing in a double.
+    const double base = round % 3 == 0 ? 1e7 : 0;
+    const double spread = round % 3 == 0 ? 5.0 : 3600.0;
+    std::vector<std::pair<double, double>> all;
+    Comoments merged;
+    const int parts = 1 + static_cast<int>(rng() % 8);
+    for (int part = 0; part < parts; ++part) {
+      PairSample sample;
+      const int n = static_cast<int>(rng() % 6);
+      for (int i = 0; i < n; ++i) {
+        const double x = conf(rng);
+        const double y = base + std::round(conf(rng) * spread * 1000) / 1000;
+        sample.Add(x, y);
+        all.emplace_back(x, y);
+      }
+      merged.Merge(sample.Moments());
+    }
+    ASSERT_EQ(merged.n, static_cast<int64_t>(all.size()));
+    const auto want = TwoPassPearson(all);
+    const auto got = Pearson(merged);
+    ASSERT_EQ(got.has_value(), want.has_value()) << "round " << round;
+    if (want) EXPECT_NEAR(*got, *want, 1e-9) << "round " << round;
+  }
+}
+
+TEST(SampleStats, AConstantSideStaysExactlyConstantAcrossMerges) {
+  // 0.1 * 3 is not 0.3 in doubles: a variance from sums of equal values
+  // need not come out as 0, so constancy is tracked, not inferred.
+  Comoments m;
+  for (int part = 0; part < 5; ++part) {
+    PairSample s;
+    for (int i = 0; i < 3; ++i) s.Add(0.1 * (part + i), 1800.7);
+    m.Merge(s.Moments());
+  }
+  EXPECT_EQ(m.n, 15);
+  EXPECT_EQ(Pearson(m), std::nullopt);  // every time to resolve the same
+  PairSample other;
+  other.Add(0.9, 1800.8);
+  m.Merge(other.Moments());
+  ASSERT_TRUE(Pearson(m).has_value());
+  EXPECT_GT(*Pearson(m), 0);
+  PairSample one;
+  one.Add(0.5, 10);
+  EXPECT_EQ(Pearson(one.Moments()), std::nullopt);  // fewer than 2 pairs
 }
 
 }  // namespace

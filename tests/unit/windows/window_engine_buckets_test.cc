@@ -3,11 +3,15 @@
 // its agents', and costs add up in decimal fixed point (0.1 + 0.2 is 0.3).
 // A count window per agent takes its older hours whole from the counts and
 // equals the same window read record by record; so do tool_calls over time
-// windows, whose whole hours come from the hours' tool counts.
+// windows, whose whole hours come from the hours' tool counts, and the
+// confidence/resolution correlation, whose whole hours come from the hours'
+// co-moments as resolutions arrive, change and are pruned.
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -288,6 +292,172 @@ TEST(WindowEngineBuckets, ToolCallsOverTimeWindowsFromHourCountsEqualTheirRecord
   e.PruneBefore(kT0 + 20 * kHour);
   ExpectToolCallsMatchRecords(e, nows, &compared);
   EXPECT_GT(compared, 1000);
+}
+
+// What the contract says the correlation of a window is, from the events.
+class CorrelationModel {
+ public:
+  struct Inv {
+    std::string agent;
+    TimeMs ts = 0;
+    double confidence = 0;
+    int64_t duration = 0;
+    std::string incident;
+  };
+  void Span(const aw::Span& s) {
+    invs_[s.investigation_id] =
+        Inv{s.agent, s.ts_ms, *s.confidence, s.duration_ms.value_or(0), s.incident_id};
+  }
+  void Resolve(const Resolution& r) {  // the caller sends only newer ones
+    if (!r.investigation_id.empty()) own_[r.investigation_id] = r;
+    if (!r.incident_id.empty()) incident_[r.incident_id] = r;
+  }
+  void Prune(TimeMs cutoff) {
+    std::erase_if(invs_, [&](const auto& kv) {
+      if (kv.second.ts >= cutoff) return false;
+      own_.erase(kv.first);
+      return true;
+    });
+    std::erase_if(incident_, [&](const auto& kv) { return kv.second.resolved_at_ms < cutoff; });
+  }
+  std::optional<double> Pearson(const std::string& agent, TimeMs lo, TimeMs now) const {
+    std::vector<std::pair<long double, long double>> p;
+    for (const auto& [id, inv] : invs_) {
+      if ((!agent.empty() && inv.agent != agent) || inv.ts <= lo || inv.ts > now) continue;
+      const Resolution* r = nullptr;
+      if (auto it = own_.find(id); it != own_.end()) r = &it->second;
+      if (auto it = incident_.find(inv.incident); r == nullptr && it != incident_.end()) {
+        r = &it->second;
+      }
+      if (r == nullptr) continue;
+      double ttr = 0;
+      if (r->time_to_resolve_s) {
+        ttr = *r->time_to_resolve_s;
+      } else {
+        const TimeMs opened = r->opened_at_ms.value_or(inv.ts - inv.duration);
+        ttr = static_cast<double>(r->resolved_at_ms - opened) / 1000.0;
+      }
+      p.emplace_back(inv.confidence, ttr);
+    }
+    if (p.size() < 2) return std::nullopt;
+    long double mx = 0, my = 0;
+    for (const auto& [x, y] : p) {
+      mx += x;
+      my += y;
+    }
+    mx /= p.size();
+    my /= p.size();
+    long double sxx = 0, syy = 0, sxy = 0;
+    for (const auto& [x, y] : p) {
+      sxx += (x - mx) * (x - mx);
+      syy += (y - my) * (y - my);
+      sxy += (x - mx) * (y - my);
+    }
+    if (sxx == 0 || syy == 0) return std::nullopt;
+    return static_cast<double>(sxy / std::sqrt(sxx * syy));
+  }
+
+ private:
+  std::map<std::string, Inv> invs_;
+  std::map<std::string, Resolution> own_, incident_;
+};
+
+// Every agent's and the fleet's correlation over windows of whole hours and
+// partial ones equals the model's.
+void ExpectCorrelationMatchesModel(const WindowEngine& e, const CorrelationModel& model,
+                                   const std::string& step) {
+  std::vector<std::string> agents = e.Agents();
+  agents.push_back("");  // the fleet
+  for (TimeMs now : {kT0 + 61 * kHour, kT0 + 40 * kHour + 1'234'567}) {
+    for (int64_t h : {3, 24, 720}) {
+      for (const std::string& agent : agents) {
+        const auto got =
+            agent.empty() ? Fleet(e, Sli::kConfidenceResolutionCorrelation, Hours(h), now)
+                          : OfAgent(e, Sli::kConfidenceResolutionCorrelation, Hours(h), now, agent);
+        const auto want = model.Pearson(agent, now - h * kHour, now);
+        const std::string ctx = step + ": " + std::to_string(h) + "h agent '" + agent + "'";
+        ASSERT_EQ(got.has_value(), want.has_value()) << ctx;
+        if (want) ASSERT_NEAR(*got, *want, 1e-9) << ctx;
+      }
+    }
+  }
+}
+
+TEST(WindowEngineBuckets, CorrelationFromHourMomentsFollowsEveryResolutionChange) {
+  WindowEngine e(Pricing{});
+  CorrelationModel model;
+  int64_t seq = 0;
+  std::vector<Span> spans;
+  // Two incidents of 150 spans each over 60 hours, and spans of no incident.
+  for (int i = 0; i < 400; ++i) {
+    Span s;
+    s.investigation_id = "c-" + std::to_string(i);
+    s.agent = i % 3 == 0 ? "b" : "a";
+    s.ts_ms = kT0 + ((i * 7919) % 60) * kHour + (i % 6) * 600'000;
+    s.confidence = ((i * 37) % 101) / 100.0;
+    s.duration_ms = (i % 5) * 60'000;
+    if (i < 300) s.incident_id = i % 2 ? "INC-A" : "INC-B";
+    e.ApplySpan(s, ++seq);
+    model.Span(s);
+    spans.push_back(s);
+  }
+  const auto resolve = [&](Resolution r) {
+    e.ApplyResolution(r, ++seq);
+    model.Resolve(r);
+  };
+  Resolution a;
+  a.incident_id = "INC-A";
+  a.resolved_at_ms = kT0 + 62 * kHour;  // time to resolve from each span's start
+  resolve(a);
+  ExpectCorrelationMatchesModel(e, model, "INC-A resolved");
+  Resolution b;
+  b.incident_id = "INC-B";
+  b.resolved_at_ms = kT0 + 30 * kHour;
+  b.opened_at_ms = kT0;  // one time to resolve for all of B: constant there
+  resolve(b);
+  ExpectCorrelationMatchesModel(e, model, "INC-B resolved");
+  // Re-resolved: every span of A moves to its new time to resolve.
+  a.resolved_at_ms = kT0 + 70 * kHour;
+  a.opened_at_ms = kT0 - kHour;
+  resolve(a);
+  ExpectCorrelationMatchesModel(e, model, "INC-A re-resolved");
+  // Own resolutions win over the incident's, on spans of A, B and none.
+  for (int i = 0; i < 400; i += 9) {
+    Resolution own;
+    own.investigation_id = spans[static_cast<size_t>(i)].investigation_id;
+    own.resolved_at_ms = kT0 + 65 * kHour;
+    own.time_to_resolve_s = 60.0 * (i % 17);
+    resolve(own);
+  }
+  ExpectCorrelationMatchesModel(e, model, "own resolutions");
+  // Spans moved between the incidents over and over: the incidents' span
+  // lists gather slots that left them and are compacted as they double.
+  // Some move away and back before the next resolution: listed twice.
+  for (int round = 0; round < 3; ++round) {
+    for (int step : {2, 4}) {
+      for (int i = 0; i < 300; i += step) {
+        Span& s = spans[static_cast<size_t>(i)];
+        s.incident_id = s.incident_id == "INC-A" ? "INC-B" : "INC-A";
+        ASSERT_TRUE(e.ReplaceSpan(s));
+        model.Span(s);
+      }
+    }
+    ExpectCorrelationMatchesModel(e, model, "moved, round " + std::to_string(round));
+    a.resolved_at_ms += kHour;
+    resolve(a);
+    b.resolved_at_ms += kHour;
+    resolve(b);
+    ExpectCorrelationMatchesModel(e, model, "resolved again, round " + std::to_string(round));
+  }
+  // A prune drops old spans, and B's resolution (older than the cutoff):
+  // B's spans lose their time to resolve.
+  e.PruneBefore(kT0 + 35 * kHour);
+  model.Prune(kT0 + 35 * kHour);
+  ExpectCorrelationMatchesModel(e, model, "pruned");
+  b.resolved_at_ms = kT0 + 58 * kHour;
+  b.opened_at_ms.reset();
+  resolve(b);
+  ExpectCorrelationMatchesModel(e, model, "B resolved after the prune");
 }
 
 }  // namespace
