@@ -146,12 +146,16 @@ struct WindowEngine::Impl {
   }
 
   // Changes what a resolution decides (an incident's, or a span's own) with
-  // the pairs of the spans it applies to taken out before and added after.
+  // the pairs of the spans it applies to taken out before and added after;
+  // their agents are touched.
   template <typename Change>
-  void ResolveSpans(const std::vector<uint32_t>& slots, Change&& change) {
+  void ResolveSpans(const std::vector<uint32_t>& slots, TouchedAgents* touched, Change&& change) {
     for (uint32_t slot : slots) AccountPair(slot, -1);
     change();
-    for (uint32_t slot : slots) AccountPair(slot, 1);
+    for (uint32_t slot : slots) {
+      AccountPair(slot, 1);
+      if (recs[slot].kind == Kind::kSpan) Touch(touched, recs[slot].agent);
+    }
   }
 
   // A span's share of the calibration figures: one with a confidence and a
@@ -457,8 +461,6 @@ struct WindowEngine::Impl {
       incident = incident_ids.Intern(span.incident_id);
       if (incident >= incidents.size()) incidents.resize(incident + 1);
       Incident& inc = incidents[incident];
-      if (std::find(inc.agents.begin(), inc.agents.end(), agent) == inc.agents.end())
-        inc.agents.push_back(agent);
       if (r.kind != Kind::kSpan || r.incident != incident) {
         // Slots that left pile up where spans change incident over and
         // over: dropped whenever the list doubles (before this one joins).

@@ -150,9 +150,9 @@ struct ResInfo {
 
 struct Incident {
   std::optional<ResInfo> res;
-  std::vector<uint32_t> agents;  // agents holding one of its spans
-  // Slots of its spans, so that its resolution adjusts their hours' pairs;
-  // may also hold slots that left it (WindowEngine::Impl::IncidentSpans).
+  // Slots of its spans, so that its resolution adjusts their hours' pairs
+  // and touches their agents; may also hold slots that left it
+  // (WindowEngine::Impl::IncidentSpans).
   std::vector<uint32_t> spans;
 };
 

@@ -78,8 +78,7 @@ void WindowEngine::Impl::PruneBefore(TimeMs cutoff) {
   for (uint32_t i = 0; i < incidents.size(); ++i) {
     if (incidents[i].res && incidents[i].res->resolved_at < cutoff) {
       // Its spans lose their time to resolve.
-      ResolveSpans(IncidentSpans(i), [&] { incidents[i].res.reset(); });
-      for (uint32_t agent : incidents[i].agents) Touch(nullptr, agent);
+      ResolveSpans(IncidentSpans(i), nullptr, [&] { incidents[i].res.reset(); });
     }
     Incident& inc = incidents[i];
     if (!used[i] && !inc.res) continue;
@@ -299,17 +298,15 @@ void WindowEngine::Impl::ApplyResolution(const Resolution& res, int64_t seq, uin
     const uint32_t slot = m.Slot(res.investigation_id, id_hash);
     auto it = m.own_res.find(slot);
     if (it != m.own_res.end() && !info.NewerThan(it->second)) return;
-    m.ResolveSpans({slot}, [&] {
+    m.ResolveSpans({slot}, touched, [&] {
       m.own_res[slot] = info;
       m.recs[slot].flags |= kHasOwnResolution;
     });
-    if (m.recs[slot].kind == Kind::kSpan) m.Touch(touched, m.recs[slot].agent);
   } else if (!res.incident_id.empty()) {
     const uint32_t id = m.incident_ids.Intern(res.incident_id);
     if (id >= m.incidents.size()) m.incidents.resize(id + 1);
     if (m.incidents[id].res && !info.NewerThan(*m.incidents[id].res)) return;
-    m.ResolveSpans(m.IncidentSpans(id), [&] { m.incidents[id].res = info; });
-    for (uint32_t agent : m.incidents[id].agents) m.Touch(touched, agent);
+    m.ResolveSpans(m.IncidentSpans(id), touched, [&] { m.incidents[id].res = info; });
   }
 }
 
@@ -490,7 +487,7 @@ MemoryStats WindowEngine::Memory() const {
   b += m.fleet_buckets.Bytes();
   b += static_cast<int64_t>(m.incidents.capacity() * sizeof(Incident));
   for (const Incident& inc : m.incidents) {
-    b += static_cast<int64_t>((inc.agents.capacity() + inc.spans.capacity()) * sizeof(uint32_t));
+    b += static_cast<int64_t>(inc.spans.capacity() * sizeof(uint32_t));
   }
   b += m.agent_names.Bytes() + m.models.Bytes() + m.finishes.Bytes() + m.incident_ids.Bytes() +
        m.labelsets.Bytes();

@@ -384,8 +384,17 @@ void ExpectCorrelationMatchesModel(const WindowEngine& e, const CorrelationModel
 }
 
 TEST(WindowEngineBuckets, CorrelationFromHourMomentsFollowsEveryResolutionChange) {
-  WindowEngine e(Pricing{});
+  // One engine fed live, one bulk loading (its hours recounted before each
+  // read) until the prune.
+  WindowEngine live(Pricing{}), bulk(Pricing{});
+  bulk.BulkLoad(true);
+  const std::vector<WindowEngine*> engines = {&live, &bulk};
   CorrelationModel model;
+  const auto check = [&](const std::string& step) {
+    for (const WindowEngine* e : engines) {
+      ExpectCorrelationMatchesModel(*e, model, (e == &bulk ? "bulk: " : "live: ") + step);
+    }
+  };
   int64_t seq = 0;
   std::vector<Span> spans;
   // Two incidents of 150 spans each over 60 hours, and spans of no incident.
@@ -397,30 +406,32 @@ TEST(WindowEngineBuckets, CorrelationFromHourMomentsFollowsEveryResolutionChange
     s.confidence = ((i * 37) % 101) / 100.0;
     s.duration_ms = (i % 5) * 60'000;
     if (i < 300) s.incident_id = i % 2 ? "INC-A" : "INC-B";
-    e.ApplySpan(s, ++seq);
+    ++seq;
+    for (WindowEngine* e : engines) e->ApplySpan(s, seq);
     model.Span(s);
     spans.push_back(s);
   }
   const auto resolve = [&](Resolution r) {
-    e.ApplyResolution(r, ++seq);
+    ++seq;
+    for (WindowEngine* e : engines) e->ApplyResolution(r, seq);
     model.Resolve(r);
   };
   Resolution a;
   a.incident_id = "INC-A";
   a.resolved_at_ms = kT0 + 62 * kHour;  // time to resolve from each span's start
   resolve(a);
-  ExpectCorrelationMatchesModel(e, model, "INC-A resolved");
+  check("INC-A resolved");
   Resolution b;
   b.incident_id = "INC-B";
   b.resolved_at_ms = kT0 + 30 * kHour;
   b.opened_at_ms = kT0;  // one time to resolve for all of B: constant there
   resolve(b);
-  ExpectCorrelationMatchesModel(e, model, "INC-B resolved");
+  check("INC-B resolved");
   // Re-resolved: every span of A moves to its new time to resolve.
   a.resolved_at_ms = kT0 + 70 * kHour;
   a.opened_at_ms = kT0 - kHour;
   resolve(a);
-  ExpectCorrelationMatchesModel(e, model, "INC-A re-resolved");
+  check("INC-A re-resolved");
   // Own resolutions win over the incident's, on spans of A, B and none.
   for (int i = 0; i < 400; i += 9) {
     Resolution own;
@@ -429,7 +440,7 @@ TEST(WindowEngineBuckets, CorrelationFromHourMomentsFollowsEveryResolutionChange
     own.time_to_resolve_s = 60.0 * (i % 17);
     resolve(own);
   }
-  ExpectCorrelationMatchesModel(e, model, "own resolutions");
+  check("own resolutions");
   // Spans moved between the incidents over and over: the incidents' span
   // lists gather slots that left them and are compacted as they double.
   // Some move away and back before the next resolution: listed twice.
@@ -438,26 +449,27 @@ TEST(WindowEngineBuckets, CorrelationFromHourMomentsFollowsEveryResolutionChange
       for (int i = 0; i < 300; i += step) {
         Span& s = spans[static_cast<size_t>(i)];
         s.incident_id = s.incident_id == "INC-A" ? "INC-B" : "INC-A";
-        ASSERT_TRUE(e.ReplaceSpan(s));
+        for (WindowEngine* e : engines) ASSERT_TRUE(e->ReplaceSpan(s));
         model.Span(s);
       }
     }
-    ExpectCorrelationMatchesModel(e, model, "moved, round " + std::to_string(round));
+    check("moved, round " + std::to_string(round));
     a.resolved_at_ms += kHour;
     resolve(a);
     b.resolved_at_ms += kHour;
     resolve(b);
-    ExpectCorrelationMatchesModel(e, model, "resolved again, round " + std::to_string(round));
+    check("resolved again, round " + std::to_string(round));
   }
   // A prune drops old spans, and B's resolution (older than the cutoff):
   // B's spans lose their time to resolve.
-  e.PruneBefore(kT0 + 35 * kHour);
+  bulk.BulkLoad(false);
+  for (WindowEngine* e : engines) e->PruneBefore(kT0 + 35 * kHour);
   model.Prune(kT0 + 35 * kHour);
-  ExpectCorrelationMatchesModel(e, model, "pruned");
+  check("pruned");
   b.resolved_at_ms = kT0 + 58 * kHour;
   b.opened_at_ms.reset();
   resolve(b);
-  ExpectCorrelationMatchesModel(e, model, "B resolved after the prune");
+  check("B resolved after the prune");
 }
 
 }  // namespace
