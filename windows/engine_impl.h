@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "windows/engine_records.h"
@@ -62,11 +63,15 @@ struct WindowEngine::Impl {
   // no label filter) reads its whole buckets once, not once per agent.
   HourBuckets fleet_buckets;
   std::vector<Incident> incidents;  // by incident id
-  int64_t placed = 0;               // records in some agent's order
-  std::vector<uint32_t> unsorted;   // agents with dirty set
-  uint64_t version = 0;             // bumped by every write
-  bool bulk_load = false;           // WindowEngine::BulkLoad
-  bool buckets_stale = false;       // a bulk load skipped Account: recount before a read
+  // Incidents a span left (a replaced span's new incident) since their
+  // span list was last cleaned: only theirs may hold slots that left or
+  // duplicates (slots are freed only by a prune, which rebuilds every list).
+  std::unordered_set<uint32_t> incidents_with_leavers;
+  int64_t placed = 0;              // records in some agent's order
+  std::vector<uint32_t> unsorted;  // agents with dirty set
+  uint64_t version = 0;            // bumped by every write
+  bool bulk_load = false;          // WindowEngine::BulkLoad
+  bool buckets_stale = false;      // a bulk load skipped Account: recount before a read
 
   void MarkDirty(uint32_t agent) {
     AgentState& a = agents[agent];
@@ -130,10 +135,10 @@ struct WindowEngine::Impl {
   }
 
   // The spans an incident's resolution applies to, without duplicates:
-  // Incident::spans may hold slots that left it (a replaced span's new
-  // incident, a slot freed and reused); this drops them.
+  // drops the slots that left it, if any did (incidents_with_leavers).
   const std::vector<uint32_t>& IncidentSpans(uint32_t incident) {
     std::vector<uint32_t>& s = incidents[incident].spans;
+    if (incidents_with_leavers.erase(incident) == 0) return s;
     s.erase(std::remove_if(s.begin(), s.end(),
                            [&](uint32_t slot) {
                              return recs[slot].kind != Kind::kSpan ||
@@ -455,19 +460,22 @@ struct WindowEngine::Impl {
   // The values of a span record (everything but kind and placement):
   // shared by ApplySpan and ReplaceSpan so a replaced record equals one
   // that arrived so.
-  void SetSpanValues(Rec& r, const Span& span, uint32_t agent) {
+  void SetSpanValues(Rec& r, const Span& span) {
     uint32_t incident = kNoId;
     if (!span.incident_id.empty()) {
       incident = incident_ids.Intern(span.incident_id);
       if (incident >= incidents.size()) incidents.resize(incident + 1);
-      Incident& inc = incidents[incident];
-      if (r.kind != Kind::kSpan || r.incident != incident) {
-        // Slots that left pile up where spans change incident over and
-        // over: dropped whenever the list doubles (before this one joins).
-        const size_t n = inc.spans.size();
-        if (n >= 64 && (n & (n - 1)) == 0) IncidentSpans(incident);
-        inc.spans.push_back(static_cast<uint32_t>(&r - recs.data()));
-      }
+    }
+    const bool was_span = r.kind == Kind::kSpan;
+    if (was_span && r.incident != kNoId && r.incident != incident) {
+      incidents_with_leavers.insert(r.incident);  // its list keeps this slot for now
+    }
+    if (incident != kNoId && (!was_span || r.incident != incident)) {
+      // Slots that left pile up where spans change incident over and over:
+      // dropped whenever the list doubles (before this one joins).
+      const size_t n = incidents[incident].spans.size();
+      if (n >= 64 && (n & (n - 1)) == 0) IncidentSpans(incident);
+      incidents[incident].spans.push_back(static_cast<uint32_t>(&r - recs.data()));
     }
 
     r.model = span.model.empty() ? kNoId : models.Intern(span.model);

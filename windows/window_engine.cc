@@ -93,6 +93,7 @@ void WindowEngine::Impl::PruneBefore(TimeMs cutoff) {
     kept[r.incident].spans.push_back(slot);
   }
   incidents = std::move(kept);
+  incidents_with_leavers.clear();  // every list rebuilt from the slots held
   incident_ids = std::move(kept_ids);
   prune_floor = cutoff;  // everything older is gone
 }
@@ -188,7 +189,7 @@ bool WindowEngine::Impl::ApplySpan(const Span& span, int64_t seq, uint64_t id_ha
   const uint32_t agent = m.AgentId(span.agent);
   const uint32_t labels = m.labelsets.Intern(span.labels);
   Rec& r = m.recs[slot];
-  m.SetSpanValues(r, span, agent);
+  m.SetSpanValues(r, span);
 
   if (r.kind == Kind::kVerdictOnly) {
     m.Touch(touched, r.agent);
@@ -222,7 +223,7 @@ bool WindowEngine::ReplaceSpan(const Span& span, std::set<std::string>* touched)
   const uint32_t agent = m.AgentId(span.agent);
   const uint32_t labels = m.labelsets.Intern(span.labels);
   Rec& r = m.recs[slot];
-  m.SetSpanValues(r, span, agent);
+  m.SetSpanValues(r, span);
   m.Move(slot, agent, labels, span.ts_ms, r.seq);
   m.Account(slot, 1);
   m.Touch(t.get(), agent);
@@ -404,11 +405,6 @@ uint64_t WindowEngine::Version() const {
   return impl_->version;
 }
 
-bool WindowEngine::HasSpan(const std::string& investigation_id) const {
-  ReaderLock lock(mu_);
-  return impl_->SpanSlot(investigation_id) != kNoId;
-}
-
 std::vector<bool> WindowEngine::HasSpans(const std::vector<std::string_view>& investigation_ids,
                                          std::vector<std::string>* agents) const {
   const size_t n = investigation_ids.size();
@@ -427,13 +423,6 @@ std::vector<bool> WindowEngine::HasSpans(const std::vector<std::string_view>& in
     }
   });
   return held;
-}
-
-std::string WindowEngine::AgentOf(const std::string& investigation_id) const {
-  ReaderLock lock(mu_);
-  const uint32_t slot = impl_->SpanSlot(investigation_id);
-  if (slot == kNoId || impl_->recs[slot].agent == kNoId) return "";
-  return impl_->agent_names.Name(impl_->recs[slot].agent);
 }
 
 std::vector<std::string> WindowEngine::Agents() const {

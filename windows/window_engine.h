@@ -194,15 +194,15 @@ class WindowEngine {
   // Drops investigations with ts < cutoff (retention).
   void PruneBefore(TimeMs cutoff) EXCLUDES(mu_);
 
-  bool HasSpan(const std::string& investigation_id) const EXCLUDES(mu_);
-  // The agent of the investigation's span, or "" when no span is held.
-  std::string AgentOf(const std::string& investigation_id) const EXCLUDES(mu_);
-  // HasSpan (and, into *agents if given, AgentOf) of each of a batch's ids
-  // under one lock, the lookups prefetched a few ids ahead: the writer asks
-  // for every record of a batch, and at a million ids each lookup is a
-  // cache miss.
+  // Whether a span of each id is held and, into *agents if given, its
+  // agent ("" when none is held), under one lock, the lookups prefetched a
+  // few ids ahead: the writer asks for every record of a batch, and at a
+  // million ids each lookup is a cache miss.
   std::vector<bool> HasSpans(const std::vector<std::string_view>& investigation_ids,
                              std::vector<std::string>* agents = nullptr) const EXCLUDES(mu_);
+  bool HasSpan(std::string_view investigation_id) const EXCLUDES(mu_) {
+    return HasSpans({investigation_id})[0];
+  }
   std::vector<std::string> Agents() const EXCLUDES(mu_);
   // Per agent with a span, the ts of its newest investigation span (by
   // placement: the span's ts, not its arrival).

@@ -22,6 +22,15 @@
 namespace aw::server {
 
 namespace {
+
+// The investigation ids of a batch's records, for WindowEngine::HasSpans.
+template <typename Records>
+std::vector<std::string_view> InvestigationIds(const Records& records) {
+  std::vector<std::string_view> ids;
+  ids.reserve(records.size());
+  for (const auto& r : records) ids.push_back(r.investigation_id);
+  return ids;
+}
 constexpr const char* kOtherAgent = "other";
 
 int64_t RecordCount(const EventBatch& b) {
@@ -336,10 +345,7 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
       continue;
     }
     std::unordered_set<std::string> job_dups;
-    std::vector<std::string_view> span_ids;
-    span_ids.reserve(in.spans.size());
-    for (const Span& s : in.spans) span_ids.push_back(s.investigation_id);
-    const std::vector<bool> stored = state_.engine.HasSpans(span_ids);
+    const std::vector<bool> stored = state_.engine.HasSpans(InvestigationIds(in.spans));
     for (size_t i = 0; i < in.spans.size(); ++i) {
       Span& s = in.spans[i];
       const bool dup = stored[i] || !batch_spans.insert(s.investigation_id).second;
@@ -427,11 +433,8 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
   }
   // After the spans of this group are applied, so a verdict sent with its
   // span is not "held".
-  std::vector<std::string_view> ids;
-  ids.reserve(committed.accepted.feedback.size());
-  for (const Feedback& f : committed.accepted.feedback) ids.push_back(f.investigation_id);
   std::vector<std::string> span_agents;
-  state_.engine.HasSpans(ids, &span_agents);
+  state_.engine.HasSpans(InvestigationIds(committed.accepted.feedback), &span_agents);
   for (size_t i = 0; i < committed.accepted.feedback.size(); ++i) {
     const Feedback& f = committed.accepted.feedback[i];
     const std::string& span_agent = span_agents[i];
@@ -440,9 +443,8 @@ void IngestWriter::Process(std::vector<std::unique_ptr<Job>>& jobs) {
                                         : !span_agent.empty() ? span_agent
                                                               : "unknown");
   }
-  ids.clear();
-  for (const Resolution& r : committed.accepted.resolutions) ids.push_back(r.investigation_id);
-  const std::vector<bool> resolved_span = state_.engine.HasSpans(ids);
+  const std::vector<bool> resolved_span =
+      state_.engine.HasSpans(InvestigationIds(committed.accepted.resolutions));
   for (size_t i = 0; i < committed.accepted.resolutions.size(); ++i) {
     const Resolution& r = committed.accepted.resolutions[i];
     if (!r.investigation_id.empty() && !resolved_span[i]) ++outcomes[resolution_job[i]].held;
