@@ -153,8 +153,10 @@ struct WindowEngine::Impl {
   // Changes what a resolution decides (an incident's, or a span's own) with
   // the pairs of the spans it applies to taken out before and added after;
   // their agents are touched.
+  int64_t pairs_moved = 0;  // spans ResolveSpans went over: the cost of resolutions
   template <typename Change>
   void ResolveSpans(const std::vector<uint32_t>& slots, TouchedAgents* touched, Change&& change) {
+    pairs_moved += static_cast<int64_t>(slots.size());
     for (uint32_t slot : slots) AccountPair(slot, -1);
     change();
     for (uint32_t slot : slots) {

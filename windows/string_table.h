@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace aw::windows::internal {
@@ -31,16 +32,22 @@ class StringTable {
   // Calls f(i) for each i in [begin, end) in order, the cell of hashes[i]
   // prefetched a few calls ahead: with a million texts the table is far
   // larger than the cache, and the misses of a batch's lookups then overlap
-  // instead of coming one after another.
+  // instead of coming one after another. An f that returns bool stops the
+  // walk by returning false. Returns the index after the last call.
   template <typename F>
-  void ForEachPrefetched(const std::vector<uint64_t>& hashes, size_t begin, size_t end,
-                         F&& f) const {
+  size_t ForEachPrefetched(const std::vector<uint64_t>& hashes, size_t begin, size_t end,
+                           F&& f) const {
     constexpr size_t kAhead = 8;
     for (size_t i = begin; i < std::min(end, begin + kAhead); ++i) Prefetch(hashes[i]);
     for (size_t i = begin; i < end; ++i) {
       if (i + kAhead < end) Prefetch(hashes[i + kAhead]);
-      f(i);
+      if constexpr (std::is_same_v<decltype(f(i)), bool>) {
+        if (!f(i)) return i + 1;
+      } else {
+        f(i);
+      }
     }
+    return end;
   }
 
   // The key of `text`, or kNone.

@@ -157,12 +157,17 @@ void WindowEngine::ApplyCommitted(const std::vector<Span>& spans,
   // Hashed outside the lock; looked up with prefetching (ForEachPrefetched).
   std::vector<uint64_t> hashes(total);
   for (size_t i = 0; i < total; ++i) hashes[i] = StringTable::Hash(id_of(i));
+  // A resolution moves the pairs of every span of its incident: after that
+  // many, the lock is let go as after a chunk, so a batch resolving huge
+  // incidents over and over does not hold readers out for all of them.
+  constexpr int64_t kChunkPairs = 4096;
   TouchedAgents t(touched);  // across the chunks: each agent's name goes in once
-  for (size_t begin = 0; begin < total; begin += kChunk) {
+  for (size_t begin = 0; begin < total;) {
     WriterLock lock(mu_);
     const size_t end = std::min(total, begin + kChunk);
     Impl& m = *impl_;  // the lambda below runs under this lock
-    m.index.ForEachPrefetched(hashes, begin, end, [&](size_t i) {
+    const int64_t pairs_before = m.pairs_moved;
+    begin = m.index.ForEachPrefetched(hashes, begin, end, [&](size_t i) {
       const int64_t seq = first_seq + static_cast<int64_t>(i);
       if (i < spans.size()) {
         m.ApplySpan(spans[i], seq, hashes[i], t.get());
@@ -171,8 +176,9 @@ void WindowEngine::ApplyCommitted(const std::vector<Span>& spans,
       } else {
         m.ApplyResolution(resolutions[i - spans.size() - feedback.size()], seq, hashes[i], t.get());
       }
+      return m.pairs_moved - pairs_before < kChunkPairs;
     });
-    if (end == total) t.FlushTo(m.agent_names);
+    if (begin == total) t.FlushTo(m.agent_names);
   }
 }
 

@@ -3,7 +3,9 @@
 // applied one at a time with the same seqs: same snapshot rows, same
 // touched agents, same stored seqs. Batches cross the chunk size and mix
 // re-sent spans, verdicts before and after their span, verdicts naming an
-// agent, and resolutions by investigation and by incident.
+// agent, and resolutions by investigation and by incident. A batch that
+// resolves huge incidents lets the lock go after each few of them, and
+// still applies every record once, in order.
 
 #include <gtest/gtest.h>
 
@@ -92,6 +94,62 @@ TEST(ApplyCommitted, EqualsApplyingEachRecordInTurn) {
         ASSERT_EQ(batched.SpanSeq(inv), one_by_one.SpanSeq(inv)) << inv;
       }
     }
+  }
+}
+
+TEST(ApplyCommitted, ResolutionsOfHugeIncidentsLetTheLockGoAndApplyEveryRecordOnce) {
+  WindowEngine batched{Pricing{}}, one_by_one{Pricing{}};
+  int64_t seq = 1;
+  std::vector<Span> spans;
+  for (int i = 0; i < 9000; ++i) {  // three incidents of 3,000 spans: 2 resolutions per lock
+    Span s;
+    s.investigation_id = "big-" + std::to_string(i);
+    s.agent = "agent-" + std::to_string(i % 7);
+    s.ts_ms = kNow - (i * 7919 % (40 * kHour));
+    s.confidence = (i * 37 % 101) / 100.0;
+    s.duration_ms = i % 13 * 1000;
+    s.incident_id = "INC-" + std::to_string(i % 3);
+    spans.push_back(std::move(s));
+  }
+  std::vector<Resolution> resolutions;
+  for (int k = 0; k < 20; ++k) {
+    Resolution r;
+    r.incident_id = "INC-" + std::to_string(k % 3);
+    r.resolved_at_ms = kNow + k * 60'000;
+    resolutions.push_back(std::move(r));
+    if (k % 4 == 0) {  // and a span's own, among them
+      Resolution own;
+      own.investigation_id = "big-" + std::to_string(k * 97);
+      own.resolved_at_ms = kNow + k;
+      own.time_to_resolve_s = 30.0 * k;
+      resolutions.push_back(std::move(own));
+    }
+  }
+  std::set<std::string> touched_batched, touched_each;
+  batched.ApplyCommitted(spans, {}, resolutions, seq, &touched_batched);
+  for (const Span& s : spans) one_by_one.ApplySpan(s, seq++, &touched_each);
+  for (const Resolution& r : resolutions) one_by_one.ApplyResolution(r, seq++, &touched_each);
+  EXPECT_EQ(touched_batched, touched_each);
+  for (const char* w : {"1h", "24h", "48h"}) {
+    for (const std::string agent : {"", "agent-0", "agent-3"}) {
+      SliQuery q;
+      q.sli = Sli::kConfidenceResolutionCorrelation;
+      q.window = *ParseWindow(w, nullptr);
+      q.only_agent = agent;
+      if (agent.empty()) q.by = {};
+      const auto a = batched.Compute(q, kNow);
+      const auto b = one_by_one.Compute(q, kNow);
+      ASSERT_EQ(a.size(), b.size()) << w << " " << agent;
+      for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].samples, b[i].samples) << w << " " << agent;
+        ASSERT_EQ(a[i].value.has_value(), b[i].value.has_value()) << w << " " << agent;
+        if (a[i].value) EXPECT_NEAR(*a[i].value, *b[i].value, 1e-12) << w << " " << agent;
+      }
+    }
+  }
+  for (int id = 0; id < 9000; id += 101) {
+    const std::string inv = "big-" + std::to_string(id);
+    ASSERT_EQ(batched.SpanSeq(inv), one_by_one.SpanSeq(inv)) << inv;
   }
 }
 
