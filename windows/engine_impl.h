@@ -105,8 +105,9 @@ struct WindowEngine::Impl {
     const CalibrationShare* c = cal ? &*cal : nullptr;
     std::optional<PairShare> pair = PairOf(slot, sign);
     const PairShare* p = pair ? &*pair : nullptr;
-    agents[r.agent].buckets.Add(hour, d, tool, c, p);
-    fleet_buckets.Add(hour, d, tool, c, p);
+    const uint32_t* finish = r.kind == Kind::kSpan ? &r.finish : nullptr;
+    agents[r.agent].buckets.Add(hour, d, tool, c, p, finish);
+    fleet_buckets.Add(hour, d, tool, c, p, finish);
   }
 
   // A span's (confidence, time to resolve) pair, when it has both: the

@@ -202,7 +202,7 @@ using ToolCounts = std::vector<std::pair<int32_t, int32_t>>;
 
 // One calibration bin (stats::CalibrationBinOf) of one hour: its spans with
 // a confidence and a verdict. An hour's few reviewed spans fill a few bins:
-// only those are kept (HourCalibration::bins says which).
+// only those are kept (HourDetail::bins says which).
 struct CalibrationCell {
   double confidence_sum = 0;
   int32_t count = 0;
@@ -290,14 +290,18 @@ class HourBuckets {
     ToolCounts tools;  // of the spans with tool_calls in [0, INT32_MAX]
     BucketCounts counts;
   };
-  // An hour's calibration figures: apart from Entry, in a vector of their
-  // own kept in step with the entries, so that the walks over counts (every
-  // counted SLI, every SLO window) touch 80 bytes an hour, not 120.
-  struct HourCalibration {
+  // An hour's figures beyond its counts (calibration cells, the resolved
+  // spans' co-moments, finish reasons): apart from Entry, in a vector of
+  // their own kept in step with the entries, so that the walks over counts
+  // (every counted SLI, every SLO window) touch 80 bytes an hour, not 200.
+  struct HourDetail {
     std::vector<CalibrationCell> cells;  // the bins present, in bin order
     double brier = 0;                    // sum of the calibrated spans' squared errors
     uint16_t bins = 0;                   // bit b: bin b has a cell
     HourPairs pairs;                     // the resolved spans' (confidence, time to resolve)
+    // Spans per finish reason id (StringInterner of the engine), by id: an
+    // hour's spans end in a handful of ways.
+    std::vector<std::pair<uint32_t, int32_t>> finishes;
   };
   using const_iterator = std::vector<Entry>::const_iterator;
 
@@ -306,18 +310,22 @@ class HourBuckets {
   // whose counts return to zero is dropped, so the entries are exactly the
   // hours with something in them.
   void Add(int64_t hour, const BucketCounts& d, const int64_t* tool = nullptr,
-           const CalibrationShare* calibration = nullptr, const PairShare* pair = nullptr) {
+           const CalibrationShare* calibration = nullptr, const PairShare* pair = nullptr,
+           const uint32_t* finish = nullptr) {
     std::vector<Entry>::iterator it;
     if (entries_.empty() || hour > entries_.back().hour) {
       if (d.Empty()) return;
+      MakeRoom();
       it = entries_.insert(entries_.end(), Entry{hour, {}, {}});
       calibration_.emplace_back();
     } else {
       it = hour == entries_.back().hour ? entries_.end() - 1 : LowerBoundMut(hour);
       if (it->hour != hour) {  // `it` is valid: some entry's hour is >= `hour`
         if (d.Empty()) return;
-        calibration_.emplace(calibration_.begin() + (it - entries_.begin()));
-        it = entries_.insert(it, Entry{hour, {}, {}});
+        const auto at = it - entries_.begin();
+        MakeRoom();
+        calibration_.emplace(calibration_.begin() + at);
+        it = entries_.insert(entries_.begin() + at, Entry{hour, {}, {}});
       }
     }
     BucketCounts& c = it->counts;
@@ -330,6 +338,7 @@ class HourBuckets {
     const auto at = it - entries_.begin();
     if (calibration != nullptr) AddCalibration(calibration_[at], *calibration);
     if (pair != nullptr) calibration_[at].pairs.Add(*pair);
+    if (finish != nullptr) AddFinish(calibration_[at].finishes, *finish, d.spans);
     if (c.Empty()) {
       entries_.erase(it);
       calibration_.erase(calibration_.begin() + at);
@@ -360,7 +369,7 @@ class HourBuckets {
     return std::lower_bound(from, entries_.end(), hour,
                             [](const Entry& e, int64_t h) { return e.hour < h; });
   }
-  const HourCalibration& CalibrationOf(const_iterator it) const {
+  const HourDetail& DetailOf(const_iterator it) const {
     return calibration_[it - entries_.begin()];
   }
   const_iterator begin() const { return entries_.begin(); }
@@ -381,17 +390,28 @@ class HourBuckets {
   }
   int64_t Bytes() const {
     int64_t b = static_cast<int64_t>(entries_.capacity() * sizeof(Entry) +
-                                     calibration_.capacity() * sizeof(HourCalibration));
+                                     calibration_.capacity() * sizeof(HourDetail));
     for (const Entry& e : entries_) {
       b += static_cast<int64_t>(e.tools.capacity() * sizeof(ToolCounts::value_type));
     }
-    for (const HourCalibration& h : calibration_) {
-      b += static_cast<int64_t>(h.cells.capacity() * sizeof(CalibrationCell));
+    for (const HourDetail& h : calibration_) {
+      b += static_cast<int64_t>(h.cells.capacity() * sizeof(CalibrationCell) +
+                                h.finishes.capacity() * sizeof(h.finishes[0]));
     }
     return b;
   }
 
  private:
+  // Room for one more entry. A busy agent adds an hour an hour: growing by
+  // about a day at a time (not doubling, which leaves up to half of both
+  // vectors unused: ~19 MiB over 1,000 agents' week) costs one copy a day.
+  void MakeRoom() {
+    if (entries_.size() < entries_.capacity()) return;
+    const size_t more = std::max<size_t>(24, entries_.size() / 8);
+    entries_.reserve(entries_.size() + more);
+    calibration_.reserve(entries_.size() + more);
+  }
+
   std::vector<Entry>::iterator LowerBoundMut(int64_t hour) {
     return entries_.begin() + (LowerBound(hour) - entries_.cbegin());
   }
@@ -413,7 +433,20 @@ class HourBuckets {
     if (it->second == 0) tools.erase(it);
   }
 
-  static void AddCalibration(HourCalibration& e, const CalibrationShare& c) {
+  static void AddFinish(std::vector<std::pair<uint32_t, int32_t>>& finishes, uint32_t finish,
+                        int64_t sign) {
+    auto it = std::lower_bound(
+        finishes.begin(), finishes.end(), finish,
+        [](const std::pair<uint32_t, int32_t>& e, uint32_t f) { return e.first < f; });
+    if (it == finishes.end() || it->first != finish) {
+      if (sign > 0) finishes.insert(it, {finish, static_cast<int32_t>(sign)});
+      return;
+    }
+    it->second += static_cast<int32_t>(sign);
+    if (it->second == 0) finishes.erase(it);
+  }
+
+  static void AddCalibration(HourDetail& e, const CalibrationShare& c) {
     const auto bit = static_cast<uint16_t>(1u << c.bin);
     auto at = e.cells.begin() + __builtin_popcount(e.bins & (bit - 1u));
     if ((e.bins & bit) == 0) {
@@ -436,7 +469,7 @@ class HourBuckets {
   }
 
   std::vector<Entry> entries_;
-  std::vector<HourCalibration> calibration_;  // calibration_[i]: of entries_[i]
+  std::vector<HourDetail> calibration_;  // calibration_[i]: of entries_[i]
   int64_t wide_tools_ = 0;
 };
 

@@ -55,8 +55,9 @@ AllStats StatsOf(std::vector<double>& v);
 
 // What Pearson's r needs of a sample of pairs (x, y): its size, means and
 // co-moments (sums of products of deviations from the means). Two merge
-// exactly as their samples joined would (Chan et al.), so a window sums
-// the moments of its hours instead of reading their pairs.
+// into those of their samples joined (Chan et al.; exact but for
+// rounding), so a window sums the moments of its hours instead of reading
+// their pairs.
 struct Comoments {
   // Whether every value of one side is the same, and which: exact, unlike a
   // floating-point variance of equal values, which need not come out as 0.
@@ -83,8 +84,8 @@ struct Comoments {
   void Merge(const Comoments& o);
 };
 
-// A sample of pairs added one by one; its moments in two passes (exact
-// means first), with Boost.Accumulators for the first.
+// A sample of pairs added one by one; its moments in two passes (the means
+// and extremes with Boost.Accumulators, then the deviations from the means).
 class PairSample {
  public:
   void Add(double x, double y) { pairs_.emplace_back(x, y); }

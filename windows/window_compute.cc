@@ -144,12 +144,15 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
   // tool_calls over a time window reads whole hours from the tool counts
   // too, as long as every span's tool calls fit them.
   const bool tool_hours = q.sli == Sli::kToolCalls && agent_grain;
-  // So do Brier and ECE, from the hours' calibration cells, and the
-  // correlation from the hours' co-moments.
+  // So do Brier and ECE, from the hours' calibration cells, the
+  // correlation from the hours' co-moments and finish_reason_rate from the
+  // hours' finish reasons.
   const bool corr_sli = q.sli == Sli::kConfidenceResolutionCorrelation;
-  const bool calibration_hours = (calibration_sli || corr_sli) && agent_grain;
+  const bool finish_sli = q.sli == Sli::kFinishReasonRate;
+  const bool detail_sli = calibration_sli || corr_sli || finish_sli;
+  const bool detail_hours = detail_sli && agent_grain;
   const auto bucketed = [&](const HourBuckets& buckets) {
-    return countable || calibration_hours || (tool_hours && buckets.wide_tools() == 0);
+    return countable || detail_hours || (tool_hours && buckets.wide_tools() == 0);
   };
   // The one group all of the agent's label sets fall in (-2: all filtered
   // out), or -3 when they fall in several: then only its records tell.
@@ -166,8 +169,8 @@ std::vector<SliValue> WindowEngine::Impl::Compute(const SliQuery& q, TimeMs now)
     return g;
   };
   const auto bucketed_by_label_sets = [&](const HourBuckets& buckets) {
-    return !agent_grain && (counted_sli || calibration_sli || corr_sli ||
-                            (q.sli == Sli::kToolCalls && buckets.wide_tools() == 0));
+    return !agent_grain &&
+           (counted_sli || detail_sli || (q.sli == Sli::kToolCalls && buckets.wide_tools() == 0));
   };
   // The whole fleet in one group: its buckets are summed once, below.
   const bool fleet = bucketed(fleet_buckets) && q.by.empty() && agent_filter.empty();
@@ -292,9 +295,15 @@ void WindowEngine::Impl::AddWholeHour(const HourBuckets& buckets, HourBuckets::c
   if (needs.dist[kDistTool]) {
     for (const auto& [value, count] : e.tools) a.AddToolCount(value, count);
   }
-  if (!needs.calibration && !needs.corr) return;
-  const HourBuckets::HourCalibration& h = buckets.CalibrationOf(it);
+  const bool finish = needs.finish_match != kNoId;
+  if (!needs.calibration && !needs.corr && !finish) return;
+  const HourBuckets::HourDetail& h = buckets.DetailOf(it);
   if (needs.corr) a.corr_hours.Merge(h.pairs.Moments());
+  if (finish) {
+    for (const auto& [id, count] : h.finishes) {
+      if (id == needs.finish_match) a.matches += count;
+    }
+  }
   if (needs.calibration && h.bins != 0) {
     a.brier += h.brier;
     auto cell = h.cells.begin();

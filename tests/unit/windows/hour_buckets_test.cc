@@ -1,11 +1,14 @@
 // The flat hour buckets: after random adds and removals (hours far in the
 // past, before 1970, and ahead within clock skew) they hold exactly the
-// non-zero hours of a recount, in order; and an engine fed in bulk-load
+// non-zero hours of a recount, in order, with the same calibration cells,
+// finish reasons and (confidence, time to resolve) moments; and an engine fed in bulk-load
 // mode (buckets counted once at its end) reads the same figures as one fed
 // live, and as a brute-force count of the events.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <random>
@@ -25,6 +28,8 @@ struct Plain {
   int64_t spans = 0, verdicts = 0, overrides = 0, reviewed = 0;
   int64_t cost = 0;
   std::optional<internal::CalibrationShare> calibration;  // a reviewed span with a confidence
+  std::optional<uint32_t> finish;                         // a span's finish reason
+  std::optional<internal::PairShare> pair;                // a resolved span's
   bool Zero() const {
     return spans == 0 && verdicts == 0 && overrides == 0 && reviewed == 0 && cost == 0;
   }
@@ -45,8 +50,11 @@ TEST(HourBuckets, EqualARecountAfterRandomAddsAndRemovals) {
         const auto [hour, p] = live[i];
         std::optional<internal::CalibrationShare> out = p.calibration;
         if (out) out->sign = -1;
+        std::optional<internal::PairShare> pair_out = p.pair;
+        if (pair_out) pair_out->sign = -1;
         b.Add(hour, BucketCounts{-p.spans, -p.verdicts, -p.overrides, -p.reviewed, -p.cost},
-              nullptr, out ? &*out : nullptr);
+              nullptr, out ? &*out : nullptr, pair_out ? &*pair_out : nullptr,
+              p.finish ? &*p.finish : nullptr);
         live.erase(live.begin() + static_cast<ptrdiff_t>(i));
         continue;
       }
@@ -79,13 +87,27 @@ TEST(HourBuckets, EqualARecountAfterRandomAddsAndRemovals) {
         c.squared_error = (c.confidence - c.confirm) * (c.confidence - c.confirm);
         p.calibration = c;
       }
+      if (p.spans == 1) {
+        p.finish = static_cast<uint32_t>(pick(0, 3));
+        // Whole minutes around a large time to resolve, and three values of
+        // confidence: hours whose pairs share a side.
+        if (pick(0, 1) == 1) {
+          p.pair = internal::PairShare{static_cast<double>(pick(0, 2)) / 4,
+                                       1e7 + 60.0 * static_cast<double>(pick(0, 3)), 1};
+        }
+      }
       b.Add(hour, BucketCounts{p.spans, p.verdicts, p.overrides, p.reviewed, p.cost}, nullptr,
-            p.calibration ? &*p.calibration : nullptr);
+            p.calibration ? &*p.calibration : nullptr, p.pair ? &*p.pair : nullptr,
+            p.finish ? &*p.finish : nullptr);
       live.emplace_back(hour, p);
     }
     std::map<int64_t, Plain> recount;
     std::map<int64_t, std::pair<stats::CalibrationBins, double>> calibration;  // bins, brier
+    std::map<int64_t, std::map<uint32_t, int32_t>> finishes;
+    std::map<int64_t, std::vector<std::pair<double, double>>> pairs;
     for (const auto& [hour, p] : live) {
+      if (p.finish) ++finishes[hour][*p.finish];
+      if (p.pair) pairs[hour].emplace_back(p.pair->x, p.pair->y);
       if (p.calibration) {
         auto& [bins, brier] = calibration[hour];
         stats::CalibrationBin& bin = bins[p.calibration->bin];
@@ -107,7 +129,7 @@ TEST(HourBuckets, EqualARecountAfterRandomAddsAndRemovals) {
     for (auto it = b.begin(); it != b.end(); ++it) {
       const HourBuckets::Entry& e = *it;
       // The hour's calibration cells: exactly the bins its calibrated spans fill.
-      const HourBuckets::HourCalibration& h = b.CalibrationOf(it);
+      const HourBuckets::HourDetail& h = b.DetailOf(it);
       const auto cal = calibration.find(e.hour);
       auto cell = h.cells.begin();
       double brier = 0;
@@ -123,6 +145,20 @@ TEST(HourBuckets, EqualARecountAfterRandomAddsAndRemovals) {
       }
       ASSERT_EQ(cell, h.cells.end());
       ASSERT_EQ(h.brier, brier);
+      const std::map<uint32_t, int32_t> want_finishes = finishes[e.hour];
+      const std::map<uint32_t, int32_t> got_finishes(h.finishes.begin(), h.finishes.end());
+      ASSERT_EQ(got_finishes, want_finishes);
+      ASSERT_EQ(h.finishes.size(), want_finishes.size());  // no zero counts kept
+      PairSample sample;
+      for (const auto& [x, y] : pairs[e.hour]) sample.Add(x, y);
+      const Comoments got = h.pairs.Moments(), want_moments = sample.Moments();
+      ASSERT_EQ(got.n, want_moments.n) << "hour " << e.hour;
+      ASSERT_EQ(Pearson(got).has_value(), Pearson(want_moments).has_value()) << "hour " << e.hour;
+      if (Pearson(got)) ASSERT_NEAR(*Pearson(got), *Pearson(want_moments), 1e-9);
+      if (got.n > 0) {
+        ASSERT_NEAR(got.mean_y, want_moments.mean_y, 1e-6);
+        ASSERT_NEAR(got.cyy, want_moments.cyy, 1e-6 * std::max(1.0, want_moments.cyy));
+      }
       ASSERT_EQ(e.hour, want->first) << "seed " << seed;
       ASSERT_EQ(e.counts.spans, want->second.spans);
       ASSERT_EQ(e.counts.verdicts, want->second.verdicts);
