@@ -331,13 +331,13 @@ int main(int argc, char** argv) {
   double longest_read_ms = 0;
   int reads = 0;
   std::thread reader([&] {
-    aw::SliQuery q;
-    q.sli = aw::Sli::kInvestigations;
-    q.window = *aw::ParseWindow("1h", nullptr);
-    q.only_agent = spans[0].agent;
+    aw::SliQuery probe;
+    probe.sli = aw::Sli::kInvestigations;
+    probe.window = *aw::ParseWindow("1h", nullptr);
+    probe.only_agent = spans[0].agent;
     while (!applied.load()) {
       const auto start = std::chrono::steady_clock::now();
-      one_incident.Compute(q, kT0 + kWeek);
+      one_incident.Compute(probe, kT0 + kWeek);
       longest_read_ms = std::max(longest_read_ms, std::chrono::duration<double, std::milli>(
                                                       std::chrono::steady_clock::now() - start)
                                                       .count());

@@ -143,7 +143,9 @@ TEST(ApplyCommitted, ResolutionsOfHugeIncidentsLetTheLockGoAndApplyEveryRecordOn
       for (size_t i = 0; i < a.size(); ++i) {
         EXPECT_EQ(a[i].samples, b[i].samples) << w << " " << agent;
         ASSERT_EQ(a[i].value.has_value(), b[i].value.has_value()) << w << " " << agent;
-        if (a[i].value) EXPECT_NEAR(*a[i].value, *b[i].value, 1e-12) << w << " " << agent;
+        if (a[i].value) {
+          EXPECT_NEAR(*a[i].value, *b[i].value, 1e-12) << w << " " << agent;
+        }
       }
     }
   }

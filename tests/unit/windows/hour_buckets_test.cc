@@ -154,7 +154,9 @@ TEST(HourBuckets, EqualARecountAfterRandomAddsAndRemovals) {
       const Comoments got = h.pairs.Moments(), want_moments = sample.Moments();
       ASSERT_EQ(got.n, want_moments.n) << "hour " << e.hour;
       ASSERT_EQ(Pearson(got).has_value(), Pearson(want_moments).has_value()) << "hour " << e.hour;
-      if (Pearson(got)) ASSERT_NEAR(*Pearson(got), *Pearson(want_moments), 1e-9);
+      if (Pearson(got)) {
+        ASSERT_NEAR(*Pearson(got), *Pearson(want_moments), 1e-9);
+      }
       if (got.n > 0) {
         ASSERT_NEAR(got.mean_y, want_moments.mean_y, 1e-6);
         ASSERT_NEAR(got.cyy, want_moments.cyy, 1e-6 * std::max(1.0, want_moments.cyy));

@@ -109,7 +109,9 @@ TEST(SampleStats, MomentsOfPartsMergeIntoThoseOfTheWhole) {
     const auto want = TwoPassPearson(all);
     const auto got = Pearson(merged);
     ASSERT_EQ(got.has_value(), want.has_value()) << "round " << round;
-    if (want) EXPECT_NEAR(*got, *want, 1e-9) << "round " << round;
+    if (want) {
+      EXPECT_NEAR(*got, *want, 1e-9) << "round " << round;
+    }
   }
 }
 

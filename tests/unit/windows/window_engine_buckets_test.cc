@@ -377,7 +377,9 @@ void ExpectCorrelationMatchesModel(const WindowEngine& e, const CorrelationModel
         const auto want = model.Pearson(agent, now - h * kHour, now);
         const std::string ctx = step + ": " + std::to_string(h) + "h agent '" + agent + "'";
         ASSERT_EQ(got.has_value(), want.has_value()) << ctx;
-        if (want) ASSERT_NEAR(*got, *want, 1e-9) << ctx;
+        if (want) {
+          ASSERT_NEAR(*got, *want, 1e-9) << ctx;
+        }
       }
     }
   }

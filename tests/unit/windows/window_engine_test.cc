@@ -123,7 +123,9 @@ TEST_F(WindowEngineTest, HasSpansFindsEachHeldSpanAndItsAgent) {
   for (int i = 0; i < 40; ++i) {
     const std::string id = "i" + std::to_string(i);
     const std::string agent = i % 3 == 0 ? "" : i % 2 ? "a" : "c";
-    if (!agent.empty()) EXPECT_TRUE(AddSpan(MakeSpan(id, agent, kT0 + i)));
+    if (!agent.empty()) {
+      EXPECT_TRUE(AddSpan(MakeSpan(id, agent, kT0 + i)));
+    }
     ids.push_back(id);
     want_agents.push_back(agent);
   }
