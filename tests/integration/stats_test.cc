@@ -1,18 +1,26 @@
 // The statistics endpoints and rules against the real binary:
 // GET /api/v1/calibration (bins, threshold, errors), confidence_ece in
 // /api/v1/slis, /metrics and the status page, and compare baseline:
-// previous whose first-seen order survives a restart.
+// previous whose first-seen order survives a restart; rules on
+// confidence_resolution_correlation and finish_reason_rate, read from the
+// hours' aggregates, equal their definitions from the posted events, and
+// again after a restart rebuilds them from the store.
 
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "tests/testing/daemon_process.h"
+#include "tests/testing/reference_pearson.h"
 #include "tests/testing/temp_dir.h"
 
 namespace aw {
@@ -205,6 +213,166 @@ TEST(RegressionCompareTest, FirstSeenOrderSurvivesRestart) {
   Post(*d, "d-", "ir", 40, 1, now - 30, {{"labels", {{"version", "v11"}}}});
   ASSERT_TRUE(testing::WaitFor([&] { return RegressionAlerts(*d).empty(); }))
       << RegressionAlerts(*d);
+  EXPECT_EQ(d->Stop(), 0);
+}
+
+// Per agent and window, what the contract says the two SLIs are.
+struct Posted {
+  struct Inv {
+    std::string agent, finish, incident;
+    int64_t ts = 0, duration_s = 0;
+    double confidence = 0;
+  };
+  struct Res {
+    int64_t resolved_at = 0;
+    std::optional<int64_t> opened_at;
+    std::optional<double> ttr_s;
+  };
+  std::map<std::string, Inv> invs;
+  std::map<std::string, Res> own, incident;
+
+  std::optional<double> TimeToResolve(const std::string& id, const Inv& inv) const {
+    const Res* r = nullptr;
+    if (auto it = own.find(id); it != own.end()) r = &it->second;
+    if (auto it = incident.find(inv.incident); r == nullptr && it != incident.end()) {
+      r = &it->second;
+    }
+    if (r == nullptr) return std::nullopt;
+    if (r->ttr_s) return *r->ttr_s;
+    return static_cast<double>(r->resolved_at - r->opened_at.value_or(inv.ts - inv.duration_s));
+  }
+  std::optional<double> Correlation(const std::string& agent, int64_t lo, int64_t hi) const {
+    std::vector<std::pair<long double, long double>> p;
+    for (const auto& [id, inv] : invs) {
+      if (inv.agent != agent || inv.ts <= lo || inv.ts > hi) continue;
+      if (auto ttr = TimeToResolve(id, inv)) p.emplace_back(inv.confidence, *ttr);
+    }
+    return testing::ReferencePearson(p);
+  }
+  std::optional<double> EndTurnShare(const std::string& agent, int64_t lo, int64_t hi) const {
+    int n = 0, matches = 0;
+    for (const auto& [id, inv] : invs) {
+      if (inv.agent != agent || inv.ts <= lo || inv.ts > hi) continue;
+      ++n;
+      matches += inv.finish == "end_turn";
+    }
+    if (n == 0) return std::nullopt;
+    return static_cast<double>(matches) / n;
+  }
+};
+
+// The rules' rows of /api/v1/slis against `posted` at the time of the read;
+// returns how many rows were compared.
+int ExpectRuleRowsMatch(DaemonProcess& d, const Posted& posted, const std::string& step) {
+  const std::map<std::string, int64_t> windows = {
+      {"2h", 2 * 3600}, {"29h", 29 * 3600}, {"2d", 2 * 86400}};
+  const json body = GetJson(d, "/api/v1/slis");
+  const int64_t now = NowS();
+  int compared = 0;
+  for (const json& row : body["slis"]) {
+    const auto w = windows.find(row["window"].get<std::string>());
+    if (w == windows.end()) continue;  // the sli_windows rows read records, not hours
+    const std::string agent = row["agent"];
+    std::optional<double> want;
+    if (row["sli"] == "confidence_resolution_correlation") {
+      want = posted.Correlation(agent, now - w->second, now);
+    } else if (row["sli"] == "finish_reason_rate") {
+      want = posted.EndTurnShare(agent, now - w->second, now);
+    } else {
+      continue;
+    }
+    const std::string ctx = step + ": " + row.dump();
+    EXPECT_EQ(row["value"].is_null(), !want.has_value()) << ctx;
+    if (want && !row["value"].is_null()) {
+      EXPECT_NEAR(row["value"].get<double>(), *want, 1e-9) << ctx;
+    }
+    ++compared;
+  }
+  return compared;
+}
+
+TEST(HourAggregatesTest, CorrelationAndFinishRateRulesEqualTheirDefinitionAcrossARestart) {
+  testing::TempDir dir;
+  std::string rules = "groups:\n- name: hours\n  rules:\n";
+  for (const char* w : {"2h", "29h", "2d"}) {
+    rules += std::string("  - alert: Correlation") + w +
+             "\n    sli: confidence_resolution_correlation\n    window: " + w +
+             "\n    op: '<'\n    threshold: -2\n";
+    rules += std::string("  - alert: EndTurn") + w +
+             "\n    sli: finish_reason_rate\n    match: end_turn\n    window: " + w +
+             "\n    op: '<'\n    threshold: -1\n";
+  }
+  dir.Write("rules/hours.yaml", rules);
+  const std::string config =
+      dir.Write("agentwatch.yaml",
+                "listen: 127.0.0.1:0\nstorage: {path: events.db}\nevaluation_interval: 200ms\n"
+                "sli_windows: [1h]\nrule_files: [rules/*.yaml]\n");
+  auto d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir.path());
+  ASSERT_TRUE(d->Start()) << d->Log();
+
+  // Spans 30 s off every whole minute before `now`: a window's edge (whole
+  // minutes before a read a few seconds later) never falls next to one.
+  const int64_t now = NowS();
+  Posted posted;
+  std::string spans;
+  const char* finishes[] = {"end_turn", "max_tokens", "tool_use", "end_turn"};
+  for (int i = 0; i < 600; ++i) {
+    Posted::Inv inv{
+        "agent-" + std::to_string(i % 3), finishes[i % 4], "INC-" + std::to_string(i % 20),
+        now - (i * 53 % 1800) * 60 - 30,  i % 7,           (i * 37 % 101) / 100.0};
+    const std::string id = "h-" + std::to_string(i);
+    spans += json{{"investigation_id", id},
+                  {"agent", inv.agent},
+                  {"ts", inv.ts},
+                  {"duration_ms", inv.duration_s * 1000},
+                  {"confidence", inv.confidence},
+                  {"finish_reason", inv.finish},
+                  {"incident_id", inv.incident}}
+                 .dump() +
+             "\n";
+    posted.invs[id] = inv;
+  }
+  auto r = d->Client()->Post("/v1/spans", spans, "application/x-ndjson");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  // Incidents resolved, some again later (with opened_at), and spans' own
+  // resolutions, which win over their incident's.
+  std::string resolutions;
+  const auto resolve = [&](const json& j) { resolutions += j.dump() + "\n"; };
+  for (int k = 0; k < 20; ++k) {
+    const std::string inc = "INC-" + std::to_string(k);
+    resolve({{"incident_id", inc}, {"resolved_at", now - 3600 + k}});
+    posted.incident[inc] = {now - 3600 + k, std::nullopt, std::nullopt};
+  }
+  for (int k = 0; k < 20; k += 3) {
+    const std::string inc = "INC-" + std::to_string(k);
+    json j = {{"incident_id", inc}, {"resolved_at", now - 100 + k}};
+    Posted::Res res{now - 100 + k, std::nullopt, std::nullopt};
+    if (k % 2) {
+      j["opened_at"] = now - 40 * 3600;
+      res.opened_at = now - 40 * 3600;
+    }
+    resolve(j);
+    posted.incident[inc] = res;
+  }
+  for (int i = 0; i < 600; i += 17) {
+    const std::string id = "h-" + std::to_string(i);
+    const double ttr = (i * 13) % 5000 + 1;
+    resolve({{"investigation_id", id}, {"resolved_at", now - 10}, {"time_to_resolve_s", ttr}});
+    posted.own[id] = {now - 10, std::nullopt, ttr};
+  }
+  r = d->Client()->Post("/v1/resolutions", resolutions, "application/x-ndjson");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+
+  ASSERT_TRUE(d->WaitForEvaluations(2)) << d->Log();
+  EXPECT_EQ(ExpectRuleRowsMatch(*d, posted, "live"), 18);  // 3 agents x 3 windows x 2 rules
+
+  ASSERT_EQ(d->Stop(), 0);
+  d = std::make_unique<DaemonProcess>(AW_BINARY, config, dir.path());
+  ASSERT_TRUE(d->Start()) << d->Log();
+  ASSERT_TRUE(d->WaitForEvaluations(2)) << d->Log();
+  EXPECT_EQ(ExpectRuleRowsMatch(*d, posted, "after a restart"), 18);
   EXPECT_EQ(d->Stop(), 0);
 }
 

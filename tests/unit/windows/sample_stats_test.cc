@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "tests/testing/reference_pearson.h"
 #include "windows/sample_stats.h"
 
 namespace aw::windows {
@@ -63,26 +64,6 @@ TEST(SampleStats, CountedQuantilesPickTheNearestRank) {
   EXPECT_EQ(StatOf(none, counts, 10, Stat::kMax), 2);
 }
 
-// Pearson r from its definition, in long double.
-std::optional<double> TwoPassPearson(const std::vector<std::pair<double, double>>& p) {
-  if (p.size() < 2) return std::nullopt;
-  long double mx = 0, my = 0;
-  for (const auto& [x, y] : p) {
-    mx += x;
-    my += y;
-  }
-  mx /= p.size();
-  my /= p.size();
-  long double sxx = 0, syy = 0, sxy = 0;
-  for (const auto& [x, y] : p) {
-    sxx += (x - mx) * (x - mx);
-    syy += (y - my) * (y - my);
-    sxy += (x - mx) * (y - my);
-  }
-  if (sxx == 0 || syy == 0) return std::nullopt;
-  return static_cast<double>(sxy / std::sqrt(sxx * syy));
-}
-
 TEST(SampleStats, MomentsOfPartsMergeIntoThoseOfTheWhole) {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> conf(0, 1);
@@ -91,7 +72,7 @@ TEST(SampleStats, MomentsOfPartsMergeIntoThoseOfTheWhole) {
     // some rounds: their raw squares would cancel to nothing in a double.
     const double base = round % 3 == 0 ? 1e7 : 0;
     const double spread = round % 3 == 0 ? 5.0 : 3600.0;
-    std::vector<std::pair<double, double>> all;
+    std::vector<std::pair<long double, long double>> all;
     Comoments merged;
     const int parts = 1 + static_cast<int>(rng() % 8);
     for (int part = 0; part < parts; ++part) {
@@ -106,7 +87,7 @@ TEST(SampleStats, MomentsOfPartsMergeIntoThoseOfTheWhole) {
       merged.Merge(sample.Moments());
     }
     ASSERT_EQ(merged.n, static_cast<int64_t>(all.size()));
-    const auto want = TwoPassPearson(all);
+    const auto want = testing::ReferencePearson(all);
     const auto got = Pearson(merged);
     ASSERT_EQ(got.has_value(), want.has_value()) << "round " << round;
     if (want) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/reference_pearson.h"
 #include "windows/window_engine.h"
 
 namespace aw::windows {
@@ -339,22 +340,7 @@ class CorrelationModel {
       }
       p.emplace_back(inv.confidence, ttr);
     }
-    if (p.size() < 2) return std::nullopt;
-    long double mx = 0, my = 0;
-    for (const auto& [x, y] : p) {
-      mx += x;
-      my += y;
-    }
-    mx /= p.size();
-    my /= p.size();
-    long double sxx = 0, syy = 0, sxy = 0;
-    for (const auto& [x, y] : p) {
-      sxx += (x - mx) * (x - mx);
-      syy += (y - my) * (y - my);
-      sxy += (x - mx) * (y - my);
-    }
-    if (sxx == 0 || syy == 0) return std::nullopt;
-    return static_cast<double>(sxy / std::sqrt(sxx * syy));
+    return testing::ReferencePearson(p);
   }
 
  private:
