@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <mutex>
@@ -541,30 +542,48 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     });
   }
 
+  // The reply's head is formatted here, into a buffer the connection keeps:
+  // a Beast message and its serializer per reply were a large part of a
+  // small request's cost.
   void Write(Response res) {
     --server_.in_flight;
     if (state_ == State::kClosed) return;
     state_ = State::kWriting;
-    auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
-    msg->version(11);
-    msg->result(static_cast<unsigned>(res.status));
-    msg->set(bhttp::field::server, "agentwatch");
-    for (auto& [k, v] : res.headers) msg->set(k, v);
     const bool keep = keep_alive_ && !server_.stopping;
-    msg->keep_alive(keep);
-    if (req_.method == "HEAD") {
-      msg->content_length(res.body.size());
-    } else {
-      msg->body() = std::move(res.body);
-      msg->prepare_payload();
-    }
+    FormatHead(res, keep, &head_);
+    body_ = req_.method == "HEAD" ? std::string() : std::move(res.body);
     Arm(SteadyClock::now() + opts().write_timeout);
-    bhttp::async_write(stream_, *msg,
-                       [self = this->shared_from_this(), msg, keep](beast::error_code ec, size_t) {
-                         if (ec) return self->Close();
-                         if (!keep) return self->Linger();
-                         self->ReadHead();
-                       });
+    const std::array<net::const_buffer, 2> buffers = {net::buffer(head_), net::buffer(body_)};
+    net::async_write(stream_, buffers,
+                     [self = this->shared_from_this(), keep](beast::error_code ec, size_t) {
+                       if (ec) return self->Close();
+                       if (!keep) return self->Linger();
+                       self->ReadHead();
+                     });
+  }
+
+  // Status line and fields; a field's CR or LF (never sent by our
+  // handlers) would end it early, so they are dropped.
+  static void FormatHead(const Response& res, bool keep, std::string* out) {
+    out->clear();
+    const auto status = static_cast<unsigned>(res.status);
+    out->append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
+    const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+    out->append(reason.data(), reason.size()).append("\r\nServer: agentwatch\r\n");
+    const auto field = [out](std::string_view text) {
+      for (char c : text) {
+        if (c != '\r' && c != '\n') out->push_back(c);
+      }
+    };
+    for (const auto& [k, v] : res.headers) {
+      field(k);
+      out->append(": ");
+      field(v);
+      out->append("\r\n");
+    }
+    out->append("Content-Length: ").append(std::to_string(res.body.size())).append("\r\n");
+    if (!keep) out->append("Connection: close\r\n");
+    out->append("\r\n");
   }
 
   // Half-closes and reads what the client still sends for a moment before
@@ -615,6 +634,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   bool keep_alive_ = true;
   size_t drained_ = 0;
   char drain_[4096];
+  std::string head_, body_;  // the reply being written
 
  public:
   void SetRemote(std::string r) { remote_ = std::move(r); }

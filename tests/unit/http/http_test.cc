@@ -246,6 +246,7 @@ class LiveServer : public ::testing::Test {
         [](const Request& q, Response& r) {
           if (q.path == "/throw") throw std::runtime_error("boom");
           if (q.path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          if (q.path == "/fields") r.set_header("X-Note", "a\r\nInjected: 1");
           r.set_content("echo:" + q.path + ":" + q.body, "text/plain");
         },
         [this](Rejection why, const Request&, Response&) { rejections_.push_back(why); });
@@ -295,6 +296,38 @@ TEST_F(LiveServer, ABodyDeadlineEarlierThanThePendingWaitStillFires) {
   }
   EXPECT_NE(reply.find(" 408 "), std::string::npos)
       << "a body stalled past its 300 ms deadline was not answered within 4 s: " << reply;
+  close(fd);
+}
+
+// The reply's head as the server formats it: status line, the handler's
+// fields (a CR or LF in one cannot start a line of its own), the length
+// (also for HEAD, which gets no body), and Connection: close when the
+// client asked to close.
+TEST_F(LiveServer, RepliesCarryTheirFieldsAndLengthAndNoInjectedLine) {
+  Serve({});
+  const int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  SendAll(fd,
+          "GET /fields HTTP/1.1\r\nHost: x\r\n\r\n"
+          "HEAD /fields HTTP/1.1\r\nHost: x\r\n\r\n"
+          "GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  bool closed = false;
+  const std::string out = ReadReplies(fd, 3, &closed);
+  const std::string body = "echo:/fields:";
+  const std::string get_head =
+      "HTTP/1.1 200 OK\r\nServer: agentwatch\r\nX-Note: aInjected: 1\r\n"
+      "Content-Type: text/plain\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n";
+  ASSERT_EQ(out.rfind(get_head + body + get_head + "HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+  EXPECT_EQ(out.find("\r\nInjected"), std::string::npos) << out;
+  EXPECT_NE(out.find("Connection: close\r\n\r\necho:/bye:"), std::string::npos) << out;
+  // Closed after the last reply: a read sees EOF.
+  char c;
+  for (int i = 0; i < 100 && !closed; ++i) {
+    const ssize_t n = recv(fd, &c, 1, 0);
+    closed = n == 0;
+  }
+  EXPECT_TRUE(closed);
   close(fd);
 }
 
