@@ -90,8 +90,12 @@ TEST_F(WalCheckpointTest, TheStoresThreadCopiesTheWalBackNotTheWritersCommits) {
     EXPECT_TRUE(got->record.has_value()) << last;
   }
   ASSERT_GT(largest_wal_, WalBytes(WalCheckpointer::kWakeAfterPages));
-  // Rows reach the database file itself only through a checkpoint.
-  EXPECT_TRUE(testing::WaitFor([&] { return FileSize(db_) > 1'000'000; }, 20s))
+  // Rows reach the database file itself only through a checkpoint. The
+  // file grows during the pass and the pass is counted after it returns:
+  // wait for both.
+  EXPECT_TRUE(testing::WaitFor(
+      [&] { return FileSize(db_) > 1'000'000 && store->CheckpointStats().thread_checkpoints > 0; },
+      20s))
       << "database file " << FileSize(db_) << " bytes, WAL " << FileSize(wal_);
   const auto stats = store->CheckpointStats();
   EXPECT_GT(stats.thread_checkpoints, 0);
