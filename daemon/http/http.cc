@@ -84,7 +84,20 @@ void Router::AddAsync(std::string method, std::string path, AsyncHandler handler
   async_routes_[{std::move(method), std::move(path)}] = std::move(handler);
 }
 
+AsyncHandler ReplyWhenDone(Handler handler) {
+  return [handler = std::move(handler)](const Request& q, const Responder& reply) {
+    Response res;
+    handler(q, res);
+    reply.Send(std::move(res));
+  };
+}
+
+void Router::AddInline(std::string method, std::string path, Handler handler) {
+  AddAsync(std::move(method), std::move(path), ReplyWhenDone(std::move(handler)));
+}
+
 const AsyncHandler* Router::FindAsync(std::string_view method, std::string_view path) const {
+  if (method == "HEAD") method = "GET";
   auto it = async_routes_.find(std::pair<std::string, std::string>(method, path));
   return it == async_routes_.end() ? nullptr : &it->second;
 }

@@ -81,6 +81,8 @@ class Responder {
 };
 
 using AsyncHandler = std::function<void(const Request&, Responder)>;
+// A Handler as an AsyncHandler that replies as soon as it returns.
+AsyncHandler ReplyWhenDone(Handler handler);
 
 // Exact (method, path) routes, and prefix routes for paths that carry an
 // id (tried when no exact route matches; the longest prefix wins). HEAD is
@@ -94,6 +96,9 @@ class Router {
   // An exact route whose handler must not block: it may run on an IO
   // thread and replies through its Responder when it can.
   void AddAsync(std::string method, std::string path, AsyncHandler handler);
+  // A handler cheap enough to answer on the IO thread (a probe): no hop to
+  // a worker and back, and an answer even while every worker is busy.
+  void AddInline(std::string method, std::string path, Handler handler);
   // The handler for the request, or null. `path_known` tells whether some
   // route has this path (for a 405 rather than a 404).
   const Handler* Find(std::string_view method, std::string_view path, bool* path_known) const;

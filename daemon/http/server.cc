@@ -3,13 +3,13 @@
 // connection state machine and the acceptor stay in this one file (about
 // 750 lines) rather than spreading Beast's headers over several.
 //
-// Each connection lives on its own strand: the reads, the timer and the
-// writes of one connection never run concurrently. A request is read, then
-// handed to the worker pool (or, for a small request to a handler that never
-// blocks, handled right on the IO thread); the reply is posted back to the
-// strand from whichever thread has it and written, and only then is the
-// next request read. Pipelined bytes stay in
-// the connection's buffer between requests, so replies keep their order.
+// Each connection lives on one IO thread's io_context: the reads, the
+// timer and the writes of one connection never run concurrently. A request
+// is read, then handed to the worker pool (or, for a small request to a
+// handler that never blocks, handled right on the IO thread); the reply is
+// posted back to the connection's io_context from whichever thread has it
+// and written, and only then is the next request read. Pipelined bytes stay
+// in the connection's buffer between requests, so replies keep their order.
 
 #include <sys/resource.h>
 
@@ -30,7 +30,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -299,7 +298,7 @@ uint64_t RaiseFileLimit() {
 class ConnectionBase {
  public:
   virtual ~ConnectionBase() = default;
-  // Closes the connection on its own strand (from any thread).
+  // Closes the connection on its own IO thread (from any thread).
   virtual void Evict() = 0;
   // True while it waits for a request (nothing in flight): it may be
   // closed to make room; `waiting_since` orders the candidates.
@@ -321,15 +320,31 @@ struct Server::Impl {
   bool started = false;
   bool stopped = false;
 
+  // One io_context per IO thread, each run by that thread alone: a
+  // connection lives on one of them for its whole life, so its handlers
+  // never run concurrently without a strand, and a completion never wakes
+  // another thread to run it (one shared io_context run by two threads
+  // handed most completions across, measured as context switches).
   // Destroyed before the registry above (reverse order), so a connection
-  // released with the io_context still finds the registry.
-  net::io_context ioc;
+  // released with its io_context still finds the registry.
+  std::vector<std::unique_ptr<net::io_context>> iocs;
   std::optional<net::ssl::context> ssl;
-  tcp::acceptor acceptor{net::make_strand(ioc)};
+  tcp::acceptor acceptor;
   net::steady_timer accept_retry{acceptor.get_executor()};
   std::unique_ptr<net::thread_pool> workers;
   std::vector<std::thread> io_threads;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  size_t next_ioc = 0;  // the acceptor's: connections go round-robin
+
+  explicit Impl(int io_thread_count)
+      : iocs(MakeContexts(io_thread_count)), acceptor(iocs.front()->get_executor()) {}
+  static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int n) {
+    std::vector<std::unique_ptr<net::io_context>> v;
+    for (int i = 0; i < std::max(1, n); ++i) {
+      v.push_back(std::make_unique<net::io_context>(1));  // run by one thread
+    }
+    return v;
+  }
 
   void Accept();
   void Register(const std::shared_ptr<ConnectionBase>& c);
@@ -530,7 +545,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
     });
   }
 
-  // The reply goes back to the connection's strand, from whichever thread
+  // The reply goes back to the connection's IO thread, from whichever thread
   // sends it.
   Responder MakeResponder() {
     return Responder([self = this->shared_from_this()](Response res) {
@@ -667,7 +682,8 @@ bool Server::Impl::MakeRoom() {
 }
 
 void Server::Impl::Accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  net::io_context& target = *iocs[next_ioc++ % iocs.size()];
+  acceptor.async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
     if (stopping || !acceptor.is_open()) return;
     if (ec) {
       // Out of descriptors or similar: wait a little instead of spinning.
@@ -703,21 +719,14 @@ void Server::Impl::Accept() {
 }
 
 Server::Server(Options options, AsyncHandler handler, RejectionHook on_reject)
-    : impl_(std::make_unique<Impl>()) {
+    : impl_(std::make_unique<Impl>(options.io_threads)) {
   impl_->options = std::move(options);
   impl_->handler = std::move(handler);
   impl_->on_reject = std::move(on_reject);
 }
 
 Server::Server(Options options, Handler handler, RejectionHook on_reject)
-    : Server(
-          std::move(options),
-          [handler = std::move(handler)](const Request& q, const Responder& reply) {
-            Response res;
-            handler(q, res);
-            reply.Send(std::move(res));
-          },
-          std::move(on_reject)) {}
+    : Server(std::move(options), ReplyWhenDone(std::move(handler)), std::move(on_reject)) {}
 
 Server::~Server() { Stop(std::chrono::milliseconds(0)); }
 
@@ -771,14 +780,14 @@ void Server::Start() {
   s.started = true;
   s.workers = std::make_unique<net::thread_pool>(
       static_cast<size_t>(std::max(1, s.options.worker_threads)));
-  s.guard.emplace(s.ioc.get_executor());
   net::post(s.acceptor.get_executor(), [&s] { s.Accept(); });
-  for (int i = 0; i < std::max(1, s.options.io_threads); ++i) {
-    s.io_threads.emplace_back([&s] {
+  for (auto& ioc : s.iocs) {
+    s.guards.push_back(net::make_work_guard(*ioc));
+    s.io_threads.emplace_back([ioc = ioc.get()] {
       NameThisThread("aw-http-io");
       for (;;) {
         try {
-          s.ioc.run();
+          ioc->run();
           return;
         } catch (const std::exception& e) {
           LogError(std::string("http: io thread caught: ") + e.what());
@@ -816,8 +825,8 @@ void Server::Stop(std::chrono::milliseconds grace) {
   while (s.in_flight > 0 && SteadyClock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  s.guard.reset();
-  s.ioc.stop();
+  s.guards.clear();
+  for (auto& ioc : s.iocs) ioc->stop();
   for (auto& t : s.io_threads) t.join();
   s.io_threads.clear();
   if (s.workers) s.workers->join();

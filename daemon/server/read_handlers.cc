@@ -21,10 +21,10 @@ namespace aw::server {
 using json = nlohmann::json;
 
 void App::ReadRoutes() {
-  router_->Add("GET", "/-/healthy", [](const http::Request&, http::Response& r) {
+  router_->AddInline("GET", "/-/healthy", [](const http::Request&, http::Response& r) {
     r.set_content("agentwatch is healthy.\n", "text/plain");
   });
-  router_->Add("GET", "/-/ready", [this](const http::Request&, http::Response& r) {
+  router_->AddInline("GET", "/-/ready", [this](const http::Request&, http::Response& r) {
     const Status store_health = store_ ? store_->Health() : Status::Ok();
     if (ready_ && !stopping_ && !store_health.ok()) {
       r.status = 503;

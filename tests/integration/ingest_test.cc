@@ -447,6 +447,13 @@ TEST_F(IngestTest, HealthAndReadiness) {
   auto c = d->Client();
   EXPECT_EQ(c->Get("/-/healthy")->status, 200);
   EXPECT_EQ(c->Get("/-/ready")->status, 200);
+  // Probes are answered on the IO thread; HEAD still finds them, without a body.
+  for (const char* probe : {"/-/healthy", "/-/ready"}) {
+    auto head = c->Head(probe);
+    ASSERT_TRUE(head) << probe;
+    EXPECT_EQ(head->status, 200) << probe;
+    EXPECT_TRUE(head->body.empty()) << probe;
+  }
   auto metrics = c->Get("/metrics");
   EXPECT_NE(metrics->body.find("agentwatch_build_info{version="), std::string::npos);
   EXPECT_EQ(d->Stop(), 0);

@@ -142,6 +142,24 @@ TEST(Router, ExactRoutesHeadFallsBackToGet) {
   EXPECT_FALSE(known);
 }
 
+// The daemon runs async routes on the IO thread (run_inline finds them with
+// FindAsync): an inline route is one, HEAD included, and replies at once.
+TEST(Router, InlineRoutesAreAsyncForGetAndHeadAndReplyAtOnce) {
+  Router router;
+  router.AddInline("GET", "/probe", [](const Request&, Response& r) { r.status = 204; });
+  EXPECT_EQ(router.FindAsync("POST", "/probe"), nullptr);
+  for (const char* method : {"GET", "HEAD"}) {
+    const AsyncHandler* h = router.FindAsync(method, "/probe");
+    ASSERT_NE(h, nullptr) << method;
+    int status = 0;
+    (*h)(Request{}, Responder([&](Response res) { status = res.status; }));
+    EXPECT_EQ(status, 204) << method;
+  }
+  bool known = false;
+  EXPECT_EQ(router.Find("DELETE", "/probe", &known), nullptr);
+  EXPECT_TRUE(known);  // 405, not 404
+}
+
 TEST(Router, PrefixRoutesTakeTheRestOfThePathExactRoutesFirst) {
   Router router;
   int hit = 0;
