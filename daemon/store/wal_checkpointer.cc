@@ -92,11 +92,17 @@ int WalCheckpointer::OnCommit(void* self, sqlite3* /*db*/, const char* /*schema*
 }
 
 void WalCheckpointer::AfterCommit(int wal_pages) {
+  const int before = last_commit_pages_;
+  last_commit_pages_ = wal_pages;
   if (wal_pages >= options_.wal_limit_pages) {
     Checkpoint(writer_, /*by_writer=*/true);
     return;
   }
-  if (wal_pages >= kWakeAfterPages && options_.checkpoint_thread) {
+  // Fewer pages than the last commit left: the WAL started over.
+  const bool another_thousand = wal_pages < before
+                                    ? wal_pages >= kWakeAfterPages
+                                    : wal_pages / kWakeAfterPages > before / kWakeAfterPages;
+  if (another_thousand && options_.checkpoint_thread) {
     {
       MutexLock lock(mu_);
       ++requested_;

@@ -45,8 +45,12 @@ namespace aw {
 
 class WalCheckpointer {
  public:
-  // A commit that leaves at least this many pages in the WAL wakes the
-  // thread: SQLite's own auto-checkpoint threshold.
+  // The thread is woken by the commit that leaves at least this many pages
+  // in the WAL (SQLite's own auto-checkpoint threshold), then by each commit
+  // that adds as many again: not by every commit. The pages commits rewrite
+  // (the last page of the table and of each index) are copied once a pass,
+  // so one pass per 1,000 frames copies each of them once, where a pass per
+  // commit copied them once per commit.
   static constexpr int kWakeAfterPages = 1000;
   // From this many pages on, the writer checkpoints in its commit path, so
   // the WAL file stays under ~40 MiB (4 KiB pages) plus one transaction.
@@ -99,7 +103,8 @@ class WalCheckpointer {
   Mutex checkpoint_mu_ ACQUIRED_BEFORE(mu_);
   mutable Mutex mu_;
   std::condition_variable_any wake_;        // waited on with mu_ held
-  uint64_t requested_ GUARDED_BY(mu_) = 0;  // bumped by commits past kWakeAfterPages
+  uint64_t requested_ GUARDED_BY(mu_) = 0;  // bumped by the commits that wake the thread
+  int last_commit_pages_ = 0;               // the writer's thread only (AfterCommit)
   Stats stats_ GUARDED_BY(mu_);
   LogRateLimiter failure_log_{60'000};  // a failing checkpoint: one line a minute
   std::jthread thread_;                 // last: started once the members above exist

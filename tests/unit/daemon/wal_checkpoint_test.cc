@@ -104,6 +104,33 @@ TEST_F(WalCheckpointTest, TheStoresThreadCopiesTheWalBackNotTheWritersCommits) {
   EXPECT_EQ(StoredSpans(*store), 50'000);
 }
 
+// Small commits (one span each, a few pages) past the wake-up: the thread
+// runs one pass per 1,000 new WAL pages, not one per commit. 2,000 such
+// commits write at most ~10,000 frames, so ten passes or so; a pass per
+// commit ran hundreds, each copying the same few last pages again.
+TEST_F(WalCheckpointTest, TheThreadRunsAPassPerThousandNewPagesNotPerCommit) {
+  auto store = Open({});
+  ASSERT_TRUE(store);
+  // Up to the wake-up in big batches, then small commits.
+  for (int batch = 0; batch < 30; ++batch) AppendBatch(*store);
+  ASSERT_GT(largest_wal_, WalBytes(WalCheckpointer::kWakeAfterPages));
+  for (int i = 0; i < 2000; ++i, ++next_id_) {
+    EventBatch b;
+    Span s;
+    s.investigation_id = "small-" + std::to_string(next_id_);
+    s.agent = "ir";
+    s.ts_ms = 2'000'000 + next_id_;
+    b.spans.push_back(std::move(s));
+    ASSERT_TRUE(store->Append(b).ok());
+  }
+  EXPECT_TRUE(
+      testing::WaitFor([&] { return store->CheckpointStats().thread_checkpoints > 0; }, 20s));
+  const auto stats = store->CheckpointStats();
+  EXPECT_LE(stats.thread_checkpoints, 14);
+  EXPECT_EQ(stats.writer_checkpoints, 0);
+  EXPECT_EQ(StoredSpans(*store), 32'000);
+}
+
 // With nothing else copying the WAL back (no thread here, as when a passive
 // pass never catches up with the writer), the writer's own checkpoint at the
 // limit starts the WAL over: the file never holds much more than the limit.
