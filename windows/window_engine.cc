@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "windows/engine_impl.h"
@@ -115,28 +116,37 @@ auto WindowEngine::Read(F&& read) const {
   }
 }
 
-bool WindowEngine::ApplySpan(const Span& span, int64_t seq, std::set<std::string>* touched) {
+template <typename F>
+auto WindowEngine::WriteOne(std::set<std::string>* touched, F&& apply) {
   WriterLock lock(mu_);
   TouchedAgents t(touched);
-  const bool applied =
-      impl_->ApplySpan(span, seq, StringTable::Hash(span.investigation_id), t.get());
-  t.FlushTo(impl_->agent_names);
-  return applied;
+  if constexpr (std::is_void_v<decltype(apply(*impl_, t.get()))>) {
+    apply(*impl_, t.get());
+    t.FlushTo(impl_->agent_names);
+  } else {
+    const auto result = apply(*impl_, t.get());
+    t.FlushTo(impl_->agent_names);
+    return result;
+  }
+}
+
+bool WindowEngine::ApplySpan(const Span& span, int64_t seq, std::set<std::string>* touched) {
+  return WriteOne(touched, [&](Impl& impl, auto* t) {
+    return impl.ApplySpan(span, seq, StringTable::Hash(span.investigation_id), t);
+  });
 }
 
 void WindowEngine::ApplyFeedback(const Feedback& fb, int64_t seq, std::set<std::string>* touched) {
-  WriterLock lock(mu_);
-  TouchedAgents t(touched);
-  impl_->ApplyFeedback(fb, seq, StringTable::Hash(fb.investigation_id), t.get());
-  t.FlushTo(impl_->agent_names);
+  WriteOne(touched, [&](Impl& impl, auto* t) {
+    impl.ApplyFeedback(fb, seq, StringTable::Hash(fb.investigation_id), t);
+  });
 }
 
 void WindowEngine::ApplyResolution(const Resolution& res, int64_t seq,
                                    std::set<std::string>* touched) {
-  WriterLock lock(mu_);
-  TouchedAgents t(touched);
-  impl_->ApplyResolution(res, seq, StringTable::Hash(res.investigation_id), t.get());
-  t.FlushTo(impl_->agent_names);
+  WriteOne(touched, [&](Impl& impl, auto* t) {
+    impl.ApplyResolution(res, seq, StringTable::Hash(res.investigation_id), t);
+  });
 }
 
 void WindowEngine::ApplyCommitted(const std::vector<Span>& spans,

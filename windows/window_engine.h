@@ -232,6 +232,10 @@ class WindowEngine {
   // under the exclusive lock if a writer left an agent unsorted.
   template <typename F>
   auto Read(F&& read) const EXCLUDES(mu_);
+  // Runs `apply(impl, touched agents)` for one record under the exclusive
+  // lock, then reports the agents it touched to `touched`.
+  template <typename F>
+  auto WriteOne(std::set<std::string>* touched, F&& apply) EXCLUDES(mu_);
 
   mutable SharedMutex mu_;
   std::unique_ptr<Impl> impl_ PT_GUARDED_BY(mu_);

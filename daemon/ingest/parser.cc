@@ -346,8 +346,10 @@ Span ReadSpan(const json& j, const ParseOptions& opt) {
   s.cache_creation_tokens = GetCount(j, f::kCacheCreationTokens);
   s.llm_calls = GetCount(j, f::kLlmCalls);
   s.tool_calls = GetCount(j, f::kToolCalls);
-  s.cost_usd = GetNumber(j, f::kCost, 0, f::kMaxCostUsd, "(non-negative USD)");
-  if (auto d = GetNumber(j, f::kDuration, 0, f::kMaxDurationMs, "(non-negative milliseconds)")) {
+  static_assert(f::kMaxCostUsd == 1e9 && f::kMaxDurationMs == 1e12, "the errors name the bounds");
+  s.cost_usd = GetNumber(j, f::kCost, 0, f::kMaxCostUsd, "(non-negative USD, at most 1e9)");
+  if (auto d = GetNumber(j, f::kDuration, 0, f::kMaxDurationMs,
+                         "(non-negative milliseconds, at most 1e12)")) {
     s.duration_ms = static_cast<int64_t>(std::llround(*d));
   }
   s.finish_reason = GetString(j, f::kFinishReason, opt, f::kMaxFinishReasonBytes);
@@ -392,7 +394,8 @@ Resolution ReadResolution(const json& j, const ParseOptions& opt) {
   }
   r.resolved_at_ms = GetTime(j, "resolved_at").value_or(opt.now_ms);
   r.opened_at_ms = GetTime(j, "opened_at");
-  r.time_to_resolve_s = GetNumber(j, {"time_to_resolve_s"}, 0, 1e10, "(non-negative seconds)");
+  r.time_to_resolve_s =
+      GetNumber(j, {"time_to_resolve_s"}, 0, 1e10, "(non-negative seconds, at most 1e10)");
   if (r.opened_at_ms && *r.opened_at_ms > r.resolved_at_ms) {
     Fail("opened_at", "must not be after resolved_at");
   }

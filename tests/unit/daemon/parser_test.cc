@@ -211,6 +211,14 @@ TEST(ParserTest, ResolutionNeedsExactlyOneKey) {
   auto ttr = ParseResolutions(R"({"investigation_id":"b","time_to_resolve_s":-4})",
                               BodyFormat::kJson, Options());
   EXPECT_NE(ttr.errors[0].error.find("time_to_resolve_s"), std::string::npos);
+  // Over the bound: the error says what the bound is.
+  auto huge = ParseResolutions(R"({"investigation_id":"b","time_to_resolve_s":1e11})",
+                               BodyFormat::kJson, Options());
+  ASSERT_EQ(huge.errors.size(), 1u);
+  EXPECT_NE(huge.errors[0].error.find("time_to_resolve_s: must be a number (non-negative "
+                                      "seconds, at most 1e10)"),
+            std::string::npos)
+      << huge.errors[0].error;
 }
 
 TEST(ParserTest, CanonicalJsonRoundTrips) {

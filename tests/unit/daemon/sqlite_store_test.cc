@@ -165,21 +165,23 @@ TEST_F(SqliteStoreTest, AlertChangesAndOutboxCommitTogether) {
   EXPECT_TRUE(store->LoadAlerts()->empty());
 }
 
+// A pending notification to `receiver` for the alert `fp`, due at 10.
+OutboxItem PendingItem(const std::string& receiver, const std::string& fp) {
+  OutboxItem n;
+  n.receiver = receiver;
+  n.fingerprint = fp;
+  n.payload = "{}";
+  n.created_ms = n.next_attempt_ms = 10;
+  return n;
+}
+
 TEST_F(SqliteStoreTest, NewerOutboxItemSupersedesOlderPendingOfTheSameAlert) {
   auto store = Open();
-  auto item = [](const std::string& receiver, const std::string& fp) {
-    OutboxItem n;
-    n.receiver = receiver;
-    n.fingerprint = fp;
-    n.payload = "{}";
-    n.created_ms = n.next_attempt_ms = 10;
-    return n;
-  };
-  ASSERT_TRUE(
-      store
-          ->SaveAlertChanges(
-              {}, {}, {item("pd", "f1"), item("pd", "f2"), item("slack", "f1"), item("pd", "f1")})
-          .ok());
+  ASSERT_TRUE(store
+                  ->SaveAlertChanges({}, {},
+                                     {PendingItem("pd", "f1"), PendingItem("pd", "f2"),
+                                      PendingItem("slack", "f1"), PendingItem("pd", "f1")})
+                  .ok());
   auto due = store->DueOutbox(10, 10);
   ASSERT_EQ(due->size(), 4u);
   const int64_t newest = (*due)[3].id;
@@ -220,19 +222,11 @@ TEST_F(SqliteStoreTest, SupersedeFindsOneAlertsPendingItemsByIndex) {
 // already due, other receivers' items and delivered ones keep their times.
 TEST_F(SqliteStoreTest, ExpediteReceiverMakesItsPendingItemsDueNow) {
   auto store = Open();
-  auto item = [](const std::string& receiver, const std::string& fp) {
-    OutboxItem n;
-    n.receiver = receiver;
-    n.fingerprint = fp;
-    n.payload = "{}";
-    n.created_ms = n.next_attempt_ms = 10;
-    return n;
-  };
-  ASSERT_TRUE(
-      store
-          ->SaveAlertChanges(
-              {}, {}, {item("pd", "f1"), item("pd", "f2"), item("pd", "f3"), item("slack", "f1")})
-          .ok());
+  ASSERT_TRUE(store
+                  ->SaveAlertChanges({}, {},
+                                     {PendingItem("pd", "f1"), PendingItem("pd", "f2"),
+                                      PendingItem("pd", "f3"), PendingItem("slack", "f1")})
+                  .ok());
   auto due = store->DueOutbox(10, 10);
   ASSERT_EQ(due->size(), 4u);
   ASSERT_TRUE(store->Reschedule((*due)[0].id, 5'000, 3, "503").ok());
