@@ -244,7 +244,8 @@ void App::HandleIngest(const http::Request& req, const http::Responder& reply, E
   // Answered from the writer thread once the group is committed and applied.
   const int rejected = static_cast<int>(errors.size());
   const size_t submitted = indexes.size();
-  std::string errors_json = error_list.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string errors_json =
+      errors.empty() ? "[]" : error_list.dump(-1, ' ', false, json::error_handler_t::replace);
   writer_->Submit(std::move(batch), [this, reply, path, start, replay_key, rejected, submitted,
                                      errors_json = std::move(errors_json)](IngestOutcome outcome) {
     http::Response done;
