@@ -217,11 +217,15 @@ void App::HandleIngest(const http::Request& req, const http::Responder& reply, E
   if (misdirected > 0)
     metrics_.CountRejected(path, "misdirected", static_cast<double>(misdirected));
 
-  json error_list = json::array();
-  for (const auto& e : errors) error_list.push_back({{"index", e.index}, {"error", e.error}});
+  // Built only when some record was rejected: most requests have none.
+  const auto error_list = [&errors] {
+    json list = json::array();
+    for (const auto& e : errors) list.push_back({{"index", e.index}, {"error", e.error}});
+    return list;
+  };
   if (!errors.empty() && errors[0].reason == ingest::RejectReason::kTooMany) {
     ReplyJson(res, 413,
-              json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0}, {"errors", error_list}});
+              json{{"accepted", 0}, {"duplicates", 0}, {"rejected", 0}, {"errors", error_list()}});
     return finish();
   }
   if (indexes.empty() && misdirected > 0 && misdirected == errors.size()) {
@@ -230,7 +234,7 @@ void App::HandleIngest(const http::Request& req, const http::Responder& reply, E
                    {"duplicates", 0},
                    {"rejected", static_cast<int>(errors.size())},
                    {"error", errors.front().error},
-                   {"errors", error_list}});
+                   {"errors", error_list()}});
     return finish();
   }
   if (indexes.empty()) {
@@ -238,14 +242,14 @@ void App::HandleIngest(const http::Request& req, const http::Responder& reply, E
               json{{"accepted", 0},
                    {"duplicates", 0},
                    {"rejected", malformed ? 0 : static_cast<int>(errors.size())},
-                   {"errors", error_list}});
+                   {"errors", error_list()}});
     return finish();
   }
   // Answered from the writer thread once the group is committed and applied.
   const int rejected = static_cast<int>(errors.size());
   const size_t submitted = indexes.size();
   std::string errors_json =
-      errors.empty() ? "[]" : error_list.dump(-1, ' ', false, json::error_handler_t::replace);
+      errors.empty() ? "[]" : error_list().dump(-1, ' ', false, json::error_handler_t::replace);
   writer_->Submit(std::move(batch), [this, reply, path, start, replay_key, rejected, submitted,
                                      errors_json = std::move(errors_json)](IngestOutcome outcome) {
     http::Response done;
