@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <type_traits>
 #include <utility>
 
 #include "windows/engine_impl.h"
@@ -117,23 +116,19 @@ auto WindowEngine::Read(F&& read) const {
 }
 
 template <typename F>
-auto WindowEngine::WriteOne(std::set<std::string>* touched, F&& apply) {
+void WindowEngine::WriteOne(std::set<std::string>* touched, F&& apply) {
   WriterLock lock(mu_);
   TouchedAgents t(touched);
-  if constexpr (std::is_void_v<decltype(apply(*impl_, t.get()))>) {
-    apply(*impl_, t.get());
-    t.FlushTo(impl_->agent_names);
-  } else {
-    const auto result = apply(*impl_, t.get());
-    t.FlushTo(impl_->agent_names);
-    return result;
-  }
+  apply(*impl_, t.get());
+  t.FlushTo(impl_->agent_names);
 }
 
 bool WindowEngine::ApplySpan(const Span& span, int64_t seq, std::set<std::string>* touched) {
-  return WriteOne(touched, [&](Impl& impl, auto* t) {
-    return impl.ApplySpan(span, seq, StringTable::Hash(span.investigation_id), t);
+  bool applied = false;
+  WriteOne(touched, [&](Impl& impl, auto* t) {
+    applied = impl.ApplySpan(span, seq, StringTable::Hash(span.investigation_id), t);
   });
+  return applied;
 }
 
 void WindowEngine::ApplyFeedback(const Feedback& fb, int64_t seq, std::set<std::string>* touched) {

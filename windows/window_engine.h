@@ -235,7 +235,7 @@ class WindowEngine {
   // Runs `apply(impl, touched agents)` for one record under the exclusive
   // lock, then reports the agents it touched to `touched`.
   template <typename F>
-  auto WriteOne(std::set<std::string>* touched, F&& apply) EXCLUDES(mu_);
+  void WriteOne(std::set<std::string>* touched, F&& apply) EXCLUDES(mu_);
 
   mutable SharedMutex mu_;
   std::unique_ptr<Impl> impl_ PT_GUARDED_BY(mu_);
